@@ -1,0 +1,59 @@
+"""The kit's exception tree.
+
+::
+
+    CopilotUsageError
+     ├── ConfigError            bad parameters, missing token, unreadable settings
+     ├── ApiError(status)       GitHub answered with an error status
+     │    ├── AuthError         401/403 that is not a rate limit: names the permission needed
+     │    ├── NotFound          404: unknown enterprise/org, or a policy/billing setup that hides it
+     │    └── RateLimited       403/429 with rate-limit headers; carries the wait GitHub asked for
+     ├── DownloadError          a signed link failed (expired, truncated, dropped)
+     └── InputError             a file the kit cannot read or place (names file and line)
+"""
+
+from __future__ import annotations
+
+
+class CopilotUsageError(Exception):
+    """Base class of every error the kit raises on purpose."""
+
+
+class ConfigError(CopilotUsageError):
+    """Configuration or parameters are wrong; the message says what to change."""
+
+
+class ApiError(CopilotUsageError):
+    """GitHub's REST API answered with an error status."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthError(ApiError):
+    """The token is missing, invalid, or lacks the permission for this report."""
+
+
+class NotFound(ApiError):
+    """The enterprise, organization or endpoint does not exist for this token."""
+
+
+class RateLimited(ApiError):
+    """Primary or secondary rate limit; ``wait`` is how long GitHub asked us to pause (s)."""
+
+    def __init__(self, message: str, *, status: int, wait: float) -> None:
+        super().__init__(message, status=status)
+        self.wait = wait
+
+
+class DownloadError(CopilotUsageError):
+    """A report download link failed (expired, truncated or dropped connection)."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+class InputError(CopilotUsageError):
+    """A file or table cannot be read or placed; the message names file and line."""

@@ -1,0 +1,97 @@
+"""Catalogue of GitHub's Copilot usage-metrics report kinds (REFERENCE §2.1, §3.1).
+
+One table, used by the simulator (to serve them) and by the fetcher (to request them), so both agree
+on paths, windows and shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ScopeKind = Literal["enterprise", "org"]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An enterprise or an organization, as the kit names it: ``enterprise:acme`` or ``org:acme-eng``."""
+
+    kind: ScopeKind
+    slug: str
+
+    @classmethod
+    def parse(cls, text: str) -> Scope:
+        kind, sep, slug = text.partition(":")
+        if not sep or kind not in ("enterprise", "org") or not slug:
+            msg = f"scope {text!r} is not 'enterprise:SLUG' or 'org:NAME'"
+            raise ValueError(msg)
+        return cls(kind, slug)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.slug}"
+
+    @property
+    def api_prefix(self) -> str:
+        return f"/enterprises/{self.slug}" if self.kind == "enterprise" else f"/orgs/{self.slug}"
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    """One usage-metrics report.
+
+    ``family`` is the scope-independent name the kit uses (``users``, ``user-teams``, ``aggregate``,
+    ``repos``); ``window`` is 1 or 28 days; ``shape`` says what the downloaded file holds:
+    ``rows`` (NDJSON, one record per line) or ``object`` (one JSON object; 28-day ones wrap
+    ``day_totals``).
+    """
+
+    family: Literal["users", "user-teams", "aggregate", "repos"]
+    window: Literal[1, 28]
+    shape: Literal["rows", "object"]
+
+    def endpoint(self, scope: Scope) -> str:
+        """The API name of this report for ``scope`` (``users-1-day``, ``organization-28-day`` …)."""
+        stem = self.family
+        if self.family == "aggregate":
+            stem = "enterprise" if scope.kind == "enterprise" else "organization"
+        return f"{stem}-{self.window}-day"
+
+    def path(self, scope: Scope) -> str:
+        tail = "/latest" if self.window == 28 else ""
+        return f"{scope.api_prefix}/copilot/metrics/reports/{self.endpoint(scope)}{tail}"
+
+    @property
+    def key(self) -> str:
+        """Scope-independent key, e.g. ``users-1-day`` or ``aggregate-28-day``."""
+        return f"{self.family}-{self.window}-day"
+
+
+REPORTS: tuple[ReportKind, ...] = (
+    ReportKind("users", 1, "rows"),
+    ReportKind("users", 28, "rows"),
+    ReportKind("user-teams", 1, "rows"),
+    ReportKind("aggregate", 1, "object"),
+    ReportKind("aggregate", 28, "object"),
+    ReportKind("repos", 1, "rows"),
+)
+REPORTS_BY_KEY = {r.key: r for r in REPORTS}
+
+
+def report_for_endpoint(endpoint: str) -> ReportKind:
+    """Map an API report name (``organization-1-day``, ``users-28-day`` …) to its kind."""
+    for report in REPORTS:
+        for kind in ("enterprise", "org"):
+            if report.endpoint(Scope(kind, "x")) == endpoint:  # type: ignore[arg-type]
+                return report
+    msg = f"unknown report {endpoint!r}"
+    raise KeyError(msg)
+
+
+# REFERENCE §2.4: first days for which GitHub publishes reports.
+ENTERPRISE_DATA_START = "2025-10-10"
+ORG_DATA_START = "2025-12-12"
+# REFERENCE §3.5: ai_credits_used appears on rows from this day.
+AI_CREDITS_FIELD_START = "2026-06-19"
+# REFERENCE §7.1: AI credits.
+CREDIT_PRICE_USD = 0.01
+INCLUDED_CREDITS = {"business": 1900, "enterprise": 3900}

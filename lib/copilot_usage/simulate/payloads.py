@@ -1,0 +1,506 @@
+"""Serialise a :class:`Tenant` into GitHub's documented report files and REST bodies.
+
+Everything here derives from ``Tenant.flags`` / ``Tenant.cells`` so that the reports reconcile: aggregate
+sums equal summed user rows, active-user counts are distinct users over 1/7/28 days, org reports list a
+multi-org user in each org while the enterprise counts them once (REFERENCE §2.5).
+
+Deliberate differences from GitHub, each documented in ARCHITECTURE.md: empty optional objects are
+omitted (as GitHub does) by stripping ``null`` keys after serialisation; ``repos-1-day`` fields are our
+guess (REFERENCE §10); aggregate ``median_minutes_to_merge*`` is the median of the repositories' medians.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..reports import INCLUDED_CREDITS, Scope
+from .tenant import _IDE_VERSION, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant
+
+_COUNTS = ("user_initiated_interaction_count", "code_generation_activity_count",
+           "code_acceptance_activity_count", "loc_suggested_to_add_sum", "loc_suggested_to_delete_sum",
+           "loc_added_sum", "loc_deleted_sum")
+_OPTIONAL_KEYS = ("totals_by_cli", "totals_by_copilot_app", "totals_by_3rd_party_agent",
+                  "daily_active_cli_users", "median_minutes_to_merge",
+                  "median_minutes_to_merge_copilot_authored", "median_minutes_to_merge_copilot_reviewed")
+
+
+def _sums(*, interactions: bool = True) -> list[pl.Expr]:
+    exprs = [
+        pl.col("interactions").sum().alias("user_initiated_interaction_count"),
+        pl.col("generations").sum().alias("code_generation_activity_count"),
+        pl.col("acceptances").sum().alias("code_acceptance_activity_count"),
+        pl.col("loc_suggested_add").sum().alias("loc_suggested_to_add_sum"),
+        pl.col("loc_suggested_del").sum().alias("loc_suggested_to_delete_sum"),
+        pl.col("loc_added").sum().alias("loc_added_sum"),
+        pl.col("loc_deleted").sum().alias("loc_deleted_sum"),
+    ]
+    return exprs if interactions else exprs[1:]
+
+
+def _nest(long: pl.DataFrame, keys: list[str], name: str, *, interactions: bool = True) -> pl.DataFrame:
+    """Group ``long`` by user and ``keys`` and nest each user's groups as a list of structs."""
+    grouped = long.group_by("u", *keys).agg(_sums(interactions=interactions)).sort("u", *keys)
+    fields = [*keys, *(c for c in _COUNTS if interactions or c != "user_initiated_interaction_count")]
+    return grouped.group_by("u", maintain_order=True).agg(pl.struct(fields).alias(name))
+
+
+def scope_members(t: Tenant, scope: Scope) -> np.ndarray:
+    if scope.kind == "enterprise":
+        return np.ones(t.users, dtype=bool)
+    return t.member[:, t.org_names.index(scope.slug)]
+
+
+def _entity(t: Tenant, scope: Scope) -> dict[str, str]:
+    if scope.kind == "enterprise":
+        return {"enterprise_id": t.enterprise_id}
+    return {"organization_id": t.org_ids[t.org_names.index(scope.slug)]}
+
+
+def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
+    """One nested row per active user of ``scope`` on ``day`` (the ``users-1-day`` record)."""
+    f = t.flags(day)
+    active = np.flatnonzero(f["active"] & scope_members(t, scope))
+    cells = t.cells(day).filter(pl.col("u").is_in(active))
+    rng = t._rng(30, (day - t.start).days + 10_000)
+    base = pl.DataFrame({"u": active}).with_columns(
+        day=pl.lit(day.isoformat()),
+        **{k: pl.lit(v) for k, v in _entity(t, scope).items()},
+        user_id=pl.Series(t.user_id[active]),
+        user_login=pl.Series(t.login[active]),
+    )
+    top = cells.group_by("u").agg(*_sums(), pl.col("credits").sum().alias("ai_credits_used"))
+    phase = t.phase(day)[active]
+    flags = pl.DataFrame({
+        "u": active,
+        "used_agent": f["agent"][active],
+        "used_chat": f["chat"][active],
+        "used_cli": f["cli"][active],
+        "used_copilot_code_review_active": f["review_active"][active],
+        "used_copilot_code_review_passive": f["review_passive"][active],
+        "used_copilot_coding_agent": f["cloud_agent"][active],
+        "used_copilot_cloud_agent": f["cloud_agent"][active],
+        "ai_adoption_phase": pl.DataFrame({
+            "phase": np.array(PHASES)[phase], "phase_number": phase, "version": "v1",
+        }).to_struct(),
+    })
+    ide_name = np.array(IDES)[t.ide]
+    sampled = f"{day.isoformat()}T09:00:00.000Z"
+    by_ide = (
+        cells.with_columns(ide=pl.Series(ide_name[cells["u"].to_numpy()]))
+        .pipe(_nest, ["ide"], "totals_by_ide")
+        .with_columns(pl.col("totals_by_ide").list.eval(pl.element().struct.with_fields(
+            last_known_ide_version=pl.struct(
+                ide_version=pl.element().struct.field("ide").replace_strict(_IDE_VERSION),
+                sampled_at=pl.lit(sampled)),
+            last_known_plugin_version=pl.struct(
+                plugin=pl.lit("copilot-chat"), plugin_version=pl.lit("0.33.1"), sampled_at=pl.lit(sampled)),
+        )))
+    )
+    cli = cells.filter(pl.col("feature") == "copilot_cli").group_by("u").agg(
+        prompt=pl.col("interactions").sum()).sort("u")
+    cu = cli["u"].to_numpy()
+    prompts = cli["prompt"].to_numpy()
+    requests = prompts + rng.poisson(0.5 * prompts)
+    out_tok = rng.poisson(1800.0 * requests)
+    in_tok = rng.poisson(2400.0 * requests)
+    cli = pl.DataFrame({"u": cu, "totals_by_cli": pl.DataFrame({
+        "last_known_cli_version": pl.DataFrame({"cli_version": ["1.0.31"] * cu.size,
+                                                "sampled_at": [sampled] * cu.size}).to_struct(),
+        "prompt_count": prompts,
+        "request_count": requests,
+        "session_count": np.minimum(prompts, 1 + rng.poisson(1.0, cu.size)),
+        "token_usage": pl.DataFrame({
+            "avg_tokens_per_request": np.round((out_tok + in_tok) / np.maximum(requests, 1), 1),
+            "output_tokens_sum": out_tok, "prompt_tokens_sum": in_tok}).to_struct(),
+    }).to_struct()}, schema_overrides={"u": pl.Int64})
+    app_u = active[t.copilot_app[active]]
+    app_req = rng.poisson(4.0, app_u.size) + 1
+    app = pl.DataFrame({"u": app_u, "totals_by_copilot_app": pl.DataFrame({
+        "prompt_count": app_req, "request_count": app_req * 2, "session_count": np.ones(app_u.size, int),
+        "token_usage": pl.DataFrame({"avg_tokens_per_request": np.full(app_u.size, 3200.0),
+                                     "output_tokens_sum": app_req * 2 * 1400,
+                                     "prompt_tokens_sum": app_req * 2 * 1800}).to_struct(),
+    }).to_struct()}, schema_overrides={"u": pl.Int64})
+    tp_u = active[t.third_party[active] & f["agent"][active]]
+    which = (t.user_id[tp_u] % len(THIRD_PARTY_AGENTS)).astype(int)
+    third = pl.DataFrame({
+        "u": tp_u,
+        "agent_id": np.array([a for a, _ in THIRD_PARTY_AGENTS])[which],
+        "agent_name": np.array([b for _, b in THIRD_PARTY_AGENTS])[which],
+        "user_initiated_interaction_count": rng.poisson(2.0, tp_u.size) + 1,
+    }, schema_overrides={"u": pl.Int64}).group_by("u", maintain_order=True).agg(
+        pl.struct("agent_id", "agent_name", "user_initiated_interaction_count").alias("totals_by_3rd_party_agent"))
+    frame = (
+        base.join(top, on="u", how="left")
+        .join(flags, on="u", how="left")
+        .join(by_ide, on="u", how="left")
+        .join(_nest(cells, ["feature"], "totals_by_feature"), on="u", how="left")
+        .join(_nest(cells.rename({"lang": "language"}), ["language", "feature"],
+                    "totals_by_language_feature", interactions=False), on="u", how="left")
+        .join(_nest(cells.filter(pl.col("model").is_not_null()).rename({"lang": "language"}),
+                    ["language", "model"], "totals_by_language_model", interactions=False), on="u", how="left")
+        .join(_nest(cells.filter(pl.col("model").is_not_null()), ["model", "feature"],
+                    "totals_by_model_feature"), on="u", how="left")
+        .join(cli, on="u", how="left")
+        .join(app, on="u", how="left")
+        .join(third, on="u", how="left")
+        .sort("u")
+    )
+    lists = [c for c in frame.columns if c.startswith("totals_by_") and isinstance(frame.schema[c], pl.List)
+             and c != "totals_by_3rd_party_agent"]
+    frame = frame.with_columns(pl.col(c).fill_null(pl.lit([], dtype=frame.schema[c])) for c in lists)
+    if day >= t.credits_start:
+        frame = frame.with_columns(pl.col("ai_credits_used").round(3))
+    else:  # REFERENCE §3.5: the field is absent on rows before 2026-06-19
+        frame = frame.drop("ai_credits_used")
+    return frame.drop("u")
+
+
+def to_ndjson(frame: pl.DataFrame) -> bytes:
+    """Serialise rows as NDJSON, omitting optional keys whose value is null (as GitHub does)."""
+    buf = io.BytesIO()
+    frame.write_ndjson(buf)
+    data = buf.getvalue()
+    for key in _OPTIONAL_KEYS:
+        data = data.replace(f',"{key}":null'.encode(), b"")
+    return data
+
+
+def users_28_day(t: Tenant, scope: Scope) -> tuple[dt.date, dt.date, pl.DataFrame]:
+    end = t.newest
+    begin = end - dt.timedelta(days=27)
+    frames = [
+        user_frame(t, d, scope).with_columns(report_start_day=pl.lit(begin.isoformat()),
+                                            report_end_day=pl.lit(end.isoformat()))
+        for d in _days(begin, end) if t.has_data(d, scope.kind)
+    ]
+    return begin, end, pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def _days(begin: dt.date, end: dt.date) -> list[dt.date]:
+    return [begin + dt.timedelta(days=k) for k in range((end - begin).days + 1)]
+
+
+def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return frame.to_dicts()
+
+
+def aggregate_record(t: Tenant, day: dt.date, scope: Scope) -> dict[str, Any]:
+    """The ``enterprise-1-day`` / ``organization-1-day`` record: sums of the scope's user rows."""
+    members = scope_members(t, scope)
+    f = t.flags(day)
+    active = np.flatnonzero(f["active"] & members)
+    cells = t.cells(day).filter(pl.col("u").is_in(active)).rename({"lang": "language"})
+    tot = cells.select(_sums()).row(0, named=True) if cells.height else dict.fromkeys(_COUNTS, 0)
+    ide = cells.with_columns(ide=pl.Series(np.array(IDES)[t.ide[cells["u"].to_numpy()]], dtype=pl.String))
+
+    def grouped(frame: pl.DataFrame, keys: list[str], *, interactions: bool = True) -> list[dict[str, Any]]:
+        return _rows(frame.group_by(keys).agg(_sums(interactions=interactions)).sort(keys))
+
+    def distinct(key: str, days: int) -> int:
+        return int((t.window_flags(day, days, key) & members).sum())
+
+    user_rows = user_frame(t, day, scope)
+    record: dict[str, Any] = {
+        "day": day.isoformat(),
+        **_entity(t, scope),
+        "daily_active_users": int(active.size),
+        "weekly_active_users": distinct("active", 7),
+        "monthly_active_users": distinct("active", 28),
+        "monthly_active_chat_users": distinct("chat", 28),
+        "monthly_active_agent_users": distinct("agent", 28),
+        "daily_active_copilot_cloud_agent_users": int((f["cloud_agent"] & members).sum()),
+        "weekly_active_copilot_cloud_agent_users": distinct("cloud_agent", 7),
+        "monthly_active_copilot_cloud_agent_users": distinct("cloud_agent", 28),
+        "daily_active_copilot_code_review_users": int((f["review_active"] & members).sum()),
+        "weekly_active_copilot_code_review_users": distinct("review_active", 7),
+        "monthly_active_copilot_code_review_users": distinct("review_active", 28),
+        "daily_passive_copilot_code_review_users": int((f["review_passive"] & members).sum()),
+        "weekly_passive_copilot_code_review_users": distinct("review_passive", 7),
+        "monthly_passive_copilot_code_review_users": distinct("review_passive", 28),
+        **{k: int(tot[k]) for k in _COUNTS},
+        "pull_requests": pull_request_totals(repos_frame(t, day, scope)),
+        "totals_by_ide": grouped(ide, ["ide"]),
+        "totals_by_feature": grouped(cells, ["feature"]),
+        "totals_by_language_feature": grouped(cells, ["language", "feature"], interactions=False),
+        "totals_by_language_model": grouped(cells.filter(pl.col("model").is_not_null()),
+                                            ["language", "model"], interactions=False),
+        "totals_by_model_feature": grouped(cells.filter(pl.col("model").is_not_null()), ["model", "feature"]),
+    }
+    n_cli = int((f["cli"] & members).sum())
+    if n_cli:
+        record["daily_active_cli_users"] = n_cli
+        cli = user_rows["totals_by_cli"].struct.unnest().select(
+            "prompt_count", "request_count", "session_count",
+            pl.col("token_usage").struct.field("output_tokens_sum"),
+            pl.col("token_usage").struct.field("prompt_tokens_sum")).sum().row(0, named=True)
+        req = cli["request_count"] or 1
+        record["totals_by_cli"] = {
+            "prompt_count": cli["prompt_count"], "request_count": cli["request_count"],
+            "session_count": cli["session_count"],
+            "token_usage": {"avg_tokens_per_request": round((cli["output_tokens_sum"] + cli["prompt_tokens_sum"])
+                                                            / req, 1),
+                            "output_tokens_sum": cli["output_tokens_sum"],
+                            "prompt_tokens_sum": cli["prompt_tokens_sum"]}}
+    if "totals_by_3rd_party_agent" in user_rows.columns:
+        tp = user_rows.select(pl.col("totals_by_3rd_party_agent").explode()).drop_nulls().unnest(
+            "totals_by_3rd_party_agent")
+        if tp.height:
+            record["totals_by_3rd_party_agent"] = _rows(
+                tp.group_by("agent_id", "agent_name").agg(
+                    pl.col("user_initiated_interaction_count").sum(),
+                    pl.len().cast(pl.Int64).alias("session_count")).sort("agent_id"))
+    phases = pl.DataFrame({"phase_number": t.phase(day)[active]}).group_by("phase_number").agg(
+        engaged_users=pl.len().cast(pl.Int64)).sort("phase_number")
+    record["totals_by_ai_adoption_phase"] = _rows(phases.with_columns(
+        phase=pl.col("phase_number").replace_strict(dict(enumerate(PHASES)), return_dtype=pl.String)))
+    return record
+
+
+def aggregate_28_day(t: Tenant, scope: Scope) -> dict[str, Any]:
+    end = t.newest
+    begin = end - dt.timedelta(days=27)
+    return {
+        "report_start_day": begin.isoformat(),
+        "report_end_day": end.isoformat(),
+        **_entity(t, scope),
+        "created_at": f"{t.today.isoformat()}T04:12:00Z",
+        "day_totals": [aggregate_record(t, d, scope) for d in _days(begin, end) if t.has_data(d, scope.kind)],
+    }
+
+
+def user_teams_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
+    """``user-teams-1-day``: direct memberships of seated users; teams under 5 seated users dropped."""
+    seated = np.flatnonzero(t.seated(day))
+    m = t.team_rows(day).filter(pl.col("u").is_in(seated))
+    if scope.kind == "org":
+        o = t.org_names.index(scope.slug)
+        m = m.filter(pl.col("t").is_in(np.flatnonzero(t.team_org == o)))
+    m = m.filter(pl.len().over("t") >= 5).sort("u", "t")
+    u, team = m["u"].to_numpy(), m["t"].to_numpy()
+    return pl.DataFrame({
+        "user_id": t.user_id[u], "user_login": t.login[u], "day": [day.isoformat()] * m.height,
+        **{k: [v] * m.height for k, v in _entity(t, scope).items()},
+        "team_id": t.team_id[team], "slug": t.team_slug[team],
+    }, schema_overrides={"user_id": pl.Int64, "team_id": pl.Int64})
+
+
+def repos_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
+    """``repos-1-day``: per-repository pull-request figures (field list is our guess, REFERENCE §10)."""
+    f = t.flags(day)
+    orgs = range(t.orgs) if scope.kind == "enterprise" else [t.org_names.index(scope.slug)]
+    dau = np.array([int((f["active"] & t.member[:, o]).sum()) for o in range(t.orgs)])
+    agents = np.array([int((f["agent"] & t.member[:, o]).sum()) for o in range(t.orgs)])
+    rng = t._rng(40, (day - t.start).days + 10_000)
+    r = t.repo_org.size
+    created = rng.poisson(t.repo_weight * dau[t.repo_org] * 0.05)
+    by_copilot = rng.binomial(created, np.clip(agents[t.repo_org] / np.maximum(dau[t.repo_org], 1) * 0.4, 0, 1))
+    merged = rng.binomial(created, 0.8)
+    merged_cp = np.minimum(rng.binomial(by_copilot, 0.7), merged)
+    reviewed = rng.binomial(created, 0.9)
+    reviewed_cp = rng.binomial(reviewed, 0.35)
+    minutes = np.round(rng.lognormal(np.log(240), 0.6, r), 1)
+    minutes_cp = np.round(minutes * rng.uniform(0.5, 0.9, r), 1)
+    suggestions = rng.poisson(reviewed_cp * 3.0)
+    frame = pl.DataFrame({
+        "day": [day.isoformat()] * r,
+        **{k: [v] * r for k, v in _entity(t, scope).items()},
+        "repository_id": t.repo_id, "repository_name": t.repo_name,
+        "pull_requests": pl.DataFrame({
+            "total_created": created, "total_reviewed": reviewed, "total_merged": merged,
+            "median_minutes_to_merge": np.where(merged > 0, minutes, np.nan),
+            "total_suggestions": suggestions + rng.poisson(created * 1.0),
+            "total_applied_suggestions": rng.binomial(suggestions, 0.4),
+            "total_created_by_copilot": by_copilot, "total_reviewed_by_copilot": reviewed_cp,
+            "total_merged_created_by_copilot": merged_cp,
+            "total_merged_reviewed_by_copilot": np.minimum(rng.binomial(reviewed_cp, 0.8), merged),
+            "median_minutes_to_merge_copilot_authored": np.where(merged_cp > 0, minutes_cp, np.nan),
+            "median_minutes_to_merge_copilot_reviewed": np.where(reviewed_cp > 0, minutes_cp * 1.1, np.nan),
+            "total_copilot_suggestions": suggestions,
+            "total_copilot_applied_suggestions": rng.binomial(suggestions, 0.45),
+        }).with_columns(pl.selectors.float().round(1).fill_nan(None)).to_struct(),
+    }, schema_overrides={"repository_id": pl.Int64})
+    return frame.filter(pl.Series(np.isin(t.repo_org, list(orgs)) & (created > 0)))
+
+
+def pull_request_totals(repos: pl.DataFrame) -> dict[str, Any]:
+    if repos.height == 0:
+        return {"total_created": 0, "total_reviewed": 0, "total_merged": 0, "total_suggestions": 0,
+                "total_applied_suggestions": 0, "total_created_by_copilot": 0, "total_reviewed_by_copilot": 0,
+                "total_merged_created_by_copilot": 0, "total_merged_reviewed_by_copilot": 0,
+                "total_copilot_suggestions": 0, "total_copilot_applied_suggestions": 0}
+    pr = repos["pull_requests"].struct.unnest()
+    out: dict[str, Any] = pr.select(pl.selectors.integer().sum()).row(0, named=True)
+    for col in ("median_minutes_to_merge", "median_minutes_to_merge_copilot_authored",
+                "median_minutes_to_merge_copilot_reviewed"):
+        med = pr[col].drop_nulls().median()
+        if med is not None:
+            out[col] = round(float(med), 1)  # type: ignore[arg-type]
+    return out
+
+
+# ---------------------------------------------------------------------- REST resources
+def _iso(t: Tenant, index: int, hour: int = 9) -> str:
+    return f"{(t.start + dt.timedelta(days=int(index))).isoformat()}T{hour:02d}:00:00Z"
+
+
+def last_active_index(t: Tenant) -> np.ndarray:
+    """Day index of each user's newest active day in the window (-1 if none)."""
+    last = np.full(t.users, -1)
+    for k in range(t.days):  # a loop over days, vectorised over users
+        d = t.start + dt.timedelta(days=k)
+        last = np.where(t.flags(d)["active"], k, last)
+    return last
+
+
+def seats(t: Tenant, scope: Scope) -> list[dict[str, Any]]:
+    """Seat roster as of ``today``: one entry per (user, granting org); the enterprise lists all orgs."""
+    today = (t.today - t.start).days
+    holding = (t.seat_start <= today) & (today < t.seat_end)
+    last = last_active_index(t)
+    orgs = range(t.orgs) if scope.kind == "enterprise" else [t.org_names.index(scope.slug)]
+    first_team = t.memberships.group_by("u").agg(pl.col("t").min()).sort("u")
+    team_of = np.full(t.users, -1)
+    team_of[first_team["u"].to_numpy()] = first_team["t"].to_numpy()
+    pending = _first_of_next_month(t.today).isoformat()
+    out = []
+    for o in orgs:  # orgs, not rows; rows are built from arrays below
+        for u in np.flatnonzero(holding & t.member[:, o]).tolist():
+            team = int(team_of[u])
+            out.append({
+                "created_at": _iso(t, t.seat_start[u]),
+                "assignee": {"login": str(t.login[u]), "id": int(t.user_id[u]), "type": "User"},
+                "organization": {"login": t.org_names[o], "id": int(t.org_ids[o])},
+                "assigning_team": None if team < 0 or t.team_org[team] != o else
+                {"id": int(t.team_id[team]), "slug": str(t.team_slug[team]), "name": str(t.team_slug[team])},
+                "pending_cancellation_date": pending if t.pending_cancel[u] else None,
+                "last_activity_at": _iso(t, last[u], 15) if last[u] >= 0 else None,
+                "last_activity_editor": f"{IDES[t.ide[u]]}/{_IDE_VERSION[IDES[t.ide[u]]]}/copilot/1.380.0"
+                if last[u] >= 0 else None,
+                "last_authenticated_at": _iso(t, max(last[u], t.seat_start[u]), 8) if last[u] >= 0 else None,
+                "updated_at": _iso(t, t.seat_start[u]),
+                "plan_type": t.org_plan[o],
+            })
+    return out
+
+
+def _first_of_next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def teams(t: Tenant, scope: Scope) -> list[dict[str, Any]]:
+    if scope.kind == "enterprise":
+        idx = np.flatnonzero(t.team_org < 0)
+    else:
+        idx = np.flatnonzero(t.team_org == t.org_names.index(scope.slug))
+    out = []
+    for i in idx.tolist():
+        p = int(t.team_parent[i])
+        out.append({
+            "id": int(t.team_id[i]), "slug": str(t.team_slug[i]), "name": str(t.team_slug[i]).title(),
+            "description": "", "privacy": "closed",
+            "parent": None if p < 0 else {"id": int(t.team_id[p]), "slug": str(t.team_slug[p]),
+                                          "name": str(t.team_slug[p]).title()},
+        })
+    return out
+
+
+def team_members(t: Tenant, scope: Scope, team: str) -> list[dict[str, Any]] | None:
+    """Current members of a team, including members of child teams (REFERENCE §6)."""
+    match = np.flatnonzero(t.team_slug == team)
+    if scope.kind == "org":
+        match = match[t.team_org[match] == t.org_names.index(scope.slug)]
+    if match.size == 0:
+        return None
+    ti = int(match[0])
+    family = {ti}
+    for _ in range(4):  # nesting depth is small
+        family |= set(np.flatnonzero(np.isin(t.team_parent, list(family))).tolist())
+    today_rows = t.team_rows(t.today)
+    direct = set(today_rows.filter(pl.col("t") == ti)["u"].to_list())
+    users = sorted(set(today_rows.filter(pl.col("t").is_in(list(family)))["u"].to_list()))
+    return [{"login": str(t.login[u]), "id": int(t.user_id[u]), "type": "User",
+             "role": "member", "inherited": u not in direct} for u in users]
+
+
+def billing_lines(t: Tenant, scope: Scope, year: int, month: int) -> pl.DataFrame:
+    """Per (day, user, model) AI-credit usage of a month with the pooled included-credit discount.
+
+    Billing entity: the enterprise (every user) or, for an organization, the users whose licence it
+    grants (primary org). Pool = included credits of every licence held at month start or added
+    during the month, growing on the day a seat is added (REFERENCE §7.1).
+    """
+    first = dt.date(year, month, 1)
+    last = min(_first_of_next_month(first) - dt.timedelta(days=1), t.newest)
+    if scope.kind == "enterprise":
+        billed = np.ones(t.users, dtype=bool)
+    else:
+        billed = t.primary_org == t.org_names.index(scope.slug)
+    frames = []
+    for d in _days(max(first, t.credits_start, t.start), last) if last >= first else []:
+        uc = t.user_credits(d).filter(pl.col("model").is_not_null() & pl.col("u").is_in(np.flatnonzero(billed)))
+        frames.append(uc.with_columns(day=pl.lit(d)))
+    empty = pl.DataFrame(schema={"day": pl.Date, "user": pl.String, "model": pl.String, "gross": pl.Float64,
+                                 "discount": pl.Float64})
+    if not frames:
+        return empty
+    lines = pl.concat(frames).with_columns(gross=pl.col("credits").round(3)).sort("day", "u", "model")
+    i0 = (first - t.start).days
+    credits = np.array([INCLUDED_CREDITS[p] for p in t.plan], dtype=float)
+    start_in_month = np.where(t.seat_start > i0, t.seat_start - i0, 0)
+    holds = billed & (t.seat_start <= i0 + 31) & (t.seat_end > i0)
+    pool_by_day = pl.DataFrame({"offset": start_in_month[holds], "credits": credits[holds]}).group_by(
+        "offset").agg(pl.col("credits").sum()).sort("offset")
+    u = lines["u"].to_numpy()
+    return (
+        lines.with_columns(
+            user=pl.Series(t.login[u]),
+            offset=(pl.col("day") - pl.lit(first)).dt.total_days(),
+        )
+        .join_asof(pool_by_day.with_columns(pool=pl.col("credits").cum_sum()).select("offset", "pool"),
+                   on="offset", strategy="backward")
+        .with_columns(before=pl.col("gross").cum_sum() - pl.col("gross"))
+        .with_columns(discount=pl.min_horizontal(pl.col("gross"),
+                                                 (pl.col("pool").fill_null(0) - pl.col("before")).clip(0)))
+        .select("day", "user", "model", "gross", "discount")
+    )
+
+
+def billing_usage(t: Tenant, scope: Scope, params: dict[str, str]) -> dict[str, Any]:
+    """The ``settings/billing/ai_credit/usage`` body for the given query filters (REFERENCE §7.2)."""
+    today = t.today
+    year = int(params.get("year", today.year))
+    month = int(params.get("month", today.month))
+    lines = billing_lines(t, scope, year, month)
+    period: dict[str, int] = {"year": year, "month": month}
+    if "day" in params:
+        period["day"] = int(params["day"])
+        lines = lines.filter(pl.col("day").dt.day() == period["day"])
+    echo: dict[str, Any] = {}
+    for key in ("user", "model"):
+        if key in params:
+            lines = lines.filter(pl.col(key) == params[key])
+            echo[key] = params[key]
+    items = lines.group_by("model").agg(pl.col("gross").sum(), pl.col("discount").sum()).sort("model")
+    owner = {"enterprise": t.enterprise} if scope.kind == "enterprise" else {"organization": scope.slug}
+    return {
+        "timePeriod": period, **owner, **echo,
+        "usageItems": [
+            {"product": "Copilot", "sku": "Copilot AI Credits", "model": r["model"], "unitType": "credits",
+             "pricePerUnit": 0.01, "grossQuantity": round(r["gross"], 3), "grossAmount": round(r["gross"] * 0.01, 5),
+             "discountQuantity": round(r["discount"], 3), "discountAmount": round(r["discount"] * 0.01, 5),
+             "netQuantity": round(r["gross"] - r["discount"], 3),
+             "netAmount": round((r["gross"] - r["discount"]) * 0.01, 5)}
+            for r in items.iter_rows(named=True)
+        ],
+    }
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()

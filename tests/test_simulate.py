@@ -1,0 +1,258 @@
+"""The simulated tenant: determinism, reconciliation, GitHub's shapes, auth, links, faults."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from typing import Any
+
+import httpx
+import jsonschema
+import numpy as np
+import polars as pl
+import pytest
+
+from conftest import FIXTURES, TODAY, client_for, load_fixture, small_tenant
+from copilot_usage.reports import REPORTS, Scope
+from copilot_usage.simulate import payloads as P
+from copilot_usage.simulate.app import SimConfig, Simulator
+from copilot_usage.simulate.tenant import FEATURES
+
+DAY = dt.date(2026, 11, 2)
+
+
+def _ent(t: Any) -> Scope:
+    return Scope("enterprise", t.enterprise)
+
+
+def _org(t: Any, i: int = 0) -> Scope:
+    return Scope("org", t.org_names[i])
+
+
+def _json_type(v: object) -> str:
+    return {bool: "bool", int: "int", float: "num", str: "str", list: "list", dict: "dict", type(None): "null"}[type(v)]
+
+
+def test_same_seed_same_bytes() -> None:
+    a, b = small_tenant(), small_tenant()
+    assert P.to_ndjson(P.user_frame(a, DAY, _ent(a))) == P.to_ndjson(P.user_frame(b, DAY, _ent(b)))
+    assert P.dumps(P.aggregate_record(a, DAY, _org(a))) == P.dumps(P.aggregate_record(b, DAY, _org(b)))
+    c = small_tenant(seed=4)
+    assert P.to_ndjson(P.user_frame(a, DAY, _ent(a))) != P.to_ndjson(P.user_frame(c, DAY, _ent(c)))
+
+
+def test_day_does_not_depend_on_generation_order() -> None:
+    a, b = small_tenant(), small_tenant()
+    P.user_frame(b, DAY - dt.timedelta(days=3), _ent(b))
+    assert P.to_ndjson(P.user_frame(a, DAY, _ent(a))) == P.to_ndjson(P.user_frame(b, DAY, _ent(b)))
+
+
+@pytest.mark.parametrize("scope_index", [None, 0, 1])
+def test_aggregates_reconcile_with_user_rows(tenant: Any, scope_index: int | None) -> None:
+    scope = _ent(tenant) if scope_index is None else _org(tenant, scope_index)
+    users = P.user_frame(tenant, DAY, scope)
+    agg = P.aggregate_record(tenant, DAY, scope)
+    for field in ("user_initiated_interaction_count", "code_generation_activity_count",
+                  "code_acceptance_activity_count", "loc_added_sum", "loc_deleted_sum"):
+        assert agg[field] == users[field].sum()
+    assert agg["daily_active_users"] == users.height
+    by_feature = {r["feature"]: r["code_generation_activity_count"] for r in agg["totals_by_feature"]}
+    long = users.select(pl.col("totals_by_feature").explode().struct.unnest())
+    assert by_feature == dict(long.group_by("feature").agg(pl.col("code_generation_activity_count").sum()).iter_rows())
+    # weekly / monthly active users are distinct users over 7 / 28 days, never summed dailies
+    week = pl.concat([P.user_frame(tenant, DAY - dt.timedelta(days=k), scope).select("user_id") for k in range(7)])
+    assert agg["weekly_active_users"] == week.n_unique()
+    assert agg["weekly_active_users"] < sum(P.user_frame(tenant, DAY - dt.timedelta(days=k), scope).height
+                                            for k in range(7))
+
+
+def test_org_reports_repeat_multi_org_users_enterprise_counts_once(tenant: Any) -> None:
+    ent = set(P.user_frame(tenant, DAY, _ent(tenant))["user_id"])
+    per_org = [set(P.user_frame(tenant, DAY, _org(tenant, i))["user_id"]) for i in range(tenant.orgs)]
+    assert set().union(*per_org) == ent
+    assert sum(map(len, per_org)) > len(ent)  # multi-org users appear in each of their orgs
+
+
+def test_user_teams_exclude_teams_under_five_seated_users(tenant: Any) -> None:
+    rows = P.user_teams_frame(tenant, DAY, _ent(tenant))
+    sizes = rows.group_by("team_id").len()
+    assert sizes["len"].min() >= 5
+    seated = np.flatnonzero(tenant.seated(DAY))
+    all_sizes = tenant.team_rows(DAY).filter(pl.col("u").is_in(seated)).group_by("t").len()
+    assert (all_sizes["len"] < 5).any(), "the simulator must have small teams for this rule to matter"
+    assert rows.height < tenant.team_rows(DAY).filter(pl.col("u").is_in(seated)).height
+
+
+def test_credit_field_semantics(tenant: Any) -> None:
+    before = P.user_frame(tenant, dt.date(2026, 6, 18), _ent(small_tenant(days=200)))
+    assert "ai_credits_used" not in before.columns
+    rows = P.user_frame(tenant, DAY, _ent(tenant))
+    credits = rows["ai_credits_used"]
+    assert credits.dtype == pl.Float64 and (credits % 1 != 0).any()
+    # completion-only users are unbilled: 0, not absent
+    only_completion = rows.filter(pl.col("totals_by_feature").list.eval(
+        pl.element().struct.field("feature") != "code_completion").list.any().not_())
+    assert only_completion.height > 0 and (only_completion["ai_credits_used"] == 0).all()
+
+
+def test_every_feature_value_appears(tenant: Any) -> None:
+    seen = set()
+    for k in range(10):
+        agg = P.aggregate_record(tenant, DAY - dt.timedelta(days=k), _ent(tenant))
+        seen |= {r["feature"] for r in agg["totals_by_feature"]}
+    assert seen == set(FEATURES)
+
+
+def test_official_user_example_fields_have_same_json_types(tenant: Any) -> None:
+    official = load_fixture("github-docs_example-schema_user-level.json")[0]  # type: ignore[index]
+    sim_rows = [json.loads(line) for line in P.to_ndjson(P.user_frame(tenant, DAY, _ent(tenant))).splitlines()]
+    with_cli = next(r for r in sim_rows if "totals_by_cli" in r)
+    undocumented = {"etl_id", "day_partition", "entity_id_partition"}  # REFERENCE §3.2: internals
+    for key, value in official.items():
+        if key in undocumented:
+            continue
+        assert key in with_cli, key
+        assert _json_type(with_cli[key]) == _json_type(value), key
+    for key in ("totals_by_ide", "totals_by_feature", "totals_by_language_feature"):
+        for sub, v in official[key][0].items():
+            assert _json_type(with_cli[key][0][sub]) == _json_type(v), (key, sub)
+    assert set(official["totals_by_cli"]) <= set(with_cli["totals_by_cli"])
+    assert isinstance(with_cli["ai_credits_used"], float)
+    assert {"ai_adoption_phase", "totals_by_copilot_app", "totals_by_3rd_party_agent"} <= set().union(*sim_rows)
+
+
+def test_official_enterprise_example_fields_have_same_json_types(tenant: Any) -> None:
+    official = load_fixture("github-docs_example-schema_enterprise-level.json")[0]  # type: ignore[index]
+    sim = P.aggregate_28_day(tenant, _ent(tenant))
+    for key in ("report_start_day", "report_end_day", "enterprise_id", "day_totals"):
+        assert _json_type(sim[key]) == _json_type(official[key])
+    day_official, day_sim = official["day_totals"][0], sim["day_totals"][-1]
+    for key, value in day_official.items():
+        assert key in day_sim, key
+        assert _json_type(day_sim[key]) == _json_type(value) or (value == [] and day_sim[key]), key
+    for sub, v in day_official["pull_requests"].items():
+        assert _json_type(day_sim["pull_requests"][sub]) == _json_type(v), sub
+    assert len(sim["day_totals"]) == 28
+
+
+def _openapi() -> dict[str, Any]:
+    return json.loads((FIXTURES / "github" / "openapi-copilot-metrics.json").read_text())
+
+
+@pytest.mark.parametrize("report", REPORTS, ids=lambda r: r.key)
+@pytest.mark.parametrize("kind", ["enterprise", "org"])
+def test_report_envelopes_validate_against_github_openapi(api: httpx.Client, tenant: Any, report: Any,
+                                                          kind: str) -> None:
+    spec = _openapi()
+    scope = _ent(tenant) if kind == "enterprise" else _org(tenant)
+    template = report.path(Scope(scope.kind, "{enterprise}" if kind == "enterprise" else "{org}"))
+    op = spec["paths"][template]["get"]
+    params = {} if report.window == 28 else {"day": DAY.isoformat()}
+    r = api.get(report.path(scope), params=params)
+    assert str(r.status_code) in op["responses"]
+    if r.status_code == 200:
+        ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+        schema = {**spec["components"]["schemas"][ref], "components": spec["components"]}
+        jsonschema.validate(r.json(), schema)
+        assert r.json()["download_links"]
+
+
+def test_auth_statuses(sim: Simulator, api: httpx.Client, tenant: Any) -> None:
+    path = "/enterprises/octo-sim/copilot/metrics/reports/users-1-day"
+    anon = client_for(sim)
+    assert anon.get(path, params={"day": "2026-11-02"}).status_code == 401
+    assert anon.get(path, params={"day": "2026-11-02"}, headers={"Authorization": "Bearer nope"}).status_code == 401
+    billing = {"Authorization": f"Bearer {sim.config.billing_token}"}
+    assert anon.get(path, params={"day": "2026-11-02"}, headers=billing).status_code == 403
+    assert api.get("/enterprises/octo-sim/settings/billing/ai_credit/usage").status_code == 403
+    assert anon.get("/enterprises/octo-sim/settings/billing/ai_credit/usage", headers=billing).status_code == 200
+    assert api.get("/enterprises/nope/copilot/metrics/reports/users-1-day", params={"day": "2026-11-02"}).status_code == 404
+    assert api.get("/orgs/nope/teams").status_code == 404
+    assert api.get(path).status_code == 422
+    # not yet processed: 200 with no links; org day before org data start: 204
+    assert api.get(path, params={"day": TODAY.isoformat()}).json()["download_links"] == []
+    old = small_tenant(days=400)
+    old_api = client_for(Simulator(old), sim.config.token)
+    assert old_api.get(f"/orgs/{old.org_names[0]}/copilot/metrics/reports/users-1-day",
+                       params={"day": "2025-12-01"}).status_code == 204
+
+
+def test_links_are_sharded_signed_on_another_host_and_expire(tenant: Any) -> None:
+    sim = Simulator(tenant, SimConfig(shard_rows=10, link_ttl_s=-1))
+    api = client_for(sim, sim.config.token)
+    links = api.get("/enterprises/octo-sim/copilot/metrics/reports/users-1-day", params={"day": "2026-11-02"}).json()[
+        "download_links"]
+    rows = P.user_frame(tenant, DAY, _ent(tenant)).height
+    assert len(links) == -(-rows // 10) > 1
+    assert all(httpx.URL(u).host == "localhost" and "sig=" in u and "se=" in u for u in links)
+    bare = client_for(sim)
+    assert bare.get(links[0]).status_code == 403  # ttl -1: already expired
+    tampered = links[0].replace("part-000", "part-001")
+    assert bare.get(tampered).status_code == 403
+    fresh = Simulator(tenant, SimConfig(shard_rows=10))
+    api2 = client_for(fresh, sim.config.token)
+    links = api2.get("/enterprises/octo-sim/copilot/metrics/reports/users-1-day",
+                     params={"day": "2026-11-02"}).json()["download_links"]
+    bare = client_for(fresh)
+    body = b"".join(bare.get(u).content for u in links)
+    assert len(body.splitlines()) == rows
+    assert fresh.record.downloads_with_authorization == []
+    api2.get(links[0])  # a download that carries the token is recorded
+    assert len(fresh.record.downloads_with_authorization) == 1
+
+
+def test_faults_appear_at_the_configured_rate(tenant: Any) -> None:
+    sim = Simulator(tenant, SimConfig(fault_rate=0.2, slow_s=0.01))
+    api = client_for(sim, sim.config.token, raise_app_exceptions=False)
+    n = 400
+    for k in range(n):
+        with contextlib.suppress(httpx.HTTPError):
+            api.get(f"/orgs/{tenant.org_names[0]}/teams", params={"page": 1, "x": k})
+    total = sum(sim.record.faults.values())
+    assert 0.14 * n < total < 0.26 * n
+    assert len(sim.record.faults) >= 5  # 429, 5xx, drops, truncation, slow all occur
+    # deterministic: a second simulator injects the same faults
+    sim2 = Simulator(tenant, SimConfig(fault_rate=0.2))
+    assert sim2._fault("/x?a=1", 1) == sim._fault("/x?a=1", 1)
+
+
+def test_seats_paged_with_link_and_enterprise_repeats_users(api: httpx.Client, tenant: Any) -> None:
+    first = api.get("/enterprises/octo-sim/copilot/billing/seats", params={"per_page": 20})
+    assert 'rel="next"' in first.headers["link"]
+    seats, url = [], "/enterprises/octo-sim/copilot/billing/seats?per_page=20"
+    while url:
+        r = api.get(url)
+        seats += r.json()["seats"]
+        nxt = [p for p in r.headers.get("link", "").split(",") if 'rel="next"' in p]
+        url = nxt[0].split(";")[0].strip(" <>") if nxt else ""
+    ids = [s["assignee"]["id"] for s in seats]
+    assert r.json()["total_seats"] == len(set(ids)) < len(ids)
+    assert {s["plan_type"] for s in seats} == {"business", "enterprise"}
+    assert any(s["pending_cancellation_date"] for s in seats)
+    assert any(s["last_activity_at"] is None for s in seats)
+
+
+def test_billing_gross_equals_metrics_credits(sim: Simulator, tenant: Any) -> None:
+    client = client_for(sim, sim.config.billing_token)
+    body = client.get("/enterprises/octo-sim/settings/billing/ai_credit/usage",
+                      params={"year": 2026, "month": 11, "day": 2}).json()
+    gross = sum(i["grossQuantity"] for i in body["usageItems"])
+    metrics = P.user_frame(tenant, DAY, _ent(tenant))["ai_credits_used"].sum()
+    assert gross == pytest.approx(metrics, abs=0.01 * len(body["usageItems"]) + 1e-6)
+    assert body["timePeriod"] == {"year": 2026, "month": 11, "day": 2}
+    for item in body["usageItems"]:
+        assert item["netQuantity"] == pytest.approx(item["grossQuantity"] - item["discountQuantity"], abs=1e-3)
+
+
+def test_served_over_a_real_socket(tenant: Any) -> None:
+    from copilot_usage.simulate.server import running
+
+    sim = Simulator(tenant, SimConfig(shard_rows=25))
+    with running(sim) as served:
+        h = {"Authorization": f"Bearer {served.token}"}
+        r = httpx.get(f"{served.base_url}/orgs/{served.orgs[0]}/copilot/metrics/reports/users-1-day",
+                      params={"day": "2026-11-02"}, headers=h)
+        assert r.status_code == 200 and r.headers["x-ratelimit-remaining"]
+        assert all(httpx.get(u).status_code == 200 for u in r.json()["download_links"])
+        assert httpx.get(f"{served.base_url}/_sim/record").json()["downloads_with_authorization"] == 0
