@@ -17,7 +17,6 @@ from .reports import REPORTS, ReportKind, Scope
 __version__ = "0.1.0"
 
 __all__ = [
-    "REPORTS",
     "ApiError",
     "AuthError",
     "ConfigError",
@@ -25,6 +24,7 @@ __all__ = [
     "DownloadError",
     "InputError",
     "NotFound",
+    "REPORTS",
     "RateLimited",
     "ReportKind",
     "Scope",
