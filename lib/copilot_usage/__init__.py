@@ -17,6 +17,7 @@ from .reports import REPORTS, ReportKind, Scope
 __version__ = "0.1.0"
 
 __all__ = [
+    "REPORTS",
     "ApiError",
     "AuthError",
     "ConfigError",
@@ -24,7 +25,6 @@ __all__ = [
     "DownloadError",
     "InputError",
     "NotFound",
-    "REPORTS",
     "RateLimited",
     "ReportKind",
     "Scope",

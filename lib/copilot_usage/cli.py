@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
+from .fetch import FAMILIES
+from .reports import Scope
+
+if TYPE_CHECKING:
+    from .fetch import Summary
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
@@ -57,6 +67,72 @@ def simulate_serve(port: int, seed: int, users: int, days: int, orgs: int, today
     sim = Simulator(tenant, SimConfig(latency_ms=latency_ms, fault_rate=fault_rate, link_ttl_s=link_ttl,
                                       shard_rows=shard_rows))
     serve(sim, port=port)
+
+
+@main.command("fetch")
+@click.option("--enterprise", "enterprises", multiple=True, help="Enterprise slug (repeatable).")
+@click.option("--org", "orgs", multiple=True, help="Organization name (repeatable).")
+@click.option("--base-url", default="https://api.github.com", show_default=True,
+              help="API base URL; GHE.com: https://api.SUBDOMAIN.ghe.com")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--since", callback=_date, help="First day (inclusive, ISO).")
+@click.option("--until", callback=_date, help="Last day (inclusive, ISO).")
+@click.option("--reports", default=",".join(FAMILIES), show_default=True, help="Comma-separated report families.")
+@click.option("--concurrency", type=int, default=4, show_default=True, help="Concurrent requests (1-50).")
+@click.option("--today", callback=_date, hidden=True)
+def fetch_cmd(enterprises: tuple[str, ...], orgs: tuple[str, ...], base_url: str, data_dir: Path,
+              since: dt.date | None, until: dt.date | None, reports: str, concurrency: int,
+              today: dt.date | None) -> None:
+    """Fetch reports, seats, teams and billing into DATA_DIR/raw (tokens from GITHUB_TOKEN / .env)."""
+    from .config import Settings
+    from .fetch import fetch
+    from .github import GitHub
+
+    scopes = [Scope("enterprise", e) for e in enterprises] + [Scope("org", o) for o in orgs]
+    if not scopes:
+        raise click.UsageError("give at least one --enterprise or --org")
+    families = [f.strip() for f in reports.split(",") if f.strip()]
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        raise click.UsageError(f"unknown report(s) {unknown}; choose from {', '.join(FAMILIES)}")
+    settings = Settings.from_env()
+    if not settings.token:
+        raise click.UsageError("GITHUB_TOKEN is not set (environment or .env); see README, Configuration")
+
+    async def go() -> Summary:
+        async with GitHub(base_url, token=settings.token, billing_token=settings.billing_token,
+                          concurrency=concurrency) as gh:
+            return await fetch(gh, data_dir, scopes, families=families, since=since, until=until, today=today,
+                               on_done=_progress())
+
+    summary = asyncio.run(go())
+    _print_summary(summary)
+    if summary.failed:
+        raise SystemExit(1)
+
+
+def _progress() -> Callable[[str], None]:
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        return lambda line: console.print(line, style="dim", highlight=False) if "failed" in line else None
+    return lambda line: click.echo(line, err=True)
+
+
+def _print_summary(summary: Summary) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="fetch summary")
+    rows = summary.rows()
+    for col in rows[0] if rows else ["scope", "report"]:
+        table.add_column(col, justify="left" if col in ("scope", "report") else "right")
+    for row in rows:
+        table.add_row(*map(str, row.values()))
+    Console().print(table)
+    for err in summary.errors[:20]:
+        click.echo(f"error: {err}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

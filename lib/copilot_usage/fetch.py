@@ -1,0 +1,239 @@
+"""``copilot-usage fetch``: every report, day by day, into the raw store (REFERENCE §2, §9).
+
+The plan: for each scope and each 1-day report, every day from the data start (or one year back) to the
+newest possibly available day that is not cached yet, plus the last four days again (late finalisation,
+REFERENCE §2.4); the 28-day reports' latest window; seat, team and billing snapshots. Each task does the
+two-step flow (API → signed links → streamed bodies) and records its outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import gzip
+import logging
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import rawstore
+from .errors import CopilotUsageError, DownloadError
+from .github import GitHub, redact
+from .reports import ENTERPRISE_DATA_START, ORG_DATA_START, REPORTS, ReportKind, Scope
+
+log = logging.getLogger(__name__)
+
+FAMILIES = ("users", "user-teams", "aggregate", "repos", "seats", "teams", "billing")
+REFETCH_DAYS = 4
+HISTORY_DAYS = 365
+
+
+@dataclass
+class Summary:
+    """Outcome counts per ``(scope, report)``: fetched / changed / unchanged / no_data / pending / failed."""
+
+    counts: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, scope: Scope, report: str, status: str) -> None:
+        self.counts.setdefault((str(scope), report), Counter())[status] += 1
+
+    @property
+    def failed(self) -> int:
+        return sum(c["failed"] for c in self.counts.values())
+
+    def rows(self) -> list[dict[str, Any]]:
+        cols = ("fetched", "changed", "unchanged", "no_data", "pending", "failed")
+        return [{"scope": s, "report": r, **{c: n[c] for c in cols}} for (s, r), n in sorted(self.counts.items())]
+
+
+def data_start(scope: Scope) -> dt.date:
+    return dt.date.fromisoformat(ENTERPRISE_DATA_START if scope.kind == "enterprise" else ORG_DATA_START)
+
+
+def plan_days(data_dir: Path, scope: Scope, report: ReportKind, *, today: dt.date, since: dt.date | None,
+              until: dt.date | None) -> list[dt.date]:
+    """Days to request: explicit range as given; default = uncached days plus the last four."""
+    newest = today - dt.timedelta(days=2)
+    last = min(until or newest, newest)
+    first = since or max(data_start(scope), today - dt.timedelta(days=HISTORY_DAYS))
+    days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+    if since or until:
+        return days
+    settled = last - dt.timedelta(days=REFETCH_DAYS)
+    done = _settled_days(data_dir, scope, report.key)
+    return [d for d in days if d > settled or d not in done]
+
+
+def _settled_days(data_dir: Path, scope: Scope, report: str) -> set[dt.date]:
+    """Days with a stored file, or recorded as having no data (outside the lag window)."""
+    done = {dt.date.fromisoformat(key) for s, key, folder in rawstore.slots(data_dir, report)
+            if s == scope and key[:1].isdigit() and rawstore.newest(folder)}
+    for rec in rawstore.read_log(data_dir):
+        if rec.get("scope") == str(scope) and rec.get("report") == report and rec.get("status") == "no_data":
+            done.add(dt.date.fromisoformat(rec["key"]))
+    return done
+
+
+async def _download_all(gh: GitHub, data_dir: Path, links: list[str]) -> tuple[Path, str]:
+    """Download every shard, un-gzip sniffed bodies, concatenate into one temp file (newline-separated)."""
+    out = rawstore.new_tmp(data_dir)
+    parts = []
+    try:
+        for url in links:
+            part = rawstore.new_tmp(data_dir)
+            parts.append(part)
+            await gh.download_with_retries(url, part)
+        encoding = "identity"
+        with out.open("wb") as fh:
+            for part in parts:
+                with part.open("rb") as src:
+                    gz = src.read(2) == b"\x1f\x8b"
+                if gz:  # REFERENCE §2.6: compression is undocumented; sniff the gzip magic
+                    encoding = "gzip (decompressed on download)"
+                opener = gzip.open if gz else open
+                with opener(part, "rb") as src:  # type: ignore[operator]
+                    last = b""
+                    for block in iter(lambda: src.read(1 << 20), b""):
+                        fh.write(block)
+                        last = block[-1:]
+                if last and last != b"\n":
+                    fh.write(b"\n")
+        return out, encoding
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
+async def fetch_report_day(gh: GitHub, data_dir: Path, scope: Scope, report: ReportKind, day: dt.date | None,
+                           *, today: dt.date) -> tuple[str, str]:
+    """Fetch one report for one day (``None`` = latest 28-day window). Returns ``(status, key)``."""
+    path = report.path(scope)
+    params = {"day": day.isoformat()} if day else None
+    key = day.isoformat() if day else "latest"
+    for _ in range(3):  # fresh links when one expired between the two steps
+        r = await gh.get(path, params)
+        if r.status_code == 204:
+            return "no_data", key
+        body = r.json()
+        links = body.get("download_links") or []
+        if not links:
+            recent = day is None or day >= today - dt.timedelta(days=REFETCH_DAYS + 1)
+            return ("pending" if recent else "no_data"), key
+        if day is None:
+            key = str(body.get("report_end_day", "latest"))
+        try:
+            tmp, encoding = await _download_all(gh, data_dir, links)
+        except DownloadError as exc:
+            if exc.expired:
+                log.info("links expired for %s %s; requesting fresh ones", redact(path), key)
+                continue
+            raise
+        provenance = {"endpoint": path, "report_day": body.get("report_day"),
+                      "report_start_day": body.get("report_start_day"), "report_end_day": body.get("report_end_day"),
+                      "shards": len(links), "content_encoding": encoding}
+        status, _ = rawstore.put(data_dir, scope, report.key, key, tmp, ext="ndjson" if report.shape == "rows"
+                                 else "json", provenance=provenance)
+        return status, key
+    msg = f"download links for {path} {key} kept expiring"
+    raise DownloadError(msg)
+
+
+async def _snapshot(gh: GitHub, data_dir: Path, scope: Scope, name: str, path: str, *, today: dt.date,
+                    params: dict[str, Any] | None = None, paged: bool = True) -> str:
+    """Store a list endpoint's pages verbatim as one JSON array of page bodies."""
+    pages = [r.content async for r in gh.paginate(path, params)] if paged else [(await gh.get(path, params)).content]
+    tmp = rawstore.new_tmp(data_dir)
+    tmp.write_bytes(b"[" + b",\n".join(pages) + b"]\n")
+    status, _ = rawstore.put(data_dir, scope, name, today.isoformat(), tmp, ext="json",
+                             provenance={"endpoint": path, "pages": len(pages), "params": params or {}})
+    return status
+
+
+async def _teams(gh: GitHub, data_dir: Path, scope: Scope, *, today: dt.date) -> str:
+    list_path = f"{scope.api_prefix}/teams"
+    pages = [r async for r in gh.paginate(list_path)]
+    teams = [t for p in pages for t in p.json()]
+    lines = [b'{"teams":[' + b",".join(p.content for p in pages) + b"]}"]
+    member_path = "memberships" if scope.kind == "enterprise" else "members"
+    for t in teams:
+        mp = f"{list_path}/{t['slug']}/{member_path}"
+        member_pages = [r.content async for r in gh.paginate(mp)]
+        lines.append(b'{"team_id":' + str(t["id"]).encode() + b',"members":[' + b",".join(member_pages) + b"]}")
+    tmp = rawstore.new_tmp(data_dir)
+    tmp.write_bytes(b"\n".join(lines) + b"\n")
+    status, _ = rawstore.put(data_dir, scope, "teams", today.isoformat(), tmp, ext="ndjson",
+                             provenance={"endpoint": list_path, "teams": len(teams)})
+    return status
+
+
+async def _billing(gh: GitHub, data_dir: Path, scope: Scope, day: dt.date) -> str:
+    prefix = f"/enterprises/{scope.slug}" if scope.kind == "enterprise" else f"/organizations/{scope.slug}"
+    path = f"{prefix}/settings/billing/ai_credit/usage"
+    params = {"year": day.year, "month": day.month, "day": day.day}
+    r = await gh.get(path, params)
+    tmp = rawstore.new_tmp(data_dir)
+    tmp.write_bytes(r.content)
+    status, _ = rawstore.put(data_dir, scope, "billing", day.isoformat(), tmp, ext="json",
+                             provenance={"endpoint": path, "params": params})
+    return status
+
+
+async def fetch(gh: GitHub, data_dir: Path, scopes: Iterable[Scope], *, families: Iterable[str] = FAMILIES,
+                since: dt.date | None = None, until: dt.date | None = None, today: dt.date | None = None,
+                on_done: Callable[[str], None] | None = None) -> Summary:
+    """Fetch everything planned for ``scopes`` into ``data_dir/raw``; never raises for a single task."""
+    data_dir = Path(data_dir)
+    today = today or dt.datetime.now(dt.UTC).date()
+    families = set(families)
+    summary = Summary()
+    rawstore.clean_tmp(data_dir)
+    tasks: list[tuple[Scope, str, str, Any]] = []
+    for scope in scopes:
+        for report in REPORTS:
+            if report.family not in families:
+                continue
+            if report.window == 28:
+                tasks.append((scope, report.key, "latest", fetch_report_day(gh, data_dir, scope, report, None,
+                                                                            today=today)))
+                continue
+            for day in plan_days(data_dir, scope, report, today=today, since=since, until=until):
+                tasks.append((scope, report.key, day.isoformat(),
+                              fetch_report_day(gh, data_dir, scope, report, day, today=today)))
+        if "seats" in families:
+            tasks.append((scope, "seats", today.isoformat(),
+                          _snapshot(gh, data_dir, scope, "seats", f"{scope.api_prefix}/copilot/billing/seats",
+                                    today=today)))
+        if "teams" in families:
+            tasks.append((scope, "teams", today.isoformat(), _teams(gh, data_dir, scope, today=today)))
+        if "billing" in families:
+            first = max(since or today - dt.timedelta(days=HISTORY_DAYS), dt.date(2026, 6, 1))
+            last = min(until or today - dt.timedelta(days=1), today - dt.timedelta(days=1))
+            cached = {key for s, key, folder in rawstore.slots(data_dir, "billing") if s == scope}
+            for k in range((last - first).days + 1):
+                day = first + dt.timedelta(days=k)
+                if since or until or day.isoformat() not in cached or day > last - dt.timedelta(days=REFETCH_DAYS):
+                    tasks.append((scope, "billing", day.isoformat(), _billing(gh, data_dir, scope, day)))
+
+    async def run(scope: Scope, report: str, key: str, coro: Any) -> None:
+        try:
+            result = await coro
+            status, key = result if isinstance(result, tuple) else (result, key)
+        except (CopilotUsageError, OSError, ValueError) as exc:
+            status = "failed"
+            summary.errors.append(f"{scope} {report} {key}: {exc}")
+            log.warning("%s %s %s failed: %s", scope, report, key, exc)
+        summary.add(scope, report, status)
+        rawstore.log_outcome(data_dir, {"scope": str(scope), "report": report, "key": key, "status": status})
+        if on_done:
+            on_done(f"{scope} {report} {key}: {status}")
+
+    await asyncio.gather(*(run(*t) for t in tasks))
+    shutil.rmtree(rawstore.raw_root(data_dir) / ".tmp", ignore_errors=True)
+    return summary

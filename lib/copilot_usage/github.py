@@ -1,0 +1,206 @@
+"""The one network seam: an httpx client that talks to GitHub's REST API and its report download links.
+
+* The token goes only to the API origin (scheme, host, port); download links get no ``Authorization``
+  (REFERENCE §2.6, §9.1). Billing paths use the billing token (REFERENCE §7.3).
+* Retries (tenacity): 429/403 rate limits honour ``retry-after`` then ``x-ratelimit-reset``; 5xx, dropped
+  connections and truncated bodies back off exponentially with jitter; attempts are bounded (REFERENCE §8).
+* Concurrency is bounded by a semaphore (default 4, far under GitHub's 100 concurrent requests).
+* Signed URLs are logged without their query string and never persisted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Generator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from . import __version__
+from .errors import ApiError, AuthError, DownloadError, NotFound, RateLimited
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+MAX_RATE_WAIT_S = 900.0
+
+
+def redact(url: str | httpx.URL) -> str:
+    """A URL safe to log: no query string (signed links carry their signature there)."""
+    u = httpx.URL(str(url))
+    return str(u.copy_with(query=None))
+
+
+class _ApiOnlyAuth(httpx.Auth):
+    """Attach a bearer token only to requests for the API origin; billing paths get the billing token."""
+
+    def __init__(self, base_url: str, token: str | None, billing_token: str | None) -> None:
+        u = httpx.URL(base_url)
+        self.origin = (u.scheme, u.host, u.port)
+        self.token, self.billing_token = token, billing_token or token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        u = request.url
+        if (u.scheme, u.host, u.port) == self.origin:
+            token = self.billing_token if "/settings/billing/" in u.path else self.token
+            if token:
+                request.headers["Authorization"] = f"Bearer {token}"
+        else:
+            request.headers.pop("Authorization", None)
+        yield request
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, RateLimited):
+        return True
+    if isinstance(exc, DownloadError):
+        return not exc.expired
+    if isinstance(exc, ApiError):
+        return exc.status >= 500
+    return isinstance(exc, httpx.TransportError)
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, RateLimited):
+        return min(exc.wait, MAX_RATE_WAIT_S) + random.uniform(0, 0.25)
+    base = min(0.25 * 2 ** (state.attempt_number - 1), 20.0)
+    return base / 2 + random.uniform(0, base / 2)  # exponential backoff with jitter
+
+
+def _rate_wait(response: httpx.Response) -> float | None:
+    """Seconds GitHub asks us to wait, or None if this 403/429 is not a rate limit (REFERENCE §8)."""
+    h = response.headers
+    if "retry-after" in h:
+        try:
+            return float(h["retry-after"])
+        except ValueError:
+            return 60.0
+    if h.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in h:
+        return max(float(h["x-ratelimit-reset"]) - time.time(), 1.0)
+    text = response.text.lower() if response.status_code in (403, 429) else ""
+    if "rate limit" in text:
+        return 60.0
+    return None
+
+
+def permission_hint(path: str) -> str:
+    if "/settings/billing/" in path:
+        return ("billing needs COPILOT_BILLING_TOKEN: a classic PAT with manage_billing:enterprise (enterprise) or "
+                "manage_billing:copilot (standalone org); organizations billed through an enterprise answer 404")
+    if path.startswith("/enterprises/"):
+        return ("enterprise reports need an enterprise owner/billing manager token: classic PAT with "
+                "manage_billing:copilot or read:enterprise, or a GitHub App with 'Enterprise Copilot metrics' "
+                "(read); the 'Copilot usage metrics' policy must be enabled")
+    return ("organization reports need an org owner token: classic PAT with read:org (manage_billing:copilot for "
+            "seats), or a fine-grained token / GitHub App with 'Organization Copilot metrics' (read)")
+
+
+class GitHub:
+    """Async client for the API and its download links. Use as ``async with GitHub(...) as gh``."""
+
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, *, token: str | None, billing_token: str | None = None,
+                 concurrency: int = 4, max_attempts: int = 6, timeout: float = 120.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        if not 1 <= concurrency <= 50:
+            msg = f"concurrency {concurrency} is outside 1..50 (GitHub allows at most 100 concurrent requests)"
+            raise ValueError(msg)
+        self.base_url = base_url.rstrip("/")
+        self.max_attempts = max_attempts
+        self.limit = asyncio.Semaphore(concurrency)
+        self.client = httpx.AsyncClient(
+            base_url=self.base_url, auth=_ApiOnlyAuth(self.base_url, token, billing_token), timeout=timeout,
+            transport=transport, follow_redirects=False,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
+                     "User-Agent": f"copilot-usage/{__version__}"},
+        )
+        self.requests = 0
+
+    async def __aenter__(self) -> GitHub:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    def _retrying(self) -> AsyncRetrying:
+        return AsyncRetrying(retry=retry_if_exception(_retryable), wait=_wait,
+                             stop=stop_after_attempt(self.max_attempts), reraise=True)
+
+    async def _api_once(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
+        async with self.limit:
+            self.requests += 1
+            r = await self.client.get(path, params=params)
+            await r.aread()
+        if r.status_code < 400:
+            return r
+        wait = _rate_wait(r) if r.status_code in (403, 429) else None
+        message = _message(r)
+        if wait is not None:
+            raise RateLimited(f"rate limited on {path}: {message}", status=r.status_code, wait=wait)
+        if r.status_code in (401, 403):
+            raise AuthError(f"{r.status_code} on {path}: {message}. {permission_hint(path)}", status=r.status_code)
+        if r.status_code == 404:
+            raise NotFound(f"404 on {path}: {message}. Check the name and that the token can see it; "
+                           f"{permission_hint(path)}", status=404)
+        raise ApiError(f"{r.status_code} on {path}: {message}", status=r.status_code)
+
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """GET an API path with retries; raises the error tree for failures."""
+        async for attempt in self._retrying():
+            with attempt:
+                return await self._api_once(path, params)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def paginate(self, path: str, params: dict[str, Any] | None = None) -> AsyncIterator[httpx.Response]:
+        """Every page of a ``Link``-paged list (``per_page=100``)."""
+        url: str | None = path
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        while url:
+            r = await self.get(url, query)
+            yield r
+            url = r.links.get("next", {}).get("url")
+            query = None
+
+    async def download(self, url: str, dest: Path) -> int:
+        """Stream one signed link to ``dest`` (no token, never logged with its query); returns bytes."""
+        async with self.limit:
+            self.requests += 1
+            try:
+                async with self.client.stream("GET", url) as r:
+                    if r.status_code in (401, 403):
+                        raise DownloadError(f"download link expired or refused ({r.status_code}): {redact(url)}",
+                                            expired=True)
+                    if r.status_code >= 400:
+                        raise DownloadError(f"download failed ({r.status_code}): {redact(url)}")
+                    size = 0
+                    with dest.open("wb") as fh:
+                        async for chunk in r.aiter_raw():
+                            fh.write(chunk)
+                            size += len(chunk)
+                    expected = r.headers.get("content-length")
+                    if expected is not None and int(expected) != size:
+                        raise DownloadError(f"truncated download ({size} of {expected} bytes): {redact(url)}")
+                    return size
+            except httpx.TransportError as exc:
+                raise DownloadError(f"download interrupted ({type(exc).__name__}): {redact(url)}") from exc
+
+    async def download_with_retries(self, url: str, dest: Path) -> int:
+        async for attempt in self._retrying():
+            with attempt:
+                return await self.download(url, dest)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _message(r: httpx.Response) -> str:
+    try:
+        body = r.json()
+    except ValueError:
+        return r.reason_phrase
+    return str(body.get("message", r.reason_phrase)) if isinstance(body, dict) else r.reason_phrase
