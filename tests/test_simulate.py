@@ -38,6 +38,8 @@ def test_same_seed_same_bytes() -> None:
     a, b = small_tenant(), small_tenant()
     assert P.to_ndjson(P.user_frame(a, DAY, _ent(a))) == P.to_ndjson(P.user_frame(b, DAY, _ent(b)))
     assert P.dumps(P.aggregate_record(a, DAY, _org(a))) == P.dumps(P.aggregate_record(b, DAY, _org(b)))
+    assert P.to_ndjson(P.user_teams_frame(a, DAY, _ent(a))) == P.to_ndjson(P.user_teams_frame(b, DAY, _ent(b)))
+    assert P.seats(a, _ent(a)) == P.seats(b, _ent(b))
     c = small_tenant(seed=4)
     assert P.to_ndjson(P.user_frame(a, DAY, _ent(a))) != P.to_ndjson(P.user_frame(c, DAY, _ent(c)))
 

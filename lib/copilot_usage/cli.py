@@ -90,14 +90,17 @@ def fetch_cmd(enterprises: tuple[str, ...], orgs: tuple[str, ...], base_url: str
 
     scopes = [Scope("enterprise", e) for e in enterprises] + [Scope("org", o) for o in orgs]
     if not scopes:
-        raise click.UsageError("give at least one --enterprise or --org")
+        msg = "give at least one --enterprise or --org"
+        raise click.UsageError(msg)
     families = [f.strip() for f in reports.split(",") if f.strip()]
     unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
-        raise click.UsageError(f"unknown report(s) {unknown}; choose from {', '.join(FAMILIES)}")
+        msg = f"unknown report(s) {unknown}; choose from {', '.join(FAMILIES)}"
+        raise click.UsageError(msg)
     settings = Settings.from_env()
     if not settings.token:
-        raise click.UsageError("GITHUB_TOKEN is not set (environment or .env); see README, Configuration")
+        msg = "GITHUB_TOKEN is not set (environment or .env); see README, Configuration"
+        raise click.UsageError(msg)
 
     async def go() -> Summary:
         async with GitHub(base_url, token=settings.token, billing_token=settings.billing_token,
@@ -133,6 +136,28 @@ def _print_summary(summary: Summary) -> None:
     Console().print(table)
     for err in summary.errors[:20]:
         click.echo(f"error: {err}", err=True)
+
+
+@main.command("build")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--full", is_flag=True, help="Rebuild every partition, not only what changed in raw.")
+def build_cmd(data_dir: Path, full: bool) -> None:
+    """Build typed Parquet tables in DATA_DIR/processed from DATA_DIR/raw (incremental)."""
+    from .store import build
+
+    written = build(data_dir, full=full)
+    click.echo("nothing changed" if not written else
+               "written: " + ", ".join(f"{t} ({n})" for t, n in sorted(written.items())))
+
+
+@main.command("status")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+def status_cmd(data_dir: Path) -> None:
+    """Freshness per scope and report: newest complete day, gaps, pending days, quarantined lines, drift."""
+    from .status import status_table
+
+    for row in status_table(data_dir).iter_rows(named=True):
+        click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
 
 
 if __name__ == "__main__":  # pragma: no cover

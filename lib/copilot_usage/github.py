@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -123,7 +123,7 @@ class GitHub:
         )
         self.requests = 0
 
-    async def __aenter__(self) -> GitHub:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -143,20 +143,27 @@ class GitHub:
         wait = _rate_wait(r) if r.status_code in (403, 429) else None
         message = _message(r)
         if wait is not None:
-            raise RateLimited(f"rate limited on {path}: {message}", status=r.status_code, wait=wait)
+            msg = f"rate limited on {path}: {message}"
+            raise RateLimited(msg, status=r.status_code, wait=wait)
         if r.status_code in (401, 403):
-            raise AuthError(f"{r.status_code} on {path}: {message}. {permission_hint(path)}", status=r.status_code)
+            msg = f"{r.status_code} on {path}: {message}. {permission_hint(path)}"
+            raise AuthError(msg, status=r.status_code)
         if r.status_code == 404:
-            raise NotFound(f"404 on {path}: {message}. Check the name and that the token can see it; "
-                           f"{permission_hint(path)}", status=404)
-        raise ApiError(f"{r.status_code} on {path}: {message}", status=r.status_code)
+            msg = (
+                f"404 on {path}: {message}. Check the name and that the token can see it; "
+                           f"{permission_hint(path)}"
+            )
+            raise NotFound(msg, status=404)
+        msg = f"{r.status_code} on {path}: {message}"
+        raise ApiError(msg, status=r.status_code)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         """GET an API path with retries; raises the error tree for failures."""
         async for attempt in self._retrying():
             with attempt:
                 return await self._api_once(path, params)
-        raise AssertionError("unreachable")  # pragma: no cover
+        msg = "unreachable"
+        raise AssertionError(msg)  # pragma: no cover
 
     async def paginate(self, path: str, params: dict[str, Any] | None = None) -> AsyncIterator[httpx.Response]:
         """Every page of a ``Link``-paged list (``per_page=100``)."""
@@ -175,10 +182,12 @@ class GitHub:
             try:
                 async with self.client.stream("GET", url) as r:
                     if r.status_code in (401, 403):
-                        raise DownloadError(f"download link expired or refused ({r.status_code}): {redact(url)}",
+                        msg = f"download link expired or refused ({r.status_code}): {redact(url)}"
+                        raise DownloadError(msg,
                                             expired=True)
                     if r.status_code >= 400:
-                        raise DownloadError(f"download failed ({r.status_code}): {redact(url)}")
+                        msg = f"download failed ({r.status_code}): {redact(url)}"
+                        raise DownloadError(msg)
                     size = 0
                     with dest.open("wb") as fh:
                         async for chunk in r.aiter_raw():
@@ -186,16 +195,19 @@ class GitHub:
                             size += len(chunk)
                     expected = r.headers.get("content-length")
                     if expected is not None and int(expected) != size:
-                        raise DownloadError(f"truncated download ({size} of {expected} bytes): {redact(url)}")
+                        msg = f"truncated download ({size} of {expected} bytes): {redact(url)}"
+                        raise DownloadError(msg)
                     return size
             except httpx.TransportError as exc:
-                raise DownloadError(f"download interrupted ({type(exc).__name__}): {redact(url)}") from exc
+                msg = f"download interrupted ({type(exc).__name__}): {redact(url)}"
+                raise DownloadError(msg) from exc
 
     async def download_with_retries(self, url: str, dest: Path) -> int:
         async for attempt in self._retrying():
             with attempt:
                 return await self.download(url, dest)
-        raise AssertionError("unreachable")  # pragma: no cover
+        msg = "unreachable"
+        raise AssertionError(msg)  # pragma: no cover
 
 
 def _message(r: httpx.Response) -> str:

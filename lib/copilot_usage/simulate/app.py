@@ -265,7 +265,10 @@ class Simulator:
         query = urlencode({"st": int(time.time()), "se": expires, "sig": self._sign(path, expires)})
         return f"{request.url.scheme}://{host}{path}?{query}"
 
-    @functools.lru_cache(maxsize=8)  # noqa: B019 - the simulator lives as long as its server
+    @functools.lru_cache(maxsize=16)  # noqa: B019 - the simulator lives as long as its server
+    def report_shards(self, scope: Scope, report: ReportKind, day: dt.date | None) -> list[bytes]:
+        return self.shards(self.report_bytes(scope, report, day), report)
+
     def report_bytes(self, scope: Scope, report: ReportKind, day: dt.date | None) -> bytes:
         """The full report file; ``day`` None = the latest 28-day window."""
         t = self.tenant
@@ -278,8 +281,6 @@ class Simulator:
         else:
             obj = P.aggregate_record(t, day, scope) if day else P.aggregate_28_day(t, scope)
             return P.dumps(obj)
-        with self._lock:
-            self.record.served_rows[f"{scope}/{report.endpoint(scope)}"] += frame.height
         return P.to_ndjson(frame)
 
     def shards(self, data: bytes, report: ReportKind) -> list[bytes]:
@@ -316,10 +317,10 @@ class Simulator:
             return Response(status_code=204)
         if not t.has_data(day, scope.kind):
             return JSONResponse({"download_links": [], "report_day": day.isoformat()})
-        data = await run_in_threadpool(self.report_bytes, scope, report, day)
-        if report.family == "repos" and not data:
+        shards = await run_in_threadpool(self.report_shards, scope, report, day)
+        if report.family == "repos" and not any(shards):
             return Response(status_code=204)
-        n = len(self.shards(data, report))
+        n = len(shards)
         links = [self._link(request, f"/copilot-reports/{scope.kind}/{scope.slug}/{report.endpoint(scope)}/"
                                      f"{day.isoformat()}/part-{i:03d}-of-{n:03d}.ndjson") for i in range(n)]
         return JSONResponse({"download_links": links, "report_day": day.isoformat()})
@@ -335,8 +336,7 @@ class Simulator:
             return _error(404, "Not Found")
         t = self.tenant
         end = t.newest
-        data = await run_in_threadpool(self.report_bytes, scope, report, None)
-        n = len(self.shards(data, report))
+        n = len(await run_in_threadpool(self.report_shards, scope, report, None))
         links = [self._link(request, f"/copilot-reports/{scope.kind}/{scope.slug}/{endpoint}/latest/"
                                      f"part-{i:03d}-of-{n:03d}.ndjson") for i in range(n)]
         return JSONResponse({"download_links": links,
@@ -358,10 +358,12 @@ class Simulator:
         scope = Scope(p["kind"], p["slug"])
         report = report_for_endpoint(p["endpoint"])
         day = None if p["day"] == "latest" else dt.date.fromisoformat(p["day"])
-        data = await run_in_threadpool(self.report_bytes, scope, report, day)
-        shards = self.shards(data, report)
+        shards = await run_in_threadpool(self.report_shards, scope, report, day)
         index = int(p["part"].split("-")[1])
         body = shards[index]
+        if report.shape == "rows":
+            with self._lock:
+                self.record.served_rows[f"{scope}/{report.endpoint(scope)}"] += body.count(b"\n")
         if p["endpoint"] in self.config.gzip_reports:
             body = gzip.compress(body, mtime=0)
         media = "application/json" if report.shape == "object" else "application/x-ndjson"

@@ -202,12 +202,12 @@ class Tenant:
         ent_u = np.flatnonzero(rng.random(n) < 0.12)
         pairs_u.append(ent_u)
         pairs_t.append(n_org_teams + rng.integers(0, len(ent), ent_u.size))
-        m = pl.DataFrame({"u": np.concatenate(pairs_u), "t": np.concatenate(pairs_t)}).unique()
+        m = pl.DataFrame({"u": np.concatenate(pairs_u), "t": np.concatenate(pairs_t)}).unique().sort("u", "t")
         # 5 % of members move from their team to another team of the same org mid-window
         mover = self._rng(2).random(m.height) < 0.05
         self.memberships = m.with_columns(
             moved_on=pl.Series(np.where(mover, self._rng(3).integers(1, max(self.days, 2), m.height), 10**6)),
-        ).sort("u", "t")
+        )
 
     def _draw_repos(self) -> None:
         per_org = 4 + self.users // 60

@@ -1,0 +1,149 @@
+"""Fetch through the real client over a real socket into raw, build Parquet, and check what users rely on."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from conftest import FIXTURES, TODAY, small_tenant
+from copilot_usage import store
+from copilot_usage.fetch import fetch
+from copilot_usage.github import GitHub
+from copilot_usage.parse import parse_rows
+from copilot_usage.reports import Scope
+from copilot_usage.simulate.app import SimConfig, Simulator
+from copilot_usage.simulate.server import running
+
+SINCE = dt.date(2026, 11, 12)
+
+
+def _run(sim: Simulator, data_dir: Path, **kw: Any) -> Any:
+    with running(sim) as served:
+        scopes = [Scope("enterprise", served.enterprise), Scope("org", served.orgs[0])]
+
+        async def go() -> Any:
+            async with GitHub(served.base_url, token=served.token, billing_token=served.billing_token,
+                              concurrency=4) as gh:
+                return await fetch(gh, data_dir, scopes, today=TODAY, **kw)
+
+        return asyncio.run(go())
+
+
+def _tables(data_dir: Path) -> dict[str, pl.DataFrame]:
+    out = {}
+    for table in ("user_day", "user_feature_day", "aggregate_day", "user_team_day", "repo_day"):
+        out[table] = store.scan(data_dir, table).collect().sort(pl.all())
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Simulator]:
+    data_dir = tmp_path_factory.mktemp("clean")
+    sim = Simulator(small_tenant(), SimConfig(shard_rows=20))
+    summary = _run(sim, data_dir, since=SINCE)
+    assert summary.failed == 0, summary.errors
+    store.build(data_dir)
+    return data_dir, sim
+
+
+def test_user_day_rows_equal_rows_served(clean: tuple[Path, Simulator]) -> None:
+    data_dir, sim = clean
+    user_day = store.scan_user_day(data_dir).collect()
+    served = {k: v for k, v in sim.record.served_rows.items() if k.endswith("/users-1-day")}
+    for key, rows in served.items():
+        scope = key.split("/")[0]
+        assert user_day.filter(pl.col("scope") == scope).height == rows
+    assert user_day["ai_credits_used"].null_count() == 0  # all days after 2026-06-19
+
+
+def test_aggregates_rebuilt_from_user_day_equal_aggregate_day(clean: tuple[Path, Simulator]) -> None:
+    data_dir, _ = clean
+    rebuilt = store.scan_user_day(data_dir).group_by("scope", "day").agg(
+        pl.len().alias("daily_active_users"), pl.col("code_generation_activity_count").sum(),
+        pl.col("loc_added_sum").sum()).collect()
+    agg = store.scan_aggregate_day(data_dir).select(rebuilt.columns).collect()
+    # a day with no active user has an aggregate row (all zero) and no user rows
+    joined = agg.join(rebuilt, on=["scope", "day"], how="left", suffix="_users").fill_null(0)
+    for col in ("daily_active_users", "code_generation_activity_count", "loc_added_sum"):
+        assert (joined[col] == joined[f"{col}_users"]).all(), col
+    assert joined.height == agg.height > 0
+
+
+def test_no_token_on_downloads_and_none_stored(clean: tuple[Path, Simulator]) -> None:
+    data_dir, sim = clean
+    assert sim.record.downloads > 0 and sim.record.downloads_with_authorization == []
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert sim.config.token.encode() not in data and sim.config.billing_token.encode() not in data
+            assert b"sig=" not in data, f"signed URL persisted in {path}"
+
+
+def test_second_run_adds_nothing_and_rewrites_nothing(clean: tuple[Path, Simulator]) -> None:
+    data_dir, sim = clean
+    before = {p: p.stat().st_mtime_ns for p in (data_dir / "processed").rglob("*.parquet")}
+    raw_before = sorted(p for p in (data_dir / "raw").rglob("*") if p.is_file() and p.name != "_fetch_log.jsonl")
+    summary = _run(sim, data_dir, since=SINCE)
+    assert sum(c["fetched"] + c["changed"] for c in summary.counts.values()) == 0
+    assert store.build(data_dir) == {}
+    assert sorted(p for p in (data_dir / "raw").rglob("*") if p.is_file() and p.name != "_fetch_log.jsonl") \
+        == raw_before
+    assert {p: p.stat().st_mtime_ns for p in (data_dir / "processed").rglob("*.parquet")} == before
+
+
+def test_fault_run_gives_identical_tables(clean: tuple[Path, Simulator], tmp_path: Path) -> None:
+    data_dir, _ = clean
+    faulty = Simulator(small_tenant(), SimConfig(shard_rows=20, fault_rate=0.2, slow_s=0.05, link_ttl_s=3600))
+    summary = _run(faulty, tmp_path, since=SINCE)
+    assert summary.failed == 0, summary.errors
+    assert sum(faulty.record.faults.values()) > 20
+    store.build(tmp_path)
+    a, b = _tables(data_dir), _tables(tmp_path)
+    for table in a:
+        assert a[table].equals(b[table]), table
+    assert not list((tmp_path / "raw").rglob(".tmp/*"))
+
+
+def test_unauthorised_scope_is_named_with_the_permission(tmp_path: Path) -> None:
+    sim = Simulator(small_tenant())
+    with running(sim) as served:
+        async def go() -> Any:
+            async with GitHub(served.base_url, token="wrong", concurrency=2) as gh:
+                return await fetch(gh, tmp_path, [Scope("org", served.orgs[0])], families=["users"],
+                                   since=TODAY - dt.timedelta(days=5), today=TODAY)
+
+        summary = asyncio.run(go())
+    assert summary.failed and "read:org" in summary.errors[0] and "org:" in summary.errors[0]
+
+
+def test_malformed_line_unknown_field_and_truncation_lose_nothing_else() -> None:
+    good = json.dumps({"day": "2026-11-02", "enterprise_id": "1", "user_id": 1, "user_login": "a",
+                       "ai_credits_used": 1.5, "brand_new_field": {"x": 1}})
+    data = (good + "\n{not json\n" + good.replace('"user_id": 1', '"user_id": 2') + "\n" + good[:40]).encode()
+    parsed = parse_rows(data, "users", "raw/x.ndjson")
+    assert parsed.frame["user_id"].to_list() == [1, 2]
+    assert [q["line"] for q in parsed.quarantine] == [2, 4]
+    assert all(q["file"] == "raw/x.ndjson" for q in parsed.quarantine)
+    assert parsed.unknown_fields == ["brand_new_field"]
+
+
+def test_official_examples_land_in_typed_columns() -> None:
+    users = parse_rows((FIXTURES / "github" / "github-docs_example-schema_user-level.json").read_bytes(), "users",
+                       "official")
+    assert users.quarantine == [] and users.unknown_fields == []
+    row = users.frame.row(0, named=True)
+    assert row["user_id"] == 1 and row["enterprise_id"] == "1" and row["totals_by_cli"]["prompt_count"] == 2
+    assert row["ai_credits_used"] is None  # absent in this older example: null, never 0
+    ent = parse_rows((FIXTURES / "github" / "github-docs_example-schema_enterprise-level.json").read_bytes(),
+                     "aggregate", "official")
+    assert ent.frame.height == 2 and ent.unknown_fields == []
+    assert ent.frame["pull_requests"].struct.field("median_minutes_to_merge").to_list()[0] == 2.5
+    teams = parse_rows((FIXTURES / "github" / "github-docs_team-level_organization_user_teams_1_day.ndjson")
+                       .read_bytes(), "user-teams", "official")
+    assert teams.frame.schema["team_id"] == pl.Int64 and teams.frame["organization_id"].to_list() == ["999"] * 3
