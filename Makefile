@@ -23,7 +23,7 @@ demo: setup ## Simulated tenant -> fetch -> build -> render every report into re
 	$(BIN)/copilot-usage demo
 
 test: setup ## Run the whole test suite (offline)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax -q tests notebooks
 
 lint: setup ## ruff + mypy
 	$(BIN)/ruff check lib tests

@@ -28,8 +28,9 @@ def _run(sim: Simulator, data_dir: Path, **kw: Any) -> Any:
         scopes = [Scope("enterprise", served.enterprise), Scope("org", served.orgs[0])]
 
         async def go() -> Any:
-            async with GitHub(served.base_url, token=served.token, billing_token=served.billing_token,
-                              concurrency=4) as gh:
+            async with GitHub(
+                served.base_url, token=served.token, billing_token=served.billing_token, concurrency=4
+            ) as gh:
                 return await fetch(gh, data_dir, scopes, today=TODAY, **kw)
 
         return asyncio.run(go())
@@ -64,9 +65,16 @@ def test_user_day_rows_equal_rows_served(clean: tuple[Path, Simulator]) -> None:
 
 def test_aggregates_rebuilt_from_user_day_equal_aggregate_day(clean: tuple[Path, Simulator]) -> None:
     data_dir, _ = clean
-    rebuilt = store.scan_user_day(data_dir).group_by("scope", "day").agg(
-        pl.len().alias("daily_active_users"), pl.col("code_generation_activity_count").sum(),
-        pl.col("loc_added_sum").sum()).collect()
+    rebuilt = (
+        store.scan_user_day(data_dir)
+        .group_by("scope", "day")
+        .agg(
+            pl.len().alias("daily_active_users"),
+            pl.col("code_generation_activity_count").sum(),
+            pl.col("loc_added_sum").sum(),
+        )
+        .collect()
+    )
     agg = store.scan_aggregate_day(data_dir).select(rebuilt.columns).collect()
     # a day with no active user has an aggregate row (all zero) and no user rows
     joined = agg.join(rebuilt, on=["scope", "day"], how="left", suffix="_users").fill_null(0)
@@ -92,8 +100,9 @@ def test_second_run_adds_nothing_and_rewrites_nothing(clean: tuple[Path, Simulat
     summary = _run(sim, data_dir, since=SINCE)
     assert sum(c["fetched"] + c["changed"] for c in summary.counts.values()) == 0
     assert store.build(data_dir) == {}
-    assert sorted(p for p in (data_dir / "raw").rglob("*") if p.is_file() and p.name != "_fetch_log.jsonl") \
-        == raw_before
+    assert (
+        sorted(p for p in (data_dir / "raw").rglob("*") if p.is_file() and p.name != "_fetch_log.jsonl") == raw_before
+    )
     assert {p: p.stat().st_mtime_ns for p in (data_dir / "processed").rglob("*.parquet")} == before
 
 
@@ -113,18 +122,33 @@ def test_fault_run_gives_identical_tables(clean: tuple[Path, Simulator], tmp_pat
 def test_unauthorised_scope_is_named_with_the_permission(tmp_path: Path) -> None:
     sim = Simulator(small_tenant())
     with running(sim) as served:
+
         async def go() -> Any:
             async with GitHub(served.base_url, token="wrong", concurrency=2) as gh:
-                return await fetch(gh, tmp_path, [Scope("org", served.orgs[0])], families=["users"],
-                                   since=TODAY - dt.timedelta(days=5), today=TODAY)
+                return await fetch(
+                    gh,
+                    tmp_path,
+                    [Scope("org", served.orgs[0])],
+                    families=["users"],
+                    since=TODAY - dt.timedelta(days=5),
+                    today=TODAY,
+                )
 
         summary = asyncio.run(go())
     assert summary.failed and "read:org" in summary.errors[0] and "org:" in summary.errors[0]
 
 
 def test_malformed_line_unknown_field_and_truncation_lose_nothing_else() -> None:
-    good = json.dumps({"day": "2026-11-02", "enterprise_id": "1", "user_id": 1, "user_login": "a",
-                       "ai_credits_used": 1.5, "brand_new_field": {"x": 1}})
+    good = json.dumps(
+        {
+            "day": "2026-11-02",
+            "enterprise_id": "1",
+            "user_id": 1,
+            "user_login": "a",
+            "ai_credits_used": 1.5,
+            "brand_new_field": {"x": 1},
+        }
+    )
     data = (good + "\n{not json\n" + good.replace('"user_id": 1', '"user_id": 2') + "\n" + good[:40]).encode()
     parsed = parse_rows(data, "users", "raw/x.ndjson")
     assert parsed.frame["user_id"].to_list() == [1, 2]
@@ -134,16 +158,21 @@ def test_malformed_line_unknown_field_and_truncation_lose_nothing_else() -> None
 
 
 def test_official_examples_land_in_typed_columns() -> None:
-    users = parse_rows((FIXTURES / "github" / "github-docs_example-schema_user-level.json").read_bytes(), "users",
-                       "official")
+    users = parse_rows(
+        (FIXTURES / "github" / "github-docs_example-schema_user-level.json").read_bytes(), "users", "official"
+    )
     assert users.quarantine == [] and users.unknown_fields == []
     row = users.frame.row(0, named=True)
     assert row["user_id"] == 1 and row["enterprise_id"] == "1" and row["totals_by_cli"]["prompt_count"] == 2
     assert row["ai_credits_used"] is None  # absent in this older example: null, never 0
-    ent = parse_rows((FIXTURES / "github" / "github-docs_example-schema_enterprise-level.json").read_bytes(),
-                     "aggregate", "official")
+    ent = parse_rows(
+        (FIXTURES / "github" / "github-docs_example-schema_enterprise-level.json").read_bytes(), "aggregate", "official"
+    )
     assert ent.frame.height == 2 and ent.unknown_fields == []
     assert ent.frame["pull_requests"].struct.field("median_minutes_to_merge").to_list()[0] == 2.5
-    teams = parse_rows((FIXTURES / "github" / "github-docs_team-level_organization_user_teams_1_day.ndjson")
-                       .read_bytes(), "user-teams", "official")
+    teams = parse_rows(
+        (FIXTURES / "github" / "github-docs_team-level_organization_user_teams_1_day.ndjson").read_bytes(),
+        "user-teams",
+        "official",
+    )
     assert teams.frame.schema["team_id"] == pl.Int64 and teams.frame["organization_id"].to_list() == ["999"] * 3

@@ -55,8 +55,13 @@ def test_aggregates_reconcile_with_user_rows(tenant: Any, scope_index: int | Non
     scope = _ent(tenant) if scope_index is None else _org(tenant, scope_index)
     users = P.user_frame(tenant, DAY, scope)
     agg = P.aggregate_record(tenant, DAY, scope)
-    for field in ("user_initiated_interaction_count", "code_generation_activity_count",
-                  "code_acceptance_activity_count", "loc_added_sum", "loc_deleted_sum"):
+    for field in (
+        "user_initiated_interaction_count",
+        "code_generation_activity_count",
+        "code_acceptance_activity_count",
+        "loc_added_sum",
+        "loc_deleted_sum",
+    ):
         assert agg[field] == users[field].sum()
     assert agg["daily_active_users"] == users.height
     by_feature = {r["feature"]: r["code_generation_activity_count"] for r in agg["totals_by_feature"]}
@@ -65,8 +70,9 @@ def test_aggregates_reconcile_with_user_rows(tenant: Any, scope_index: int | Non
     # weekly / monthly active users are distinct users over 7 / 28 days, never summed dailies
     week = pl.concat([P.user_frame(tenant, DAY - dt.timedelta(days=k), scope).select("user_id") for k in range(7)])
     assert agg["weekly_active_users"] == week.n_unique()
-    assert agg["weekly_active_users"] < sum(P.user_frame(tenant, DAY - dt.timedelta(days=k), scope).height
-                                            for k in range(7))
+    assert agg["weekly_active_users"] < sum(
+        P.user_frame(tenant, DAY - dt.timedelta(days=k), scope).height for k in range(7)
+    )
 
 
 def test_org_reports_repeat_multi_org_users_enterprise_counts_once(tenant: Any) -> None:
@@ -93,8 +99,12 @@ def test_credit_field_semantics(tenant: Any) -> None:
     credits = rows["ai_credits_used"]
     assert credits.dtype == pl.Float64 and (credits % 1 != 0).any()
     # completion-only users are unbilled: 0, not absent
-    only_completion = rows.filter(pl.col("totals_by_feature").list.eval(
-        pl.element().struct.field("feature") != "code_completion").list.any().not_())
+    only_completion = rows.filter(
+        pl.col("totals_by_feature")
+        .list.eval(pl.element().struct.field("feature") != "code_completion")
+        .list.any()
+        .not_()
+    )
     assert only_completion.height > 0 and (only_completion["ai_credits_used"] == 0).all()
 
 
@@ -144,8 +154,9 @@ def _openapi() -> dict[str, Any]:
 
 @pytest.mark.parametrize("report", REPORTS, ids=lambda r: r.key)
 @pytest.mark.parametrize("kind", ["enterprise", "org"])
-def test_report_envelopes_validate_against_github_openapi(api: httpx.Client, tenant: Any, report: Any,
-                                                          kind: str) -> None:
+def test_report_envelopes_validate_against_github_openapi(
+    api: httpx.Client, tenant: Any, report: Any, kind: str
+) -> None:
     spec = _openapi()
     scope = _ent(tenant) if kind == "enterprise" else _org(tenant)
     template = report.path(Scope(scope.kind, "{enterprise}" if kind == "enterprise" else "{org}"))
@@ -169,22 +180,30 @@ def test_auth_statuses(sim: Simulator, api: httpx.Client, tenant: Any) -> None:
     assert anon.get(path, params={"day": "2026-11-02"}, headers=billing).status_code == 403
     assert api.get("/enterprises/octo-sim/settings/billing/ai_credit/usage").status_code == 403
     assert anon.get("/enterprises/octo-sim/settings/billing/ai_credit/usage", headers=billing).status_code == 200
-    assert api.get("/enterprises/nope/copilot/metrics/reports/users-1-day", params={"day": "2026-11-02"}).status_code == 404
+    assert (
+        api.get("/enterprises/nope/copilot/metrics/reports/users-1-day", params={"day": "2026-11-02"}).status_code
+        == 404
+    )
     assert api.get("/orgs/nope/teams").status_code == 404
     assert api.get(path).status_code == 422
     # not yet processed: 200 with no links; org day before org data start: 204
     assert api.get(path, params={"day": TODAY.isoformat()}).json()["download_links"] == []
     old = small_tenant(days=400)
     old_api = client_for(Simulator(old), sim.config.token)
-    assert old_api.get(f"/orgs/{old.org_names[0]}/copilot/metrics/reports/users-1-day",
-                       params={"day": "2025-12-01"}).status_code == 204
+    assert (
+        old_api.get(
+            f"/orgs/{old.org_names[0]}/copilot/metrics/reports/users-1-day", params={"day": "2025-12-01"}
+        ).status_code
+        == 204
+    )
 
 
 def test_links_are_sharded_signed_on_another_host_and_expire(tenant: Any) -> None:
     sim = Simulator(tenant, SimConfig(shard_rows=10, link_ttl_s=-1))
     api = client_for(sim, sim.config.token)
     links = api.get("/enterprises/octo-sim/copilot/metrics/reports/users-1-day", params={"day": "2026-11-02"}).json()[
-        "download_links"]
+        "download_links"
+    ]
     rows = P.user_frame(tenant, DAY, _ent(tenant)).height
     assert len(links) == -(-rows // 10) > 1
     assert all(httpx.URL(u).host == "localhost" and "sig=" in u and "se=" in u for u in links)
@@ -194,8 +213,9 @@ def test_links_are_sharded_signed_on_another_host_and_expire(tenant: Any) -> Non
     assert bare.get(tampered).status_code == 403
     fresh = Simulator(tenant, SimConfig(shard_rows=10))
     api2 = client_for(fresh, sim.config.token)
-    links = api2.get("/enterprises/octo-sim/copilot/metrics/reports/users-1-day",
-                     params={"day": "2026-11-02"}).json()["download_links"]
+    links = api2.get("/enterprises/octo-sim/copilot/metrics/reports/users-1-day", params={"day": "2026-11-02"}).json()[
+        "download_links"
+    ]
     bare = client_for(fresh)
     body = b"".join(bare.get(u).content for u in links)
     assert len(body.splitlines()) == rows
@@ -237,8 +257,9 @@ def test_seats_paged_with_link_and_enterprise_repeats_users(api: httpx.Client, t
 
 def test_billing_gross_equals_metrics_credits(sim: Simulator, tenant: Any) -> None:
     client = client_for(sim, sim.config.billing_token)
-    body = client.get("/enterprises/octo-sim/settings/billing/ai_credit/usage",
-                      params={"year": 2026, "month": 11, "day": 2}).json()
+    body = client.get(
+        "/enterprises/octo-sim/settings/billing/ai_credit/usage", params={"year": 2026, "month": 11, "day": 2}
+    ).json()
     gross = sum(i["grossQuantity"] for i in body["usageItems"])
     metrics = P.user_frame(tenant, DAY, _ent(tenant))["ai_credits_used"].sum()
     assert gross == pytest.approx(metrics, abs=0.01 * len(body["usageItems"]) + 1e-6)
@@ -253,8 +274,11 @@ def test_served_over_a_real_socket(tenant: Any) -> None:
     sim = Simulator(tenant, SimConfig(shard_rows=25))
     with running(sim) as served:
         h = {"Authorization": f"Bearer {served.token}"}
-        r = httpx.get(f"{served.base_url}/orgs/{served.orgs[0]}/copilot/metrics/reports/users-1-day",
-                      params={"day": "2026-11-02"}, headers=h)
+        r = httpx.get(
+            f"{served.base_url}/orgs/{served.orgs[0]}/copilot/metrics/reports/users-1-day",
+            params={"day": "2026-11-02"},
+            headers=h,
+        )
         assert r.status_code == 200 and r.headers["x-ratelimit-remaining"]
         assert all(httpx.get(u).status_code == 200 for u in r.json()["download_links"])
         assert httpx.get(f"{served.base_url}/_sim/record").json()["downloads_with_authorization"] == 0

@@ -48,12 +48,27 @@ def simulate() -> None:
 @click.option("--orgs", type=int, default=3, show_default=True, help="Organizations in the enterprise.")
 @click.option("--today", callback=_date, help="Simulated UTC date (default: today); data ends two days before.")
 @click.option("--latency-ms", type=float, default=0.0, show_default=True, help="Added latency per request.")
-@click.option("--fault-rate", type=float, default=0.0, show_default=True,
-              help="Share of requests answered with a fault (429, 5xx, drop, truncation, slow).")
+@click.option(
+    "--fault-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of requests answered with a fault (429, 5xx, drop, truncation, slow).",
+)
 @click.option("--link-ttl", type=float, default=3600.0, show_default=True, help="Download link lifetime (s).")
 @click.option("--shard-rows", type=int, default=2000, show_default=True, help="Rows per download shard.")
-def simulate_serve(port: int, seed: int, users: int, days: int, orgs: int, today: dt.date | None,
-                   latency_ms: float, fault_rate: float, link_ttl: float, shard_rows: int) -> None:
+def simulate_serve(
+    port: int,
+    seed: int,
+    users: int,
+    days: int,
+    orgs: int,
+    today: dt.date | None,
+    latency_ms: float,
+    fault_rate: float,
+    link_ttl: float,
+    shard_rows: int,
+) -> None:
     """Serve the simulated tenant over loopback HTTP until interrupted.
 
     The first line on stdout is one JSON object: base_url, enterprise, orgs, token, billing_token, today.
@@ -62,27 +77,39 @@ def simulate_serve(port: int, seed: int, users: int, days: int, orgs: int, today
     from .simulate.server import serve
     from .simulate.tenant import Tenant
 
-    tenant = Tenant(seed=seed, users=users, days=days, orgs=orgs,
-                    today=today or dt.datetime.now(dt.UTC).date())
-    sim = Simulator(tenant, SimConfig(latency_ms=latency_ms, fault_rate=fault_rate, link_ttl_s=link_ttl,
-                                      shard_rows=shard_rows))
+    tenant = Tenant(seed=seed, users=users, days=days, orgs=orgs, today=today or dt.datetime.now(dt.UTC).date())
+    sim = Simulator(
+        tenant, SimConfig(latency_ms=latency_ms, fault_rate=fault_rate, link_ttl_s=link_ttl, shard_rows=shard_rows)
+    )
     serve(sim, port=port)
 
 
 @main.command("fetch")
 @click.option("--enterprise", "enterprises", multiple=True, help="Enterprise slug (repeatable).")
 @click.option("--org", "orgs", multiple=True, help="Organization name (repeatable).")
-@click.option("--base-url", default="https://api.github.com", show_default=True,
-              help="API base URL; GHE.com: https://api.SUBDOMAIN.ghe.com")
+@click.option(
+    "--base-url",
+    default="https://api.github.com",
+    show_default=True,
+    help="API base URL; GHE.com: https://api.SUBDOMAIN.ghe.com",
+)
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
 @click.option("--since", callback=_date, help="First day (inclusive, ISO).")
 @click.option("--until", callback=_date, help="Last day (inclusive, ISO).")
 @click.option("--reports", default=",".join(FAMILIES), show_default=True, help="Comma-separated report families.")
 @click.option("--concurrency", type=int, default=4, show_default=True, help="Concurrent requests (1-50).")
 @click.option("--today", callback=_date, hidden=True)
-def fetch_cmd(enterprises: tuple[str, ...], orgs: tuple[str, ...], base_url: str, data_dir: Path,
-              since: dt.date | None, until: dt.date | None, reports: str, concurrency: int,
-              today: dt.date | None) -> None:
+def fetch_cmd(
+    enterprises: tuple[str, ...],
+    orgs: tuple[str, ...],
+    base_url: str,
+    data_dir: Path,
+    since: dt.date | None,
+    until: dt.date | None,
+    reports: str,
+    concurrency: int,
+    today: dt.date | None,
+) -> None:
     """Fetch reports, seats, teams and billing into DATA_DIR/raw (tokens from GITHUB_TOKEN / .env)."""
     from .config import Settings
     from .fetch import fetch
@@ -103,10 +130,12 @@ def fetch_cmd(enterprises: tuple[str, ...], orgs: tuple[str, ...], base_url: str
         raise click.UsageError(msg)
 
     async def go() -> Summary:
-        async with GitHub(base_url, token=settings.token, billing_token=settings.billing_token,
-                          concurrency=concurrency) as gh:
-            return await fetch(gh, data_dir, scopes, families=families, since=since, until=until, today=today,
-                               on_done=_progress())
+        async with GitHub(
+            base_url, token=settings.token, billing_token=settings.billing_token, concurrency=concurrency
+        ) as gh:
+            return await fetch(
+                gh, data_dir, scopes, families=families, since=since, until=until, today=today, on_done=_progress()
+            )
 
     summary = asyncio.run(go())
     _print_summary(summary)
@@ -146,8 +175,9 @@ def build_cmd(data_dir: Path, full: bool) -> None:
     from .store import build
 
     written = build(data_dir, full=full)
-    click.echo("nothing changed" if not written else
-               "written: " + ", ".join(f"{t} ({n})" for t, n in sorted(written.items())))
+    click.echo(
+        "nothing changed" if not written else "written: " + ", ".join(f"{t} ({n})" for t, n in sorted(written.items()))
+    )
 
 
 @main.command("status")
@@ -158,6 +188,75 @@ def status_cmd(data_dir: Path) -> None:
 
     for row in status_table(data_dir).iter_rows(named=True):
         click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+
+
+def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return dict(values)
+
+
+@main.command("render")
+@click.argument("notebook")
+@click.option(
+    "-p",
+    "--parameter",
+    "params",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Notebook parameter (repeatable); names are checked against the parameters cell.",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    default=Path("notebooks/reports.yml"),
+    show_default=True,
+    help="Parameter sets for `render all`.",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--notebooks-dir", type=click.Path(path_type=Path), default=Path("notebooks"), show_default=True)
+def render_cmd(
+    notebook: str, params: tuple[tuple[str, str], ...], config: Path, out: Path, notebooks_dir: Path
+) -> None:
+    """Render NOTEBOOK (a name in notebooks/ or a path) or `all` to HTML + executed .ipynb + summary.json."""
+    from .errors import CopilotUsageError
+    from .render import render, render_all
+
+    if notebook == "all":
+        results = render_all(config, out, notebooks_dir=notebooks_dir, overrides=_parse_p(params))
+    else:
+        path = Path(notebook) if notebook.endswith(".ipynb") else notebooks_dir / f"{notebook}.ipynb"
+        if not path.exists():
+            msg = f"no notebook {path}"
+            raise click.UsageError(msg)
+        try:
+            results = [render(path, _parse_p(params), out)]
+        except CopilotUsageError as exc:
+            raise click.ClickException(str(exc)) from exc
+    failed = [r for r in results if r.error]
+    for r in results:
+        click.echo(f"{'FAILED' if r.error else 'ok':6} {r.notebook} {r.error or r.html}")
+    if failed:
+        raise SystemExit(1)
+
+
+@main.command("demo")
+@click.option("--users", type=int, default=400, show_default=True)
+@click.option("--days", type=int, default=120, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports/demo"), show_default=True)
+@click.option("--notebooks-dir", type=click.Path(path_type=Path), default=Path("notebooks"), show_default=True)
+def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebooks_dir: Path) -> None:
+    """Simulated tenant on loopback → fetch → build → render every report (no token needed)."""
+    import time
+
+    from .demo import run_demo
+
+    t0 = time.perf_counter()
+    results = run_demo(data_dir=data_dir, out_dir=out, notebooks_dir=notebooks_dir, seed=seed, users=users, days=days)
+    for r in results:
+        click.echo(f"{r.html}")
+    click.echo(f"{len(results)} reports in {time.perf_counter() - t0:.0f} s", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,8 +24,11 @@ class Settings:
             return os.environ.get(name) or file_values.get(name) or None
 
         token = get("GITHUB_TOKEN")
-        return cls(token=token, billing_token=get("COPILOT_BILLING_TOKEN") or token,
-                   pseudonym_key=get("COPILOT_USAGE_PSEUDONYM_KEY"))
+        return cls(
+            token=token,
+            billing_token=get("COPILOT_BILLING_TOKEN") or token,
+            pseudonym_key=get("COPILOT_USAGE_PSEUDONYM_KEY"),
+        )
 
     def __repr__(self) -> str:  # never print tokens
         return f"Settings(token={'***' if self.token else None}, billing_token={'***' if self.billing_token else None})"

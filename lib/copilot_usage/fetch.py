@@ -54,8 +54,9 @@ def data_start(scope: Scope) -> dt.date:
     return dt.date.fromisoformat(ENTERPRISE_DATA_START if scope.kind == "enterprise" else ORG_DATA_START)
 
 
-def plan_days(data_dir: Path, scope: Scope, report: ReportKind, *, today: dt.date, since: dt.date | None,
-              until: dt.date | None) -> list[dt.date]:
+def plan_days(
+    data_dir: Path, scope: Scope, report: ReportKind, *, today: dt.date, since: dt.date | None, until: dt.date | None
+) -> list[dt.date]:
     """Days to request: explicit range as given; default = uncached days plus the last four."""
     newest = today - dt.timedelta(days=2)
     last = min(until or newest, newest)
@@ -70,8 +71,11 @@ def plan_days(data_dir: Path, scope: Scope, report: ReportKind, *, today: dt.dat
 
 def _settled_days(data_dir: Path, scope: Scope, report: str) -> set[dt.date]:
     """Days with a stored file, or recorded as having no data (outside the lag window)."""
-    done = {dt.date.fromisoformat(key) for s, key, folder in rawstore.slots(data_dir, report)
-            if s == scope and key[:1].isdigit() and rawstore.newest(folder)}
+    done = {
+        dt.date.fromisoformat(key)
+        for s, key, folder in rawstore.slots(data_dir, report)
+        if s == scope and key[:1].isdigit() and rawstore.newest(folder)
+    }
     for rec in rawstore.read_log(data_dir):
         if rec.get("scope") == str(scope) and rec.get("report") == report and rec.get("status") == "no_data":
             done.add(dt.date.fromisoformat(rec["key"]))
@@ -111,8 +115,9 @@ async def _download_all(gh: GitHub, data_dir: Path, links: list[str]) -> tuple[P
             part.unlink(missing_ok=True)
 
 
-async def fetch_report_day(gh: GitHub, data_dir: Path, scope: Scope, report: ReportKind, day: dt.date | None,
-                           *, today: dt.date) -> tuple[str, str]:
+async def fetch_report_day(
+    gh: GitHub, data_dir: Path, scope: Scope, report: ReportKind, day: dt.date | None, *, today: dt.date
+) -> tuple[str, str]:
     """Fetch one report for one day (``None`` = latest 28-day window). Returns ``(status, key)``."""
     path = report.path(scope)
     params = {"day": day.isoformat()} if day else None
@@ -135,24 +140,52 @@ async def fetch_report_day(gh: GitHub, data_dir: Path, scope: Scope, report: Rep
                 log.info("links expired for %s %s; requesting fresh ones", redact(path), key)
                 continue
             raise
-        provenance = {"endpoint": path, "report_day": body.get("report_day"),
-                      "report_start_day": body.get("report_start_day"), "report_end_day": body.get("report_end_day"),
-                      "shards": len(links), "content_encoding": encoding}
-        status, _ = rawstore.put(data_dir, scope, report.key, key, tmp, ext="ndjson" if report.shape == "rows"
-                                 else "json", provenance=provenance)
+        provenance = {
+            "endpoint": path,
+            "report_day": body.get("report_day"),
+            "report_start_day": body.get("report_start_day"),
+            "report_end_day": body.get("report_end_day"),
+            "shards": len(links),
+            "content_encoding": encoding,
+        }
+        status, _ = rawstore.put(
+            data_dir,
+            scope,
+            report.key,
+            key,
+            tmp,
+            ext="ndjson" if report.shape == "rows" else "json",
+            provenance=provenance,
+        )
         return status, key
     msg = f"download links for {path} {key} kept expiring"
     raise DownloadError(msg)
 
 
-async def _snapshot(gh: GitHub, data_dir: Path, scope: Scope, name: str, path: str, *, today: dt.date,
-                    params: dict[str, Any] | None = None, paged: bool = True) -> str:
+async def _snapshot(
+    gh: GitHub,
+    data_dir: Path,
+    scope: Scope,
+    name: str,
+    path: str,
+    *,
+    today: dt.date,
+    params: dict[str, Any] | None = None,
+    paged: bool = True,
+) -> str:
     """Store a list endpoint's pages verbatim as one JSON array of page bodies."""
     pages = [r.content async for r in gh.paginate(path, params)] if paged else [(await gh.get(path, params)).content]
     tmp = rawstore.new_tmp(data_dir)
     tmp.write_bytes(b"[" + b",\n".join(pages) + b"]\n")
-    status, _ = rawstore.put(data_dir, scope, name, today.isoformat(), tmp, ext="json",
-                             provenance={"endpoint": path, "pages": len(pages), "params": params or {}})
+    status, _ = rawstore.put(
+        data_dir,
+        scope,
+        name,
+        today.isoformat(),
+        tmp,
+        ext="json",
+        provenance={"endpoint": path, "pages": len(pages), "params": params or {}},
+    )
     return status
 
 
@@ -168,8 +201,15 @@ async def _teams(gh: GitHub, data_dir: Path, scope: Scope, *, today: dt.date) ->
         lines.append(b'{"team_id":' + str(t["id"]).encode() + b',"members":[' + b",".join(member_pages) + b"]}")
     tmp = rawstore.new_tmp(data_dir)
     tmp.write_bytes(b"\n".join(lines) + b"\n")
-    status, _ = rawstore.put(data_dir, scope, "teams", today.isoformat(), tmp, ext="ndjson",
-                             provenance={"endpoint": list_path, "teams": len(teams)})
+    status, _ = rawstore.put(
+        data_dir,
+        scope,
+        "teams",
+        today.isoformat(),
+        tmp,
+        ext="ndjson",
+        provenance={"endpoint": list_path, "teams": len(teams)},
+    )
     return status
 
 
@@ -180,14 +220,23 @@ async def _billing(gh: GitHub, data_dir: Path, scope: Scope, day: dt.date) -> st
     r = await gh.get(path, params)
     tmp = rawstore.new_tmp(data_dir)
     tmp.write_bytes(r.content)
-    status, _ = rawstore.put(data_dir, scope, "billing", day.isoformat(), tmp, ext="json",
-                             provenance={"endpoint": path, "params": params})
+    status, _ = rawstore.put(
+        data_dir, scope, "billing", day.isoformat(), tmp, ext="json", provenance={"endpoint": path, "params": params}
+    )
     return status
 
 
-async def fetch(gh: GitHub, data_dir: Path, scopes: Iterable[Scope], *, families: Iterable[str] = FAMILIES,
-                since: dt.date | None = None, until: dt.date | None = None, today: dt.date | None = None,
-                on_done: Callable[[str], None] | None = None) -> Summary:
+async def fetch(
+    gh: GitHub,
+    data_dir: Path,
+    scopes: Iterable[Scope],
+    *,
+    families: Iterable[str] = FAMILIES,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    today: dt.date | None = None,
+    on_done: Callable[[str], None] | None = None,
+) -> Summary:
     """Fetch everything planned for ``scopes`` into ``data_dir/raw``; never raises for a single task."""
     data_dir = Path(data_dir)
     today = today or dt.datetime.now(dt.UTC).date()
@@ -200,16 +249,28 @@ async def fetch(gh: GitHub, data_dir: Path, scopes: Iterable[Scope], *, families
             if report.family not in families:
                 continue
             if report.window == 28:
-                tasks.append((scope, report.key, "latest", fetch_report_day(gh, data_dir, scope, report, None,
-                                                                            today=today)))
+                tasks.append(
+                    (scope, report.key, "latest", fetch_report_day(gh, data_dir, scope, report, None, today=today))
+                )
                 continue
             for day in plan_days(data_dir, scope, report, today=today, since=since, until=until):
-                tasks.append((scope, report.key, day.isoformat(),
-                              fetch_report_day(gh, data_dir, scope, report, day, today=today)))
+                tasks.append(
+                    (
+                        scope,
+                        report.key,
+                        day.isoformat(),
+                        fetch_report_day(gh, data_dir, scope, report, day, today=today),
+                    )
+                )
         if "seats" in families:
-            tasks.append((scope, "seats", today.isoformat(),
-                          _snapshot(gh, data_dir, scope, "seats", f"{scope.api_prefix}/copilot/billing/seats",
-                                    today=today)))
+            tasks.append(
+                (
+                    scope,
+                    "seats",
+                    today.isoformat(),
+                    _snapshot(gh, data_dir, scope, "seats", f"{scope.api_prefix}/copilot/billing/seats", today=today),
+                )
+            )
         if "teams" in families:
             tasks.append((scope, "teams", today.isoformat(), _teams(gh, data_dir, scope, today=today)))
         if "billing" in families:

@@ -92,22 +92,36 @@ def _rate_wait(response: httpx.Response) -> float | None:
 
 def permission_hint(path: str) -> str:
     if "/settings/billing/" in path:
-        return ("billing needs COPILOT_BILLING_TOKEN: a classic PAT with manage_billing:enterprise (enterprise) or "
-                "manage_billing:copilot (standalone org); organizations billed through an enterprise answer 404")
+        return (
+            "billing needs COPILOT_BILLING_TOKEN: a classic PAT with manage_billing:enterprise (enterprise) or "
+            "manage_billing:copilot (standalone org); organizations billed through an enterprise answer 404"
+        )
     if path.startswith("/enterprises/"):
-        return ("enterprise reports need an enterprise owner/billing manager token: classic PAT with "
-                "manage_billing:copilot or read:enterprise, or a GitHub App with 'Enterprise Copilot metrics' "
-                "(read); the 'Copilot usage metrics' policy must be enabled")
-    return ("organization reports need an org owner token: classic PAT with read:org (manage_billing:copilot for "
-            "seats), or a fine-grained token / GitHub App with 'Organization Copilot metrics' (read)")
+        return (
+            "enterprise reports need an enterprise owner/billing manager token: classic PAT with "
+            "manage_billing:copilot or read:enterprise, or a GitHub App with 'Enterprise Copilot metrics' "
+            "(read); the 'Copilot usage metrics' policy must be enabled"
+        )
+    return (
+        "organization reports need an org owner token: classic PAT with read:org (manage_billing:copilot for "
+        "seats), or a fine-grained token / GitHub App with 'Organization Copilot metrics' (read)"
+    )
 
 
 class GitHub:
     """Async client for the API and its download links. Use as ``async with GitHub(...) as gh``."""
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, *, token: str | None, billing_token: str | None = None,
-                 concurrency: int = 4, max_attempts: int = 6, timeout: float = 120.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        token: str | None,
+        billing_token: str | None = None,
+        concurrency: int = 4,
+        max_attempts: int = 6,
+        timeout: float = 120.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         if not 1 <= concurrency <= 50:
             msg = f"concurrency {concurrency} is outside 1..50 (GitHub allows at most 100 concurrent requests)"
             raise ValueError(msg)
@@ -115,11 +129,17 @@ class GitHub:
         self.max_attempts = max_attempts
         self.limit = asyncio.Semaphore(concurrency)
         self.client = httpx.AsyncClient(
-            base_url=self.base_url, auth=_ApiOnlyAuth(self.base_url, token, billing_token), timeout=timeout,
-            transport=transport, follow_redirects=False,
+            base_url=self.base_url,
+            auth=_ApiOnlyAuth(self.base_url, token, billing_token),
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
-                     "User-Agent": f"copilot-usage/{__version__}"},
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": f"copilot-usage/{__version__}",
+            },
         )
         self.requests = 0
 
@@ -130,8 +150,9 @@ class GitHub:
         await self.client.aclose()
 
     def _retrying(self) -> AsyncRetrying:
-        return AsyncRetrying(retry=retry_if_exception(_retryable), wait=_wait,
-                             stop=stop_after_attempt(self.max_attempts), reraise=True)
+        return AsyncRetrying(
+            retry=retry_if_exception(_retryable), wait=_wait, stop=stop_after_attempt(self.max_attempts), reraise=True
+        )
 
     async def _api_once(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
         async with self.limit:
@@ -149,10 +170,7 @@ class GitHub:
             msg = f"{r.status_code} on {path}: {message}. {permission_hint(path)}"
             raise AuthError(msg, status=r.status_code)
         if r.status_code == 404:
-            msg = (
-                f"404 on {path}: {message}. Check the name and that the token can see it; "
-                           f"{permission_hint(path)}"
-            )
+            msg = f"404 on {path}: {message}. Check the name and that the token can see it; {permission_hint(path)}"
             raise NotFound(msg, status=404)
         msg = f"{r.status_code} on {path}: {message}"
         raise ApiError(msg, status=r.status_code)
@@ -183,8 +201,7 @@ class GitHub:
                 async with self.client.stream("GET", url) as r:
                     if r.status_code in (401, 403):
                         msg = f"download link expired or refused ({r.status_code}): {redact(url)}"
-                        raise DownloadError(msg,
-                                            expired=True)
+                        raise DownloadError(msg, expired=True)
                     if r.status_code >= 400:
                         msg = f"download failed ({r.status_code}): {redact(url)}"
                         raise DownloadError(msg)

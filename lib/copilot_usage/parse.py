@@ -23,9 +23,15 @@ _I = pa.int64()
 _S = pa.string()
 _F = pa.float64()
 _B = pa.bool_()
-_COUNTS = [("user_initiated_interaction_count", _I), ("code_generation_activity_count", _I),
-           ("code_acceptance_activity_count", _I), ("loc_suggested_to_add_sum", _I),
-           ("loc_suggested_to_delete_sum", _I), ("loc_added_sum", _I), ("loc_deleted_sum", _I)]
+_COUNTS = [
+    ("user_initiated_interaction_count", _I),
+    ("code_generation_activity_count", _I),
+    ("code_acceptance_activity_count", _I),
+    ("loc_suggested_to_add_sum", _I),
+    ("loc_suggested_to_delete_sum", _I),
+    ("loc_added_sum", _I),
+    ("loc_deleted_sum", _I),
+]
 _NO_INTER = _COUNTS[1:]
 _TOKENS = pa.struct([("avg_tokens_per_request", _F), ("output_tokens_sum", _I), ("prompt_tokens_sum", _I)])
 _SAMPLED = [("sampled_at", _S)]
@@ -36,10 +42,18 @@ BREAKDOWNS: dict[str, tuple[list[str], list[tuple[str, pa.DataType]]]] = {
     "totals_by_language_model": (["language", "model"], _NO_INTER),
     "totals_by_model_feature": (["model", "feature"], _COUNTS),
 }
-_THIRD = pa.list_(pa.struct([("agent_id", _S), ("agent_name", _S), ("user_initiated_interaction_count", _I),
-                             ("session_count", _I)]))
-_CLI = pa.struct([("last_known_cli_version", pa.struct([("cli_version", _S), *_SAMPLED])),
-                  ("prompt_count", _I), ("request_count", _I), ("session_count", _I), ("token_usage", _TOKENS)])
+_THIRD = pa.list_(
+    pa.struct([("agent_id", _S), ("agent_name", _S), ("user_initiated_interaction_count", _I), ("session_count", _I)])
+)
+_CLI = pa.struct(
+    [
+        ("last_known_cli_version", pa.struct([("cli_version", _S), *_SAMPLED])),
+        ("prompt_count", _I),
+        ("request_count", _I),
+        ("session_count", _I),
+        ("token_usage", _TOKENS),
+    ]
+)
 _APP = pa.struct([("prompt_count", _I), ("request_count", _I), ("session_count", _I), ("token_usage", _TOKENS)])
 
 
@@ -47,45 +61,117 @@ def _breakdown_type(name: str, *, user: bool) -> pa.DataType:
     keys, counts = BREAKDOWNS[name]
     fields = [(k, _S) for k in keys] + counts
     if user and name == "totals_by_ide":
-        fields += [("last_known_ide_version", pa.struct([("ide_version", _S), *_SAMPLED])),
-                   ("last_known_plugin_version", pa.struct([("plugin", _S), ("plugin_version", _S), *_SAMPLED]))]
+        fields += [
+            ("last_known_ide_version", pa.struct([("ide_version", _S), *_SAMPLED])),
+            ("last_known_plugin_version", pa.struct([("plugin", _S), ("plugin_version", _S), *_SAMPLED])),
+        ]
     return pa.list_(pa.struct(fields))
 
 
-USER_SCHEMA = pa.schema([
-    ("day", _S), ("report_start_day", _S), ("report_end_day", _S), ("enterprise_id", _S), ("organization_id", _S),
-    ("user_id", _I), ("user_login", _S), ("ai_credits_used", _F), *_COUNTS,
-    ("used_agent", _B), ("used_chat", _B), ("used_cli", _B), ("used_copilot_code_review_active", _B),
-    ("used_copilot_code_review_passive", _B), ("used_copilot_coding_agent", _B), ("used_copilot_cloud_agent", _B),
-    ("ai_adoption_phase", pa.struct([("phase", _S), ("phase_number", _I), ("version", _S)])),
-    *[(n, _breakdown_type(n, user=True)) for n in BREAKDOWNS],
-    ("totals_by_cli", _CLI), ("totals_by_copilot_app", _APP), ("totals_by_3rd_party_agent", _THIRD),
-    # undocumented internals seen in GitHub's example (REFERENCE §3.2): known, ignored downstream
-    ("etl_id", _S), ("day_partition", _S), ("entity_id_partition", _I),
-])
-_PR = pa.struct([(k, _I) for k in (
-    "total_created", "total_reviewed", "total_merged", "total_suggestions", "total_applied_suggestions",
-    "total_created_by_copilot", "total_reviewed_by_copilot", "total_merged_created_by_copilot",
-    "total_merged_reviewed_by_copilot", "total_copilot_suggestions", "total_copilot_applied_suggestions")]
-    + [(k, _F) for k in ("median_minutes_to_merge", "median_minutes_to_merge_copilot_authored",
-                         "median_minutes_to_merge_copilot_reviewed")])
-ACTIVE_USER_FIELDS = [f"{p}_{k}" for k in ("active_users", "active_copilot_cloud_agent_users",
-                                           "active_copilot_code_review_users", "passive_copilot_code_review_users")
-                      for p in ("daily", "weekly", "monthly")] + [
-    "monthly_active_chat_users", "monthly_active_agent_users", "daily_active_cli_users"]
-AGGREGATE_SCHEMA = pa.schema([
-    ("day", _S), ("enterprise_id", _S), ("organization_id", _S), *[(k, _I) for k in ACTIVE_USER_FIELDS], *_COUNTS,
-    ("pull_requests", _PR), *[(n, _breakdown_type(n, user=False)) for n in BREAKDOWNS],
-    ("totals_by_cli", _CLI), ("totals_by_3rd_party_agent", _THIRD),
-    ("totals_by_ai_adoption_phase", pa.list_(pa.struct([("phase_number", _I), ("phase", _S),
-                                                        ("engaged_users", _I)]))),
-])
-USER_TEAMS_SCHEMA = pa.schema([("user_id", _I), ("user_login", _S), ("day", _S), ("enterprise_id", _S),
-                               ("organization_id", _S), ("team_id", _I), ("slug", _S)])
-REPOS_SCHEMA = pa.schema([("day", _S), ("enterprise_id", _S), ("organization_id", _S), ("repository_id", _I),
-                          ("repository_name", _S), ("pull_requests", _PR)])
-SCHEMAS = {"users": USER_SCHEMA, "aggregate": AGGREGATE_SCHEMA, "user-teams": USER_TEAMS_SCHEMA,
-           "repos": REPOS_SCHEMA}
+USER_SCHEMA = pa.schema(
+    [
+        ("day", _S),
+        ("report_start_day", _S),
+        ("report_end_day", _S),
+        ("enterprise_id", _S),
+        ("organization_id", _S),
+        ("user_id", _I),
+        ("user_login", _S),
+        ("ai_credits_used", _F),
+        *_COUNTS,
+        ("used_agent", _B),
+        ("used_chat", _B),
+        ("used_cli", _B),
+        ("used_copilot_code_review_active", _B),
+        ("used_copilot_code_review_passive", _B),
+        ("used_copilot_coding_agent", _B),
+        ("used_copilot_cloud_agent", _B),
+        ("ai_adoption_phase", pa.struct([("phase", _S), ("phase_number", _I), ("version", _S)])),
+        *[(n, _breakdown_type(n, user=True)) for n in BREAKDOWNS],
+        ("totals_by_cli", _CLI),
+        ("totals_by_copilot_app", _APP),
+        ("totals_by_3rd_party_agent", _THIRD),
+        # undocumented internals seen in GitHub's example (REFERENCE §3.2): known, ignored downstream
+        ("etl_id", _S),
+        ("day_partition", _S),
+        ("entity_id_partition", _I),
+    ]
+)
+_PR = pa.struct(
+    [
+        (k, _I)
+        for k in (
+            "total_created",
+            "total_reviewed",
+            "total_merged",
+            "total_suggestions",
+            "total_applied_suggestions",
+            "total_created_by_copilot",
+            "total_reviewed_by_copilot",
+            "total_merged_created_by_copilot",
+            "total_merged_reviewed_by_copilot",
+            "total_copilot_suggestions",
+            "total_copilot_applied_suggestions",
+        )
+    ]
+    + [
+        (k, _F)
+        for k in (
+            "median_minutes_to_merge",
+            "median_minutes_to_merge_copilot_authored",
+            "median_minutes_to_merge_copilot_reviewed",
+        )
+    ]
+)
+ACTIVE_USER_FIELDS = [
+    f"{p}_{k}"
+    for k in (
+        "active_users",
+        "active_copilot_cloud_agent_users",
+        "active_copilot_code_review_users",
+        "passive_copilot_code_review_users",
+    )
+    for p in ("daily", "weekly", "monthly")
+] + ["monthly_active_chat_users", "monthly_active_agent_users", "daily_active_cli_users"]
+AGGREGATE_SCHEMA = pa.schema(
+    [
+        ("day", _S),
+        ("enterprise_id", _S),
+        ("organization_id", _S),
+        *[(k, _I) for k in ACTIVE_USER_FIELDS],
+        *_COUNTS,
+        ("pull_requests", _PR),
+        *[(n, _breakdown_type(n, user=False)) for n in BREAKDOWNS],
+        ("totals_by_cli", _CLI),
+        ("totals_by_3rd_party_agent", _THIRD),
+        (
+            "totals_by_ai_adoption_phase",
+            pa.list_(pa.struct([("phase_number", _I), ("phase", _S), ("engaged_users", _I)])),
+        ),
+    ]
+)
+USER_TEAMS_SCHEMA = pa.schema(
+    [
+        ("user_id", _I),
+        ("user_login", _S),
+        ("day", _S),
+        ("enterprise_id", _S),
+        ("organization_id", _S),
+        ("team_id", _I),
+        ("slug", _S),
+    ]
+)
+REPOS_SCHEMA = pa.schema(
+    [
+        ("day", _S),
+        ("enterprise_id", _S),
+        ("organization_id", _S),
+        ("repository_id", _I),
+        ("repository_name", _S),
+        ("pull_requests", _PR),
+    ]
+)
+SCHEMAS = {"users": USER_SCHEMA, "aggregate": AGGREGATE_SCHEMA, "user-teams": USER_TEAMS_SCHEMA, "repos": REPOS_SCHEMA}
 
 
 @dataclass
@@ -124,8 +210,7 @@ def _is_single_document(data: bytes) -> bool:
 
 def _read(data: bytes, schema: pa.Schema) -> pa.Table:
     opts = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=False)
-    return pj.read_json(io.BytesIO(data), parse_options=opts,
-                        read_options=pj.ReadOptions(block_size=1 << 24))
+    return pj.read_json(io.BytesIO(data), parse_options=opts, read_options=pj.ReadOptions(block_size=1 << 24))
 
 
 def _drift(table: pa.Table, schema: pa.Schema, prefix: str = "") -> list[str]:
@@ -147,8 +232,11 @@ def _type_drift(got: pa.DataType, want: pa.DataType, name: str) -> list[str]:
         out = []
         for i in range(got.num_fields):
             g = got.field(i)
-            out += [f"{name}.{g.name}"] if g.name not in want_fields else _type_drift(g.type, want_fields[g.name],
-                                                                                     f"{name}.{g.name}")
+            out += (
+                [f"{name}.{g.name}"]
+                if g.name not in want_fields
+                else _type_drift(g.type, want_fields[g.name], f"{name}.{g.name}")
+            )
         return out
     return []
 
@@ -172,15 +260,25 @@ def parse_rows(data: bytes, family: str, source: str) -> Parsed:
 def _read_line_by_line(nd: bytes, schema: pa.Schema, source: str) -> tuple[pa.Table, list[dict[str, Any]]]:
     """Error path only: find the lines that cannot be read, quarantine them, read the rest."""
     good, bad = [], []
+
+    def reject(number: int, reason: str) -> None:
+        bad.append({"file": source, "line": number, "reason": reason.splitlines()[0][:200]})
+
     for number, line in enumerate(nd.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            if not isinstance(json.loads(line), dict):
-                raise ValueError("not a JSON object")  # noqa: EM101
+            doc = json.loads(line)
+        except ValueError as exc:
+            reject(number, f"not JSON: {exc}")
+            continue
+        if not isinstance(doc, dict):
+            reject(number, "not a JSON object")
+            continue
+        try:
             _read(line + b"\n", schema)
-        except (ValueError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            bad.append({"file": source, "line": number, "reason": str(exc).splitlines()[0][:200]})
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            reject(number, f"unexpected type: {exc}")
             continue
         good.append(line)
     if not good:

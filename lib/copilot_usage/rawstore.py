@@ -70,8 +70,9 @@ class RawFile:
         return str(self.meta["fetched_at"])
 
 
-def put(data_dir: Path, scope: Scope, report: str, key: str, tmp: Path, *, ext: str,
-        provenance: dict[str, Any]) -> tuple[str, Path]:
+def put(
+    data_dir: Path, scope: Scope, report: str, key: str, tmp: Path, *, ext: str, provenance: dict[str, Any]
+) -> tuple[str, Path]:
     """Move a downloaded temp file into the store. Returns ``("fetched"|"changed"|"unchanged", path)``."""
     sha = _sha256(tmp)
     folder = slot(data_dir, scope, report, key)
@@ -83,8 +84,14 @@ def put(data_dir: Path, scope: Scope, report: str, key: str, tmp: Path, *, ext: 
     had_versions = any(folder.glob("*.json"))
     size = tmp.stat().st_size
     meta = {
-        **provenance, "scope": str(scope), "report": report, "key": key, "file": target.name,
-        "sha256": sha, "bytes": size, "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+        **provenance,
+        "scope": str(scope),
+        "report": report,
+        "key": key,
+        "file": target.name,
+        "sha256": sha,
+        "bytes": size,
+        "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "kit_version": __version__,
     }
     os.replace(tmp, target)

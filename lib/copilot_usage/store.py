@@ -23,10 +23,21 @@ from . import rawstore
 from .parse import BREAKDOWNS, parse_rows
 from .reports import Scope
 
-DAILY = {"users-1-day": "users", "aggregate-1-day": "aggregate", "user-teams-1-day": "user-teams",
-         "repos-1-day": "repos"}
-_CNT = ["user_initiated_interaction_count", "code_generation_activity_count", "code_acceptance_activity_count",
-        "loc_suggested_to_add_sum", "loc_suggested_to_delete_sum", "loc_added_sum", "loc_deleted_sum"]
+DAILY = {
+    "users-1-day": "users",
+    "aggregate-1-day": "aggregate",
+    "user-teams-1-day": "user-teams",
+    "repos-1-day": "repos",
+}
+_CNT = [
+    "user_initiated_interaction_count",
+    "code_generation_activity_count",
+    "code_acceptance_activity_count",
+    "loc_suggested_to_add_sum",
+    "loc_suggested_to_delete_sum",
+    "loc_added_sum",
+    "loc_deleted_sum",
+]
 _KEY = ["scope", "day", "user_id"]
 
 
@@ -42,49 +53,87 @@ def _write(frame: pl.DataFrame, path: Path) -> None:
 
 
 def _partition(data_dir: Path, table: str, scope: Scope, month: str) -> Path:
-    return processed(data_dir) / table / f"scope_kind={scope.kind}" / f"scope_slug={scope.slug}" / \
-        f"month={month}" / "part.parquet"
+    return (
+        processed(data_dir)
+        / table
+        / f"scope_kind={scope.kind}"
+        / f"scope_slug={scope.slug}"
+        / f"month={month}"
+        / "part.parquet"
+    )
 
 
 # ---------------------------------------------------------------------- frames per family
 def _users_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
     base = frame.with_columns(scope=pl.lit(scope), day=pl.col("day").str.to_date()).unique(_KEY, keep="last")
     user_day = base.select(
-        "scope", "day", "user_id", "user_login", "enterprise_id", "organization_id", "ai_credits_used", *_CNT,
-        "used_agent", "used_chat", "used_cli", "used_copilot_code_review_active", "used_copilot_code_review_passive",
+        "scope",
+        "day",
+        "user_id",
+        "user_login",
+        "enterprise_id",
+        "organization_id",
+        "ai_credits_used",
+        *_CNT,
+        "used_agent",
+        "used_chat",
+        "used_cli",
+        "used_copilot_code_review_active",
+        "used_copilot_code_review_passive",
         pl.coalesce("used_copilot_cloud_agent", "used_copilot_coding_agent").alias("used_copilot_cloud_agent"),
         pl.col("ai_adoption_phase").struct.field("phase_number").cast(pl.Int8).alias("ai_adoption_phase_number"),
         pl.col("ai_adoption_phase").struct.field("phase").alias("ai_adoption_phase"),
-        *[pl.col("totals_by_cli").struct.field(f).alias(f"cli_{f}") for f in ("session_count", "request_count",
-                                                                            "prompt_count")],
-        pl.col("totals_by_cli").struct.field("token_usage").struct.field("output_tokens_sum").alias(
-            "cli_output_tokens_sum"),
-        pl.col("totals_by_cli").struct.field("token_usage").struct.field("prompt_tokens_sum").alias(
-            "cli_prompt_tokens_sum"),
-        *[pl.col("totals_by_copilot_app").struct.field(f).alias(f"app_{f}") for f in ("session_count",
-                                                                                     "request_count",
-                                                                                     "prompt_count")],
+        *[
+            pl.col("totals_by_cli").struct.field(f).alias(f"cli_{f}")
+            for f in ("session_count", "request_count", "prompt_count")
+        ],
+        pl.col("totals_by_cli")
+        .struct.field("token_usage")
+        .struct.field("output_tokens_sum")
+        .alias("cli_output_tokens_sum"),
+        pl.col("totals_by_cli")
+        .struct.field("token_usage")
+        .struct.field("prompt_tokens_sum")
+        .alias("cli_prompt_tokens_sum"),
+        *[
+            pl.col("totals_by_copilot_app").struct.field(f).alias(f"app_{f}")
+            for f in ("session_count", "request_count", "prompt_count")
+        ],
     )
     out = {"user_day": user_day}
     for name in BREAKDOWNS:
         table = "user_" + name.removeprefix("totals_by_") + "_day"
         exploded = base.select(*_KEY, name).explode(name).drop_nulls(name).unnest(name)
         out[table] = exploded.drop([c for c in exploded.columns if c.startswith("last_known_")])
-    third = base.select(*_KEY, "totals_by_3rd_party_agent").explode("totals_by_3rd_party_agent").drop_nulls(
-        "totals_by_3rd_party_agent").unnest("totals_by_3rd_party_agent")
+    third = (
+        base.select(*_KEY, "totals_by_3rd_party_agent")
+        .explode("totals_by_3rd_party_agent")
+        .drop_nulls("totals_by_3rd_party_agent")
+        .unnest("totals_by_3rd_party_agent")
+    )
     out["user_3rd_party_agent_day"] = third.drop("session_count")
     return out
 
 
 def _aggregate_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
     base = frame.with_columns(scope=pl.lit(scope), day=pl.col("day").str.to_date()).unique(
-        ["scope", "day"], keep="last")
+        ["scope", "day"], keep="last"
+    )
     pr = base.select("scope", "day", pl.col("pull_requests").struct.unnest().name.prefix("pr_"))
-    scalars = [c for c in base.columns if c not in BREAKDOWNS and c not in (
-        "pull_requests", "totals_by_cli", "totals_by_3rd_party_agent", "totals_by_ai_adoption_phase")]
-    agg = base.select(scalars).join(pr, on=["scope", "day"], how="left").with_columns(
-        cli_prompt_count=base["totals_by_cli"].struct.field("prompt_count"),
-        cli_session_count=base["totals_by_cli"].struct.field("session_count"))
+    scalars = [
+        c
+        for c in base.columns
+        if c not in BREAKDOWNS
+        and c not in ("pull_requests", "totals_by_cli", "totals_by_3rd_party_agent", "totals_by_ai_adoption_phase")
+    ]
+    agg = (
+        base.select(scalars)
+        .join(pr, on=["scope", "day"], how="left")
+        .with_columns(
+            cli_prompt_count=base["totals_by_cli"].struct.field("prompt_count"),
+            cli_session_count=base["totals_by_cli"].struct.field("session_count"),
+        )
+    )
     out = {"aggregate_day": agg}
     for name in ("totals_by_feature", "totals_by_model_feature", "totals_by_ide"):
         table = "aggregate_" + name.removeprefix("totals_by_") + "_day"
@@ -166,8 +215,9 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     return dict(written)
 
 
-def _build_month(files: list[rawstore.RawFile], family: str, scope: str
-                 ) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]], list[dict[str, Any]]]:
+def _build_month(
+    files: list[rawstore.RawFile], family: str, scope: str
+) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]], list[dict[str, Any]]]:
     parts: dict[str, list[pl.DataFrame]] = defaultdict(list)
     quarantine: list[dict[str, Any]] = []
     drift: list[dict[str, Any]] = []
@@ -175,8 +225,10 @@ def _build_month(files: list[rawstore.RawFile], family: str, scope: str
         source = f"{f.path.parent.parent.parent.name}/{f.path.parent.parent.name}/{f.path.parent.name}/{f.path.name}"
         parsed = parse_rows(f.path.read_bytes(), family, source)
         quarantine += [{"scope": scope, "day": f.meta["key"], **q} for q in parsed.quarantine]
-        drift += [{"scope": scope, "report": f.meta["report"], "day": f.meta["key"], "field": u}
-                  for u in parsed.unknown_fields]
+        drift += [
+            {"scope": scope, "report": f.meta["report"], "day": f.meta["key"], "field": u}
+            for u in parsed.unknown_fields
+        ]
         if parsed.frame.height:
             for table, frame in _tables_for(family, parsed.frame, scope).items():
                 parts[table].append(frame)
@@ -212,18 +264,27 @@ def _seats(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.Dat
         for page in json.loads(f.path.read_bytes()):
             for s in page.get("seats", []):
                 a, o, t = s.get("assignee") or {}, s.get("organization") or {}, s.get("assigning_team") or {}
-                rows.append({"scope": str(scope), "snapshot_day": key, "user_id": a.get("id"),
-                             "user_login": a.get("login"), "organization": o.get("login"),
-                             "plan_type": s.get("plan_type"), "created_at": s.get("created_at"),
-                             "last_activity_at": s.get("last_activity_at"),
-                             "last_activity_editor": s.get("last_activity_editor"),
-                             "pending_cancellation_date": s.get("pending_cancellation_date"),
-                             "assigning_team": t.get("slug")})
+                rows.append(
+                    {
+                        "scope": str(scope),
+                        "snapshot_day": key,
+                        "user_id": a.get("id"),
+                        "user_login": a.get("login"),
+                        "organization": o.get("login"),
+                        "plan_type": s.get("plan_type"),
+                        "created_at": s.get("created_at"),
+                        "last_activity_at": s.get("last_activity_at"),
+                        "last_activity_editor": s.get("last_activity_editor"),
+                        "pending_cancellation_date": s.get("pending_cancellation_date"),
+                        "assigning_team": t.get("slug"),
+                    }
+                )
     frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
         pl.col("snapshot_day").str.to_date(),
         pl.col("created_at", "last_activity_at").str.to_datetime(time_zone="UTC", strict=False),
         pl.col("pending_cancellation_date").str.to_date(strict=False),
-        pl.col("user_id").cast(pl.Int64))
+        pl.col("user_id").cast(pl.Int64),
+    )
     return {"seats": frame}
 
 
@@ -234,21 +295,52 @@ def _teams(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.Dat
         for page in json.loads(lines[0])["teams"]:
             for t in page:
                 p = t.get("parent") or {}
-                teams.append({"scope": str(scope), "snapshot_day": key, "team_id": t["id"], "slug": t["slug"],
-                              "name": t.get("name"), "parent_id": p.get("id"), "parent_slug": p.get("slug")})
+                teams.append(
+                    {
+                        "scope": str(scope),
+                        "snapshot_day": key,
+                        "team_id": t["id"],
+                        "slug": t["slug"],
+                        "name": t.get("name"),
+                        "parent_id": p.get("id"),
+                        "parent_slug": p.get("slug"),
+                    }
+                )
         for line in lines[1:]:
             doc = json.loads(line)
             for page in doc["members"]:
                 for m in page:
-                    members.append({"scope": str(scope), "snapshot_day": key, "team_id": doc["team_id"],
-                                    "user_id": m.get("id"), "user_login": m.get("login"),
-                                    "inherited": m.get("inherited")})
-    schema_t = {"scope": pl.String, "snapshot_day": pl.String, "team_id": pl.Int64, "slug": pl.String,
-                "name": pl.String, "parent_id": pl.Int64, "parent_slug": pl.String}
-    schema_m = {"scope": pl.String, "snapshot_day": pl.String, "team_id": pl.Int64, "user_id": pl.Int64,
-                "user_login": pl.String, "inherited": pl.Boolean}
-    return {"teams": pl.DataFrame(teams, schema=schema_t).with_columns(pl.col("snapshot_day").str.to_date()),
-            "team_members": pl.DataFrame(members, schema=schema_m).with_columns(pl.col("snapshot_day").str.to_date())}
+                    members.append(
+                        {
+                            "scope": str(scope),
+                            "snapshot_day": key,
+                            "team_id": doc["team_id"],
+                            "user_id": m.get("id"),
+                            "user_login": m.get("login"),
+                            "inherited": m.get("inherited"),
+                        }
+                    )
+    schema_t = {
+        "scope": pl.String,
+        "snapshot_day": pl.String,
+        "team_id": pl.Int64,
+        "slug": pl.String,
+        "name": pl.String,
+        "parent_id": pl.Int64,
+        "parent_slug": pl.String,
+    }
+    schema_m = {
+        "scope": pl.String,
+        "snapshot_day": pl.String,
+        "team_id": pl.Int64,
+        "user_id": pl.Int64,
+        "user_login": pl.String,
+        "inherited": pl.Boolean,
+    }
+    return {
+        "teams": pl.DataFrame(teams, schema=schema_t).with_columns(pl.col("snapshot_day").str.to_date()),
+        "team_members": pl.DataFrame(members, schema=schema_m).with_columns(pl.col("snapshot_day").str.to_date()),
+    }
 
 
 def _billing(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
@@ -256,14 +348,45 @@ def _billing(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.D
     for scope, key, f in files:
         body = json.loads(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
         for item in body.get("usageItems", []):
-            rows.append({"scope": str(scope), "day": key, "user": item.get("user", body.get("user")),
-                         "product": item.get("product"), "sku": item.get("sku"), "model": item.get("model"),
-                         "unit_type": item.get("unitType"), "price_per_unit": item.get("pricePerUnit"),
-                         "gross_quantity": item.get("grossQuantity"), "discount_quantity": item.get("discountQuantity"),
-                         "net_quantity": item.get("netQuantity"), "gross_amount": item.get("grossAmount"),
-                         "discount_amount": item.get("discountAmount"), "net_amount": item.get("netAmount")})
-    schema = {"scope": pl.String, "day": pl.String, "user": pl.String, "product": pl.String, "sku": pl.String,
-              "model": pl.String, "unit_type": pl.String, **dict.fromkeys(("price_per_unit", "gross_quantity", "discount_quantity", "net_quantity", "gross_amount", "discount_amount", "net_amount"), pl.Float64)}
+            rows.append(
+                {
+                    "scope": str(scope),
+                    "day": key,
+                    "user": item.get("user", body.get("user")),
+                    "product": item.get("product"),
+                    "sku": item.get("sku"),
+                    "model": item.get("model"),
+                    "unit_type": item.get("unitType"),
+                    "price_per_unit": item.get("pricePerUnit"),
+                    "gross_quantity": item.get("grossQuantity"),
+                    "discount_quantity": item.get("discountQuantity"),
+                    "net_quantity": item.get("netQuantity"),
+                    "gross_amount": item.get("grossAmount"),
+                    "discount_amount": item.get("discountAmount"),
+                    "net_amount": item.get("netAmount"),
+                }
+            )
+    schema = {
+        "scope": pl.String,
+        "day": pl.String,
+        "user": pl.String,
+        "product": pl.String,
+        "sku": pl.String,
+        "model": pl.String,
+        "unit_type": pl.String,
+        **dict.fromkeys(
+            (
+                "price_per_unit",
+                "gross_quantity",
+                "discount_quantity",
+                "net_quantity",
+                "gross_amount",
+                "discount_amount",
+                "net_amount",
+            ),
+            pl.Float64,
+        ),
+    }
     return {"billing_ai_credit": pl.DataFrame(rows, schema=schema).with_columns(pl.col("day").str.to_date())}
 
 
@@ -277,8 +400,16 @@ def data_health(data_dir: Path) -> pl.DataFrame:
         for scope, key, folder in rawstore.slots(data_dir, report):
             newest = rawstore.newest(folder)
             if newest:
-                rows.append({"scope": str(scope), "report": report, "day": key, "status": "complete",
-                             "fetched_at": newest.fetched_at, "versions": len(rawstore.versions(folder))})
+                rows.append(
+                    {
+                        "scope": str(scope),
+                        "report": report,
+                        "day": key,
+                        "status": "complete",
+                        "fetched_at": newest.fetched_at,
+                        "versions": len(rawstore.versions(folder)),
+                    }
+                )
     seen = {(r["scope"], r["report"], r["day"]) for r in rows}
     latest: dict[tuple[str, str, str], str] = {}
     for rec in rawstore.read_log(data_dir):
@@ -286,22 +417,60 @@ def data_health(data_dir: Path) -> pl.DataFrame:
             latest[(rec["scope"], rec["report"], rec["key"])] = rec["status"]
     for (scope, report, day), status in latest.items():
         if (scope, report, day) not in seen and status in ("no_data", "pending", "failed"):
-            rows.append({"scope": scope, "report": report, "day": day,
-                         "status": "error" if status == "failed" else status, "fetched_at": None, "versions": 0})
-    schema = {"scope": pl.String, "report": pl.String, "day": pl.String, "status": pl.String,
-              "fetched_at": pl.String, "versions": pl.Int64}
+            rows.append(
+                {
+                    "scope": scope,
+                    "report": report,
+                    "day": day,
+                    "status": "error" if status == "failed" else status,
+                    "fetched_at": None,
+                    "versions": 0,
+                }
+            )
+    schema = {
+        "scope": pl.String,
+        "report": pl.String,
+        "day": pl.String,
+        "status": pl.String,
+        "fetched_at": pl.String,
+        "versions": pl.Int64,
+    }
     return pl.DataFrame(rows, schema=schema).with_columns(pl.col("day").str.to_date()).sort("scope", "report", "day")
 
 
 # ---------------------------------------------------------------------- readers
-TABLES = ("user_day", "user_ide_day", "user_feature_day", "user_language_feature_day", "user_language_model_day",
-          "user_model_feature_day", "user_3rd_party_agent_day", "aggregate_day", "aggregate_feature_day",
-          "aggregate_model_feature_day", "aggregate_ide_day", "user_team_day", "repo_day", "seats", "teams",
-          "team_members", "billing_ai_credit", "data_health", "quarantine", "schema_drift")
+TABLES = (
+    "user_day",
+    "user_ide_day",
+    "user_feature_day",
+    "user_language_feature_day",
+    "user_language_model_day",
+    "user_model_feature_day",
+    "user_3rd_party_agent_day",
+    "aggregate_day",
+    "aggregate_feature_day",
+    "aggregate_model_feature_day",
+    "aggregate_ide_day",
+    "user_team_day",
+    "repo_day",
+    "seats",
+    "teams",
+    "team_members",
+    "billing_ai_credit",
+    "data_health",
+    "quarantine",
+    "schema_drift",
+)
 
 
-def scan(data_dir: Path | str, table: str, *, scope: str | None = None, start: str | dt.date | None = None,
-         end: str | dt.date | None = None) -> pl.LazyFrame:
+def scan(
+    data_dir: Path | str,
+    table: str,
+    *,
+    scope: str | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+) -> pl.LazyFrame:
     """Lazy scan of a processed table, filtered by scope and inclusive day range when given."""
     if table not in TABLES:
         msg = f"unknown table {table!r}; tables: {', '.join(TABLES)}"
@@ -326,8 +495,13 @@ def _as_date(value: str | dt.date) -> dt.date:
 
 
 def _make_scanner(table: str) -> Any:
-    def scanner(data_dir: Path | str, *, scope: str | None = None, start: str | dt.date | None = None,
-                end: str | dt.date | None = None) -> pl.LazyFrame:
+    def scanner(
+        data_dir: Path | str,
+        *,
+        scope: str | None = None,
+        start: str | dt.date | None = None,
+        end: str | dt.date | None = None,
+    ) -> pl.LazyFrame:
         return scan(data_dir, table, scope=scope, start=start, end=end)
 
     scanner.__name__ = f"scan_{table}"
@@ -348,8 +522,9 @@ scan_billing_ai_credit = _make_scanner("billing_ai_credit")
 scan_data_health = _make_scanner("data_health")
 
 
-def health(data_dir: Path | str, *, scope: str, start: dt.date, end: dt.date,
-           reports: Iterable[str] = ("users-1-day",)) -> pl.DataFrame:
+def health(
+    data_dir: Path | str, *, scope: str, start: dt.date, end: dt.date, reports: Iterable[str] = ("users-1-day",)
+) -> pl.DataFrame:
     """Status of every day in ``[start, end]`` per report, ``missing`` where nothing was fetched."""
     days = pl.DataFrame({"day": pl.date_range(start, end, eager=True)})
     grid = days.join(pl.DataFrame({"report": list(reports)}), how="cross").with_columns(scope=pl.lit(scope))
@@ -357,5 +532,8 @@ def health(data_dir: Path | str, *, scope: str, start: dt.date, end: dt.date,
         known = scan(data_dir, "data_health", scope=scope).collect()
     except FileNotFoundError:
         known = pl.DataFrame(schema={"scope": pl.String, "report": pl.String, "day": pl.Date, "status": pl.String})
-    return grid.join(known.select("scope", "report", "day", "status"), on=["scope", "report", "day"],
-                     how="left").with_columns(pl.col("status").fill_null("missing")).sort("report", "day")
+    return (
+        grid.join(known.select("scope", "report", "day", "status"), on=["scope", "report", "day"], how="left")
+        .with_columns(pl.col("status").fill_null("missing"))
+        .sort("report", "day")
+    )

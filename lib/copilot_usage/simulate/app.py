@@ -80,10 +80,14 @@ class Record:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "requests": self.requests, "api_requests": self.api_requests, "downloads": self.downloads,
+            "requests": self.requests,
+            "api_requests": self.api_requests,
+            "downloads": self.downloads,
             "downloads_with_authorization": len(self.downloads_with_authorization),
-            "faults": dict(self.faults), "limit_violations": dict(self.limit_violations),
-            "max_in_flight": self.max_in_flight, "served_rows": dict(self.served_rows),
+            "faults": dict(self.faults),
+            "limit_violations": dict(self.limit_violations),
+            "max_in_flight": self.max_in_flight,
+            "served_rows": dict(self.served_rows),
         }
 
 
@@ -201,11 +205,17 @@ class Simulator:
             return _error(401, "Bad credentials")
         billing = "/settings/billing/" in path
         if billing and token != cfg.billing_token:
-            return _error(403, "Resource not accessible by personal access token: billing needs a classic PAT "
-                               "with manage_billing:enterprise or manage_billing:copilot")
+            return _error(
+                403,
+                "Resource not accessible by personal access token: billing needs a classic PAT "
+                "with manage_billing:enterprise or manage_billing:copilot",
+            )
         if not billing and token != cfg.token and path != "/rate_limit":
-            return _error(403, "Resource not accessible by this token: usage metrics need read:enterprise / "
-                               "read:org or a GitHub App with Copilot metrics permission")
+            return _error(
+                403,
+                "Resource not accessible by this token: usage metrics need read:enterprise / "
+                "read:org or a GitHub App with Copilot metrics permission",
+            )
         return None
 
     def _rate_limit(self, token: str, path: str) -> tuple[Response | None, dict[str, str]]:
@@ -241,8 +251,11 @@ class Simulator:
             self.record.limit_violations[violation] += 1
         if wait:
             headers["retry-after"] = wait
-        msg = ("API rate limit exceeded" if violation == "primary"
-               else "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
+        msg = (
+            "API rate limit exceeded"
+            if violation == "primary"
+            else "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+        )
         return _error(status, msg, headers), headers
 
     # ------------------------------------------------------------------ helpers
@@ -269,6 +282,10 @@ class Simulator:
     def report_shards(self, scope: Scope, report: ReportKind, day: dt.date | None) -> list[bytes]:
         return self.shards(self.report_bytes(scope, report, day), report)
 
+    @functools.lru_cache(maxsize=32)  # noqa: B019
+    def _billing_lines(self, scope: Scope, year: int, month: int) -> Any:
+        return P.billing_lines(self.tenant, scope, year, month)
+
     def report_bytes(self, scope: Scope, report: ReportKind, day: dt.date | None) -> bytes:
         """The full report file; ``day`` None = the latest 28-day window."""
         t = self.tenant
@@ -288,7 +305,7 @@ class Simulator:
             return [data]
         lines = data.splitlines(keepends=True)
         k = self.config.shard_rows
-        return [b"".join(lines[i: i + k]) for i in range(0, max(len(lines), 1), k)]
+        return [b"".join(lines[i : i + k]) for i in range(0, max(len(lines), 1), k)]
 
     # ------------------------------------------------------------------ endpoints
     async def sim_record(self, request: Request) -> Response:
@@ -303,14 +320,21 @@ class Simulator:
             report = report_for_endpoint(request.path_params["endpoint"])
         except KeyError:
             report = None
-        if scope is None or report is None or report.window != 1 or report.endpoint(scope) != \
-                request.path_params["endpoint"]:
+        if (
+            scope is None
+            or report is None
+            or report.window != 1
+            or report.endpoint(scope) != request.path_params["endpoint"]
+        ):
             return _error(404, "Not Found")
         raw = request.query_params.get("day")
         try:
             day = dt.date.fromisoformat(raw or "")
         except ValueError:
-            return _error(422, f"Invalid request.\n\n\"day\" {'wasn' + chr(39) + 't supplied' if not raw else 'is not a YYYY-MM-DD date'}.")
+            return _error(
+                422,
+                f'Invalid request.\n\n"day" {"wasn" + chr(39) + "t supplied" if not raw else "is not a YYYY-MM-DD date"}.',
+            )
         t = self.tenant
         first = t.enterprise_data_start if scope.kind == "enterprise" else t.org_data_start
         if day < first and (scope.kind == "org" or report.family == "repos"):
@@ -321,8 +345,14 @@ class Simulator:
         if report.family == "repos" and not any(shards):
             return Response(status_code=204)
         n = len(shards)
-        links = [self._link(request, f"/copilot-reports/{scope.kind}/{scope.slug}/{report.endpoint(scope)}/"
-                                     f"{day.isoformat()}/part-{i:03d}-of-{n:03d}.ndjson") for i in range(n)]
+        links = [
+            self._link(
+                request,
+                f"/copilot-reports/{scope.kind}/{scope.slug}/{report.endpoint(scope)}/"
+                f"{day.isoformat()}/part-{i:03d}-of-{n:03d}.ndjson",
+            )
+            for i in range(n)
+        ]
         return JSONResponse({"download_links": links, "report_day": day.isoformat()})
 
     async def report_latest(self, request: Request) -> Response:
@@ -337,11 +367,19 @@ class Simulator:
         t = self.tenant
         end = t.newest
         n = len(await run_in_threadpool(self.report_shards, scope, report, None))
-        links = [self._link(request, f"/copilot-reports/{scope.kind}/{scope.slug}/{endpoint}/latest/"
-                                     f"part-{i:03d}-of-{n:03d}.ndjson") for i in range(n)]
-        return JSONResponse({"download_links": links,
-                             "report_start_day": (end - dt.timedelta(days=27)).isoformat(),
-                             "report_end_day": end.isoformat()})
+        links = [
+            self._link(
+                request, f"/copilot-reports/{scope.kind}/{scope.slug}/{endpoint}/latest/part-{i:03d}-of-{n:03d}.ndjson"
+            )
+            for i in range(n)
+        ]
+        return JSONResponse(
+            {
+                "download_links": links,
+                "report_start_day": (end - dt.timedelta(days=27)).isoformat(),
+                "report_end_day": end.isoformat(),
+            }
+        )
 
     async def download(self, request: Request) -> Response:
         p = request.path_params
@@ -353,8 +391,11 @@ class Simulator:
         if not hmac.compare_digest(sig, self._sign(request.url.path, expires)):
             return Response("<Error><Code>AuthenticationFailed</Code></Error>", 403, media_type="application/xml")
         if time.time() > expires:
-            return Response("<Error><Code>AuthenticationFailed</Code><Message>Signed expiry time has passed"
-                            "</Message></Error>", 403, media_type="application/xml")
+            return Response(
+                "<Error><Code>AuthenticationFailed</Code><Message>Signed expiry time has passed</Message></Error>",
+                403,
+                media_type="application/xml",
+            )
         scope = Scope(p["kind"], p["slug"])
         report = report_for_endpoint(p["endpoint"])
         day = None if p["day"] == "latest" else dt.date.fromisoformat(p["day"])
@@ -400,7 +441,7 @@ class Simulator:
         if scope is None:
             return _error(404, "Not Found")
         params = dict(request.query_params)
-        body = await run_in_threadpool(P.billing_usage, t, scope, params)
+        body = await run_in_threadpool(P.billing_usage, t, scope, params, self._billing_lines)
         return JSONResponse(body)
 
     def _paged(self, request: Request, rows: list[Any], *, default: int, wrap: Any = None) -> Response:
@@ -411,7 +452,7 @@ class Simulator:
         except ValueError:
             return _error(422, "Invalid request: page and per_page must be integers")
         last = max(math.ceil(len(rows) / per_page), 1)
-        chunk = rows[(page - 1) * per_page: page * per_page]
+        chunk = rows[(page - 1) * per_page : page * per_page]
         links = []
         base = str(request.url.remove_query_params(["page"]).include_query_params(per_page=per_page))
         if page < last:
@@ -457,4 +498,3 @@ class _Cutter:
 
 class _Abort(Exception):
     pass
-

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,12 +23,24 @@ import polars as pl
 from ..reports import INCLUDED_CREDITS, Scope
 from .tenant import _IDE_VERSION, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant
 
-_COUNTS = ("user_initiated_interaction_count", "code_generation_activity_count",
-           "code_acceptance_activity_count", "loc_suggested_to_add_sum", "loc_suggested_to_delete_sum",
-           "loc_added_sum", "loc_deleted_sum")
-_OPTIONAL_KEYS = ("totals_by_cli", "totals_by_copilot_app", "totals_by_3rd_party_agent",
-                  "daily_active_cli_users", "median_minutes_to_merge",
-                  "median_minutes_to_merge_copilot_authored", "median_minutes_to_merge_copilot_reviewed")
+_COUNTS = (
+    "user_initiated_interaction_count",
+    "code_generation_activity_count",
+    "code_acceptance_activity_count",
+    "loc_suggested_to_add_sum",
+    "loc_suggested_to_delete_sum",
+    "loc_added_sum",
+    "loc_deleted_sum",
+)
+_OPTIONAL_KEYS = (
+    "totals_by_cli",
+    "totals_by_copilot_app",
+    "totals_by_3rd_party_agent",
+    "daily_active_cli_users",
+    "median_minutes_to_merge",
+    "median_minutes_to_merge_copilot_authored",
+    "median_minutes_to_merge_copilot_reviewed",
+)
 
 
 def _sums(*, interactions: bool = True) -> list[pl.Expr]:
@@ -76,84 +89,155 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
     )
     top = cells.group_by("u").agg(*_sums(), pl.col("credits").sum().alias("ai_credits_used"))
     phase = t.phase(day)[active]
-    flags = pl.DataFrame({
-        "u": active,
-        "used_agent": f["agent"][active],
-        "used_chat": f["chat"][active],
-        "used_cli": f["cli"][active],
-        "used_copilot_code_review_active": f["review_active"][active],
-        "used_copilot_code_review_passive": f["review_passive"][active],
-        "used_copilot_coding_agent": f["cloud_agent"][active],
-        "used_copilot_cloud_agent": f["cloud_agent"][active],
-        "ai_adoption_phase": pl.DataFrame({
-            "phase": np.array(PHASES)[phase], "phase_number": phase, "version": "v1",
-        }).to_struct(),
-    })
+    flags = pl.DataFrame(
+        {
+            "u": active,
+            "used_agent": f["agent"][active],
+            "used_chat": f["chat"][active],
+            "used_cli": f["cli"][active],
+            "used_copilot_code_review_active": f["review_active"][active],
+            "used_copilot_code_review_passive": f["review_passive"][active],
+            "used_copilot_coding_agent": f["cloud_agent"][active],
+            "used_copilot_cloud_agent": f["cloud_agent"][active],
+            "ai_adoption_phase": pl.DataFrame(
+                {
+                    "phase": np.array(PHASES)[phase],
+                    "phase_number": phase,
+                    "version": "v1",
+                }
+            ).to_struct(),
+        }
+    )
     ide_name = np.array(IDES)[t.ide]
     sampled = f"{day.isoformat()}T09:00:00.000Z"
     by_ide = (
         cells.with_columns(ide=pl.Series(ide_name[cells["u"].to_numpy()]))
         .pipe(_nest, ["ide"], "totals_by_ide")
-        .with_columns(pl.col("totals_by_ide").list.eval(pl.element().struct.with_fields(
-            last_known_ide_version=pl.struct(
-                ide_version=pl.element().struct.field("ide").replace_strict(_IDE_VERSION),
-                sampled_at=pl.lit(sampled)),
-            last_known_plugin_version=pl.struct(
-                plugin=pl.lit("copilot-chat"), plugin_version=pl.lit("0.33.1"), sampled_at=pl.lit(sampled)),
-        )))
+        .with_columns(
+            pl.col("totals_by_ide").list.eval(
+                pl.element().struct.with_fields(
+                    last_known_ide_version=pl.struct(
+                        ide_version=pl.element().struct.field("ide").replace_strict(_IDE_VERSION),
+                        sampled_at=pl.lit(sampled),
+                    ),
+                    last_known_plugin_version=pl.struct(
+                        plugin=pl.lit("copilot-chat"), plugin_version=pl.lit("0.33.1"), sampled_at=pl.lit(sampled)
+                    ),
+                )
+            )
+        )
     )
-    cli = cells.filter(pl.col("feature") == "copilot_cli").group_by("u").agg(
-        prompt=pl.col("interactions").sum()).sort("u")
+    cli = (
+        cells.filter(pl.col("feature") == "copilot_cli")
+        .group_by("u")
+        .agg(prompt=pl.col("interactions").sum())
+        .sort("u")
+    )
     cu = cli["u"].to_numpy()
     prompts = cli["prompt"].to_numpy()
     requests = prompts + rng.poisson(0.5 * prompts)
     out_tok = rng.poisson(1800.0 * requests)
     in_tok = rng.poisson(2400.0 * requests)
-    cli = pl.DataFrame({"u": cu, "totals_by_cli": pl.DataFrame({
-        "last_known_cli_version": pl.DataFrame({"cli_version": ["1.0.31"] * cu.size,
-                                                "sampled_at": [sampled] * cu.size}).to_struct(),
-        "prompt_count": prompts,
-        "request_count": requests,
-        "session_count": np.minimum(prompts, 1 + rng.poisson(1.0, cu.size)),
-        "token_usage": pl.DataFrame({
-            "avg_tokens_per_request": np.round((out_tok + in_tok) / np.maximum(requests, 1), 1),
-            "output_tokens_sum": out_tok, "prompt_tokens_sum": in_tok}).to_struct(),
-    }).to_struct()}, schema_overrides={"u": pl.Int64})
+    cli = pl.DataFrame(
+        {
+            "u": cu,
+            "totals_by_cli": pl.DataFrame(
+                {
+                    "last_known_cli_version": pl.DataFrame(
+                        {"cli_version": ["1.0.31"] * cu.size, "sampled_at": [sampled] * cu.size}
+                    ).to_struct(),
+                    "prompt_count": prompts,
+                    "request_count": requests,
+                    "session_count": np.minimum(prompts, 1 + rng.poisson(1.0, cu.size)),
+                    "token_usage": pl.DataFrame(
+                        {
+                            "avg_tokens_per_request": np.round((out_tok + in_tok) / np.maximum(requests, 1), 1),
+                            "output_tokens_sum": out_tok,
+                            "prompt_tokens_sum": in_tok,
+                        }
+                    ).to_struct(),
+                }
+            ).to_struct(),
+        },
+        schema_overrides={"u": pl.Int64},
+    )
     app_u = active[t.copilot_app[active]]
     app_req = rng.poisson(4.0, app_u.size) + 1
-    app = pl.DataFrame({"u": app_u, "totals_by_copilot_app": pl.DataFrame({
-        "prompt_count": app_req, "request_count": app_req * 2, "session_count": np.ones(app_u.size, int),
-        "token_usage": pl.DataFrame({"avg_tokens_per_request": np.full(app_u.size, 3200.0),
-                                     "output_tokens_sum": app_req * 2 * 1400,
-                                     "prompt_tokens_sum": app_req * 2 * 1800}).to_struct(),
-    }).to_struct()}, schema_overrides={"u": pl.Int64})
+    app = pl.DataFrame(
+        {
+            "u": app_u,
+            "totals_by_copilot_app": pl.DataFrame(
+                {
+                    "prompt_count": app_req,
+                    "request_count": app_req * 2,
+                    "session_count": np.ones(app_u.size, int),
+                    "token_usage": pl.DataFrame(
+                        {
+                            "avg_tokens_per_request": np.full(app_u.size, 3200.0),
+                            "output_tokens_sum": app_req * 2 * 1400,
+                            "prompt_tokens_sum": app_req * 2 * 1800,
+                        }
+                    ).to_struct(),
+                }
+            ).to_struct(),
+        },
+        schema_overrides={"u": pl.Int64},
+    )
     tp_u = active[t.third_party[active] & f["agent"][active]]
     which = (t.user_id[tp_u] % len(THIRD_PARTY_AGENTS)).astype(int)
-    third = pl.DataFrame({
-        "u": tp_u,
-        "agent_id": np.array([a for a, _ in THIRD_PARTY_AGENTS])[which],
-        "agent_name": np.array([b for _, b in THIRD_PARTY_AGENTS])[which],
-        "user_initiated_interaction_count": rng.poisson(2.0, tp_u.size) + 1,
-    }, schema_overrides={"u": pl.Int64}).group_by("u", maintain_order=True).agg(
-        pl.struct("agent_id", "agent_name", "user_initiated_interaction_count").alias("totals_by_3rd_party_agent"))
+    third = (
+        pl.DataFrame(
+            {
+                "u": tp_u,
+                "agent_id": np.array([a for a, _ in THIRD_PARTY_AGENTS])[which],
+                "agent_name": np.array([b for _, b in THIRD_PARTY_AGENTS])[which],
+                "user_initiated_interaction_count": rng.poisson(2.0, tp_u.size) + 1,
+            },
+            schema_overrides={"u": pl.Int64},
+        )
+        .group_by("u", maintain_order=True)
+        .agg(pl.struct("agent_id", "agent_name", "user_initiated_interaction_count").alias("totals_by_3rd_party_agent"))
+    )
     frame = (
         base.join(top, on="u", how="left")
         .join(flags, on="u", how="left")
         .join(by_ide, on="u", how="left")
         .join(_nest(cells, ["feature"], "totals_by_feature"), on="u", how="left")
-        .join(_nest(cells.rename({"lang": "language"}), ["language", "feature"],
-                    "totals_by_language_feature", interactions=False), on="u", how="left")
-        .join(_nest(cells.filter(pl.col("model").is_not_null()).rename({"lang": "language"}),
-                    ["language", "model"], "totals_by_language_model", interactions=False), on="u", how="left")
-        .join(_nest(cells.filter(pl.col("model").is_not_null()), ["model", "feature"],
-                    "totals_by_model_feature"), on="u", how="left")
+        .join(
+            _nest(
+                cells.rename({"lang": "language"}),
+                ["language", "feature"],
+                "totals_by_language_feature",
+                interactions=False,
+            ),
+            on="u",
+            how="left",
+        )
+        .join(
+            _nest(
+                cells.filter(pl.col("model").is_not_null()).rename({"lang": "language"}),
+                ["language", "model"],
+                "totals_by_language_model",
+                interactions=False,
+            ),
+            on="u",
+            how="left",
+        )
+        .join(
+            _nest(cells.filter(pl.col("model").is_not_null()), ["model", "feature"], "totals_by_model_feature"),
+            on="u",
+            how="left",
+        )
         .join(cli, on="u", how="left")
         .join(app, on="u", how="left")
         .join(third, on="u", how="left")
         .sort("u")
     )
-    lists = [c for c in frame.columns if c.startswith("totals_by_") and isinstance(frame.schema[c], pl.List)
-             and c != "totals_by_3rd_party_agent"]
+    lists = [
+        c
+        for c in frame.columns
+        if c.startswith("totals_by_") and isinstance(frame.schema[c], pl.List) and c != "totals_by_3rd_party_agent"
+    ]
     frame = frame.with_columns(pl.col(c).fill_null(pl.lit([], dtype=frame.schema[c])) for c in lists)
     if day >= t.credits_start:
         frame = frame.with_columns(pl.col("ai_credits_used").round(3))
@@ -176,9 +260,11 @@ def users_28_day(t: Tenant, scope: Scope) -> tuple[dt.date, dt.date, pl.DataFram
     end = t.newest
     begin = end - dt.timedelta(days=27)
     frames = [
-        user_frame(t, d, scope).with_columns(report_start_day=pl.lit(begin.isoformat()),
-                                            report_end_day=pl.lit(end.isoformat()))
-        for d in _days(begin, end) if t.has_data(d, scope.kind)
+        user_frame(t, d, scope).with_columns(
+            report_start_day=pl.lit(begin.isoformat()), report_end_day=pl.lit(end.isoformat())
+        )
+        for d in _days(begin, end)
+        if t.has_data(d, scope.kind)
     ]
     return begin, end, pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
@@ -229,37 +315,61 @@ def aggregate_record(t: Tenant, day: dt.date, scope: Scope) -> dict[str, Any]:
         "totals_by_ide": grouped(ide, ["ide"]),
         "totals_by_feature": grouped(cells, ["feature"]),
         "totals_by_language_feature": grouped(cells, ["language", "feature"], interactions=False),
-        "totals_by_language_model": grouped(cells.filter(pl.col("model").is_not_null()),
-                                            ["language", "model"], interactions=False),
+        "totals_by_language_model": grouped(
+            cells.filter(pl.col("model").is_not_null()), ["language", "model"], interactions=False
+        ),
         "totals_by_model_feature": grouped(cells.filter(pl.col("model").is_not_null()), ["model", "feature"]),
     }
     n_cli = int((f["cli"] & members).sum())
     if n_cli:
         record["daily_active_cli_users"] = n_cli
-        cli = user_rows["totals_by_cli"].struct.unnest().select(
-            "prompt_count", "request_count", "session_count",
-            pl.col("token_usage").struct.field("output_tokens_sum"),
-            pl.col("token_usage").struct.field("prompt_tokens_sum")).sum().row(0, named=True)
+        cli = (
+            user_rows["totals_by_cli"]
+            .struct.unnest()
+            .select(
+                "prompt_count",
+                "request_count",
+                "session_count",
+                pl.col("token_usage").struct.field("output_tokens_sum"),
+                pl.col("token_usage").struct.field("prompt_tokens_sum"),
+            )
+            .sum()
+            .row(0, named=True)
+        )
         req = cli["request_count"] or 1
         record["totals_by_cli"] = {
-            "prompt_count": cli["prompt_count"], "request_count": cli["request_count"],
+            "prompt_count": cli["prompt_count"],
+            "request_count": cli["request_count"],
             "session_count": cli["session_count"],
-            "token_usage": {"avg_tokens_per_request": round((cli["output_tokens_sum"] + cli["prompt_tokens_sum"])
-                                                            / req, 1),
-                            "output_tokens_sum": cli["output_tokens_sum"],
-                            "prompt_tokens_sum": cli["prompt_tokens_sum"]}}
+            "token_usage": {
+                "avg_tokens_per_request": round((cli["output_tokens_sum"] + cli["prompt_tokens_sum"]) / req, 1),
+                "output_tokens_sum": cli["output_tokens_sum"],
+                "prompt_tokens_sum": cli["prompt_tokens_sum"],
+            },
+        }
     if "totals_by_3rd_party_agent" in user_rows.columns:
-        tp = user_rows.select(pl.col("totals_by_3rd_party_agent").explode()).drop_nulls().unnest(
-            "totals_by_3rd_party_agent")
+        tp = (
+            user_rows.select(pl.col("totals_by_3rd_party_agent").explode())
+            .drop_nulls()
+            .unnest("totals_by_3rd_party_agent")
+        )
         if tp.height:
             record["totals_by_3rd_party_agent"] = _rows(
-                tp.group_by("agent_id", "agent_name").agg(
-                    pl.col("user_initiated_interaction_count").sum(),
-                    pl.len().cast(pl.Int64).alias("session_count")).sort("agent_id"))
-    phases = pl.DataFrame({"phase_number": t.phase(day)[active]}).group_by("phase_number").agg(
-        engaged_users=pl.len().cast(pl.Int64)).sort("phase_number")
-    record["totals_by_ai_adoption_phase"] = _rows(phases.with_columns(
-        phase=pl.col("phase_number").replace_strict(dict(enumerate(PHASES)), return_dtype=pl.String)))
+                tp.group_by("agent_id", "agent_name")
+                .agg(pl.col("user_initiated_interaction_count").sum(), pl.len().cast(pl.Int64).alias("session_count"))
+                .sort("agent_id")
+            )
+    phases = (
+        pl.DataFrame({"phase_number": t.phase(day)[active]})
+        .group_by("phase_number")
+        .agg(engaged_users=pl.len().cast(pl.Int64))
+        .sort("phase_number")
+    )
+    record["totals_by_ai_adoption_phase"] = _rows(
+        phases.with_columns(
+            phase=pl.col("phase_number").replace_strict(dict(enumerate(PHASES)), return_dtype=pl.String)
+        )
+    )
     return record
 
 
@@ -284,11 +394,17 @@ def user_teams_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
         m = m.filter(pl.col("t").is_in(np.flatnonzero(t.team_org == o)))
     m = m.filter(pl.len().over("t") >= 5).sort("u", "t")
     u, team = m["u"].to_numpy(), m["t"].to_numpy()
-    return pl.DataFrame({
-        "user_id": t.user_id[u], "user_login": t.login[u], "day": [day.isoformat()] * m.height,
-        **{k: [v] * m.height for k, v in _entity(t, scope).items()},
-        "team_id": t.team_id[team], "slug": t.team_slug[team],
-    }, schema_overrides={"user_id": pl.Int64, "team_id": pl.Int64})
+    return pl.DataFrame(
+        {
+            "user_id": t.user_id[u],
+            "user_login": t.login[u],
+            "day": [day.isoformat()] * m.height,
+            **{k: [v] * m.height for k, v in _entity(t, scope).items()},
+            "team_id": t.team_id[team],
+            "slug": t.team_slug[team],
+        },
+        schema_overrides={"user_id": pl.Int64, "team_id": pl.Int64},
+    )
 
 
 def repos_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
@@ -308,37 +424,60 @@ def repos_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
     minutes = np.round(rng.lognormal(np.log(240), 0.6, r), 1)
     minutes_cp = np.round(minutes * rng.uniform(0.5, 0.9, r), 1)
     suggestions = rng.poisson(reviewed_cp * 3.0)
-    frame = pl.DataFrame({
-        "day": [day.isoformat()] * r,
-        **{k: [v] * r for k, v in _entity(t, scope).items()},
-        "repository_id": t.repo_id, "repository_name": t.repo_name,
-        "pull_requests": pl.DataFrame({
-            "total_created": created, "total_reviewed": reviewed, "total_merged": merged,
-            "median_minutes_to_merge": np.where(merged > 0, minutes, np.nan),
-            "total_suggestions": suggestions + rng.poisson(created * 1.0),
-            "total_applied_suggestions": rng.binomial(suggestions, 0.4),
-            "total_created_by_copilot": by_copilot, "total_reviewed_by_copilot": reviewed_cp,
-            "total_merged_created_by_copilot": merged_cp,
-            "total_merged_reviewed_by_copilot": np.minimum(rng.binomial(reviewed_cp, 0.8), merged),
-            "median_minutes_to_merge_copilot_authored": np.where(merged_cp > 0, minutes_cp, np.nan),
-            "median_minutes_to_merge_copilot_reviewed": np.where(reviewed_cp > 0, minutes_cp * 1.1, np.nan),
-            "total_copilot_suggestions": suggestions,
-            "total_copilot_applied_suggestions": rng.binomial(suggestions, 0.45),
-        }).with_columns(pl.selectors.float().round(1).fill_nan(None)).to_struct(),
-    }, schema_overrides={"repository_id": pl.Int64})
+    frame = pl.DataFrame(
+        {
+            "day": [day.isoformat()] * r,
+            **{k: [v] * r for k, v in _entity(t, scope).items()},
+            "repository_id": t.repo_id,
+            "repository_name": t.repo_name,
+            "pull_requests": pl.DataFrame(
+                {
+                    "total_created": created,
+                    "total_reviewed": reviewed,
+                    "total_merged": merged,
+                    "median_minutes_to_merge": np.where(merged > 0, minutes, np.nan),
+                    "total_suggestions": suggestions + rng.poisson(created * 1.0),
+                    "total_applied_suggestions": rng.binomial(suggestions, 0.4),
+                    "total_created_by_copilot": by_copilot,
+                    "total_reviewed_by_copilot": reviewed_cp,
+                    "total_merged_created_by_copilot": merged_cp,
+                    "total_merged_reviewed_by_copilot": np.minimum(rng.binomial(reviewed_cp, 0.8), merged),
+                    "median_minutes_to_merge_copilot_authored": np.where(merged_cp > 0, minutes_cp, np.nan),
+                    "median_minutes_to_merge_copilot_reviewed": np.where(reviewed_cp > 0, minutes_cp * 1.1, np.nan),
+                    "total_copilot_suggestions": suggestions,
+                    "total_copilot_applied_suggestions": rng.binomial(suggestions, 0.45),
+                }
+            )
+            .with_columns(pl.selectors.float().round(1).fill_nan(None))
+            .to_struct(),
+        },
+        schema_overrides={"repository_id": pl.Int64},
+    )
     return frame.filter(pl.Series(np.isin(t.repo_org, list(orgs)) & (created > 0)))
 
 
 def pull_request_totals(repos: pl.DataFrame) -> dict[str, Any]:
     if repos.height == 0:
-        return {"total_created": 0, "total_reviewed": 0, "total_merged": 0, "total_suggestions": 0,
-                "total_applied_suggestions": 0, "total_created_by_copilot": 0, "total_reviewed_by_copilot": 0,
-                "total_merged_created_by_copilot": 0, "total_merged_reviewed_by_copilot": 0,
-                "total_copilot_suggestions": 0, "total_copilot_applied_suggestions": 0}
+        return {
+            "total_created": 0,
+            "total_reviewed": 0,
+            "total_merged": 0,
+            "total_suggestions": 0,
+            "total_applied_suggestions": 0,
+            "total_created_by_copilot": 0,
+            "total_reviewed_by_copilot": 0,
+            "total_merged_created_by_copilot": 0,
+            "total_merged_reviewed_by_copilot": 0,
+            "total_copilot_suggestions": 0,
+            "total_copilot_applied_suggestions": 0,
+        }
     pr = repos["pull_requests"].struct.unnest()
     out: dict[str, Any] = pr.select(pl.selectors.integer().sum()).row(0, named=True)
-    for col in ("median_minutes_to_merge", "median_minutes_to_merge_copilot_authored",
-                "median_minutes_to_merge_copilot_reviewed"):
+    for col in (
+        "median_minutes_to_merge",
+        "median_minutes_to_merge_copilot_authored",
+        "median_minutes_to_merge_copilot_reviewed",
+    ):
         med = pr[col].drop_nulls().median()
         if med is not None:
             out[col] = round(float(med), 1)  # type: ignore[arg-type]
@@ -373,20 +512,24 @@ def seats(t: Tenant, scope: Scope) -> list[dict[str, Any]]:
     for o in orgs:  # orgs, not rows; rows are built from arrays below
         for u in np.flatnonzero(holding & t.member[:, o]).tolist():
             team = int(team_of[u])
-            out.append({
-                "created_at": _iso(t, t.seat_start[u]),
-                "assignee": {"login": str(t.login[u]), "id": int(t.user_id[u]), "type": "User"},
-                "organization": {"login": t.org_names[o], "id": int(t.org_ids[o])},
-                "assigning_team": None if team < 0 or t.team_org[team] != o else
-                {"id": int(t.team_id[team]), "slug": str(t.team_slug[team]), "name": str(t.team_slug[team])},
-                "pending_cancellation_date": pending if t.pending_cancel[u] else None,
-                "last_activity_at": _iso(t, last[u], 15) if last[u] >= 0 else None,
-                "last_activity_editor": f"{IDES[t.ide[u]]}/{_IDE_VERSION[IDES[t.ide[u]]]}/copilot/1.380.0"
-                if last[u] >= 0 else None,
-                "last_authenticated_at": _iso(t, max(last[u], t.seat_start[u]), 8) if last[u] >= 0 else None,
-                "updated_at": _iso(t, t.seat_start[u]),
-                "plan_type": t.org_plan[o],
-            })
+            out.append(
+                {
+                    "created_at": _iso(t, t.seat_start[u]),
+                    "assignee": {"login": str(t.login[u]), "id": int(t.user_id[u]), "type": "User"},
+                    "organization": {"login": t.org_names[o], "id": int(t.org_ids[o])},
+                    "assigning_team": None
+                    if team < 0 or t.team_org[team] != o
+                    else {"id": int(t.team_id[team]), "slug": str(t.team_slug[team]), "name": str(t.team_slug[team])},
+                    "pending_cancellation_date": pending if t.pending_cancel[u] else None,
+                    "last_activity_at": _iso(t, last[u], 15) if last[u] >= 0 else None,
+                    "last_activity_editor": f"{IDES[t.ide[u]]}/{_IDE_VERSION[IDES[t.ide[u]]]}/copilot/1.380.0"
+                    if last[u] >= 0
+                    else None,
+                    "last_authenticated_at": _iso(t, max(last[u], t.seat_start[u]), 8) if last[u] >= 0 else None,
+                    "updated_at": _iso(t, t.seat_start[u]),
+                    "plan_type": t.org_plan[o],
+                }
+            )
     return out
 
 
@@ -402,12 +545,18 @@ def teams(t: Tenant, scope: Scope) -> list[dict[str, Any]]:
     out = []
     for i in idx.tolist():
         p = int(t.team_parent[i])
-        out.append({
-            "id": int(t.team_id[i]), "slug": str(t.team_slug[i]), "name": str(t.team_slug[i]).title(),
-            "description": "", "privacy": "closed",
-            "parent": None if p < 0 else {"id": int(t.team_id[p]), "slug": str(t.team_slug[p]),
-                                          "name": str(t.team_slug[p]).title()},
-        })
+        out.append(
+            {
+                "id": int(t.team_id[i]),
+                "slug": str(t.team_slug[i]),
+                "name": str(t.team_slug[i]).title(),
+                "description": "",
+                "privacy": "closed",
+                "parent": None
+                if p < 0
+                else {"id": int(t.team_id[p]), "slug": str(t.team_slug[p]), "name": str(t.team_slug[p]).title()},
+            }
+        )
     return out
 
 
@@ -425,8 +574,16 @@ def team_members(t: Tenant, scope: Scope, team: str) -> list[dict[str, Any]] | N
     today_rows = t.team_rows(t.today)
     direct = set(today_rows.filter(pl.col("t") == ti)["u"].to_list())
     users = sorted(set(today_rows.filter(pl.col("t").is_in(list(family)))["u"].to_list()))
-    return [{"login": str(t.login[u]), "id": int(t.user_id[u]), "type": "User",
-             "role": "member", "inherited": u not in direct} for u in users]
+    return [
+        {
+            "login": str(t.login[u]),
+            "id": int(t.user_id[u]),
+            "type": "User",
+            "role": "member",
+            "inherited": u not in direct,
+        }
+        for u in users
+    ]
 
 
 def billing_lines(t: Tenant, scope: Scope, year: int, month: int) -> pl.DataFrame:
@@ -446,8 +603,9 @@ def billing_lines(t: Tenant, scope: Scope, year: int, month: int) -> pl.DataFram
     for d in _days(max(first, t.credits_start, t.start), last) if last >= first else []:
         uc = t.user_credits(d).filter(pl.col("model").is_not_null() & pl.col("u").is_in(np.flatnonzero(billed)))
         frames.append(uc.with_columns(day=pl.lit(d)))
-    empty = pl.DataFrame(schema={"day": pl.Date, "user": pl.String, "model": pl.String, "gross": pl.Float64,
-                                 "discount": pl.Float64})
+    empty = pl.DataFrame(
+        schema={"day": pl.Date, "user": pl.String, "model": pl.String, "gross": pl.Float64, "discount": pl.Float64}
+    )
     if not frames:
         return empty
     lines = pl.concat(frames).with_columns(gross=pl.col("credits").round(3)).sort("day", "u", "model")
@@ -455,29 +613,39 @@ def billing_lines(t: Tenant, scope: Scope, year: int, month: int) -> pl.DataFram
     credits = np.array([INCLUDED_CREDITS[p] for p in t.plan], dtype=float)
     start_in_month = np.where(t.seat_start > i0, t.seat_start - i0, 0)
     holds = billed & (t.seat_start <= i0 + 31) & (t.seat_end > i0)
-    pool_by_day = pl.DataFrame({"offset": start_in_month[holds], "credits": credits[holds]}).group_by(
-        "offset").agg(pl.col("credits").sum()).sort("offset")
+    pool_by_day = (
+        pl.DataFrame({"offset": start_in_month[holds], "credits": credits[holds]})
+        .group_by("offset")
+        .agg(pl.col("credits").sum())
+        .sort("offset")
+    )
     u = lines["u"].to_numpy()
     return (
         lines.with_columns(
             user=pl.Series(t.login[u]),
             offset=(pl.col("day") - pl.lit(first)).dt.total_days(),
         )
-        .join_asof(pool_by_day.with_columns(pool=pl.col("credits").cum_sum()).select("offset", "pool"),
-                   on="offset", strategy="backward")
+        .join_asof(
+            pool_by_day.with_columns(pool=pl.col("credits").cum_sum()).select("offset", "pool"),
+            on="offset",
+            strategy="backward",
+        )
         .with_columns(before=pl.col("gross").cum_sum() - pl.col("gross"))
-        .with_columns(discount=pl.min_horizontal(pl.col("gross"),
-                                                 (pl.col("pool").fill_null(0) - pl.col("before")).clip(0)))
+        .with_columns(
+            discount=pl.min_horizontal(pl.col("gross"), (pl.col("pool").fill_null(0) - pl.col("before")).clip(0))
+        )
         .select("day", "user", "model", "gross", "discount")
     )
 
 
-def billing_usage(t: Tenant, scope: Scope, params: dict[str, str]) -> dict[str, Any]:
+def billing_usage(
+    t: Tenant, scope: Scope, params: dict[str, str], lines_for: Callable[[Scope, int, int], pl.DataFrame] | None = None
+) -> dict[str, Any]:
     """The ``settings/billing/ai_credit/usage`` body for the given query filters (REFERENCE §7.2)."""
     today = t.today
     year = int(params.get("year", today.year))
     month = int(params.get("month", today.month))
-    lines = billing_lines(t, scope, year, month)
+    lines = lines_for(scope, year, month) if lines_for else billing_lines(t, scope, year, month)
     period: dict[str, int] = {"year": year, "month": month}
     if "day" in params:
         period["day"] = int(params["day"])
@@ -490,13 +658,23 @@ def billing_usage(t: Tenant, scope: Scope, params: dict[str, str]) -> dict[str, 
     items = lines.group_by("model").agg(pl.col("gross").sum(), pl.col("discount").sum()).sort("model")
     owner = {"enterprise": t.enterprise} if scope.kind == "enterprise" else {"organization": scope.slug}
     return {
-        "timePeriod": period, **owner, **echo,
+        "timePeriod": period,
+        **owner,
+        **echo,
         "usageItems": [
-            {"product": "Copilot", "sku": "Copilot AI Credits", "model": r["model"], "unitType": "credits",
-             "pricePerUnit": 0.01, "grossQuantity": round(r["gross"], 3), "grossAmount": round(r["gross"] * 0.01, 5),
-             "discountQuantity": round(r["discount"], 3), "discountAmount": round(r["discount"] * 0.01, 5),
-             "netQuantity": round(r["gross"] - r["discount"], 3),
-             "netAmount": round((r["gross"] - r["discount"]) * 0.01, 5)}
+            {
+                "product": "Copilot",
+                "sku": "Copilot AI Credits",
+                "model": r["model"],
+                "unitType": "credits",
+                "pricePerUnit": 0.01,
+                "grossQuantity": round(r["gross"], 3),
+                "grossAmount": round(r["gross"] * 0.01, 5),
+                "discountQuantity": round(r["discount"], 3),
+                "discountAmount": round(r["discount"] * 0.01, 5),
+                "netQuantity": round(r["gross"] - r["discount"], 3),
+                "netAmount": round((r["gross"] - r["discount"]) * 0.01, 5),
+            }
             for r in items.iter_rows(named=True)
         ],
     }

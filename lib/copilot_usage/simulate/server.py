@@ -42,14 +42,21 @@ def _bind(port: int) -> socket.socket:
 
 def _served(sim: Simulator, port: int) -> Served:
     t = sim.tenant
-    return Served(base_url=f"http://127.0.0.1:{port}", enterprise=t.enterprise, orgs=list(t.org_names),
-                  token=sim.config.token, billing_token=sim.config.billing_token,
-                  today=t.today.isoformat(), newest_day=t.newest.isoformat())
+    return Served(
+        base_url=f"http://127.0.0.1:{port}",
+        enterprise=t.enterprise,
+        orgs=list(t.org_names),
+        token=sim.config.token,
+        billing_token=sim.config.billing_token,
+        today=t.today.isoformat(),
+        newest_day=t.newest.isoformat(),
+    )
 
 
 def _server(sim: Simulator) -> uvicorn.Server:
-    config = uvicorn.Config(sim, log_level="critical", access_log=False, lifespan="off",
-                            timeout_keep_alive=30, limit_concurrency=None)
+    config = uvicorn.Config(
+        sim, log_level="critical", access_log=False, lifespan="off", timeout_keep_alive=30, limit_concurrency=None
+    )
     return uvicorn.Server(config)
 
 

@@ -69,8 +69,13 @@ ARCHETYPES = ("non_user", "completion_only", "chat", "agent", "cli_heavy", "mixe
 _ARCH_P = (0.10, 0.30, 0.24, 0.14, 0.08, 0.14)
 IDES = ("vscode", "intellij", "visualstudio", "neovim", "vim")
 _IDE_P = (0.6, 0.2, 0.1, 0.06, 0.04)
-_IDE_VERSION = {"vscode": "1.106.2", "intellij": "2026.2.1", "visualstudio": "17.14.9",
-                "neovim": "0.11.4", "vim": "9.1.1200"}
+_IDE_VERSION = {
+    "vscode": "1.106.2",
+    "intellij": "2026.2.1",
+    "visualstudio": "17.14.9",
+    "neovim": "0.11.4",
+    "vim": "9.1.1200",
+}
 LANGUAGES = ("python", "typescript", "java", "go", "csharp", "rust", "javascript", "unknown")
 _LANG_P = (0.25, 0.22, 0.14, 0.1, 0.1, 0.05, 0.1, 0.04)
 THIRD_PARTY_AGENTS = (("2246796", "Claude (Anthropic)"), ("2248422", "Codex (OpenAI)"))
@@ -83,8 +88,7 @@ _P_AGENT = np.array([0, 0.0, 0.05, 0.85, 0.4, 0.45])
 _P_CLI = np.array([0, 0.0, 0.02, 0.2, 0.9, 0.3])
 _P_REVIEW = np.array([0, 0.05, 0.2, 0.35, 0.2, 0.3])
 _P_CLOUD = np.array([0, 0.0, 0.0, 0.25, 0.1, 0.1])
-_HOLIDAYS = {(1, 1), (5, 25), (7, 3), (7, 4), (9, 7), (11, 26), (11, 27), (12, 24), (12, 25),
-             (12, 26), (12, 31)}
+_HOLIDAYS = {(1, 1), (5, 25), (7, 3), (7, 4), (9, 7), (11, 26), (11, 27), (12, 24), (12, 25), (12, 26), (12, 31)}
 _EPOCH = dt.date(2025, 6, 1)
 _INT = pl.Int64
 
@@ -112,8 +116,9 @@ class Tenant:
         self.org_data_start = max(self.start, dt.date.fromisoformat(ORG_DATA_START))
         self.credits_start = dt.date.fromisoformat(AI_CREDITS_FIELD_START)
         self.enterprise_id = str(4200 + self.seed % 100)
-        self.org_names = [f"{self.enterprise}-{s}" for s in ("eng", "data", "platform", "mobile",
-                                                           "infra", "labs", "web", "ml")][: self.orgs]
+        self.org_names = [
+            f"{self.enterprise}-{s}" for s in ("eng", "data", "platform", "mobile", "infra", "labs", "web", "ml")
+        ][: self.orgs]
         self.org_ids = [str(90_000 + 17 * i + self.seed % 10) for i in range(self.orgs)]
         self.org_plan = ["enterprise" if i == 0 else "business" for i in range(self.orgs)]
         self._draw_users()
@@ -153,8 +158,9 @@ class Tenant:
         self.intensity = rng.lognormal(0.0, 0.8, n) * np.where(self.archetype == 3, 1.8, 1.0)
         self.ide = rng.choice(len(IDES), n, p=_IDE_P)
         self.second_ide = np.where(rng.random(n) < 0.1, (self.ide + 1) % len(IDES), -1)
-        self.lang = np.stack([rng.choice(len(LANGUAGES), n, p=_LANG_P),
-                              rng.choice(len(LANGUAGES), n, p=_LANG_P)], axis=1)
+        self.lang = np.stack(
+            [rng.choice(len(LANGUAGES), n, p=_LANG_P), rng.choice(len(LANGUAGES), n, p=_LANG_P)], axis=1
+        )
         self.lang_share = rng.uniform(0.5, 0.9, n)
         pref = rng.dirichlet(np.ones(len(MODELS)) * 0.6, n)
         self.model_p = 0.85 * pref + 0.15 / len(MODELS)
@@ -169,8 +175,24 @@ class Tenant:
         """Org teams (some nested, some under 5 seats) and a few enterprise teams."""
         rng, n = self._rng(1), self.users
         per_org = max(5, round(n / 60))
-        names = ("api", "web", "mobile", "data", "infra", "ml", "security", "payments", "search",
-                 "growth", "devex", "qa", "docs", "billing", "identity", "edge")
+        names = (
+            "api",
+            "web",
+            "mobile",
+            "data",
+            "infra",
+            "ml",
+            "security",
+            "payments",
+            "search",
+            "growth",
+            "devex",
+            "qa",
+            "docs",
+            "billing",
+            "identity",
+            "edge",
+        )
         rows = []
         for o in range(self.orgs):  # a handful of teams: a loop over teams, not over data rows
             for t in range(per_org):
@@ -213,8 +235,9 @@ class Tenant:
         per_org = 4 + self.users // 60
         self.repo_org = np.repeat(np.arange(self.orgs), per_org)
         self.repo_id = 500_000 + 3 * np.arange(self.repo_org.size, dtype=np.int64)
-        self.repo_name = np.array([f"{self.org_names[o]}/service-{i % per_org:02d}"
-                                   for i, o in enumerate(self.repo_org)])
+        self.repo_name = np.array(
+            [f"{self.org_names[o]}/service-{i % per_org:02d}" for i, o in enumerate(self.repo_org)]
+        )
         self.repo_weight = self._rng(4).lognormal(0, 1, self.repo_org.size)
 
     # ------------------------------------------------------------------ helpers
@@ -332,10 +355,17 @@ class Tenant:
                 split_g = rng.multinomial(gen, self.model_p[u])
                 models = np.broadcast_to(np.arange(len(MODELS)), split_i.shape)
             uu = np.broadcast_to(u[:, None], split_i.shape)
-            parts.append(pl.DataFrame({
-                "u": uu.ravel(), "feature": feature, "m": models.ravel(),
-                "interactions": split_i.ravel(), "generations": split_g.ravel(),
-            }))
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "u": uu.ravel(),
+                        "feature": feature,
+                        "m": models.ravel(),
+                        "interactions": split_i.ravel(),
+                        "generations": split_g.ravel(),
+                    }
+                )
+            )
         if not parts:
             return _empty_cells()
         c = pl.concat(parts).filter((pl.col("interactions") > 0) | (pl.col("generations") > 0))
@@ -381,11 +411,22 @@ class Tenant:
 
 
 def _empty_cells() -> pl.DataFrame:
-    return pl.DataFrame(schema={
-        "u": _INT, "feature": pl.String, "interactions": _INT, "generations": _INT, "model": pl.String,
-        "lang": pl.String, "acceptances": _INT, "loc_suggested_add": _INT, "loc_suggested_del": _INT,
-        "loc_added": _INT, "loc_deleted": _INT, "credits": pl.Float64,
-    })
+    return pl.DataFrame(
+        schema={
+            "u": _INT,
+            "feature": pl.String,
+            "interactions": _INT,
+            "generations": _INT,
+            "model": pl.String,
+            "lang": pl.String,
+            "acceptances": _INT,
+            "loc_suggested_add": _INT,
+            "loc_suggested_del": _INT,
+            "loc_added": _INT,
+            "loc_deleted": _INT,
+            "credits": pl.Float64,
+        }
+    )
 
 
 def stable_hash(*parts: object) -> int:

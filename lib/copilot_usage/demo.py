@@ -1,0 +1,69 @@
+"""The whole kit end to end with no token: simulated tenant → real fetch over loopback → build → render."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+from pathlib import Path
+
+from .fetch import Summary, fetch
+from .github import GitHub
+from .render import Rendered, render
+from .reports import Scope
+from .simulate.app import SimConfig, Simulator
+from .simulate.server import running
+from .simulate.tenant import Tenant
+from .store import build
+
+SAMPLE = {"seed": 11, "users": 60, "days": 75, "today": dt.date(2026, 11, 26)}
+
+
+def simulate_cache(
+    data_dir: Path, *, seed: int, users: int, days: int, today: dt.date, orgs: int = 3, concurrency: int = 4
+) -> tuple[list[Scope], Summary]:
+    """Serve a simulated tenant, fetch the enterprise and its first org through the real client, build."""
+    sim = Simulator(Tenant(seed=seed, users=users, days=days, today=today, orgs=orgs), SimConfig())
+    with running(sim) as served:
+        scopes = [Scope("enterprise", served.enterprise), Scope("org", served.orgs[0])]
+
+        async def go() -> Summary:
+            async with GitHub(
+                served.base_url, token=served.token, billing_token=served.billing_token, concurrency=concurrency
+            ) as gh:
+                return await fetch(gh, data_dir, scopes, today=today, since=today - dt.timedelta(days=days + 1))
+
+        summary = asyncio.run(go())
+    build(data_dir)
+    return scopes, summary
+
+
+def make_sample(target: Path) -> None:
+    """Regenerate the committed sample cache (processed tables only) in ``target``."""
+    target = Path(target)
+    shutil.rmtree(target, ignore_errors=True)
+    simulate_cache(target, **SAMPLE)  # type: ignore[arg-type]
+    shutil.rmtree(target / "raw")
+
+
+def run_demo(
+    *,
+    data_dir: Path,
+    out_dir: Path,
+    notebooks_dir: Path,
+    seed: int = 7,
+    users: int = 400,
+    days: int = 120,
+    today: dt.date | None = None,
+) -> list[Rendered]:
+    """Render every report notebook for the simulated enterprise and one org (leadership audience)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    scopes, summary = simulate_cache(Path(data_dir), seed=seed, users=users, days=days, today=today)
+    if summary.failed:
+        msg = "demo fetch failed: " + "; ".join(summary.errors[:3])
+        raise RuntimeError(msg)
+    results = []
+    for nb in sorted(Path(notebooks_dir).glob("*.ipynb")):
+        for scope in scopes:
+            results.append(render(nb, {"data_dir": str(data_dir), "scope": str(scope)}, out_dir))
+    return results

@@ -1,0 +1,358 @@
+"""Pure ``DataFrame -> DataFrame`` computations for the reports.
+
+Rules (house style): polars expressions only, never mutate inputs, rates are ratios of sums, nulls are not
+zeros (a day whose rows all lack ``ai_credits_used`` has null credits, not 0), weekly/monthly active users
+are distinct users over the window and never sums of daily counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .reports import INCLUDED_CREDITS
+
+SURFACES = {
+    "used_agent": "Agent mode",
+    "used_chat": "Chat",
+    "used_cli": "CLI",
+    "used_copilot_code_review_active": "Code review",
+    "used_copilot_cloud_agent": "Cloud agent",
+}
+
+
+def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+
+
+def daily_activity(user_day: pl.DataFrame | pl.LazyFrame, *, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Per calendar day of ``[start, end]``: active users, credits and credits per active user.
+
+    Expects ``user_day`` columns ``day, user_id, ai_credits_used``. Returns ``day, active_users, credits,
+    credits_per_active_user, credits_7d_mean, credits_per_active_user_7d`` — days without rows have 0 active
+    users and null credits; credits are null when no row of the day carries ``ai_credits_used``.
+    ``credits_per_active_user`` divides by users whose row carries the field (ratio of sums).
+    """
+    per_day = (
+        _lazy(user_day)
+        .group_by("day")
+        .agg(
+            active_users=pl.col("user_id").n_unique(),
+            credits=pl.when(pl.col("ai_credits_used").is_not_null().any()).then(pl.col("ai_credits_used").sum()),
+            billed_users=pl.col("ai_credits_used").is_not_null().sum(),
+        )
+    )
+    calendar = pl.LazyFrame({"day": pl.date_range(start, end, eager=True)})
+    out = (
+        calendar.join(per_day, on="day", how="left")
+        .sort("day")
+        .with_columns(
+            pl.col("active_users").fill_null(0).cast(pl.Int64),
+            credits_per_active_user=pl.col("credits")
+            / pl.when(pl.col("billed_users") > 0).then(pl.col("billed_users")),
+        )
+        .with_columns(
+            credits_7d_mean=pl.col("credits").rolling_mean(7, min_samples=4),
+            credits_per_active_user_7d=pl.col("credits").rolling_sum(7, min_samples=4)
+            / pl.col("billed_users").rolling_sum(7, min_samples=4),
+        )
+    )
+    return out.drop("billed_users").collect()
+
+
+def active_users(user_day: pl.DataFrame | pl.LazyFrame, *, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Daily, weekly (7-day) and monthly (28-day) active users as distinct users over trailing windows.
+
+    Returns ``day, daily_active_users, weekly_active_users, monthly_active_users`` for each day of
+    ``[start, end]``; windows reaching before the data only count what exists (flag with ``full_window``).
+    """
+    pairs = _lazy(user_day).select("day", "user_id").unique()
+    calendar = pl.LazyFrame({"day": pl.date_range(start, end, eager=True)})
+    out = calendar
+    for name, width in (("daily_active_users", 1), ("weekly_active_users", 7), ("monthly_active_users", 28)):
+        # each (user, day) counts towards the `width` window-end days that follow it
+        counted = (
+            pairs.with_columns(end_day=pl.date_ranges(pl.col("day"), pl.col("day") + pl.duration(days=width - 1)))
+            .explode("end_day")
+            .group_by("end_day")
+            .agg(pl.col("user_id").n_unique().alias(name))
+            .rename({"end_day": "day"})
+        )
+        out = out.join(counted, on="day", how="left")
+    first = pairs.select(pl.col("day").min()).collect().item()
+    return (
+        out.with_columns(pl.exclude("day").fill_null(0).cast(pl.Int64))
+        .with_columns(full_window=(pl.col("day") - pl.lit(first)).dt.total_days() >= 27 if first else pl.lit(False))
+        .sort("day")
+        .collect()
+    )
+
+
+def weekly(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Per ISO week (Monday): distinct active users, credits, credits per active user, and each surface's
+    adoption share (distinct users who used it / distinct active users)."""
+    lf = _lazy(user_day).with_columns(week=pl.col("day").dt.truncate("1w"))
+    return (
+        lf.group_by("week")
+        .agg(
+            active_users=pl.col("user_id").n_unique(),
+            active_days=pl.col("day").n_unique(),
+            credits=pl.when(pl.col("ai_credits_used").is_not_null().any()).then(pl.col("ai_credits_used").sum()),
+            **{f"{k}_users": pl.col("user_id").filter(pl.col(k).fill_null(False)).n_unique() for k in SURFACES},
+        )
+        .with_columns(
+            credits_per_active_user=pl.col("credits") / pl.col("active_users"),
+            **{f"{k}_share": pl.col(f"{k}_users") / pl.col("active_users") for k in SURFACES},
+        )
+        .sort("week")
+        .collect()
+    )
+
+
+def surface_adoption(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Long form of :func:`weekly`'s adoption shares: ``week, surface, share`` (0–1)."""
+    w = weekly(user_day)
+    return w.unpivot(
+        index="week", on=[f"{k}_share" for k in SURFACES], variable_name="surface", value_name="share"
+    ).with_columns(pl.col("surface").str.strip_suffix("_share").replace_strict(SURFACES))
+
+
+def mix(
+    breakdown: pl.DataFrame | pl.LazyFrame,
+    *,
+    by: str,
+    measure: str = "code_generation_activity_count",
+    top: int = 6,
+    k_min: int = 0,
+) -> pl.DataFrame:
+    """Weekly share of ``measure`` by category ``by`` (feature, model, ide).
+
+    The ``top`` largest categories are kept; the rest, and any category used by fewer than ``k_min`` distinct
+    users, are folded into "other". Expects ``day, user_id, <by>, <measure>``; returns ``week, <by>, value, share``.
+    """
+    lf = _lazy(breakdown).with_columns(week=pl.col("day").dt.truncate("1w"))
+    totals = (
+        lf.group_by(by)
+        .agg(pl.col(measure).sum(), users=pl.col("user_id").n_unique())
+        .filter(pl.col("users") >= k_min)
+        .sort(measure, by, descending=[True, False])
+        .collect()
+    )
+    keep = totals.head(top)[by].to_list()
+    folded = lf.with_columns(pl.when(pl.col(by).is_in(keep)).then(pl.col(by)).otherwise(pl.lit("other")).alias(by))
+    out = (
+        folded.group_by("week", by)
+        .agg(value=pl.col(measure).sum())
+        .with_columns(share=pl.col("value") / pl.col("value").sum().over("week"))
+    )
+    return out.sort("week", by).collect()
+
+
+def period_change(
+    daily: pl.DataFrame, *, column: str, days: int, end: dt.date | None = None, how: str = "sum"
+) -> dict[str, Any]:
+    """Compare the last ``days`` days with the ``days`` before them (ratio of sums or of means).
+
+    Returns ``{"current", "previous", "change"}``; ``change`` is None when either side is empty or 0.
+    """
+    end = end or daily["day"].max()
+    cur = daily.filter(pl.col("day").is_between(end - dt.timedelta(days=days - 1), end))
+    prev = daily.filter(pl.col("day").is_between(end - dt.timedelta(days=2 * days - 1), end - dt.timedelta(days=days)))
+
+    def agg(frame: pl.DataFrame) -> float | None:
+        s = frame[column].drop_nulls()
+        if s.len() == 0:
+            return None
+        return float(s.sum() if how == "sum" else s.mean())  # type: ignore[arg-type]
+
+    c, p = agg(cur), agg(prev)
+    change = None if c is None or not p else c / p - 1
+    return {"current": c, "previous": p, "change": change}
+
+
+def phase_transitions(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Adoption-phase cohort matrix: users by phase in one month (last observed) and in the next month.
+
+    Returns ``month, from_phase, to_phase, users`` (phase ``none`` = not active in the next month).
+    """
+    last = (
+        _lazy(user_day)
+        .filter(pl.col("ai_adoption_phase_number").is_not_null())
+        .with_columns(month=pl.col("day").dt.truncate("1mo"))
+        .sort("day")
+        .group_by("user_id", "month")
+        .agg(phase=pl.col("ai_adoption_phase_number").last())
+        .collect()
+    )
+    nxt = last.with_columns(month=pl.col("month").dt.offset_by("-1mo")).rename({"phase": "to_phase"})
+    months = last["month"].unique().sort()
+    if months.len() < 2:
+        return pl.DataFrame(
+            schema={"month": pl.Date, "from_phase": pl.String, "to_phase": pl.String, "users": pl.UInt32}
+        )
+    return (
+        last.filter(pl.col("month") < months.max())
+        .join(nxt, on=["user_id", "month"], how="left")
+        .with_columns(
+            from_phase=pl.format("Phase {}", pl.col("phase")),
+            to_phase=pl.when(pl.col("to_phase").is_null())
+            .then(pl.lit("not active"))
+            .otherwise(pl.format("Phase {}", pl.col("to_phase"))),
+        )
+        .group_by("month", "from_phase", "to_phase")
+        .agg(users=pl.len())
+        .sort("month", "from_phase", "to_phase")
+    )
+
+
+def seat_ramp(
+    seats: pl.DataFrame | pl.LazyFrame, user_day: pl.DataFrame | pl.LazyFrame, *, since: dt.date
+) -> pl.DataFrame:
+    """Seats granted on or after ``since``: days from grant to first active day and to first agent day.
+
+    Returns one row per user: ``user_id, granted, days_to_first_use, days_to_first_agent`` (null = not yet).
+    """
+    grants = (
+        _lazy(seats)
+        .group_by("user_id")
+        .agg(granted=pl.col("created_at").min().dt.date())
+        .filter(pl.col("granted") >= since)
+    )
+    firsts = (
+        _lazy(user_day)
+        .group_by("user_id")
+        .agg(
+            first_use=pl.col("day").min(), first_agent=pl.col("day").filter(pl.col("used_agent").fill_null(False)).min()
+        )
+    )
+    return (
+        grants.join(firsts, on="user_id", how="left")
+        .with_columns(
+            days_to_first_use=(pl.col("first_use") - pl.col("granted")).dt.total_days().clip(0),
+            days_to_first_agent=(pl.col("first_agent") - pl.col("granted")).dt.total_days().clip(0),
+        )
+        .select("user_id", "granted", "days_to_first_use", "days_to_first_agent")
+        .sort("granted")
+        .collect()
+    )
+
+
+def included_pool(seats: pl.DataFrame | pl.LazyFrame, *, included: dict[str, int] | None = None) -> float:
+    """Monthly included AI credits: distinct licensed users × their plan's credits (REFERENCE §7.1).
+
+    A user seated through several orgs holds one licence; the highest plan counts.
+    """
+    included = included or INCLUDED_CREDITS
+    per_user = (
+        _lazy(seats)
+        .with_columns(
+            credits=pl.col("plan_type").replace_strict(included, default=included["business"], return_dtype=pl.Float64)
+        )
+        .group_by("user_id")
+        .agg(pl.col("credits").max())
+    )
+    return float(per_user.select(pl.col("credits").sum()).collect().item() or 0.0)
+
+
+def forecast_credits(
+    daily: pl.DataFrame,
+    *,
+    as_of: dt.date,
+    period_start: dt.date,
+    period_end: dt.date,
+    pool: float | None = None,
+    seed: int = 0,
+    draws: int = 2000,
+) -> dict[str, Any]:
+    """Project credits of ``[period_start, period_end]`` from ``as_of`` (last complete day), 80 % interval.
+
+    Model: each remaining day draws a credit total from the last 28 observed days of the same kind
+    (weekday / weekend), scaled by the recent trend (last 14 vs previous 14 days, capped ±30 %). Draws
+    are vectorised (seeded bootstrap). ``pool`` gives the date cumulative period credits cross it.
+
+    Returns ``{"to_date", "projected", "low", "high", "exhausted_on", "exhausted_earliest", "trend", "daily"}``;
+    ``daily`` is a frame ``day, kind (actual/forecast), credits, low, high`` of cumulative credits for charting.
+    """
+    month_start = period_start
+    horizon_end = period_end
+    hist = daily.filter(pl.col("day") <= as_of).drop_nulls("credits")
+    recent = hist.filter(pl.col("day") > as_of - dt.timedelta(days=28))
+    to_date = float(hist.filter(pl.col("day") >= month_start)["credits"].sum())
+    remaining = (
+        pl.date_range(as_of + dt.timedelta(days=1), horizon_end, eager=True)
+        if horizon_end > as_of
+        else pl.Series("day", [], dtype=pl.Date)
+    )
+    if recent.height < 7:
+        return {
+            "to_date": to_date,
+            "projected": None,
+            "low": None,
+            "high": None,
+            "exhausted_on": None,
+            "exhausted_earliest": None,
+            "trend": None,
+            "daily": pl.DataFrame(),
+        }
+    last14 = recent.filter(pl.col("day") > as_of - dt.timedelta(days=14))["credits"].sum()
+    prev14 = recent.filter(pl.col("day") <= as_of - dt.timedelta(days=14))["credits"].sum()
+    trend = float(np.clip(last14 / prev14, 0.7, 1.3)) if prev14 else 1.0
+    rng = np.random.default_rng(seed)
+    weekend = recent["day"].dt.weekday() >= 6
+    pools = {False: recent.filter(~weekend)["credits"].to_numpy(), True: recent.filter(weekend)["credits"].to_numpy()}
+    rem_weekend = (remaining.dt.weekday() >= 6).to_numpy() if len(remaining) else np.array([], dtype=bool)
+    sims = np.zeros((draws, len(remaining)))
+    for kind in (False, True):  # two columns groups, vectorised over draws × days
+        source = pools[kind] if pools[kind].size else pools[not kind]
+        cols = np.flatnonzero(rem_weekend == kind)
+        if cols.size:
+            sims[:, cols] = rng.choice(source, size=(draws, cols.size)) * trend
+    cum = to_date + np.cumsum(sims, axis=1) if len(remaining) else np.full((draws, 0), to_date)
+    total = cum[:, -1] if len(remaining) else np.full(draws, to_date)
+    lo, mid, hi = np.percentile(cum, [10, 50, 90], axis=0) if len(remaining) else (np.array([]),) * 3
+    actual = hist.filter(pl.col("day") >= month_start).select(
+        "day", kind=pl.lit("actual"), credits=pl.col("credits").cum_sum()
+    )
+    actual = actual.with_columns(low=pl.col("credits"), high=pl.col("credits"))
+    fc = pl.DataFrame({"day": remaining, "kind": "forecast", "credits": mid, "low": lo, "high": hi})
+    daily_out = pl.concat([actual, fc], how="vertical_relaxed")
+
+    def crossing(series: np.ndarray) -> dt.date | None:
+        if pool is None:
+            return None
+        if to_date >= pool:
+            over = actual.filter(pl.col("credits") >= pool)
+            return over["day"].min() if over.height else as_of  # type: ignore[return-value]
+        idx = np.flatnonzero(series >= pool)
+        return remaining[int(idx[0])] if idx.size else None
+
+    return {
+        "to_date": to_date,
+        "projected": float(np.median(total)),
+        "low": float(np.percentile(total, 10)),
+        "high": float(np.percentile(total, 90)),
+        "exhausted_on": crossing(mid),
+        "exhausted_earliest": crossing(hi),
+        "trend": trend,
+        "daily": daily_out,
+    }
+
+
+def top_users(user_day: pl.DataFrame | pl.LazyFrame, *, n: int = 10) -> pl.DataFrame:
+    """The ``n`` users with most credits: ``user_login, credits, active_days, credits_per_active_day, agent_days``."""
+    return (
+        _lazy(user_day)
+        .group_by("user_login")
+        .agg(
+            credits=pl.col("ai_credits_used").sum(),
+            active_days=pl.col("day").n_unique(),
+            agent_days=pl.col("day").filter(pl.col("used_agent").fill_null(False)).n_unique(),
+        )
+        .with_columns(credits_per_active_day=pl.col("credits") / pl.col("active_days"))
+        .sort(["credits", "user_login"], descending=[True, False])
+        .head(n)
+        .collect()
+    )

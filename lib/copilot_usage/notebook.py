@@ -1,0 +1,345 @@
+"""Display helpers for report notebooks: the report context, title block, KPI tiles, narrative, sections,
+audience rules (leadership: no logins, groups under ``k_min`` suppressed), data notes and ``summary.json``.
+
+A report notebook builds one :class:`Report` from its parameters and then makes one-line calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import html
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import polars as pl
+from IPython.display import HTML, display
+
+from . import __version__, charts, store
+
+SUMMARY_ENV = "COPILOT_USAGE_SUMMARY"
+PSEUDONYM_ENV = "COPILOT_USAGE_PSEUDONYM_KEY"
+MIN_DAYS_FINAL = 14
+AUDIENCES = ("leadership", "analyst")
+
+_CSS = """
+<style>
+.cu-title{border-bottom:3px solid #2f6fdf;padding-bottom:.4em;margin-bottom:.8em}
+.cu-title h1{margin:0 0 .2em 0;font-size:1.7em}
+.cu-meta{color:#555;font-size:.92em}
+.cu-stamp{display:inline-block;background:#fde7c8;color:#8a4b00;border-radius:4px;padding:.1em .5em;font-weight:600}
+.cu-tiles{display:flex;flex-wrap:wrap;gap:.8em;margin:.6em 0 1em 0}
+.cu-tile{border:1px solid #e3e3e3;border-radius:8px;padding:.6em .9em;min-width:9.5em;background:#fafbfd}
+.cu-tile .v{font-size:1.45em;font-weight:650;color:#173b7a}
+.cu-tile .l{font-size:.82em;color:#555}
+.cu-tile .d{font-size:.8em;color:#3aa37a}
+.cu-tile .d.neg{color:#c2458e}
+.cu-narr{max-width:52em;line-height:1.45}
+.cu-empty{border:1px dashed #bbb;padding:.8em;color:#666;border-radius:6px;max-width:40em}
+table.cu{border-collapse:collapse;font-size:.9em}
+table.cu th,table.cu td{border-bottom:1px solid #eee;padding:.25em .7em;text-align:right}
+table.cu th:first-child,table.cu td:first-child{text-align:left}
+</style>
+"""
+
+CAVEATS = [
+    (
+        "GitHub publishes a day's usage metrics within about three full UTC days; the newest days can still change "
+        "and are re-fetched on every run."
+    ),
+    (
+        "Organization reports count a user in every organization they belong to; organization figures are not additive "
+        "and are not comparable with enterprise totals."
+    ),
+    "Seat holders with no activity have no usage rows: idle seats appear only in seat-roster figures.",
+    (
+        "`ai_credits_used` is GitHub's consumption signal (1 credit = US$0.01 at list value), not an invoice: the "
+        "included pool and billing decide what is charged."
+    ),
+    (
+        "Rates are ratios of sums; weekly and monthly active users are distinct users, never sums of daily counts; "
+        "missing values are shown as missing, never as zero."
+    ),
+]
+
+
+def fmt_num(value: float | None, *, digits: int = 0, pct: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    if pct:
+        return f"{value:+.0%}" if abs(value) >= 0.01 else f"{value:+.1%}"
+    return f"{value:,.{digits}f}"
+
+
+def change_phrase(what: str, change: float | None, period: str) -> str:
+    """Deterministic narrative: ``"credits per active user rose 18% week over week"``."""
+    if change is None:
+        return f"There is not enough data to compare {what} {period}."
+    if abs(change) < 0.01:
+        return f"{what.capitalize()} was flat {period}."
+    verb = "rose" if change > 0 else "fell"
+    return f"{what.capitalize()} {verb} {abs(change):.0%} {period}."
+
+
+@dataclass
+class Report:
+    """Context of one report run: resolved scope and period, audience rules, headline figures."""
+
+    title: str
+    data_dir: Path
+    scope: str
+    start: dt.date
+    end: dt.date
+    audience: str = "leadership"
+    k_min: int = 5
+    pseudonymize: bool = False
+    events: pl.DataFrame = field(default_factory=lambda: charts.events_frame([]))
+    parameters: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    health: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    # ------------------------------------------------------------------ data access
+    def scan(self, table: str, *, lookback_days: int = 0) -> pl.LazyFrame:
+        """A processed table for this report's scope and period (snapshots: scope only).
+
+        ``lookback_days`` widens the start, e.g. 27 for 28-day distinct counts on the first day of the period.
+        """
+        dated = table not in ("seats", "teams", "team_members")
+        start = self.start - dt.timedelta(days=lookback_days)
+        return store.scan(
+            self.data_dir, table, scope=self.scope, start=start if dated else None, end=self.end if dated else None
+        )
+
+    @property
+    def complete_days(self) -> int:
+        return int((self.health["status"] == "complete").sum()) if self.health.height else 0
+
+    @property
+    def preliminary(self) -> bool:
+        return self.complete_days < MIN_DAYS_FINAL
+
+    # ------------------------------------------------------------------ display
+    def show_title(self) -> None:
+        generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        newest = self.health.filter(pl.col("status") == "complete")["day"].max() if self.health.height else None
+        stamp = '<span class="cu-stamp">PRELIMINARY — fewer than 14 complete days</span> ' if self.preliminary else ""
+        display(
+            HTML(f"""{_CSS}<div class="cu-title"><h1>{html.escape(self.title)}</h1>
+<div class="cu-meta">{stamp}<b>Scope</b> {html.escape(self.scope)} · <b>Period</b> {self.start} → {self.end}
+({(self.end - self.start).days + 1} days) · <b>Data through</b> {newest or "n/a"} · <b>Generated</b> {generated}
+· <b>Audience</b> {html.escape(self.audience)}</div></div>""")
+        )
+
+    def tiles(self, items: list[tuple[str, str, float | None]]) -> None:
+        """KPI tiles: ``(label, formatted value, change or None)``."""
+        parts = []
+        for label, value, change in items:
+            delta = ""
+            if change is not None:
+                cls = "d neg" if change < 0 else "d"
+                delta = f'<div class="{cls}">{fmt_num(change, pct=True)} vs previous period</div>'
+            parts.append(
+                f'<div class="cu-tile"><div class="v">{html.escape(value)}</div>'
+                f'<div class="l">{html.escape(label)}</div>{delta}</div>'
+            )
+        display(HTML(f'<div class="cu-tiles">{"".join(parts)}</div>'))
+
+    def say(self, *sentences: str) -> None:
+        """Narrative paragraph (deterministic sentences built from the numbers)."""
+        display(HTML(f'<p class="cu-narr">{" ".join(html.escape(s) for s in sentences if s)}</p>'))
+
+    def chart(
+        self,
+        chart: alt.TopLevelMixin | None,
+        *,
+        data: pl.DataFrame | None = None,
+        empty: str = "No activity in this period for this section.",
+    ) -> None:
+        """Show a chart, or an explicit no-data note when ``data`` is empty (never an empty chart)."""
+        if chart is None or (data is not None and (data.height == 0)):
+            display(HTML(f'<div class="cu-empty">{html.escape(empty)}</div>'))
+            return
+        display(chart)
+
+    def table(self, frame: pl.DataFrame, *, user_column: str | None = None, empty: str = "No rows.") -> None:
+        """An HTML table; ``user_column`` is pseudonymised or hidden according to the audience."""
+        frame = self.protect(frame, user_column=user_column)
+        if frame.height == 0:
+            display(HTML(f'<div class="cu-empty">{html.escape(empty)}</div>'))
+            return
+        head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in frame.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in frame.iter_rows()
+        )  # display of an already-aggregated, small table
+        display(HTML(f'<table class="cu"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'))
+
+    def analyst_table(self, frame: pl.DataFrame, *, user_column: str = "user_login") -> None:
+        """A per-user table, shown to the analyst audience only (pseudonymised on request)."""
+        if self.audience == "leadership":
+            display(HTML('<div class="cu-empty">Per-user rankings are shown to the analyst audience only.</div>'))
+            return
+        self.table(frame, user_column=user_column)
+
+    # ------------------------------------------------------------------ audience rules
+    def protect(
+        self, frame: pl.DataFrame, *, user_column: str | None = None, group_users: str | None = None
+    ) -> pl.DataFrame:
+        """Apply the audience rules: leadership never sees logins/ids; groups under ``k_min`` users are dropped.
+
+        ``group_users`` names a column holding the number of distinct users behind each row.
+        """
+        out = frame
+        if group_users is not None:
+            out = out.filter(pl.col(group_users) >= self.k_min)
+        if user_column is not None and user_column in out.columns:
+            if self.audience == "leadership":
+                out = out.drop(user_column)
+            elif self.pseudonymize:
+                out = out.with_columns(pseudonyms(out[user_column], key=_pseudonym_key()).alias(user_column))
+        if self.audience == "leadership":
+            out = out.drop([c for c in out.columns if c in ("user_id", "user_login", "login")])
+        return out
+
+    # ------------------------------------------------------------------ appendix and summary
+    def record(self, **figures: Any) -> None:
+        """Headline figures for ``summary.json`` (machine-readable; dates and numbers only)."""
+        self.summary.update(figures)
+
+    def data_notes(self) -> None:
+        """The closing appendix: data health, caveats, provenance; also writes ``summary.json``."""
+        counts = self.health.group_by("status").len().sort("status") if self.health.height else pl.DataFrame()
+        health_txt = ", ".join(f"{r['status']}: {r['len']}" for r in counts.iter_rows(named=True)) or "no data"
+        not_complete = self.health.filter(pl.col("status") != "complete") if self.health.height else self.health
+        listed = ", ".join(f"{r['day']} ({r['status']})" for r in not_complete.head(12).iter_rows(named=True))
+        more = f" and {not_complete.height - 12} more" if not_complete.height > 12 else ""
+        fingerprint = data_fingerprint(self.data_dir)
+        params = {k: v for k, v in self.parameters.items() if "token" not in k.lower()}
+        display(
+            HTML(
+                "<h2>Data notes</h2>"
+                f"<p class='cu-narr'><b>Data health ({self.start} → {self.end}, users-1-day):</b> {html.escape(health_txt)}."
+                + (f" Days not complete: {html.escape(listed + more)}." if listed else " Every day is complete.")
+                + "</p><ul class='cu-narr'>"
+                + "".join(f"<li>{html.escape(c)}</li>" for c in CAVEATS)
+                + "</ul>"
+                f"<p class='cu-meta'><b>Provenance</b> · kit {__version__} · data fingerprint {fingerprint} · "
+                f"parameters {html.escape(json.dumps(params, default=str))}</p>"
+            )
+        )
+        self.record(
+            scope=self.scope,
+            start=self.start,
+            end=self.end,
+            audience=self.audience,
+            preliminary=self.preliminary,
+            complete_days=self.complete_days,
+            data_fingerprint=fingerprint,
+            kit_version=__version__,
+        )
+        path = os.environ.get(SUMMARY_ENV)
+        if path:
+            Path(path).write_text(json.dumps(self.summary, indent=1, default=_json_default, sort_keys=True))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def _pseudonym_key() -> bytes:
+    key = os.environ.get(PSEUDONYM_ENV)
+    if not key:
+        msg = f"pseudonymize=True needs {PSEUDONYM_ENV} in the environment (it is never stored with the data)"
+        raise RuntimeError(msg)
+    return key.encode()
+
+
+def pseudonyms(logins: pl.Series, *, key: bytes) -> pl.Series:
+    """Stable keyed-HMAC pseudonyms (``user-1a2b3c4d``) for distinct logins."""
+    distinct = logins.unique().drop_nulls().sort()
+    mapping = {v: "user-" + hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:8] for v in distinct.to_list()}
+    return logins.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def data_fingerprint(data_dir: Path | str) -> str:
+    """Short hash of the processed manifest: the same data gives the same fingerprint."""
+    manifest = store.processed(data_dir) / "_manifest.json"
+    if not manifest.exists():
+        return "none"
+    return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+
+
+def report(
+    title: str,
+    *,
+    data_dir: str,
+    scope: str,
+    start: str = "",
+    end: str = "",
+    audience: str = "leadership",
+    k_min: int = 5,
+    pseudonymize: bool = False,
+    events: list[Any] | None = None,
+    default_days: int = 90,
+    **parameters: Any,
+) -> Report:
+    """Build the :class:`Report` from a notebook's parameters and show its title block.
+
+    ``start``/``end`` empty → the last ``default_days`` days up to the newest complete day of the scope.
+    """
+    if audience not in AUDIENCES:
+        msg = f"audience {audience!r} is not one of {AUDIENCES}"
+        raise ValueError(msg)
+    data_path = Path(data_dir)
+    health_all = store.scan(data_path, "data_health", scope=scope).filter(pl.col("report") == "users-1-day").collect()
+    newest = health_all.filter(pl.col("status") == "complete")["day"].max()
+    if newest is None and not end:
+        msg = f"no complete users-1-day data for scope {scope!r} under {data_path}; fetch and build first"
+        raise ValueError(msg)
+    end_d = dt.date.fromisoformat(end) if end else newest
+    start_d = dt.date.fromisoformat(start) if start else end_d - dt.timedelta(days=default_days - 1)  # type: ignore[operator]
+    first = health_all.filter(pl.col("status") == "complete")["day"].min()
+    if not start and first is not None and first > start_d:
+        start_d = first
+    health = store.health(data_path, scope=scope, start=start_d, end=end_d)  # type: ignore[arg-type]
+    r = Report(
+        title,
+        data_path,
+        scope,
+        start_d,
+        end_d,
+        audience,
+        k_min,
+        pseudonymize,  # type: ignore[arg-type]
+        charts.events_frame(events),
+        {
+            "data_dir": data_dir,
+            "scope": scope,
+            "start": start,
+            "end": end,
+            "audience": audience,
+            "k_min": k_min,
+            "pseudonymize": pseudonymize,
+            "events": events or [],
+            **parameters,
+        },
+        {},
+        health,
+    )
+    charts.enable_theme()
+    r.show_title()
+    return r

@@ -1,0 +1,180 @@
+"""Run a report notebook with papermill and export self-contained HTML with nbconvert.
+
+Per run: ``<out>/<notebook>/<scope>_<start>_<end>.html``, the executed ``.ipynb`` beside it (audit trail with
+``metadata.papermill.parameters``) and ``.summary.json`` with the headline figures. Parameter names are
+checked against the notebook's ``parameters`` cell (papermill only warns). A failing cell fails the run and
+the executed notebook with the error is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError, CopilotUsageError
+
+TEMPLATES = Path(__file__).parent / "templates"
+_EXTERNAL = re.compile(r"""(?:src|href)=["']https?://[^"']+|import\(["']https?://""", re.IGNORECASE)
+
+
+class RenderError(CopilotUsageError):
+    """A notebook failed; the executed notebook with the error is at ``executed``."""
+
+    def __init__(self, message: str, *, executed: Path | None) -> None:
+        super().__init__(message)
+        self.executed = executed
+
+
+@dataclass
+class Rendered:
+    notebook: str
+    parameters: dict[str, Any]
+    html: Path | None = None
+    executed: Path | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
+    """The parameters cell of a notebook: ``{name: {"type": ..., "default": ..., "help": ...}}``."""
+    import papermill
+
+    info = papermill.inspect_notebook(str(path))
+    return {
+        name: {"type": p.get("inferred_type_name"), "default": p.get("default"), "help": p.get("help")}
+        for name, p in info.items()
+    }
+
+
+def coerce(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    """Check names against the parameters cell and convert string values (from ``-p``) to the declared type."""
+    declared = notebook_parameters(path)
+    unknown = sorted(set(raw) - set(declared))
+    if unknown:
+        msg = f"{path.name}: unknown parameter(s) {', '.join(unknown)}; valid parameters: " + ", ".join(
+            f"{n} ({d['type']})" for n, d in declared.items()
+        )
+        raise ConfigError(msg)
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        kind = (declared[name]["type"] or "str").lower()
+        if isinstance(value, str) and kind not in ("str", "none"):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                msg = f"{path.name}: parameter {name} expects {kind}, got {value!r}"
+                raise ConfigError(msg) from exc
+            expected = {"int": int, "float": (int, float), "bool": bool, "list": list, "dict": dict}.get(kind)
+            if expected and not isinstance(value, expected):
+                msg = f"{path.name}: parameter {name} expects {kind}, got {value!r}"
+                raise ConfigError(msg)
+        out[name] = value
+    return out
+
+
+def _stem(parameters: dict[str, Any], summary: dict[str, Any]) -> str:
+    scope = str(summary.get("scope") or parameters.get("scope") or "scope").replace(":", "-")
+    start = summary.get("start") or parameters.get("start") or "auto"
+    end = summary.get("end") or parameters.get("end") or "auto"
+    suffix = "" if parameters.get("audience", "leadership") == "leadership" else f"_{parameters['audience']}"
+    return f"{scope}_{start}_{end}{suffix}"
+
+
+def to_html(executed: Path, html: Path) -> int:
+    """Export without code cells or prompts; no script is loaded from another host. Returns bytes written."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="offline",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    leftover = _EXTERNAL.findall(body)
+    if leftover:  # the template should have removed every remote loader; fail loudly if nbconvert adds one
+        msg = f"HTML export would load remote scripts: {leftover[:2]}"
+        raise RenderError(msg, executed=executed)
+    html.write_text(body, encoding="utf-8")
+    return len(body.encode())
+
+
+def render(notebook: Path, parameters: dict[str, Any], out_dir: Path) -> Rendered:
+    """Execute one notebook with one parameter set and write HTML, executed notebook and summary."""
+    import papermill
+
+    notebook = Path(notebook).resolve()
+    params = coerce(notebook, parameters)
+    if "data_dir" in params:
+        params["data_dir"] = str(Path(params["data_dir"]).resolve())
+    folder = Path(out_dir) / notebook.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        summary_path = Path(tmp) / "summary.json"
+        executed_tmp = Path(tmp) / "executed.ipynb"
+        previous = os.environ.get("COPILOT_USAGE_SUMMARY")
+        os.environ["COPILOT_USAGE_SUMMARY"] = str(summary_path)
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(executed_tmp),
+                parameters=params,
+                cwd=str(notebook.parent),
+                kernel_name="python3",
+                progress_bar=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            failed = folder / f"{_stem(params, {})}.failed.ipynb"
+            failed.write_bytes(executed_tmp.read_bytes())
+            msg = (
+                f"{notebook.name} failed with parameters {json.dumps(params, default=str)}: "
+                f"{exc.ename}: {exc.evalue} (executed notebook kept at {failed})"
+            )
+            raise RenderError(msg, executed=failed) from exc
+        finally:
+            if previous is None:
+                os.environ.pop("COPILOT_USAGE_SUMMARY", None)
+            else:
+                os.environ["COPILOT_USAGE_SUMMARY"] = previous
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        stem = _stem(params, summary)
+        executed = folder / f"{stem}.ipynb"
+        executed.write_bytes(executed_tmp.read_bytes())
+    html = folder / f"{stem}.html"
+    to_html(executed, html)
+    (folder / f"{stem}.summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
+    return Rendered(notebook.stem, params, html, executed, summary)
+
+
+def load_config(path: Path) -> list[dict[str, Any]]:
+    """``notebooks/reports.yml``: ``reports: [{notebook: trends, parameters: {...}}, ...]``."""
+    doc = yaml.safe_load(Path(path).read_text()) or {}
+    entries = doc.get("reports", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "notebook" in e for e in entries):
+        msg = f"{path}: expected 'reports:' as a list of {{notebook: NAME, parameters: {{...}}}}"
+        raise ConfigError(msg)
+    return entries
+
+
+def render_all(
+    config: Path, out_dir: Path, *, notebooks_dir: Path, overrides: dict[str, Any] | None = None
+) -> list[Rendered]:
+    """Render every entry; a failure is recorded and the others still run."""
+    results = []
+    for entry in load_config(config):
+        params = {**(entry.get("parameters") or {}), **(overrides or {})}
+        nb = notebooks_dir / f"{entry['notebook']}.ipynb"
+        try:
+            results.append(render(nb, params, out_dir))
+        except CopilotUsageError as exc:
+            results.append(Rendered(entry["notebook"], params, error=str(exc)))
+    return results

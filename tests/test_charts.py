@@ -1,0 +1,74 @@
+"""Every chart builder produces a valid spec whose encoded fields exist in its data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import polars as pl
+import pytest
+
+from copilot_usage import charts, metrics
+
+D = dt.date(2026, 11, 2)
+
+
+def _fields(spec: dict) -> set[str]:
+    out = set()
+    for layer in spec.get("layer", [spec]):
+        for enc in layer.get("encoding", {}).values():
+            if isinstance(enc, dict) and "field" in enc:
+                out.add(enc["field"])
+    return out
+
+
+def _frames() -> dict[str, pl.DataFrame]:
+    days = pl.date_range(D, D + dt.timedelta(days=20), eager=True)
+    ud = pl.DataFrame(
+        {
+            "day": days,
+            "user_id": range(21),
+            "ai_credits_used": [float(i) for i in range(21)],
+            "ai_adoption_phase_number": [1] * 21,
+            **{k: [True] * 21 for k in metrics.SURFACES},
+        }
+    )
+    daily = metrics.daily_activity(ud, start=D, end=days[-1])
+    fc = metrics.forecast_credits(daily, as_of=days[-1], period_start=D, period_end=D + dt.timedelta(days=28))
+    return {
+        "daily": daily,
+        "au": metrics.active_users(ud, start=D, end=days[-1]),
+        "adoption": metrics.surface_adoption(ud),
+        "forecast": fc["daily"],
+    }
+
+
+@pytest.mark.parametrize(
+    "name", ["credits_per_day", "credits_per_active_user", "active_users", "surface_adoption", "forecast"]
+)
+def test_builders_produce_specs_with_existing_fields(name: str) -> None:
+    f = _frames()
+    data = {
+        "credits_per_day": f["daily"],
+        "credits_per_active_user": f["daily"],
+        "active_users": f["au"],
+        "surface_adoption": f["adoption"],
+        "forecast": f["forecast"],
+    }[name]
+    chart = getattr(charts, name)(data)
+    spec = chart.to_dict()
+    assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    assert isinstance(chart, alt.TopLevelMixin)
+
+
+def test_mix_share_fields_exist_and_colours_are_fixed() -> None:
+    frame = pl.DataFrame({"week": [D, D], "feature": ["agent_edit", "code_completion"], "share": [0.4, 0.6]})
+    spec = charts.mix_share(frame, by="feature", title="t").to_dict()
+    assert _fields(spec) <= set(frame.columns)
+    scale = spec["encoding"]["color"]["scale"]
+    assert scale["range"][scale["domain"].index("agent_edit")] == charts.COLORS["agent_edit"]
+
+
+def test_theme_is_registered_once_and_enabled_with_svg() -> None:
+    charts.enable_theme()
+    assert alt.theme.active == "copilot_usage" and alt.renderers.active == "svg"

@@ -1,0 +1,123 @@
+"""Metrics: hand-made frames in, expected frames out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from copilot_usage import metrics
+
+D = dt.date(2026, 11, 2)
+
+
+def _ud(rows: list[tuple[int, int, float | None]], **extra: list[object]) -> pl.DataFrame:
+    """user_day rows ``(day offset, user_id, credits)``."""
+    return pl.DataFrame(
+        {
+            "day": [D + dt.timedelta(days=r[0]) for r in rows],
+            "user_id": [r[1] for r in rows],
+            "user_login": [f"u{r[1]}" for r in rows],
+            "ai_credits_used": [r[2] for r in rows],
+            **extra,
+        },
+        schema_overrides={"ai_credits_used": pl.Float64},
+    )
+
+
+def test_daily_activity_keeps_null_credits_null_and_fills_calendar() -> None:
+    ud = _ud([(0, 1, 10.0), (0, 2, 30.0), (1, 1, None), (3, 1, 0.0)])
+    out = metrics.daily_activity(ud, start=D, end=D + dt.timedelta(days=3))
+    expected = pl.DataFrame(
+        {
+            "day": [D + dt.timedelta(days=k) for k in range(4)],
+            "active_users": [2, 1, 0, 1],
+            "credits": [40.0, None, None, 0.0],
+            "credits_per_active_user": [20.0, None, None, 0.0],
+        }
+    )
+    assert_frame_equal(out.select(expected.columns), expected)
+
+
+def test_credits_per_active_user_is_a_ratio_of_sums() -> None:
+    # mean of per-day ratios = (10/1 + 90/9)/2 = 10; ratio of sums = 100/10 = 10 — make them differ:
+    ud = _ud([(0, 1, 10.0)] + [(1, u, 2.0) for u in range(1, 10)] + [(1, 20, 82.0)])
+    out = metrics.daily_activity(ud, start=D, end=D + dt.timedelta(days=1))
+    assert out["credits"].sum() / ud.height == pytest.approx(110 / 11)
+
+
+def test_weekly_and_monthly_active_users_are_distinct_not_summed() -> None:
+    ud = _ud([(k, 1, 1.0) for k in range(10)] + [(9, 2, 1.0)])
+    out = metrics.active_users(ud, start=D, end=D + dt.timedelta(days=9))
+    last = out.row(-1, named=True)
+    assert last["daily_active_users"] == 2 and last["weekly_active_users"] == 2 and last["monthly_active_users"] == 2
+    assert out["daily_active_users"].sum() == 11
+
+
+def test_weekly_surface_share_counts_distinct_users() -> None:
+    flags = {k: [False] * 4 for k in metrics.SURFACES}
+    flags["used_agent"] = [True, True, False, False]
+    ud = _ud([(0, 1, 1.0), (1, 1, 1.0), (0, 2, 1.0), (1, 3, 1.0)], **flags)
+    w = metrics.weekly(ud)
+    assert w["active_users"].to_list() == [3]
+    assert w["used_agent_share"].to_list() == [pytest.approx(1 / 3)]
+
+
+def test_mix_folds_categories_under_k_min_users() -> None:
+    bd = pl.DataFrame(
+        {
+            "day": [D] * 4,
+            "user_id": [1, 2, 3, 1],
+            "feature": ["a", "a", "a", "b"],
+            "code_generation_activity_count": [1, 1, 2, 4],
+        }
+    )
+    out = metrics.mix(bd, by="feature", k_min=2)
+    assert dict(zip(out["feature"], out["share"], strict=True)) == {"a": 0.5, "other": 0.5}
+
+
+def test_forecast_is_seeded_and_brackets_the_median() -> None:
+    days = pl.date_range(dt.date(2026, 10, 1), dt.date(2026, 11, 15), eager=True)
+    daily = pl.DataFrame({"day": days, "credits": [100.0 if d.weekday() < 5 else 20.0 for d in days]})
+    a = metrics.forecast_credits(
+        daily,
+        as_of=dt.date(2026, 11, 15),
+        period_start=dt.date(2026, 11, 1),
+        period_end=dt.date(2026, 11, 30),
+        pool=2500,
+        seed=1,
+    )
+    b = metrics.forecast_credits(
+        daily,
+        as_of=dt.date(2026, 11, 15),
+        period_start=dt.date(2026, 11, 1),
+        period_end=dt.date(2026, 11, 30),
+        pool=2500,
+        seed=1,
+    )
+    assert a["projected"] == b["projected"] and a["low"] <= a["projected"] <= a["high"]
+    # 1-15 Nov 2026: 10 weekdays*100 + 5 weekend days*20 = 1100; 16-30 Nov: 11 weekdays + 4 weekend = 1180
+    assert a["to_date"] == 1100 and a["projected"] == pytest.approx(2280)
+    assert a["exhausted_on"] is None
+
+
+def test_included_pool_counts_each_licence_once_at_its_highest_plan() -> None:
+    seats = pl.DataFrame({"user_id": [1, 1, 2], "plan_type": ["business", "enterprise", "business"]})
+    assert metrics.included_pool(seats) == 3900 + 1900
+
+
+def test_phase_transitions_last_phase_of_month_to_next() -> None:
+    ud = pl.DataFrame(
+        {
+            "day": [dt.date(2026, 9, 3), dt.date(2026, 9, 20), dt.date(2026, 10, 5), dt.date(2026, 9, 1)],
+            "user_id": [1, 1, 1, 2],
+            "ai_adoption_phase_number": [1, 2, 3, 1],
+        }
+    )
+    out = metrics.phase_transitions(ud)
+    assert sorted(zip(out["from_phase"], out["to_phase"], out["users"], strict=True)) == [
+        ("Phase 1", "not active", 1),
+        ("Phase 2", "Phase 3", 1),
+    ]

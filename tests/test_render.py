@@ -1,0 +1,193 @@
+"""Report pipeline: parameters checked, HTML self-contained and audience-safe, summary.json correct, failures loud."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from copilot_usage import store
+from copilot_usage.errors import ConfigError
+from copilot_usage.render import RenderError, coerce, render, render_all
+
+ROOT = Path(__file__).parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+SAMPLE = ROOT / "data" / "sample"
+REPORT_NOTEBOOKS = sorted(p for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    out = tmp_path_factory.mktemp("reports")
+    leader = render(NOTEBOOKS / "trends.ipynb", {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim"}, out)
+    analyst = render(
+        NOTEBOOKS / "trends.ipynb", {"data_dir": str(SAMPLE), "scope": "org:octo-sim-eng", "audience": "analyst"}, out
+    )
+    return {"leader": leader, "analyst": analyst, "out": out}
+
+
+def test_outputs_named_by_scope_and_period(rendered: dict) -> None:
+    r = rendered["leader"]
+    s = r.summary
+    assert r.html.name == f"enterprise-octo-sim_{s['start']}_{s['end']}.html"
+    assert r.executed.exists() and r.html.with_name(r.html.stem + ".summary.json").exists()
+    nb = json.loads(r.executed.read_text())
+    assert nb["metadata"]["papermill"]["parameters"]["scope"] == "enterprise:octo-sim"
+
+
+def test_html_has_no_code_no_remote_requests_and_charts(rendered: dict) -> None:
+    html = rendered["leader"].html.read_text()
+    assert "hl-ipython3" not in html and "from copilot_usage import" not in html
+    assert not re.search(r"""(?:src|href)=["']https?://""", html)
+    assert "import(" not in html
+    assert html.count("data:image/svg+xml") >= 8
+    assert "Data notes" in html and "PRELIMINARY" not in html
+
+
+def test_leadership_report_names_no_user(rendered: dict) -> None:
+    leader = rendered["leader"]
+    assert "simdev-" not in leader.html.read_text()
+    assert "simdev-" not in json.dumps(leader.summary)
+    assert "simdev-" in rendered["analyst"].html.read_text()  # the analyst audience may name users
+
+
+def test_summary_matches_an_independent_computation(rendered: dict) -> None:
+    s = rendered["leader"].summary
+    ud = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_day").rglob("part.parquet")))
+    ud = ud.filter(
+        (pl.col("scope") == "enterprise:octo-sim")
+        & pl.col("day").is_between(pl.lit(s["start"]).str.to_date(), pl.lit(s["end"]).str.to_date())
+    )
+    assert s["credits_total"] == pytest.approx(ud["ai_credits_used"].sum())
+    end = ud["day"].max()
+    wau = ud.filter(pl.col("day") > end - pl.duration(days=7))["user_id"].n_unique()
+    assert s["weekly_active_users"] == wau
+
+
+def test_unknown_parameter_is_an_error_listing_valid_names() -> None:
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) scop; valid parameters: data_dir \(str\)"):
+        coerce(NOTEBOOKS / "trends.ipynb", {"scop": "org:x"})
+    assert coerce(NOTEBOOKS / "trends.ipynb", {"k_min": "7", "events": "['2026-11-01: x']"}) == {
+        "k_min": 7,
+        "events": ["2026-11-01: x"],
+    }
+    with pytest.raises(ConfigError, match="expects int"):
+        coerce(NOTEBOOKS / "trends.ipynb", {"k_min": "many"})
+
+
+def test_failing_cell_fails_the_run_and_keeps_the_notebook(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match=r"trends\.ipynb failed with parameters") as info:
+        render(NOTEBOOKS / "trends.ipynb", {"data_dir": str(SAMPLE), "scope": "org:nope"}, tmp_path)
+    assert info.value.executed is not None and info.value.executed.exists()
+
+
+def test_render_all_reports_each_outcome(tmp_path: Path) -> None:
+    config = tmp_path / "reports.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "reports": [
+                    {"notebook": "trends", "parameters": {"data_dir": str(SAMPLE), "scope": "org:nope"}},
+                    {
+                        "notebook": "trends",
+                        "parameters": {
+                            "data_dir": str(SAMPLE),
+                            "scope": "org:octo-sim-eng",
+                            "start": "2026-11-01",
+                            "end": "2026-11-07",
+                        },
+                    },
+                ]
+            }
+        )
+    )
+    results = render_all(config, tmp_path / "out", notebooks_dir=NOTEBOOKS)
+    assert [r.error is None for r in results] == [False, True]
+    assert "PRELIMINARY" in results[1].html.read_text()  # 7 days: stamped preliminary
+
+
+def test_committed_report_notebooks_follow_the_house_rules() -> None:
+    for path in REPORT_NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert sum("parameters" in c["metadata"].get("tags", []) for c in nb["cells"]) == 1, path
+        assert "parameters" in code[0]["metadata"].get("tags", []), path
+        for c in code:
+            src = "".join(c["source"])
+            assert not c.get("outputs"), f"{path.name}: outputs committed"
+            for banned in ("def ", "class ", "try:", "except", "filterwarnings", "for ", "while "):
+                assert banned not in src, f"{path.name}: {banned!r} belongs in lib/"
+
+
+def test_readme_lists_every_report_notebook() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for path in REPORT_NOTEBOOKS:
+        assert f"`notebooks/{path.name}`" in readme
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (CI installs it)")
+def test_report_renders_in_headless_chromium_without_console_errors(rendered: dict, tmp_path: Path) -> None:
+    html = rendered["leader"].html
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1100,3000",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--screenshot={shot}",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert shot.exists() and shot.stat().st_size > 50_000
+    console = [
+        line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line or "net::ERR_" in line
+    ]
+    assert console == []
+    dom = subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            f"--user-data-dir={tmp_path / 'profile2'}",
+            "--dump-dom",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    ).stdout
+    assert dom.count("<img") >= 8 and "Data notes" in dom
+
+
+def test_sample_data_is_what_the_simulator_makes(tmp_path: Path) -> None:
+    from copilot_usage.demo import make_sample
+
+    make_sample(tmp_path / "sample")
+    for table in ("user_day", "aggregate_day", "user_team_day", "seats"):
+        a = store.scan(SAMPLE, table).collect()
+        b = store.scan(tmp_path / "sample", table).collect()
+        assert a.sort(pl.all()).equals(b.sort(pl.all())), table
