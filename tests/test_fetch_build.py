@@ -176,3 +176,53 @@ def test_official_examples_land_in_typed_columns() -> None:
         "official",
     )
     assert teams.frame.schema["team_id"] == pl.Int64 and teams.frame["organization_id"].to_list() == ["999"] * 3
+
+
+def test_killed_fetch_resumes_to_identical_tables(clean: tuple[Path, Simulator], tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data_dir, _ = clean
+    sim = Simulator(small_tenant(), SimConfig(shard_rows=20, latency_ms=20))
+    with running(sim) as served:
+        env = {**os.environ, "GITHUB_TOKEN": served.token, "COPILOT_BILLING_TOKEN": served.billing_token}
+        cmd = [
+            sys.executable,
+            "-m",
+            "copilot_usage",
+            "fetch",
+            "--enterprise",
+            served.enterprise,
+            "--org",
+            served.orgs[0],
+            "--base-url",
+            served.base_url,
+            "--data-dir",
+            str(tmp_path),
+            "--since",
+            SINCE.isoformat(),
+            "--today",
+            TODAY.isoformat(),
+        ]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(list(tmp_path.rglob("*.meta.json"))) < 20:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert len(list(tmp_path.rglob("*.meta.json"))) > 0, "the kill came before any file was stored"
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+    store.build(tmp_path)
+    a, b = _tables(data_dir), _tables(tmp_path)
+    for table in a:
+        assert a[table].equals(b[table]), table
+    assert not list((tmp_path / "raw").rglob(".tmp/*"))
+    for meta in (tmp_path / "raw").rglob("*.meta.json"):  # every stored file is whole: its sha256 matches
+        import hashlib
+
+        info = json.loads(meta.read_text())
+        assert hashlib.sha256((meta.parent / info["file"]).read_bytes()).hexdigest() == info["sha256"]

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__
-from .fetch import FAMILIES
-from .reports import Scope
+from .reports import FAMILIES, Scope
 
 if TYPE_CHECKING:
     from .fetch import Summary
@@ -165,6 +164,44 @@ def _print_summary(summary: Summary) -> None:
     Console().print(table)
     for err in summary.errors[:20]:
         click.echo(f"error: {err}", err=True)
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option(
+    "--report",
+    type=click.Choice(["users-1-day", "user-teams-1-day", "aggregate-1-day", "repos-1-day"]),
+    help="Report kind when it cannot be read from the records.",
+)
+@click.option("--scope", "scope_text", help="enterprise:SLUG or org:NAME (default: from the records' ids).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | None, data_dir: Path) -> None:
+    """Import downloaded report files (NDJSON, JSON object/array, day_totals) into DATA_DIR/raw."""
+    from .errors import InputError
+    from .importer import import_file
+
+    try:
+        scope = Scope.parse(scope_text) if scope_text else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scope") from exc
+    problems = 0
+    for path in files:
+        try:
+            result = import_file(path, data_dir, report=report, scope=scope)
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            problems += 1
+            continue
+        days = {(s, r) for s, r, _, _ in result.stored}
+        new = sum(1 for *_, st in result.stored if st != "unchanged")
+        click.echo(
+            f"{path}: {len(result.stored)} day(s) in {', '.join(f'{s} {r}' for s, r in sorted(days))} ({new} new)"
+        )
+        for line in result.rejected:
+            click.echo(f"rejected: {line}", err=True)
+        problems += bool(result.rejected)
+    if problems:
+        raise SystemExit(1)
 
 
 @main.command("build")

@@ -22,11 +22,10 @@ from typing import Any
 from . import rawstore
 from .errors import CopilotUsageError, DownloadError
 from .github import GitHub, redact
-from .reports import ENTERPRISE_DATA_START, ORG_DATA_START, REPORTS, ReportKind, Scope
+from .reports import ENTERPRISE_DATA_START, FAMILIES, ORG_DATA_START, REPORTS, ReportKind, Scope
 
 log = logging.getLogger(__name__)
 
-FAMILIES = ("users", "user-teams", "aggregate", "repos", "seats", "teams", "billing")
 REFETCH_DAYS = 4
 HISTORY_DAYS = 365
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.json as pj
 
+_NON_SPACE = re.compile(rb"\S")
 _I = pa.int64()
 _S = pa.string()
 _F = pa.float64()
@@ -184,28 +186,38 @@ class Parsed:
 
 
 def to_ndjson_bytes(data: bytes, source: str) -> tuple[bytes, list[dict[str, Any]]]:
-    """Normalise the documented shapes to NDJSON bytes. Object/array files are small; NDJSON passes through."""
+    """Normalise the documented shapes to NDJSON bytes. Object/array files are small; NDJSON passes through
+    without a copy (only its first line is looked at)."""
     data = data.removeprefix(b"\xef\xbb\xbf")
-    head = data.lstrip()[:1]
-    if head == b"[" or (head == b"{" and _is_single_document(data)):
-        try:
-            doc = json.loads(data)
-        except ValueError as exc:
-            return b"", [{"file": source, "line": 0, "reason": f"not JSON: {exc}"}]
-        rows = doc if isinstance(doc, list) else [doc]
-        flat: list[Any] = []
-        for row in rows:  # a handful of documents, not data rows
-            if isinstance(row, dict) and isinstance(row.get("day_totals"), list):
-                flat.extend(row["day_totals"])
-            else:
-                flat.append(row)
-        return b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in flat), []
-    return data, []
+    if _is_ndjson(data):
+        return data, []
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        return b"", [{"file": source, "line": 0, "reason": f"not JSON: {exc}"}]
+    rows = doc if isinstance(doc, list) else [doc]
+    flat: list[Any] = []
+    for row in rows:  # a handful of documents, not data rows
+        if isinstance(row, dict) and isinstance(row.get("day_totals"), list):
+            entity = {k: row[k] for k in ("enterprise_id", "organization_id") if k in row}
+            flat.extend({**entity, **r} for r in row["day_totals"])
+        else:
+            flat.append(row)
+    return b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in flat), []
 
 
-def _is_single_document(data: bytes) -> bool:
-    stripped = data.strip()
-    return b"\n" not in stripped or stripped.count(b"\n{") == 0
+def _is_ndjson(data: bytes) -> bool:
+    """One JSON object per line: the first line alone is a complete object that does not wrap ``day_totals``."""
+    head = data[: 1 << 16].lstrip()
+    if head[:1] != b"{":
+        return False
+    end = data.find(b"\n", len(data) - len(data.lstrip()))
+    first = data[: end if end >= 0 else len(data)]
+    try:
+        obj = json.loads(first)
+    except ValueError:
+        return b"\n{" in head  # a broken first line in an NDJSON file: still NDJSON (quarantined line by line)
+    return isinstance(obj, dict) and "day_totals" not in obj
 
 
 def _read(data: bytes, schema: pa.Schema) -> pa.Table:
@@ -245,7 +257,7 @@ def parse_rows(data: bytes, family: str, source: str) -> Parsed:
     """Parse a report file of ``family`` (users, aggregate, user-teams, repos) into a typed frame."""
     schema = SCHEMAS[family]
     nd, bad = to_ndjson_bytes(data, source)
-    if not nd.strip():
+    if _NON_SPACE.search(nd) is None:
         return Parsed(pl.from_arrow(schema.empty_table()), bad)  # type: ignore[arg-type]
     try:
         table = _read(nd, schema)

@@ -78,10 +78,11 @@ def put(
     folder = slot(data_dir, scope, report, key)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{sha[:16]}.{ext}"
-    if target.exists():
+    sidecar = folder / f"{sha[:16]}.meta.json"
+    if target.exists() and sidecar.exists():
         tmp.unlink(missing_ok=True)
         return "unchanged", target
-    had_versions = any(folder.glob("*.json"))
+    had_versions = bool(versions(folder))
     size = tmp.stat().st_size
     meta = {
         **provenance,
@@ -94,8 +95,10 @@ def put(
         "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "kit_version": __version__,
     }
+    # sidecar first, data second: a crash in between leaves a sidecar without data, which readers ignore
+    # and the next fetch completes; a data file is never visible without its provenance
+    _atomic_write(sidecar, json.dumps(meta, indent=1).encode(), data_dir)
     os.replace(tmp, target)
-    _atomic_write(folder / f"{sha[:16]}.meta.json", json.dumps(meta, indent=1).encode(), data_dir)
     return ("changed" if had_versions else "fetched"), target
 
 

@@ -87,6 +87,9 @@ def report_for_endpoint(endpoint: str) -> ReportKind:
     raise KeyError(msg)
 
 
+# what `fetch --reports` can choose among
+FAMILIES = ("users", "user-teams", "aggregate", "repos", "seats", "teams", "billing")
+
 # REFERENCE §2.4: first days for which GitHub publishes reports.
 ENTERPRISE_DATA_START = "2025-10-10"
 ORG_DATA_START = "2025-12-12"

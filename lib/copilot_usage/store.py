@@ -14,13 +14,14 @@ import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from . import rawstore
-from .parse import BREAKDOWNS, parse_rows
+from .parse import BREAKDOWNS, Parsed, parse_rows
 from .reports import Scope
 
 DAILY = {
@@ -48,7 +49,7 @@ def processed(data_dir: Path | str) -> Path:
 def _write(frame: pl.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
-    frame.write_parquet(tmp, compression="zstd", statistics=True)
+    frame.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
     os.replace(tmp, path)
 
 
@@ -64,8 +65,16 @@ def _partition(data_dir: Path, table: str, scope: Scope, month: str) -> Path:
 
 
 # ---------------------------------------------------------------------- frames per family
+def _dedupe(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """Drop repeated keys (keep the last), only paying for it when a file repeats a key."""
+    if frame.select(pl.struct(key).n_unique()).item() == frame.height:
+        return frame
+    return frame.unique(key, keep="last", maintain_order=True)
+
+
 def _users_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
-    base = frame.with_columns(scope=pl.lit(scope), day=pl.col("day").str.to_date()).unique(_KEY, keep="last")
+    base = _dedupe(frame.with_columns(scope=pl.lit(scope), day=pl.col("day").str.to_date()), _KEY).lazy()
+    cli = pl.col("totals_by_cli")
     user_day = base.select(
         "scope",
         "day",
@@ -83,36 +92,28 @@ def _users_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
         pl.coalesce("used_copilot_cloud_agent", "used_copilot_coding_agent").alias("used_copilot_cloud_agent"),
         pl.col("ai_adoption_phase").struct.field("phase_number").cast(pl.Int8).alias("ai_adoption_phase_number"),
         pl.col("ai_adoption_phase").struct.field("phase").alias("ai_adoption_phase"),
-        *[
-            pl.col("totals_by_cli").struct.field(f).alias(f"cli_{f}")
-            for f in ("session_count", "request_count", "prompt_count")
-        ],
-        pl.col("totals_by_cli")
-        .struct.field("token_usage")
-        .struct.field("output_tokens_sum")
-        .alias("cli_output_tokens_sum"),
-        pl.col("totals_by_cli")
-        .struct.field("token_usage")
-        .struct.field("prompt_tokens_sum")
-        .alias("cli_prompt_tokens_sum"),
+        *[cli.struct.field(f).alias(f"cli_{f}") for f in ("session_count", "request_count", "prompt_count")],
+        cli.struct.field("token_usage").struct.field("output_tokens_sum").alias("cli_output_tokens_sum"),
+        cli.struct.field("token_usage").struct.field("prompt_tokens_sum").alias("cli_prompt_tokens_sum"),
         *[
             pl.col("totals_by_copilot_app").struct.field(f).alias(f"app_{f}")
             for f in ("session_count", "request_count", "prompt_count")
         ],
     )
-    out = {"user_day": user_day}
+    lazy = {"user_day": user_day}
     for name in BREAKDOWNS:
         table = "user_" + name.removeprefix("totals_by_") + "_day"
-        exploded = base.select(*_KEY, name).explode(name).drop_nulls(name).unnest(name)
-        out[table] = exploded.drop([c for c in exploded.columns if c.startswith("last_known_")])
-    third = (
+        lazy[table] = (
+            base.select(*_KEY, name).explode(name).drop_nulls(name).unnest(name).select(pl.exclude("^last_known_.*$"))
+        )
+    lazy["user_3rd_party_agent_day"] = (
         base.select(*_KEY, "totals_by_3rd_party_agent")
         .explode("totals_by_3rd_party_agent")
         .drop_nulls("totals_by_3rd_party_agent")
         .unnest("totals_by_3rd_party_agent")
+        .drop("session_count")
     )
-    out["user_3rd_party_agent_day"] = third.drop("session_count")
-    return out
+    return dict(zip(lazy, pl.collect_all(list(lazy.values())), strict=True))
 
 
 def _aggregate_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
@@ -221,17 +222,23 @@ def _build_month(
     parts: dict[str, list[pl.DataFrame]] = defaultdict(list)
     quarantine: list[dict[str, Any]] = []
     drift: list[dict[str, Any]] = []
-    for f in sorted(files, key=lambda f: f.meta["key"]):  # one day at a time
-        source = f"{f.path.parent.parent.parent.name}/{f.path.parent.parent.name}/{f.path.parent.name}/{f.path.name}"
-        parsed = parse_rows(f.path.read_bytes(), family, source)
-        quarantine += [{"scope": scope, "day": f.meta["key"], **q} for q in parsed.quarantine]
-        drift += [
-            {"scope": scope, "report": f.meta["report"], "day": f.meta["key"], "field": u}
-            for u in parsed.unknown_fields
-        ]
-        if parsed.frame.height:
-            for table, frame in _tables_for(family, parsed.frame, scope).items():
-                parts[table].append(frame)
+    ordered = sorted(files, key=lambda f: f.meta["key"])
+
+    def read(f: rawstore.RawFile) -> Parsed:
+        source = "/".join(f.path.parts[-4:])
+        return parse_rows(f.path.read_bytes(), family, source)
+
+    # one day at a time, the next day's read (Arrow, GIL released) overlapping this day's tables
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for f, parsed in zip(ordered, pool.map(read, ordered), strict=True):
+            quarantine += [{"scope": scope, "day": f.meta["key"], **q} for q in parsed.quarantine]
+            drift += [
+                {"scope": scope, "report": f.meta["report"], "day": f.meta["key"], "field": u}
+                for u in parsed.unknown_fields
+            ]
+            if parsed.frame.height:
+                for table, frame in _tables_for(family, parsed.frame, scope).items():
+                    parts[table].append(frame)
     return {t: pl.concat(fs, how="diagonal_relaxed") for t, fs in parts.items()}, quarantine, drift
 
 
