@@ -10,6 +10,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from copilot_usage.value import ARCHETYPE_RULE
+
 ROOT = Path(__file__).parents[1] / "notebooks"
 
 COMMON_PARAMETERS = """data_dir: str = "../data/sample"  # processed cache (Parquet) to read; scheduled runs pass data/processed's parent
@@ -132,6 +134,179 @@ r.data_notes()
 ]
 
 
+VALUE = [
+    md("""
+*Value per AI credit* — where credits go, what each credit buys, which work patterns drive the cost, and how
+much of it the included pool covers. `ai_credits_used` is one total per user per day: the split by feature and
+model in section 3 is a statistical estimate, not GitHub's billing.
+"""),
+    params("""
+min_credits: float = 10.0  # floor: users with fewer credits in the period get no ratio
+min_active_days: int = 3  # floor: users with fewer active days in the period get no ratio
+bootstrap_iterations: int = 1000  # resamples for the confidence intervals
+seed: int = 7  # random seed of the bootstrap
+"""),
+    code("""
+from copilot_usage import charts, metrics, narrative, notebook, teams, value
+"""),
+    code("""
+r = notebook.report("Value per AI credit", data_dir=data_dir, scope=scope, start=start, end=end, audience=audience, k_min=k_min, pseudonymize=pseudonymize, events=events, min_credits=min_credits, min_active_days=min_active_days, bootstrap_iterations=bootstrap_iterations, seed=seed)
+usage = r.scan("user_day")
+totals = value.user_totals(usage)
+conc = value.concentration(totals)
+per_scope = value.output_per_credit(totals, min_credits=min_credits, min_active_days=min_active_days, iterations=bootstrap_iterations, seed=seed)
+design = value.intensity_design(usage, r.scan("user_feature_day"), r.scan("user_model_feature_day"))
+fit = value.credit_intensity(design)
+narrative.value_headline(r, totals, conc, per_scope, fit)
+"""),
+    md("## 1. Where do credits go?\nHow concentrated consumption is across users, and how that moves month to month."),
+    code("""
+r.say(*narrative.concentration_story(conc))
+r.chart(charts.lorenz(conc["lorenz"]), data=conc["lorenz"])
+r.table(value.monthly_concentration(usage))
+"""),
+    md(
+        "## 2. What does a credit buy?\nOutput per 100 credits, as ratios of sums, for users above the activity floors; the bars' lines are 90% bootstrap intervals (users resampled)."
+    ),
+    code("""
+r.say(*narrative.per_credit_story(per_scope, min_credits=min_credits, min_active_days=min_active_days))
+r.chart(charts.per_100_credits(per_scope), data=per_scope.drop_nulls("per_100_credits"))
+"""),
+    md(
+        "Per team (GitHub's daily team membership, nested teams rolled up; a user on several teams counts in each, so teams do not add up to the total):"
+    ),
+    code("""
+unit_days = teams.team_user_days(usage, r.scan("user_team_day"), r.scan("teams"))
+per_user_unit = value.user_totals(unit_days, by=["unit"])
+per_team = r.protect(value.output_per_credit(per_user_unit, by="unit", min_credits=min_credits, min_active_days=min_active_days, iterations=bootstrap_iterations, seed=seed, outputs={"loc_added_sum": "accepted lines"}), group_users="users")
+r.table(per_team.sort("per_100_credits", descending=True, nulls_last=True), empty="No team has k_min users above the floors.")
+"""),
+    md(
+        "## 3. Which work patterns drive the cost?\nCredits are not split by feature or model, so this estimates each one's intensity from the user-day rows (non-negative least squares; every fifth day held out to test the fit)."
+    ),
+    code("""
+r.say(*narrative.intensity_story(fit))
+r.chart(charts.intensity(fit["coefficients"]), data=fit["coefficients"])
+r.table(value.attributed_credits(design, fit["coefficients"]))
+"""),
+    md(
+        "## 4. Cost versus output\nThresholds at the medians. Leadership sees teams (k_min applied); analysts see users."
+    ),
+    code("""
+quad, label = narrative.quadrant_for(r, totals, value.by_group(per_user_unit, group="unit"), min_credits=min_credits, min_active_days=min_active_days)
+r.say(*narrative.quadrant_story(quad, "team" if label == "unit" else "user"))
+r.chart(charts.quadrant(quad, label=label), data=quad)
+r.table(narrative.review_table(r, quad, label), user_column="user_login", empty="No entry in the review quadrant.")
+"""),
+    md(
+        "## 5. Patterns and phases\n"
+        + "Archetypes are derived from each user's days in the period:\n\n"
+        + "\n".join(f"> {line}" for line in ARCHETYPE_RULE.splitlines())
+    ),
+    code("""
+by_archetype = r.protect(value.by_group(value.archetypes(totals), group="archetype"), group_users="users")
+r.say(*narrative.group_story(by_archetype, "archetype"))
+r.chart(charts.group_bars(by_archetype, group="archetype", value="credits_per_user", title="AI credits per user by usage archetype", axis="AI credits per user in period"), data=by_archetype)
+by_phase = r.protect(value.by_group(totals.join(value.last_phase(usage), on="user_id", how="left"), group="phase"), group_users="users")
+r.table(by_phase)
+"""),
+    md(
+        "## 6. Outcomes\nPull requests at the level GitHub publishes them (aggregate report), per 1,000 credits of the same scope and week."
+    ),
+    code("""
+out = value.outcomes(r.scan("aggregate_day"), usage)
+r.say(*narrative.outcomes_story(out))
+r.chart(charts.outcomes(out), data=out.drop_nulls("created_per_1000_credits"))
+"""),
+    md(
+        "## 7. Money\nCredits at list price (US$0.01) against the included pool of the current seat roster (seats × plan credits)."
+    ),
+    code("""
+money = value.money_by_month(usage, pool=metrics.included_pool(r.scan("seats")))
+r.say(*narrative.money_story(money))
+r.chart(charts.money(money), data=money)
+r.table(money)
+"""),
+    code("""
+r.data_notes()
+"""),
+]
+
+
+TEAMS = [
+    md("""
+*Team and department distribution* — which teams drive AI-credit spend, how it is spread inside them, where
+adoption lags, what a credit buys per team, and how that moves week to week. Without an organisation map,
+team figures come from GitHub's daily team membership and overlap; with one, every user-day belongs to one unit.
+"""),
+    params("""
+org_map: str = ""  # CSV/Parquet: user_login or user_id, team, department, cost_centre, valid_from, valid_to (empty: GitHub teams)
+top_n: int = 12  # units shown before the long tail is folded
+seat_price_business: float = 0.0  # US$ per Business seat per month (0: not priced)
+seat_price_enterprise: float = 0.0  # US$ per Enterprise seat per month (0: not priced)
+min_credits: float = 10.0  # floor for the value-per-credit ratios
+min_active_days: int = 3  # floor for the value-per-credit ratios
+bootstrap_iterations: int = 1000  # resamples for the confidence intervals
+seed: int = 7  # random seed of the bootstrap
+"""),
+    code("""
+from copilot_usage import charts, narrative, notebook, teams, value
+"""),
+    code("""
+r = notebook.report("Team and department distribution", data_dir=data_dir, scope=scope, start=start, end=end, audience=audience, k_min=k_min, pseudonymize=pseudonymize, events=events, org_map=org_map, top_n=top_n)
+view = narrative.team_view(r, org_map=org_map)
+summary = teams.with_change(teams.unit_summary(view.unit_days, view.seated, scope_credits=view.scope_credits), teams.unit_summary(view.previous, view.seated, scope_credits=None))
+narrative.team_headline(r, view, summary)
+"""),
+    md(
+        "## 1. Who spends?\nCredits, seats and active users per unit; the long tail and units under k_min users are folded into one row."
+    ),
+    code("""
+shown = teams.fold_tail(summary, top=top_n, k_min=r.k_min)
+r.say(*narrative.team_spend_story(shown, additive=view.additive))
+r.chart(charts.unit_credits(shown, additive=view.additive), data=shown)
+r.table(shown.select("unit", "seated_users", "active_users", "credits", "credits_per_active_user", "credits_per_seat", "share_of_total", "credits_change"))
+"""),
+    md(
+        "## 2. How is it spread inside teams?\nDistribution of per-user credits inside each unit with k_min or more users; analysts also see the Gini and the top user's share."
+    ),
+    code("""
+inside = r.protect(teams.spread(view.unit_days), group_users="users", analyst_only=("gini", "top_user_share"))
+r.chart(charts.unit_spread(inside), data=inside)
+r.table(inside)
+"""),
+    md(
+        "## 3. Where does adoption lag?\nSeated versus active users, surface use and adoption phase (shares of active users), and how fast seats start being used."
+    ),
+    code("""
+adopt = r.protect(teams.adoption(view.unit_days, view.seated, r.scan("seats")), group_users="seated_users")
+r.table(adopt.select("unit", "seated_users", "active_users", "active_share", "agent_share", "chat_share", "cli_share", "code_review_share", "cloud_agent_share", "phase_2_share", "phase_3_share", "median_days_to_first_use", "median_days_to_first_agent"))
+support = teams.needs_support(adopt, seat_price_business=seat_price_business, seat_price_enterprise=seat_price_enterprise)
+r.say(*narrative.support_story(support))
+r.table(support, empty="No unit needs support.")
+"""),
+    md("## 4. Value by team\nThe value-per-credit measures of the value report, per unit (same functions)."),
+    code("""
+per_user_unit = value.user_totals(view.unit_days, by=["unit"])
+per_team = r.protect(value.output_per_credit(per_user_unit, by="unit", min_credits=min_credits, min_active_days=min_active_days, iterations=bootstrap_iterations, seed=seed, outputs={"loc_added_sum": "accepted lines"}), group_users="users")
+r.table(per_team.sort("per_100_credits", descending=True, nulls_last=True), empty="No unit has k_min users above the floors.")
+quad = value.quadrant(r.protect(value.by_group(per_user_unit, group="unit"), group_users="users"))
+r.chart(charts.quadrant(quad, label="unit"), data=quad)
+"""),
+    md(
+        "## 5. Over time\nWeekly credits per unit, the fastest-growing units and those whose credits per active user moved most (last four weeks against the four before)."
+    ),
+    code("""
+weekly = teams.weekly_by_unit(view.unit_days, units=shown["unit"])
+r.chart(charts.unit_heatmap(weekly), data=weekly)
+r.table(teams.movers(weekly).head(10), empty="Fewer than two weeks of data.")
+"""),
+    code("""
+r.data_notes()
+"""),
+]
+
+
 def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
     nb = new_notebook(cells=cells)
     for i, cell in enumerate(nb.cells):  # stable ids keep diffs readable
@@ -143,3 +318,5 @@ def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
 
 if __name__ == "__main__":
     write("trends", TRENDS)
+    write("value_per_credit", VALUE)
+    write("team_distribution", TEAMS)

@@ -232,3 +232,219 @@ def events_frame(events: list[Any] | None) -> pl.DataFrame:
             day, _, label = str(e).partition(":")
             rows.append({"day": dt.date.fromisoformat(day.strip()), "label": label.strip()})
     return pl.DataFrame(rows, schema={"day": pl.Date, "label": pl.String})
+
+
+QUADRANT_COLORS = {
+    "high cost / high output": "#2f6fdf",
+    "review: exploration or waste": "#c2458e",
+    "efficient": "#3aa37a",
+    "adoption support": "#9b9b9b",
+}
+
+
+def lorenz(frame: pl.DataFrame) -> alt.LayerChart:
+    """Lorenz curve of credits across users. Expects ``user_share, credit_share`` (0–1)."""
+    diag = pl.DataFrame({"user_share": [0.0, 1.0], "credit_share": [0.0, 1.0]})
+    line = (
+        alt.Chart(frame)
+        .mark_line(color="#2f6fdf", strokeWidth=2)
+        .encode(
+            alt.X("user_share:Q").title("Share of users (lowest to highest credits)").axis(format="%"),
+            alt.Y("credit_share:Q").title("Share of AI credits").axis(format="%"),
+        )
+    )
+    equal = (
+        alt.Chart(diag)
+        .mark_line(color="#bbbbbb", strokeDash=[4, 3])
+        .encode(alt.X("user_share:Q"), alt.Y("credit_share:Q"))
+    )
+    return alt.layer(equal, line).properties(title="Concentration of AI credits (Lorenz curve)", width=360, height=300)
+
+
+def per_100_credits(frame: pl.DataFrame, *, group: str | None = None) -> alt.LayerChart:
+    """Output per 100 credits with its bootstrap interval. Expects ``output, per_100_credits, low, high``
+    (and ``group`` to facet rows by colour)."""
+    data = frame.drop_nulls("per_100_credits")
+    y = alt.Y("output:N").title(None).sort("-x")
+    color = alt.Color(f"{group}:N").title(group.replace("_", " ")) if group else alt.value("#2f6fdf")
+    bars = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=90, opacity=0.9)
+        .encode(
+            alt.X("per_100_credits:Q")
+            .title("Per 100 AI credits (ratio of sums, log scale)")
+            .scale(type="log")
+            .axis(tickCount=6, format="~s"),
+            y,
+            *([alt.YOffset(f"{group}:N")] if group else []),
+            color=color,
+            tooltip=[
+                alt.Tooltip("output:N"),
+                alt.Tooltip("per_100_credits:Q", format=",.1f"),
+                alt.Tooltip("low:Q", format=",.1f"),
+                alt.Tooltip("high:Q", format=",.1f"),
+            ],
+        )
+    )
+    ci = (
+        alt.Chart(data)
+        .mark_rule(color="#333333")
+        .encode(alt.X("low:Q"), alt.X2("high:Q"), y, *([alt.YOffset(f"{group}:N")] if group else []))
+    )
+    return alt.layer(bars, ci).properties(title="What 100 AI credits buy (lines: 90% bootstrap interval)", width=560)
+
+
+def intensity(frame: pl.DataFrame) -> alt.Chart:
+    """Estimated credits per event by feature (per generation) and model (per interaction).
+    Expects ``kind, name, credits_per_event``."""
+    return (
+        alt.Chart(frame, title="Estimated AI credits per event (regression estimate, not billed split)")
+        .mark_bar()
+        .encode(
+            alt.X("credits_per_event:Q").title("Estimated credits per event"),
+            alt.Y("name:N").title(None).sort("-x"),
+            alt.Color("kind:N").title("Regressor").scale(domain=["feature", "model"], range=["#e8833a", "#2f6fdf"]),
+            alt.Row("kind:N").title(None),
+            tooltip=[alt.Tooltip("name:N"), alt.Tooltip("credits_per_event:Q", format=",.2f")],
+        )
+        .resolve_scale(y="independent")
+        .properties(width=480)
+    )
+
+
+def quadrant(
+    frame: pl.DataFrame, *, label: str, cost: str = "credits", output: str = "loc_added_sum"
+) -> alt.LayerChart:
+    """Cost vs output scatter with median rules. Expects ``<label>, <cost>, <output>, quadrant``."""
+    base = alt.Chart(frame.filter((pl.col(cost) > 0) & (pl.col(output) > 0)))
+    points = base.mark_circle(size=60, opacity=0.8).encode(
+        alt.X(f"{cost}:Q").title("AI credits in period (log scale)").scale(type="log"),
+        alt.Y(f"{output}:Q").title("Accepted lines, loc_added_sum (log scale)").scale(type="log"),
+        alt.Color("quadrant:N")
+        .scale(domain=list(QUADRANT_COLORS), range=list(QUADRANT_COLORS.values()))
+        .title("Quadrant"),
+        tooltip=[
+            alt.Tooltip(f"{label}:N"),
+            alt.Tooltip(f"{cost}:Q", format=",.0f"),
+            alt.Tooltip(f"{output}:Q", format=",.0f"),
+            alt.Tooltip("quadrant:N"),
+        ],
+    )
+    vrule = base.mark_rule(color="#999999", strokeDash=[4, 3]).encode(alt.X("mean(cost_median):Q"))
+    hrule = base.mark_rule(color="#999999", strokeDash=[4, 3]).encode(alt.Y("mean(output_median):Q"))
+    return alt.layer(points, vrule, hrule).properties(
+        title="Cost vs output (dashed lines: medians)", width=520, height=340
+    )
+
+
+def group_bars(frame: pl.DataFrame, *, group: str, value: str, title: str, axis: str) -> alt.Chart:
+    """Horizontal bars of one value per group."""
+    return (
+        alt.Chart(frame.drop_nulls(value), title=title)
+        .mark_bar(color="#2f6fdf")
+        .encode(
+            alt.X(f"{value}:Q").title(axis),
+            alt.Y(f"{group}:N").title(None).sort("-x"),
+            tooltip=[alt.Tooltip(f"{group}:N"), alt.Tooltip(f"{value}:Q", format=",.1f")],
+        )
+        .properties(width=480)
+    )
+
+
+def outcomes(frame: pl.DataFrame) -> alt.Chart:
+    """Weekly Copilot-authored PRs created and merged per 1,000 credits. Expects :func:`value.outcomes`."""
+    long = (
+        frame.unpivot(
+            index="week",
+            on=["created_per_1000_credits", "merged_per_1000_credits"],
+            variable_name="measure",
+            value_name="per_1000",
+        )
+        .drop_nulls("per_1000")
+        .with_columns(
+            pl.col("measure").replace(
+                {
+                    "created_per_1000_credits": "created by Copilot",
+                    "merged_per_1000_credits": "merged (created by Copilot)",
+                }
+            )
+        )
+    )
+    return (
+        alt.Chart(long, title="Copilot-authored pull requests per 1,000 AI credits (scope-level correlation)")
+        .mark_line(point=True)
+        .encode(
+            alt.X("week:T").title("Week"),
+            alt.Y("per_1000:Q").title("Pull requests per 1,000 credits"),
+            alt.Color("measure:N").title(None),
+        )
+    )
+
+
+def money(frame: pl.DataFrame) -> alt.LayerChart:
+    """Monthly credits against the included pool. Expects :func:`value.money_by_month`."""
+    base = alt.Chart(frame)
+    bars = base.mark_bar(color="#2f6fdf", opacity=0.85).encode(
+        alt.X("month:T").title(None).timeUnit("yearmonth"),
+        alt.Y("credits:Q").title("AI credits per month"),
+        tooltip=[
+            alt.Tooltip("month:T", timeUnit="yearmonth"),
+            alt.Tooltip("credits:Q", format=",.0f"),
+            alt.Tooltip("list_value_usd:Q", format="$,.0f"),
+            alt.Tooltip("overage_usd:Q", format="$,.0f"),
+        ],
+    )
+    pool = base.mark_tick(color="#c2458e", thickness=3, size=40).encode(
+        alt.X("month:T").timeUnit("yearmonth"), alt.Y("included_pool:Q")
+    )
+    return alt.layer(bars, pool).properties(title="AI credits per month (pink: included pool)", width=480)
+
+
+def unit_credits(frame: pl.DataFrame, *, additive: bool) -> alt.Chart:
+    """Credits per team/department, sorted. Expects ``unit, credits, active_users``."""
+    note = "" if additive else " — non-additive: a user on several teams counts in each"
+    return (
+        alt.Chart(frame, title=f"AI credits by unit{note}")
+        .mark_bar(color="#2f6fdf")
+        .encode(
+            alt.X("credits:Q").title("AI credits in period"),
+            alt.Y("unit:N").title(None).sort("-x"),
+            tooltip=[
+                alt.Tooltip("unit:N"),
+                alt.Tooltip("credits:Q", format=",.0f"),
+                alt.Tooltip("active_users:Q"),
+                alt.Tooltip("credits_per_active_user:Q", format=",.0f"),
+            ],
+        )
+        .properties(width=520)
+    )
+
+
+def unit_spread(frame: pl.DataFrame) -> alt.LayerChart:
+    """Per-unit distribution of per-user credits: p10–p90 line, p25–p75 bar, median tick.
+    Expects ``unit, p10, p25, median, p75, p90``."""
+    base = alt.Chart(frame)
+    y = alt.Y("unit:N").title(None).sort(field="median", order="descending")
+    whisker = base.mark_rule(color="#555555").encode(
+        alt.X("p10:Q").title("AI credits per user in period"), alt.X2("p90:Q"), y
+    )
+    box = base.mark_bar(color="#9bb9ef", size=12).encode(alt.X("p25:Q"), alt.X2("p75:Q"), y)
+    mid = base.mark_tick(color="#173b7a", thickness=3, size=14).encode(alt.X("median:Q"), y)
+    return alt.layer(whisker, box, mid).properties(
+        title="Spread of credits per user inside each unit (line p10–p90, box p25–p75, tick median)", width=520
+    )
+
+
+def unit_heatmap(frame: pl.DataFrame) -> alt.Chart:
+    """Weekly credits per unit. Expects ``week, unit, credits``."""
+    return (
+        alt.Chart(frame, title="Weekly AI credits per unit")
+        .mark_rect()
+        .encode(
+            alt.X("week:O").timeUnit("yearmonthdate").title("Week starting"),
+            alt.Y("unit:N").title(None),
+            alt.Color("credits:Q").title("Credits").scale(scheme="blues"),
+            tooltip=[alt.Tooltip("week:T"), alt.Tooltip("unit:N"), alt.Tooltip("credits:Q", format=",.0f")],
+        )
+        .properties(width=560)
+    )

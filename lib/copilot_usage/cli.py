@@ -56,6 +56,7 @@ def simulate() -> None:
 )
 @click.option("--link-ttl", type=float, default=3600.0, show_default=True, help="Download link lifetime (s).")
 @click.option("--shard-rows", type=int, default=2000, show_default=True, help="Rows per download shard.")
+@click.option("--cache-reports", type=int, default=32, show_default=True, help="Generated reports kept in memory.")
 def simulate_serve(
     port: int,
     seed: int,
@@ -67,6 +68,7 @@ def simulate_serve(
     fault_rate: float,
     link_ttl: float,
     shard_rows: int,
+    cache_reports: int,
 ) -> None:
     """Serve the simulated tenant over loopback HTTP until interrupted.
 
@@ -78,7 +80,14 @@ def simulate_serve(
 
     tenant = Tenant(seed=seed, users=users, days=days, orgs=orgs, today=today or dt.datetime.now(dt.UTC).date())
     sim = Simulator(
-        tenant, SimConfig(latency_ms=latency_ms, fault_rate=fault_rate, link_ttl_s=link_ttl, shard_rows=shard_rows)
+        tenant,
+        SimConfig(
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            link_ttl_s=link_ttl,
+            shard_rows=shard_rows,
+            cache_reports=cache_reports,
+        ),
     )
     serve(sim, port=port)
 

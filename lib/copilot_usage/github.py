@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import time
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 MAX_RATE_WAIT_S = 900.0
+# REFERENCE §8: at most 900 points per minute per REST endpoint (GET = 1); stay a little under it
+POINTS_PER_MINUTE = 850
 
 
 def redact(url: str | httpx.URL) -> str:
@@ -142,6 +145,21 @@ class GitHub:
             },
         )
         self.requests = 0
+        self._sent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
+        self._pace_locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+
+    async def _pace(self, path: str) -> None:
+        """Keep each endpoint under GitHub's per-minute point budget (sliding 60-second window)."""
+        async with self._pace_locks[path]:
+            sent = self._sent[path]
+            while True:
+                now = time.monotonic()
+                while sent and sent[0] <= now - 60:
+                    sent.popleft()
+                if len(sent) < POINTS_PER_MINUTE:
+                    sent.append(now)
+                    return
+                await asyncio.sleep(sent[0] + 60 - now)
 
     async def __aenter__(self) -> Self:
         return self
@@ -155,6 +173,7 @@ class GitHub:
         )
 
     async def _api_once(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
+        await self._pace(httpx.URL(path).path)
         async with self.limit:
             self.requests += 1
             r = await self.client.get(path, params=params)

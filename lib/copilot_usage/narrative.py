@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from . import metrics
+from . import metrics, value
 from .notebook import Report, change_phrase, fmt_num
 from .reports import CREDIT_PRICE_USD
 
@@ -201,3 +202,283 @@ def quarter_end(day: dt.date) -> dt.date:
 
 def quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+
+
+# ---------------------------------------------------------------------- value per credit
+def value_headline(
+    r: Report, totals: pl.DataFrame, conc: dict[str, Any], per_scope: pl.DataFrame, fit: dict[str, Any]
+) -> None:
+    """Tiles and summary figures of the value-per-credit report."""
+    lines = per_scope.filter(pl.col("output") == "accepted lines")
+    row = lines.row(0, named=True) if lines.height else {"per_100_credits": None, "low": None, "high": None}
+    coef = fit["coefficients"]
+    r.record(
+        credits_total=conc["credits"],
+        cost_usd_list=conc["credits"] * CREDIT_PRICE_USD,
+        users_with_credits=conc["users"],
+        top1_share=conc["top1"],
+        top5_share=conc["top5"],
+        top10_share=conc["top10"],
+        gini=conc["gini"],
+        accepted_lines_per_100_credits=row["per_100_credits"],
+        accepted_lines_per_100_credits_ci90=[row["low"], row["high"]],
+        intensity_r2_holdout=fit["r2_holdout"],
+        feature_intensity={n: c for k, n, c in coef.iter_rows() if k == "feature"},
+        model_intensity={n: c for k, n, c in coef.iter_rows() if k == "model"},
+    )
+    r.tiles(
+        [
+            ("AI credits in period", fmt_num(conc["credits"]), None),
+            ("List value (US$)", f"${conc['credits'] * CREDIT_PRICE_USD:,.0f}", None),
+            ("Credits from the top 10% of users", "n/a" if conc["top10"] is None else f"{conc['top10']:.0%}", None),
+            ("Gini of credits across users", fmt_num(conc["gini"], digits=2), None),
+            ("Accepted lines per 100 credits", fmt_num(row["per_100_credits"], digits=1), None),
+        ]
+    )
+
+
+def concentration_story(conc: dict[str, Any]) -> list[str]:
+    if conc["top10"] is None:
+        return ["No credits in this period."]
+    return [
+        f"{conc['users']:,} users consumed {conc['credits']:,.0f} credits. The top 1% of them used "
+        f"{conc['top1']:.0%}, the top 5% {conc['top5']:.0%} and the top 10% {conc['top10']:.0%} of all credits "
+        f"(Gini {conc['gini']:.2f}; 0 = everyone equal, 1 = one user uses everything)."
+    ]
+
+
+def per_credit_story(per_scope: pl.DataFrame, *, min_credits: float, min_active_days: int) -> list[str]:
+    lines = per_scope.filter(pl.col("output") == "accepted lines")
+    if lines.height == 0 or lines["per_100_credits"][0] is None:
+        return ["No user passes the activity floors in this period."]
+    r = lines.row(0, named=True)
+    ci = "" if r["low"] is None else f" (90% interval {r['low']:,.1f}–{r['high']:,.1f})"
+    return [
+        f"Every 100 AI credits came with {r['per_100_credits']:,.1f} accepted lines{ci}, across "
+        f"{r['users']:,} users with at least {min_credits:g} credits and {min_active_days} active days.",
+        "Ratios are sums over users divided by their summed credits, never averages of per-user ratios.",
+    ]
+
+
+def intensity_story(fit: dict[str, Any]) -> list[str]:
+    coef = fit["coefficients"]
+    if coef.height == 0:
+        return ["Too few user-days with credits to estimate what drives them."]
+    models = coef.filter(pl.col("kind") == "model").sort("credits_per_event", descending=True)
+    comp = coef.filter(pl.col("name") == "code_completion")["credits_per_event"]
+    out = [
+        f"A regression of daily credits on each model's interactions and each feature's generations explains "
+        f"{fit['r2_holdout']:.0%} of the variation on held-out days (R², mean error "
+        f"{fit['mae_holdout']:,.1f} credits per user-day) and accounts for {fit['explained_share']:.0%} of credits."
+    ]
+    if models.height:
+        top = models.row(0, named=True)
+        out.append(
+            f"The most credit-intensive model is {top['name']} at about {top['credits_per_event']:,.1f} "
+            f"credits per interaction."
+        )
+    if comp.len():
+        out.append(
+            "Code completions cost "
+            + (
+                "nothing measurable, as GitHub's billing says (completions are not billed in AI credits)."
+                if comp[0] < 0.05
+                else f"about {comp[0]:.2f} credits per generation, which contradicts "
+                "GitHub's billing rules; check the data."
+            )
+        )
+    out.append("These are estimates from activity counts, not GitHub's billed split.")
+    return out
+
+
+def quadrant_story(quad: pl.DataFrame, label: str) -> list[str]:
+    if quad.height == 0:
+        return [f"No {label} passes the floors and the k_min rule."]
+    counts = dict(quad.group_by("quadrant").len().iter_rows())
+    review = counts.get("review: exploration or waste", 0)
+    return [
+        f"Of {quad.height} {label}s, {review} use more credits than the median with less output than the "
+        f"median (review: exploration or waste) and {counts.get('efficient', 0)} deliver above-median output "
+        f"on below-median credits (efficient)."
+    ]
+
+
+def group_story(table: pl.DataFrame, group: str) -> list[str]:
+    rated = table.drop_nulls("lines_per_100_credits")
+    if rated.height == 0:
+        return []
+    top = rated.sort("credits_per_user", descending=True).row(0, named=True)
+    best = rated.sort("lines_per_100_credits", descending=True).row(0, named=True)
+    return [
+        f"{top[group]} users consume the most per person ({top['credits_per_user']:,.0f} credits); "
+        f"{best[group]} get the most accepted lines per 100 credits ({best['lines_per_100_credits']:,.1f})."
+    ]
+
+
+def outcomes_story(out: pl.DataFrame) -> list[str]:
+    rated = out.drop_nulls("created_per_1000_credits")
+    if rated.height == 0:
+        return ["No pull-request figures with credits in this period."]
+    return [
+        f"Across {rated.height} weeks, Copilot created {rated['pr_created_by_copilot'].sum():,} pull requests, "
+        f"{rated['pr_created_by_copilot'].sum() * 1000 / rated['credits'].sum():,.1f} per 1,000 credits. "
+        "This is a scope-level correlation from GitHub's aggregate report, not a per-user effect."
+    ]
+
+
+def money_story(money: pl.DataFrame) -> list[str]:
+    if money.height == 0:
+        return ["No credits in this period."]
+    last = money.row(-1, named=True)
+    over = money["overage_usd"].sum()
+    return [
+        f"In {last['month']:%B %Y} so far, {last['credits']:,.0f} credits (US${last['list_value_usd']:,.0f} at list "
+        f"price) against an included pool of {last['included_pool']:,.0f}: {last['covered_share']:.0%} covered.",
+        f"Overage over the period at list price: US${over:,.0f}."
+        if over
+        else "No month in the period exceeded the included pool.",
+    ]
+
+
+def quadrant_for(
+    r: Report, totals: pl.DataFrame, unit_totals: pl.DataFrame, *, min_credits: float, min_active_days: int
+) -> tuple[pl.DataFrame, str]:
+    """Users for the analyst audience, teams (groups under k_min dropped) for leadership.
+
+    Returns the quadrant frame and the name of its label column (``user_login`` or ``unit``)."""
+    if r.audience == "analyst":
+        users = totals.filter(
+            (pl.col("credits").fill_null(0) >= min_credits) & (pl.col("active_days") >= min_active_days)
+        )
+        if r.pseudonymize:
+            users = r.protect(users, user_column="user_login")
+        return (value.quadrant(users) if users.height else users), "user_login"
+    units = r.protect(unit_totals, group_users="users")
+    return (value.quadrant(units) if units.height else units), "unit"
+
+
+def review_table(r: Report, quad: pl.DataFrame, label: str, *, n: int = 10) -> pl.DataFrame:
+    """Top "review: exploration or waste" entries with their dominant feature (by generations) and model (by
+    interactions); teams are attributed through the daily team membership."""
+    from . import teams
+
+    features, models = r.scan("user_feature_day"), r.scan("user_model_feature_day")
+    if label == "unit":
+        membership, names = r.scan("user_team_day"), r.scan("teams")
+        features = teams.team_user_days(features, membership, names).lazy()
+        models = teams.team_user_days(models, membership, names).lazy()
+    return value.review_list(
+        quad,
+        label=label,
+        n=n,
+        features=value.dominant(features, key=label, by="feature", measure="code_generation_activity_count"),
+        models=value.dominant(models, key=label, by="model", measure="user_initiated_interaction_count"),
+    )
+
+
+# ---------------------------------------------------------------------- teams
+@dataclass
+class TeamView:
+    """User-day rows attributed to units, the seated users per unit, and the attribution mode."""
+
+    unit_days: pl.DataFrame
+    previous: pl.DataFrame
+    seated: pl.DataFrame
+    additive: bool
+    warnings: list[str]
+    scope_credits: float
+
+    @property
+    def mode(self) -> str:
+        return (
+            "additive — one unit per user-day from the organisation map"
+            if self.additive
+            else "non-additive — GitHub team membership; a user on several teams counts in each, nested teams roll up"
+        )
+
+
+def team_view(r: Report, *, org_map: str = "") -> TeamView:
+    """Attribute the period (and the previous period of the same length) to units."""
+    from . import teams
+
+    length = r.end - r.start
+    prev_end = r.start - dt.timedelta(days=1)
+    usage = r.scan("user_day").collect()
+    previous = r.scan_between("user_day", prev_end - length, prev_end).collect()
+    warnings: list[str] = []
+    if org_map:
+        mapping, warnings = teams.load_org_map(org_map, known_users=usage.select("user_id", "user_login").unique())
+        unit_days = teams.map_user_days(usage, mapping)
+        prev_days = teams.map_user_days(previous, mapping)
+        seated = teams.seat_units(r.scan("seats"), unit_days, org_map=mapping, as_of=r.end)
+        return TeamView(unit_days, prev_days, seated, True, warnings, usage["ai_credits_used"].sum())
+    membership, names = r.scan_between("user_team_day", prev_end - length, r.end), r.scan("teams")
+    unit_days = teams.team_user_days(usage, membership, names)
+    prev_days = teams.team_user_days(previous, membership, names)
+    seated = teams.seat_units(r.scan("seats"), unit_days)
+    return TeamView(unit_days, prev_days, seated, False, warnings, usage["ai_credits_used"].sum())
+
+
+def team_headline(r: Report, view: TeamView, summary: pl.DataFrame) -> None:
+    total = view.scope_credits
+    seated = view.seated["user_id"].n_unique()
+    active = view.unit_days["user_id"].n_unique()
+    units = summary.filter(pl.col("active_users") >= r.k_min)
+    r.record(
+        additivity="additive" if view.additive else "non-additive",
+        credits_total=total,
+        seated_users=seated,
+        active_users=active,
+        adoption_share=active / seated if seated else None,
+        units={
+            u["unit"]: {
+                "credits": u["credits"],
+                "share": u["share_of_total"],
+                "active_users": u["active_users"],
+                "seated_users": u["seated_users"],
+                "adoption_share": u["active_share"],
+            }
+            for u in units.iter_rows(named=True)
+        },
+    )
+    r.tiles(
+        [
+            ("AI credits in period", fmt_num(total), None),
+            ("Seated users", fmt_num(seated), None),
+            ("Active users (distinct)", fmt_num(active), None),
+            ("Active share of seats", "n/a" if not seated else f"{min(active / seated, 1):.0%}", None),
+            ("Units shown (≥ k_min users)", fmt_num(units.height), None),
+        ]
+    )
+    r.say(f"Attribution: {view.mode}.", *view.warnings)
+
+
+def team_spend_story(summary: pl.DataFrame, *, additive: bool) -> list[str]:
+    named = summary.filter(~pl.col("unit").str.starts_with("("))
+    if named.height == 0:
+        return ["No team in this period has k_min or more active users."]
+    top = named.row(0, named=True)
+    share = "" if top["share_of_total"] is None else f" ({top['share_of_total']:.0%} of the scope's credits)"
+    out = [
+        f"{top['unit']} used the most credits: {top['credits']:,.0f}{share}, "
+        f"{top['credits_per_active_user'] or 0:,.0f} per active user."
+    ]
+    if "credits_change" in summary.columns and top.get("credits_change") is not None:
+        out.append(change_phrase(f"{top['unit']}'s credits", top["credits_change"], "versus the previous period"))
+    if not additive:
+        out.append("Team figures overlap (users on several teams count in each) and do not add up to the total.")
+    return out
+
+
+def support_story(support: pl.DataFrame) -> list[str]:
+    if support.height == 0:
+        return ["No unit has many idle seats or a low active share."]
+    idle = int(support["idle_seats"].sum())
+    cost = support["idle_seat_cost_month"].drop_nulls()
+    out = [f"{support.height} units need support: {idle} idle seats between them."]
+    out.append(
+        f"Their idle seats cost about US${cost.sum():,.0f} a month."
+        if cost.len()
+        else "Set seat_price_business / seat_price_enterprise to price the idle seats."
+    )
+    return out

@@ -115,6 +115,10 @@ class Report:
             self.data_dir, table, scope=self.scope, start=start if dated else None, end=self.end if dated else None
         )
 
+    def scan_between(self, table: str, start: dt.date, end: dt.date) -> pl.LazyFrame:
+        """A dated table for this scope over another window (e.g. the previous period)."""
+        return store.scan(self.data_dir, table, scope=self.scope, start=start, end=end)
+
     @property
     def complete_days(self) -> int:
         return int((self.health["status"] == "complete").sum()) if self.health.height else 0
@@ -187,13 +191,21 @@ class Report:
 
     # ------------------------------------------------------------------ audience rules
     def protect(
-        self, frame: pl.DataFrame, *, user_column: str | None = None, group_users: str | None = None
+        self,
+        frame: pl.DataFrame,
+        *,
+        user_column: str | None = None,
+        group_users: str | None = None,
+        analyst_only: tuple[str, ...] = (),
     ) -> pl.DataFrame:
         """Apply the audience rules: leadership never sees logins/ids; groups under ``k_min`` users are dropped.
 
-        ``group_users`` names a column holding the number of distinct users behind each row.
+        ``group_users`` names a column holding the number of distinct users behind each row; ``analyst_only``
+        columns are dropped for leadership.
         """
         out = frame
+        if self.audience == "leadership" and analyst_only:
+            out = out.drop([c for c in analyst_only if c in out.columns])
         if group_users is not None:
             out = out.filter(pl.col(group_users) >= self.k_min)
         if user_column is not None and user_column in out.columns:

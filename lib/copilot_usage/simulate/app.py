@@ -26,7 +26,7 @@ import hmac
 import math
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -61,6 +61,7 @@ class SimConfig:
     max_concurrent: int = 100  # secondary limit: concurrent requests
     points_per_minute: int = 900  # secondary limit per endpoint
     slow_s: float = 1.0  # delay of a "slow" fault
+    cache_reports: int = 32  # generated reports kept in memory (raise it for benchmarks)
     download_host: str = "localhost"
     secret: bytes = b"simulator-signing-key"
 
@@ -109,6 +110,7 @@ class Simulator:
         self._used: Counter[str] = Counter()
         self._window: dict[str, list[float]] = defaultdict(list)
         self._reset = int(time.time()) + 3600
+        self._cache: OrderedDict[tuple[Scope, ReportKind, dt.date | None], list[bytes]] = OrderedDict()
         routes = [
             Route("/_sim/record", self.sim_record),
             Route("/rate_limit", self.rate_limit),
@@ -278,9 +280,19 @@ class Simulator:
         query = urlencode({"st": int(time.time()), "se": expires, "sig": self._sign(path, expires)})
         return f"{request.url.scheme}://{host}{path}?{query}"
 
-    @functools.lru_cache(maxsize=16)  # noqa: B019 - the simulator lives as long as its server
     def report_shards(self, scope: Scope, report: ReportKind, day: dt.date | None) -> list[bytes]:
-        return self.shards(self.report_bytes(scope, report, day), report)
+        """The report's download shards, kept in an LRU cache of ``cache_reports`` reports."""
+        key = (scope, report, day)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        shards = self.shards(self.report_bytes(scope, report, day), report)
+        with self._lock:
+            self._cache[key] = shards
+            while len(self._cache) > self.config.cache_reports:
+                self._cache.popitem(last=False)
+        return shards
 
     @functools.lru_cache(maxsize=32)  # noqa: B019
     def _billing_lines(self, scope: Scope, year: int, month: int) -> Any:

@@ -1,0 +1,469 @@
+"""Value per credit: where credits go, what they buy, which work patterns drive them.
+
+``ai_credits_used`` is one total per user-day, not split by feature, model or surface (REFERENCE §3.5), so
+everything here is either a ratio of sums over the same rows or an *estimate* (the intensity regression),
+labelled as such. Pure functions of frames; polars expressions; numpy only for the bootstrap and the fit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.optimize import nnls
+
+from .reports import CREDIT_PRICE_USD
+
+OUTPUTS = {
+    "loc_added_sum": "accepted lines",
+    "code_acceptance_activity_count": "acceptances",
+    "code_generation_activity_count": "generations",
+    "user_initiated_interaction_count": "interactions",
+    "agent_days": "agent days",
+    "cli_session_count": "CLI sessions",
+}
+ARCHETYPE_RULE = """\
+Per user over the period (active days = days with a usage row):
+* completion-only — no user-initiated interaction on any day (only code completions);
+* CLI-heavy — used the CLI on at least 40% of active days;
+* agent — used agent mode on at least 30% of active days;
+* chat — used chat on at least 30% of active days;
+* mixed — everything else."""
+
+
+def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+
+
+def user_totals(user_day: pl.DataFrame | pl.LazyFrame, *, by: list[str] | None = None) -> pl.DataFrame:
+    """Per user (and ``by`` keys): credits (null if no row carries the field), active days, outputs.
+
+    Returns ``user_id, user_login, *by, credits, credit_days, active_days, <OUTPUTS...>, agent_days,
+    cli_days, chat_days, interaction_days``.
+    """
+    keys = ["user_id", "user_login", *(by or [])]
+    return (
+        _lazy(user_day)
+        .group_by(keys)
+        .agg(
+            credits=pl.when(pl.col("ai_credits_used").is_not_null().any()).then(pl.col("ai_credits_used").sum()),
+            credit_days=pl.col("ai_credits_used").is_not_null().sum(),
+            active_days=pl.col("day").n_unique(),
+            loc_added_sum=pl.col("loc_added_sum").sum(),
+            code_acceptance_activity_count=pl.col("code_acceptance_activity_count").sum(),
+            code_generation_activity_count=pl.col("code_generation_activity_count").sum(),
+            user_initiated_interaction_count=pl.col("user_initiated_interaction_count").sum(),
+            cli_session_count=pl.col("cli_session_count").fill_null(0).sum(),
+            agent_days=pl.col("used_agent").fill_null(False).sum(),
+            cli_days=pl.col("used_cli").fill_null(False).sum(),
+            chat_days=pl.col("used_chat").fill_null(False).sum(),
+            interaction_days=(pl.col("user_initiated_interaction_count") > 0).sum(),
+        )
+        .sort(keys)
+        .collect()
+    )
+
+
+def concentration(totals: pl.DataFrame) -> dict[str, Any]:
+    """Share of credits from the top 1/5/10 % of users, Gini, and the Lorenz curve.
+
+    Expects ``credits`` per user (nulls ignored). Returns ``{"users", "credits", "top1", "top5", "top10",
+    "gini", "lorenz"}`` with ``lorenz`` a frame ``user_share, credit_share`` (100 points).
+    """
+    c = np.sort(totals["credits"].drop_nulls().to_numpy())
+    n, total = c.size, float(c.sum()) if c.size else 0.0
+    if n == 0 or total <= 0:
+        return {
+            "users": n,
+            "credits": total,
+            "top1": None,
+            "top5": None,
+            "top10": None,
+            "gini": None,
+            "lorenz": pl.DataFrame(schema={"user_share": pl.Float64, "credit_share": pl.Float64}),
+        }
+    desc = c[::-1].cumsum() / total
+
+    def top(p: float) -> float:
+        return float(desc[max(int(np.ceil(n * p)), 1) - 1])
+
+    cum = np.concatenate([[0.0], c.cumsum() / total])
+    gini = float(1 - 2 * np.trapezoid(cum, dx=1 / n))
+    grid = np.linspace(0, 1, 101)
+    lorenz = pl.DataFrame({"user_share": grid, "credit_share": np.interp(grid, np.linspace(0, 1, n + 1), cum)})
+    return {
+        "users": n,
+        "credits": total,
+        "top1": top(0.01),
+        "top5": top(0.05),
+        "top10": top(0.10),
+        "gini": gini,
+        "lorenz": lorenz,
+    }
+
+
+def monthly_concentration(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Per month: users with credits, credits, top-10 % share and Gini (``month, users, credits, top10, gini``)."""
+    per = (
+        _lazy(user_day)
+        .with_columns(month=pl.col("day").dt.truncate("1mo"))
+        .group_by("month", "user_id")
+        .agg(credits=pl.col("ai_credits_used").sum())
+        .filter(pl.col("credits") > 0)
+        .collect()
+    )
+    ranked = per.with_columns(
+        rank_desc=pl.col("credits").rank("ordinal", descending=True).over("month").cast(pl.Float64),
+        rank_asc=pl.col("credits").rank("ordinal").over("month").cast(pl.Float64),
+        n=pl.len().over("month").cast(pl.Float64),
+        total=pl.col("credits").sum().over("month"),
+    )
+    return (
+        ranked.group_by("month")
+        .agg(
+            users=pl.len(),
+            credits=pl.col("credits").sum(),
+            top10=pl.col("credits").filter(pl.col("rank_desc") <= (pl.col("n") * 0.1).ceil()).sum()
+            / pl.col("total").first(),
+            # Gini from ranks: sum((2i - n - 1) x_i) / (n sum x)
+            gini=((2 * pl.col("rank_asc") - pl.col("n") - 1) * pl.col("credits")).sum()
+            / (pl.col("n").first() * pl.col("total").first()),
+        )
+        .sort("month")
+    )
+
+
+def output_per_credit(
+    totals: pl.DataFrame,
+    *,
+    by: str | None = None,
+    min_credits: float = 0.0,
+    min_active_days: int = 0,
+    iterations: int = 1000,
+    seed: int = 0,
+    outputs: dict[str, str] | None = None,
+) -> pl.DataFrame:
+    """Output per 100 credits as a ratio of sums per group, with bootstrap 90 % intervals.
+
+    ``totals`` is :func:`user_totals` (one row per user, or per user × ``by``). Users under the floors
+    (``credits < min_credits`` or ``active_days < min_active_days``) are left out of numerator *and* denominator;
+    a group left with no credits gets no ratio. The interval resamples users within the group (seeded,
+    vectorised). Returns ``<by>, output, users, credits, value, per_100_credits, low, high``.
+    """
+    outputs = outputs or OUTPUTS
+    keep = totals.filter(
+        (pl.col("credits").fill_null(0) >= min_credits)
+        & (pl.col("active_days") >= min_active_days)
+        & pl.col("credits").is_not_null()
+    )
+    group = by or "_scope"
+    if by is None:
+        keep = keep.with_columns(_scope=pl.lit("scope"))
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    for key, part in keep.sort(group).group_by(group, maintain_order=True):  # a loop over groups, not rows
+        credits = part["credits"].to_numpy()
+        n = credits.size
+        idx = rng.integers(0, n, size=(iterations, n)) if n > 1 and iterations else None
+        den = credits[idx].sum(axis=1) if idx is not None else None
+        for col, label in outputs.items():
+            v = part[col].to_numpy().astype(float)
+            total_c, total_v = float(credits.sum()), float(v.sum())
+            ratio = 100 * total_v / total_c if total_c > 0 else None
+            low = high = None
+            if idx is not None and den is not None and ratio is not None:
+                boot = 100 * v[idx].sum(axis=1) / np.where(den > 0, den, np.nan)
+                low, high = (float(x) for x in np.nanpercentile(boot, [5, 95]))
+            rows.append(
+                {
+                    group: key[0],
+                    "output": label,
+                    "users": n,
+                    "credits": total_c,
+                    "value": total_v,
+                    "per_100_credits": ratio,
+                    "low": low,
+                    "high": high,
+                }
+            )
+    schema = {
+        group: keep.schema.get(group, pl.String),
+        "output": pl.String,
+        "users": pl.Int64,
+        "credits": pl.Float64,
+        "value": pl.Float64,
+        "per_100_credits": pl.Float64,
+        "low": pl.Float64,
+        "high": pl.Float64,
+    }
+    out = pl.DataFrame(rows, schema=schema)
+    return out.drop("_scope") if by is None else out
+
+
+def intensity_design(
+    user_day: pl.DataFrame | pl.LazyFrame,
+    user_feature_day: pl.DataFrame | pl.LazyFrame,
+    user_model_feature_day: pl.DataFrame | pl.LazyFrame,
+) -> pl.DataFrame:
+    """One row per user-day with credits: ``ai_credits_used``, ``day`` and the regressors — code generations
+    per feature (``feature:<name>``) and user-initiated interactions per model (``model:<name>``)."""
+    key = ["scope", "day", "user_id"]
+    feat = (
+        _lazy(user_feature_day)
+        .group_by(*key, "feature")
+        .agg(pl.col("code_generation_activity_count").sum())
+        .collect()
+        .pivot(on="feature", index=key, values="code_generation_activity_count")
+        .fill_null(0)
+    )
+    feat = feat.rename({c: f"feature:{c}" for c in feat.columns if c not in key})
+    model = (
+        _lazy(user_model_feature_day)
+        .group_by(*key, "model")
+        .agg(pl.col("user_initiated_interaction_count").sum())
+        .collect()
+        .pivot(on="model", index=key, values="user_initiated_interaction_count")
+        .fill_null(0)
+    )
+    model = model.rename({c: f"model:{c}" for c in model.columns if c not in key})
+    base = _lazy(user_day).filter(pl.col("ai_credits_used").is_not_null()).select(*key, "ai_credits_used").collect()
+    out = base.join(feat, on=key, how="left").join(model, on=key, how="left")
+    regressors = sorted(c for c in out.columns if ":" in c)
+    return out.select(*key, "ai_credits_used", *regressors).with_columns(pl.col(regressors).fill_null(0))
+
+
+def credit_intensity(design: pl.DataFrame, *, holdout_every: int = 5) -> dict[str, Any]:
+    """Non-negative least squares of daily credits on feature generations and model interactions.
+
+    Days are split by calendar day: every ``holdout_every``-th day is held out. Returns
+    ``{"coefficients": frame(kind, name, credits_per_event), "r2_train", "r2_holdout", "mae_holdout",
+    "explained_share", "rows"}``. An *estimate* of each feature's and model's credit intensity — never a
+    billed split.
+    """
+    regressors = [c for c in design.columns if ":" in c]
+    if design.height < 20 or not regressors:
+        return {
+            "coefficients": pl.DataFrame(
+                schema={"kind": pl.String, "name": pl.String, "credits_per_event": pl.Float64}
+            ),
+            "r2_train": None,
+            "r2_holdout": None,
+            "mae_holdout": None,
+            "explained_share": None,
+            "rows": design.height,
+        }
+    ordinal = (design["day"] - design["day"].min()).dt.total_days().to_numpy()
+    test = ordinal % holdout_every == holdout_every - 1
+    x = design.select(regressors).to_numpy().astype(float)
+    y = design["ai_credits_used"].to_numpy()
+    scale = np.maximum(x[~test].max(axis=0), 1.0)  # column scaling keeps NNLS well conditioned
+    coef_scaled, _ = nnls(x[~test] / scale, y[~test], maxiter=50 * len(regressors))
+    coef = coef_scaled / scale
+
+    def r2(mask: np.ndarray) -> float | None:
+        if mask.sum() < 2:
+            return None
+        resid = y[mask] - x[mask] @ coef
+        ss = ((y[mask] - y[mask].mean()) ** 2).sum()
+        return float(1 - (resid**2).sum() / ss) if ss > 0 else None
+
+    fitted = x @ coef
+    kinds = [r.split(":", 1) for r in regressors]
+    return {
+        "coefficients": pl.DataFrame(
+            {"kind": [k for k, _ in kinds], "name": [n for _, n in kinds], "credits_per_event": coef}
+        ).sort("kind", "credits_per_event", descending=[False, True]),
+        "r2_train": r2(~test),
+        "r2_holdout": r2(test),
+        "mae_holdout": float(np.abs(y[test] - fitted[test]).mean()) if test.any() else None,
+        "explained_share": float(fitted.sum() / y.sum()) if y.sum() > 0 else None,
+        "rows": design.height,
+    }
+
+
+def attributed_credits(design: pl.DataFrame, coefficients: pl.DataFrame) -> pl.DataFrame:
+    """Estimated credits per feature and per model: coefficient × activity, summed (``kind, name, credits,
+    share``); shares are within kind."""
+    coef = dict(zip(coefficients["kind"] + ":" + coefficients["name"], coefficients["credits_per_event"], strict=True))
+    cols = [c for c in design.columns if c in coef]
+    sums = design.select(pl.col(cols).sum()).row(0, named=True)
+    out = pl.DataFrame(
+        {
+            "kind": [c.split(":", 1)[0] for c in cols],
+            "name": [c.split(":", 1)[1] for c in cols],
+            "credits": [coef[c] * sums[c] for c in cols],
+        }
+    )
+    return out.with_columns(share=pl.col("credits") / pl.col("credits").sum().over("kind")).sort(
+        "kind", "credits", descending=[False, True]
+    )
+
+
+def archetypes(totals: pl.DataFrame) -> pl.DataFrame:
+    """Add ``archetype`` to :func:`user_totals` rows (the rule is :data:`ARCHETYPE_RULE`)."""
+    days = pl.col("active_days")
+    return totals.with_columns(
+        archetype=pl.when(pl.col("interaction_days") == 0)
+        .then(pl.lit("completion-only"))
+        .when(pl.col("cli_days") >= 0.4 * days)
+        .then(pl.lit("CLI-heavy"))
+        .when(pl.col("agent_days") >= 0.3 * days)
+        .then(pl.lit("agent"))
+        .when(pl.col("chat_days") >= 0.3 * days)
+        .then(pl.lit("chat"))
+        .otherwise(pl.lit("mixed"))
+    )
+
+
+def by_group(totals: pl.DataFrame, *, group: str) -> pl.DataFrame:
+    """Per group: users, credits per user, accepted lines per user, lines per 100 credits (ratio of sums)."""
+    return (
+        totals.group_by(group)
+        .agg(
+            users=pl.len(),
+            credits=pl.col("credits").sum(),
+            loc_added_sum=pl.col("loc_added_sum").sum(),
+            active_days=pl.col("active_days").sum(),
+        )
+        .with_columns(
+            credits_per_user=pl.col("credits") / pl.col("users"),
+            lines_per_user=pl.col("loc_added_sum") / pl.col("users"),
+            lines_per_100_credits=pl.when(pl.col("credits") > 0).then(
+                100 * pl.col("loc_added_sum") / pl.col("credits")
+            ),
+        )
+        .sort("credits", descending=True)
+    )
+
+
+QUADRANTS = {
+    (True, True): "high cost / high output",
+    (True, False): "review: exploration or waste",
+    (False, True): "efficient",
+    (False, False): "adoption support",
+}
+
+
+def quadrant(entities: pl.DataFrame, *, cost: str = "credits", output: str = "loc_added_sum") -> pl.DataFrame:
+    """Place entities by cost and output with thresholds at the medians; adds ``quadrant``, ``cost_median``,
+    ``output_median``."""
+    c_med = entities[cost].median()
+    o_med = entities[output].median()
+    high_c = pl.col(cost) > c_med
+    high_o = pl.col(output) > o_med
+    return entities.with_columns(
+        quadrant=pl.when(high_c & high_o)
+        .then(pl.lit(QUADRANTS[(True, True)]))
+        .when(high_c)
+        .then(pl.lit(QUADRANTS[(True, False)]))
+        .when(high_o)
+        .then(pl.lit(QUADRANTS[(False, True)]))
+        .otherwise(pl.lit(QUADRANTS[(False, False)])),
+        cost_median=pl.lit(c_med),
+        output_median=pl.lit(o_med),
+    )
+
+
+def dominant(breakdown: pl.DataFrame | pl.LazyFrame, *, key: str, by: str, measure: str) -> pl.DataFrame:
+    """For each ``key`` (e.g. user_login), the ``by`` value (feature, model) with the largest ``measure``."""
+    return (
+        _lazy(breakdown)
+        .group_by(key, by)
+        .agg(pl.col(measure).sum())
+        .sort([key, measure, by], descending=[False, True, False])
+        .group_by(key, maintain_order=True)
+        .agg(pl.col(by).first().alias(f"dominant_{by}"))
+        .collect()
+    )
+
+
+def outcomes(aggregate_day: pl.DataFrame | pl.LazyFrame, user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Weekly pull-request outcomes per 1,000 credits (scope level): ``week, credits, pr_created_by_copilot,
+    pr_merged_created_by_copilot, pr_median_minutes_to_merge, created_per_1000_credits, merged_per_1000_credits``.
+    The median is the median of the days' medians (GitHub publishes no finer grain)."""
+    weekly_credits = (
+        _lazy(user_day)
+        .group_by(week=pl.col("day").dt.truncate("1w"))
+        .agg(credits=pl.col("ai_credits_used").sum(), credit_rows=pl.col("ai_credits_used").is_not_null().sum())
+    )
+    prs = (
+        _lazy(aggregate_day)
+        .group_by(week=pl.col("day").dt.truncate("1w"))
+        .agg(
+            pr_created=pl.col("pr_total_created").sum(),
+            pr_created_by_copilot=pl.col("pr_total_created_by_copilot").sum(),
+            pr_merged_created_by_copilot=pl.col("pr_total_merged_created_by_copilot").sum(),
+            pr_median_minutes_to_merge=pl.col("pr_median_minutes_to_merge").median(),
+            pr_median_minutes_to_merge_copilot=pl.col("pr_median_minutes_to_merge_copilot_authored").median(),
+        )
+    )
+    return (
+        prs.join(weekly_credits, on="week", how="left")
+        .with_columns(
+            created_per_1000_credits=pl.when(pl.col("credit_rows") > 0).then(
+                1000 * pl.col("pr_created_by_copilot") / pl.col("credits")
+            ),
+            merged_per_1000_credits=pl.when(pl.col("credit_rows") > 0).then(
+                1000 * pl.col("pr_merged_created_by_copilot") / pl.col("credits")
+            ),
+        )
+        .drop("credit_rows")
+        .sort("week")
+        .collect()
+    )
+
+
+def money_by_month(
+    user_day: pl.DataFrame | pl.LazyFrame, *, pool: float, price: float = CREDIT_PRICE_USD
+) -> pl.DataFrame:
+    """Per month: credits, list value, included pool, share covered, overage credits and cost (list price).
+
+    ``pool`` is the monthly included credits of the current seat roster (applied to every month: an
+    approximation when the roster changed; the spend report reconciles with billing)."""
+    return (
+        _lazy(user_day)
+        .group_by(month=pl.col("day").dt.truncate("1mo"))
+        .agg(
+            credits=pl.col("ai_credits_used").sum(),
+            days=pl.col("day").n_unique(),
+            billed_rows=pl.col("ai_credits_used").is_not_null().sum(),
+        )
+        .filter(pl.col("billed_rows") > 0)
+        .with_columns(
+            list_value_usd=pl.col("credits") * price,
+            included_pool=pl.lit(pool),
+            covered_share=pl.min_horizontal(pl.col("credits"), pl.lit(pool)) / pl.col("credits"),
+            overage_credits=(pl.col("credits") - pool).clip(0),
+        )
+        .with_columns(overage_usd=pl.col("overage_credits") * price)
+        .drop("billed_rows")
+        .sort("month")
+        .collect()
+    )
+
+
+def period_days(start: dt.date, end: dt.date) -> int:
+    return (end - start).days + 1
+
+
+def last_phase(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Each user's adoption phase on their last active day of the period (``user_id, phase``)."""
+    return (
+        _lazy(user_day)
+        .sort("day")
+        .group_by("user_id")
+        .agg(phase=pl.format("Phase {}", pl.col("ai_adoption_phase_number").drop_nulls().last()))
+        .with_columns(pl.col("phase").fill_null("unknown"))
+        .collect()
+    )
+
+
+def review_list(
+    quad: pl.DataFrame, *, label: str, features: pl.DataFrame, models: pl.DataFrame, n: int = 10
+) -> pl.DataFrame:
+    """The ``n`` highest-credit entries of the "review" quadrant with their dominant feature and model."""
+    review = quad.filter(pl.col("quadrant") == QUADRANTS[(True, False)]).sort("credits", descending=True).head(n)
+    cols = [label, "credits", "loc_added_sum", *(c for c in ("users", "active_days") if c in review.columns)]
+    return review.select(cols).join(features, on=label, how="left").join(models, on=label, how="left")

@@ -1,0 +1,120 @@
+"""Team attribution: additive with a map, non-additive without, moves by day, nested roll-up, validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from copilot_usage import teams
+from copilot_usage.errors import InputError
+
+D = dt.date(2026, 11, 2)
+S = "org:acme"
+
+
+def _ud(rows: list[tuple[int, int, float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "scope": S,
+            "day": [D + dt.timedelta(days=r[0]) for r in rows],
+            "user_id": [r[1] for r in rows],
+            "user_login": [f"u{r[1]}" for r in rows],
+            "ai_credits_used": [r[2] for r in rows],
+        }
+    )
+
+
+def _membership(rows: list[tuple[int, int, int, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "scope": S,
+            "day": [D + dt.timedelta(days=r[0]) for r in rows],
+            "user_id": [r[1] for r in rows],
+            "team_id": [r[2] for r in rows],
+            "slug": [r[3] for r in rows],
+        }
+    )
+
+
+def _teams(rows: list[tuple[int, str, int | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "scope": S,
+            "snapshot_day": D,
+            "team_id": [r[0] for r in rows],
+            "slug": [r[1] for r in rows],
+            "name": [r[1].title() for r in rows],
+            "parent_id": [r[2] for r in rows],
+        },
+        schema_overrides={"parent_id": pl.Int64},
+    )
+
+
+def test_without_a_map_a_user_on_two_teams_counts_in_both_and_no_team_bucket() -> None:
+    ud = _ud([(0, 1, 10.0), (0, 2, 5.0)])
+    m = _membership([(0, 1, 10, "web"), (0, 1, 11, "api")])
+    out = teams.team_user_days(ud, m, _teams([(10, "web", None), (11, "api", None)]))
+    per = dict(out.group_by("unit").agg(pl.col("ai_credits_used").sum()).iter_rows())
+    assert per == {"Web": 10.0, "Api": 10.0, teams.NO_TEAM: 5.0}
+    assert sum(per.values()) > ud["ai_credits_used"].sum()  # non-additive
+
+
+def test_nested_teams_roll_up_the_parent_chain_once() -> None:
+    ud = _ud([(0, 1, 10.0)])
+    m = _membership([(0, 1, 12, "frontend"), (0, 1, 11, "web")])  # member of a child and its parent
+    tree = _teams([(10, "eng", None), (11, "web", 10), (12, "frontend", 11)])
+    per = dict(teams.team_user_days(ud, m, tree).group_by("unit").agg(pl.col("ai_credits_used").sum()).iter_rows())
+    assert per == {"Eng": 10.0, "Web": 10.0, "Frontend": 10.0}
+
+
+def test_membership_is_by_day_for_a_mover() -> None:
+    ud = _ud([(0, 1, 10.0), (1, 1, 20.0)])
+    m = _membership([(0, 1, 10, "web"), (1, 1, 11, "api")])
+    per = dict(teams.team_user_days(ud, m, None).group_by("unit").agg(pl.col("ai_credits_used").sum()).iter_rows())
+    assert per == {"web": 10.0, "api": 20.0}
+
+
+def test_with_a_map_units_sum_exactly_to_the_scope_total(tmp_path: Path) -> None:
+    f = tmp_path / "map.csv"
+    f.write_text(
+        "user_login,team,department,valid_from,valid_to\n"
+        "u1,web,Product,,2026-11-02\nu1,api,Platform,2026-11-03,\nu2,api,Platform,,\n"
+    )
+    mapping, warnings = teams.load_org_map(
+        f, known_users=pl.DataFrame({"user_id": [1, 2, 3], "user_login": ["u1", "u2", "u3"]})
+    )
+    assert warnings and "1 user(s)" in warnings[0]
+    ud = _ud([(0, 1, 10.0), (1, 1, 20.0), (0, 2, 5.0), (0, 3, 1.0)])
+    out = teams.map_user_days(ud, mapping)
+    assert out.height == ud.height  # exactly one unit per user-day
+    per = dict(out.group_by("unit").agg(pl.col("ai_credits_used").sum()).iter_rows())
+    assert per == {"web": 10.0, "api": 25.0, teams.UNMAPPED: 1.0}
+    assert sum(per.values()) == ud["ai_credits_used"].sum()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("user_login,team,colour\nu1,web,red\n", "unknown column.*colour"),
+        ("user_login,team,valid_from,valid_to\nu1,web,,2026-11-05\nu1,api,2026-11-03,\n", "lines 2 and 3.*overlap"),
+        ("department\nx\n", "needs a 'team' column"),
+        ("user_login,team,valid_from,valid_to\nu1,web,2026-12-01,2026-11-01\n", "line 2: valid_from is after"),
+    ],
+)
+def test_malformed_maps_are_named(tmp_path: Path, text: str, message: str) -> None:
+    f = tmp_path / "map.csv"
+    f.write_text(text)
+    with pytest.raises(InputError, match=message):
+        teams.load_org_map(f)
+
+
+def test_small_teams_are_suppressed_for_leadership() -> None:
+    from copilot_usage.notebook import Report
+
+    r = Report("t", Path("."), S, D, D, audience="leadership", k_min=5)
+    frame = pl.DataFrame({"unit": ["big", "small"], "users": [7, 3], "user_login": ["x", "y"]})
+    out = r.protect(frame, group_users="users")
+    assert out["unit"].to_list() == ["big"] and "user_login" not in out.columns

@@ -1,0 +1,136 @@
+"""Value per credit: ratios of sums, nulls, floors, concentration, and recovery of the simulator's true costs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from copilot_usage import store, value
+from copilot_usage.parse import parse_rows
+from copilot_usage.reports import Scope
+from copilot_usage.simulate import payloads
+from copilot_usage.simulate.tenant import FEATURE_CREDITS, MODEL_CREDITS, Tenant
+
+D = dt.date(2026, 11, 2)
+
+
+def _ud(rows: list[tuple[int, int, float | None, int]]) -> pl.DataFrame:
+    """``(day offset, user_id, credits, loc_added)``."""
+    n = len(rows)
+    return pl.DataFrame(
+        {
+            "day": [D + dt.timedelta(days=r[0]) for r in rows],
+            "user_id": [r[1] for r in rows],
+            "user_login": [f"u{r[1]}" for r in rows],
+            "ai_credits_used": [r[2] for r in rows],
+            "loc_added_sum": [r[3] for r in rows],
+            "code_acceptance_activity_count": [1] * n,
+            "code_generation_activity_count": [2] * n,
+            "user_initiated_interaction_count": [1] * n,
+            "cli_session_count": [None] * n,
+            "used_agent": [True] * n,
+            "used_cli": [False] * n,
+            "used_chat": [True] * n,
+        },
+        schema_overrides={"ai_credits_used": pl.Float64, "cli_session_count": pl.Int64},
+    )
+
+
+def test_output_per_credit_is_ratio_of_sums_not_mean_of_ratios() -> None:
+    # user 1: 10 credits → 100 lines (10 per credit); user 2: 90 credits → 90 lines (1 per credit)
+    totals = value.user_totals(_ud([(0, 1, 10.0, 100), (0, 2, 90.0, 90)]))
+    out = value.output_per_credit(totals, iterations=0, outputs={"loc_added_sum": "accepted lines"})
+    assert out["per_100_credits"].to_list() == [pytest.approx(190.0)]  # 100 * 190 / 100
+    mean_of_ratios = 100 * np.mean([100 / 10, 90 / 90])
+    assert mean_of_ratios == pytest.approx(550.0) != out["per_100_credits"][0]
+
+
+def test_null_credit_day_is_not_a_zero() -> None:
+    totals = value.user_totals(_ud([(0, 1, None, 50), (1, 1, 10.0, 50), (0, 2, None, 40)]))
+    assert dict(zip(totals["user_id"], totals["credits"], strict=True)) == {1: 10.0, 2: None}
+    assert dict(zip(totals["user_id"], totals["credit_days"], strict=True)) == {1: 1, 2: 0}
+    out = value.output_per_credit(totals, iterations=0, outputs={"loc_added_sum": "lines"})
+    assert out["users"].to_list() == [1]  # user 2 has no credits at all: no ratio, not an infinite one
+
+
+def test_floors_exclude_thin_users() -> None:
+    rows = [(k, 1, 20.0, 10) for k in range(5)] + [(0, 2, 5.0, 500)]
+    totals = value.user_totals(_ud(rows))
+    out = value.output_per_credit(
+        totals, min_credits=10, min_active_days=3, iterations=0, outputs={"loc_added_sum": "lines"}
+    )
+    assert out["users"].to_list() == [1] and out["per_100_credits"].to_list() == [pytest.approx(50.0)]
+    nobody = value.output_per_credit(totals, min_credits=1000, iterations=0, outputs={"loc_added_sum": "lines"})
+    assert nobody.height == 0
+
+
+def test_bootstrap_interval_is_seeded_and_brackets_the_ratio() -> None:
+    rng = np.random.default_rng(0)
+    rows = [(0, u, float(rng.uniform(5, 50)), int(rng.integers(10, 200))) for u in range(40)]
+    totals = value.user_totals(_ud(rows))
+    a = value.output_per_credit(totals, iterations=500, seed=3, outputs={"loc_added_sum": "lines"})
+    b = value.output_per_credit(totals, iterations=500, seed=3, outputs={"loc_added_sum": "lines"})
+    assert a.equals(b)
+    row = a.row(0, named=True)
+    assert row["low"] < row["per_100_credits"] < row["high"]
+
+
+def test_concentration_and_gini() -> None:
+    equal = value.concentration(pl.DataFrame({"credits": [10.0] * 100}))
+    assert equal["gini"] == pytest.approx(0.0, abs=1e-9) and equal["top10"] == pytest.approx(0.10)
+    skewed = value.concentration(pl.DataFrame({"credits": [0.0] * 99 + [100.0]}))
+    assert skewed["top1"] == pytest.approx(1.0) and skewed["gini"] == pytest.approx(0.99)
+    monthly = value.monthly_concentration(_ud([(0, u, 10.0, 1) for u in range(10)]))
+    assert monthly["gini"].to_list() == [pytest.approx(0.0, abs=1e-9)]
+
+
+def test_quadrant_thresholds_at_medians() -> None:
+    ents = pl.DataFrame({"unit": list("abcd"), "credits": [1.0, 2.0, 3.0, 4.0], "loc_added_sum": [4, 1, 3, 2]})
+    q = dict(zip(*value.quadrant(ents).select("unit", "quadrant"), strict=True))
+    assert q == {
+        "a": "efficient",
+        "b": "adoption support",
+        "c": "high cost / high output",
+        "d": "review: exploration or waste",
+    }
+
+
+@pytest.fixture(scope="module")
+def tenant_tables() -> dict[str, pl.DataFrame]:
+    """400 users × 90 days from the simulator, through the same parse and table code as `build`."""
+    t = Tenant(seed=7, users=400, days=90, today=dt.date(2026, 11, 26))
+    scope = Scope("enterprise", t.enterprise)
+    parts: dict[str, list[pl.DataFrame]] = {}
+    for k in range(t.days):
+        frame = parse_rows(
+            payloads.to_ndjson(payloads.user_frame(t, t.start + dt.timedelta(days=k), scope)), "users", "sim"
+        ).frame
+        for name, table in store._users_tables(frame, str(scope)).items():
+            parts.setdefault(name, []).append(table)
+    return {name: pl.concat(frames) for name, frames in parts.items()}
+
+
+def test_estimator_recovers_the_simulators_true_costs(tenant_tables: dict[str, pl.DataFrame]) -> None:
+    design = value.intensity_design(
+        tenant_tables["user_day"], tenant_tables["user_feature_day"], tenant_tables["user_model_feature_day"]
+    )
+    fit = value.credit_intensity(design)
+    est = {(k, n): c for k, n, c in fit["coefficients"].iter_rows()}
+    shares = value.attributed_credits(design, fit["coefficients"])
+    share = {(k, n): s for k, n, _, s in shares.iter_rows()}
+    truth = {("model", m): c for m, c in MODEL_CREDITS.items()} | {
+        ("feature", f): c for f, c in FEATURE_CREDITS.items()
+    }
+    # stated tolerance: drivers of ≥ 10 % of their kind's credits within 10 %, of 5–10 % within 30 %
+    major = [k for k, s in share.items() if s >= 0.10]
+    minor = [k for k, s in share.items() if 0.05 <= s < 0.10]
+    assert len(major) >= 5
+    for key in major:
+        assert est[key] == pytest.approx(truth[key], rel=0.10), key
+    for key in minor:
+        assert est[key] == pytest.approx(truth[key], rel=0.30), key
+    assert est[("feature", "code_completion")] < 0.05  # completions are not billed in credits
+    assert fit["r2_holdout"] > 0.9 and fit["explained_share"] == pytest.approx(1.0, abs=0.05)
