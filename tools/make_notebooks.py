@@ -307,6 +307,73 @@ r.data_notes()
 ]
 
 
+SPEND = [
+    md("""
+*Spend and budget* — what the usage metrics say next to what billing charged after the included pool, how much
+of the pool is used and when it runs out, which seats are paid for and unused, and what next month could cost.
+`ai_credits_used` is consumption; billing is the invoice. Differences are listed with their likely cause.
+"""),
+    params("""
+seat_price_business: float = 0.0  # US$ per Business seat per month (0: not priced; no list price is assumed)
+seat_price_enterprise: float = 0.0  # US$ per Enterprise seat per month (0: not priced)
+credit_price: float = 0.01  # US$ per AI credit
+included_business: int = 1900  # included AI credits per Business licence per month
+included_enterprise: int = 3900  # included AI credits per Enterprise licence per month
+promotional: bool = False  # apply the 3,000 / 7,000 promotional allowance (2026-06-01 to 2026-09-01)
+inactive_days: int = 30  # a seat with no activity for this many days counts as inactive
+tolerance_credits: float = 1.0  # differences up to this many credits (or 0.1%) are not reported
+cap_credits: float = 3000.0  # what-if: monthly per-user budget in credits
+adoption_growth: float = 0.2  # what-if: relative growth of credit use next month
+"""),
+    code("""
+from copilot_usage import charts, metrics, narrative, notebook, spend
+"""),
+    code("""
+r = notebook.report("Spend and budget", data_dir=data_dir, scope=scope, start=start, end=end, audience=audience, k_min=k_min, pseudonymize=pseudonymize, events=events, seat_price_business=seat_price_business, seat_price_enterprise=seat_price_enterprise, credit_price=credit_price, promotional=promotional, inactive_days=inactive_days)
+usage = r.scan("user_day").collect()
+bills, billing_note = narrative.billing(r)
+days = spend.reconcile_days(usage, bills, newest_metrics_day=r.end, abs_tol=tolerance_credits)
+users = spend.reconcile_users(usage, bills, newest_metrics_day=r.end, abs_tol=tolerance_credits)
+pool = spend.pool_by_day(r.scan("seats"), month=r.end, as_of=r.end, promotional=promotional, included={"business": included_business, "enterprise": included_enterprise})
+month = metrics.forecast_credits(narrative.recent_daily(r, days=60), as_of=r.end, period_start=r.end.replace(day=1), period_end=narrative.month_end(r.end), pool=pool["pool"].max())
+idle = spend.idle_seats(r.scan("seats"), as_of=r.end, inactive_days=inactive_days, seat_price_business=seat_price_business, seat_price_enterprise=seat_price_enterprise)
+narrative.spend_headline(r, metrics_mtd=month["to_date"], billing_frame=bills, pool=pool["pool"].max(), fc=month, idle=idle, days=days)
+"""),
+    md(
+        "## 1. Does billing agree with the metrics?\nMetrics `ai_credits_used` summed per day against billing's gross AI credits; a user or day on one side only is shown, not dropped."
+    ),
+    code("""
+r.say(billing_note, *narrative.reconcile_story(days, users))
+r.table(spend.differences(days), empty="No day differs by more than the tolerance (or there is no billing data).")
+r.table(narrative.user_differences(r, users), user_column="user_login", empty="No per-user difference (per-user billing comes from the usage-report CSV; the API needs one call per user).")
+r.table(spend.gross_to_net(bills), empty="Gross, discount and net need billing data.")
+"""),
+    md(
+        "## 2. How much of the pool is used, and when does it run out?\nThe pool is the seat roster × included credits per plan, pooled and reset on the 1st; seats added mid-month grow it at once. The projection is the trends forecast (one implementation)."
+    ),
+    code("""
+r.say(*narrative.forecast_story(month, pool=pool["pool"].max(), period_end=narrative.month_end(r.end), label="month"))
+r.chart(charts.forecast(month["daily"], pool=pool["pool"].max()), data=month["daily"])
+"""),
+    md("## 3. Which seats are paid for and unused?"),
+    code("""
+r.say(*narrative.idle_story(idle, priced=seat_price_business > 0 or seat_price_enterprise > 0))
+r.table(spend.idle_cost(idle, by="plan_type"))
+r.table(r.protect(spend.idle_cost(idle, by="organization"), group_users="seats"), empty="No organization has k_min or more seats in a status.")
+r.analyst_table(idle.filter(idle["reassignable"]).select("user_login", "plan_type", "organization", "status", "days_since_activity", "monthly_cost"))
+"""),
+    md(
+        "## 4. What if?\nNext month under simple assumptions (printed in the last column); deterministic arithmetic, no model."
+    ),
+    code("""
+r.table(spend.scenarios(usage, idle, forecast=month["projected"], pool=pool["pool"].max(), cap_credits=cap_credits, growth=adoption_growth, price=credit_price, included={"business": included_business, "enterprise": included_enterprise}))
+"""),
+    code("""
+r.data_notes()
+"""),
+]
+
+
 def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
     nb = new_notebook(cells=cells)
     for i, cell in enumerate(nb.cells):  # stable ids keep diffs readable
@@ -320,3 +387,4 @@ if __name__ == "__main__":
     write("trends", TRENDS)
     write("value_per_credit", VALUE)
     write("team_distribution", TEAMS)
+    write("spend", SPEND)

@@ -95,6 +95,54 @@ def _dump(record: dict[str, Any]) -> bytes:
     return json.dumps(record, separators=(",", ":")).encode()
 
 
+BILLING_CSV_SCOPE = Scope("enterprise", "billing-export")
+
+
+def is_billing_csv(data: bytes) -> bool:
+    """GitHub's billing usage-report CSV: a header line naming ``date`` and ``sku`` or ``quantity``."""
+    head = data.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace").lower()
+    cols = {c.strip().strip('"') for c in head.split(",")}
+    return "date" in cols and bool({"sku", "quantity"} & cols)
+
+
+def import_billing_csv(path: Path, data: bytes, data_dir: Path, scope: Scope | None) -> Imported:
+    """Store a billing usage CSV verbatim (key: its first and last date); ``build`` reads it into
+    ``billing_usage``."""
+    import io
+
+    import polars as pl
+
+    result = Imported(str(path))
+    try:
+        dates = (
+            pl.read_csv(io.BytesIO(data.removeprefix(b"\xef\xbb\xbf")), columns=["date"], infer_schema_length=0)["date"]
+            .str.slice(0, 10)
+            .str.to_date(strict=False)
+            .drop_nulls()
+        )
+    except pl.exceptions.PolarsError as exc:
+        msg = f"{path}: not a readable CSV ({exc})"
+        raise InputError(msg) from exc
+    if dates.len() == 0:
+        msg = f"{path}: no row with a readable 'date'"
+        raise InputError(msg)
+    where = scope or BILLING_CSV_SCOPE
+    key = f"{dates.min()}_{dates.max()}"
+    tmp = rawstore.new_tmp(data_dir)
+    tmp.write_bytes(data)
+    status, _ = rawstore.put(
+        data_dir,
+        where,
+        "billing-csv",
+        key,
+        tmp,
+        ext="csv",
+        provenance={"endpoint": f"import:{path.name}", "imported_from": str(path.resolve())},
+    )
+    result.stored.append((str(where), "billing-csv", key, status))
+    return result
+
+
 def import_file(path: Path, data_dir: Path, *, report: str | None = None, scope: Scope | None = None) -> Imported:
     """Import one file; raises :class:`InputError` only if nothing in it can be placed."""
     path = Path(path)
@@ -104,6 +152,8 @@ def import_file(path: Path, data_dir: Path, *, report: str | None = None, scope:
     except OSError as exc:
         msg = f"{path}: cannot read ({exc.strerror})"
         raise InputError(msg) from exc
+    if is_billing_csv(data):
+        return import_billing_csv(path, data, data_dir, scope)
     records, result.rejected = _records(data, str(path))
     slots: dict[tuple[Scope, str, str], list[bytes]] = defaultdict(list)
     for number, rec, raw in records:

@@ -482,3 +482,134 @@ def support_story(support: pl.DataFrame) -> list[str]:
         else "Set seat_price_business / seat_price_enterprise to price the idle seats."
     )
     return out
+
+
+# ---------------------------------------------------------------------- spend
+BILLING_SCHEMA = {
+    "scope": pl.String,
+    "day": pl.Date,
+    "user": pl.String,
+    "organization": pl.String,
+    "cost_center": pl.String,
+    "product": pl.String,
+    "sku": pl.String,
+    "model": pl.String,
+    "unit_type": pl.String,
+    "price_per_unit": pl.Float64,
+    "quantity": pl.Float64,
+    "credits": pl.Float64,
+    "is_ai_credit": pl.Boolean,
+    "gross_amount": pl.Float64,
+    "discount_amount": pl.Float64,
+    "net_amount": pl.Float64,
+    "source": pl.String,
+}
+
+
+def billing(r: Report) -> tuple[pl.DataFrame, str]:
+    """Billing rows for the scope up to yesterday (API items and imported usage-report CSV) and a note saying
+    where they come from — or, when there are none, what is missing and why (the frame is then empty)."""
+    try:
+        frame = r.scan_between("billing_usage", r.start, r.end + dt.timedelta(days=7)).collect()
+    except FileNotFoundError:
+        return pl.DataFrame(schema=BILLING_SCHEMA), (
+            "No billing data in the cache. Billing needs its own token (COPILOT_BILLING_TOKEN: a classic PAT with "
+            "manage_billing:enterprise, or manage_billing:copilot for a standalone org; organizations billed "
+            f"through an enterprise answer 404), or import GitHub's usage-report CSV with `copilot-usage import "
+            f"FILE.csv --scope {r.scope}`. Every metrics-only section below is complete."
+        )
+    if frame.height == 0:
+        return frame, f"The billing data in the cache has no row for {r.scope} from {r.start}."
+    sources = ", ".join(sorted(frame["source"].unique().to_list()))
+    return frame, f"Billing rows: {frame.height:,} ({sources})."
+
+
+def recent_daily(r: Report, *, days: int) -> pl.DataFrame:
+    """Daily activity of the ``days`` days ending at the report's end (history for forecasts)."""
+    first = r.end - dt.timedelta(days=days - 1)
+    return metrics.daily_activity(r.scan_between("user_day", first, r.end), start=first, end=r.end)
+
+
+def reconcile_story(days: pl.DataFrame, users: pl.DataFrame) -> list[str]:
+    if days.height == 0:
+        return []
+    over = days.filter(pl.col("over_tolerance"))
+    out = [f"{days.height} days compared; {over.height} differ by more than the tolerance."]
+    causes = over.group_by("cause").len().sort("len", descending=True)
+    out += [f"{n} day(s): {c}." for c, n in causes.iter_rows()]
+    if users.height:
+        out.append(f"Per user: {users.height} user-days differ, listed below with their likely cause.")
+    return out
+
+
+def user_differences(r: Report, users: pl.DataFrame) -> pl.DataFrame:
+    """Analysts see the user-days; leadership sees counts per cause (no logins)."""
+    if r.audience == "analyst":
+        return r.protect(users, user_column="user_login")
+    return (
+        users.group_by("cause")
+        .agg(user_days=pl.len(), users=pl.col("user_login").n_unique(), difference=pl.col("difference").sum())
+        .sort("user_days", descending=True)
+    )
+
+
+def spend_headline(
+    r: Report,
+    *,
+    metrics_mtd: float,
+    billing_frame: pl.DataFrame,
+    pool: float,
+    fc: dict[str, Any],
+    idle: pl.DataFrame,
+    days: pl.DataFrame,
+) -> None:
+    month = r.end.replace(day=1)
+    billed = (
+        None if billing_frame.height == 0 else billing_frame.filter((pl.col("day") >= month) & pl.col("is_ai_credit"))
+    )
+    gross = None if billed is None else float(billed["credits"].sum())
+    net = None if billed is None else float(billed["net_amount"].drop_nulls().sum())
+    idle_cost = float(idle.filter(pl.col("reassignable"))["monthly_cost"].sum())
+    status = (
+        "no billing data"
+        if days.height == 0
+        else ("reconciled" if not days["over_tolerance"].any() else f"{int(days['over_tolerance'].sum())} days differ")
+    )
+    r.record(
+        month=month,
+        metrics_credits_mtd=metrics_mtd,
+        billed_gross_credits_mtd=gross,
+        billed_net_usd_mtd=net,
+        included_pool=pool,
+        pool_used_share=metrics_mtd / pool if pool else None,
+        projected_month_credits=fc["projected"],
+        projected_low=fc["low"],
+        projected_high=fc["high"],
+        projected_exhaustion_date=fc["exhausted_on"],
+        idle_seat_cost_month=idle_cost,
+        reassignable_seats=int(idle["reassignable"].sum()),
+        reconciliation=status,
+    )
+    r.tiles(
+        [
+            ("Credits this month (metrics)", fmt_num(metrics_mtd), None),
+            ("Billed gross credits this month", fmt_num(gross), None),
+            ("Billed net this month (US$)", "n/a" if net is None else f"${net:,.0f}", None),
+            ("Included pool used", "n/a" if not pool else f"{metrics_mtd / pool:.0%}", None),
+            ("Pool runs out", "not this month" if fc["exhausted_on"] is None else f"{fc['exhausted_on']:%d %b}", None),
+            ("Reassignable seats", fmt_num(int(idle["reassignable"].sum())), None),
+            ("Reconciliation", status, None),
+        ]
+    )
+
+
+def idle_story(idle: pl.DataFrame, *, priced: bool) -> list[str]:
+    counts = dict(idle.group_by("status").len().iter_rows())
+    unused = idle.filter(pl.col("reassignable"))
+    out = [", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f" out of {idle.height} licensed users."]
+    out.append(
+        f"The {unused.height} reassignable seats cost US${unused['monthly_cost'].sum():,.0f} a month."
+        if priced
+        else "Set seat_price_business / seat_price_enterprise to price them (no list price is assumed)."
+    )
+    return out

@@ -9,6 +9,7 @@ days changed (``processed/_manifest.json``), one month at a time so memory stays
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import uuid
@@ -253,13 +254,14 @@ def _snapshot_files(data_dir: Path, report: str) -> list[tuple[Scope, str, rawst
 
 def _build_snapshots(data_dir: Path, manifest: dict[str, Any]) -> dict[str, int]:
     written = {}
-    for report, builder in (("seats", _seats), ("teams", _teams), ("billing", _billing)):
+    for report, builder in (("seats", _seats), ("teams", _teams), ("billing", _billing), ("billing-csv", _billing_csv)):
         files = _snapshot_files(data_dir, report)
         fingerprint = sorted(f"{s}:{k}:{f.meta['sha256']}" for s, k, f in files)
         if manifest.get(report) == fingerprint or not files:
             continue
         for table, frame in builder(files).items():
-            _write(frame, processed(data_dir) / table / "part.parquet")
+            path = processed(data_dir) / (table if "/" in table else f"{table}/part")
+            _write(frame, path.with_suffix(".parquet"))
             written[table] = 1
         manifest[report] = fingerprint
     return written
@@ -397,6 +399,103 @@ def _billing(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.D
     return {"billing_ai_credit": pl.DataFrame(rows, schema=schema).with_columns(pl.col("day").str.to_date())}
 
 
+BILLING_CSV_COLUMNS = {
+    "date": pl.String,
+    "username": pl.String,
+    "product": pl.String,
+    "sku": pl.String,
+    "model": pl.String,
+    "quantity": pl.Float64,
+    "unit_type": pl.String,
+    "applied_cost_per_quantity": pl.Float64,
+    "gross_amount": pl.Float64,
+    "discount_amount": pl.Float64,
+    "net_amount": pl.Float64,
+    "total_monthly_quota": pl.Float64,
+    "organization": pl.String,
+    "repository": pl.String,
+    "cost_center_name": pl.String,
+    "aic_quantity": pl.Float64,
+    "aic_gross_amount": pl.Float64,
+}
+
+
+def is_ai_credit(sku: pl.Expr, unit_type: pl.Expr, price: pl.Expr) -> pl.Expr:
+    """An AI-credit line, matched case-insensitively by SKU, unit type or price (REFERENCE §7.3)."""
+    s = sku.str.to_lowercase().str.replace_all(r"[\s_-]+", " ")
+    u = unit_type.str.to_lowercase().str.replace_all(r"[\s_-]+", " ")
+    return (
+        s.str.contains("ai credit").fill_null(False)
+        | u.is_in(["credits", "ai credits"]).fill_null(False)
+        | (price.round(6) == 0.01).fill_null(False)
+    )
+
+
+def _billing_csv(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
+    """GitHub's billing usage-report CSVs → ``billing_usage_csv`` (+ ``quarantine/billing_csv``).
+
+    Unknown columns are kept as JSON in ``extra``; missing optional columns are null; a row whose date or
+    quantity cannot be read is quarantined with file and line. ``credits`` is the quantity of AI-credit lines
+    and ``aic_quantity`` (the AI-credit equivalent) of older premium-request lines.
+    """
+    frames, bad = [], []
+    for scope, _key, f in files:
+        raw = pl.read_csv(
+            io.BytesIO(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf")),
+            infer_schema_length=0,
+            truncate_ragged_lines=True,
+        )
+        raw = raw.rename({c: c.strip().lower() for c in raw.columns}).with_columns(
+            line=pl.int_range(2, pl.len() + 2), file=pl.lit(f.path.name)
+        )
+        extra_cols = [c for c in raw.columns if c not in BILLING_CSV_COLUMNS and c not in ("line", "file")]
+        typed = raw.with_columns(
+            [
+                pl.col(c).cast(t, strict=False) if c in raw.columns else pl.lit(None, dtype=t).alias(c)
+                for c, t in BILLING_CSV_COLUMNS.items()
+            ],
+            day=pl.col("date").str.slice(0, 10).str.to_date(strict=False) if "date" in raw.columns else pl.lit(None),
+            extra=pl.struct(extra_cols).struct.json_encode() if extra_cols else pl.lit(None, dtype=pl.String),
+            scope=pl.lit(str(scope)),
+        )
+        unreadable = typed.filter(pl.col("day").is_null() | pl.col("quantity").is_null())
+        bad.append(
+            unreadable.select(
+                "scope",
+                day=pl.lit(None, dtype=pl.String),
+                file="file",
+                line="line",
+                reason=pl.lit("date or quantity is not readable"),
+            )
+        )
+        frames.append(typed.join(unreadable.select("line"), on="line", how="anti"))
+    rows = pl.concat(frames, how="diagonal_relaxed")
+    ai = is_ai_credit(pl.col("sku"), pl.col("unit_type"), pl.col("applied_cost_per_quantity"))
+    usage = rows.select(
+        "scope",
+        "day",
+        user="username",
+        organization="organization",
+        cost_center="cost_center_name",
+        product="product",
+        sku="sku",
+        model="model",
+        unit_type="unit_type",
+        price_per_unit="applied_cost_per_quantity",
+        quantity="quantity",
+        credits=pl.when(ai).then(pl.col("quantity")).otherwise(pl.col("aic_quantity")),
+        is_ai_credit=ai,
+        gross_amount="gross_amount",
+        discount_amount="discount_amount",
+        net_amount="net_amount",
+        source=pl.lit("csv"),
+        file="file",
+        line="line",
+        extra="extra",
+    )
+    return {"billing_usage_csv": usage, "quarantine/billing_csv": pl.concat(bad)}
+
+
 def data_health(data_dir: Path) -> pl.DataFrame:
     """Per scope × report × day: complete / no_data / pending / error (newest outcome), with fetched_at.
 
@@ -464,6 +563,8 @@ TABLES = (
     "teams",
     "team_members",
     "billing_ai_credit",
+    "billing_usage_csv",
+    "billing_usage",
     "data_health",
     "quarantine",
     "schema_drift",
@@ -482,6 +583,8 @@ def scan(
     if table not in TABLES:
         msg = f"unknown table {table!r}; tables: {', '.join(TABLES)}"
         raise ValueError(msg)
+    if table == "billing_usage":
+        return _billing_usage(data_dir, scope=scope, start=start, end=end)
     root = processed(data_dir) / table
     files = sorted(str(p) for p in root.rglob("*.parquet")) if root.exists() else []
     if not files:
@@ -495,6 +598,55 @@ def scan(
     if end is not None and "day" in lf.collect_schema():
         lf = lf.filter(pl.col("day") <= pl.lit(_as_date(end)))
     return lf
+
+
+def _billing_usage(
+    data_dir: Path | str, *, scope: str | None, start: str | dt.date | None, end: str | dt.date | None
+) -> pl.LazyFrame:
+    """``billing_usage``: the billing API's AI-credit items and the imported usage-report CSV rows, one schema
+    (``source`` = api | csv). API items carry no user unless fetched per user; CSV rows usually do. A day an
+    imported CSV covers comes from the CSV only."""
+    parts = []
+    for table in ("billing_ai_credit", "billing_usage_csv"):
+        try:
+            parts.append(scan(data_dir, table, scope=scope, start=start, end=end))
+        except FileNotFoundError:
+            continue
+    if not parts:
+        msg = f"no billing data under {processed(data_dir)}: fetch with a billing token or import a usage-report CSV"
+        raise FileNotFoundError(msg)
+    frames = []
+    for lf in parts:
+        cols = lf.collect_schema().names()
+        if "gross_quantity" in cols:  # the API
+            ai = is_ai_credit(pl.col("sku"), pl.col("unit_type"), pl.col("price_per_unit"))
+            lf = lf.select(
+                "scope",
+                "day",
+                "user",
+                pl.lit(None, dtype=pl.String).alias("organization"),
+                pl.lit(None, dtype=pl.String).alias("cost_center"),
+                "product",
+                "sku",
+                "model",
+                "unit_type",
+                "price_per_unit",
+                quantity=pl.col("gross_quantity"),
+                credits=pl.when(ai).then(pl.col("gross_quantity")),
+                is_ai_credit=ai,
+                gross_amount="gross_amount",
+                discount_amount="discount_amount",
+                net_amount="net_amount",
+                source=pl.lit("api"),
+            )
+        else:
+            lf = lf.drop("file", "line", "extra")
+        frames.append(lf)
+    both = pl.concat(frames, how="diagonal_relaxed")
+    # where an imported CSV covers a day, it is the detailed source: the API's totals for that day would double it
+    csv_days = both.filter(pl.col("source") == "csv").select("scope", "day").unique()
+    api = both.filter(pl.col("source") == "api").join(csv_days, on=["scope", "day"], how="anti")
+    return pl.concat([api, both.filter(pl.col("source") == "csv")], how="vertical_relaxed")
 
 
 def _as_date(value: str | dt.date) -> dt.date:

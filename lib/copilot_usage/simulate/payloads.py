@@ -594,7 +594,8 @@ def billing_lines(t: Tenant, scope: Scope, year: int, month: int) -> pl.DataFram
     during the month, growing on the day a seat is added (REFERENCE §7.1).
     """
     first = dt.date(year, month, 1)
-    last = min(_first_of_next_month(first) - dt.timedelta(days=1), t.newest)
+    # billing is near real time: it runs to yesterday, past the metrics' processing lag
+    last = min(_first_of_next_month(first) - dt.timedelta(days=1), t.today - dt.timedelta(days=1))
     if scope.kind == "enterprise":
         billed = np.ones(t.users, dtype=bool)
     else:
@@ -608,7 +609,12 @@ def billing_lines(t: Tenant, scope: Scope, year: int, month: int) -> pl.DataFram
     )
     if not frames:
         return empty
-    lines = pl.concat(frames).with_columns(gross=pl.col("credits").round(3)).sort("day", "u", "model")
+    lines = pl.concat(frames).with_columns(
+        gross=pl.col("credits").round(3), user=pl.Series(t.login[pl.concat(frames)["u"].to_numpy()])
+    )
+    if scope.kind == "enterprise":
+        lines = _billing_discrepancies(t, lines)
+    lines = lines.sort("day", "user", "model")
     i0 = (first - t.start).days
     credits = np.array([INCLUDED_CREDITS[p] for p in t.plan], dtype=float)
     start_in_month = np.where(t.seat_start > i0, t.seat_start - i0, 0)
@@ -619,12 +625,8 @@ def billing_lines(t: Tenant, scope: Scope, year: int, month: int) -> pl.DataFram
         .agg(pl.col("credits").sum())
         .sort("offset")
     )
-    u = lines["u"].to_numpy()
     return (
-        lines.with_columns(
-            user=pl.Series(t.login[u]),
-            offset=(pl.col("day") - pl.lit(first)).dt.total_days(),
-        )
+        lines.with_columns(offset=(pl.col("day") - pl.lit(first)).dt.total_days())
         .join_asof(
             pool_by_day.with_columns(pool=pl.col("credits").cum_sum()).select("offset", "pool"),
             on="offset",
@@ -636,6 +638,63 @@ def billing_lines(t: Tenant, scope: Scope, year: int, month: int) -> pl.DataFram
         )
         .select("day", "user", "model", "gross", "discount")
     )
+
+
+def billing_discrepancy_days(t: Tenant) -> dict[str, dt.date]:
+    """The deliberate billing-vs-metrics differences of the enterprise (documented in ARCHITECTURE.md)."""
+    return {"late_correction": t.newest - dt.timedelta(days=10), "outside_scope": t.newest - dt.timedelta(days=5)}
+
+
+EXTERNAL_USER = "simdev-external"
+CORRECTION_CREDITS = 12.5
+EXTERNAL_CREDITS = 40.0
+
+
+def _billing_discrepancies(t: Tenant, lines: pl.DataFrame) -> pl.DataFrame:
+    """A late correction (billing re-rated one user's day after the metrics were final) and a user billed to
+    the enterprise who is outside its metrics (e.g. licensed through another billing path). The third
+    difference, days inside the metrics' processing lag, comes from billing running to yesterday."""
+    days = billing_discrepancy_days(t)
+    corrected = lines.filter(pl.col("day") == days["late_correction"]).sort("user", "model").head(1)
+    out = lines
+    if corrected.height:
+        key = corrected.select("day", "user", "model")
+        out = out.join(key.with_columns(_fix=pl.lit(CORRECTION_CREDITS)), on=["day", "user", "model"], how="left")
+        out = out.with_columns(gross=pl.col("gross") + pl.col("_fix").fill_null(0.0)).drop("_fix")
+    if lines.filter(pl.col("day") == days["outside_scope"]).height:
+        extra = pl.DataFrame(
+            {"day": [days["outside_scope"]], "user": [EXTERNAL_USER], "model": ["gpt-5"], "gross": [EXTERNAL_CREDITS]}
+        )
+        out = pl.concat([out, extra], how="diagonal_relaxed")
+    return out
+
+
+def billing_csv(t: Tenant, scope: Scope, year: int, month: int) -> bytes:
+    """GitHub's detailed usage-report CSV for a month (UTF-8 with a byte-order mark), per user, day and model."""
+    lines = billing_lines(t, scope, year, month)
+    owner = t.org_names[0] if scope.kind == "enterprise" else scope.slug
+    frame = lines.select(
+        date=pl.col("day").cast(pl.String),
+        username=pl.col("user"),
+        product=pl.lit("copilot"),
+        sku=pl.lit("copilot_ai_credit"),
+        model=pl.col("model"),
+        quantity=pl.col("gross"),
+        unit_type=pl.lit("ai-credits"),
+        applied_cost_per_quantity=pl.lit(0.01),
+        gross_amount=(pl.col("gross") * 0.01).round(5),
+        discount_amount=(pl.col("discount") * 0.01).round(5),
+        net_amount=((pl.col("gross") - pl.col("discount")) * 0.01).round(5),
+        total_monthly_quota=pl.lit(None, dtype=pl.Float64),
+        organization=pl.lit(owner),
+        repository=pl.lit(""),
+        cost_center_name=pl.lit(""),
+        aic_quantity=pl.col("gross"),
+        aic_gross_amount=(pl.col("gross") * 0.01).round(5),
+    )
+    buf = io.BytesIO()
+    frame.write_csv(buf)
+    return b"\xef\xbb\xbf" + buf.getvalue()
 
 
 def billing_usage(

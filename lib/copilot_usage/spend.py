@@ -1,0 +1,355 @@
+"""Spend and budget: reconcile metrics with billing, the included pool, idle seats, and what-if scenarios.
+
+``ai_credits_used`` is a consumption signal; invoices come from billing (REFERENCE §3.5, §7). Every
+difference between the two is shown with its likely cause, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from .reports import CREDIT_PRICE_USD, INCLUDED_CREDITS
+
+PROMO_CREDITS = {"business": 3000, "enterprise": 7000}  # REFERENCE §7.1: 2026-06-01 → 2026-09-01
+PROMO_START, PROMO_END = dt.date(2026, 6, 1), dt.date(2026, 9, 1)
+CAUSES = {
+    "lag": "inside the metrics' processing lag (billing is near real time)",
+    "billing_only_user": "user billed here but outside the metrics scope (other org or billing path)",
+    "metrics_only_user": "user in the metrics but not billed here (org vs enterprise attribution)",
+    "no_credit_field": "metrics rows without ai_credits_used",
+    "unexplained": "late correction or unexplained difference",
+}
+
+
+def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+
+
+def _tolerance(a: pl.Expr, b: pl.Expr, *, abs_tol: float, rel_tol: float) -> pl.Expr:
+    return (a.fill_null(0) - b.fill_null(0)).abs() > pl.max_horizontal(
+        pl.lit(abs_tol), rel_tol * pl.max_horizontal(a.fill_null(0).abs(), b.fill_null(0).abs())
+    )
+
+
+def reconcile_days(
+    user_day: pl.DataFrame | pl.LazyFrame,
+    billing: pl.DataFrame | pl.LazyFrame,
+    *,
+    newest_metrics_day: dt.date | None,
+    abs_tol: float = 1.0,
+    rel_tol: float = 0.001,
+) -> pl.DataFrame:
+    """Per day: metrics credits vs billed gross AI credits, the difference, and a likely cause when it exceeds
+    the tolerance. Days present on one side only are kept (the other side null).
+
+    Returns ``day, metrics_credits, metrics_rows_without_credits, billed_credits, difference, over_tolerance,
+    cause``.
+    """
+    if _lazy(billing).select(pl.len()).collect().item() == 0:
+        return pl.DataFrame(
+            schema={
+                "day": pl.Date,
+                "metrics_credits": pl.Float64,
+                "metrics_rows_without_credits": pl.UInt32,
+                "billed_credits": pl.Float64,
+                "difference": pl.Float64,
+                "over_tolerance": pl.Boolean,
+                "cause": pl.String,
+            }
+        )
+    m = (
+        _lazy(user_day)
+        .group_by("day")
+        .agg(
+            metrics_credits=pl.col("ai_credits_used").sum(),
+            metrics_rows_without_credits=pl.col("ai_credits_used").is_null().sum(),
+        )
+    )
+    b = _lazy(billing).filter(pl.col("is_ai_credit")).group_by("day").agg(billed_credits=pl.col("credits").sum())
+    out = m.join(b, on="day", how="full", coalesce=True).with_columns(
+        difference=pl.col("billed_credits").fill_null(0) - pl.col("metrics_credits").fill_null(0),
+        over_tolerance=_tolerance(
+            pl.col("billed_credits"), pl.col("metrics_credits"), abs_tol=abs_tol, rel_tol=rel_tol
+        ),
+    )
+    lag = pl.col("day") > pl.lit(newest_metrics_day) if newest_metrics_day else pl.lit(False)
+    cause = (
+        pl.when(~pl.col("over_tolerance"))
+        .then(None)
+        .when(lag)
+        .then(pl.lit(CAUSES["lag"]))
+        .when(pl.col("metrics_rows_without_credits").fill_null(0) > 0)
+        .then(pl.lit(CAUSES["no_credit_field"]))
+        .otherwise(pl.lit(CAUSES["unexplained"]))
+    )
+    return out.with_columns(cause=cause).sort("day").collect()
+
+
+def reconcile_users(
+    user_day: pl.DataFrame | pl.LazyFrame,
+    billing: pl.DataFrame | pl.LazyFrame,
+    *,
+    newest_metrics_day: dt.date | None,
+    abs_tol: float = 0.5,
+    rel_tol: float = 0.001,
+) -> pl.DataFrame:
+    """Per user and day where billing names users (the usage-report CSV): metrics vs billed credits; only rows
+    over the tolerance, each with its likely cause. Users or days on one side only are shown, not dropped."""
+    billed = _lazy(billing).filter(pl.col("is_ai_credit") & pl.col("user").is_not_null())
+    if billed.select(pl.len()).collect().item() == 0:
+        return pl.DataFrame(
+            schema={
+                "day": pl.Date,
+                "user_login": pl.String,
+                "metrics_credits": pl.Float64,
+                "billed_credits": pl.Float64,
+                "difference": pl.Float64,
+                "cause": pl.String,
+            }
+        )
+    b = billed.group_by("day", user_login=pl.col("user").str.to_lowercase()).agg(billed_credits=pl.col("credits").sum())
+    m = (
+        _lazy(user_day)
+        .group_by("day", user_login=pl.col("user_login").str.to_lowercase())
+        .agg(metrics_credits=pl.col("ai_credits_used").sum(), has_field=pl.col("ai_credits_used").is_not_null().all())
+    )
+    billed_users = b.select("user_login").unique().with_columns(_billed_user=pl.lit(True))
+    metric_users = m.select("user_login").unique().with_columns(_metric_user=pl.lit(True))
+    days = b.select(pl.col("day").min().alias("_first"), pl.col("day").max().alias("_last"))
+    out = (
+        m.join(days, how="cross")
+        .filter(pl.col("day").is_between(pl.col("_first"), pl.col("_last")))
+        .drop("_first", "_last")
+        .join(b, on=["day", "user_login"], how="full", coalesce=True)
+        .join(billed_users, on="user_login", how="left")
+        .join(metric_users, on="user_login", how="left")
+        .with_columns(
+            difference=pl.col("billed_credits").fill_null(0) - pl.col("metrics_credits").fill_null(0),
+            over_tolerance=_tolerance(
+                pl.col("billed_credits"), pl.col("metrics_credits"), abs_tol=abs_tol, rel_tol=rel_tol
+            ),
+        )
+    )
+    lag = pl.col("day") > pl.lit(newest_metrics_day) if newest_metrics_day else pl.lit(False)
+    cause = (
+        pl.when(lag)
+        .then(pl.lit(CAUSES["lag"]))
+        .when(pl.col("_metric_user").is_null())
+        .then(pl.lit(CAUSES["billing_only_user"]))
+        .when(pl.col("_billed_user").is_null())
+        .then(pl.lit(CAUSES["metrics_only_user"]))
+        .when(pl.col("has_field").not_())
+        .then(pl.lit(CAUSES["no_credit_field"]))
+        .otherwise(pl.lit(CAUSES["unexplained"]))
+    )
+    return (
+        out.filter(pl.col("over_tolerance"))
+        .with_columns(cause=cause)
+        .select("day", "user_login", "metrics_credits", "billed_credits", "difference", "cause")
+        .sort("day", "user_login")
+        .collect()
+    )
+
+
+def differences(days: pl.DataFrame) -> pl.DataFrame:
+    """The days of :func:`reconcile_days` over the tolerance."""
+    return days.filter(pl.col("over_tolerance")).drop("over_tolerance")
+
+
+def gross_to_net(billing: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Per month and source: gross AI credits and US$, discount (included pool), net billed."""
+    return (
+        _lazy(billing)
+        .filter(pl.col("is_ai_credit"))
+        .group_by(month=pl.col("day").dt.truncate("1mo"), source=pl.col("source"))
+        .agg(
+            gross_credits=pl.col("credits").sum(),
+            gross_usd=pl.col("gross_amount").sum(),
+            discount_usd=pl.col("discount_amount").sum(),
+            net_usd=pl.col("net_amount").sum(),
+        )
+        .sort("month", "source")
+        .collect()
+    )
+
+
+def included_credits(
+    plan: pl.Expr, day: pl.Expr, *, promotional: bool, included: dict[str, int] | None = None
+) -> pl.Expr:
+    """Included AI credits of a licence on ``day`` (promotional amounts between 2026-06-01 and 2026-09-01)."""
+    included = included or INCLUDED_CREDITS
+    base = plan.replace_strict(included, default=included["business"], return_dtype=pl.Float64)
+    if not promotional:
+        return base
+    promo = plan.replace_strict(PROMO_CREDITS, default=PROMO_CREDITS["business"], return_dtype=pl.Float64)
+    return pl.when(day.is_between(pl.lit(PROMO_START), pl.lit(PROMO_END), closed="left")).then(promo).otherwise(base)
+
+
+def pool_by_day(
+    seats: pl.DataFrame | pl.LazyFrame,
+    *,
+    month: dt.date,
+    as_of: dt.date,
+    promotional: bool = False,
+    removed: pl.DataFrame | None = None,
+    included: dict[str, int] | None = None,
+) -> pl.DataFrame:
+    """The month's pooled included credits, day by day (REFERENCE §7.1): seats held at the month start count
+    from day 1, seats added mid-month grow the pool on the day they start, removals only next month.
+
+    ``seats`` is the roster (one row per licence holder: ``user_id, plan_type, created_at``); ``removed`` optional
+    seats removed during the month (still counted this month). Returns ``day, pool``.
+    """
+    start = month.replace(day=1)
+    end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    roster = (
+        _lazy(seats)
+        .group_by("user_id")
+        .agg(pl.col("plan_type").sort().last(), granted=pl.col("created_at").min().dt.date())
+        .collect()
+    )
+    if removed is not None and removed.height:
+        roster = pl.concat([roster, removed.select(roster.columns)], how="vertical_relaxed").unique("user_id")
+    days = pl.DataFrame({"day": pl.date_range(start, min(end, max(as_of, start)), eager=True)})
+    held = roster.filter(pl.col("granted") <= end).with_columns(
+        from_day=pl.max_horizontal(pl.col("granted"), pl.lit(start)),
+        credits=included_credits(pl.col("plan_type"), pl.lit(start), promotional=promotional, included=included),
+    )
+    growth = held.group_by("from_day").agg(pl.col("credits").sum()).sort("from_day")
+    return days.join_asof(
+        growth.with_columns(pool=pl.col("credits").cum_sum()).select("from_day", "pool"),
+        left_on="day",
+        right_on="from_day",
+        strategy="backward",
+    ).select("day", pool=pl.col("pool").fill_null(0.0))
+
+
+def idle_seats(
+    seats: pl.DataFrame | pl.LazyFrame,
+    *,
+    as_of: dt.date,
+    inactive_days: int,
+    seat_price_business: float,
+    seat_price_enterprise: float,
+) -> pl.DataFrame:
+    """Seats paid for and unused, one row per licence holder: ``status`` = never used / inactive N days /
+    pending cancellation / active; ``reassignable`` = unused and not already being cancelled; monthly cost."""
+    roster = (
+        _lazy(seats)
+        .filter(pl.col("snapshot_day") == pl.col("snapshot_day").max())
+        .group_by("user_id")
+        .agg(
+            pl.col("user_login").first(),
+            pl.col("plan_type").sort().last(),
+            pl.col("organization").sort().first(),
+            pl.col("assigning_team").drop_nulls().first(),
+            last_activity_at=pl.col("last_activity_at").max(),
+            pending=pl.col("pending_cancellation_date").max(),
+        )
+        .collect()
+    )
+    price = pl.col("plan_type").replace_strict(
+        {"business": seat_price_business, "enterprise": seat_price_enterprise},
+        default=seat_price_business,
+        return_dtype=pl.Float64,
+    )
+    last = pl.col("last_activity_at").dt.date()
+    status = (
+        pl.when(pl.col("pending").is_not_null())
+        .then(pl.lit("pending cancellation"))
+        .when(pl.col("last_activity_at").is_null())
+        .then(pl.lit("never used"))
+        .when(last < pl.lit(as_of - dt.timedelta(days=inactive_days)))
+        .then(pl.lit(f"inactive {inactive_days}+ days"))
+        .otherwise(pl.lit("active"))
+    )
+    return (
+        roster.with_columns(status=status, monthly_cost=price)
+        .with_columns(
+            reassignable=pl.col("status").is_in(["never used", f"inactive {inactive_days}+ days"]),
+            days_since_activity=(pl.lit(as_of) - last).dt.total_days(),
+        )
+        .sort("status", "user_id")
+    )
+
+
+def idle_cost(idle: pl.DataFrame, *, by: str = "plan_type") -> pl.DataFrame:
+    """Seats and monthly cost per status and ``by`` (plan_type, organization, assigning_team)."""
+    return idle.group_by("status", by).agg(seats=pl.len(), monthly_cost=pl.col("monthly_cost").sum()).sort("status", by)
+
+
+def scenarios(
+    user_day: pl.DataFrame | pl.LazyFrame,
+    idle: pl.DataFrame,
+    *,
+    forecast: float | None,
+    pool: float,
+    cap_credits: float,
+    growth: float,
+    price: float = CREDIT_PRICE_USD,
+    included: dict[str, int] | None = None,
+) -> pl.DataFrame:
+    """Next month under simple, printed assumptions (deterministic arithmetic).
+
+    * baseline — this month's projection; overage = projection − pool;
+    * remove reassignable seats — their seat cost saved, their included credits leave the pool;
+    * cap each user at ``cap_credits`` a month — credits above the cap (last 30 days per user) removed;
+    * adoption grows by ``growth`` — credits × (1 + growth).
+    """
+    base = forecast or 0.0
+    last30 = (
+        _lazy(user_day)
+        .filter(pl.col("day") > pl.col("day").max() - pl.duration(days=30))
+        .group_by("user_id")
+        .agg(credits=pl.col("ai_credits_used").sum())
+        .collect()
+    )
+    capped_off = float((last30["credits"] - cap_credits).clip(0).sum()) if last30.height else 0.0
+    observed = float(last30["credits"].sum()) or 1.0
+    reassignable = idle.filter(pl.col("reassignable"))
+    seat_saving = float(reassignable["monthly_cost"].sum())
+    pool_loss = float(
+        reassignable.select(
+            included_credits(pl.col("plan_type"), pl.lit(PROMO_END), promotional=False, included=included).sum()
+        ).item()
+        or 0.0
+    )
+
+    def row(name: str, credits: float, pool_: float, seats_saved: float, assumption: str) -> dict[str, Any]:
+        over = max(credits - pool_, 0.0)
+        return {
+            "scenario": name,
+            "credits": credits,
+            "included_pool": pool_,
+            "overage_credits": over,
+            "overage_usd": over * price,
+            "seat_cost_change_usd": -seats_saved if seats_saved else 0.0,
+            "total_change_usd": (over - max(base - pool, 0.0)) * price - seats_saved,
+            "assumption": assumption,
+        }
+
+    return pl.DataFrame(
+        [
+            row("baseline", base, pool, 0.0, "current pace (trend forecast) and current seats"),
+            row(
+                "remove reassignable seats",
+                base,
+                pool - pool_loss,
+                seat_saving,
+                f"{reassignable.height} never-used/inactive seats removed; their usage was ~0",
+            ),
+            row(
+                f"cap users at {cap_credits:,.0f} credits",
+                base * (1 - capped_off / observed),
+                pool,
+                0.0,
+                f"credits above the cap in the last 30 days ({capped_off:,.0f}) would be blocked by a user budget",
+            ),
+            row(
+                f"adoption +{growth:.0%}", base * (1 + growth), pool, 0.0, "credits grow in proportion; seats unchanged"
+            ),
+        ]
+    )
