@@ -81,7 +81,7 @@ def _events_layer(events: pl.DataFrame | None) -> list[alt.Chart]:
     return [rule, text]
 
 
-def credits_per_day(daily: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.LayerChart:
+def credits_per_day(daily: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
     """Bars of daily AI credits and the 7-day rolling mean. Expects ``day, credits, credits_7d_mean``."""
     base = alt.Chart(daily.drop_nulls("credits"))
     bars = base.mark_bar(color="#9bb9ef", opacity=0.8).encode(
@@ -93,7 +93,7 @@ def credits_per_day(daily: pl.DataFrame, *, events: pl.DataFrame | None = None) 
     return alt.layer(bars, line, *_events_layer(events)).properties(title="AI credits per day (line: 7-day mean)")
 
 
-def credits_per_active_user(daily: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.LayerChart:
+def credits_per_active_user(daily: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
     """Daily credits per active user and its 7-day ratio-of-sums. Expects ``day, credits_per_active_user,
     credits_per_active_user_7d``."""
     base = alt.Chart(daily.drop_nulls("credits_per_active_user"))
@@ -106,7 +106,7 @@ def credits_per_active_user(daily: pl.DataFrame, *, events: pl.DataFrame | None 
     )
 
 
-def active_users(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.LayerChart:
+def active_users(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
     """Daily / weekly / monthly active users (distinct users over 1/7/28 days). Expects :func:`metrics.active_users`."""
     long = frame.unpivot(
         index="day",
@@ -199,7 +199,7 @@ def seat_ramp(frame: pl.DataFrame) -> alt.Chart:
 
 def forecast(
     frame: pl.DataFrame, *, pool: float | None = None, title: str = "Month-to-date AI credits and forecast"
-) -> alt.LayerChart:
+) -> alt.TopLevelMixin:
     """Cumulative credits: actual, forecast median and 80 % band, and the included pool as a rule."""
     base = alt.Chart(frame)
     band = (
@@ -242,7 +242,7 @@ QUADRANT_COLORS = {
 }
 
 
-def lorenz(frame: pl.DataFrame) -> alt.LayerChart:
+def lorenz(frame: pl.DataFrame) -> alt.TopLevelMixin:
     """Lorenz curve of credits across users. Expects ``user_share, credit_share`` (0–1)."""
     diag = pl.DataFrame({"user_share": [0.0, 1.0], "credit_share": [0.0, 1.0]})
     line = (
@@ -261,7 +261,7 @@ def lorenz(frame: pl.DataFrame) -> alt.LayerChart:
     return alt.layer(equal, line).properties(title="Concentration of AI credits (Lorenz curve)", width=360, height=300)
 
 
-def per_100_credits(frame: pl.DataFrame, *, group: str | None = None) -> alt.LayerChart:
+def per_100_credits(frame: pl.DataFrame, *, group: str | None = None) -> alt.TopLevelMixin:
     """Output per 100 credits with its bootstrap interval. Expects ``output, per_100_credits, low, high``
     (and ``group`` to facet rows by colour)."""
     data = frame.drop_nulls("per_100_credits")
@@ -314,7 +314,7 @@ def intensity(frame: pl.DataFrame) -> alt.Chart:
 
 def quadrant(
     frame: pl.DataFrame, *, label: str, cost: str = "credits", output: str = "loc_added_sum"
-) -> alt.LayerChart:
+) -> alt.TopLevelMixin:
     """Cost vs output scatter with median rules. Expects ``<label>, <cost>, <output>, quadrant``."""
     base = alt.Chart(frame.filter((pl.col(cost) > 0) & (pl.col(output) > 0)))
     points = base.mark_circle(size=60, opacity=0.8).encode(
@@ -381,7 +381,7 @@ def outcomes(frame: pl.DataFrame) -> alt.Chart:
     )
 
 
-def money(frame: pl.DataFrame) -> alt.LayerChart:
+def money(frame: pl.DataFrame) -> alt.TopLevelMixin:
     """Monthly credits against the included pool. Expects :func:`value.money_by_month`."""
     base = alt.Chart(frame)
     bars = base.mark_bar(color="#2f6fdf", opacity=0.85).encode(
@@ -420,7 +420,7 @@ def unit_credits(frame: pl.DataFrame, *, additive: bool) -> alt.Chart:
     )
 
 
-def unit_spread(frame: pl.DataFrame) -> alt.LayerChart:
+def unit_spread(frame: pl.DataFrame) -> alt.TopLevelMixin:
     """Per-unit distribution of per-user credits: p10–p90 line, p25–p75 bar, median tick.
     Expects ``unit, p10, p25, median, p75, p90``."""
     base = alt.Chart(frame)

@@ -82,7 +82,7 @@ def _records(data: bytes, name: str) -> tuple[list[tuple[int, dict[str, Any], by
         try:
             rec = json.loads(line)
         except ValueError as exc:
-            rejected.append(f"{name}: line {number}: not valid JSON ({exc.msg})")
+            rejected.append(f"{name}: line {number}: not valid JSON ({getattr(exc, 'msg', exc)})")
             continue
         if not isinstance(rec, dict):
             rejected.append(f"{name}: line {number}: not a JSON object")
@@ -127,7 +127,7 @@ def import_billing_csv(path: Path, data: bytes, data_dir: Path, scope: Scope | N
         msg = f"{path}: no row with a readable 'date'"
         raise InputError(msg)
     where = scope or BILLING_CSV_SCOPE
-    key = f"{dates.min()}_{dates.max()}"
+    key = f"{dates.min()!s}_{dates.max()!s}"
     tmp = rawstore.new_tmp(data_dir)
     tmp.write_bytes(data)
     status, _ = rawstore.put(

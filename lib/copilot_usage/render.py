@@ -71,7 +71,14 @@ def coerce(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
             except yaml.YAMLError as exc:
                 msg = f"{path.name}: parameter {name} expects {kind}, got {value!r}"
                 raise ConfigError(msg) from exc
-            expected = {"int": int, "float": (int, float), "bool": bool, "list": list, "dict": dict}.get(kind)
+            types: dict[str, type | tuple[type, ...]] = {
+                "int": int,
+                "float": (int, float),
+                "bool": bool,
+                "list": list,
+                "dict": dict,
+            }
+            expected = types.get(kind)
             if expected and not isinstance(value, expected):
                 msg = f"{path.name}: parameter {name} expects {kind}, got {value!r}"
                 raise ConfigError(msg)

@@ -51,7 +51,7 @@ class ReportKind:
 
     def endpoint(self, scope: Scope) -> str:
         """The API name of this report for ``scope`` (``users-1-day``, ``organization-28-day`` …)."""
-        stem = self.family
+        stem: str = self.family
         if self.family == "aggregate":
             stem = "enterprise" if scope.kind == "enterprise" else "organization"
         return f"{stem}-{self.window}-day"

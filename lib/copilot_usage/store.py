@@ -521,11 +521,11 @@ def data_health(data_dir: Path) -> pl.DataFrame:
     for rec in rawstore.read_log(data_dir):
         if rec.get("report") in DAILY:
             latest[(rec["scope"], rec["report"], rec["key"])] = rec["status"]
-    for (scope, report, day), status in latest.items():
-        if (scope, report, day) not in seen and status in ("no_data", "pending", "failed"):
+    for (scope_text, report, day), status in latest.items():
+        if (scope_text, report, day) not in seen and status in ("no_data", "pending", "failed"):
             rows.append(
                 {
-                    "scope": scope,
+                    "scope": scope_text,
                     "report": report,
                     "day": day,
                     "status": "error" if status == "failed" else status,

@@ -27,6 +27,7 @@ import math
 import threading
 import time
 from collections import Counter, OrderedDict, defaultdict
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -483,7 +484,7 @@ class _AddHeaders:
     def __init__(self, send: Send, headers: dict[str, str]) -> None:
         self.send, self.headers = send, headers
 
-    async def __call__(self, message: dict[str, Any]) -> None:  # type: ignore[override]
+    async def __call__(self, message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             extra = [(k.encode(), v.encode()) for k, v in self.headers.items()]
             message = {**message, "headers": [*message.get("headers", []), *extra]}
@@ -499,7 +500,7 @@ class _Cutter:
     def __init__(self, send: Send, mode: str) -> None:
         self.send, self.mode = send, mode
 
-    async def __call__(self, message: dict[str, Any]) -> None:  # type: ignore[override]
+    async def __call__(self, message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.body":
             body = message.get("body", b"")
             cut = b"" if self.mode == "drop" else body[: len(body) // 2]

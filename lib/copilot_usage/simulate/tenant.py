@@ -22,6 +22,7 @@ import datetime as dt
 import functools
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -193,7 +194,7 @@ class Tenant:
             "identity",
             "edge",
         )
-        rows = []
+        rows: list[dict[str, Any]] = []
         for o in range(self.orgs):  # a handful of teams: a loop over teams, not over data rows
             for t in range(per_org):
                 parent = None
