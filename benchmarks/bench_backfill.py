@@ -4,7 +4,8 @@
 
 The simulator runs as its own process (`copilot-usage simulate serve`) and is warmed first (a throw-away
 backfill), so the timed runs measure the client: fresh backfills at each concurrency, then a second run on the
-default-concurrency cache (the daily refresh). Ideal wall time at concurrency c = requests × latency / c, or the
+default-concurrency cache (the daily refresh). The simulator's hourly budget is raised (--primary-limit) because the
+benchmark makes five backfills in one hour; a single real backfill (~3,700 API calls) fits a PAT's 5,000. Ideal wall time at concurrency c = requests × latency / c, or the
 per-endpoint per-minute cap (900/min) when tighter (not here: 365 calls per endpoint); runs are a minute apart. Prints the simulator's limit violations.
 """
 

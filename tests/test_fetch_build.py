@@ -226,3 +226,12 @@ def test_killed_fetch_resumes_to_identical_tables(clean: tuple[Path, Simulator],
 
         info = json.loads(meta.read_text())
         assert hashlib.sha256((meta.parent / info["file"]).read_bytes()).hexdigest() == info["sha256"]
+
+
+def test_primary_limit_pauses_every_worker_until_reset(tmp_path: Path) -> None:
+    sim = Simulator(small_tenant(), SimConfig(primary_limit=8, primary_window_s=2.0))
+    summary = _run(sim, tmp_path, families=["aggregate"], since=TODAY - dt.timedelta(days=12))
+    assert summary.failed == 0, summary.errors
+    # once the budget is spent the client waits for the reset: at most the requests already in flight hit the limit
+    assert sim.record.limit_violations.get("primary", 0) <= 4
+    assert sim.record.api_requests > 8

@@ -57,6 +57,13 @@ def simulate() -> None:
 @click.option("--link-ttl", type=float, default=3600.0, show_default=True, help="Download link lifetime (s).")
 @click.option("--shard-rows", type=int, default=2000, show_default=True, help="Rows per download shard.")
 @click.option("--cache-reports", type=int, default=32, show_default=True, help="Generated reports kept in memory.")
+@click.option(
+    "--primary-limit",
+    type=int,
+    default=5000,
+    show_default=True,
+    help="Requests per token per hour (5,000 for a PAT; 15,000 for a GitHub App on GHEC).",
+)
 def simulate_serve(
     port: int,
     seed: int,
@@ -69,6 +76,7 @@ def simulate_serve(
     link_ttl: float,
     shard_rows: int,
     cache_reports: int,
+    primary_limit: int,
 ) -> None:
     """Serve the simulated tenant over loopback HTTP until interrupted.
 
@@ -87,6 +95,7 @@ def simulate_serve(
             link_ttl_s=link_ttl,
             shard_rows=shard_rows,
             cache_reports=cache_reports,
+            primary_limit=primary_limit,
         ),
     )
     serve(sim, port=port)

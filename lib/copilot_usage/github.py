@@ -147,6 +147,17 @@ class GitHub:
         self.requests = 0
         self._sent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
         self._pace_locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+        self._resume_at = 0.0  # monotonic time before which no API request goes out (rate limited)
+
+    async def _gate(self) -> None:
+        """Hold every API request while GitHub has asked us to pause: one limit answer stops all workers,
+        instead of each queued request discovering the limit for itself (REFERENCE §8: continuing while
+        limited risks a ban)."""
+        while (delay := self._resume_at - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+
+    def _pause(self, seconds: float) -> None:
+        self._resume_at = max(self._resume_at, time.monotonic() + min(seconds, MAX_RATE_WAIT_S))
 
     async def _pace(self, path: str) -> None:
         """Keep each endpoint under GitHub's per-minute point budget (sliding 60-second window)."""
@@ -173,18 +184,23 @@ class GitHub:
         )
 
     async def _api_once(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
+        await self._gate()
         await self._pace(httpx.URL(path).path)
         async with self.limit:
+            await self._gate()
             self.requests += 1
             r = await self.client.get(path, params=params)
             await r.aread()
         if r.status_code < 400:
+            if r.headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in r.headers:
+                self._pause(float(r.headers["x-ratelimit-reset"]) - time.time())  # budget spent: wait for reset
             return r
         wait = _rate_wait(r) if r.status_code in (403, 429) else None
         message = _message(r)
         if wait is not None:
+            self._pause(wait)
             msg = f"rate limited on {path}: {message}"
-            raise RateLimited(msg, status=r.status_code, wait=wait)
+            raise RateLimited(msg, status=r.status_code, wait=0.0)
         if r.status_code in (401, 403):
             msg = f"{r.status_code} on {path}: {message}. {permission_hint(path)}"
             raise AuthError(msg, status=r.status_code)

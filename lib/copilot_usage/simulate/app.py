@@ -59,6 +59,7 @@ class SimConfig:
     shard_rows: int = 2000
     gzip_reports: tuple[str, ...] = ("repos-1-day",)  # served gzip-compressed without Content-Encoding
     primary_limit: int = 5000  # per token per hour (REFERENCE §8)
+    primary_window_s: float = 3600.0  # the primary limit's window (shortened in tests)
     max_concurrent: int = 100  # secondary limit: concurrent requests
     points_per_minute: int = 900  # secondary limit per endpoint
     slow_s: float = 1.0  # delay of a "slow" fault
@@ -110,7 +111,7 @@ class Simulator:
         self._in_flight: Counter[str] = Counter()
         self._used: Counter[str] = Counter()
         self._window: dict[str, list[float]] = defaultdict(list)
-        self._reset = int(time.time()) + 3600
+        self._reset = time.time() + self.config.primary_window_s
         self._cache: OrderedDict[tuple[Scope, ReportKind, dt.date | None], list[bytes]] = OrderedDict()
         routes = [
             Route("/_sim/record", self.sim_record),
@@ -227,7 +228,7 @@ class Simulator:
         with self._lock:
             if now >= self._reset:
                 self._used.clear()
-                self._reset = int(now) + 3600
+                self._reset = now + self.config.primary_window_s
             self._used[token] += 1
             used = self._used[token]
             window = [s for s in self._window[endpoint] if s > now - 60]
@@ -238,7 +239,7 @@ class Simulator:
             "x-ratelimit-limit": str(cfg.primary_limit),
             "x-ratelimit-remaining": str(max(cfg.primary_limit - used, 0)),
             "x-ratelimit-used": str(used),
-            "x-ratelimit-reset": str(self._reset),
+            "x-ratelimit-reset": str(math.ceil(self._reset)),
             "x-ratelimit-resource": "core",
         }
         violation = None
