@@ -282,3 +282,17 @@ def test_served_over_a_real_socket(tenant: Any) -> None:
         assert r.status_code == 200 and r.headers["x-ratelimit-remaining"]
         assert all(httpx.get(u).status_code == 200 for u in r.json()["download_links"])
         assert httpx.get(f"{served.base_url}/_sim/record").json()["downloads_with_authorization"] == 0
+
+
+@pytest.mark.parametrize("users", [1, 5, 40])
+def test_tiny_tenants_serve_every_report_every_day(users: int) -> None:
+    t = small_tenant(users=users, days=20, seed=1)
+    for k in range(t.days):
+        day = t.start + dt.timedelta(days=k)
+        for scope in (_ent(t), _org(t)):
+            P.to_ndjson(P.user_frame(t, day, scope))
+            P.dumps(P.aggregate_record(t, day, scope))
+            P.to_ndjson(P.user_teams_frame(t, day, scope))
+            P.to_ndjson(P.repos_frame(t, day, scope))
+    P.seats(t, _ent(t))
+    P.billing_usage(t, _ent(t), {"year": "2026", "month": "11"})

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Self
 
 import click
 
@@ -146,27 +145,66 @@ def fetch_cmd(
         msg = "GITHUB_TOKEN is not set (environment or .env); see README, Configuration"
         raise click.UsageError(msg)
 
+    progress = _Progress()
+
     async def go() -> Summary:
         async with GitHub(
             base_url, token=settings.token, billing_token=settings.billing_token, concurrency=concurrency
         ) as gh:
             return await fetch(
-                gh, data_dir, scopes, families=families, since=since, until=until, today=today, on_done=_progress()
+                gh,
+                data_dir,
+                scopes,
+                families=families,
+                since=since,
+                until=until,
+                today=today,
+                on_done=progress.done,
+                on_plan=progress.plan,
             )
 
-    summary = asyncio.run(go())
+    with progress:
+        summary = asyncio.run(go())
     _print_summary(summary)
     if summary.failed:
         raise SystemExit(1)
 
 
-def _progress() -> Callable[[str], None]:
-    if sys.stderr.isatty():
-        from rich.console import Console
+class _Progress:
+    """A progress bar on a terminal (failures printed above it); plain log lines otherwise."""
 
-        console = Console(stderr=True)
-        return lambda line: console.print(line, style="dim", highlight=False) if "failed" in line else None
-    return lambda line: click.echo(line, err=True)
+    def __init__(self) -> None:
+        self.bar: Any = None
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("fetch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+            )
+            self.task = self.bar.add_task("fetch", total=None)
+
+    def __enter__(self) -> Self:
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.stop()
+
+    def plan(self, total: int) -> None:
+        if self.bar:
+            self.bar.update(self.task, total=total)
+        else:
+            click.echo(f"{total} tasks planned", err=True)
+
+    def done(self, line: str) -> None:
+        if self.bar:
+            self.bar.advance(self.task)
+            if "failed" in line:
+                self.bar.console.print(line, style="red", highlight=False)
+        else:
+            click.echo(line, err=True)
 
 
 def _print_summary(summary: Summary) -> None:
@@ -176,10 +214,11 @@ def _print_summary(summary: Summary) -> None:
     table = Table(title="fetch summary")
     rows = summary.rows()
     for col in rows[0] if rows else ["scope", "report"]:
-        table.add_column(col, justify="left" if col in ("scope", "report") else "right")
+        key = col in ("scope", "report")
+        table.add_column(col, justify="left" if key else "right", no_wrap=key)
     for row in rows:
         table.add_row(*map(str, row.values()))
-    Console().print(table)
+    Console(width=140).print(table)
     for err in summary.errors[:20]:
         click.echo(f"error: {err}", err=True)
 
@@ -239,10 +278,19 @@ def build_cmd(data_dir: Path, full: bool) -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
 def status_cmd(data_dir: Path) -> None:
     """Freshness per scope and report: newest complete day, gaps, pending days, quarantined lines, drift."""
+    from rich.console import Console
+    from rich.table import Table
+
     from .status import status_table
 
-    for row in status_table(data_dir).iter_rows(named=True):
-        click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+    frame = status_table(data_dir)
+    table = Table(title=f"cache status: {data_dir}")
+    for col in frame.columns:
+        key = col in ("scope", "report")
+        table.add_column(col.replace("_", " "), justify="left" if key else "right", no_wrap=key)
+    for row in frame.iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(width=170).print(table)
 
 
 def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:

@@ -235,8 +235,11 @@ async def fetch(
     until: dt.date | None = None,
     today: dt.date | None = None,
     on_done: Callable[[str], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
 ) -> Summary:
-    """Fetch everything planned for ``scopes`` into ``data_dir/raw``; never raises for a single task."""
+    """Fetch everything planned for ``scopes`` into ``data_dir/raw``; never raises for a single task.
+
+    ``on_plan`` receives the number of planned tasks, ``on_done`` one line per finished task (no URLs)."""
     data_dir = Path(data_dir)
     today = today or dt.datetime.now(dt.UTC).date()
     families = set(families)
@@ -294,6 +297,8 @@ async def fetch(
         if on_done:
             on_done(f"{scope} {report} {key}: {status}")
 
+    if on_plan:
+        on_plan(len(tasks))
     await asyncio.gather(*(run(*t) for t in tasks))
     shutil.rmtree(rawstore.raw_root(data_dir) / ".tmp", ignore_errors=True)
     return summary

@@ -348,6 +348,8 @@ class Tenant:
                 gen = rng.poisson(gen_per * s) + (1 if feature == "code_completion" else 0)
             keep = (inter > 0) | (gen > 0)
             u, inter, gen = u[keep], inter[keep], gen[keep]
+            if u.size == 0:
+                continue
             if feature == "code_completion":
                 models = np.full((u.size, 1), -1)
                 split_i, split_g = inter[:, None], gen[:, None]
