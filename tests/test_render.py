@@ -195,3 +195,16 @@ def test_sample_data_is_what_the_simulator_makes(tmp_path: Path) -> None:
         a = store.scan(SAMPLE, table).collect()
         b = store.scan(tmp_path / "sample", table).collect()
         assert a.sort(pl.all()).equals(b.sort(pl.all())), table
+
+
+def test_summary_records_changes_since_the_last_run(tmp_path: Path) -> None:
+    nb = NOTEBOOKS / "trends.ipynb"
+    base = {"data_dir": str(SAMPLE), "scope": "org:octo-sim-eng"}
+    first = render(nb, {**base, "start": "2026-10-01", "end": "2026-10-31"}, tmp_path)
+    assert first.summary["changes_since_last_run"] is None
+    second = render(nb, {**base, "start": "2026-11-01", "end": "2026-11-24"}, tmp_path)
+    changes = second.summary["changes_since_last_run"]
+    assert changes["previous"] == first.html.name.replace(".html", ".summary.json")
+    figure = changes["figures"]["credits_total"]
+    assert figure["previous"] == pytest.approx(first.summary["credits_total"])
+    assert figure["change"] == pytest.approx(second.summary["credits_total"] / first.summary["credits_total"] - 1)

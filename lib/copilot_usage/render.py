@@ -158,8 +158,30 @@ def render(notebook: Path, parameters: dict[str, Any], out_dir: Path) -> Rendere
         executed.write_bytes(executed_tmp.read_bytes())
     html = folder / f"{stem}.html"
     to_html(executed, html)
+    summary["changes_since_last_run"] = changes_since_last_run(folder, stem, summary)
     (folder / f"{stem}.summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
     return Rendered(notebook.stem, params, html, executed, summary)
+
+
+def changes_since_last_run(folder: Path, stem: str, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """Numeric headline figures against the newest earlier summary of the same scope and audience in ``folder``
+    (``{"previous": <file>, "figures": {name: {"previous", "current", "change"}}}``), or None on a first run."""
+    scope = str(summary.get("scope", "")).replace(":", "-")
+    suffix = "" if summary.get("audience", "leadership") == "leadership" else f"_{summary.get('audience')}"
+    earlier = sorted(
+        p
+        for p in folder.glob(f"{scope}_*{suffix}.summary.json")
+        if p.name != f"{stem}.summary.json" and (suffix or not p.stem.endswith("_analyst.summary"))
+    )
+    if not earlier:
+        return None
+    previous = json.loads(earlier[-1].read_text())
+    figures = {}
+    for key, value in summary.items():
+        old = previous.get(key)
+        if isinstance(value, int | float) and isinstance(old, int | float) and not isinstance(value, bool):
+            figures[key] = {"previous": old, "current": value, "change": (value / old - 1) if old else None}
+    return {"previous": earlier[-1].name, "figures": figures}
 
 
 def load_config(path: Path) -> list[dict[str, Any]]:
