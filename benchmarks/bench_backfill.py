@@ -68,6 +68,8 @@ def main() -> None:
             str(args.latency_ms),
             "--cache-reports",
             "6000",
+            "--primary-limit",
+            "100000",
         ],
         stdout=subprocess.PIPE,
         text=True,
