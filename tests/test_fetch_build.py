@@ -235,3 +235,42 @@ def test_primary_limit_pauses_every_worker_until_reset(tmp_path: Path) -> None:
     # once the budget is spent the client waits for the reset: at most the requests already in flight hit the limit
     assert sim.record.limit_violations.get("primary", 0) <= 4
     assert sim.record.api_requests > 8
+
+
+def test_expired_links_are_requested_again_and_nothing_secret_is_logged(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    sim = Simulator(small_tenant(), SimConfig(expire_first_download=True))
+    with running(sim) as served:
+        env = {**os.environ, "GITHUB_TOKEN": served.token, "COPILOT_BILLING_TOKEN": served.billing_token}
+        cmd = [
+            sys.executable,
+            "-m",
+            "copilot_usage",
+            "fetch",
+            "--org",
+            served.orgs[0],
+            "--base-url",
+            served.base_url,
+            "--data-dir",
+            str(tmp_path),
+            "--since",
+            (TODAY - dt.timedelta(days=6)).isoformat(),
+            "--today",
+            TODAY.isoformat(),
+            "--reports",
+            "users,aggregate,billing,seats",
+        ]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    api_calls = sim.record.api_requests
+    assert sim.record.downloads >= 2 * 8 and api_calls > 2 * 5  # every day's links were fetched twice
+    output = done.stdout + done.stderr
+    for secret in (served.token, served.billing_token, "sig=", "se="):
+        assert secret not in output
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            text = path.read_bytes()
+            assert b"sig=" not in text and served.token.encode() not in text

@@ -208,3 +208,82 @@ def test_summary_records_changes_since_the_last_run(tmp_path: Path) -> None:
     figure = changes["figures"]["credits_total"]
     assert figure["previous"] == pytest.approx(first.summary["credits_total"])
     assert figure["change"] == pytest.approx(second.summary["credits_total"] / first.summary["credits_total"] - 1)
+
+
+@pytest.fixture(scope="module")
+def report_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], object]:
+    out = tmp_path_factory.mktemp("all-reports")
+    runs = {}
+    for name in ("value_per_credit", "team_distribution", "spend"):
+        runs[(name, "leadership")] = render(
+            NOTEBOOKS / f"{name}.ipynb", {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim"}, out
+        )
+        runs[(name, "analyst")] = render(
+            NOTEBOOKS / f"{name}.ipynb",
+            {"data_dir": str(SAMPLE), "scope": "org:octo-sim-eng", "audience": "analyst"},
+            out,
+        )
+    return runs
+
+
+def _user_day(scope: str, start: str, end: str) -> pl.DataFrame:
+    ud = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_day").rglob("part.parquet")))
+    return ud.filter(
+        (pl.col("scope") == scope) & pl.col("day").is_between(pl.lit(start).str.to_date(), pl.lit(end).str.to_date())
+    )
+
+
+@pytest.mark.parametrize("name", ["value_per_credit", "team_distribution", "spend"])
+def test_every_report_renders_for_both_audiences_and_leadership_names_no_one(report_runs: dict, name: str) -> None:
+    leader, analyst = report_runs[(name, "leadership")], report_runs[(name, "analyst")]
+    assert "simdev-" not in leader.html.read_text() and "simdev-" not in json.dumps(leader.summary)
+    assert leader.summary["scope"] == "enterprise:octo-sim" and analyst.summary["scope"] == "org:octo-sim-eng"
+    assert not re.search(r"""(?:src|href)=["']https?://""", leader.html.read_text())
+
+
+def test_value_summary_matches_an_independent_computation(report_runs: dict) -> None:
+    s = report_runs[("value_per_credit", "leadership")].summary
+    ud = _user_day("enterprise:octo-sim", s["start"], s["end"])
+    assert s["credits_total"] == pytest.approx(ud["ai_credits_used"].sum())
+    per_user = ud.group_by("user_id").agg(pl.col("ai_credits_used").sum()).sort("ai_credits_used", descending=True)
+    top = per_user.head(-(-per_user.height // 10))["ai_credits_used"].sum()
+    assert s["top10_share"] == pytest.approx(top / per_user["ai_credits_used"].sum())
+    lines = (
+        ud.group_by("user_id")
+        .agg(pl.col("ai_credits_used").sum(), pl.col("loc_added_sum").sum(), pl.col("day").n_unique())
+        .filter((pl.col("ai_credits_used") >= 10) & (pl.col("day") >= 3))
+    )
+    assert s["accepted_lines_per_100_credits"] == pytest.approx(
+        100 * lines["loc_added_sum"].sum() / lines["ai_credits_used"].sum()
+    )
+    low, high = s["accepted_lines_per_100_credits_ci90"]
+    assert low < s["accepted_lines_per_100_credits"] < high
+    assert s["feature_intensity"]["code_completion"] < 0.05
+
+
+def test_team_summary_matches_an_independent_computation_and_hides_small_teams(report_runs: dict) -> None:
+    s = report_runs[("team_distribution", "leadership")].summary
+    assert s["additivity"] == "non-additive"
+    assert all(u["active_users"] >= 5 for u in s["units"].values())
+    ud = _user_day("enterprise:octo-sim", s["start"], s["end"])
+    teams = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_team_day").rglob("part.parquet")))
+    names = pl.read_parquet(str(SAMPLE / "processed" / "teams" / "part.parquet"))
+    # a leaf team without children: its credits are its members' credits on the days they were members
+    leaf = next(
+        u
+        for u in s["units"]
+        if not u.startswith("(")
+        and u.lower() in set(teams["slug"])
+        and u.lower() not in set(names.filter(pl.col("parent_id").is_not_null())["parent_slug"].drop_nulls())
+    )
+    ids = set(teams.filter(pl.col("slug") == leaf.lower())["team_id"])
+    parents = set(names["parent_id"].drop_nulls())
+    if ids & parents:
+        pytest.skip("chosen team has children")
+    members = (
+        teams.filter(pl.col("team_id").is_in(list(ids)) & (pl.col("scope") == "enterprise:octo-sim"))
+        .select("day", "user_id")
+        .unique()
+    )
+    expected = ud.join(members, on=["day", "user_id"])["ai_credits_used"].sum()
+    assert s["units"][leaf]["credits"] == pytest.approx(expected)

@@ -304,7 +304,8 @@ def quadrant_story(quad: pl.DataFrame, label: str) -> list[str]:
 
 
 def group_story(table: pl.DataFrame, group: str) -> list[str]:
-    rated = table.drop_nulls("lines_per_100_credits")
+    # groups with a sliver of the credits would top any per-credit ranking: rate those with ≥ 1 % of credits
+    rated = table.drop_nulls("lines_per_100_credits").filter(pl.col("credits") >= 0.01 * table["credits"].sum())
     if rated.height == 0:
         return []
     top = rated.sort("credits_per_user", descending=True).row(0, named=True)
@@ -358,11 +359,12 @@ def quadrant_for(
 
 
 def review_table(r: Report, quad: pl.DataFrame, label: str, *, n: int = 10) -> pl.DataFrame:
-    """Top "review: exploration or waste" entries with their dominant feature (by generations) and model (by
+    """Top "review: exploration or waste" entries with their dominant feature and model (by
     interactions); teams are attributed through the daily team membership."""
     from . import teams
 
     features, models = r.scan("user_feature_day"), r.scan("user_model_feature_day")
+    key = "user_id" if label == "user_login" else label
     if label == "unit":
         membership, names = r.scan("user_team_day"), r.scan("teams")
         features = teams.team_user_days(features, membership, names).lazy()
@@ -371,8 +373,9 @@ def review_table(r: Report, quad: pl.DataFrame, label: str, *, n: int = 10) -> p
         quad,
         label=label,
         n=n,
-        features=value.dominant(features, key=label, by="feature", measure="code_generation_activity_count"),
-        models=value.dominant(models, key=label, by="model", measure="user_initiated_interaction_count"),
+        key=key,
+        features=value.dominant(features, key=key, by="feature", measure="user_initiated_interaction_count"),
+        models=value.dominant(models, key=key, by="model", measure="user_initiated_interaction_count"),
     )
 
 

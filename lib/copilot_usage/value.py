@@ -461,9 +461,24 @@ def last_phase(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 
 
 def review_list(
-    quad: pl.DataFrame, *, label: str, features: pl.DataFrame, models: pl.DataFrame, n: int = 10
+    quad: pl.DataFrame,
+    *,
+    label: str,
+    features: pl.DataFrame,
+    models: pl.DataFrame,
+    n: int = 10,
+    key: str | None = None,
 ) -> pl.DataFrame:
-    """The ``n`` highest-credit entries of the "review" quadrant with their dominant feature and model."""
+    """The ``n`` highest-credit entries of the "review" quadrant with their dominant feature and model (by
+    user-initiated interactions: completions have none and drive no credits).
+
+    ``features``/``models`` are keyed by ``key`` (default ``label``), e.g. ``user_id`` for users."""
+    key = key or label
     review = quad.filter(pl.col("quadrant") == QUADRANTS[(True, False)]).sort("credits", descending=True).head(n)
     cols = [label, "credits", "loc_added_sum", *(c for c in ("users", "active_days") if c in review.columns)]
-    return review.select(cols).join(features, on=label, how="left").join(models, on=label, how="left")
+    out = (
+        review.select(list(dict.fromkeys([key, *cols])))
+        .join(features, on=key, how="left")
+        .join(models, on=key, how="left")
+    )
+    return out if key == label else out.drop(key)

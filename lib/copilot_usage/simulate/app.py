@@ -63,6 +63,7 @@ class SimConfig:
     max_concurrent: int = 100  # secondary limit: concurrent requests
     points_per_minute: int = 900  # secondary limit per endpoint
     slow_s: float = 1.0  # delay of a "slow" fault
+    expire_first_download: bool = False  # the first download of each report path answers "expired" (tests)
     cache_reports: int = 32  # generated reports kept in memory (raise it for benchmarks)
     download_host: str = "localhost"
     secret: bytes = b"simulator-signing-key"
@@ -108,6 +109,7 @@ class Simulator:
         self.record = Record()
         self._lock = threading.Lock()
         self._attempts: Counter[str] = Counter()
+        self._downloaded: Counter[str] = Counter()
         self._in_flight: Counter[str] = Counter()
         self._used: Counter[str] = Counter()
         self._window: dict[str, list[float]] = defaultdict(list)
@@ -404,7 +406,10 @@ class Simulator:
         sig = request.query_params.get("sig", "")
         if not hmac.compare_digest(sig, self._sign(request.url.path, expires)):
             return Response("<Error><Code>AuthenticationFailed</Code></Error>", 403, media_type="application/xml")
-        if time.time() > expires:
+        with self._lock:
+            self._downloaded[request.url.path] += 1
+            first = self._downloaded[request.url.path] == 1
+        if time.time() > expires or (self.config.expire_first_download and first):
             return Response(
                 "<Error><Code>AuthenticationFailed</Code><Message>Signed expiry time has passed</Message></Error>",
                 403,

@@ -1,0 +1,41 @@
+"""The raw store: identical bytes add nothing, changed bytes keep both versions and the newest wins."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from copilot_usage import rawstore
+from copilot_usage.reports import Scope
+
+S = Scope("org", "acme")
+
+
+def _put(data_dir: Path, body: bytes) -> str:
+    tmp = rawstore.new_tmp(data_dir)
+    tmp.write_bytes(body)
+    status, _ = rawstore.put(data_dir, S, "users-1-day", "2026-11-02", tmp, ext="ndjson", provenance={"endpoint": "x"})
+    return status
+
+
+def test_identical_bytes_add_nothing_changed_bytes_keep_both(tmp_path: Path) -> None:
+    assert _put(tmp_path, b'{"a":1}\n') == "fetched"
+    assert _put(tmp_path, b'{"a":1}\n') == "unchanged"
+    time.sleep(0.01)
+    assert _put(tmp_path, b'{"a":2}\n') == "changed"
+    folder = rawstore.slot(tmp_path, S, "users-1-day", "2026-11-02")
+    versions = rawstore.versions(folder)
+    assert len(versions) == 2 and versions[-1].path.read_bytes() == b'{"a":2}\n'
+    assert rawstore.newest(folder) == versions[-1]
+    assert {"endpoint", "sha256", "bytes", "fetched_at", "kit_version", "report", "key"} <= set(versions[0].meta)
+    assert not list(rawstore.tmp_dir(tmp_path).iterdir())
+
+
+def test_a_data_file_without_its_sidecar_is_invisible_and_completed_later(tmp_path: Path) -> None:
+    _put(tmp_path, b'{"a":1}\n')
+    folder = rawstore.slot(tmp_path, S, "users-1-day", "2026-11-02")
+    sidecar = next(folder.glob("*.meta.json"))
+    sidecar.unlink()  # as if a crash hit between the two renames
+    assert rawstore.newest(folder) is None
+    assert _put(tmp_path, b'{"a":1}\n') == "fetched"
+    assert rawstore.newest(folder) is not None
