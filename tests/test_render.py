@@ -287,3 +287,21 @@ def test_team_summary_matches_an_independent_computation_and_hides_small_teams(r
     )
     expected = ud.join(members, on=["day", "user_id"])["ai_credits_used"].sum()
     assert s["units"][leaf]["credits"] == pytest.approx(expected)
+
+
+def test_team_report_with_an_org_map_is_additive(tmp_path: Path) -> None:
+    ud = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_day").rglob("part.parquet")))
+    logins = ud.filter(pl.col("scope") == "enterprise:octo-sim")["user_login"].unique().sort()
+    mapping = pl.DataFrame({"user_login": logins}).with_columns(
+        team=pl.format("squad-{}", pl.int_range(pl.len()) % 4),
+        department=pl.when(pl.int_range(pl.len()) % 4 < 2).then(pl.lit("Product")).otherwise(pl.lit("Platform")),
+    )
+    path = tmp_path / "org_map.csv"
+    mapping.write_csv(path)
+    out = render(NOTEBOOKS / "team_distribution.ipynb",
+                 {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim", "org_map": str(path)}, tmp_path / "out")
+    s = out.summary
+    assert s["additivity"] == "additive"
+    assert sum(u["credits"] for u in s["units"].values()) == pytest.approx(s["credits_total"])
+    html = out.html.read_text()
+    assert "Product" in html and "Platform" in html and "simdev-" not in html

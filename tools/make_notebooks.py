@@ -267,6 +267,11 @@ r.say(*narrative.team_spend_story(shown, additive=view.additive))
 r.chart(charts.unit_credits(shown, additive=view.additive), data=shown)
 r.table(shown.select("unit", "seated_users", "active_users", "credits", "credits_per_active_user", "credits_per_seat", "share_of_total", "credits_change"))
 """),
+    md("By department and cost centre (from the organisation map; additive):"),
+    code("""
+r.table(narrative.department_summary(r, view, level="department"), empty="Department and cost-centre levels need an org_map (GitHub has no departments).")
+r.table(narrative.department_summary(r, view, level="cost_centre"), empty="No cost-centre level without an org_map.")
+"""),
     md(
         "## 2. How is it spread inside teams?\nDistribution of per-user credits inside each unit with k_min or more users; analysts also see the Gini and the top user's share."
     ),
@@ -326,7 +331,7 @@ cap_credits: float = 3000.0  # what-if: monthly per-user budget in credits
 adoption_growth: float = 0.2  # what-if: relative growth of credit use next month
 """),
     code("""
-from copilot_usage import charts, metrics, narrative, notebook, spend
+from copilot_usage import charts, metrics, narrative, notebook, spend, value
 """),
     code("""
 r = notebook.report("Spend and budget", data_dir=data_dir, scope=scope, start=start, end=end, audience=audience, k_min=k_min, pseudonymize=pseudonymize, events=events, seat_price_business=seat_price_business, seat_price_enterprise=seat_price_enterprise, credit_price=credit_price, promotional=promotional, inactive_days=inactive_days)
@@ -347,6 +352,11 @@ r.say(billing_note, *narrative.reconcile_story(days, users))
 r.table(spend.differences(days), empty="No day differs by more than the tolerance (or there is no billing data).")
 r.table(narrative.user_differences(r, users), user_column="user_login", empty="No per-user difference (per-user billing comes from the usage-report CSV; the API needs one call per user).")
 r.table(spend.gross_to_net(bills), empty="Gross, discount and net need billing data.")
+"""),
+    md("Per model: billing's credits next to the metrics-side estimate (the value report's regression — `ai_credits_used` is not split by model, so this is an estimate, not a reconciliation)."),
+    code("""
+design = value.intensity_design(usage, r.scan("user_feature_day"), r.scan("user_model_feature_day"))
+r.table(spend.model_comparison(bills, value.attributed_credits(design, value.credit_intensity(design)["coefficients"])), empty="No per-model billing rows.")
 """),
     md(
         "## 2. How much of the pool is used, and when does it run out?\nThe pool is the seat roster × included credits per plan, pooled and reset on the 1st; seats added mid-month grow it at once. The projection is the trends forecast (one implementation)."

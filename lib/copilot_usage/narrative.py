@@ -422,6 +422,18 @@ def team_view(r: Report, *, org_map: str = "") -> TeamView:
     return TeamView(unit_days, prev_days, seated, False, warnings, usage["ai_credits_used"].sum())
 
 
+def department_summary(r: Report, view: TeamView, *, level: str = "department") -> pl.DataFrame:
+    """The unit summary one level up (``department`` or ``cost_centre``); needs an organisation map (else empty)."""
+    from . import teams
+
+    if not view.additive:
+        return pl.DataFrame()
+    days = view.unit_days.with_columns(unit=pl.col(level))
+    seated = view.seated.with_columns(unit=pl.col(level))
+    out = teams.unit_summary(days, seated, scope_credits=view.scope_credits)
+    return r.protect(out, group_users="active_users")
+
+
 def team_headline(r: Report, view: TeamView, summary: pl.DataFrame) -> None:
     total = view.scope_credits
     seated = view.seated["user_id"].n_unique()

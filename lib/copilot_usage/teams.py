@@ -238,7 +238,7 @@ def seat_units(
         day = as_of or dt.datetime.now(dt.UTC).date()
         probe = roster.with_columns(day=pl.lit(day), scope=pl.lit(""))
         mapped = map_user_days(probe, org_map)
-        return mapped.select("user_id", "user_login", "plan_type", "unit")
+        return mapped.select("user_id", "user_login", "plan_type", "unit", "department", "cost_centre")
     last = unit_days.filter(pl.col("day") == pl.col("day").max().over("user_id")).select("user_id", "unit").unique()
     return roster.join(last, on="user_id", how="left").with_columns(pl.col("unit").fill_null(NO_TEAM))
 
