@@ -298,8 +298,11 @@ def test_team_report_with_an_org_map_is_additive(tmp_path: Path) -> None:
     )
     path = tmp_path / "org_map.csv"
     mapping.write_csv(path)
-    out = render(NOTEBOOKS / "team_distribution.ipynb",
-                 {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim", "org_map": str(path)}, tmp_path / "out")
+    out = render(
+        NOTEBOOKS / "team_distribution.ipynb",
+        {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim", "org_map": str(path)},
+        tmp_path / "out",
+    )
     s = out.summary
     assert s["additivity"] == "additive"
     assert sum(u["credits"] for u in s["units"].values()) == pytest.approx(s["credits_total"])

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Generator
@@ -32,6 +34,7 @@ API_VERSION = "2022-11-28"
 MAX_RATE_WAIT_S = 900.0
 # REFERENCE §8: at most 900 points per minute per REST endpoint (GET = 1); stay a little under it
 POINTS_PER_MINUTE = 850
+POOL_SIZE = 4  # connections per pooled client
 
 
 def redact(url: str | httpx.URL) -> str:
@@ -131,19 +134,40 @@ class GitHub:
         self.base_url = base_url.rstrip("/")
         self.max_attempts = max_attempts
         self.limit = asyncio.Semaphore(concurrency)
-        self.client = httpx.AsyncClient(
-            base_url=self.base_url,
-            auth=_ApiOnlyAuth(self.base_url, token, billing_token),
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            headers={
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": f"copilot-usage/{__version__}",
-            },
-        )
+        # httpcore scans every pooled connection for every request (with a readiness syscall each); small pools,
+        # used in turn, keep that cost flat as concurrency grows
+        shards = max(1, math.ceil(concurrency / POOL_SIZE))
+        per = math.ceil(concurrency / shards)
+        limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
+        self._api = [
+            httpx.AsyncClient(
+                base_url=self.base_url,
+                auth=_ApiOnlyAuth(self.base_url, token, billing_token),
+                timeout=timeout,
+                transport=transport,
+                follow_redirects=False,
+                limits=limits,
+                headers={
+                    "Accept": "application/vnd.github+json",
+                    "X-GitHub-Api-Version": API_VERSION,
+                    "User-Agent": f"copilot-usage/{__version__}",
+                },
+            )
+            for _ in range(shards)
+        ]
+        # signed download links get clients of their own: no credentials at all (the auth flow above also
+        # refuses other origins), and pools that do not churn the API's connections
+        self._dl = [
+            httpx.AsyncClient(
+                timeout=timeout,
+                transport=transport,
+                follow_redirects=False,
+                limits=limits,
+                headers={"User-Agent": f"copilot-usage/{__version__}"},
+            )
+            for _ in range(shards)
+        ]
+        self._turn = itertools.count()
         self.requests = 0
         self._sent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
         self._pace_locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
@@ -176,7 +200,18 @@ class GitHub:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.client.aclose()
+        for client in (*self._api, *self._dl):
+            await client.aclose()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """An API client (the pools are used in turn)."""
+        return self._api[next(self._turn) % len(self._api)]
+
+    @property
+    def downloads(self) -> httpx.AsyncClient:
+        """A download client (no credentials; pools used in turn)."""
+        return self._dl[next(self._turn) % len(self._dl)]
 
     def _retrying(self) -> AsyncRetrying:
         return AsyncRetrying(
@@ -233,7 +268,7 @@ class GitHub:
         async with self.limit:
             self.requests += 1
             try:
-                async with self.client.stream("GET", url) as r:
+                async with self.downloads.stream("GET", url) as r:
                     if r.status_code in (401, 403):
                         msg = f"download link expired or refused ({r.status_code}): {redact(url)}"
                         raise DownloadError(msg, expired=True)

@@ -359,12 +359,21 @@ def model_comparison(billing: pl.DataFrame | pl.LazyFrame, estimated: pl.DataFra
     """Billing's credits per model next to the metrics-side *estimate* (the value report's regression, since
     ``ai_credits_used`` is not split by model): ``model, billed_credits, billed_share, estimated_credits,
     estimated_share, share_difference``. A model on one side only is kept."""
-    billed = _lazy(billing).filter(pl.col("is_ai_credit") & pl.col("model").is_not_null()).group_by("model").agg(
-        billed_credits=pl.col("credits").sum()).collect()
+    billed = (
+        _lazy(billing)
+        .filter(pl.col("is_ai_credit") & pl.col("model").is_not_null())
+        .group_by("model")
+        .agg(billed_credits=pl.col("credits").sum())
+        .collect()
+    )
     est = estimated.filter(pl.col("kind") == "model").select(model="name", estimated_credits="credits")
-    return billed.join(est, on="model", how="full", coalesce=True).with_columns(
-        billed_share=pl.col("billed_credits") / pl.col("billed_credits").sum(),
-        estimated_share=pl.col("estimated_credits") / pl.col("estimated_credits").sum(),
-    ).with_columns(share_difference=pl.col("billed_share") - pl.col("estimated_share")).select(
-        "model", "billed_credits", "billed_share", "estimated_credits", "estimated_share", "share_difference"
-    ).sort("billed_credits", descending=True, nulls_last=True)
+    return (
+        billed.join(est, on="model", how="full", coalesce=True)
+        .with_columns(
+            billed_share=pl.col("billed_credits") / pl.col("billed_credits").sum(),
+            estimated_share=pl.col("estimated_credits") / pl.col("estimated_credits").sum(),
+        )
+        .with_columns(share_difference=pl.col("billed_share") - pl.col("estimated_share"))
+        .select("model", "billed_credits", "billed_share", "estimated_credits", "estimated_share", "share_difference")
+        .sort("billed_credits", descending=True, nulls_last=True)
+    )
