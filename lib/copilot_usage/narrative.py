@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from . import metrics, value
+from . import metrics, store, value
 from .notebook import Report, change_phrase, fmt_num
 from .reports import CREDIT_PRICE_USD
 
@@ -407,7 +407,16 @@ def team_view(r: Report, *, org_map: str = "") -> TeamView:
     length = r.end - r.start
     prev_end = r.start - dt.timedelta(days=1)
     usage = r.scan("user_day").collect()
+    first = (
+        store.scan(r.data_dir, "data_health", scope=r.scope)
+        .filter((pl.col("report") == "users-1-day") & (pl.col("status") == "complete"))
+        .select(pl.col("day").min())
+        .collect()
+    )
+    covered = first.item() is not None and first.item() <= prev_end - length
+    # a previous period the cache only partly holds would show growth that is only missing data: compare none
     previous = r.scan_between("user_day", prev_end - length, prev_end).collect()
+    previous = previous if covered else previous.clear()
     warnings: list[str] = []
     if org_map:
         mapping, warnings = teams.load_org_map(org_map, known_users=usage.select("user_id", "user_login").unique())
