@@ -24,8 +24,12 @@ SURFACES = {
 }
 
 
-def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+def as_lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """A frame or a lazy frame, as a lazy frame (the report functions accept both)."""
     return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+
+
+_lazy = as_lazy
 
 
 def daily_activity(user_day: pl.DataFrame | pl.LazyFrame, *, start: dt.date, end: dt.date) -> pl.DataFrame:

@@ -20,20 +20,14 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.json as pj
 
+from .reports import COUNT_FIELDS
+
 _NON_SPACE = re.compile(rb"\S")
 _I = pa.int64()
 _S = pa.string()
 _F = pa.float64()
 _B = pa.bool_()
-_COUNTS = [
-    ("user_initiated_interaction_count", _I),
-    ("code_generation_activity_count", _I),
-    ("code_acceptance_activity_count", _I),
-    ("loc_suggested_to_add_sum", _I),
-    ("loc_suggested_to_delete_sum", _I),
-    ("loc_added_sum", _I),
-    ("loc_deleted_sum", _I),
-]
+_COUNTS = [(name, _I) for name in COUNT_FIELDS]
 _NO_INTER = _COUNTS[1:]
 _TOKENS = pa.struct([("avg_tokens_per_request", _F), ("output_tokens_sum", _I), ("prompt_tokens_sum", _I)])
 _SAMPLED = [("sampled_at", _S)]

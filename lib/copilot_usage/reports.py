@@ -87,6 +87,17 @@ def report_for_endpoint(endpoint: str) -> ReportKind:
     raise KeyError(msg)
 
 
+# REFERENCE §3.2/§3.3: the activity counts every user row, aggregate row and breakdown entry carries
+COUNT_FIELDS = (
+    "user_initiated_interaction_count",
+    "code_generation_activity_count",
+    "code_acceptance_activity_count",
+    "loc_suggested_to_add_sum",
+    "loc_suggested_to_delete_sum",
+    "loc_added_sum",
+    "loc_deleted_sum",
+)
+
 # what `fetch --reports` can choose among
 FAMILIES = ("users", "user-teams", "aggregate", "repos", "seats", "teams", "billing")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from .metrics import as_lazy as _lazy
 from .reports import CREDIT_PRICE_USD, INCLUDED_CREDITS
 
 PROMO_CREDITS = {"business": 3000, "enterprise": 7000}  # REFERENCE §7.1: 2026-06-01 → 2026-09-01
@@ -22,10 +23,6 @@ CAUSES = {
     "no_credit_field": "metrics rows without ai_credits_used",
     "unexplained": "late correction or unexplained difference",
 }
-
-
-def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
 
 
 def _tolerance(a: pl.Expr, b: pl.Expr, *, abs_tol: float, rel_tol: float) -> pl.Expr:

@@ -23,7 +23,7 @@ import polars as pl
 
 from . import rawstore
 from .parse import BREAKDOWNS, Parsed, parse_rows
-from .reports import Scope
+from .reports import COUNT_FIELDS, Scope
 
 DAILY = {
     "users-1-day": "users",
@@ -31,15 +31,6 @@ DAILY = {
     "user-teams-1-day": "user-teams",
     "repos-1-day": "repos",
 }
-_CNT = [
-    "user_initiated_interaction_count",
-    "code_generation_activity_count",
-    "code_acceptance_activity_count",
-    "loc_suggested_to_add_sum",
-    "loc_suggested_to_delete_sum",
-    "loc_added_sum",
-    "loc_deleted_sum",
-]
 _KEY = ["scope", "day", "user_id"]
 
 
@@ -84,7 +75,7 @@ def _users_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
         "enterprise_id",
         "organization_id",
         "ai_credits_used",
-        *_CNT,
+        *COUNT_FIELDS,
         "used_agent",
         "used_chat",
         "used_cli",

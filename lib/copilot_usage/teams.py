@@ -18,15 +18,13 @@ from pathlib import Path
 import polars as pl
 
 from .errors import InputError
+from .metrics import as_lazy as _lazy
+from .value import gini
 
 NO_TEAM = "(no team)"
 UNMAPPED = "(unmapped)"
 MAP_COLUMNS = {"user_login", "user_id", "team", "department", "cost_centre", "valid_from", "valid_to"}
 _KEY = ["scope", "day", "user_id"]
-
-
-def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
 
 
 def latest_teams(teams: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
@@ -301,19 +299,15 @@ def fold_tail(
 def spread(unit_days: pl.DataFrame) -> pl.DataFrame:
     """Per unit, the distribution of per-user credits: ``users, p10, p25, median, p75, p90, gini, top_user_share``."""
     per_user = unit_days.group_by("unit", "user_id").agg(credits=pl.col("ai_credits_used").sum())
-    ranked = per_user.with_columns(
-        _r=pl.col("credits").rank("ordinal").over("unit").cast(pl.Float64), _n=pl.len().over("unit").cast(pl.Float64)
-    )
     return (
-        ranked.group_by("unit")
+        per_user.group_by("unit")
         .agg(
             users=pl.len(),
             **{
                 name: pl.col("credits").quantile(q, "linear")
                 for name, q in (("p10", 0.1), ("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p90", 0.9))
             },
-            gini=((2 * pl.col("_r") - pl.col("_n") - 1) * pl.col("credits")).sum()
-            / (pl.col("_n").first() * pl.col("credits").sum()),
+            gini=gini(pl.col("credits")),
             top_user_share=pl.col("credits").max() / pl.col("credits").sum(),
         )
         .sort("median", descending=True)

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 from scipy.optimize import nnls
 
+from .metrics import as_lazy as _lazy
 from .reports import CREDIT_PRICE_USD
 
 OUTPUTS = {
@@ -31,10 +32,6 @@ Per user over the period (active days = days with a usage row):
 * agent — used agent mode on at least 30% of active days;
 * chat — used chat on at least 30% of active days;
 * mixed — everything else."""
-
-
-def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
 
 
 def user_totals(user_day: pl.DataFrame | pl.LazyFrame, *, by: list[str] | None = None) -> pl.DataFrame:
@@ -64,6 +61,14 @@ def user_totals(user_day: pl.DataFrame | pl.LazyFrame, *, by: list[str] | None =
         .sort(keys)
         .collect()
     )
+
+
+def gini(values: pl.Expr) -> pl.Expr:
+    """Gini coefficient of ``values`` as an aggregation (in ``group_by().agg`` or ``select``):
+    ``sum((2i - n - 1) x_i) / (n sum x)`` with ``i`` the ascending rank."""
+    rank = values.rank("ordinal").cast(pl.Float64)
+    n = values.len().cast(pl.Float64)
+    return ((2 * rank - n - 1) * values).sum() / (n * values.sum())
 
 
 def concentration(totals: pl.DataFrame) -> dict[str, Any]:
@@ -116,7 +121,6 @@ def monthly_concentration(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame
     )
     ranked = per.with_columns(
         rank_desc=pl.col("credits").rank("ordinal", descending=True).over("month").cast(pl.Float64),
-        rank_asc=pl.col("credits").rank("ordinal").over("month").cast(pl.Float64),
         n=pl.len().over("month").cast(pl.Float64),
         total=pl.col("credits").sum().over("month"),
     )
@@ -127,9 +131,7 @@ def monthly_concentration(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame
             credits=pl.col("credits").sum(),
             top10=pl.col("credits").filter(pl.col("rank_desc") <= (pl.col("n") * 0.1).ceil()).sum()
             / pl.col("total").first(),
-            # Gini from ranks: sum((2i - n - 1) x_i) / (n sum x)
-            gini=((2 * pl.col("rank_asc") - pl.col("n") - 1) * pl.col("credits")).sum()
-            / (pl.col("n").first() * pl.col("total").first()),
+            gini=gini(pl.col("credits")),
         )
         .sort("month")
     )

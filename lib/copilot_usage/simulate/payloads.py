@@ -20,18 +20,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..reports import INCLUDED_CREDITS, Scope
+from ..reports import COUNT_FIELDS, INCLUDED_CREDITS, Scope
 from .tenant import _IDE_VERSION, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant
 
-_COUNTS = (
-    "user_initiated_interaction_count",
-    "code_generation_activity_count",
-    "code_acceptance_activity_count",
-    "loc_suggested_to_add_sum",
-    "loc_suggested_to_delete_sum",
-    "loc_added_sum",
-    "loc_deleted_sum",
-)
+_COUNTS = COUNT_FIELDS
 _OPTIONAL_KEYS = (
     "totals_by_cli",
     "totals_by_copilot_app",
