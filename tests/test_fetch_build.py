@@ -274,3 +274,42 @@ def test_expired_links_are_requested_again_and_nothing_secret_is_logged(tmp_path
         if path.is_file():
             text = path.read_bytes()
             assert b"sig=" not in text and served.token.encode() not in text
+
+
+def test_days_batched_together_or_apart_by_schema_lose_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Days of a month are turned into tables in batches; a day with unknown fields is its own batch and its extra
+    columns survive beside the other days' nulls."""
+    from copilot_usage import rawstore
+    from copilot_usage.simulate import payloads
+
+    tenant = small_tenant(users=30, days=6)
+    scope = Scope("enterprise", tenant.enterprise)
+    served = 0
+    for k in range(6):
+        day = tenant.start + dt.timedelta(days=k)
+        lines = payloads.to_ndjson(payloads.user_frame(tenant, day, scope)).splitlines()
+        served += len(lines)
+        if k == 3:  # a new top-level field and a new field inside a breakdown, on one day only
+            docs = [json.loads(line) for line in lines]
+            for doc in docs:
+                doc["new_top"] = "x"
+                for row in doc.get("totals_by_feature") or []:
+                    row["new_inner"] = 7
+            lines = [json.dumps(d).encode() for d in docs]
+        tmp = rawstore.new_tmp(tmp_path)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(b"\n".join(lines) + b"\n")
+        rawstore.put(tmp_path, scope, "users-1-day", day.isoformat(), tmp, ext="ndjson", provenance={})
+    monkeypatch.setattr(store, "_BATCH_ROWS", 25)  # several flushes within the month
+    store.build(tmp_path, full=True)
+    assert store.scan_user_day(tmp_path).collect().height == served
+    feature = store.scan(tmp_path, "user_feature_day").collect()
+    drift_day = tenant.start + dt.timedelta(days=3)
+    assert feature.filter(pl.col("day") == drift_day)["new_inner"].drop_nulls().unique().to_list() == [7]
+    assert (
+        feature.filter(pl.col("day") != drift_day)["new_inner"].null_count()
+        == feature.filter(pl.col("day") != drift_day).height
+    )
+    drift = store.scan(tmp_path, "schema_drift").collect()
+    assert set(drift["field"]) == {"new_top", "totals_by_feature[].new_inner"}
+    assert set(drift["day"]) == {drift_day.isoformat()}

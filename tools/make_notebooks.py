@@ -353,7 +353,9 @@ r.table(spend.differences(days), empty="No day differs by more than the toleranc
 r.table(narrative.user_differences(r, users), user_column="user_login", empty="No per-user difference (per-user billing comes from the usage-report CSV; the API needs one call per user).")
 r.table(spend.gross_to_net(bills), empty="Gross, discount and net need billing data.")
 """),
-    md("Per model: billing's credits next to the metrics-side estimate (the value report's regression — `ai_credits_used` is not split by model, so this is an estimate, not a reconciliation)."),
+    md(
+        "Per model: billing's credits next to the metrics-side estimate (the value report's regression — `ai_credits_used` is not split by model, so this is an estimate, not a reconciliation)."
+    ),
     code("""
 design = value.intensity_design(usage, r.scan("user_feature_day"), r.scan("user_model_feature_day"))
 r.table(spend.model_comparison(bills, value.attributed_credits(design, value.credit_intensity(design)["coefficients"])), empty="No per-model billing rows.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sys
 from pathlib import Path
@@ -164,6 +163,8 @@ def fetch_cmd(
             )
 
     with progress:
+        import asyncio  # here, not at import: commands that do not fetch start faster
+
         summary = asyncio.run(go())
     _print_summary(summary)
     if summary.failed:

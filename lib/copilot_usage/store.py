@@ -13,13 +13,14 @@ import io
 import json
 import os
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from . import rawstore
 from .parse import BREAKDOWNS, Parsed, parse_rows
@@ -183,8 +184,12 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
             if manifest.get(mkey) == fingerprint:
                 continue
             tables, quarantine, drift = _build_month(files, family, str(scope))
+            with ThreadPoolExecutor(max_workers=2) as pool:  # Parquet writes release the GIL
+                for future in [
+                    pool.submit(_write, f, _partition(data_dir, t, scope, month)) for t, f in tables.items()
+                ]:
+                    future.result()
             for table, frame in tables.items():
-                _write(frame, _partition(data_dir, table, scope, month))
                 schemas.setdefault(table, frame.schema)
                 written[table] += 1
             for table, rows in (("quarantine", quarantine), ("schema_drift", drift)):
@@ -208,6 +213,20 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     return dict(written)
 
 
+def _ahead(pool: ThreadPoolExecutor, fn: Any, items: list[Any], depth: int) -> Iterable[Any]:
+    """``pool.map`` with at most ``depth`` results waiting, so read-ahead cannot outgrow memory."""
+    pending: deque[Any] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > depth:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+_BATCH_ROWS = 10_000  # days of a month parsed one by one, turned into tables together (per-call costs amortised)
+
+
 def _build_month(
     files: list[rawstore.RawFile], family: str, scope: str
 ) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -215,22 +234,37 @@ def _build_month(
     quarantine: list[dict[str, Any]] = []
     drift: list[dict[str, Any]] = []
     ordered = sorted(files, key=lambda f: f.meta["key"])
+    batch: list[pa.Table] = []
 
     def read(f: rawstore.RawFile) -> Parsed:
         source = "/".join(f.path.parts[-4:])
         return parse_rows(f.path.read_bytes(), family, source)
 
-    # one day at a time, the next day's read (Arrow, GIL released) overlapping this day's tables
+    def flush() -> None:
+        if batch:
+            frame = pl.from_arrow(pa.concat_tables(batch))
+            assert isinstance(frame, pl.DataFrame)
+            for table, out in _tables_for(family, frame, scope).items():
+                parts[table].append(out)
+            batch.clear()
+
+    # two days read at once (Arrow, GIL released) while this batch's tables are made, a few days ahead at most;
+    # days with the same schema are batched so small files do not each pay polars' per-query cost
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for f, parsed in zip(ordered, pool.map(read, ordered), strict=True):
+        for f, parsed in zip(ordered, _ahead(pool, read, ordered, 3), strict=True):
             quarantine += [{"scope": scope, "day": f.meta["key"], **q} for q in parsed.quarantine]
             drift += [
                 {"scope": scope, "report": f.meta["report"], "day": f.meta["key"], "field": u}
                 for u in parsed.unknown_fields
             ]
-            if parsed.frame.height:
-                for table, frame in _tables_for(family, parsed.frame, scope).items():
-                    parts[table].append(frame)
+            if not parsed.table.num_rows:
+                continue
+            if batch and (
+                not parsed.table.schema.equals(batch[0].schema) or sum(b.num_rows for b in batch) >= _BATCH_ROWS
+            ):
+                flush()
+            batch.append(parsed.table)
+        flush()
     return {t: pl.concat(fs, how="diagonal_relaxed") for t, fs in parts.items()}, quarantine, drift
 
 
