@@ -9,18 +9,20 @@ days changed (``processed/_manifest.json``), one month at a time so memory stays
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import os
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from . import rawstore
 from .parse import BREAKDOWNS, Parsed, parse_rows
@@ -183,14 +185,10 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
             fingerprint = sorted(f"{f.meta['key']}:{f.meta['sha256']}" for f in files)
             if manifest.get(mkey) == fingerprint:
                 continue
-            tables, quarantine, drift = _build_month(files, family, str(scope))
-            with ThreadPoolExecutor(max_workers=2) as pool:  # Parquet writes release the GIL
-                for future in [
-                    pool.submit(_write, f, _partition(data_dir, t, scope, month)) for t, f in tables.items()
-                ]:
-                    future.result()
-            for table, frame in tables.items():
-                schemas.setdefault(table, frame.schema)
+            dest = functools.partial(_partition, data_dir, scope=scope, month=month)
+            parts, quarantine, drift = _build_month(files, family, str(scope), dest)
+            for table, schema in parts.items():
+                schemas.setdefault(table, schema)
                 written[table] += 1
             for table, rows in (("quarantine", quarantine), ("schema_drift", drift)):
                 path = _partition(data_dir, table, scope, month)
@@ -227,10 +225,56 @@ def _ahead(pool: ThreadPoolExecutor, fn: Any, items: list[Any], depth: int) -> I
 _BATCH_ROWS = 10_000  # days of a month parsed one by one, turned into tables together (per-call costs amortised)
 
 
+class _PartWriter:
+    """One partition file written batch by batch (a row group each, so a month is never held whole) and made
+    visible atomically on close. A batch with other columns (schema drift) switches to one concatenated write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
+        self.writer: pq.ParquetWriter | None = None
+        self.schema: pl.Schema | None = None
+        self.spill: list[pl.DataFrame] = []
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if self.schema is None:
+            self.schema = frame.schema
+        if self.spill or frame.schema != self.schema:
+            self.spill.append(frame)
+            return
+        table = frame.to_arrow()
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd", compression_level=1)
+        self.writer.write_table(table)
+
+    def close(self) -> pl.Schema:
+        assert self.schema is not None
+        if self.writer is not None:
+            self.writer.close()
+        if not self.spill:
+            os.replace(self.tmp, self.path)
+            return self.schema
+        written = [pl.read_parquet(self.tmp)] if self.writer is not None else []
+        frame = pl.concat([*written, *self.spill], how="diagonal_relaxed")
+        _write(frame, self.path)
+        self.tmp.unlink(missing_ok=True)
+        return frame.schema
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
 def _build_month(
-    files: list[rawstore.RawFile], family: str, scope: str
-) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]], list[dict[str, Any]]]:
-    parts: dict[str, list[pl.DataFrame]] = defaultdict(list)
+    files: list[rawstore.RawFile], family: str, scope: str, dest: Callable[[str], Path]
+) -> tuple[dict[str, pl.Schema], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Parse a month's days and write its tables (``dest(table)`` is each table's partition file), streaming:
+    two days read at once (Arrow, GIL released) while the previous batch's tables are made and written, a few
+    days ahead at most. Days with the same schema are batched so small files do not each pay polars' per-query
+    cost. Returns each written table's schema, the quarantined lines and the schema drift."""
+    writers: dict[str, _PartWriter] = {}
     quarantine: list[dict[str, Any]] = []
     drift: list[dict[str, Any]] = []
     ordered = sorted(files, key=lambda f: f.meta["key"])
@@ -245,27 +289,32 @@ def _build_month(
             frame = pl.from_arrow(pa.concat_tables(batch))
             assert isinstance(frame, pl.DataFrame)
             for table, out in _tables_for(family, frame, scope).items():
-                parts[table].append(out)
+                if table not in writers:
+                    writers[table] = _PartWriter(dest(table))
+                writers[table].add(out)
             batch.clear()
 
-    # two days read at once (Arrow, GIL released) while this batch's tables are made, a few days ahead at most;
-    # days with the same schema are batched so small files do not each pay polars' per-query cost
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for f, parsed in zip(ordered, _ahead(pool, read, ordered, 3), strict=True):
-            quarantine += [{"scope": scope, "day": f.meta["key"], **q} for q in parsed.quarantine]
-            drift += [
-                {"scope": scope, "report": f.meta["report"], "day": f.meta["key"], "field": u}
-                for u in parsed.unknown_fields
-            ]
-            if not parsed.table.num_rows:
-                continue
-            if batch and (
-                not parsed.table.schema.equals(batch[0].schema) or sum(b.num_rows for b in batch) >= _BATCH_ROWS
-            ):
-                flush()
-            batch.append(parsed.table)
-        flush()
-    return {t: pl.concat(fs, how="diagonal_relaxed") for t, fs in parts.items()}, quarantine, drift
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for f, parsed in zip(ordered, _ahead(pool, read, ordered, 3), strict=True):
+                quarantine += [{"scope": scope, "day": f.meta["key"], **q} for q in parsed.quarantine]
+                drift += [
+                    {"scope": scope, "report": f.meta["report"], "day": f.meta["key"], "field": u}
+                    for u in parsed.unknown_fields
+                ]
+                if not parsed.table.num_rows:
+                    continue
+                if batch and (
+                    not parsed.table.schema.equals(batch[0].schema) or sum(b.num_rows for b in batch) >= _BATCH_ROWS
+                ):
+                    flush()
+                batch.append(parsed.table)
+            flush()
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    return {t: w.close() for t, w in writers.items()}, quarantine, drift
 
 
 def _snapshot_files(data_dir: Path, report: str) -> list[tuple[Scope, str, rawstore.RawFile]]:
