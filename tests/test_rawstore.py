@@ -39,3 +39,40 @@ def test_a_data_file_without_its_sidecar_is_invisible_and_completed_later(tmp_pa
     assert rawstore.newest(folder) is None
     assert _put(tmp_path, b'{"a":1}\n') == "fetched"
     assert rawstore.newest(folder) is not None
+
+
+def test_incoming_joins_parts_gunzips_and_rewinds_a_retried_part(tmp_path: Path) -> None:
+    import gzip
+    import hashlib
+
+    incoming = rawstore.Incoming(tmp_path)
+    incoming.start_part()
+    for chunk in (b'{"a"', b":1}"):  # no trailing newline: one is added between parts
+        incoming.write(chunk)
+    incoming.start_part()
+    body = gzip.compress(b'{"b":2}\n') + gzip.compress(b'{"c":3}\n')  # two gzip members
+    incoming.write(body[:1])  # fewer bytes than the magic number
+    incoming.write(body[1:9])
+    incoming.rewind()  # the link failed mid-body and is fetched again
+    for k in range(0, len(body), 7):
+        incoming.write(body[k : k + 7])
+    incoming.start_part()
+    incoming.write(b"x")  # a one-byte part
+    sha = incoming.finish()
+    data = incoming.path.read_bytes()
+    assert data == b'{"a":1}\n{"b":2}\n{"c":3}\nx\n'
+    assert sha == hashlib.sha256(data).hexdigest() and incoming.gzip
+
+
+def test_incoming_refuses_a_truncated_gzip_part(tmp_path: Path) -> None:
+    import gzip
+
+    import pytest
+
+    incoming = rawstore.Incoming(tmp_path)
+    incoming.start_part()
+    incoming.write(gzip.compress(b'{"a":1}\n' * 100)[:-12])
+    with pytest.raises(ValueError, match="truncated gzip"):
+        incoming.finish()
+    incoming.discard()
+    assert not incoming.path.exists()

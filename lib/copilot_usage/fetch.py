@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import gzip
 import logging
-import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -81,37 +79,19 @@ def _settled_days(data_dir: Path, scope: Scope, report: str) -> set[dt.date]:
     return done
 
 
-async def _download_all(gh: GitHub, data_dir: Path, links: list[str]) -> tuple[Path, str]:
-    """Download every shard, un-gzip sniffed bodies, concatenate into one temp file (newline-separated)."""
-    out = rawstore.new_tmp(data_dir)
-    parts = []
+async def _download_all(gh: GitHub, data_dir: Path, links: list[str]) -> tuple[rawstore.Incoming, str]:
+    """Stream every shard, one after another, into one temp file; returns it and its sha256. Creating and closing
+    files runs in a thread: under a backfill's write load a file create takes ~0.3 ms (measured), time the event
+    loop would otherwise not spend on the network."""
+    incoming = await asyncio.to_thread(rawstore.Incoming, data_dir)
     try:
         for url in links:
-            part = rawstore.new_tmp(data_dir)
-            parts.append(part)
-            await gh.download_with_retries(url, part)
-        encoding = "identity"
-        with out.open("wb") as fh:
-            for part in parts:
-                with part.open("rb") as src:
-                    gz = src.read(2) == b"\x1f\x8b"
-                if gz:  # REFERENCE §2.6: compression is undocumented; sniff the gzip magic
-                    encoding = "gzip (decompressed on download)"
-                opener = gzip.open if gz else open
-                with opener(part, "rb") as src:  # type: ignore[operator]
-                    last = b""
-                    for block in iter(lambda: src.read(1 << 20), b""):
-                        fh.write(block)
-                        last = block[-1:]
-                if last and last != b"\n":
-                    fh.write(b"\n")
-        return out, encoding
+            incoming.start_part()
+            await gh.download_with_retries(url, incoming)
+        return incoming, await asyncio.to_thread(incoming.finish)
     except BaseException:
-        out.unlink(missing_ok=True)
+        incoming.discard()
         raise
-    finally:
-        for part in parts:
-            part.unlink(missing_ok=True)
 
 
 async def fetch_report_day(
@@ -133,7 +113,7 @@ async def fetch_report_day(
         if day is None:
             key = str(body.get("report_end_day", "latest"))
         try:
-            tmp, encoding = await _download_all(gh, data_dir, links)
+            incoming, sha256 = await _download_all(gh, data_dir, links)
         except DownloadError as exc:
             if exc.expired:
                 log.info("links expired for %s %s; requesting fresh ones", redact(path), key)
@@ -145,16 +125,18 @@ async def fetch_report_day(
             "report_start_day": body.get("report_start_day"),
             "report_end_day": body.get("report_end_day"),
             "shards": len(links),
-            "content_encoding": encoding,
+            "content_encoding": incoming.encoding,
         }
-        status, _ = rawstore.put(
+        status, _ = await asyncio.to_thread(
+            rawstore.put,
             data_dir,
             scope,
             report.key,
             key,
-            tmp,
+            incoming.path,
             ext="ndjson" if report.shape == "rows" else "json",
             provenance=provenance,
+            sha256=sha256,
         )
         return status, key
     msg = f"download links for {path} {key} kept expiring"
@@ -293,12 +275,13 @@ async def fetch(
             summary.errors.append(f"{scope} {report} {key}: {exc}")
             log.warning("%s %s %s failed: %s", scope, report, key, exc)
         summary.add(scope, report, status)
-        rawstore.log_outcome(data_dir, {"scope": str(scope), "report": report, "key": key, "status": status})
+        fetch_log.add({"scope": str(scope), "report": report, "key": key, "status": status})
         if on_done:
             on_done(f"{scope} {report} {key}: {status}")
 
     if on_plan:
         on_plan(len(tasks))
-    await asyncio.gather(*(run(*t) for t in tasks))
-    shutil.rmtree(rawstore.raw_root(data_dir) / ".tmp", ignore_errors=True)
+    with rawstore.FetchLog(data_dir) as fetch_log:
+        await asyncio.gather(*(run(*t) for t in tasks))
+    rawstore.clean_tmp(data_dir)
     return summary

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import itertools
 import logging
-import math
 import random
 import time
 from collections.abc import AsyncIterator, Generator
-from pathlib import Path
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from . import __version__
 from .errors import ApiError, AuthError, DownloadError, NotFound, RateLimited
+from .transport import AiohttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +32,48 @@ API_VERSION = "2022-11-28"
 MAX_RATE_WAIT_S = 900.0
 # REFERENCE §8: at most 900 points per minute per REST endpoint (GET = 1); stay a little under it
 POINTS_PER_MINUTE = 850
-POOL_SIZE = 4  # connections per pooled client
 
 
 def redact(url: str | httpx.URL) -> str:
     """A URL safe to log: no query string (signed links carry their signature there)."""
     u = httpx.URL(str(url))
     return str(u.copy_with(query=None))
+
+
+class Sink(Protocol):
+    """Where a download's bytes go: ``rewind()`` before each attempt, then ``write(chunk)`` per chunk."""
+
+    def rewind(self) -> None: ...
+
+    def write(self, chunk: bytes) -> None: ...
+
+
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing: GitHub's API and signed links need no cookies, and httpx parses every response
+    for them through ``http.cookiejar`` shims (measured: the largest single client cost of a backfill)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class _Client(httpx.AsyncClient):
+    """``httpx.AsyncClient`` without a cookie jar."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        if value:
+            msg = "this client keeps no cookies"
+            raise ValueError(msg)
+
+
+_NO_COOKIES = _NoCookies()
 
 
 class _ApiOnlyAuth(httpx.Auth):
@@ -134,40 +167,32 @@ class GitHub:
         self.base_url = base_url.rstrip("/")
         self.max_attempts = max_attempts
         self.limit = asyncio.Semaphore(concurrency)
-        # httpcore scans every pooled connection for every request (with a readiness syscall each); small pools,
-        # used in turn, keep that cost flat as concurrency grows
-        shards = max(1, math.ceil(concurrency / POOL_SIZE))
-        per = math.ceil(concurrency / shards)
-        limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
-        self._api = [
-            httpx.AsyncClient(
-                base_url=self.base_url,
-                auth=_ApiOnlyAuth(self.base_url, token, billing_token),
-                timeout=timeout,
-                transport=transport,
-                follow_redirects=False,
-                limits=limits,
-                headers={
-                    "Accept": "application/vnd.github+json",
-                    "X-GitHub-Api-Version": API_VERSION,
-                    "User-Agent": f"copilot-usage/{__version__}",
-                },
-            )
-            for _ in range(shards)
-        ]
-        # signed download links get clients of their own: no credentials at all (the auth flow above also
-        # refuses other origins), and pools that do not churn the API's connections
-        self._dl = [
-            httpx.AsyncClient(
-                timeout=timeout,
-                transport=transport,
-                follow_redirects=False,
-                limits=limits,
-                headers={"User-Agent": f"copilot-usage/{__version__}"},
-            )
-            for _ in range(shards)
-        ]
-        self._turn = itertools.count()
+
+        # by default httpx runs over aiohttp (transport.py: a third less CPU per request than httpcore); tests pass
+        # their own transport (an in-process ASGI app)
+        def make() -> httpx.AsyncBaseTransport | None:
+            return transport if transport is not None else AiohttpTransport(max_connections=concurrency)
+
+        self.client = _Client(
+            base_url=self.base_url,
+            auth=_ApiOnlyAuth(self.base_url, token, billing_token),
+            timeout=timeout,
+            transport=make(),
+            follow_redirects=False,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": f"copilot-usage/{__version__}",
+            },
+        )
+        # signed download links get a client of its own: no credentials at all (the auth flow above also refuses
+        # other origins), and a pool that does not churn the API's connections
+        self.downloads = _Client(
+            timeout=timeout,
+            transport=make(),
+            follow_redirects=False,
+            headers={"User-Agent": f"copilot-usage/{__version__}"},
+        )
         self.requests = 0
         self._sent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
         self._pace_locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
@@ -200,18 +225,8 @@ class GitHub:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for client in (*self._api, *self._dl):
-            await client.aclose()
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """An API client (the pools are used in turn)."""
-        return self._api[next(self._turn) % len(self._api)]
-
-    @property
-    def downloads(self) -> httpx.AsyncClient:
-        """A download client (no credentials; pools used in turn)."""
-        return self._dl[next(self._turn) % len(self._dl)]
+        await self.client.aclose()
+        await self.downloads.aclose()
 
     def _retrying(self) -> AsyncRetrying:
         return AsyncRetrying(
@@ -220,7 +235,8 @@ class GitHub:
 
     async def _api_once(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
         await self._gate()
-        await self._pace(httpx.URL(path).path)
+        # the endpoint's path (next-page links are absolute URLs; parsing every path with httpx costs CPU)
+        await self._pace(httpx.URL(path).path if "://" in path else path.partition("?")[0])
         async with self.limit:
             await self._gate()
             self.requests += 1
@@ -263,10 +279,12 @@ class GitHub:
             url = r.links.get("next", {}).get("url")
             query = None
 
-    async def download(self, url: str, dest: Path) -> int:
-        """Stream one signed link to ``dest`` (no token, never logged with its query); returns bytes."""
+    async def download(self, url: str, sink: Sink) -> int:
+        """Stream one signed link into ``sink`` (no token, never logged with its query); returns the bytes received.
+        Each attempt first rewinds the sink, so a retried link never leaves a partial copy behind."""
         async with self.limit:
             self.requests += 1
+            sink.rewind()
             try:
                 async with self.downloads.stream("GET", url) as r:
                     if r.status_code in (401, 403):
@@ -276,10 +294,9 @@ class GitHub:
                         msg = f"download failed ({r.status_code}): {redact(url)}"
                         raise DownloadError(msg)
                     size = 0
-                    with dest.open("wb") as fh:
-                        async for chunk in r.aiter_raw():
-                            fh.write(chunk)
-                            size += len(chunk)
+                    async for chunk in r.aiter_raw():
+                        sink.write(chunk)
+                        size += len(chunk)
                     expected = r.headers.get("content-length")
                     if expected is not None and int(expected) != size:
                         msg = f"truncated download ({size} of {expected} bytes): {redact(url)}"
@@ -289,10 +306,10 @@ class GitHub:
                 msg = f"download interrupted ({type(exc).__name__}): {redact(url)}"
                 raise DownloadError(msg) from exc
 
-    async def download_with_retries(self, url: str, dest: Path) -> int:
+    async def download_with_retries(self, url: str, sink: Sink) -> int:
         async for attempt in self._retrying():
             with attempt:
-                return await self.download(url, dest)
+                return await self.download(url, sink)
         msg = "unreachable"
         raise AssertionError(msg)  # pragma: no cover
 

@@ -14,9 +14,10 @@ import json
 import os
 import shutil
 import uuid
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from . import __version__
 from .reports import Scope
@@ -28,18 +29,110 @@ def raw_root(data_dir: Path) -> Path:
     return Path(data_dir) / "raw"
 
 
+_MADE: set[Path] = set()  # temp folders known to exist (one mkdir per fetch, not one per file)
+
+
 def tmp_dir(data_dir: Path) -> Path:
     d = raw_root(data_dir) / ".tmp"
-    d.mkdir(parents=True, exist_ok=True)
+    if d not in _MADE:
+        d.mkdir(parents=True, exist_ok=True)
+        _MADE.add(d)
     return d
 
 
 def clean_tmp(data_dir: Path) -> None:
-    shutil.rmtree(raw_root(data_dir) / ".tmp", ignore_errors=True)
+    d = raw_root(data_dir) / ".tmp"
+    _MADE.discard(d)
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def new_tmp(data_dir: Path) -> Path:
     return tmp_dir(data_dir) / uuid.uuid4().hex
+
+
+class Incoming:
+    """A download being written: its parts (a sharded day's links) streamed one after another into one temp file,
+    newline-separated, gzip bodies decompressed as they arrive (REFERENCE §2.6: compression is undocumented, so the
+    magic bytes decide). A part can be rewound and received again (a retried link) without touching the parts
+    before it. The file is hashed by ``finish`` (callers run it in a thread, off the event loop)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = new_tmp(data_dir)
+        self._fh = self.path.open("wb", buffering=1 << 20)
+        self.size = 0
+        self.gzip = False
+        self._mark = 0
+        self._new_part()
+
+    def _new_part(self) -> None:
+        self._head = b""  # the first bytes of the part, until there are enough to sniff
+        self._inflate: Any = None
+        self._sniffed = False
+        self._last = b""
+
+    def start_part(self) -> None:
+        self._end_part()
+        self._mark = self.size
+
+    def rewind(self) -> None:
+        """Forget what was received of the current part."""
+        if self.size != self._mark:
+            self._fh.seek(self._mark)
+            self._fh.truncate()
+            self.size = self._mark
+        self._new_part()
+
+    def write(self, chunk: bytes) -> None:
+        if not self._sniffed:
+            self._head += chunk
+            if len(self._head) < 2:
+                return
+            chunk, self._head, self._sniffed = self._head, b"", True
+            if chunk[:2] == b"\x1f\x8b":
+                self.gzip = True
+                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self._inflate is not None:
+            chunk = self._gunzip(chunk)
+        self._out(chunk)
+
+    def _gunzip(self, data: bytes) -> bytes:
+        out = self._inflate.decompress(data)
+        while self._inflate.eof and self._inflate.unused_data:  # concatenated gzip members
+            rest = self._inflate.unused_data
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += self._inflate.decompress(rest)
+        return bytes(out)
+
+    def _out(self, data: bytes) -> None:
+        if data:
+            self._fh.write(data)
+            self.size += len(data)
+            self._last = data[-1:]
+
+    def _end_part(self) -> None:
+        if not self._sniffed and self._head:  # a one-byte part
+            self._sniffed = True
+            self._out(self._head)
+        if self._inflate is not None and not self._inflate.eof:
+            msg = "truncated gzip body"
+            raise ValueError(msg)
+        if self._last and self._last != b"\n":
+            self._out(b"\n")
+        self._new_part()
+
+    @property
+    def encoding(self) -> str:
+        return "gzip (decompressed on download)" if self.gzip else "identity"
+
+    def finish(self) -> str:
+        """Close the file; returns its sha256."""
+        self._end_part()
+        self._fh.close()
+        return _sha256(self.path)
+
+    def discard(self) -> None:
+        self._fh.close()
+        self.path.unlink(missing_ok=True)
 
 
 def slot(data_dir: Path, scope: Scope, report: str, key: str) -> Path:
@@ -71,18 +164,30 @@ class RawFile:
 
 
 def put(
-    data_dir: Path, scope: Scope, report: str, key: str, tmp: Path, *, ext: str, provenance: dict[str, Any]
+    data_dir: Path,
+    scope: Scope,
+    report: str,
+    key: str,
+    tmp: Path,
+    *,
+    ext: str,
+    provenance: dict[str, Any],
+    sha256: str | None = None,
 ) -> tuple[str, Path]:
-    """Move a downloaded temp file into the store. Returns ``("fetched"|"changed"|"unchanged", path)``."""
-    sha = _sha256(tmp)
+    """Move a downloaded temp file into the store (``sha256``: its hash, if already known). Returns
+    ``("fetched"|"changed"|"unchanged", path)``."""
+    sha = sha256 or _sha256(tmp)
     folder = slot(data_dir, scope, report, key)
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{sha[:16]}.{ext}"
     sidecar = folder / f"{sha[:16]}.meta.json"
-    if target.exists() and sidecar.exists():
-        tmp.unlink(missing_ok=True)
-        return "unchanged", target
-    had_versions = bool(versions(folder))
+    try:
+        folder.mkdir(parents=True)
+        had_versions = False
+    except FileExistsError:
+        if target.exists() and sidecar.exists():
+            tmp.unlink(missing_ok=True)
+            return "unchanged", target
+        had_versions = bool(versions(folder))
     size = tmp.stat().st_size
     meta = {
         **provenance,
@@ -130,13 +235,35 @@ def slots(data_dir: Path, report: str) -> list[tuple[Scope, str, Path]]:
     return out
 
 
+class FetchLog:
+    """The fetch log held open for a whole fetch (one append per outcome, flushed at once)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = raw_root(data_dir) / LOG
+
+    def __enter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("a")
+        return self
+
+    def add(self, record: dict[str, Any]) -> None:
+        self._fh.write(_log_line(record))
+        self._fh.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+
+
+def _log_line(record: dict[str, Any]) -> str:
+    return json.dumps({**record, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}) + "\n"
+
+
 def log_outcome(data_dir: Path, record: dict[str, Any]) -> None:
     """Append one fetch outcome (no URLs, no tokens) to the fetch log."""
     path = raw_root(data_dir) / LOG
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({**record, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}) + "\n"
     with path.open("a") as fh:
-        fh.write(line)
+        fh.write(_log_line(record))
 
 
 def read_log(data_dir: Path) -> list[dict[str, Any]]:
