@@ -26,7 +26,7 @@ import hmac
 import math
 import threading
 import time
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,7 +112,8 @@ class Simulator:
         self._downloaded: Counter[str] = Counter()
         self._in_flight: Counter[str] = Counter()
         self._used: Counter[str] = Counter()
-        self._window: dict[str, list[float]] = defaultdict(list)
+        self._window: dict[str, deque[float]] = defaultdict(deque)
+        self._org_names = {o.lower(): o for o in tenant.org_names}
         self._reset = time.time() + self.config.primary_window_s
         self._cache: OrderedDict[tuple[Scope, ReportKind, dt.date | None], list[bytes]] = OrderedDict()
         routes = [
@@ -233,9 +234,10 @@ class Simulator:
                 self._reset = now + self.config.primary_window_s
             self._used[token] += 1
             used = self._used[token]
-            window = [s for s in self._window[endpoint] if s > now - 60]
+            window = self._window[endpoint]
+            while window and window[0] <= now - 60:
+                window.popleft()
             window.append(now)
-            self._window[endpoint] = window
             in_flight = self._in_flight[token]
         headers = {
             "x-ratelimit-limit": str(cfg.primary_limit),
@@ -270,7 +272,7 @@ class Simulator:
         t = self.tenant
         if request.url.path.startswith("/enterprises/"):
             return Scope("enterprise", slug) if slug == t.enterprise else None
-        names = {o.lower(): o for o in t.org_names}  # "The organization name is not case sensitive"
+        names = self._org_names  # "The organization name is not case sensitive"
         return Scope("org", names[slug.lower()]) if slug.lower() in names else None
 
     def _sign(self, path: str, expires: int) -> str:
@@ -278,11 +280,20 @@ class Simulator:
         return base64.urlsafe_b64encode(mac[:18]).decode()
 
     def _link(self, request: Request, path: str) -> str:
-        expires = int(time.time() + self.config.link_ttl_s)
-        port = request.url.port
-        host = self.config.download_host + (f":{port}" if port else "")
-        query = urlencode({"st": int(time.time()), "se": expires, "sig": self._sign(path, expires)})
-        return f"{request.url.scheme}://{host}{path}?{query}"
+        now = time.time()
+        expires = int(now + self.config.link_ttl_s)
+        scheme = request.scope["scheme"]
+        _, port = request.scope.get("server") or (None, None)  # as request.url.port would say, without parsing
+        default = {"http": 80, "https": 443}.get(scheme)
+        host = self.config.download_host + (f":{port}" if port and port != default else "")
+        query = urlencode({"st": int(now), "se": expires, "sig": self._sign(path, expires)})
+        return f"{scheme}://{host}{path}?{query}"
+
+    async def _shards(self, scope: Scope, report: ReportKind, day: dt.date | None) -> list[bytes]:
+        """``report_shards`` without a trip to the thread pool when the report is cached."""
+        with self._lock:
+            cached = self._cache.get((scope, report, day))
+        return cached if cached is not None else await run_in_threadpool(self.report_shards, scope, report, day)
 
     def report_shards(self, scope: Scope, report: ReportKind, day: dt.date | None) -> list[bytes]:
         """The report's download shards, kept in an LRU cache of ``cache_reports`` reports."""
@@ -297,6 +308,10 @@ class Simulator:
             while len(self._cache) > self.config.cache_reports:
                 self._cache.popitem(last=False)
         return shards
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019
+    def _billing_body(self, scope: Scope, params: tuple[tuple[str, str], ...]) -> Any:
+        return P.billing_usage(self.tenant, scope, dict(params), self._billing_lines)
 
     @functools.lru_cache(maxsize=32)  # noqa: B019
     def _billing_lines(self, scope: Scope, year: int, month: int) -> Any:
@@ -357,7 +372,7 @@ class Simulator:
             return Response(status_code=204)
         if not t.has_data(day, scope.kind):
             return JSONResponse({"download_links": [], "report_day": day.isoformat()})
-        shards = await run_in_threadpool(self.report_shards, scope, report, day)
+        shards = await self._shards(scope, report, day)
         if report.family == "repos" and not any(shards):
             return Response(status_code=204)
         n = len(shards)
@@ -418,14 +433,14 @@ class Simulator:
         scope = Scope(p["kind"], p["slug"])
         report = report_for_endpoint(p["endpoint"])
         day = None if p["day"] == "latest" else dt.date.fromisoformat(p["day"])
-        shards = await run_in_threadpool(self.report_shards, scope, report, day)
+        shards = await self._shards(scope, report, day)
         index = int(p["part"].split("-")[1])
         body = shards[index]
         if report.shape == "rows":
             with self._lock:
                 self.record.served_rows[f"{scope}/{report.endpoint(scope)}"] += body.count(b"\n")
         if p["endpoint"] in self.config.gzip_reports:
-            body = gzip.compress(body, mtime=0)
+            body = _gzip(body)
         media = "application/json" if report.shape == "object" else "application/x-ndjson"
         return Response(body, media_type=media)
 
@@ -460,7 +475,7 @@ class Simulator:
         if scope is None:
             return _error(404, "Not Found")
         params = dict(request.query_params)
-        body = await run_in_threadpool(P.billing_usage, t, scope, params, self._billing_lines)
+        body = await run_in_threadpool(self._billing_body, scope, tuple(sorted(params.items())))
         return JSONResponse(body)
 
     def _paged(self, request: Request, rows: list[Any], *, default: int, wrap: Any = None) -> Response:
@@ -482,6 +497,11 @@ class Simulator:
             links.append(f'<{base}&page={page - 1}>; rel="prev"')
         headers = {"link": ", ".join(links)} if links else None
         return JSONResponse(wrap(chunk) if wrap else chunk, headers=headers)
+
+
+@functools.lru_cache(maxsize=1024)
+def _gzip(body: bytes) -> bytes:
+    return gzip.compress(body, mtime=0)
 
 
 class _AddHeaders:
