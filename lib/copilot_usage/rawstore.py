@@ -29,21 +29,14 @@ def raw_root(data_dir: Path) -> Path:
     return Path(data_dir) / "raw"
 
 
-_MADE: set[Path] = set()  # temp folders known to exist (one mkdir per fetch, not one per file)
-
-
 def tmp_dir(data_dir: Path) -> Path:
     d = raw_root(data_dir) / ".tmp"
-    if d not in _MADE:
-        d.mkdir(parents=True, exist_ok=True)
-        _MADE.add(d)
+    d.mkdir(parents=True, exist_ok=True)
     return d
 
 
 def clean_tmp(data_dir: Path) -> None:
-    d = raw_root(data_dir) / ".tmp"
-    _MADE.discard(d)
-    shutil.rmtree(d, ignore_errors=True)
+    shutil.rmtree(raw_root(data_dir) / ".tmp", ignore_errors=True)
 
 
 def new_tmp(data_dir: Path) -> Path:
@@ -247,23 +240,19 @@ class FetchLog:
         return self
 
     def add(self, record: dict[str, Any]) -> None:
-        self._fh.write(_log_line(record))
+        """Append one fetch outcome (no URLs, no tokens)."""
+        line = json.dumps({**record, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}) + "\n"
+        self._fh.write(line)
         self._fh.flush()
 
     def __exit__(self, *exc: object) -> None:
         self._fh.close()
 
 
-def _log_line(record: dict[str, Any]) -> str:
-    return json.dumps({**record, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}) + "\n"
-
-
 def log_outcome(data_dir: Path, record: dict[str, Any]) -> None:
     """Append one fetch outcome (no URLs, no tokens) to the fetch log."""
-    path = raw_root(data_dir) / LOG
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        fh.write(_log_line(record))
+    with FetchLog(data_dir) as fetch_log:
+        fetch_log.add(record)
 
 
 def read_log(data_dir: Path) -> list[dict[str, Any]]:

@@ -289,19 +289,25 @@ class Simulator:
         query = urlencode({"st": int(now), "se": expires, "sig": self._sign(path, expires)})
         return f"{scheme}://{host}{path}?{query}"
 
+    def _cached(self, key: tuple[Scope, ReportKind, dt.date | None]) -> list[bytes] | None:
+        """A cached report's shards (now the most recently used), or None."""
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        return None
+
     async def _shards(self, scope: Scope, report: ReportKind, day: dt.date | None) -> list[bytes]:
         """``report_shards`` without a trip to the thread pool when the report is cached."""
-        with self._lock:
-            cached = self._cache.get((scope, report, day))
+        cached = self._cached((scope, report, day))
         return cached if cached is not None else await run_in_threadpool(self.report_shards, scope, report, day)
 
     def report_shards(self, scope: Scope, report: ReportKind, day: dt.date | None) -> list[bytes]:
         """The report's download shards, kept in an LRU cache of ``cache_reports`` reports."""
         key = (scope, report, day)
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
         shards = self.shards(self.report_bytes(scope, report, day), report)
         with self._lock:
             self._cache[key] = shards
