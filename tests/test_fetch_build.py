@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,13 @@ def _run(sim: Simulator, data_dir: Path, **kw: Any) -> Any:
                 return await fetch(gh, data_dir, scopes, today=TODAY, **kw)
 
         return asyncio.run(go())
+
+
+def _fetch_cli(served: Any, data_dir: Path, *scopes: str) -> tuple[dict[str, str], list[str]]:
+    """The environment (tokens) and command line of ``copilot-usage fetch`` against a running simulator."""
+    env = {**os.environ, "GITHUB_TOKEN": served.token, "COPILOT_BILLING_TOKEN": served.billing_token}
+    cmd = [sys.executable, "-m", "copilot_usage", "fetch", *scopes, "--base-url", served.base_url]
+    return env, [*cmd, "--data-dir", str(data_dir), "--today", TODAY.isoformat()]
 
 
 def _tables(data_dir: Path) -> dict[str, pl.DataFrame]:
@@ -179,34 +188,15 @@ def test_official_examples_land_in_typed_columns() -> None:
 
 
 def test_killed_fetch_resumes_to_identical_tables(clean: tuple[Path, Simulator], tmp_path: Path) -> None:
-    import os
     import signal
     import subprocess
-    import sys
     import time
 
     data_dir, _ = clean
     sim = Simulator(small_tenant(), SimConfig(shard_rows=20, latency_ms=20))
     with running(sim) as served:
-        env = {**os.environ, "GITHUB_TOKEN": served.token, "COPILOT_BILLING_TOKEN": served.billing_token}
-        cmd = [
-            sys.executable,
-            "-m",
-            "copilot_usage",
-            "fetch",
-            "--enterprise",
-            served.enterprise,
-            "--org",
-            served.orgs[0],
-            "--base-url",
-            served.base_url,
-            "--data-dir",
-            str(tmp_path),
-            "--since",
-            SINCE.isoformat(),
-            "--today",
-            TODAY.isoformat(),
-        ]
+        env, cmd = _fetch_cli(served, tmp_path, "--enterprise", served.enterprise, "--org", served.orgs[0])
+        cmd += ["--since", SINCE.isoformat()]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(list(tmp_path.rglob("*.meta.json"))) < 20:
@@ -238,31 +228,12 @@ def test_primary_limit_pauses_every_worker_until_reset(tmp_path: Path) -> None:
 
 
 def test_expired_links_are_requested_again_and_nothing_secret_is_logged(tmp_path: Path) -> None:
-    import os
     import subprocess
-    import sys
 
     sim = Simulator(small_tenant(), SimConfig(expire_first_download=True))
     with running(sim) as served:
-        env = {**os.environ, "GITHUB_TOKEN": served.token, "COPILOT_BILLING_TOKEN": served.billing_token}
-        cmd = [
-            sys.executable,
-            "-m",
-            "copilot_usage",
-            "fetch",
-            "--org",
-            served.orgs[0],
-            "--base-url",
-            served.base_url,
-            "--data-dir",
-            str(tmp_path),
-            "--since",
-            (TODAY - dt.timedelta(days=6)).isoformat(),
-            "--today",
-            TODAY.isoformat(),
-            "--reports",
-            "users,aggregate,billing,seats",
-        ]
+        env, cmd = _fetch_cli(served, tmp_path, "--org", served.orgs[0])
+        cmd += ["--since", (TODAY - dt.timedelta(days=6)).isoformat(), "--reports", "users,aggregate,billing,seats"]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     api_calls = sim.record.api_requests
