@@ -191,7 +191,7 @@ def test_sample_data_is_what_the_simulator_makes(tmp_path: Path) -> None:
     from copilot_usage.demo import make_sample
 
     make_sample(tmp_path / "sample")
-    for table in ("user_day", "aggregate_day", "user_team_day", "seats"):
+    for table in ("user_day", "aggregate_day", "user_team_day", "seats", "billing_user_month"):
         a = store.scan(SAMPLE, table).collect()
         b = store.scan(tmp_path / "sample", table).collect()
         assert a.sort(pl.all()).equals(b.sort(pl.all())), table

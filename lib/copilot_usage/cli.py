@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Self
 import click
 
 from . import __version__
-from .reports import FAMILIES, Scope
+from .reports import FAMILIES, OPT_IN_FAMILIES, Scope
 
 if TYPE_CHECKING:
     from .fetch import Summary
@@ -111,7 +111,13 @@ def simulate_serve(
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
 @click.option("--since", callback=_date, help="First day (inclusive, ISO).")
 @click.option("--until", callback=_date, help="Last day (inclusive, ISO).")
-@click.option("--reports", default=",".join(FAMILIES), show_default=True, help="Comma-separated report families.")
+@click.option(
+    "--reports",
+    default=",".join(FAMILIES),
+    show_default=True,
+    help="Comma-separated report families; add billing-users for per-user billing (one call per seat holder "
+    "per month).",
+)
 @click.option("--concurrency", type=int, default=4, show_default=True, help="Concurrent requests (1-50).")
 @click.option("--today", callback=_date, hidden=True)
 def fetch_cmd(
@@ -135,9 +141,9 @@ def fetch_cmd(
         msg = "give at least one --enterprise or --org"
         raise click.UsageError(msg)
     families = [f.strip() for f in reports.split(",") if f.strip()]
-    unknown = sorted(set(families) - set(FAMILIES))
+    unknown = sorted(set(families) - set(FAMILIES) - set(OPT_IN_FAMILIES))
     if unknown:
-        msg = f"unknown report(s) {unknown}; choose from {', '.join(FAMILIES)}"
+        msg = f"unknown report(s) {unknown}; choose from {', '.join(FAMILIES + OPT_IN_FAMILIES)}"
         raise click.UsageError(msg)
     settings = Settings.from_env()
     if not settings.token:

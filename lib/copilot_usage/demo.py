@@ -10,7 +10,7 @@ from pathlib import Path
 from .fetch import Summary, fetch
 from .github import GitHub
 from .render import Rendered, render
-from .reports import Scope
+from .reports import FAMILIES, OPT_IN_FAMILIES, Scope
 from .simulate.app import SimConfig, Simulator
 from .simulate.server import running
 from .simulate.tenant import Tenant
@@ -22,7 +22,8 @@ SAMPLE = {"seed": 11, "users": 60, "days": 75, "today": dt.date(2026, 11, 26)}
 def simulate_cache(
     data_dir: Path, *, seed: int, users: int, days: int, today: dt.date, orgs: int = 3, concurrency: int = 4
 ) -> tuple[list[Scope], Summary]:
-    """Serve a simulated tenant, fetch the enterprise and its first org through the real client, build."""
+    """Serve a simulated tenant, fetch the enterprise and its first org through the real client (every report,
+    per-user billing too), build."""
     sim = Simulator(Tenant(seed=seed, users=users, days=days, today=today, orgs=orgs), SimConfig())
     with running(sim) as served:
         scopes = [Scope("enterprise", served.enterprise), Scope("org", served.orgs[0])]
@@ -31,7 +32,14 @@ def simulate_cache(
             async with GitHub(
                 served.base_url, token=served.token, billing_token=served.billing_token, concurrency=concurrency
             ) as gh:
-                return await fetch(gh, data_dir, scopes, today=today, since=today - dt.timedelta(days=days + 1))
+                return await fetch(
+                    gh,
+                    data_dir,
+                    scopes,
+                    families=FAMILIES + OPT_IN_FAMILIES,
+                    today=today,
+                    since=today - dt.timedelta(days=days + 1),
+                )
 
         summary = asyncio.run(go())
     build(data_dir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -20,7 +21,15 @@ from typing import Any
 from . import rawstore
 from .errors import CopilotUsageError, DownloadError
 from .github import GitHub, redact
-from .reports import ENTERPRISE_DATA_START, FAMILIES, ORG_DATA_START, REPORTS, ReportKind, Scope
+from .reports import (
+    CREDIT_BILLING_START,
+    ENTERPRISE_DATA_START,
+    FAMILIES,
+    ORG_DATA_START,
+    REPORTS,
+    ReportKind,
+    Scope,
+)
 
 log = logging.getLogger(__name__)
 
@@ -194,15 +203,89 @@ async def _teams(gh: GitHub, data_dir: Path, scope: Scope, *, today: dt.date) ->
     return status
 
 
-async def _billing(gh: GitHub, data_dir: Path, scope: Scope, day: dt.date) -> str:
+def _billing_path(scope: Scope) -> str:
     prefix = f"/enterprises/{scope.slug}" if scope.kind == "enterprise" else f"/organizations/{scope.slug}"
-    path = f"{prefix}/settings/billing/ai_credit/usage"
+    return f"{prefix}/settings/billing/ai_credit/usage"
+
+
+async def _billing(gh: GitHub, data_dir: Path, scope: Scope, day: dt.date) -> str:
+    path = _billing_path(scope)
     params = {"year": day.year, "month": day.month, "day": day.day}
     r = await gh.get(path, params)
     tmp = rawstore.new_tmp(data_dir)
     tmp.write_bytes(r.content)
     status, _ = rawstore.put(
         data_dir, scope, "billing", day.isoformat(), tmp, ext="json", provenance={"endpoint": path, "params": params}
+    )
+    return status
+
+
+def billing_months(
+    data_dir: Path, scope: Scope, *, today: dt.date, since: dt.date | None, until: dt.date | None
+) -> list[dt.date]:
+    """First days of the months to ask per-user billing for: from usage-based billing's start (or one year back,
+    or ``since``) to the month of yesterday (or ``until``). By default a month already stored is asked again only
+    while it may still change: the current month, and the previous one in the first days of a month."""
+    first = max(since or today - dt.timedelta(days=HISTORY_DAYS), dt.date.fromisoformat(CREDIT_BILLING_START))
+    last = min(until or today - dt.timedelta(days=1), today - dt.timedelta(days=1))
+    months = []
+    month = first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    if since or until:
+        return months
+    cached = {
+        key for s, key, folder in rawstore.slots(data_dir, "billing-users") if s == scope and rawstore.newest(folder)
+    }
+    settled_before = (today - dt.timedelta(days=REFETCH_DAYS + 1)).replace(day=1)
+    return [m for m in months if m >= settled_before or m.strftime("%Y-%m") not in cached]
+
+
+def seat_logins(data_dir: Path, scope: Scope, month: dt.date) -> list[str]:
+    """Seat holders to ask per-user billing for: everyone in a stored seat snapshot of ``scope`` taken in or
+    after ``month`` (or in the newest snapshot when none is). Someone who lost a seat before the first snapshot
+    was taken cannot be named; their credits show as the unattributed rest of the month's bill."""
+    snapshots = [(key, rawstore.newest(folder)) for s, key, folder in rawstore.slots(data_dir, "seats") if s == scope]
+    stored = [(key, f) for key, f in snapshots if f is not None]
+    chosen = [f for key, f in stored if key >= month.isoformat()] or [f for _, f in stored[-1:]]
+    logins: set[str] = set()
+    for f in chosen:
+        for page in json.loads(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf")):
+            logins.update(
+                s["assignee"]["login"] for s in page.get("seats", []) if (s.get("assignee") or {}).get("login")
+            )
+    return sorted(logins)
+
+
+async def _billing_users(gh: GitHub, data_dir: Path, scope: Scope, month: dt.date) -> str:
+    """One month of per-user AI-credit billing: one call per seat holder (REFERENCE §7.3: the API has no
+    "group by user"), stored as ``{"users": [...], "responses": [...]}`` with each answer verbatim."""
+    logins = await asyncio.to_thread(seat_logins, data_dir, scope, month)
+    if not logins:
+        msg = f"no seat roster for {scope}: per-user billing asks for each seat holder; fetch --reports seats first"
+        raise CopilotUsageError(msg)
+    path = _billing_path(scope)
+    asks = [{"user": login, "year": month.year, "month": month.month} for login in logins]
+    first = await gh.get(path, asks[0])  # a 403/404 would come back for every user: fail on the first
+    try:
+        async with asyncio.TaskGroup() as group:
+            rest = [group.create_task(gh.get(path, params)) for params in asks[1:]]
+    except BaseExceptionGroup as eg:  # the first failure names the cause; the others were cancelled
+        raise eg.exceptions[0] from None
+    bodies = [first.content] + [t.result().content for t in rest]
+    # the logins asked, then each answer verbatim in the same order (an answer need not echo its user)
+    tmp = rawstore.new_tmp(data_dir)
+    tmp.write_bytes(b'{"users":' + json.dumps(logins).encode() + b',\n"responses":[' + b",\n".join(bodies) + b"]}\n")
+    status, _ = await asyncio.to_thread(
+        rawstore.put,
+        data_dir,
+        scope,
+        "billing-users",
+        month.strftime("%Y-%m"),
+        tmp,
+        ext="json",
+        provenance={"endpoint": path, "params": {"year": month.year, "month": month.month}, "users": len(logins)},
     )
     return status
 
@@ -223,6 +306,7 @@ async def fetch(
 
     ``on_plan`` receives the number of planned tasks, ``on_done`` one line per finished task (no URLs)."""
     data_dir = Path(data_dir)
+    scopes = list(scopes)
     today = today or dt.datetime.now(dt.UTC).date()
     families = set(families)
     summary = Summary()
@@ -258,7 +342,7 @@ async def fetch(
         if "teams" in families:
             tasks.append((scope, "teams", today.isoformat(), _teams(gh, data_dir, scope, today=today)))
         if "billing" in families:
-            first = max(since or today - dt.timedelta(days=HISTORY_DAYS), dt.date(2026, 6, 1))
+            first = max(since or today - dt.timedelta(days=HISTORY_DAYS), dt.date.fromisoformat(CREDIT_BILLING_START))
             last = min(until or today - dt.timedelta(days=1), today - dt.timedelta(days=1))
             cached = {key for s, key, folder in rawstore.slots(data_dir, "billing") if s == scope}
             for k in range((last - first).days + 1):
@@ -279,9 +363,16 @@ async def fetch(
         if on_done:
             on_done(f"{scope} {report} {key}: {status}")
 
+    # per-user billing asks every seat holder, so it runs once this run's seat snapshots are stored
+    later = []
+    if "billing-users" in families:
+        for scope in scopes:
+            for month in billing_months(data_dir, scope, today=today, since=since, until=until):
+                later.append((scope, "billing-users", month.strftime("%Y-%m"), month))
     if on_plan:
-        on_plan(len(tasks))
+        on_plan(len(tasks) + len(later))
     with rawstore.FetchLog(data_dir) as fetch_log:
         await asyncio.gather(*(run(*t) for t in tasks))
+        await asyncio.gather(*(run(s, r, k, _billing_users(gh, data_dir, s, m)) for s, r, k, m in later))
     rawstore.clean_tmp(data_dir)
     return summary

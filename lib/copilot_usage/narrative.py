@@ -548,6 +548,53 @@ def billing(r: Report) -> tuple[pl.DataFrame, str]:
     return frame, f"Billing rows: {frame.height:,} ({sources})."
 
 
+BILLING_USER_MONTH_SCHEMA = {
+    "scope": pl.String,
+    "month": pl.Date,
+    "user_asked": pl.String,
+    "user": pl.String,
+    "product": pl.String,
+    "sku": pl.String,
+    "model": pl.String,
+    "unit_type": pl.String,
+    "price_per_unit": pl.Float64,
+    "gross_quantity": pl.Float64,
+    "discount_quantity": pl.Float64,
+    "net_quantity": pl.Float64,
+    "gross_amount": pl.Float64,
+    "discount_amount": pl.Float64,
+    "net_amount": pl.Float64,
+}
+
+
+def billing_users(r: Report) -> tuple[pl.DataFrame, str]:
+    """Per-user billing of the months the report touches (``fetch --reports billing-users``) and a note saying
+    what it is — or, when there is none, how to get it (the frame is then empty)."""
+    try:
+        frame = r.scan_between("billing_user_month", r.start, r.end).collect()
+    except FileNotFoundError:
+        return pl.DataFrame(schema=BILLING_USER_MONTH_SCHEMA), (
+            "Billing was not asked per user. `copilot-usage fetch --reports billing-users` asks it once per seat "
+            "holder and month (one API call each); GitHub's usage-report CSV, imported, gives users per day."
+        )
+    if frame.height == 0:
+        return frame, f"The per-user billing in the cache has no month for {r.scope} from {r.start}."
+    months = frame["month"].unique().sort()
+    users = frame["user_asked"].n_unique()
+    return frame, (
+        f"Billing asked per user: {users:,} seat holders, {months.len()} month(s) from {months[0]:%B %Y}. "
+        "A month's bill that no asked user accounts for is the unattributed rest."
+    )
+
+
+def month_bills(r: Report) -> pl.DataFrame:
+    """Billing rows of whole months, from the first of the report's first month (for per-month totals)."""
+    try:
+        return r.scan_between("billing_usage", r.start.replace(day=1), month_end(r.end)).collect()
+    except FileNotFoundError:
+        return pl.DataFrame(schema=BILLING_SCHEMA)
+
+
 def recent_daily(r: Report, *, days: int) -> pl.DataFrame:
     """Daily activity of the ``days`` days ending at the report's end (history for forecasts)."""
     first = r.end - dt.timedelta(days=days - 1)
@@ -566,14 +613,14 @@ def reconcile_story(days: pl.DataFrame, users: pl.DataFrame) -> list[str]:
     return out
 
 
-def user_differences(r: Report, users: pl.DataFrame) -> pl.DataFrame:
-    """Analysts see the user-days; leadership sees counts per cause (no logins)."""
+def user_differences(r: Report, users: pl.DataFrame, *, unit: str = "user_days") -> pl.DataFrame:
+    """Analysts see the user-days (or user-months); leadership sees counts per cause (no logins)."""
     if r.audience == "analyst":
         return r.protect(users, user_column="user_login")
     return (
         users.group_by("cause")
-        .agg(user_days=pl.len(), users=pl.col("user_login").n_unique(), difference=pl.col("difference").sum())
-        .sort("user_days", descending=True)
+        .agg(pl.len().alias(unit), users=pl.col("user_login").n_unique(), difference=pl.col("difference").sum())
+        .sort(unit, descending=True)
     )
 
 

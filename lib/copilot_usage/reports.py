@@ -98,8 +98,10 @@ COUNT_FIELDS = (
     "loc_deleted_sum",
 )
 
-# what `fetch --reports` can choose among
+# what `fetch --reports` fetches by default
 FAMILIES = ("users", "user-teams", "aggregate", "repos", "seats", "teams", "billing")
+# asked for by name only: per-user billing costs one API call per seat holder per month (REFERENCE §7.3)
+OPT_IN_FAMILIES = ("billing-users",)
 
 # REFERENCE §2.4: first days for which GitHub publishes reports.
 ENTERPRISE_DATA_START = "2025-10-10"
@@ -109,3 +111,5 @@ AI_CREDITS_FIELD_START = "2026-06-19"
 # REFERENCE §7.1: AI credits.
 CREDIT_PRICE_USD = 0.01
 INCLUDED_CREDITS = {"business": 1900, "enterprise": 3900}
+# REFERENCE §7.1: usage-based billing in AI credits starts on this day.
+CREDIT_BILLING_START = "2026-06-01"

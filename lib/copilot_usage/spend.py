@@ -13,6 +13,7 @@ import polars as pl
 
 from .metrics import as_lazy as _lazy
 from .reports import CREDIT_PRICE_USD, INCLUDED_CREDITS
+from .store import is_ai_credit
 
 PROMO_CREDITS = {"business": 3000, "enterprise": 7000}  # REFERENCE §7.1: 2026-06-01 → 2026-09-01
 PROMO_START, PROMO_END = dt.date(2026, 6, 1), dt.date(2026, 9, 1)
@@ -21,6 +22,9 @@ CAUSES = {
     "billing_only_user": "user billed here but outside the metrics scope (other org or billing path)",
     "metrics_only_user": "user in the metrics but not billed here (org vs enterprise attribution)",
     "no_credit_field": "metrics rows without ai_credits_used",
+    "month_open": "month not complete in the metrics yet (processing lag)",
+    "partial_metrics": "the metrics cover only part of this month",
+    "not_asked": "user in the metrics but not on a stored seat roster, so not asked per user",
     "unexplained": "late correction or unexplained difference",
 }
 
@@ -147,6 +151,113 @@ def reconcile_users(
         .with_columns(cause=cause)
         .select("day", "user_login", "metrics_credits", "billed_credits", "difference", "cause")
         .sort("day", "user_login")
+        .collect()
+    )
+
+
+def _user_month_billed(billing_user_month: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """Per month and user asked: billed gross AI credits (0 for a user asked who had no usage)."""
+    ai = is_ai_credit(pl.col("sku"), pl.col("unit_type"), pl.col("price_per_unit"))
+    return (
+        _lazy(billing_user_month)
+        .group_by("month", user_login=pl.col("user_asked").str.to_lowercase())
+        .agg(
+            billed_credits=pl.col("gross_quantity").filter(ai).sum(), billed_usd=pl.col("gross_amount").filter(ai).sum()
+        )
+    )
+
+
+def reconcile_user_months(
+    user_day: pl.DataFrame | pl.LazyFrame,
+    billing_user_month: pl.DataFrame | pl.LazyFrame,
+    *,
+    newest_metrics_day: dt.date | None,
+    abs_tol: float = 1.0,
+    rel_tol: float = 0.001,
+) -> pl.DataFrame:
+    """Per month and user, where billing was asked per user (``fetch --reports billing-users``): the month's
+    metrics credits vs billed gross AI credits; only rows over the tolerance, each with its likely cause. A user
+    asked who had no usage counts as 0 billed; a user on one side only is shown, not dropped.
+
+    Returns ``month, user_login, metrics_credits, billed_credits, difference, cause``; the current month's rows
+    (differences the processing lag explains) come last.
+    """
+    b = _user_month_billed(billing_user_month)
+    months = b.select("month").unique()
+    ud = _lazy(user_day).with_columns(month=pl.col("day").dt.truncate("1mo"))
+    first_metrics_day = ud.select(pl.col("day").min()).collect().item()
+    m = (
+        ud.join(months, on="month", how="semi")
+        .group_by("month", user_login=pl.col("user_login").str.to_lowercase())
+        .agg(metrics_credits=pl.col("ai_credits_used").sum(), has_field=pl.col("ai_credits_used").is_not_null().all())
+    )
+    month_end = pl.col("month").dt.offset_by("1mo") - pl.duration(days=1)
+    open_month = month_end > pl.lit(newest_metrics_day) if newest_metrics_day else pl.lit(False)
+    partial = pl.col("month") < pl.lit(first_metrics_day) if first_metrics_day else pl.lit(True)
+    cause = (
+        pl.when(open_month)
+        .then(pl.lit(CAUSES["month_open"]))
+        .when(partial)
+        .then(pl.lit(CAUSES["partial_metrics"]))
+        .when(pl.col("billed_credits").is_null())
+        .then(pl.lit(CAUSES["not_asked"]))
+        .when(pl.col("metrics_credits").is_null())
+        .then(pl.lit(CAUSES["billing_only_user"]))
+        .when(pl.col("has_field").not_())
+        .then(pl.lit(CAUSES["no_credit_field"]))
+        .when((pl.col("billed_credits") == 0) & (pl.col("metrics_credits") > 0))
+        .then(pl.lit(CAUSES["metrics_only_user"]))
+        .otherwise(pl.lit(CAUSES["unexplained"]))
+    )
+    return (
+        m.join(b.drop("billed_usd"), on=["month", "user_login"], how="full", coalesce=True)
+        .filter(_tolerance(pl.col("billed_credits"), pl.col("metrics_credits"), abs_tol=abs_tol, rel_tol=rel_tol))
+        .select(
+            "month",
+            "user_login",
+            "metrics_credits",
+            "billed_credits",
+            difference=pl.col("billed_credits").fill_null(0) - pl.col("metrics_credits").fill_null(0),
+            cause=cause,
+        )
+        .sort(pl.col("cause") == CAUSES["month_open"], "month", "user_login")  # the open month's expected gaps last
+        .collect()
+    )
+
+
+def billing_attribution(
+    billing: pl.DataFrame | pl.LazyFrame, billing_user_month: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
+    """Per month: the scope's billed gross AI credits, the part the per-user answers name, and the rest no user
+    asked accounts for (seat holders gone before the roster was taken, or billing without per-user attribution).
+
+    Returns ``month, billed_credits, attributed_credits, unattributed_credits, attributed_share, users_asked,
+    users_billed``.
+    """
+    per_user = _user_month_billed(billing_user_month)
+    attributed = per_user.group_by("month").agg(
+        attributed_credits=pl.col("billed_credits").sum(),
+        users_asked=pl.len(),
+        users_billed=(pl.col("billed_credits") > 0).sum(),
+    )
+    billed = (
+        _lazy(billing)
+        .filter(pl.col("is_ai_credit"))
+        .group_by(month=pl.col("day").dt.truncate("1mo"))
+        .agg(billed_credits=pl.col("credits").sum())
+    )
+    return (
+        attributed.join(billed, on="month", how="left")
+        .select(
+            "month",
+            "billed_credits",
+            "attributed_credits",
+            unattributed_credits=(pl.col("billed_credits") - pl.col("attributed_credits")).round(3),
+            attributed_share=pl.col("attributed_credits") / pl.col("billed_credits"),
+            users_asked="users_asked",
+            users_billed="users_billed",
+        )
+        .sort("month")
         .collect()
     )
 

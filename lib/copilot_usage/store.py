@@ -328,7 +328,14 @@ def _snapshot_files(data_dir: Path, report: str) -> list[tuple[Scope, str, rawst
 
 def _build_snapshots(data_dir: Path, manifest: dict[str, Any]) -> dict[str, int]:
     written = {}
-    for report, builder in (("seats", _seats), ("teams", _teams), ("billing", _billing), ("billing-csv", _billing_csv)):
+    builders = (
+        ("seats", _seats),
+        ("teams", _teams),
+        ("billing", _billing),
+        ("billing-users", _billing_users),
+        ("billing-csv", _billing_csv),
+    )
+    for report, builder in builders:
         files = _snapshot_files(data_dir, report)
         fingerprint = sorted(f"{s}:{k}:{f.meta['sha256']}" for s, k, f in files)
         if manifest.get(report) == fingerprint or not files:
@@ -426,51 +433,71 @@ def _teams(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.Dat
     }
 
 
+_BILLING_ITEM_SCHEMA = {
+    "user": pl.String,
+    "product": pl.String,
+    "sku": pl.String,
+    "model": pl.String,
+    "unit_type": pl.String,
+    **dict.fromkeys(
+        (
+            "price_per_unit",
+            "gross_quantity",
+            "discount_quantity",
+            "net_quantity",
+            "gross_amount",
+            "discount_amount",
+            "net_amount",
+        ),
+        pl.Float64,
+    ),
+}
+
+
+def _billing_items(body: dict[str, Any], user: str | None = None) -> list[dict[str, Any]]:
+    """The ``usageItems`` of one AI-credit usage answer as rows (REFERENCE §7.2); an item's own ``user`` wins
+    over the answer's echo, which wins over the user asked for."""
+    echo = body.get("user", user)
+    return [
+        {
+            "user": item.get("user", echo),
+            "product": item.get("product"),
+            "sku": item.get("sku"),
+            "model": item.get("model"),
+            "unit_type": item.get("unitType"),
+            "price_per_unit": item.get("pricePerUnit"),
+            "gross_quantity": item.get("grossQuantity"),
+            "discount_quantity": item.get("discountQuantity"),
+            "net_quantity": item.get("netQuantity"),
+            "gross_amount": item.get("grossAmount"),
+            "discount_amount": item.get("discountAmount"),
+            "net_amount": item.get("netAmount"),
+        }
+        for item in body.get("usageItems") or []
+    ]
+
+
 def _billing(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
     rows = []
     for scope, key, f in files:
         body = json.loads(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
-        for item in body.get("usageItems", []):
-            rows.append(
-                {
-                    "scope": str(scope),
-                    "day": key,
-                    "user": item.get("user", body.get("user")),
-                    "product": item.get("product"),
-                    "sku": item.get("sku"),
-                    "model": item.get("model"),
-                    "unit_type": item.get("unitType"),
-                    "price_per_unit": item.get("pricePerUnit"),
-                    "gross_quantity": item.get("grossQuantity"),
-                    "discount_quantity": item.get("discountQuantity"),
-                    "net_quantity": item.get("netQuantity"),
-                    "gross_amount": item.get("grossAmount"),
-                    "discount_amount": item.get("discountAmount"),
-                    "net_amount": item.get("netAmount"),
-                }
-            )
-    schema = {
-        "scope": pl.String,
-        "day": pl.String,
-        "user": pl.String,
-        "product": pl.String,
-        "sku": pl.String,
-        "model": pl.String,
-        "unit_type": pl.String,
-        **dict.fromkeys(
-            (
-                "price_per_unit",
-                "gross_quantity",
-                "discount_quantity",
-                "net_quantity",
-                "gross_amount",
-                "discount_amount",
-                "net_amount",
-            ),
-            pl.Float64,
-        ),
-    }
+        rows += [{"scope": str(scope), "day": key, **item} for item in _billing_items(body)]
+    schema = {"scope": pl.String, "day": pl.String, **_BILLING_ITEM_SCHEMA}
     return {"billing_ai_credit": pl.DataFrame(rows, schema=schema).with_columns(pl.col("day").str.to_date())}
+
+
+def _billing_users(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
+    """Per-user billing months → ``billing_user_month``: one row per scope × month × user × usage item, and one
+    row with null item fields for a user asked who had no usage (billed nothing, which is not unknown)."""
+    rows = []
+    for scope, key, f in files:
+        stored = json.loads(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+        for user, body in zip(stored["users"], stored["responses"], strict=True):
+            items = _billing_items(body, user)
+            base = {"scope": str(scope), "month": f"{key}-01", "user_asked": user}
+            rows += [{**base, **item} for item in items] or [{**base, "user": body.get("user", user)}]
+    schema = {"scope": pl.String, "month": pl.String, "user_asked": pl.String, **_BILLING_ITEM_SCHEMA}
+    return {"billing_user_month": pl.DataFrame(rows, schema=schema).with_columns(pl.col("month").str.to_date())}
 
 
 BILLING_CSV_COLUMNS = {
@@ -637,6 +664,7 @@ TABLES = (
     "teams",
     "team_members",
     "billing_ai_credit",
+    "billing_user_month",
     "billing_usage_csv",
     "billing_usage",
     "data_health",
@@ -667,10 +695,17 @@ def scan(
     lf = pl.scan_parquet(files, hive_partitioning=False, missing_columns="insert", extra_columns="ignore")
     if scope is not None:
         lf = lf.filter(pl.col("scope") == scope)
-    if start is not None and "day" in lf.collect_schema():
-        lf = lf.filter(pl.col("day") >= pl.lit(_as_date(start)))
-    if end is not None and "day" in lf.collect_schema():
-        lf = lf.filter(pl.col("day") <= pl.lit(_as_date(end)))
+    names = lf.collect_schema().names()
+    if "day" in names:
+        if start is not None:
+            lf = lf.filter(pl.col("day") >= pl.lit(_as_date(start)))
+        if end is not None:
+            lf = lf.filter(pl.col("day") <= pl.lit(_as_date(end)))
+    elif "month" in names:  # monthly tables: the months the range touches
+        if start is not None:
+            lf = lf.filter(pl.col("month") >= pl.lit(_as_date(start).replace(day=1)))
+        if end is not None:
+            lf = lf.filter(pl.col("month") <= pl.lit(_as_date(end)))
     return lf
 
 
@@ -752,6 +787,7 @@ scan_repo_day = _make_scanner("repo_day")
 scan_seats = _make_scanner("seats")
 scan_teams = _make_scanner("teams")
 scan_billing_ai_credit = _make_scanner("billing_ai_credit")
+scan_billing_user_month = _make_scanner("billing_user_month")
 scan_data_health = _make_scanner("data_health")
 
 
