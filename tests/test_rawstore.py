@@ -35,10 +35,37 @@ def test_a_data_file_without_its_sidecar_is_invisible_and_completed_later(tmp_pa
     _put(tmp_path, b'{"a":1}\n')
     folder = rawstore.slot(tmp_path, S, "users-1-day", "2026-11-02")
     sidecar = next(folder.glob("*.meta.json"))
-    sidecar.unlink()  # as if a crash hit between the two renames
+    sidecar.unlink()  # as if someone deleted it
     assert rawstore.newest(folder) is None
     assert _put(tmp_path, b'{"a":1}\n') == "fetched"
     assert rawstore.newest(folder) is not None
+
+
+def test_a_sidecar_cut_by_a_crash_is_ignored_and_rewritten(tmp_path: Path) -> None:
+    _put(tmp_path, b'{"a":1}\n')
+    folder = rawstore.slot(tmp_path, S, "users-1-day", "2026-11-02")
+    sidecar = next(folder.glob("*.meta.json"))
+    data = next(p for p in folder.iterdir() if p != sidecar)
+    data.unlink()  # a crash after the sidecar was begun: its data file was never moved in
+    sidecar.write_bytes(sidecar.read_bytes()[:40])
+    assert rawstore.versions(folder) == []
+    assert _put(tmp_path, b'{"a":1}\n') == "fetched"
+    assert rawstore.newest(folder).meta["bytes"] == 8  # type: ignore[union-attr]
+
+
+def test_incoming_hash_forgets_a_rewound_part(tmp_path: Path) -> None:
+    import hashlib
+
+    incoming = rawstore.Incoming(tmp_path)
+    incoming.start_part()
+    incoming.write(b'{"a":1}\n')
+    incoming.start_part()
+    incoming.write(b'{"b":')  # cut mid-body
+    incoming.rewind()
+    incoming.write(b'{"b":2}\n')
+    sha = incoming.finish()
+    assert incoming.path.read_bytes() == b'{"a":1}\n{"b":2}\n'
+    assert sha == hashlib.sha256(b'{"a":1}\n{"b":2}\n').hexdigest()
 
 
 def test_incoming_joins_parts_gunzips_and_rewinds_a_retried_part(tmp_path: Path) -> None:

@@ -166,6 +166,7 @@ class GitHub:
             raise ValueError(msg)
         self.base_url = base_url.rstrip("/")
         self.max_attempts = max_attempts
+        self.concurrency = concurrency
         self.limit = asyncio.Semaphore(concurrency)
 
         # by default httpx runs over aiohttp (transport.py: a third less CPU per request than httpcore); tests pass

@@ -17,7 +17,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, BinaryIO, Self
 
 from . import __version__
 from .reports import Scope
@@ -43,18 +43,38 @@ def new_tmp(data_dir: Path) -> Path:
     return tmp_dir(data_dir) / uuid.uuid4().hex
 
 
+def open_tmp(data_dir: Path, *, buffering: int = -1) -> tuple[Path, BinaryIO]:
+    """A new temp file, open for writing. The folder is made only when the create finds it missing: a fetch
+    writes thousands of files, and a ``mkdir`` that finds the folder is a directory-locked syscall each time."""
+    path = raw_root(data_dir) / ".tmp" / uuid.uuid4().hex
+    try:
+        return path, path.open("xb", buffering=buffering)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path, path.open("xb", buffering=buffering)
+
+
+def write_tmp(data_dir: Path, data: bytes) -> Path:
+    """A new temp file holding ``data``."""
+    path, fh = open_tmp(data_dir)
+    with fh:
+        fh.write(data)
+    return path
+
+
 class Incoming:
     """A download being written: its parts (a sharded day's links) streamed one after another into one temp file,
     newline-separated, gzip bodies decompressed as they arrive (REFERENCE §2.6: compression is undocumented, so the
     magic bytes decide). A part can be rewound and received again (a retried link) without touching the parts
-    before it. The file is hashed by ``finish`` (callers run it in a thread, off the event loop)."""
+    before it. The file is hashed as it is written (no second read)."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.path = new_tmp(data_dir)
-        self._fh = self.path.open("wb", buffering=1 << 20)
+        self.path, self._fh = open_tmp(data_dir, buffering=1 << 16)
         self.size = 0
         self.gzip = False
         self._mark = 0
+        self._hash = hashlib.sha256()
+        self._hash_mark = self._hash.copy()
         self._new_part()
 
     def _new_part(self) -> None:
@@ -66,6 +86,7 @@ class Incoming:
     def start_part(self) -> None:
         self._end_part()
         self._mark = self.size
+        self._hash_mark = self._hash.copy()
 
     def rewind(self) -> None:
         """Forget what was received of the current part."""
@@ -73,6 +94,7 @@ class Incoming:
             self._fh.seek(self._mark)
             self._fh.truncate()
             self.size = self._mark
+            self._hash = self._hash_mark.copy()
         self._new_part()
 
     def write(self, chunk: bytes) -> None:
@@ -99,6 +121,7 @@ class Incoming:
     def _out(self, data: bytes) -> None:
         if data:
             self._fh.write(data)
+            self._hash.update(data)
             self.size += len(data)
             self._last = data[-1:]
 
@@ -121,7 +144,7 @@ class Incoming:
         """Close the file; returns its sha256."""
         self._end_part()
         self._fh.close()
-        return _sha256(self.path)
+        return self._hash.hexdigest()
 
     def discard(self) -> None:
         self._fh.close()
@@ -138,12 +161,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _atomic_write(path: Path, data: bytes, data_dir: Path) -> None:
-    tmp = new_tmp(data_dir)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -193,18 +210,21 @@ def put(
         "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "kit_version": __version__,
     }
-    # sidecar first, data second: a crash in between leaves a sidecar without data, which readers ignore
-    # and the next fetch completes; a data file is never visible without its provenance
-    _atomic_write(sidecar, json.dumps(meta, indent=1).encode(), data_dir)
+    # sidecar first, data second: a crash in between leaves a sidecar without data (or a cut one), which
+    # readers ignore and the next fetch rewrites; a data file is never visible without its whole provenance
+    sidecar.write_bytes(json.dumps(meta, indent=1).encode())
     os.replace(tmp, target)
     return ("changed" if had_versions else "fetched"), target
 
 
 def versions(folder: Path) -> list[RawFile]:
-    """All complete versions in a slot, oldest first (a data file without its sidecar is ignored)."""
+    """All complete versions in a slot, oldest first (a sidecar without its data file is ignored)."""
     out = []
     for meta_path in folder.glob("*.meta.json"):
-        meta = json.loads(meta_path.read_text())
+        try:
+            meta = json.loads(meta_path.read_text())
+        except ValueError:  # cut by a crash while written; its data file was never moved in
+            continue
         data = folder / meta["file"]
         if data.exists():
             out.append(RawFile(data, meta))
