@@ -284,3 +284,28 @@ def test_days_batched_together_or_apart_by_schema_lose_nothing(tmp_path: Path, m
     drift = store.scan(tmp_path, "schema_drift").collect()
     assert set(drift["field"]) == {"new_top", "totals_by_feature[].new_inner"}
     assert set(drift["day"]) == {drift_day.isoformat()}
+
+
+def test_chained_snapshots_do_not_wait_behind_the_backfill(tmp_path: Path) -> None:
+    """Seats pages and team members are requests that follow one another: they start first and are not queued
+    behind every day of the backfill (tasks are admitted two per request slot)."""
+    sim = Simulator(small_tenant(), SimConfig(latency_ms=5))
+    done: list[str] = []
+    with running(sim) as served:
+
+        async def go() -> Any:
+            async with GitHub(served.base_url, token=served.token, concurrency=2) as gh:
+                return await fetch(
+                    gh,
+                    tmp_path,
+                    [Scope("enterprise", served.enterprise)],
+                    families=["users", "teams"],
+                    since=TODAY - dt.timedelta(days=40),
+                    today=TODAY,
+                    on_done=done.append,
+                )
+
+        summary = asyncio.run(go())
+    assert summary.failed == 0, summary.errors
+    teams = next(i for i, line in enumerate(done) if " teams " in line)
+    assert len(done) > 40 and teams < len(done) // 2, (teams, len(done))
