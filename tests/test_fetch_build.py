@@ -222,8 +222,8 @@ def test_primary_limit_pauses_every_worker_until_reset(tmp_path: Path) -> None:
     sim = Simulator(small_tenant(), SimConfig(primary_limit=8, primary_window_s=2.0))
     summary = _run(sim, tmp_path, families=["aggregate"], since=TODAY - dt.timedelta(days=12))
     assert summary.failed == 0, summary.errors
-    # once the budget is spent the client waits for the reset: at most the requests already in flight hit the limit
-    assert sim.record.limit_violations.get("primary", 0) <= 4
+    # the client counts the budget down (less its requests in flight) and waits for the reset: none is refused
+    assert sim.record.limit_violations.get("primary", 0) == 0
     assert sim.record.api_requests > 8
 
 

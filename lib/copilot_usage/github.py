@@ -198,6 +198,11 @@ class GitHub:
         self._sent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
         self._pace_locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
         self._resume_at = 0.0  # monotonic time before which no API request goes out (rate limited)
+        # the primary budget as the last answer gave it, less the API requests still in flight: when it is spent,
+        # requests wait for the reset instead of going out to be refused
+        self._budget: int | None = None
+        self._budget_reset = 0.0  # epoch seconds (x-ratelimit-reset)
+        self._api_in_flight = 0
 
     async def _gate(self) -> None:
         """Hold every API request while GitHub has asked us to pause: one limit answer stops all workers,
@@ -240,9 +245,19 @@ class GitHub:
         await self._pace(httpx.URL(path).path if "://" in path else path.partition("?")[0])
         async with self.limit:
             await self._gate()
+            while self._budget is not None and self._budget <= 0 and (left := self._budget_reset - time.time()) > 0:
+                self._pause(left)  # the window's budget is spent or promised to requests in flight
+                await self._gate()
+            if self._budget is not None:
+                self._budget -= 1
             self.requests += 1
-            r = await self.client.get(path, params=params)
-            await r.aread()
+            self._api_in_flight += 1
+            try:
+                r = await self.client.get(path, params=params)
+                await r.aread()
+            finally:
+                self._api_in_flight -= 1
+        self._track_budget(r)
         if r.status_code < 400:
             if r.headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in r.headers:
                 self._pause(float(r.headers["x-ratelimit-reset"]) - time.time())  # budget spent: wait for reset
@@ -261,6 +276,16 @@ class GitHub:
             raise NotFound(msg, status=404)
         msg = f"{r.status_code} on {path}: {message}"
         raise ApiError(msg, status=r.status_code)
+
+    def _track_budget(self, r: httpx.Response) -> None:
+        try:
+            remaining, reset = int(r.headers["x-ratelimit-remaining"]), float(r.headers["x-ratelimit-reset"])
+        except (KeyError, ValueError):
+            return
+        if reset > self._budget_reset or self._budget is None:  # a new window
+            self._budget, self._budget_reset = remaining - self._api_in_flight, reset
+        else:
+            self._budget = min(self._budget, remaining - self._api_in_flight)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         """GET an API path with retries; raises the error tree for failures."""
