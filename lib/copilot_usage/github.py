@@ -5,6 +5,9 @@
 * Retries (tenacity): 429/403 rate limits honour ``retry-after`` then ``x-ratelimit-reset``; 5xx, dropped
   connections and truncated bodies back off exponentially with jitter; attempts are bounded (REFERENCE §8).
 * Concurrency is bounded by a semaphore (default 4, far under GitHub's 100 concurrent requests).
+* The primary budget is counted down from ``x-ratelimit-remaining`` less the requests in flight; once spent,
+  requests wait for ``x-ratelimit-reset`` instead of going out to be refused. Each endpoint is paced under its
+  per-minute points (a sliding 60-second window).
 * Signed URLs are logged without their query string and never persisted.
 """
 
