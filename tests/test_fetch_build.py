@@ -267,9 +267,7 @@ def test_days_batched_together_or_apart_by_schema_lose_nothing(tmp_path: Path, m
                 for row in doc.get("totals_by_feature") or []:
                     row["new_inner"] = 7
             lines = [json.dumps(d).encode() for d in docs]
-        tmp = rawstore.new_tmp(tmp_path)
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(b"\n".join(lines) + b"\n")
+        tmp = rawstore.write_tmp(tmp_path, b"\n".join(lines) + b"\n")
         rawstore.put(tmp_path, scope, "users-1-day", day.isoformat(), tmp, ext="ndjson", provenance={})
     monkeypatch.setattr(store, "_BATCH_ROWS", 25)  # several flushes within the month
     store.build(tmp_path, full=True)

@@ -12,8 +12,7 @@ S = Scope("org", "acme")
 
 
 def _put(data_dir: Path, body: bytes) -> str:
-    tmp = rawstore.new_tmp(data_dir)
-    tmp.write_bytes(body)
+    tmp = rawstore.write_tmp(data_dir, body)
     status, _ = rawstore.put(data_dir, S, "users-1-day", "2026-11-02", tmp, ext="ndjson", provenance={"endpoint": "x"})
     return status
 

@@ -220,14 +220,20 @@ async def _billing(gh: GitHub, data_dir: Path, scope: Scope, day: dt.date) -> st
     return status
 
 
+def _billing_span(*, today: dt.date, since: dt.date | None, until: dt.date | None) -> tuple[dt.date, dt.date]:
+    """First and last day billing can be asked for: from usage-based billing's start (or one year back, or
+    ``since``) to yesterday (or ``until``); billing is near real time."""
+    first = max(since or today - dt.timedelta(days=HISTORY_DAYS), dt.date.fromisoformat(CREDIT_BILLING_START))
+    return first, min(until or today - dt.timedelta(days=1), today - dt.timedelta(days=1))
+
+
 def billing_months(
     data_dir: Path, scope: Scope, *, today: dt.date, since: dt.date | None, until: dt.date | None
 ) -> list[dt.date]:
-    """First days of the months to ask per-user billing for: from usage-based billing's start (or one year back,
-    or ``since``) to the month of yesterday (or ``until``). By default a month already stored is asked again only
-    while it may still change: the current month, and the previous one in the first days of a month."""
-    first = max(since or today - dt.timedelta(days=HISTORY_DAYS), dt.date.fromisoformat(CREDIT_BILLING_START))
-    last = min(until or today - dt.timedelta(days=1), today - dt.timedelta(days=1))
+    """First days of the months of :func:`_billing_span` to ask per-user billing for. By default a month already
+    stored is asked again only while it may still change: the current month, and the previous one in the first
+    days of a month."""
+    first, last = _billing_span(today=today, since=since, until=until)
     months = []
     month = first.replace(day=1)
     while month <= last:
@@ -342,8 +348,7 @@ async def fetch(
         if "teams" in families:
             tasks.append((scope, "teams", today.isoformat(), _teams(gh, data_dir, scope, today=today)))
         if "billing" in families:
-            first = max(since or today - dt.timedelta(days=HISTORY_DAYS), dt.date.fromisoformat(CREDIT_BILLING_START))
-            last = min(until or today - dt.timedelta(days=1), today - dt.timedelta(days=1))
+            first, last = _billing_span(today=today, since=since, until=until)
             cached = {key for s, key, folder in rawstore.slots(data_dir, "billing") if s == scope}
             for k in range((last - first).days + 1):
                 day = first + dt.timedelta(days=k)

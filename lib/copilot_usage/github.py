@@ -262,8 +262,6 @@ class GitHub:
                 self._api_in_flight -= 1
         self._track_budget(r)
         if r.status_code < 400:
-            if r.headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in r.headers:
-                self._pause(float(r.headers["x-ratelimit-reset"]) - time.time())  # budget spent: wait for reset
             return r
         wait = _rate_wait(r) if r.status_code in (403, 429) else None
         message = _message(r)
@@ -289,6 +287,8 @@ class GitHub:
             self._budget, self._budget_reset = remaining - self._api_in_flight, reset
         else:
             self._budget = min(self._budget, remaining - self._api_in_flight)
+        if self._budget <= 0:  # spent: hold every new request (not only those that reach a slot) until the reset
+            self._pause(reset - time.time())
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         """GET an API path with retries; raises the error tree for failures."""

@@ -128,8 +128,7 @@ def import_billing_csv(path: Path, data: bytes, data_dir: Path, scope: Scope | N
         raise InputError(msg)
     where = scope or BILLING_CSV_SCOPE
     key = f"{dates.min()!s}_{dates.max()!s}"
-    tmp = rawstore.new_tmp(data_dir)
-    tmp.write_bytes(data)
+    tmp = rawstore.write_tmp(data_dir, data)
     status, _ = rawstore.put(
         data_dir,
         where,
@@ -182,8 +181,7 @@ def import_file(path: Path, data_dir: Path, *, report: str | None = None, scope:
             body, ext = lines[-1] + b"\n", "json"
         else:
             body, ext = b"\n".join(lines) + b"\n", "ndjson"
-        tmp = rawstore.new_tmp(data_dir)
-        tmp.write_bytes(body)
+        tmp = rawstore.write_tmp(data_dir, body)
         status, _ = rawstore.put(
             data_dir,
             where,

@@ -548,32 +548,13 @@ def billing(r: Report) -> tuple[pl.DataFrame, str]:
     return frame, f"Billing rows: {frame.height:,} ({sources})."
 
 
-BILLING_USER_MONTH_SCHEMA = {
-    "scope": pl.String,
-    "month": pl.Date,
-    "user_asked": pl.String,
-    "user": pl.String,
-    "product": pl.String,
-    "sku": pl.String,
-    "model": pl.String,
-    "unit_type": pl.String,
-    "price_per_unit": pl.Float64,
-    "gross_quantity": pl.Float64,
-    "discount_quantity": pl.Float64,
-    "net_quantity": pl.Float64,
-    "gross_amount": pl.Float64,
-    "discount_amount": pl.Float64,
-    "net_amount": pl.Float64,
-}
-
-
 def billing_users(r: Report) -> tuple[pl.DataFrame, str]:
     """Per-user billing of the months the report touches (``fetch --reports billing-users``) and a note saying
     what it is — or, when there is none, how to get it (the frame is then empty)."""
     try:
         frame = r.scan_between("billing_user_month", r.start, r.end).collect()
     except FileNotFoundError:
-        return pl.DataFrame(schema=BILLING_USER_MONTH_SCHEMA), (
+        return pl.DataFrame(schema=store.BILLING_USER_MONTH_SCHEMA), (
             "Billing was not asked per user. `copilot-usage fetch --reports billing-users` asks it once per seat "
             "holder and month (one API call each); GitHub's usage-report CSV, imported, gives users per day."
         )

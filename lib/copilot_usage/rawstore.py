@@ -39,10 +39,6 @@ def clean_tmp(data_dir: Path) -> None:
     shutil.rmtree(raw_root(data_dir) / ".tmp", ignore_errors=True)
 
 
-def new_tmp(data_dir: Path) -> Path:
-    return tmp_dir(data_dir) / uuid.uuid4().hex
-
-
 def open_tmp(data_dir: Path, *, buffering: int = -1) -> tuple[Path, BinaryIO]:
     """A new temp file, open for writing. The folder is made only when the create finds it missing: a fetch
     writes thousands of files, and a ``mkdir`` that finds the folder is a directory-locked syscall each time."""

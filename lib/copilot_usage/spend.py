@@ -161,9 +161,7 @@ def _user_month_billed(billing_user_month: pl.DataFrame | pl.LazyFrame) -> pl.La
     return (
         _lazy(billing_user_month)
         .group_by("month", user_login=pl.col("user_asked").str.to_lowercase())
-        .agg(
-            billed_credits=pl.col("gross_quantity").filter(ai).sum(), billed_usd=pl.col("gross_amount").filter(ai).sum()
-        )
+        .agg(billed_credits=pl.col("gross_quantity").filter(ai).sum())
     )
 
 
@@ -210,7 +208,7 @@ def reconcile_user_months(
         .otherwise(pl.lit(CAUSES["unexplained"]))
     )
     return (
-        m.join(b.drop("billed_usd"), on=["month", "user_login"], how="full", coalesce=True)
+        m.join(b, on=["month", "user_login"], how="full", coalesce=True)
         .filter(_tolerance(pl.col("billed_credits"), pl.col("metrics_credits"), abs_tol=abs_tol, rel_tol=rel_tol))
         .select(
             "month",

@@ -454,6 +454,9 @@ _BILLING_ITEM_SCHEMA = {
 }
 
 
+BILLING_USER_MONTH_SCHEMA = {"scope": pl.String, "month": pl.Date, "user_asked": pl.String, **_BILLING_ITEM_SCHEMA}
+
+
 def _billing_items(body: dict[str, Any], user: str | None = None) -> list[dict[str, Any]]:
     """The ``usageItems`` of one AI-credit usage answer as rows (REFERENCE §7.2); an item's own ``user`` wins
     over the answer's echo, which wins over the user asked for."""
@@ -496,7 +499,7 @@ def _billing_users(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str
             items = _billing_items(body, user)
             base = {"scope": str(scope), "month": f"{key}-01", "user_asked": user}
             rows += [{**base, **item} for item in items] or [{**base, "user": body.get("user", user)}]
-    schema = {"scope": pl.String, "month": pl.String, "user_asked": pl.String, **_BILLING_ITEM_SCHEMA}
+    schema = {**BILLING_USER_MONTH_SCHEMA, "month": pl.String}  # read as text, then typed
     return {"billing_user_month": pl.DataFrame(rows, schema=schema).with_columns(pl.col("month").str.to_date())}
 
 
