@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from copilot_usage import rawstore
 from copilot_usage.reports import Scope
 
@@ -102,3 +104,39 @@ def test_incoming_refuses_a_truncated_gzip_part(tmp_path: Path) -> None:
         incoming.finish()
     incoming.discard()
     assert not incoming.path.exists()
+
+
+def test_incoming_drains_in_batches_and_a_rewind_after_a_drain_truncates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued chunks are written when FLUSH_BYTES wait; a part rewound after some of it was written is cut back
+    to where it began, and the file and its hash hold only what was finally received."""
+    import hashlib
+
+    monkeypatch.setattr(rawstore, "FLUSH_BYTES", 8)
+    incoming = rawstore.Incoming(tmp_path)
+    incoming.start_part()
+    assert incoming.write(b'{"a":1}\n') is True  # 8 bytes wait: the caller drains (off the event loop)
+    incoming.drain()
+    assert incoming.size == 8
+    incoming.start_part()
+    assert incoming.write(b'{"b":') is False
+    assert incoming.write(b'2,"c"') is True
+    assert incoming.size == 8  # queued, not written
+    incoming.drain()  # part of the second part is written
+    assert incoming.size == 18
+    incoming.rewind()  # ... and its link failed: received again
+    incoming.write(b'{"b":2}\n')
+    sha = incoming.finish()
+    assert incoming.path is not None and incoming.path.read_bytes() == b'{"a":1}\n{"b":2}\n'
+    assert sha == hashlib.sha256(b'{"a":1}\n{"b":2}\n').hexdigest()
+
+
+def test_an_empty_download_is_an_empty_file(tmp_path: Path) -> None:
+    import hashlib
+
+    incoming = rawstore.Incoming(tmp_path)
+    incoming.start_part()
+    sha = incoming.finish()
+    assert incoming.path is not None and incoming.path.read_bytes() == b""
+    assert sha == hashlib.sha256(b"").hexdigest()

@@ -89,19 +89,41 @@ def _settled_days(data_dir: Path, scope: Scope, report: str) -> set[dt.date]:
     return done
 
 
-async def _download_all(gh: GitHub, data_dir: Path, links: list[str]) -> tuple[rawstore.Incoming, str]:
-    """Stream every shard, one after another, into one temp file; returns it and its sha256 (hashed as it arrives).
-    Creating the file runs in a thread, like storing it: while a backfill writes, a file create can take ~0.3 ms
-    (measured), time the event loop would otherwise not spend on the network."""
-    incoming = await asyncio.to_thread(rawstore.Incoming, data_dir)
+async def _download_all(gh: GitHub, data_dir: Path, links: list[str]) -> rawstore.Incoming:
+    """Stream every shard, one after another, into one :class:`rawstore.Incoming` (its file work runs in worker
+    threads, and what is left of it when :func:`_store` finishes it)."""
+    incoming = rawstore.Incoming(data_dir)
     try:
         for url in links:
             incoming.start_part()
             await gh.download_with_retries(url, incoming)
-        return incoming, incoming.finish()
     except BaseException:
         incoming.discard()
         raise
+    return incoming
+
+
+def _store(
+    data_dir: Path, scope: Scope, report: ReportKind, key: str, incoming: rawstore.Incoming, provenance: dict[str, Any]
+) -> str:
+    """Finish a download (the rest of its writing, its hash) and move it into the store; blocking file work."""
+    try:
+        sha256 = incoming.finish()
+    except BaseException:
+        incoming.discard()
+        raise
+    assert incoming.path is not None
+    status, _ = rawstore.put(
+        data_dir,
+        scope,
+        report.key,
+        key,
+        incoming.path,
+        ext="ndjson" if report.shape == "rows" else "json",
+        provenance={**provenance, "content_encoding": incoming.encoding},
+        sha256=sha256,
+    )
+    return status
 
 
 async def fetch_report_day(
@@ -123,7 +145,7 @@ async def fetch_report_day(
         if day is None:
             key = str(body.get("report_end_day", "latest"))
         try:
-            incoming, sha256 = await _download_all(gh, data_dir, links)
+            incoming = await _download_all(gh, data_dir, links)
         except DownloadError as exc:
             if exc.expired:
                 log.info("links expired for %s %s; requesting fresh ones", redact(path), key)
@@ -135,20 +157,8 @@ async def fetch_report_day(
             "report_start_day": body.get("report_start_day"),
             "report_end_day": body.get("report_end_day"),
             "shards": len(links),
-            "content_encoding": incoming.encoding,
         }
-        status, _ = await asyncio.to_thread(
-            rawstore.put,
-            data_dir,
-            scope,
-            report.key,
-            key,
-            incoming.path,
-            ext="ndjson" if report.shape == "rows" else "json",
-            provenance=provenance,
-            sha256=sha256,
-        )
-        return status, key
+        return await asyncio.to_thread(_store, data_dir, scope, report, key, incoming, provenance), key
     msg = f"download links for {path} {key} kept expiring"
     raise DownloadError(msg)
 

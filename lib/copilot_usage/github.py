@@ -18,6 +18,7 @@ import collections
 import logging
 import random
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Generator
 from typing import Any, Protocol, Self
 
@@ -44,11 +45,14 @@ def redact(url: str | httpx.URL) -> str:
 
 
 class Sink(Protocol):
-    """Where a download's bytes go: ``rewind()`` before each attempt, then ``write(chunk)`` per chunk."""
+    """Where a download's bytes go: ``rewind()`` before each attempt, then ``write(chunk)`` per chunk. When
+    ``write`` returns True, ``drain()`` (blocking file work) is run in a worker thread before the next chunk."""
 
     def rewind(self) -> None: ...
 
-    def write(self, chunk: bytes) -> None: ...
+    def write(self, chunk: bytes) -> bool: ...
+
+    def drain(self) -> None: ...
 
 
 class _NoCookies(httpx.Cookies):
@@ -256,7 +260,7 @@ class GitHub:
             self.requests += 1
             self._api_in_flight += 1
             try:
-                r = await self.client.get(path, params=params)
+                r = await self.client.get(self._url(path, params))
                 await r.aread()
             finally:
                 self._api_in_flight -= 1
@@ -277,6 +281,14 @@ class GitHub:
             raise NotFound(msg, status=404)
         msg = f"{r.status_code} on {path}: {message}"
         raise ApiError(msg, status=r.status_code)
+
+    def _url(self, path: str, params: dict[str, Any] | None) -> str:
+        """The request's absolute URL: httpx merging a path into ``base_url`` and params into its query costs three
+        times as much per request as parsing one ready URL (measured: ~157 µs against ~57 µs)."""
+        url = path if "://" in path else self.base_url + path
+        if params:
+            url += ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
+        return url
 
     def _track_budget(self, r: httpx.Response) -> None:
         try:
@@ -324,8 +336,9 @@ class GitHub:
                         raise DownloadError(msg)
                     size = 0
                     async for chunk in r.aiter_raw():
-                        sink.write(chunk)
                         size += len(chunk)
+                        if sink.write(chunk):
+                            await asyncio.to_thread(sink.drain)
                     expected = r.headers.get("content-length")
                     if expected is not None and int(expected) != size:
                         msg = f"truncated download ({size} of {expected} bytes): {redact(url)}"

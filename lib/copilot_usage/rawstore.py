@@ -58,16 +58,28 @@ def write_tmp(data_dir: Path, data: bytes) -> Path:
     return path
 
 
+FLUSH_BYTES = 1 << 20  # what a download holds in memory before it is written out
+
+
 class Incoming:
     """A download being written: its parts (a sharded day's links) streamed one after another into one temp file,
     newline-separated, gzip bodies decompressed as they arrive (REFERENCE §2.6: compression is undocumented, so the
     magic bytes decide). A part can be rewound and received again (a retried link) without touching the parts
-    before it. The file is hashed as it is written (no second read)."""
+    before it. The file is hashed as it is written (no second read).
+
+    ``start_part``, ``write`` and ``rewind`` only queue: the file work (create, decompress, write, hash) happens in
+    ``drain``, in order, which the caller runs off the event loop whenever ``write`` says that ``FLUSH_BYTES`` are
+    waiting, and ``finish`` drains the rest. A backfill's event loop then spends its time on the network, and a
+    body is never held in memory whole."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.path, self._fh = open_tmp(data_dir, buffering=1 << 16)
+        self.data_dir = data_dir
+        self.path: Path | None = None
+        self._fh: BinaryIO | None = None
         self.size = 0
         self.gzip = False
+        self._ops: list[bytes | str] = []  # chunks, "part" and "rewind" marks, in arrival order
+        self._queued = 0
         self._mark = 0
         self._hash = hashlib.sha256()
         self._hash_mark = self._hash.copy()
@@ -80,20 +92,43 @@ class Incoming:
         self._last = b""
 
     def start_part(self) -> None:
-        self._end_part()
-        self._mark = self.size
-        self._hash_mark = self._hash.copy()
+        self._ops.append("part")
 
     def rewind(self) -> None:
         """Forget what was received of the current part."""
+        while self._ops and isinstance(self._ops[-1], bytes):  # not written yet: dropped
+            self._queued -= len(self._ops.pop())
+        self._ops.append("rewind")
+
+    def write(self, chunk: bytes) -> bool:
+        """Queue a chunk; True when ``FLUSH_BYTES`` wait for :meth:`drain`."""
+        self._ops.append(chunk)
+        self._queued += len(chunk)
+        return self._queued >= FLUSH_BYTES
+
+    def drain(self) -> None:
+        """Write out everything queued (blocking file work: run it off the event loop)."""
+        ops, self._ops, self._queued = self._ops, [], 0
+        for op in ops:
+            if op == "part":
+                self._end_part()
+                self._mark = self.size
+                self._hash_mark = self._hash.copy()
+            elif op == "rewind":
+                self._rewind()
+            else:
+                self._receive(op)  # type: ignore[arg-type]
+
+    def _rewind(self) -> None:
         if self.size != self._mark:
+            assert self._fh is not None
             self._fh.seek(self._mark)
             self._fh.truncate()
             self.size = self._mark
             self._hash = self._hash_mark.copy()
         self._new_part()
 
-    def write(self, chunk: bytes) -> None:
+    def _receive(self, chunk: bytes) -> None:
         if not self._sniffed:
             self._head += chunk
             if len(self._head) < 2:
@@ -116,6 +151,8 @@ class Incoming:
 
     def _out(self, data: bytes) -> None:
         if data:
+            if self._fh is None:
+                self.path, self._fh = open_tmp(self.data_dir, buffering=1 << 16)
             self._fh.write(data)
             self._hash.update(data)
             self.size += len(data)
@@ -137,14 +174,19 @@ class Incoming:
         return "gzip (decompressed on download)" if self.gzip else "identity"
 
     def finish(self) -> str:
-        """Close the file; returns its sha256."""
+        """Drain, close the file (an empty body gets an empty file); returns its sha256."""
+        self.drain()
         self._end_part()
+        if self._fh is None:
+            self.path, self._fh = open_tmp(self.data_dir)
         self._fh.close()
         return self._hash.hexdigest()
 
     def discard(self) -> None:
-        self._fh.close()
-        self.path.unlink(missing_ok=True)
+        if self._fh is not None:
+            self._fh.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
 def slot(data_dir: Path, scope: Scope, report: str, key: str) -> Path:
