@@ -44,7 +44,13 @@ def simulate() -> None:
 @click.option("--days", type=int, default=120, show_default=True, help="Days of history up to the newest day.")
 @click.option("--orgs", type=int, default=3, show_default=True, help="Organizations in the enterprise.")
 @click.option("--today", callback=_date, help="Simulated UTC date (default: today); data ends two days before.")
-@click.option("--latency-ms", type=float, default=0.0, show_default=True, help="Added latency per request.")
+@click.option(
+    "--latency-ms",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Time to the first byte of every response (the handler's own work included).",
+)
 @click.option(
     "--fault-rate",
     type=float,

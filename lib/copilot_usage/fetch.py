@@ -176,13 +176,13 @@ async def _snapshot(
 ) -> str:
     """Store a list endpoint's pages verbatim as one JSON array of page bodies."""
     pages = [r.content async for r in gh.paginate(path, params)] if paged else [(await gh.get(path, params)).content]
-    tmp = rawstore.write_tmp(data_dir, b"[" + b",\n".join(pages) + b"]\n")
-    status, _ = rawstore.put(
+    status, _ = await asyncio.to_thread(
+        rawstore.put_bytes,
         data_dir,
         scope,
         name,
         today.isoformat(),
-        tmp,
+        b"[" + b",\n".join(pages) + b"]\n",
         ext="json",
         provenance={"endpoint": path, "pages": len(pages), "params": params or {}},
     )
@@ -201,13 +201,13 @@ async def _teams(gh: GitHub, data_dir: Path, scope: Scope, *, today: dt.date) ->
         return b'{"team_id":' + str(team["id"]).encode() + b',"members":[' + b",".join(pages) + b"]}"
 
     lines += await asyncio.gather(*(members(t) for t in teams))  # in team order, whatever order they finish in
-    tmp = rawstore.write_tmp(data_dir, b"\n".join(lines) + b"\n")
-    status, _ = rawstore.put(
+    status, _ = await asyncio.to_thread(
+        rawstore.put_bytes,
         data_dir,
         scope,
         "teams",
         today.isoformat(),
-        tmp,
+        b"\n".join(lines) + b"\n",
         ext="ndjson",
         provenance={"endpoint": list_path, "teams": len(teams)},
     )
@@ -223,9 +223,15 @@ async def _billing(gh: GitHub, data_dir: Path, scope: Scope, day: dt.date) -> st
     path = _billing_path(scope)
     params = {"year": day.year, "month": day.month, "day": day.day}
     r = await gh.get(path, params)
-    tmp = rawstore.write_tmp(data_dir, r.content)
-    status, _ = rawstore.put(
-        data_dir, scope, "billing", day.isoformat(), tmp, ext="json", provenance={"endpoint": path, "params": params}
+    status, _ = await asyncio.to_thread(
+        rawstore.put_bytes,
+        data_dir,
+        scope,
+        "billing",
+        day.isoformat(),
+        r.content,
+        ext="json",
+        provenance={"endpoint": path, "params": params},
     )
     return status
 
@@ -292,14 +298,13 @@ async def _billing_users(gh: GitHub, data_dir: Path, scope: Scope, month: dt.dat
     bodies = [first.content] + [t.result().content for t in rest]
     # the logins asked, then each answer verbatim in the same order (an answer need not echo its user)
     body = b'{"users":' + json.dumps(logins).encode() + b',\n"responses":[' + b",\n".join(bodies) + b"]}\n"
-    tmp = rawstore.write_tmp(data_dir, body)
     status, _ = await asyncio.to_thread(
-        rawstore.put,
+        rawstore.put_bytes,
         data_dir,
         scope,
         "billing-users",
         month.strftime("%Y-%m"),
-        tmp,
+        body,
         ext="json",
         provenance={"endpoint": path, "params": {"year": month.year, "month": month.month}, "users": len(logins)},
     )

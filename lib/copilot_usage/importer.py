@@ -128,13 +128,12 @@ def import_billing_csv(path: Path, data: bytes, data_dir: Path, scope: Scope | N
         raise InputError(msg)
     where = scope or BILLING_CSV_SCOPE
     key = f"{dates.min()!s}_{dates.max()!s}"
-    tmp = rawstore.write_tmp(data_dir, data)
-    status, _ = rawstore.put(
+    status, _ = rawstore.put_bytes(
         data_dir,
         where,
         "billing-csv",
         key,
-        tmp,
+        data,
         ext="csv",
         provenance={"endpoint": f"import:{path.name}", "imported_from": str(path.resolve())},
     )
@@ -181,13 +180,12 @@ def import_file(path: Path, data_dir: Path, *, report: str | None = None, scope:
             body, ext = lines[-1] + b"\n", "json"
         else:
             body, ext = b"\n".join(lines) + b"\n", "ndjson"
-        tmp = rawstore.write_tmp(data_dir, body)
-        status, _ = rawstore.put(
+        status, _ = rawstore.put_bytes(
             data_dir,
             where,
             kind,
             day,
-            tmp,
+            body,
             ext=ext,
             provenance={
                 "endpoint": f"import:{path.name}",

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -250,9 +251,17 @@ def put(
     }
     # sidecar first, data second: a crash in between leaves a sidecar without data (or a cut one), which
     # readers ignore and the next fetch rewrites; a data file is never visible without its whole provenance
-    sidecar.write_bytes(json.dumps(meta, indent=1).encode())
+    sidecar.write_bytes(json.dumps(meta).encode())  # one line: the C encoder (indent would use the Python one)
     os.replace(tmp, target)
     return ("changed" if had_versions else "fetched"), target
+
+
+def put_bytes(
+    data_dir: Path, scope: Scope, report: str, key: str, data: bytes, *, ext: str, provenance: dict[str, Any]
+) -> tuple[str, Path]:
+    """:func:`put` for a body already in memory (an API answer, an imported file)."""
+    sha = hashlib.sha256(data).hexdigest()
+    return put(data_dir, scope, report, key, write_tmp(data_dir, data), ext=ext, provenance=provenance, sha256=sha)
 
 
 def versions(folder: Path) -> list[RawFile]:
@@ -287,7 +296,12 @@ def slots(data_dir: Path, report: str) -> list[tuple[Scope, str, Path]]:
 
 
 class FetchLog:
-    """The fetch log held open for a whole fetch (one append per outcome, flushed at once)."""
+    """The fetch log held open for a whole fetch. Outcomes are buffered and written out with the first outcome
+    that comes ``FLUSH_EVERY_S`` after the last write, and at the end (a backfill records thousands; a write per
+    outcome was a syscall on the event loop each). A killed fetch can lose its last unwritten outcomes: the data
+    files it stored are the record that matters, and a day whose "no data" outcome was lost is only asked again."""
+
+    FLUSH_EVERY_S = 0.5
 
     def __init__(self, data_dir: Path) -> None:
         self.path = raw_root(data_dir) / LOG
@@ -295,13 +309,16 @@ class FetchLog:
     def __enter__(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.path.open("a")
+        self._flushed = time.monotonic()
         return self
 
     def add(self, record: dict[str, Any]) -> None:
         """Append one fetch outcome (no URLs, no tokens)."""
         line = json.dumps({**record, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}) + "\n"
         self._fh.write(line)
-        self._fh.flush()
+        if (now := time.monotonic()) - self._flushed >= self.FLUSH_EVERY_S:
+            self._fh.flush()
+            self._flushed = now
 
     def __exit__(self, *exc: object) -> None:
         self._fh.close()

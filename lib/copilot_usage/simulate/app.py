@@ -53,7 +53,7 @@ class SimConfig:
 
     token: str = "sim-metrics-token-0123456789"
     billing_token: str = "sim-billing-token-9876543210"
-    latency_ms: float = 0.0
+    latency_ms: float = 0.0  # time to the first byte of every response (handler work included)
     fault_rate: float = 0.0
     link_ttl_s: float = 3600.0
     shard_rows: int = 2000
@@ -157,8 +157,8 @@ class Simulator:
                 self.record.api_requests += 1
             self._attempts[url] += 1
             attempt = self._attempts[url]
-        if self.config.latency_ms:
-            await asyncio.sleep(self.config.latency_ms / 1000)
+        if self.config.latency_ms:  # the time to the response's first byte, the handler's own work included
+            send = _Delayed(send, time.monotonic() + self.config.latency_ms / 1000)
         fault = self._fault(url, attempt)
         if fault:
             with self._lock:
@@ -521,6 +521,18 @@ class _Shard(bytes):
 @functools.lru_cache(maxsize=1024)
 def _gzip(body: bytes) -> bytes:
     return gzip.compress(body, mtime=0)
+
+
+class _Delayed:
+    """ASGI ``send`` wrapper that starts the response no earlier than ``at`` (``time.monotonic``)."""
+
+    def __init__(self, send: Send, at: float) -> None:
+        self.send, self.at = send, at
+
+    async def __call__(self, message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start" and (delay := self.at - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+        await self.send(message)
 
 
 class _AddHeaders:
