@@ -29,18 +29,32 @@ def test_urls_go_out_as_encoded_and_cookies_never_come_back() -> None:
     seen: list[bytes] = []
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: s=1; Path=/\r\n\r\nok"
 
-    async def go() -> list[httpx.Response]:
+    class Sink:
+        body = b""
+
+        def rewind(self) -> None:
+            self.body = b""
+
+        def write(self, chunk: bytes) -> bool:
+            self.body += chunk
+            return False
+
+        def drain(self) -> None: ...
+
+    async def go() -> list[bytes]:
         server = await _serve(answer, seen)
         port = server.sockets[0].getsockname()[1]
-        async with GitHub(f"http://127.0.0.1:{port}", token="t") as gh:  # the kit's clients, on this transport
-            out = [await client.get(f"http://127.0.0.1:{port}{signed}") for client in (gh.client, gh.client)]
+        async with GitHub(f"http://127.0.0.1:{port}", token="t") as gh:  # the kit's two paths, on this transport
+            api = [(await gh.get(signed)).content for _ in range(2)]
+            sink = Sink()
+            await gh.download(f"http://127.0.0.1:{port}{signed}", sink)
         server.close()
-        return out
+        return [*api, sink.body]
 
-    responses = asyncio.run(go())
-    assert [r.text for r in responses] == ["ok", "ok"]
-    assert seen[0].split(b"\r\n")[0] == f"GET {signed} HTTP/1.1".encode()
+    assert asyncio.run(go()) == [b"ok", b"ok", b"ok"]
+    assert [h.split(b"\r\n")[0] for h in seen] == [f"GET {signed} HTTP/1.1".encode()] * 3
     assert all(b"cookie:" not in h.lower() for h in seen)
+    assert [b"authorization: bearer t" in h.lower() for h in seen] == [True, True, False]  # the token: API only
 
 
 def test_a_refused_connection_is_an_httpx_transport_error() -> None:

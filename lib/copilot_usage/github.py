@@ -1,5 +1,5 @@
-"""The one network seam, httpx: a client for GitHub's REST API; for report download links, httpx requests sent
-straight to a transport of their own.
+"""The one network seam: httpx requests to GitHub's REST API and its report download links, each sent straight to
+a transport of its own (aiohttp's pool under httpx's API, see transport.py; tests pass an ASGI transport).
 
 * The token goes only to the API origin (scheme, host, port); download links get no ``Authorization``
   (REFERENCE §2.6, §9.1). Billing paths use the billing token (REFERENCE §7.3).
@@ -20,7 +20,7 @@ import logging
 import random
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 from typing import Any, Protocol, Self
 
 import httpx
@@ -54,53 +54,6 @@ class Sink(Protocol):
     def write(self, chunk: bytes) -> bool: ...
 
     def drain(self) -> None: ...
-
-
-class _NoCookies(httpx.Cookies):
-    """A jar that keeps nothing: GitHub's API and signed links need no cookies, and httpx parses every response
-    for them through ``http.cookiejar`` shims (measured: the largest single client cost of a backfill)."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-    def set_cookie_header(self, request: httpx.Request) -> None:
-        return None
-
-
-class _Client(httpx.AsyncClient):
-    """``httpx.AsyncClient`` without a cookie jar."""
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return _NO_COOKIES
-
-    @cookies.setter
-    def cookies(self, value: Any) -> None:
-        if value:
-            msg = "this client keeps no cookies"
-            raise ValueError(msg)
-
-
-_NO_COOKIES = _NoCookies()
-
-
-class _ApiOnlyAuth(httpx.Auth):
-    """Attach a bearer token only to requests for the API origin; billing paths get the billing token."""
-
-    def __init__(self, base_url: str, token: str | None, billing_token: str | None) -> None:
-        u = httpx.URL(base_url)
-        self.origin = (u.scheme, u.host, u.port)
-        self.token, self.billing_token = token, billing_token or token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        u = request.url
-        if (u.scheme, u.host, u.port) == self.origin:
-            token = self.billing_token if "/settings/billing/" in u.path else self.token
-            if token:
-                request.headers["Authorization"] = f"Bearer {token}"
-        else:
-            request.headers.pop("Authorization", None)
-        yield request
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -182,24 +135,22 @@ class GitHub:
         def make() -> httpx.AsyncBaseTransport:
             return transport if transport is not None else AiohttpTransport(max_connections=concurrency)
 
-        self.client = _Client(
-            base_url=self.base_url,
-            auth=_ApiOnlyAuth(self.base_url, token, billing_token),
-            timeout=timeout,
-            transport=make(),
-            follow_redirects=False,
-            headers={
+        # Requests go straight to their transport: the kit needs none of httpx.AsyncClient's per-request merging,
+        # auth flow, cookie jar or redirects, which cost as much CPU as the transport itself at a backfill's pace.
+        # The API and the signed download links each get a transport (a pool) of their own.
+        self.api, self.downloads = make(), make()
+        u = httpx.URL(self.base_url)
+        self._origin = (u.scheme, u.host, u.port)
+        self._token, self._billing_token = token, billing_token or token
+        self._api_headers = httpx.Headers(
+            {
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": API_VERSION,
                 "User-Agent": f"copilot-usage/{__version__}",
-            },
+            }
         )
-        # signed download links go straight to a transport of their own: no auth flow, so no credentials at all
-        # (the auth flow above also refuses other origins), no redirects, a pool that does not churn the API's
-        # connections, and none of the client's per-request merging (a third of the httpx cost of a download)
-        self.downloads = make()
         self._download_headers = httpx.Headers({"User-Agent": f"copilot-usage/{__version__}"})
-        self._download_timeout = httpx.Timeout(timeout).as_dict()
+        self._timeout = httpx.Timeout(timeout).as_dict()
         self.requests = 0
         self._sent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
         self._pace_locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
@@ -237,7 +188,7 @@ class GitHub:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.client.aclose()
+        await self.api.aclose()
         await self.downloads.aclose()
 
     def _retrying(self) -> AsyncRetrying:
@@ -259,8 +210,8 @@ class GitHub:
             self.requests += 1
             self._api_in_flight += 1
             try:
-                r = await self.client.get(self._url(path, params))
-                await r.aread()
+                r = await self.api.handle_async_request(self._api_request(self._url(path, params)))
+                await r.aread()  # decoded as httpx would; closes the stream
             finally:
                 self._api_in_flight -= 1
         self._track_budget(r)
@@ -288,6 +239,17 @@ class GitHub:
         if params:
             url += ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
         return url
+
+    def _api_request(self, url: str) -> httpx.Request:
+        """A GET with the API's headers; the token only when the URL is on the API origin (a next-page link
+        elsewhere gets none), the billing token for billing paths."""
+        request = httpx.Request("GET", url, headers=self._api_headers, extensions={"timeout": self._timeout})
+        u = request.url
+        if (u.scheme, u.host, u.port) == self._origin:
+            token = self._billing_token if "/settings/billing/" in u.path else self._token
+            if token:
+                request.headers["Authorization"] = f"Bearer {token}"
+        return request
 
     def _track_budget(self, r: httpx.Response) -> None:
         try:
@@ -322,9 +284,7 @@ class GitHub:
     async def download(self, url: str, sink: Sink) -> int:
         """Stream one signed link into ``sink`` (no token, never logged with its query); returns the bytes received.
         Each attempt first rewinds the sink, so a retried link never leaves a partial copy behind."""
-        request = httpx.Request(
-            "GET", url, headers=self._download_headers, extensions={"timeout": self._download_timeout}
-        )
+        request = httpx.Request("GET", url, headers=self._download_headers, extensions={"timeout": self._timeout})
         async with self.limit:
             self.requests += 1
             sink.rewind()
