@@ -132,8 +132,11 @@ class GitHub:
 
         # by default httpx runs over aiohttp (transport.py: a third less CPU per request than httpcore); tests pass
         # their own transport (an in-process ASGI app)
+        # (one TLS context for both: loading the CA bundle takes tens of milliseconds)
+        tls = httpx.create_ssl_context() if transport is None else None
+
         def make() -> httpx.AsyncBaseTransport:
-            return transport if transport is not None else AiohttpTransport(max_connections=concurrency)
+            return transport or AiohttpTransport(max_connections=concurrency, verify=tls or True)
 
         # Requests go straight to their transport: the kit needs none of httpx.AsyncClient's per-request merging,
         # auth flow, cookie jar or redirects, which cost as much CPU as the transport itself at a backfill's pace.
