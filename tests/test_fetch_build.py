@@ -307,3 +307,31 @@ def test_chained_snapshots_do_not_wait_behind_the_backfill(tmp_path: Path) -> No
     assert summary.failed == 0, summary.errors
     teams = next(i for i, line in enumerate(done) if " teams " in line)
     assert len(done) > 40 and teams < len(done) // 2, (teams, len(done))
+
+
+def test_retries_are_bounded_and_only_for_retryable_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bare first try plus tenacity's attempts add up to max_attempts; a non-retryable failure is not retried."""
+    import copilot_usage.github as gh_mod
+    from copilot_usage.errors import ApiError, NotFound
+
+    monkeypatch.setattr(gh_mod, "_wait", lambda state: 0.0)
+    calls: list[str] = []
+
+    async def flaky(fail: int, exc: Exception) -> str:
+        calls.append("x")
+        if len(calls) <= fail:
+            raise exc
+        return "ok"
+
+    async def go(fail: int, exc: Exception) -> str:
+        calls.clear()
+        async with GitHub("http://127.0.0.1:9", token="t", max_attempts=4) as gh:
+            return await gh._with_retries(lambda: flaky(fail, exc))
+
+    assert asyncio.run(go(3, ApiError("502", status=502))) == "ok" and len(calls) == 4
+    with pytest.raises(ApiError):
+        asyncio.run(go(9, ApiError("502", status=502)))
+    assert len(calls) == 4
+    with pytest.raises(NotFound):
+        asyncio.run(go(9, NotFound("404", status=404)))
+    assert len(calls) == 1

@@ -40,15 +40,15 @@ def clean_tmp(data_dir: Path) -> None:
     shutil.rmtree(raw_root(data_dir) / ".tmp", ignore_errors=True)
 
 
-def open_tmp(data_dir: Path, *, buffering: int = -1) -> tuple[Path, BinaryIO]:
+def open_tmp(data_dir: Path) -> tuple[Path, BinaryIO]:
     """A new temp file, open for writing. The folder is made only when the create finds it missing: a fetch
     writes thousands of files, and a ``mkdir`` that finds the folder is a directory-locked syscall each time."""
     path = raw_root(data_dir) / ".tmp" / uuid.uuid4().hex
     try:
-        return path, path.open("xb", buffering=buffering)
+        return path, path.open("xb", buffering=1 << 16)
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path, path.open("xb", buffering=buffering)
+        return path, path.open("xb", buffering=1 << 16)
 
 
 def write_tmp(data_dir: Path, data: bytes) -> Path:
@@ -153,7 +153,7 @@ class Incoming:
     def _out(self, data: bytes) -> None:
         if data:
             if self._fh is None:
-                self.path, self._fh = open_tmp(self.data_dir, buffering=1 << 16)
+                self.path, self._fh = open_tmp(self.data_dir)
             self._fh.write(data)
             self._hash.update(data)
             self.size += len(data)
@@ -251,7 +251,9 @@ def put(
     }
     # sidecar first, data second: a crash in between leaves a sidecar without data (or a cut one), which
     # readers ignore and the next fetch rewrites; a data file is never visible without its whole provenance
-    sidecar.write_bytes(json.dumps(meta).encode())  # one line: the C encoder (indent would use the Python one)
+    # one line (indent would take json's Python encoder); a buffer size given, so open() skips its isatty() syscall
+    with sidecar.open("wb", buffering=1 << 12) as fh:
+        fh.write(json.dumps(meta).encode())
     os.replace(tmp, target)
     return ("changed" if had_versions else "fetched"), target
 
