@@ -28,14 +28,12 @@ def main() -> None:
     for k in range(args.days):
         day = tenant.start + dt.timedelta(days=k)
         body = payloads.to_ndjson(payloads.user_frame(tenant, day, scope))
-        tmp = rawstore.new_tmp(args.data_dir)
-        tmp.write_bytes(body)
-        rawstore.put(
+        rawstore.put_bytes(
             args.data_dir,
             scope,
             "users-1-day",
             day.isoformat(),
-            tmp,
+            body,
             ext="ndjson",
             provenance={"endpoint": "benchmark"},
         )

@@ -151,8 +151,9 @@ def test_settled_months_are_not_asked_again(tmp_path: Path) -> None:
     scope = Scope("org", "acme")
     today = dt.date(2026, 11, 3)
     for month in ("2026-09", "2026-10"):
-        tmp = rawstore.write_tmp(tmp_path, b'{"users":[],"responses":[]}\n')
-        rawstore.put(tmp_path, scope, "billing-users", month, tmp, ext="json", provenance={})
+        rawstore.put_bytes(
+            tmp_path, scope, "billing-users", month, b'{"users":[],"responses":[]}\n', ext="json", provenance={}
+        )
     months = billing_months(tmp_path, scope, today=today, since=None, until=None)
     # June-August never stored; September settled; October may still change in the first days of November
     assert [m.isoformat() for m in months] == ["2026-06-01", "2026-07-01", "2026-08-01", "2026-10-01", "2026-11-01"]

@@ -267,8 +267,8 @@ def test_days_batched_together_or_apart_by_schema_lose_nothing(tmp_path: Path, m
                 for row in doc.get("totals_by_feature") or []:
                     row["new_inner"] = 7
             lines = [json.dumps(d).encode() for d in docs]
-        tmp = rawstore.write_tmp(tmp_path, b"\n".join(lines) + b"\n")
-        rawstore.put(tmp_path, scope, "users-1-day", day.isoformat(), tmp, ext="ndjson", provenance={})
+        body = b"\n".join(lines) + b"\n"
+        rawstore.put_bytes(tmp_path, scope, "users-1-day", day.isoformat(), body, ext="ndjson", provenance={})
     monkeypatch.setattr(store, "_BATCH_ROWS", 25)  # several flushes within the month
     store.build(tmp_path, full=True)
     assert store.scan_user_day(tmp_path).collect().height == served

@@ -14,8 +14,9 @@ S = Scope("org", "acme")
 
 
 def _put(data_dir: Path, body: bytes) -> str:
-    tmp = rawstore.write_tmp(data_dir, body)
-    status, _ = rawstore.put(data_dir, S, "users-1-day", "2026-11-02", tmp, ext="ndjson", provenance={"endpoint": "x"})
+    status, _ = rawstore.put_bytes(
+        data_dir, S, "users-1-day", "2026-11-02", body, ext="ndjson", provenance={"endpoint": "x"}
+    )
     return status
 
 

@@ -131,18 +131,18 @@ class GitHub:
         self.concurrency = concurrency
         self.limit = asyncio.Semaphore(concurrency)
 
-        # by default httpx runs over aiohttp (transport.py: a third less CPU per request than httpcore); tests pass
-        # their own transport (an in-process ASGI app)
-        # (one TLS context for both: loading the CA bundle takes tens of milliseconds)
-        tls = httpx.create_ssl_context() if transport is None else None
-
-        def make() -> httpx.AsyncBaseTransport:
-            return transport or AiohttpTransport(max_connections=concurrency, verify=tls or True)
-
         # Requests go straight to their transport: the kit needs none of httpx.AsyncClient's per-request merging,
         # auth flow, cookie jar or redirects, which cost as much CPU as the transport itself at a backfill's pace.
-        # The API and the signed download links each get a transport (a pool) of their own.
-        self.api, self.downloads = make(), make()
+        # By default httpx runs over aiohttp (transport.py: a third less CPU per request than httpcore), the API and
+        # the signed download links each with a pool of their own and one TLS context between them (loading the CA
+        # bundle takes tens of milliseconds); tests pass their own transport (an in-process ASGI app).
+        self.api: httpx.AsyncBaseTransport
+        self.downloads: httpx.AsyncBaseTransport
+        if transport is None:
+            tls = httpx.create_ssl_context()
+            self.api, self.downloads = (AiohttpTransport(max_connections=concurrency, verify=tls) for _ in range(2))
+        else:
+            self.api = self.downloads = transport
         u = httpx.URL(self.base_url)
         self._origin = (u.scheme, u.host, u.port)
         self._token, self._billing_token = token, billing_token or token
@@ -202,7 +202,7 @@ class GitHub:
         try:
             return await call()
         except Exception as exc:
-            if not _retryable(exc) or self.max_attempts < 2:
+            if not _retryable(exc):  # raised as it is: no retry machinery for a failure it would not retry
                 raise
             first: Exception | None = exc
         retrying = AsyncRetrying(

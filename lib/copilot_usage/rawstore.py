@@ -194,14 +194,6 @@ def slot(data_dir: Path, scope: Scope, report: str, key: str) -> Path:
     return raw_root(data_dir) / f"{scope.kind}={scope.slug}" / report / key
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @dataclass(frozen=True)
 class RawFile:
     path: Path
@@ -221,14 +213,13 @@ def put(
     *,
     ext: str,
     provenance: dict[str, Any],
-    sha256: str | None = None,
+    sha256: str,
 ) -> tuple[str, Path]:
-    """Move a downloaded temp file into the store (``sha256``: its hash, if already known). Returns
+    """Move a downloaded temp file into the store (``sha256``: its hash, taken as it was written). Returns
     ``("fetched"|"changed"|"unchanged", path)``."""
-    sha = sha256 or _sha256(tmp)
     folder = slot(data_dir, scope, report, key)
-    target = folder / f"{sha[:16]}.{ext}"
-    sidecar = folder / f"{sha[:16]}.meta.json"
+    target = folder / f"{sha256[:16]}.{ext}"
+    sidecar = folder / f"{sha256[:16]}.meta.json"
     try:
         folder.mkdir(parents=True)
         had_versions = False
@@ -244,7 +235,7 @@ def put(
         "report": report,
         "key": key,
         "file": target.name,
-        "sha256": sha,
+        "sha256": sha256,
         "bytes": size,
         "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "kit_version": __version__,

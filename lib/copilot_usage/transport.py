@@ -1,9 +1,9 @@
 """An httpx transport over aiohttp's connection pool and C HTTP parser.
 
 The kit's network code is written against httpx (requests, responses, streaming, exceptions, ``ASGITransport`` in
-tests) and sends its requests straight to a transport (github.py); this transport only replaces what sits under it. A year's backfill at concurrency 32 spends about a third less client CPU
-per request than with httpcore (``benchmarks/bench_backfill.py``), which is what decides its wall time on a small
-machine.
+tests) and sends its requests straight to a transport (github.py); this transport only replaces what sits under it.
+A year's backfill at concurrency 32 spends about a third less client CPU per request than with httpcore
+(``benchmarks/bench_backfill.py``), which is what decides its wall time on a small machine.
 
 What it keeps from httpx's own transport: certificate verification (``httpx.create_ssl_context``, honouring
 ``SSL_CERT_FILE``/``SSL_CERT_DIR``), proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``), no redirects,
