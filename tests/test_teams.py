@@ -88,7 +88,7 @@ def test_with_a_map_units_sum_exactly_to_the_scope_total(tmp_path: Path) -> None
     )
     assert warnings and "1 user(s)" in warnings[0]
     ud = _ud([(0, 1, 10.0), (1, 1, 20.0), (0, 2, 5.0), (0, 3, 1.0)])
-    out = teams.map_user_days(ud, mapping)
+    out = teams.map_user_days(ud, teams.units_from_mapping(mapping, unit="team"))
     assert out.height == ud.height  # exactly one unit per user-day
     per = dict(out.group_by("unit").agg(pl.col("ai_credits_used").sum()).iter_rows())
     assert per == {"web": 10.0, "api": 25.0, teams.UNMAPPED: 1.0}
@@ -118,3 +118,63 @@ def test_small_teams_are_suppressed_for_leadership() -> None:
     frame = pl.DataFrame({"unit": ["big", "small"], "users": [7, 3], "user_login": ["x", "y"]})
     out = r.protect(frame, group_users="users")
     assert out["unit"].to_list() == ["big"] and "user_login" not in out.columns
+
+
+SAMPLE = Path(__file__).parents[1] / "data" / "sample"
+
+
+def _sample_report(scope: str):  # noqa: ANN202
+    from copilot_usage import store
+    from copilot_usage.notebook import Report
+
+    health = store.scan(SAMPLE, "data_health", scope=scope).filter(pl.col("status") == "complete").collect()
+    end = health["day"].max()
+    return Report("t", SAMPLE, scope, max(health["day"].min(), end - dt.timedelta(days=89)), end)
+
+
+def test_idle_members_count_in_their_teams_and_adoption_is_active_seated_over_seated() -> None:
+    """GitHub's team membership decides a seated user's team, activity or not (issue 14 §1)."""
+    from copilot_usage import narrative, store
+
+    scope = "org:octo-sim-eng"
+    r = _sample_report(scope)
+    view = narrative.team_view(r)
+    summary = teams.unit_summary(view.unit_days, view.seated, scope_credits=view.scope_credits)
+    seats = store.scan(SAMPLE, "seats", scope=scope).collect()
+    seated_ids = seats.filter(pl.col("snapshot_day") == pl.col("snapshot_day").max())["user_id"].unique()
+    active_ids = r.scan("user_day").select("user_id").unique().collect()["user_id"]
+    names = store.scan(SAMPLE, "teams", scope=scope).collect().select("team_id", "name")
+    members = (
+        store.scan(SAMPLE, "team_members", scope=scope)
+        .collect()
+        .filter(pl.col("user_id").is_in(seated_ids.implode()))
+        .join(names, on="team_id")
+        .group_by(unit="name")
+        .agg(
+            seated_users=pl.col("user_id").n_unique(),
+            active_seated=pl.col("user_id").filter(pl.col("user_id").is_in(active_ids.implode())).n_unique(),
+        )
+    )
+    got = summary.join(members, on="unit", how="inner", suffix="_expected")
+    assert got.height == members.height  # every GitHub team is a unit
+    assert got["seated_users"].to_list() == got["seated_users_expected"].to_list()
+    assert got["active_seated"].to_list() == got["active_seated_expected"].to_list()
+    assert (got["adoption"] == got["active_seated"] / got["seated_users"]).all()
+    assert (got["adoption"] < 1).any()  # idle members stay in their teams
+    # nobody in a team is "(no team)"
+    no_team = view.seated.filter(pl.col("unit") == teams.NO_TEAM)["user_id"]
+    in_teams = store.scan(SAMPLE, "team_members", scope=scope).collect()["user_id"]
+    assert not set(no_team.to_list()) & set(in_teams.to_list())
+
+
+@pytest.mark.parametrize("scope", ["org:octo-sim-eng", "enterprise:octo-sim"])
+def test_adoption_never_exceeds_one(scope: str) -> None:
+    """Adoption is never clamped: a unit with more active seated members than seated members is a bug."""
+    from copilot_usage import narrative
+
+    r = _sample_report(scope)
+    view = narrative.team_view(r)
+    summary = teams.unit_summary(view.unit_days, view.seated, scope_credits=view.scope_credits)
+    rated = summary.drop_nulls("adoption")
+    assert rated.height and (rated["adoption"] <= 1).all(), rated.filter(pl.col("adoption") > 1)
+    assert (rated["active_seated"] <= rated["seated_users"]).all()

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from . import metrics, store, value
+from .errors import ConfigError
 from .notebook import Report, change_phrase, fmt_num
 from .reports import CREDIT_PRICE_USD
 
@@ -360,15 +361,12 @@ def quadrant_for(
 
 def review_table(r: Report, quad: pl.DataFrame, label: str, *, n: int = 10) -> pl.DataFrame:
     """Top "review: exploration or waste" entries with their dominant feature and model (by
-    interactions); teams are attributed through the daily team membership."""
-    from . import teams
-
+    interactions); teams are attributed through GitHub's team membership as in the team report."""
     features, models = r.scan("user_feature_day"), r.scan("user_model_feature_day")
     key = "user_id" if label == "user_login" else label
     if label == "unit":
-        membership, names = r.scan("user_team_day"), r.scan("teams")
-        features = teams.team_user_days(features, membership, names).lazy()
-        models = teams.team_user_days(models, membership, names).lazy()
+        features = team_days(r, features).lazy()
+        models = team_days(r, models).lazy()
     return value.review_list(
         quad,
         label=label,
@@ -380,6 +378,101 @@ def review_table(r: Report, quad: pl.DataFrame, label: str, *, n: int = 10) -> p
 
 
 # ---------------------------------------------------------------------- teams
+UNITS = ("team", "department")
+
+
+@dataclass
+class TeamSources:
+    """GitHub's team lists for a report's scope: which scopes' lists the cache holds and what is missing."""
+
+    members: pl.DataFrame  # teams.member_intervals of those lists
+    teams: pl.DataFrame  # the team lists (names, parents)
+    fetched: list[str]  # scopes whose team lists are in the cache
+    missing_orgs: list[str]  # organizations of the scope's seats whose teams were not fetched
+    qualify: bool  # label organization teams "org/name" (an enterprise's orgs share slugs)
+
+    @property
+    def fetched_orgs(self) -> list[str]:
+        return [s.removeprefix("org:") for s in self.fetched if s.startswith("org:")]
+
+    @property
+    def enterprise_teams(self) -> bool:
+        return any(s.startswith("enterprise:") for s in self.fetched)
+
+    def note(self, scope: str) -> str:
+        if not self.fetched:
+            return (
+                f"No team list was fetched for {scope}: every seat holder is shown as (teams not fetched). "
+                f"`copilot-usage fetch {_scope_flag(scope)} --reports teams` fills it."
+            )
+        listed = ", ".join(
+            f"enterprise {s.split(':', 1)[1]} (enterprise teams)" if s.startswith("enterprise:") else f"organization "
+            f"{s.split(':', 1)[1]}"
+            for s in self.fetched
+        )
+        out = f"Team lists fetched for: {listed}."
+        if self.missing_orgs:
+            flags = " ".join(f"--org {o}" for o in self.missing_orgs)
+            out += (
+                f" Not fetched for organization(s) {', '.join(self.missing_orgs)}: their seat holders outside any "
+                "fetched team are shown as (teams not fetched), not as team-less, and their teams appear only "
+                f"through members' activity (no seats, no adoption). `copilot-usage fetch {flags} --reports teams` "
+                "fills them."
+            )
+        return out
+
+
+def _scope_flag(scope: str) -> str:
+    kind, slug = scope.split(":", 1)
+    return f"--{'enterprise' if kind == 'enterprise' else 'org'} {slug}"
+
+
+def team_sources(r: Report, seated: pl.DataFrame) -> TeamSources:
+    """The team lists of every organization in the scope (and, for an enterprise, its enterprise teams)."""
+    from . import teams
+
+    lists = r.scan("teams", all_scopes=True).collect()
+    members = r.scan("team_members", all_scopes=True).collect()
+    if r.scope.startswith("org:"):
+        orgs = [r.scope.removeprefix("org:")]
+    else:  # the enterprise's organizations: those its seats are granted through, else every org in the cache
+        seat_orgs = seated["organization"].drop_nulls().unique().sort().to_list()
+        orgs = seat_orgs or sorted(s.removeprefix("org:") for s in lists["scope"].unique() if s.startswith("org:"))
+    scopes = ([r.scope] if r.scope.startswith("enterprise:") else []) + [f"org:{o}" for o in orgs]
+    lists = lists.filter(pl.col("scope").is_in(scopes))
+    members = members.filter(pl.col("scope").is_in(scopes))
+    fetched = [s for s in scopes if s in set(lists["scope"].to_list()) | set(members["scope"].to_list())]
+    missing = [o for o in seated["organization"].drop_nulls().unique().sort().to_list() if f"org:{o}" not in fetched]
+    return TeamSources(
+        teams.member_intervals(members), lists, fetched, missing, qualify=r.scope.startswith("enterprise:")
+    )
+
+
+def team_days(r: Report, frame: pl.DataFrame | pl.LazyFrame, sources: TeamSources | None = None) -> pl.DataFrame:
+    """User-day rows of ``frame`` attributed to GitHub teams (non-additive) as the team report does."""
+    from . import teams
+
+    seated = teams.roster(r.scan("seats"), as_of=r.end)
+    src = sources or team_sources(r, seated)
+    no_team = teams.no_team_label(seated, src.fetched_orgs, enterprise_teams=src.enterprise_teams)
+    days = _lazy_days(frame)
+    membership = r.scan_between("user_team_day", days[0], days[1])
+    return teams.team_user_days(
+        frame,
+        membership,
+        src.teams,
+        members=src.members,
+        no_team=no_team,
+        default=teams.NO_TEAM if src.fetched else teams.NOT_FETCHED,
+        qualify=src.qualify,
+    )
+
+
+def _lazy_days(frame: pl.DataFrame | pl.LazyFrame) -> tuple[dt.date, dt.date]:
+    span = frame.lazy().select(lo=pl.col("day").min(), hi=pl.col("day").max()).collect().row(0)
+    return (span[0] or dt.date(1970, 1, 1), span[1] or dt.date(1970, 1, 1))
+
+
 @dataclass
 class TeamView:
     """User-day rows attributed to units, the seated users per unit, and the attribution mode."""
@@ -390,20 +483,77 @@ class TeamView:
     additive: bool
     warnings: list[str]
     scope_credits: float
+    unit: str = "team"
 
     @property
     def mode(self) -> str:
         return (
-            "additive — one unit per user-day from the organisation map"
+            f"additive — one {self.unit} per user-day from the mapping"
             if self.additive
             else "non-additive — GitHub team membership; a user on several teams counts in each, nested teams roll up"
         )
 
 
-def team_view(r: Report, *, org_map: str = "") -> TeamView:
-    """Attribute the period (and the previous period of the same length) to units."""
+def team_view(r: Report, *, org_map: str = "", unit: str = "team") -> TeamView:
+    """Attribute the period (and the previous period of the same length) to units.
+
+    ``unit="team"`` without an ``org_map``: GitHub's team membership (non-additive); with one: the map's teams.
+    ``unit="department"``: the map's departments (needs ``org_map``). Any other additive unit plugs in through
+    :func:`teams.units_from_mapping` and :func:`mapped_view`.
+    """
     from . import teams
 
+    if unit not in UNITS:
+        msg = f"unit {unit!r} is not one of {', '.join(UNITS)}"
+        raise ConfigError(msg)
+    if unit == "department" and not org_map:
+        msg = "unit='department' needs org_map (a CSV/Parquet of user_login or user_id → team, department)"
+        raise ConfigError(msg)
+    usage, previous = _period_usage(r)
+    seated = teams.roster(r.scan("seats"), as_of=r.end)
+    if org_map:
+        frame, warnings = teams.load_org_map(org_map, known_users=usage.select("user_id", "user_login").unique())
+        mapping = teams.units_from_mapping(frame, unit=unit, source=str(org_map))
+        return mapped_view(r, mapping, unit=unit, warnings=warnings)
+    src = team_sources(r, seated)
+    no_team = teams.no_team_label(seated, src.fetched_orgs, enterprise_teams=src.enterprise_teams)
+    default = teams.NO_TEAM if src.fetched else teams.NOT_FETCHED
+    unit_days = team_days(r, usage, src)
+    prev_days = team_days(r, previous, src) if previous.height else unit_days.clear()
+    seated_units = teams.seated_teams(
+        seated, src.members, src.teams, as_of=r.end, no_team=no_team, default=default, qualify=src.qualify
+    )
+    notes = [src.note(r.scope), r.not_fetched("seats", "user_team_day")]
+    return TeamView(unit_days, prev_days, seated_units, False, notes, usage["ai_credits_used"].sum())
+
+
+def mapped_view(
+    r: Report,
+    mapping: pl.DataFrame,
+    *,
+    unit: str,
+    unassigned: str = "(unmapped)",
+    warnings: list[str] | None = None,
+) -> TeamView:
+    """The additive team view from any user → unit mapping (:func:`teams.units_from_mapping`): each user-day and
+    each seated user in exactly one unit; users the mapping does not cover are ``unassigned``."""
+    from . import teams
+
+    usage, previous = _period_usage(r)
+    seated = teams.roster(r.scan("seats"), as_of=r.end)
+    return TeamView(
+        teams.map_user_days(usage, mapping, unassigned=unassigned),
+        teams.map_user_days(previous, mapping, unassigned=unassigned),
+        teams.mapped_seats(seated, mapping, as_of=r.end, unassigned=unassigned),
+        True,
+        [*(warnings or []), r.not_fetched("seats")],
+        usage["ai_credits_used"].sum(),
+        unit,
+    )
+
+
+def _period_usage(r: Report) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The period's user-days and the previous period's (empty when the cache does not hold all of it)."""
     length = r.end - r.start
     prev_end = r.start - dt.timedelta(days=1)
     usage = r.scan("user_day").collect()
@@ -416,26 +566,14 @@ def team_view(r: Report, *, org_map: str = "") -> TeamView:
     covered = first.item() is not None and first.item() <= prev_end - length
     # a previous period the cache only partly holds would show growth that is only missing data: compare none
     previous = r.scan_between("user_day", prev_end - length, prev_end).collect()
-    previous = previous if covered else previous.clear()
-    warnings: list[str] = []
-    if org_map:
-        mapping, warnings = teams.load_org_map(org_map, known_users=usage.select("user_id", "user_login").unique())
-        unit_days = teams.map_user_days(usage, mapping)
-        prev_days = teams.map_user_days(previous, mapping)
-        seated = teams.seat_units(r.scan("seats"), unit_days, org_map=mapping, as_of=r.end)
-        return TeamView(unit_days, prev_days, seated, True, warnings, usage["ai_credits_used"].sum())
-    membership, names = r.scan_between("user_team_day", prev_end - length, r.end), r.scan("teams")
-    unit_days = teams.team_user_days(usage, membership, names)
-    prev_days = teams.team_user_days(previous, membership, names)
-    seated = teams.seat_units(r.scan("seats"), unit_days)
-    return TeamView(unit_days, prev_days, seated, False, warnings, usage["ai_credits_used"].sum())
+    return usage, previous if covered else previous.clear()
 
 
 def department_summary(r: Report, view: TeamView, *, level: str = "department") -> pl.DataFrame:
     """The unit summary one level up (``department`` or ``cost_centre``); needs an organisation map (else empty)."""
     from . import teams
 
-    if not view.additive:
+    if not view.additive or level not in view.unit_days.columns:
         return pl.DataFrame()
     days = view.unit_days.with_columns(unit=pl.col(level))
     seated = view.seated.with_columns(unit=pl.col(level))
@@ -445,22 +583,28 @@ def department_summary(r: Report, view: TeamView, *, level: str = "department") 
 
 def team_headline(r: Report, view: TeamView, summary: pl.DataFrame) -> None:
     total = view.scope_credits
-    seated = view.seated["user_id"].n_unique()
+    seated_ids = view.seated["user_id"].unique()
+    seated = seated_ids.len()
     active = view.unit_days["user_id"].n_unique()
+    active_seated = view.unit_days.filter(pl.col("user_id").is_in(seated_ids.implode()))["user_id"].n_unique()
+    adoption = active_seated / seated if seated else None
     units = summary.filter(pl.col("active_users") >= r.k_min)
     r.record(
         additivity="additive" if view.additive else "non-additive",
+        unit=view.unit,
         credits_total=total,
         seated_users=seated,
         active_users=active,
-        adoption_share=active / seated if seated else None,
+        active_seated_users=active_seated,
+        adoption_share=adoption,
         units={
             u["unit"]: {
                 "credits": u["credits"],
                 "share": u["share_of_total"],
                 "active_users": u["active_users"],
                 "seated_users": u["seated_users"],
-                "adoption_share": u["active_share"],
+                "active_seated": u["active_seated"],
+                "adoption_share": u["adoption"],
             }
             for u in units.iter_rows(named=True)
         },
@@ -470,7 +614,7 @@ def team_headline(r: Report, view: TeamView, summary: pl.DataFrame) -> None:
             ("AI credits in period", fmt_num(total), None),
             ("Seated users", fmt_num(seated), None),
             ("Active users (distinct)", fmt_num(active), None),
-            ("Active share of seats", "n/a" if not seated else f"{min(active / seated, 1):.0%}", None),
+            ("Adoption (active seated / seated)", "n/a" if adoption is None else f"{adoption:.0%}", None),
             ("Units shown (≥ k_min users)", fmt_num(units.height), None),
         ]
     )
@@ -496,10 +640,14 @@ def team_spend_story(summary: pl.DataFrame, *, additive: bool) -> list[str]:
 
 def support_story(support: pl.DataFrame) -> list[str]:
     if support.height == 0:
-        return ["No unit has many idle seats or a low active share."]
+        return ["No unit's adoption lags: none is under 60% or well below the scope's adoption."]
     idle = int(support["idle_seats"].sum())
     cost = support["idle_seat_cost_month"].drop_nulls()
-    out = [f"{support.height} units need support: {idle} idle seats between them."]
+    worst = support.row(0, named=True)
+    out = [
+        f"{support.height} units need support: {idle} idle seats between them. Lowest adoption: {worst['unit']}, "
+        f"{worst['active_seated']} of {worst['seated_users']} seated members active ({worst['adoption']:.0%})."
+    ]
     out.append(
         f"Their idle seats cost about US${cost.sum():,.0f} a month."
         if cost.len()

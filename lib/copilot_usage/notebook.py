@@ -27,6 +27,74 @@ PSEUDONYM_ENV = "COPILOT_USAGE_PSEUDONYM_KEY"
 MIN_DAYS_FINAL = 14
 AUDIENCES = ("leadership", "analyst")
 
+# which `fetch --reports` family fills each processed table a report reads
+FETCHED_BY = {
+    "user_day": "users",
+    "user_ide_day": "users",
+    "user_feature_day": "users",
+    "user_language_feature_day": "users",
+    "user_language_model_day": "users",
+    "user_model_feature_day": "users",
+    "user_3rd_party_agent_day": "users",
+    "aggregate_day": "aggregate",
+    "aggregate_feature_day": "aggregate",
+    "aggregate_model_feature_day": "aggregate",
+    "aggregate_ide_day": "aggregate",
+    "user_team_day": "user-teams",
+    "repo_day": "repos",
+    "seats": "seats",
+    "teams": "teams",
+    "team_members": "teams",
+    "billing_ai_credit": "billing",
+    "billing_usage": "billing",
+    "billing_user_month": "billing-users",
+}
+_UTC = pl.Datetime("us", "UTC")
+# the columns the reports read from tables a cache may lack (what `build` writes for them): a report on a cache
+# without them gets an empty frame of this shape and says what to fetch
+EMPTY_TABLES = {
+    "seats": {
+        "scope": pl.String,
+        "snapshot_day": pl.Date,
+        "user_id": pl.Int64,
+        "user_login": pl.String,
+        "organization": pl.String,
+        "plan_type": pl.String,
+        "created_at": _UTC,
+        "last_activity_at": _UTC,
+        "last_activity_editor": pl.String,
+        "pending_cancellation_date": pl.Date,
+        "assigning_team": pl.String,
+    },
+    "teams": {
+        "scope": pl.String,
+        "snapshot_day": pl.Date,
+        "team_id": pl.Int64,
+        "slug": pl.String,
+        "name": pl.String,
+        "parent_id": pl.Int64,
+        "parent_slug": pl.String,
+    },
+    "team_members": {
+        "scope": pl.String,
+        "snapshot_day": pl.Date,
+        "team_id": pl.Int64,
+        "user_id": pl.Int64,
+        "user_login": pl.String,
+        "inherited": pl.Boolean,
+    },
+    "user_team_day": {
+        "scope": pl.String,
+        "day": pl.Date,
+        "user_id": pl.Int64,
+        "user_login": pl.String,
+        "enterprise_id": pl.String,
+        "organization_id": pl.String,
+        "team_id": pl.Int64,
+        "slug": pl.String,
+    },
+}
+
 _CSS = """
 <style>
 .cu-title{border-bottom:3px solid #2f6fdf;padding-bottom:.4em;margin-bottom:.8em}
@@ -103,21 +171,57 @@ class Report:
     summary: dict[str, Any] = field(default_factory=dict)
     health: pl.DataFrame = field(default_factory=pl.DataFrame)
 
+    missing: dict[str, str] = field(default_factory=dict)
+
     # ------------------------------------------------------------------ data access
-    def scan(self, table: str, *, lookback_days: int = 0) -> pl.LazyFrame:
-        """A processed table for this report's scope and period (snapshots: scope only).
+    def scan(self, table: str, *, lookback_days: int = 0, all_scopes: bool = False) -> pl.LazyFrame:
+        """A processed table for this report's scope and period (snapshots: scope only; ``all_scopes``: every
+        scope in the cache, e.g. an enterprise's organizations' team lists).
 
         ``lookback_days`` widens the start, e.g. 27 for 28-day distinct counts on the first day of the period.
+        A table the cache lacks (in :data:`EMPTY_TABLES`) is an empty frame, noted for :meth:`not_fetched`.
         """
         dated = table not in ("seats", "teams", "team_members")
         start = self.start - dt.timedelta(days=lookback_days)
-        return store.scan(
-            self.data_dir, table, scope=self.scope, start=start if dated else None, end=self.end if dated else None
-        )
+        scope = None if all_scopes else self.scope
+        return self._scan(table, scope, start if dated else None, self.end if dated else None)
 
     def scan_between(self, table: str, start: dt.date, end: dt.date) -> pl.LazyFrame:
         """A dated table for this scope over another window (e.g. the previous period)."""
-        return store.scan(self.data_dir, table, scope=self.scope, start=start, end=end)
+        return self._scan(table, self.scope, start, end)
+
+    def _scan(self, table: str, scope: str | None, start: dt.date | None, end: dt.date | None) -> pl.LazyFrame:
+        try:
+            return store.scan(self.data_dir, table, scope=scope, start=start, end=end)
+        except FileNotFoundError:
+            if table not in EMPTY_TABLES:
+                raise
+            self.missing[table] = FETCHED_BY[table]
+            return pl.LazyFrame(schema=EMPTY_TABLES[table])
+
+    def fetched(self, table: str) -> bool:
+        """Whether the cache holds ``table`` with rows for this scope (team lists: for any scope)."""
+        scope = None if table in ("teams", "team_members") else self.scope
+        try:
+            lf = store.scan(self.data_dir, table, scope=scope)
+        except FileNotFoundError:
+            return False
+        return lf.head(1).collect().height > 0
+
+    def not_fetched(self, *tables: str) -> str:
+        """A sentence naming the tables among ``tables`` the cache lacks for this scope and the fetch that fills
+        them; empty when all were fetched (``say`` skips empty sentences)."""
+        missing = [t for t in tables if not self.fetched(t)]
+        if not missing:
+            return ""
+        self.missing.update({t: FETCHED_BY.get(t, t) for t in missing})
+        families = ",".join(dict.fromkeys(FETCHED_BY.get(t, t) for t in missing))
+        kind, slug = self.scope.split(":", 1)
+        flag = f"--{'enterprise' if kind == 'enterprise' else 'org'} {slug}"
+        return (
+            f"Not fetched for {self.scope}: {', '.join(missing)} — `copilot-usage fetch {flag} --reports "
+            f"{families}` fills this section."
+        )
 
     @property
     def complete_days(self) -> int:
@@ -163,18 +267,28 @@ class Report:
         *,
         data: pl.DataFrame | None = None,
         empty: str = "No activity in this period for this section.",
+        needs: tuple[str, ...] = (),
     ) -> None:
-        """Show a chart, or an explicit no-data note when ``data`` is empty (never an empty chart)."""
+        """Show a chart, or an explicit no-data note when ``data`` is empty (never an empty chart); when a table
+        in ``needs`` was not fetched, the note says which fetch fills it."""
         if chart is None or (data is not None and (data.height == 0)):
-            display(HTML(f'<div class="cu-empty">{html.escape(empty)}</div>'))
+            display(HTML(f'<div class="cu-empty">{html.escape(self.not_fetched(*needs) or empty)}</div>'))
             return
         display(chart)
 
-    def table(self, frame: pl.DataFrame, *, user_column: str | None = None, empty: str = "No rows.") -> None:
-        """An HTML table; ``user_column`` is pseudonymised or hidden according to the audience."""
+    def table(
+        self,
+        frame: pl.DataFrame,
+        *,
+        user_column: str | None = None,
+        empty: str = "No rows.",
+        needs: tuple[str, ...] = (),
+    ) -> None:
+        """An HTML table; ``user_column`` is pseudonymised or hidden according to the audience. An empty table is
+        a note: ``empty``, or which fetch fills it when a table in ``needs`` was not fetched."""
         frame = self.protect(frame, user_column=user_column)
         if frame.height == 0:
-            display(HTML(f'<div class="cu-empty">{html.escape(empty)}</div>'))
+            display(HTML(f'<div class="cu-empty">{html.escape(self.not_fetched(*needs) or empty)}</div>'))
             return
         head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in frame.columns)
         body = "".join(
@@ -231,11 +345,18 @@ class Report:
         more = f" and {not_complete.height - 12} more" if not_complete.height > 12 else ""
         fingerprint = data_fingerprint(self.data_dir)
         params = {k: v for k, v in self.parameters.items() if "token" not in k.lower()}
+        absent = ", ".join(f"{t} (`--reports {f}`)" for t, f in sorted(self.missing.items()))
         display(
             HTML(
                 "<h2>Data notes</h2>"
                 f"<p class='cu-narr'><b>Data health ({self.start} → {self.end}, users-1-day):</b> {html.escape(health_txt)}."
                 + (f" Days not complete: {html.escape(listed + more)}." if listed else " Every day is complete.")
+                + (
+                    f" Not in the cache, so the sections using them are empty: {html.escape(absent)}; "
+                    "`copilot-usage fetch` with those reports, then `copilot-usage build`, fills them."
+                    if absent
+                    else ""
+                )
                 + "</p><ul class='cu-narr'>"
                 + "".join(f"<li>{html.escape(c)}</li>" for c in CAVEATS)
                 + "</ul>"
@@ -252,6 +373,7 @@ class Report:
             complete_days=self.complete_days,
             data_fingerprint=fingerprint,
             kit_version=__version__,
+            not_fetched=sorted(self.missing),
         )
         path = os.environ.get(SUMMARY_ENV)
         if path:

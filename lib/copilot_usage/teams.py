@@ -2,12 +2,21 @@
 
 Two modes, and every output says which one it used:
 
-* **non-additive** (default): GitHub's daily ``user-teams-1-day`` rows joined with the daily user rows on
-  ``(scope, day, user_id)`` — never the 28-day file with a one-day snapshot. A user on three teams counts in
-  each; nested teams roll up the parent chain; users in no team land in ``(no team)``. Teams under 5 seated
-  users are absent from GitHub's file (and so from here).
-* **additive**: an ``org_map`` the enterprise maintains (login or id → team, department, cost centre, with
-  ``valid_from``/``valid_to`` for moves). Each user-day belongs to exactly one unit; units sum to the scope total.
+* **non-additive** (default): GitHub's team membership. A seated user's teams come from the teams API's
+  member lists (``team_members``: the snapshots of every organization in the scope and, for an enterprise, its
+  enterprise teams), each snapshot valid from its day to the next; GitHub lists members of child teams in
+  their parent (https://docs.github.com/en/rest/teams/members#list-team-members). An active user-day's teams
+  come from GitHub's daily ``user-teams-1-day`` rows (never the 28-day file with a one-day snapshot), and from
+  the snapshot for teams that file does not list that day (it omits teams under 5 seated users). A user on
+  three teams counts in each; nested teams roll up the parent chain; a user in no team is ``(no team)``, and
+  a user of an organization whose teams were not fetched is ``(teams not fetched)``, never "no team".
+* **additive**: a mapping of each user to one unit (:func:`units_from_mapping`): the ``org_map`` the
+  enterprise maintains (login or id → team, department, cost centre, with ``valid_from``/``valid_to`` for
+  moves), or any other user → unit frame (e.g. GitHub cost centres). Each user-day belongs to exactly one
+  unit; units sum to the scope total.
+
+Adoption per unit is active seated members / seated members (a member is active with any activity in the
+period), never clamped: above 1 is a bug.
 """
 
 from __future__ import annotations
@@ -22,13 +31,16 @@ from .metrics import as_lazy as _lazy
 from .value import gini
 
 NO_TEAM = "(no team)"
+NOT_FETCHED = "(teams not fetched)"
 UNMAPPED = "(unmapped)"
 MAP_COLUMNS = {"user_login", "user_id", "team", "department", "cost_centre", "valid_from", "valid_to"}
 _KEY = ["scope", "day", "user_id"]
+_OPEN_FROM, _OPEN_TO = dt.date(1970, 1, 1), dt.date(9999, 12, 31)
 
 
 def latest_teams(teams: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Newest known record of every team across scopes (team ids are global): ``team_id, slug, name, parent_id``.
+    """Newest known record of every team across scopes (team ids are global): ``team_id, slug, name, parent_id,
+    scope`` (the scope whose team list holds it).
 
     An enterprise's ``user-teams`` rows include organization teams, whose names and parents come from the
     organization's team list, so lookups are by ``team_id`` whatever scope fetched them.
@@ -37,10 +49,77 @@ def latest_teams(teams: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         _lazy(teams)
         .sort("snapshot_day")
         .group_by("team_id")
-        .agg(pl.col("slug", "name", "parent_id").last())
+        .agg(pl.col("slug", "name", "parent_id", "scope").last())
         .sort("team_id")
         .collect()
     )
+
+
+def team_labels(known: pl.DataFrame, *, qualify: bool = False) -> pl.DataFrame:
+    """``team_id, unit``: the team's name (else slug); with ``qualify`` an organization team is
+    ``org/name`` (an enterprise holds several organizations whose teams share slugs)."""
+    name = pl.coalesce("name", "slug")
+    org = pl.col("scope").str.strip_prefix("org:")
+    return known.select(
+        "team_id",
+        unit=pl.when(pl.lit(qualify) & pl.col("scope").str.starts_with("org:")).then(pl.format("{}/{}", org, name))
+        .otherwise(name),
+    )
+
+
+def member_intervals(team_members: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """GitHub's team member lists effective-dated by snapshot: ``user_id, user_login, team_id, valid_from,
+    valid_to`` (inclusive). A snapshot holds from its day to the day before the next snapshot of the same scope;
+    the first one also back to the start (it is the only knowledge of earlier days)."""
+    lf = _lazy(team_members)
+    snaps = (
+        lf.select("scope", "snapshot_day")
+        .unique()
+        .sort("scope", "snapshot_day")
+        .with_columns(
+            valid_from=pl.when(pl.col("snapshot_day") == pl.col("snapshot_day").min().over("scope"))
+            .then(pl.lit(_OPEN_FROM))
+            .otherwise(pl.col("snapshot_day")),
+            valid_to=(pl.col("snapshot_day").shift(-1).over("scope") - pl.duration(days=1)).fill_null(_OPEN_TO),
+        )
+    )
+    return (
+        lf.join(snaps, on=["scope", "snapshot_day"])
+        .group_by("user_id", "team_id", "valid_from", "valid_to")
+        .agg(pl.col("user_login").first())
+        .select("user_id", "user_login", "team_id", "valid_from", "valid_to")
+        .sort("team_id", "user_id", "valid_from")
+        .collect()
+    )
+
+
+def roster(seats: pl.DataFrame | pl.LazyFrame, *, as_of: dt.date | None = None) -> pl.DataFrame:
+    """Seated users of the newest seat snapshot on or before ``as_of`` (else the newest):
+    ``user_id, user_login, plan_type, organization``."""
+    day = pl.col("snapshot_day")
+    pick = day.max() if as_of is None else pl.coalesce(day.filter(day <= as_of).max(), day.max())
+    return (
+        _lazy(seats)
+        .filter(day == pick)
+        .group_by("user_id")
+        .agg(
+            pl.col("user_login").first(),
+            pl.col("plan_type").sort().last(),
+            pl.col("organization").drop_nulls().sort().first(),
+        )
+        .sort("user_id")
+        .collect()
+    )
+
+
+def no_team_label(seated: pl.DataFrame, fetched_orgs: list[str], *, enterprise_teams: bool) -> pl.DataFrame:
+    """``user_id, unit`` for users in no known team: ``(no team)`` when their organization's teams were fetched
+    (a seat without an organization: when the enterprise's teams were), else ``(teams not fetched)``."""
+    org = pl.col("organization")
+    known = pl.when(org.is_null()).then(pl.lit(enterprise_teams)).otherwise(org.is_in(fetched_orgs))
+    return seated.select(
+        "user_id", unit=pl.when(known).then(pl.lit(NO_TEAM)).otherwise(pl.lit(NOT_FETCHED))
+    ).unique("user_id")
 
 
 def ancestors(teams: pl.DataFrame, *, max_depth: int = 8) -> pl.DataFrame:
@@ -60,40 +139,114 @@ def ancestors(teams: pl.DataFrame, *, max_depth: int = 8) -> pl.DataFrame:
     return pl.concat(out).unique(["team_id", "ancestor_id"]).sort("team_id", "depth")
 
 
+def _rolled_up(memberships: pl.LazyFrame, known: pl.DataFrame, key: list[str], *, rollup: bool) -> pl.LazyFrame:
+    if not (rollup and known.height):
+        return memberships.unique()
+    return (
+        memberships.join(ancestors(known).lazy(), on="team_id", how="left")
+        .select(*key, team_id=pl.coalesce("ancestor_id", "team_id"))
+        .unique()
+    )
+
+
+_TEAMS_SCHEMA = {"team_id": pl.Int64, "slug": pl.String, "name": pl.String, "parent_id": pl.Int64, "scope": pl.String}
+
+
 def team_user_days(
     user_day: pl.DataFrame | pl.LazyFrame,
     user_team_day: pl.DataFrame | pl.LazyFrame,
     teams: pl.DataFrame | pl.LazyFrame | None = None,
     *,
+    members: pl.DataFrame | None = None,
+    no_team: pl.DataFrame | None = None,
+    default: str = NO_TEAM,
+    qualify: bool = False,
     rollup: bool = True,
 ) -> pl.DataFrame:
     """User-day rows attributed to teams (non-additive): one row per (user-day, team).
 
-    Returns every column of ``user_day`` plus ``unit`` (team name or slug; ``(no team)``) and ``unit_id``.
-    With ``rollup`` a user-day also counts for each ancestor of its teams (once per ancestor).
+    A user-day's teams are GitHub's daily ``user-teams`` rows, plus the teams of the effective-dated member
+    lists (``members``, from :func:`member_intervals`) that the daily file does not list that day (teams under
+    5 seated users; days whose user-teams file was not fetched). With ``rollup`` a user-day also counts for each
+    ancestor of its teams (once per ancestor). Returns every column of ``user_day`` plus ``unit`` (team label,
+    :func:`team_labels`) and ``unit_id``; a user-day in no team gets the user's ``no_team`` label
+    (:func:`no_team_label`), else ``default``.
     """
     ud = _lazy(user_day)
     rows = _lazy(user_team_day)
-    memberships = rows.select(*_KEY, "team_id").unique()
-    known = (
-        latest_teams(teams)
-        if teams is not None
-        else pl.DataFrame(schema={"team_id": pl.Int64, "slug": pl.String, "name": pl.String, "parent_id": pl.Int64})
-    )
-    if rollup and known.height:
-        memberships = (
-            memberships.join(ancestors(known).lazy(), on="team_id", how="left")
-            .select(*_KEY, team_id=pl.coalesce("ancestor_id", "team_id"))
+    daily = rows.select(*_KEY, "team_id").unique()
+    parts = [daily]
+    if members is not None and members.height:
+        listed = daily.select("scope", "day", "team_id").unique()
+        snap = (
+            ud.select(_KEY)
             .unique()
+            .join(members.lazy().select("user_id", "team_id", "valid_from", "valid_to"), on="user_id")
+            .filter(pl.col("day").is_between(pl.col("valid_from"), pl.col("valid_to")))
+            .select(*_KEY, "team_id")
+            .join(listed, on=["scope", "day", "team_id"], how="anti")
         )
+        parts.append(snap)
+    known = latest_teams(teams) if teams is not None else pl.DataFrame(schema=_TEAMS_SCHEMA)
+    memberships = _rolled_up(pl.concat(parts), known, _KEY, rollup=rollup)
     slugs = rows.group_by("team_id").agg(pl.col("slug").last())
-    labels = slugs.join(known.lazy().select("team_id", "name"), on="team_id", how="full", coalesce=True).select(
-        "team_id", unit=pl.coalesce("name", "slug", pl.format("team {}", pl.col("team_id")))
+    named = team_labels(known, qualify=qualify).lazy()
+    labels = slugs.join(named, on="team_id", how="full", coalesce=True).select(
+        "team_id",
+        unit=pl.coalesce(
+            "unit",
+            pl.format("{} (#{})", "slug", "team_id") if qualify else pl.col("slug"),
+            pl.format("team {}", pl.col("team_id")),
+        ),
     )
-    joined = ud.join(
-        memberships.join(labels, on="team_id", how="left").rename({"team_id": "unit_id"}), on=_KEY, how="left"
-    ).with_columns(unit=pl.col("unit").fill_null(NO_TEAM))
+    fallback = (
+        no_team.lazy().select("user_id", _bucket="unit")
+        if no_team is not None
+        else pl.LazyFrame(schema={"user_id": pl.Int64, "_bucket": pl.String})
+    )
+    joined = (
+        ud.join(memberships.join(labels, on="team_id", how="left").rename({"team_id": "unit_id"}), on=_KEY, how="left")
+        .join(fallback, on="user_id", how="left")
+        .with_columns(unit=pl.coalesce("unit", "_bucket", pl.lit(default)))
+        .drop("_bucket")
+    )
     return joined.collect()
+
+
+def seated_teams(
+    seated: pl.DataFrame,
+    members: pl.DataFrame,
+    teams: pl.DataFrame | pl.LazyFrame | None,
+    *,
+    as_of: dt.date,
+    no_team: pl.DataFrame | None = None,
+    default: str = NO_TEAM,
+    qualify: bool = False,
+    rollup: bool = True,
+) -> pl.DataFrame:
+    """Seated users (:func:`roster`) and their teams on ``as_of`` from GitHub's member lists (non-additive:
+    a user can hold several): ``user_id, user_login, plan_type, organization, unit, unit_id``. Idle seat
+    holders are in their teams like everyone else; users in no team get their ``no_team`` label."""
+    known = latest_teams(teams) if teams is not None else pl.DataFrame(schema=_TEAMS_SCHEMA)
+    current = members.lazy().filter(pl.lit(as_of).is_between(pl.col("valid_from"), pl.col("valid_to")))
+    memberships = _rolled_up(current.select("user_id", "team_id"), known, ["user_id"], rollup=rollup)
+    labelled = memberships.join(team_labels(known, qualify=qualify).lazy(), on="team_id", how="left").select(
+        "user_id", unit_id="team_id", unit=pl.coalesce("unit", pl.format("team {}", pl.col("team_id")))
+    )
+    fallback = (
+        no_team.select("user_id", _bucket="unit")
+        if no_team is not None
+        else pl.DataFrame(schema={"user_id": pl.Int64, "_bucket": pl.String})
+    )
+    return (
+        seated.lazy()
+        .join(labelled, on="user_id", how="left")
+        .join(fallback.lazy(), on="user_id", how="left")
+        .with_columns(unit=pl.coalesce("unit", "_bucket", pl.lit(default)))
+        .drop("_bucket")
+        .sort("unit", "user_id")
+        .collect()
+    )
 
 
 def load_org_map(path: str | Path, *, known_users: pl.DataFrame | None = None) -> tuple[pl.DataFrame, list[str]]:
@@ -167,27 +320,60 @@ def load_org_map(path: str | Path, *, known_users: pl.DataFrame | None = None) -
     return frame.drop("line", "who"), warnings
 
 
-def map_user_days(user_day: pl.DataFrame | pl.LazyFrame, org_map: pl.DataFrame) -> pl.DataFrame:
-    """Attribute each user-day to exactly one unit of the map (additive): adds ``unit`` (team), ``department``,
-    ``cost_centre``; user-days the map does not cover get ``(unmapped)``."""
+def units_from_mapping(mapping: pl.DataFrame, *, unit: str = "unit", source: str = "the mapping") -> pl.DataFrame:
+    """The additive hook: any user → unit frame, normalised for :func:`map_user_days` and :func:`mapped_seats`.
+
+    ``mapping`` has ``user_login`` and/or ``user_id``, the ``unit`` column (e.g. ``team``, ``department`` of an
+    org map, or a cost centre's name), optional ``valid_from``/``valid_to`` (inclusive; Date or ISO text; empty
+    = open) and any other columns, which ride along (an org map's ``department`` and ``cost_centre``). Returns
+    ``user_login`` (lower case), ``user_id``, ``unit``, ``valid_from``, ``valid_to`` and the other columns.
+    Raises :class:`InputError` naming ``source`` when a user would be in two units on one day or has no key.
+    """
+    frame = mapping
+    if unit not in frame.columns:
+        msg = f"{source}: no {unit!r} column (columns: {', '.join(frame.columns)})"
+        raise InputError(msg)
+    if not ({"user_login", "user_id"} & set(frame.columns)):
+        msg = f"{source}: needs 'user_login' or 'user_id'"
+        raise InputError(msg)
+    defaults = {"user_login": pl.String, "user_id": pl.Int64, "valid_from": pl.Date, "valid_to": pl.Date}
+    frame = frame.with_columns(
+        pl.lit(None, dtype=kind).alias(col) for col, kind in defaults.items() if col not in frame.columns
+    )
+    as_date = {c: pl.col(c).cast(pl.String).str.to_date(strict=False) for c in ("valid_from", "valid_to")}
+    frame = frame.with_columns(
+        pl.col("user_id").cast(pl.Int64, strict=False),
+        pl.col("user_login").cast(pl.String).str.strip_chars().str.to_lowercase(),
+        valid_from=as_date["valid_from"].fill_null(_OPEN_FROM),
+        valid_to=as_date["valid_to"].fill_null(_OPEN_TO),
+        _unit=pl.col(unit).cast(pl.String),
+        _line=pl.int_range(1, pl.len() + 1),
+    )
+    keyless = frame.filter(pl.col("user_id").is_null() & pl.col("user_login").is_null())
+    if keyless.height:
+        msg = f"{source}: row {keyless['_line'][0]}: no user_login or user_id"
+        raise InputError(msg)
+    who = pl.coalesce(pl.col("user_login"), pl.col("user_id").cast(pl.String))
+    ordered = frame.with_columns(_who=who).sort("_who", "valid_from")
+    overlap = ordered.filter(pl.col("valid_from") <= pl.col("valid_to").shift().over("_who"))
+    if overlap.height:
+        r = overlap.row(0, named=True)
+        msg = f"{source}: {r['_who']} is in two units on {r['valid_from']} (a user belongs to one unit per day)"
+        raise InputError(msg)
+    extras = [c for c in mapping.columns if c not in {"user_login", "user_id", "valid_from", "valid_to", "unit"}]
+    return frame.select("user_login", "user_id", unit="_unit", valid_from="valid_from", valid_to="valid_to", *extras)
+
+
+def map_user_days(
+    user_day: pl.DataFrame | pl.LazyFrame, mapping: pl.DataFrame, *, unassigned: str = UNMAPPED
+) -> pl.DataFrame:
+    """Attribute each user-day to exactly one unit of a :func:`units_from_mapping` frame (additive): adds
+    ``unit`` and the mapping's other columns; user-days it does not cover get ``unassigned``."""
+    extras = [c for c in mapping.columns if c not in ("user_login", "user_id", "unit", "valid_from", "valid_to")]
     ud = _lazy(user_day).with_columns(_login=pl.col("user_login").str.to_lowercase(), _row=pl.int_range(pl.len()))
-    by_login = (
-        org_map.filter(pl.col("user_login").is_not_null())
-        .lazy()
-        .select(
-            _login="user_login",
-            team="team",
-            department="department",
-            cost_centre="cost_centre",
-            valid_from="valid_from",
-            valid_to="valid_to",
-        )
-    )
-    by_id = (
-        org_map.filter(pl.col("user_id").is_not_null())
-        .lazy()
-        .select("user_id", "team", "department", "cost_centre", "valid_from", "valid_to")
-    )
+    cols = ["unit", "valid_from", "valid_to", *extras]
+    by_login = mapping.filter(pl.col("user_login").is_not_null()).lazy().select(_login="user_login", *cols)
+    by_id = mapping.filter(pl.col("user_id").is_not_null()).lazy().select("user_id", *cols)
     hits = (
         pl.concat(
             [
@@ -198,68 +384,73 @@ def map_user_days(user_day: pl.DataFrame | pl.LazyFrame, org_map: pl.DataFrame) 
         )
         .filter(pl.col("day").is_between(pl.col("valid_from"), pl.col("valid_to")))
         .group_by("_row")
-        .agg(pl.col("team", "department", "cost_centre").first())
+        .agg(pl.col("unit", *extras).first())
     )
     return (
-        ud.join(hits, on="_row", how="left")
-        .with_columns(
-            unit=pl.col("team").fill_null(UNMAPPED),
-            department=pl.col("department").fill_null(UNMAPPED),
-            cost_centre=pl.col("cost_centre").fill_null(UNMAPPED),
-        )
-        .drop("_row", "_login", "team")
+        ud.drop([c for c in ("unit", *extras) if c in ud.collect_schema().names()])
+        .join(hits, on="_row", how="left")
+        .with_columns(pl.col("unit", *extras).cast(pl.String).fill_null(unassigned))
+        .drop("_row", "_login")
         .collect()
     )
+
+
+def mapped_seats(
+    seated: pl.DataFrame, mapping: pl.DataFrame, *, as_of: dt.date, unassigned: str = UNMAPPED
+) -> pl.DataFrame:
+    """Seated users (:func:`roster`) and their one unit of the mapping on ``as_of`` (additive)."""
+    probe = seated.with_columns(day=pl.lit(as_of), scope=pl.lit(""))
+    return map_user_days(probe, mapping, unassigned=unassigned).drop("day", "scope")
 
 
 # ---------------------------------------------------------------------- team / department measures
-def seat_units(
-    seats: pl.DataFrame | pl.LazyFrame,
-    unit_days: pl.DataFrame,
-    *,
-    org_map: pl.DataFrame | None = None,
-    as_of: dt.date | None = None,
-) -> pl.DataFrame:
-    """Seated users and their unit(s): ``user_id, user_login, plan_type, unit``.
-
-    Units come from the organisation map valid on ``as_of`` (additive), else from each user's latest day in
-    ``unit_days`` (non-additive: a user can hold several); seated users never seen there are ``(no team)``.
-    """
-    roster = (
-        _lazy(seats)
-        .filter(pl.col("snapshot_day") == pl.col("snapshot_day").max())
-        .group_by("user_id")
-        .agg(pl.col("user_login").first(), pl.col("plan_type").sort().last())
-        .collect()
-    )
-    if org_map is not None:
-        day = as_of or dt.datetime.now(dt.UTC).date()
-        probe = roster.with_columns(day=pl.lit(day), scope=pl.lit(""))
-        mapped = map_user_days(probe, org_map)
-        return mapped.select("user_id", "user_login", "plan_type", "unit", "department", "cost_centre")
-    last = unit_days.filter(pl.col("day") == pl.col("day").max().over("user_id")).select("user_id", "unit").unique()
-    return roster.join(last, on="user_id", how="left").with_columns(pl.col("unit").fill_null(NO_TEAM))
-
-
 def unit_summary(unit_days: pl.DataFrame, seated: pl.DataFrame, *, scope_credits: float | None) -> pl.DataFrame:
-    """Per unit: seated users, active users (distinct), credits, credits per active user and per seat, share of
-    the scope total. Shares of a non-additive mode can sum to more than 1."""
+    """Per unit: seated users, active seated users (seated members with any activity in the period), adoption
+    (active seated / seated, never clamped), active users (distinct users whose activity the unit holds),
+    credits, credits per active user and per seat, share of the scope total. Shares of a non-additive mode can
+    sum to more than 1. A unit known only from activity (no member list) has null seats and adoption."""
     activity = unit_days.group_by("unit").agg(
         active_users=pl.col("user_id").n_unique(),
         credits=pl.col("ai_credits_used").sum(),
     )
-    seats_ = seated.group_by("unit").agg(seated_users=pl.col("user_id").n_unique())
+    seats_ = _seated_counts(seated, unit_days)
     out = seats_.join(activity, on="unit", how="full", coalesce=True).with_columns(
-        pl.col("seated_users", "active_users").fill_null(0), pl.col("credits").fill_null(0.0)
+        pl.col("active_users").fill_null(0), pl.col("credits").fill_null(0.0)
     )
     return out.with_columns(
         credits_per_active_user=pl.when(pl.col("active_users") > 0).then(pl.col("credits") / pl.col("active_users")),
         credits_per_seat=pl.when(pl.col("seated_users") > 0).then(pl.col("credits") / pl.col("seated_users")),
         share_of_total=pl.col("credits") / scope_credits if scope_credits else pl.lit(None, dtype=pl.Float64),
-        active_share=pl.when(pl.col("seated_users") > 0).then(
-            pl.min_horizontal(pl.col("active_users") / pl.col("seated_users"), pl.lit(1.0))
-        ),
+    ).select(
+        "unit",
+        "seated_users",
+        "active_seated",
+        "adoption",
+        "active_users",
+        "credits",
+        "credits_per_active_user",
+        "credits_per_seat",
+        "share_of_total",
     ).sort("credits", descending=True)
+
+
+def _seated_counts(seated: pl.DataFrame, unit_days: pl.DataFrame) -> pl.DataFrame:
+    """``unit, seated_users, active_seated, idle_seats, adoption, business, enterprise`` from the seated roster."""
+    active = unit_days.select("user_id").unique().with_columns(_active=pl.lit(True))
+    return (
+        seated.join(active, on="user_id", how="left")
+        .group_by("unit")
+        .agg(
+            seated_users=pl.col("user_id").n_unique().cast(pl.Int64),
+            active_seated=pl.col("user_id").filter(pl.col("_active").fill_null(False)).n_unique().cast(pl.Int64),
+            business=(pl.col("plan_type") == "business").sum(),
+            enterprise=(pl.col("plan_type") == "enterprise").sum(),
+        )
+        .with_columns(
+            idle_seats=pl.col("seated_users") - pl.col("active_seated"),
+            adoption=pl.when(pl.col("seated_users") > 0).then(pl.col("active_seated") / pl.col("seated_users")),
+        )
+    )
 
 
 def with_change(current: pl.DataFrame, previous: pl.DataFrame, *, column: str = "credits") -> pl.DataFrame:
@@ -275,7 +466,7 @@ def with_change(current: pl.DataFrame, previous: pl.DataFrame, *, column: str = 
 
 
 def fold_tail(
-    summary: pl.DataFrame, *, top: int, k_min: int, keep: tuple[str, ...] = (NO_TEAM, UNMAPPED)
+    summary: pl.DataFrame, *, top: int, k_min: int, keep: tuple[str, ...] = (NO_TEAM, NOT_FETCHED, UNMAPPED)
 ) -> pl.DataFrame:
     """Keep the ``top`` units by credits (and the no-team bucket); fold the rest into one "other (n units)" row.
     Units under ``k_min`` active users are folded too, never shown on their own."""
@@ -287,9 +478,11 @@ def fold_tail(
     folded = rest.select(
         unit=pl.lit(f"other ({rest.height} units)"),
         seated_users=pl.col("seated_users").sum(),
+        active_seated=pl.col("active_seated").sum(),
         active_users=pl.col("active_users").sum(),
         credits=pl.col("credits").sum(),
     ).with_columns(
+        adoption=pl.when(pl.col("seated_users") > 0).then(pl.col("active_seated") / pl.col("seated_users")),
         credits_per_active_user=pl.when(pl.col("active_users") > 0).then(pl.col("credits") / pl.col("active_users")),
         credits_per_seat=pl.when(pl.col("seated_users") > 0).then(pl.col("credits") / pl.col("seated_users")),
     )
@@ -315,8 +508,9 @@ def spread(unit_days: pl.DataFrame) -> pl.DataFrame:
 
 
 def adoption(unit_days: pl.DataFrame, seated: pl.DataFrame, seats: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Per unit: seated, active share, surface use shares (distinct users), adoption-phase mix (users by last
-    phase), and median days from seat grant to first use / first agent use."""
+    """Per unit: seated, active seated, idle seats, adoption (as :func:`unit_summary`), surface use shares and
+    adoption-phase mix (users by last phase) of its active users, and median days from seat grant to first use /
+    first agent use."""
     firsts = unit_days.group_by("unit", "user_id").agg(
         first_use=pl.col("day").min(),
         first_agent=pl.col("day").filter(pl.col("used_agent").fill_null(False)).min(),
@@ -358,24 +552,10 @@ def adoption(unit_days: pl.DataFrame, seated: pl.DataFrame, seats: pl.DataFrame 
         median_days_to_first_use=pl.col("days_to_first_use").median(),
         median_days_to_first_agent=pl.col("days_to_first_agent").median(),
     )
-    active_pairs = unit_days.select("unit", "user_id").unique()
-    idle = (
-        seated.join(active_pairs, on=["unit", "user_id"], how="anti")
-        .group_by("unit")
-        .agg(idle_seats=pl.len().cast(pl.Int64))
-    )
-    seats_ = seated.group_by("unit").agg(
-        seated_users=pl.col("user_id").n_unique().cast(pl.Int64),
-        business=(pl.col("plan_type") == "business").sum(),
-        enterprise=(pl.col("plan_type") == "enterprise").sum(),
-    )
     return (
-        seats_.join(per, on="unit", how="full", coalesce=True)
-        .join(idle, on="unit", how="left")
-        .with_columns(pl.col("active_users").fill_null(0), pl.col("idle_seats").fill_null(0))
-        .with_columns(
-            active_share=pl.when(pl.col("seated_users") > 0).then(1 - pl.col("idle_seats") / pl.col("seated_users")),
-        )
+        _seated_counts(seated, unit_days)
+        .join(per, on="unit", how="full", coalesce=True)
+        .with_columns(pl.col("active_users").fill_null(0))
         .sort("unit")
     )
 
@@ -383,27 +563,40 @@ def adoption(unit_days: pl.DataFrame, seated: pl.DataFrame, seats: pl.DataFrame 
 def needs_support(
     adoption_: pl.DataFrame,
     *,
+    scope_adoption: float | None = None,
+    margin: float = 0.05,
     min_idle: int = 3,
-    max_active_share: float = 0.6,
+    max_adoption: float = 0.6,
     seat_price_business: float = 0.0,
     seat_price_enterprise: float = 0.0,
 ) -> pl.DataFrame:
-    """Units with at least ``min_idle`` idle seats or an active share under ``max_active_share``, with the monthly
-    seat cost of their idle seats (idle seats priced by the unit's plan mix; null when prices are not given)."""
+    """Units whose adoption lags: under ``max_adoption``, or ``margin`` or more below the scope's adoption with
+    at least ``min_idle`` idle seats; with the reason and the monthly seat cost of their idle seats (priced by
+    the unit's plan mix; null when prices are not given). Units with no member list (null adoption) are not
+    rated."""
     priced = seat_price_business > 0 or seat_price_enterprise > 0
     mix_price = (pl.col("business") * seat_price_business + pl.col("enterprise") * seat_price_enterprise) / pl.col(
         "seated_users"
     )
+    low = pl.col("adoption") < max_adoption
+    behind = (
+        (pl.col("adoption") < scope_adoption - margin) & (pl.col("idle_seats") >= min_idle)
+        if scope_adoption is not None
+        else pl.lit(False)
+    )
+    reason = (
+        pl.when(low)
+        .then(pl.lit(f"adoption under {max_adoption:.0%}"))
+        .otherwise(pl.lit("" if scope_adoption is None else f"{margin:.0%}+ below the scope's {scope_adoption:.0%}"))
+    )
     return (
-        adoption_.filter(
-            (pl.col("seated_users") > 0)
-            & ((pl.col("idle_seats") >= min_idle) | (pl.col("active_share") < max_active_share))
-        )
+        adoption_.filter((pl.col("seated_users") > 0) & (low | behind))
         .with_columns(
+            reason=reason,
             idle_seat_cost_month=(pl.col("idle_seats") * mix_price) if priced else pl.lit(None, dtype=pl.Float64),
         )
-        .select("unit", "seated_users", "active_users", "idle_seats", "active_share", "idle_seat_cost_month")
-        .sort("idle_seats", descending=True)
+        .select("unit", "seated_users", "active_seated", "idle_seats", "adoption", "reason", "idle_seat_cost_month")
+        .sort("adoption", "idle_seats", descending=[False, True])
     )
 
 
