@@ -266,27 +266,36 @@ def test_team_summary_matches_an_independent_computation_and_hides_small_teams(r
     assert s["additivity"] == "non-additive"
     assert all(u["active_users"] >= 5 for u in s["units"].values())
     ud = _user_day("enterprise:octo-sim", s["start"], s["end"])
-    teams = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_team_day").rglob("part.parquet")))
+    daily = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_team_day").rglob("part.parquet")))
+    daily = daily.filter(pl.col("scope") == "enterprise:octo-sim")
     names = pl.read_parquet(str(SAMPLE / "processed" / "teams" / "part.parquet"))
-    # a leaf team without children: its credits are its members' credits on the days they were members
-    leaf = next(
-        u
-        for u in s["units"]
-        if not u.startswith("(")
-        and u.lower() in set(teams["slug"])
-        and u.lower() not in set(names.filter(pl.col("parent_id").is_not_null())["parent_slug"].drop_nulls())
+    members = pl.read_parquet(str(SAMPLE / "processed" / "team_members" / "part.parquet"))
+    seats = pl.read_parquet(str(SAMPLE / "processed" / "seats" / "part.parquet"))
+    seated = seats.filter(pl.col("scope") == "enterprise:octo-sim")["user_id"].unique()
+    # an organization's leaf team (no children), named org/Name in the enterprise report
+    leaves = names.filter(
+        pl.col("scope").str.starts_with("org:") & ~pl.col("team_id").is_in(names["parent_id"].implode())
     )
-    ids = set(teams.filter(pl.col("slug") == leaf.lower())["team_id"])
-    parents = set(names["parent_id"].drop_nulls())
-    if ids & parents:
-        pytest.skip("chosen team has children")
-    members = (
-        teams.filter(pl.col("team_id").is_in(list(ids)) & (pl.col("scope") == "enterprise:octo-sim"))
-        .select("day", "user_id")
-        .unique()
-    )
-    expected = ud.join(members, on=["day", "user_id"])["ai_credits_used"].sum()
-    assert s["units"][leaf]["credits"] == pytest.approx(expected)
+    checked = 0
+    for team in leaves.iter_rows(named=True):  # a handful of teams
+        unit = f"{team['scope'].removeprefix('org:')}/{team['name']}"
+        if unit not in s["units"]:
+            continue
+        # credits: the daily user-teams rows, and the member list on days the daily file does not list the team
+        listed = daily.filter(pl.col("team_id") == team["team_id"]).select("day").unique()
+        on_list = members.filter(pl.col("team_id") == team["team_id"]).select("user_id").unique()
+        by_list = ud.join(listed, on="day", how="anti").join(on_list, on="user_id").select("day", "user_id")
+        by_day = daily.filter(pl.col("team_id") == team["team_id"]).select("day", "user_id")
+        expected = ud.join(pl.concat([by_day, by_list]).unique(), on=["day", "user_id"])["ai_credits_used"].sum()
+        got = s["units"][unit]
+        assert got["credits"] == pytest.approx(expected), unit
+        # seats: every seated member, active or idle; adoption = active seated / seated
+        seated_members = on_list.filter(pl.col("user_id").is_in(seated.implode()))
+        active = seated_members.filter(pl.col("user_id").is_in(ud["user_id"].implode()))
+        assert (got["seated_users"], got["active_seated"]) == (seated_members.height, active.height), unit
+        assert got["adoption_share"] == pytest.approx(active.height / seated_members.height)
+        checked += 1
+    assert checked >= 2
 
 
 def test_team_report_with_an_org_map_is_additive(tmp_path: Path) -> None:
@@ -308,3 +317,33 @@ def test_team_report_with_an_org_map_is_additive(tmp_path: Path) -> None:
     assert sum(u["credits"] for u in s["units"].values()) == pytest.approx(s["credits_total"])
     html = out.html.read_text()
     assert "Product" in html and "Platform" in html and "simdev-" not in html
+
+
+@pytest.fixture(scope="module")
+def users_and_aggregate_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample cache cut down to what `fetch --reports users,aggregate` builds (no seats, teams, billing)."""
+    root = tmp_path_factory.mktemp("subset")
+    src = SAMPLE / "processed"
+    for part in src.iterdir():
+        keep = part.name in ("_manifest.json", "data_health") or (
+            part.name.startswith(("user_", "aggregate_")) and part.name != "user_team_day"
+        )
+        if keep:
+            target = root / "processed" / part.name
+            (shutil.copytree if part.is_dir() else shutil.copy)(part, target)
+    return root
+
+
+@pytest.mark.parametrize("name", ["trends", "value_per_credit", "team_distribution", "spend"])
+def test_every_report_renders_on_users_and_aggregate_only(users_and_aggregate_only: Path, name: str) -> None:
+    """Issue 13 §6: a report renders on whatever was fetched and says which fetch fills the rest."""
+    out = render(
+        NOTEBOOKS / f"{name}.ipynb",
+        {"data_dir": str(users_and_aggregate_only), "scope": "enterprise:octo-sim"},
+        users_and_aggregate_only / "out",
+    )
+    html = out.html.read_text()
+    assert "seats" in out.summary["not_fetched"]
+    assert "--reports seats" in html and "Not in the cache" in html
+    if name in ("value_per_credit", "team_distribution"):
+        assert "user_team_day" in out.summary["not_fetched"] and "--reports" in html and "user-teams" in html

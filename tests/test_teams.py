@@ -10,6 +10,7 @@ import pytest
 
 from copilot_usage import teams
 from copilot_usage.errors import InputError
+from copilot_usage.teams import NO_TEAM, NOT_FETCHED
 
 D = dt.date(2026, 11, 2)
 S = "org:acme"
@@ -35,7 +36,14 @@ def _membership(rows: list[tuple[int, int, int, str]]) -> pl.DataFrame:
             "user_id": [r[1] for r in rows],
             "team_id": [r[2] for r in rows],
             "slug": [r[3] for r in rows],
-        }
+        },
+        schema_overrides={
+            "scope": pl.String,
+            "day": pl.Date,
+            "user_id": pl.Int64,
+            "team_id": pl.Int64,
+            "slug": pl.String,
+        },
     )
 
 
@@ -123,7 +131,7 @@ def test_small_teams_are_suppressed_for_leadership() -> None:
 SAMPLE = Path(__file__).parents[1] / "data" / "sample"
 
 
-def _sample_report(scope: str):  # noqa: ANN202
+def _sample_report(scope: str):  # type: ignore[no-untyped-def]
     from copilot_usage import store
     from copilot_usage.notebook import Report
 
@@ -178,3 +186,71 @@ def test_adoption_never_exceeds_one(scope: str) -> None:
     rated = summary.drop_nulls("adoption")
     assert rated.height and (rated["adoption"] <= 1).all(), rated.filter(pl.col("adoption") > 1)
     assert (rated["active_seated"] <= rated["seated_users"]).all()
+
+
+def _members(rows: list[tuple[int, int]], *, scope: str = S, day: dt.date = D) -> pl.DataFrame:
+    """team_members snapshot rows: (team_id, user_id)."""
+    return pl.DataFrame(
+        {
+            "scope": scope,
+            "snapshot_day": day,
+            "team_id": [r[0] for r in rows],
+            "user_id": [r[1] for r in rows],
+            "user_login": [f"u{r[1]}" for r in rows],
+            "inherited": False,
+        }
+    )
+
+
+def _seated(ids: list[int], org: str = "acme") -> pl.DataFrame:
+    return pl.DataFrame(
+        {"user_id": ids, "user_login": [f"u{i}" for i in ids], "plan_type": "business", "organization": org}
+    )
+
+
+def test_idle_member_is_seated_in_its_team_and_a_user_of_an_unfetched_org_is_not_team_less() -> None:
+    ud = _ud([(0, 1, 10.0), (0, 9, 4.0)])  # user 2 (web) is idle; user 9 belongs to an org whose teams are unknown
+    seated = pl.concat([_seated([1, 2, 3]), _seated([9], org="other")])
+    intervals = teams.member_intervals(_members([(10, 1), (10, 2)]))
+    no_team = teams.no_team_label(seated, ["acme"], enterprise_teams=False)
+    tree = _teams([(10, "web", None)])
+    days = teams.team_user_days(ud, _membership([]), tree, members=intervals, no_team=no_team)
+    seats = teams.seated_teams(seated, intervals, tree, as_of=D, no_team=no_team)
+    assert dict(seats.select("user_id", "unit").iter_rows()) == {1: "Web", 2: "Web", 3: NO_TEAM, 9: NOT_FETCHED}
+    summary = {r["unit"]: r for r in teams.unit_summary(days, seats, scope_credits=14.0).iter_rows(named=True)}
+    web = summary["Web"]
+    assert (web["seated_users"], web["active_seated"], web["adoption"], web["credits"]) == (2, 1, 0.5, 10.0)
+    assert summary[NO_TEAM]["adoption"] == 0.0 and summary[NOT_FETCHED]["credits"] == 4.0
+
+
+def test_adoption_counts_only_seated_members_so_it_cannot_pass_one() -> None:
+    """An active user who holds no seat (or moved in) adds activity to a team, never adoption above 1."""
+    days = _ud([(0, 1, 10.0), (0, 3, 5.0)]).with_columns(unit=pl.lit("web"))
+    seats = _seated([1, 2]).with_columns(unit=pl.lit("web"))
+    row = teams.unit_summary(days, seats, scope_credits=15.0).row(0, named=True)
+    assert (row["seated_users"], row["active_seated"], row["active_users"]) == (2, 1, 2)
+    assert row["adoption"] == 0.5  # not 2 / 2, and never clamped
+
+
+def test_snapshots_are_effective_dated_and_the_daily_file_wins_for_the_teams_it_lists() -> None:
+    early, late = D, D + dt.timedelta(days=10)
+    snaps = pl.concat([_members([(10, 1)], day=early), _members([(11, 1)], day=late)])
+    intervals = teams.member_intervals(snaps)
+    ud = _ud([(0, 1, 1.0), (12, 1, 2.0), (13, 1, 4.0)])
+    daily = _membership([(13, 1, 12, "api")])  # day 13: GitHub's daily file lists user 1 in team 12 only
+    tree = _teams([(10, "web", None), (11, "mobile", None), (12, "api", None)])
+    out = teams.team_user_days(ud, daily, tree, members=intervals)
+    per = dict(out.group_by("unit").agg(pl.col("ai_credits_used").sum()).iter_rows())
+    assert per == {"Web": 1.0, "Mobile": 2.0 + 4.0, "Api": 4.0}  # team 11 is not in day 13's file: from the list
+
+
+def test_a_mapping_is_one_unit_per_user_and_day() -> None:
+    cc = pl.DataFrame({"user_login": ["U1", "u2"], "cost_center_name": ["Platform", "Product"]})
+    mapping = teams.units_from_mapping(cc, unit="cost_center_name", source="cost centres")
+    ud = _ud([(0, 1, 10.0), (0, 2, 5.0), (0, 3, 1.0)])
+    out = teams.map_user_days(ud, mapping, unassigned="(no cost centre)")
+    assert out.height == ud.height
+    assert dict(out.select("user_id", "unit").iter_rows()) == {1: "Platform", 2: "Product", 3: "(no cost centre)"}
+    twice = pl.DataFrame({"user_login": ["u1", "u1"], "cc": ["a", "b"]})
+    with pytest.raises(InputError, match="cost centres: u1 is in two units"):
+        teams.units_from_mapping(twice, unit="cc", source="cost centres")

@@ -328,11 +328,22 @@ def outcomes_story(out: pl.DataFrame) -> list[str]:
     ]
 
 
+def included_pool(r: Report) -> float | None:
+    """The included pool of the scope's seat roster, or None when the roster was not fetched (never 0)."""
+    return metrics.included_pool(r.scan("seats")) if r.fetched("seats") else None
+
+
 def money_story(money: pl.DataFrame) -> list[str]:
     if money.height == 0:
         return ["No credits in this period."]
     last = money.row(-1, named=True)
     over = money["overage_usd"].sum()
+    if last["included_pool"] is None:
+        return [
+            f"In {last['month']:%B %Y} so far, {last['credits']:,.0f} credits (US${last['list_value_usd']:,.0f} at "
+            "list price). The included pool is unknown: the seat roster was not fetched (`copilot-usage fetch "
+            "--reports seats`)."
+        ]
     return [
         f"In {last['month']:%B %Y} so far, {last['credits']:,.0f} credits (US${last['list_value_usd']:,.0f} at list "
         f"price) against an included pool of {last['included_pool']:,.0f}: {last['covered_share']:.0%} covered.",
@@ -406,8 +417,9 @@ class TeamSources:
                 f"`copilot-usage fetch {_scope_flag(scope)} --reports teams` fills it."
             )
         listed = ", ".join(
-            f"enterprise {s.split(':', 1)[1]} (enterprise teams)" if s.startswith("enterprise:") else f"organization "
-            f"{s.split(':', 1)[1]}"
+            f"enterprise {s.split(':', 1)[1]} (enterprise teams)"
+            if s.startswith("enterprise:")
+            else f"organization {s.split(':', 1)[1]}"
             for s in self.fetched
         )
         out = f"Team lists fetched for: {listed}."
@@ -638,7 +650,9 @@ def team_spend_story(summary: pl.DataFrame, *, additive: bool) -> list[str]:
     return out
 
 
-def support_story(support: pl.DataFrame) -> list[str]:
+def support_story(r: Report, support: pl.DataFrame) -> list[str]:
+    if not r.fetched("seats"):
+        return ["Adoption needs the seat roster.", r.not_fetched("seats")]
     if support.height == 0:
         return ["No unit's adoption lags: none is under 60% or well below the scope's adoption."]
     idle = int(support["idle_seats"].sum())
@@ -804,6 +818,8 @@ def spend_headline(
 
 
 def idle_story(idle: pl.DataFrame, *, priced: bool) -> list[str]:
+    if idle.height == 0:
+        return ["No seat roster in the cache (`copilot-usage fetch --reports seats` fetches it)."]
     counts = dict(idle.group_by("status").len().iter_rows())
     unused = idle.filter(pl.col("reassignable"))
     out = [", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f" out of {idle.height} licensed users."]

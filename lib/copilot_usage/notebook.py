@@ -258,7 +258,9 @@ class Report:
         display(HTML(f'<div class="cu-tiles">{"".join(parts)}</div>'))
 
     def say(self, *sentences: str) -> None:
-        """Narrative paragraph (deterministic sentences built from the numbers)."""
+        """Narrative paragraph (deterministic sentences built from the numbers); nothing when all are empty."""
+        if not any(sentences):
+            return
         display(HTML(f'<p class="cu-narr">{" ".join(html.escape(s) for s in sentences if s)}</p>'))
 
     def chart(

@@ -62,7 +62,8 @@ def team_labels(known: pl.DataFrame, *, qualify: bool = False) -> pl.DataFrame:
     org = pl.col("scope").str.strip_prefix("org:")
     return known.select(
         "team_id",
-        unit=pl.when(pl.lit(qualify) & pl.col("scope").str.starts_with("org:")).then(pl.format("{}/{}", org, name))
+        unit=pl.when(pl.lit(qualify) & pl.col("scope").str.starts_with("org:"))
+        .then(pl.format("{}/{}", org, name))
         .otherwise(name),
     )
 
@@ -117,9 +118,9 @@ def no_team_label(seated: pl.DataFrame, fetched_orgs: list[str], *, enterprise_t
     (a seat without an organization: when the enterprise's teams were), else ``(teams not fetched)``."""
     org = pl.col("organization")
     known = pl.when(org.is_null()).then(pl.lit(enterprise_teams)).otherwise(org.is_in(fetched_orgs))
-    return seated.select(
-        "user_id", unit=pl.when(known).then(pl.lit(NO_TEAM)).otherwise(pl.lit(NOT_FETCHED))
-    ).unique("user_id")
+    return seated.select("user_id", unit=pl.when(known).then(pl.lit(NO_TEAM)).otherwise(pl.lit(NOT_FETCHED))).unique(
+        "user_id"
+    )
 
 
 def ancestors(teams: pl.DataFrame, *, max_depth: int = 8) -> pl.DataFrame:
@@ -361,7 +362,7 @@ def units_from_mapping(mapping: pl.DataFrame, *, unit: str = "unit", source: str
         msg = f"{source}: {r['_who']} is in two units on {r['valid_from']} (a user belongs to one unit per day)"
         raise InputError(msg)
     extras = [c for c in mapping.columns if c not in {"user_login", "user_id", "valid_from", "valid_to", "unit"}]
-    return frame.select("user_login", "user_id", unit="_unit", valid_from="valid_from", valid_to="valid_to", *extras)
+    return frame.select("user_login", "user_id", pl.col("_unit").alias("unit"), "valid_from", "valid_to", *extras)
 
 
 def map_user_days(
@@ -372,7 +373,9 @@ def map_user_days(
     extras = [c for c in mapping.columns if c not in ("user_login", "user_id", "unit", "valid_from", "valid_to")]
     ud = _lazy(user_day).with_columns(_login=pl.col("user_login").str.to_lowercase(), _row=pl.int_range(pl.len()))
     cols = ["unit", "valid_from", "valid_to", *extras]
-    by_login = mapping.filter(pl.col("user_login").is_not_null()).lazy().select(_login="user_login", *cols)
+    by_login = (
+        mapping.filter(pl.col("user_login").is_not_null()).lazy().select(pl.col("user_login").alias("_login"), *cols)
+    )
     by_id = mapping.filter(pl.col("user_id").is_not_null()).lazy().select("user_id", *cols)
     hits = (
         pl.concat(
@@ -417,21 +420,27 @@ def unit_summary(unit_days: pl.DataFrame, seated: pl.DataFrame, *, scope_credits
     out = seats_.join(activity, on="unit", how="full", coalesce=True).with_columns(
         pl.col("active_users").fill_null(0), pl.col("credits").fill_null(0.0)
     )
-    return out.with_columns(
-        credits_per_active_user=pl.when(pl.col("active_users") > 0).then(pl.col("credits") / pl.col("active_users")),
-        credits_per_seat=pl.when(pl.col("seated_users") > 0).then(pl.col("credits") / pl.col("seated_users")),
-        share_of_total=pl.col("credits") / scope_credits if scope_credits else pl.lit(None, dtype=pl.Float64),
-    ).select(
-        "unit",
-        "seated_users",
-        "active_seated",
-        "adoption",
-        "active_users",
-        "credits",
-        "credits_per_active_user",
-        "credits_per_seat",
-        "share_of_total",
-    ).sort("credits", descending=True)
+    return (
+        out.with_columns(
+            credits_per_active_user=pl.when(pl.col("active_users") > 0).then(
+                pl.col("credits") / pl.col("active_users")
+            ),
+            credits_per_seat=pl.when(pl.col("seated_users") > 0).then(pl.col("credits") / pl.col("seated_users")),
+            share_of_total=pl.col("credits") / scope_credits if scope_credits else pl.lit(None, dtype=pl.Float64),
+        )
+        .select(
+            "unit",
+            "seated_users",
+            "active_seated",
+            "adoption",
+            "active_users",
+            "credits",
+            "credits_per_active_user",
+            "credits_per_seat",
+            "share_of_total",
+        )
+        .sort("credits", descending=True)
+    )
 
 
 def _seated_counts(seated: pl.DataFrame, unit_days: pl.DataFrame) -> pl.DataFrame:

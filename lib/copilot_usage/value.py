@@ -418,12 +418,13 @@ def outcomes(aggregate_day: pl.DataFrame | pl.LazyFrame, user_day: pl.DataFrame 
 
 
 def money_by_month(
-    user_day: pl.DataFrame | pl.LazyFrame, *, pool: float, price: float = CREDIT_PRICE_USD
+    user_day: pl.DataFrame | pl.LazyFrame, *, pool: float | None, price: float = CREDIT_PRICE_USD
 ) -> pl.DataFrame:
     """Per month: credits, list value, included pool, share covered, overage credits and cost (list price).
 
     ``pool`` is the monthly included credits of the current seat roster (applied to every month: an
-    approximation when the roster changed; the spend report reconciles with billing)."""
+    approximation when the roster changed; the spend report reconciles with billing); ``None`` when the seat
+    roster was not fetched: pool, share covered and overage are then null, never zero."""
     return (
         _lazy(user_day)
         .group_by(month=pl.col("day").dt.truncate("1mo"))
@@ -435,9 +436,11 @@ def money_by_month(
         .filter(pl.col("billed_rows") > 0)
         .with_columns(
             list_value_usd=pl.col("credits") * price,
-            included_pool=pl.lit(pool),
-            covered_share=pl.min_horizontal(pl.col("credits"), pl.lit(pool)) / pl.col("credits"),
-            overage_credits=(pl.col("credits") - pool).clip(0),
+            included_pool=pl.lit(pool, dtype=pl.Float64),
+            covered_share=pl.when(pl.lit(pool is not None)).then(
+                pl.min_horizontal(pl.col("credits"), pl.lit(pool, dtype=pl.Float64)) / pl.col("credits")
+            ),
+            overage_credits=(pl.col("credits") - pl.lit(pool, dtype=pl.Float64)).clip(0),
         )
         .with_columns(overage_usd=pl.col("overage_credits") * price)
         .drop("billed_rows")
