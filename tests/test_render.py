@@ -317,6 +317,24 @@ def test_team_report_with_an_org_map_is_additive(tmp_path: Path) -> None:
     assert sum(u["credits"] for u in s["units"].values()) == pytest.approx(s["credits_total"])
     html = out.html.read_text()
     assert "Product" in html and "Platform" in html and "simdev-" not in html
+    by_department = render(
+        NOTEBOOKS / "team_distribution.ipynb",
+        {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim", "org_map": str(path), "unit": "department"},
+        tmp_path / "out",
+    ).summary
+    assert by_department["unit"] == "department" and set(by_department["units"]) <= {
+        "Product",
+        "Platform",
+        "(unmapped)",
+    }
+    assert sum(u["credits"] for u in by_department["units"].values()) == pytest.approx(s["credits_total"])
+    assert all(u["adoption_share"] <= 1 for u in by_department["units"].values())
+    with pytest.raises(RenderError, match="needs org_map"):
+        render(
+            NOTEBOOKS / "team_distribution.ipynb",
+            {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim", "unit": "department"},
+            tmp_path / "out",
+        )
 
 
 @pytest.fixture(scope="module")

@@ -596,7 +596,11 @@ def needs_support(
     reason = (
         pl.when(low)
         .then(pl.lit(f"adoption under {max_adoption:.0%}"))
-        .otherwise(pl.lit("" if scope_adoption is None else f"{margin:.0%}+ below the scope's {scope_adoption:.0%}"))
+        .otherwise(
+            pl.lit(
+                "" if scope_adoption is None else f"{margin * 100:.0f}+ points below the scope's {scope_adoption:.0%}"
+            )
+        )
     )
     return (
         adoption_.filter((pl.col("seated_users") > 0) & (low | behind))
