@@ -70,15 +70,29 @@ def _scale(values: list[str]) -> alt.Scale:
     return alt.Scale(domain=domain, range=[COLORS.get(v) or next(extra, "#777777") for v in domain])
 
 
+EVENT_COLORS = {"GitHub": "#555555"}  # GitHub's definition changes; the user's own events are magenta
+OWN_EVENT_COLOR = "#c2458e"
+
+
 def _events_layer(events: pl.DataFrame | None) -> list[alt.Chart]:
+    """Dated rules with their labels: the user's events, and GitHub's definition changes (grey, labelled
+    "GitHub MM-DD: ...", see :mod:`github_changes`), each in its own colour."""
     if events is None or events.height == 0:
         return []
-    base = alt.Chart(events)
-    rule = base.mark_rule(color="#c2458e", strokeDash=[4, 3]).encode(alt.X("day:T"))
-    text = base.mark_text(align="left", dx=4, dy=-4, color="#c2458e", fontSize=10).encode(
-        alt.X("day:T"), alt.Y(value=8), alt.Text("label:N")
-    )
-    return [rule, text]
+    layers = []
+    for github in (False, True):
+        part = events.filter((pl.col("origin") == "GitHub") == github)
+        if part.height == 0:
+            continue
+        color = EVENT_COLORS["GitHub"] if github else OWN_EVENT_COLOR
+        base = alt.Chart(part)
+        layers.append(base.mark_rule(color=color, strokeDash=[4, 3]).encode(alt.X("day:T")))
+        layers.append(
+            base.mark_text(align="left", dx=4, dy=-4 if not github else 10, color=color, fontSize=10).encode(
+                alt.X("day:T"), alt.Y(value=8), alt.Text("label:N")
+            )
+        )
+    return layers
 
 
 def credits_per_day(daily: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
@@ -223,7 +237,8 @@ def forecast(
 
 
 def events_frame(events: list[Any] | None) -> pl.DataFrame:
-    """``["2026-09-15: training day", ...]`` or ``[{"day": ..., "label": ...}]`` → ``day, label`` frame."""
+    """``["2026-09-15: training day", ...]`` or ``[{"day": ..., "label": ...}]`` → ``day, label, origin`` frame
+    (origin ``"yours"``; GitHub's definition changes come from :func:`github_changes.as_events`)."""
     rows = []
     for e in events or []:
         if isinstance(e, dict):
@@ -231,7 +246,7 @@ def events_frame(events: list[Any] | None) -> pl.DataFrame:
         else:
             day, _, label = str(e).partition(":")
             rows.append({"day": dt.date.fromisoformat(day.strip()), "label": label.strip()})
-    return pl.DataFrame(rows, schema={"day": pl.Date, "label": pl.String})
+    return pl.DataFrame(rows, schema={"day": pl.Date, "label": pl.String}).with_columns(origin=pl.lit("yours"))
 
 
 QUADRANT_COLORS = {

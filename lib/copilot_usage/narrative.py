@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from . import metrics, store, value
+from . import github_changes, metrics, store, value
 from .errors import ConfigError
 from .notebook import Report, change_phrase, fmt_num
 from .reports import CREDIT_PRICE_USD
@@ -70,7 +70,7 @@ def _cpu_change(daily: pl.DataFrame, days: int, end: dt.date) -> float | None:
     return (c["current"] / u["current"]) / (c["previous"] / u["previous"]) - 1
 
 
-def credits_story(daily: pl.DataFrame, end: dt.date) -> list[str]:
+def credits_story(daily: pl.DataFrame, end: dt.date, *, register: pl.DataFrame | None = None) -> list[str]:
     billed = daily.drop_nulls("credits")
     if billed.height == 0:
         return ["No day in this period carries `ai_credits_used` (the field exists from 2026-06-19)."]
@@ -82,6 +82,7 @@ def credits_story(daily: pl.DataFrame, end: dt.date) -> list[str]:
         change_phrase(
             "AI credits", metrics.period_change(daily, column="credits", days=7, end=end)["change"], "week over week"
         ),
+        *_straddling(register, "credits", end=end, days=7),
         f"The busiest day was {peak['day']:%a %d %b} with {peak['credits']:,.0f} credits.",
     ]
     if weekday.len() and weekend.len() and weekday.item():
@@ -89,12 +90,19 @@ def credits_story(daily: pl.DataFrame, end: dt.date) -> list[str]:
     return out
 
 
-def cpu_story(daily: pl.DataFrame, end: dt.date) -> list[str]:
+def _straddling(register: pl.DataFrame | None, measure: str, *, end: dt.date, days: int) -> list[str]:
+    return [] if register is None else github_changes.straddling(register, measure, end=end, days=days)
+
+
+def cpu_story(daily: pl.DataFrame, end: dt.date, *, register: pl.DataFrame | None = None) -> list[str]:
+    """Week-over-week and 28-day changes of credits per active user, then the definition changes (``register``)
+    that fall between the 28-day comparison's periods (which contain the weekly one's)."""
     return [
         change_phrase("credits per active user", _cpu_change(daily, 7, end), "week over week"),
         change_phrase(
             "credits per active user", _cpu_change(daily, 28, end), "over the last 28 days versus the 28 before"
         ),
+        *_straddling(register, "credits_per_active_user", end=end, days=28),
     ]
 
 

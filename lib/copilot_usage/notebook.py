@@ -20,7 +20,7 @@ import altair as alt
 import polars as pl
 from IPython.display import HTML, display
 
-from . import __version__, charts, store
+from . import __version__, charts, github_changes, store
 
 SUMMARY_ENV = "COPILOT_USAGE_SUMMARY"
 PSEUDONYM_ENV = "COPILOT_USAGE_PSEUDONYM_KEY"
@@ -172,6 +172,13 @@ class Report:
     health: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     missing: dict[str, str] = field(default_factory=dict)
+    register: pl.DataFrame = field(default_factory=github_changes.register)  # GitHub's definition changes (+ yours)
+
+    def events_for(self, measure: str) -> pl.DataFrame:
+        """Events to draw on a time chart of ``measure``: the user's own, and every definition change in the
+        register that affects ``measure`` within the period (always drawn, labelled as GitHub's)."""
+        github = github_changes.affecting(self.register, measure, start=self.start, end=self.end)
+        return pl.concat([self.events, github_changes.as_events(github)])
 
     # ------------------------------------------------------------------ data access
     def scan(self, table: str, *, lookback_days: int = 0, all_scopes: bool = False) -> pl.LazyFrame:
@@ -348,6 +355,7 @@ class Report:
         fingerprint = data_fingerprint(self.data_dir)
         params = {k: v for k, v in self.parameters.items() if "token" not in k.lower()}
         absent = ", ".join(f"{t} (`--reports {f}`)" for t, f in sorted(self.missing.items()))
+        changes = github_changes.notes(self.register, start=self.start, end=self.end)
         display(
             HTML(
                 "<h2>Data notes</h2>"
@@ -362,7 +370,15 @@ class Report:
                 + "</p><ul class='cu-narr'>"
                 + "".join(f"<li>{html.escape(c)}</li>" for c in CAVEATS)
                 + "</ul>"
-                f"<p class='cu-meta'><b>Provenance</b> · kit {__version__} · data fingerprint {fingerprint} · "
+                + (
+                    "<p class='cu-narr'><b>Definition changes in this period</b> (the numbers before and after "
+                    "are not measured the same way):</p><ul class='cu-narr'>"
+                    + "".join(f"<li>{html.escape(n)}</li>" for n in changes)
+                    + "</ul>"
+                    if changes
+                    else ""
+                )
+                + f"<p class='cu-meta'><b>Provenance</b> · kit {__version__} · data fingerprint {fingerprint} · "
                 f"parameters {html.escape(json.dumps(params, default=str))}</p>"
             )
         )
@@ -376,6 +392,7 @@ class Report:
             data_fingerprint=fingerprint,
             kit_version=__version__,
             not_fetched=sorted(self.missing),
+            definition_changes=github_changes.in_period(self.register, start=self.start, end=self.end)["day"].to_list(),
         )
         path = os.environ.get(SUMMARY_ENV)
         if path:
@@ -430,12 +447,15 @@ def report(
     k_min: int = 5,
     pseudonymize: bool = False,
     events: list[Any] | None = None,
+    definitions: str = "",
     default_days: int = 90,
     **parameters: Any,
 ) -> Report:
     """Build the :class:`Report` from a notebook's parameters and show its title block.
 
     ``start``/``end`` empty → the last ``default_days`` days up to the newest complete day of the scope.
+    ``definitions``: a JSON file of your own definition-change entries, added to GitHub's register
+    (:mod:`github_changes`).
     """
     if audience not in AUDIENCES:
         msg = f"audience {audience!r} is not one of {AUDIENCES}"
@@ -471,10 +491,12 @@ def report(
             "k_min": k_min,
             "pseudonymize": pseudonymize,
             "events": events or [],
+            **({"definitions": definitions} if definitions else {}),
             **parameters,
         },
         {},
         health,
+        register=github_changes.register(definitions or None),
     )
     charts.enable_theme()
     r.show_title()

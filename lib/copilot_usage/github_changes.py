@@ -1,0 +1,145 @@
+"""The register of GitHub's definition changes: dated breaks in what a measure means.
+
+GitHub has changed what several usage-metrics numbers count since mid-2026 (server-side users, credit attribution,
+Copilot-app users, agent activity counted as CLI) and ended a price promotion. A trend that crosses such a date shows
+GitHub's measurement change as a change in behaviour, so every time chart draws the entries that affect its measure,
+a period-over-period sentence whose two periods straddle an entry says so, and the data notes list the entries inside
+the report period.
+
+The register is one data file shipped with the kit (``github_changes.json``; each entry: ``date``, ``measures``,
+``label``, ``change``, ``source`` — a GitHub changelog or docs URL). Users may add entries of their own in a JSON file
+of the same format (the reports' ``definitions`` parameter); they are drawn and named as theirs, not GitHub's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .errors import InputError
+
+GITHUB = "GitHub"
+
+#: Measure names an entry may name; the reports ask by these names.
+MEASURES = frozenset(
+    {
+        "active_users",
+        "credits",
+        "credits_per_active_user",
+        "loc",
+        "code_generation",
+        "feature_mix",
+        "agent",
+        "cli",
+        "included_credits",
+    }
+)
+
+SCHEMA = {
+    "day": pl.Date,
+    "measures": pl.List(pl.String),
+    "label": pl.String,
+    "change": pl.String,
+    "source": pl.String,
+    "origin": pl.String,
+}
+FIELDS = ("date", "measures", "label", "change", "source")
+
+
+def _entries(raw: Any, *, where: str, origin: str) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        msg = f"{where}: expected a JSON list of entries ({', '.join(FIELDS)})"
+        raise InputError(msg)
+    out = []
+    for i, entry in enumerate(raw, start=1):
+        missing = [f for f in FIELDS if not isinstance(entry, dict) or entry.get(f) in (None, "", [])]
+        if missing:
+            msg = f"{where}: entry {i} lacks {', '.join(missing)}"
+            raise InputError(msg)
+        unknown = sorted(set(entry["measures"]) - MEASURES)
+        if unknown:
+            msg = f"{where}: entry {i} names unknown measures {unknown}; known: {sorted(MEASURES)}"
+            raise InputError(msg)
+        try:
+            day = dt.date.fromisoformat(str(entry["date"]))
+        except ValueError:
+            msg = f"{where}: entry {i} has date {entry['date']!r}, not an ISO date (YYYY-MM-DD)"
+            raise InputError(msg) from None
+        out.append(
+            {
+                "day": day,
+                "measures": [str(m) for m in entry["measures"]],
+                "label": str(entry["label"]),
+                "change": str(entry["change"]),
+                "source": str(entry["source"]),
+                "origin": origin,
+            }
+        )
+    return out
+
+
+def register(extra: str | Path | None = None) -> pl.DataFrame:
+    """GitHub's register, plus the entries of a user's own JSON file ``extra`` (same format), sorted by day."""
+    shipped = resources.files(__package__).joinpath("github_changes.json").read_text(encoding="utf-8")
+    rows = _entries(json.loads(shipped), where="github_changes.json", origin=GITHUB)
+    if extra:
+        path = Path(extra)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8-sig"))
+        except FileNotFoundError:
+            msg = f"{path}: definitions file not found"
+            raise InputError(msg) from None
+        except json.JSONDecodeError as exc:
+            msg = f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})"
+            raise InputError(msg) from None
+        rows += _entries(raw, where=str(path), origin=path.name)
+    return pl.DataFrame(rows, schema=SCHEMA).sort("day", "origin")
+
+
+def affecting(reg: pl.DataFrame, measure: str, *, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Entries that affect ``measure`` dated within ``start``..``end`` (inclusive)."""
+    if measure not in MEASURES:
+        msg = f"unknown measure {measure!r}; known: {sorted(MEASURES)}"
+        raise ValueError(msg)
+    return reg.filter(pl.col("measures").list.contains(measure), pl.col("day").is_between(start, end))
+
+
+def in_period(reg: pl.DataFrame, *, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Every entry dated within ``start``..``end``, whatever it affects (the data notes list them)."""
+    return reg.filter(pl.col("day").is_between(start, end))
+
+
+def as_events(reg: pl.DataFrame) -> pl.DataFrame:
+    """Entries as a chart's ``day, label, origin`` event frame, labelled with their origin."""
+    return reg.select(
+        "day",
+        label=pl.format("{} {}: {}", pl.col("origin"), pl.col("day").dt.strftime("%m-%d"), pl.col("label")),
+        origin="origin",
+    )
+
+
+def straddling(reg: pl.DataFrame, measure: str, *, end: dt.date, days: int) -> list[str]:
+    """Sentences for entries that fall between the two periods a "last ``days`` days versus the ``days`` before"
+    comparison ending on ``end`` measures: the previous period starts after its first day, or the current one
+    was measured differently from it. Empty when no entry affects ``measure`` there."""
+    previous_start = end - dt.timedelta(days=2 * days - 1)
+    hits = affecting(reg, measure, start=previous_start + dt.timedelta(days=1), end=end)
+    whose = {GITHUB: "GitHub's"}
+    return [
+        f"Part of this change may be {whose.get(row['origin'], 'your')} {row['day']:%Y-%m-%d} change: "
+        f"{row['change']} ({row['source']})"
+        for row in hits.iter_rows(named=True)
+    ]
+
+
+def notes(reg: pl.DataFrame, *, start: dt.date, end: dt.date) -> list[str]:
+    """One data-notes line per entry inside the report period."""
+    return [
+        f"{row['origin']} {row['day']:%Y-%m-%d} ({', '.join(row['measures'])}): {row['change']} Source: {row['source']}"
+        for row in in_period(reg, start=start, end=end).iter_rows(named=True)
+    ]
