@@ -309,29 +309,26 @@ def test_chained_snapshots_do_not_wait_behind_the_backfill(tmp_path: Path) -> No
     assert len(done) > 40 and teams < len(done) // 2, (teams, len(done))
 
 
-def test_retries_are_bounded_and_only_for_retryable_failures(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bare first try plus tenacity's attempts add up to max_attempts; a non-retryable failure is not retried."""
-    import copilot_usage.github as gh_mod
-    from copilot_usage.errors import ApiError, NotFound
+def test_a_task_failing_for_any_reason_is_recorded_and_the_others_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A timeout or any unexpected exception fails its own task with a one-line reason; the run carries on."""
+    import httpx
 
-    monkeypatch.setattr(gh_mod, "_wait", lambda state: 0.0)
-    calls: list[str] = []
+    import copilot_usage.fetch as fetch_mod
 
-    async def flaky(fail: int, exc: Exception) -> str:
-        calls.append("x")
-        if len(calls) <= fail:
-            raise exc
-        return "ok"
+    real = fetch_mod.fetch_report_day
+    bad = {TODAY - dt.timedelta(days=5): httpx.ReadTimeout(""), TODAY - dt.timedelta(days=6): RuntimeError("boom\nx")}
 
-    async def go(fail: int, exc: Exception) -> str:
-        calls.clear()
-        async with GitHub("http://127.0.0.1:9", token="t", max_attempts=4) as gh:
-            return await gh._with_retries(lambda: flaky(fail, exc))
+    async def flaky(gh: Any, data_dir: Path, scope: Scope, report: Any, day: Any, *, today: dt.date) -> Any:
+        if day in bad:
+            raise bad[day]
+        return await real(gh, data_dir, scope, report, day, today=today)
 
-    assert asyncio.run(go(3, ApiError("502", status=502))) == "ok" and len(calls) == 4
-    with pytest.raises(ApiError):
-        asyncio.run(go(9, ApiError("502", status=502)))
-    assert len(calls) == 4
-    with pytest.raises(NotFound):
-        asyncio.run(go(9, NotFound("404", status=404)))
-    assert len(calls) == 1
+    monkeypatch.setattr(fetch_mod, "fetch_report_day", flaky)
+    sim = Simulator(small_tenant())
+    summary = _run(sim, tmp_path, families=["aggregate"], since=TODAY - dt.timedelta(days=8))
+    assert summary.failed == 2 * 2  # two days, two scopes
+    assert sum(c["fetched"] for c in summary.counts.values()) == 2 * (5 + 1)  # the other days and the 28-day window
+    reasons = sorted({e.split(": ", 1)[1] for e in summary.errors})
+    assert reasons == ["ReadTimeout: no detail", "RuntimeError: boom x"]

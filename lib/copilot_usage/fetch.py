@@ -12,11 +12,12 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import rawstore
 from .errors import CopilotUsageError, DownloadError
@@ -32,6 +33,7 @@ from .reports import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 REFETCH_DAYS = 4
 HISTORY_DAYS = 365
@@ -55,6 +57,15 @@ class Summary:
     def rows(self) -> list[dict[str, Any]]:
         cols = ("fetched", "changed", "unchanged", "no_data", "pending", "failed")
         return [{"scope": s, "report": r, **{c: n[c] for c in cols}} for (s, r), n in sorted(self.counts.items())]
+
+
+def one_line(exc: BaseException) -> str:
+    """A failure as one line: the kit's own errors by their message, anything else by its type too (a network
+    timeout's message alone can be empty). Signed URLs lose their query."""
+    text = " ".join(str(exc).split()) or "no detail"
+    if not isinstance(exc, CopilotUsageError):
+        text = f"{type(exc).__name__}: {text}"
+    return re.sub(r"(https?://[^\s?]+)\?\S*", r"\1", text)
 
 
 def data_start(scope: Scope) -> dt.date:
@@ -200,7 +211,7 @@ async def _teams(gh: GitHub, data_dir: Path, scope: Scope, *, today: dt.date) ->
         pages = [r.content async for r in gh.paginate(f"{list_path}/{team['slug']}/{member_path}")]
         return b'{"team_id":' + str(team["id"]).encode() + b',"members":[' + b",".join(pages) + b"]}"
 
-    lines += await asyncio.gather(*(members(t) for t in teams))  # in team order, whatever order they finish in
+    lines += await _all(members(t) for t in teams)  # in team order, whatever order they finish in
     status, _ = await asyncio.to_thread(
         rawstore.put_bytes,
         data_dir,
@@ -212,6 +223,16 @@ async def _teams(gh: GitHub, data_dir: Path, scope: Scope, *, today: dt.date) ->
         provenance={"endpoint": list_path, "teams": len(teams)},
     )
     return status
+
+
+async def _all(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Every result in order; on the first failure the others are cancelled and that failure is raised alone."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(c) for c in coros]
+    except BaseExceptionGroup as eg:
+        raise eg.exceptions[0] from None
+    return [t.result() for t in tasks]
 
 
 def _billing_path(scope: Scope) -> str:
@@ -290,12 +311,8 @@ async def _billing_users(gh: GitHub, data_dir: Path, scope: Scope, month: dt.dat
     path = _billing_path(scope)
     asks = [{"user": login, "year": month.year, "month": month.month} for login in logins]
     first = await gh.get(path, asks[0])  # a 403/404 would come back for every user: fail on the first
-    try:
-        async with asyncio.TaskGroup() as group:
-            rest = [group.create_task(gh.get(path, params)) for params in asks[1:]]
-    except BaseExceptionGroup as eg:  # the first failure names the cause; the others were cancelled
-        raise eg.exceptions[0] from None
-    bodies = [first.content] + [t.result().content for t in rest]
+    rest = await _all(gh.get(path, params) for params in asks[1:])
+    bodies = [first.content] + [r.content for r in rest]
     # the logins asked, then each answer verbatim in the same order (an answer need not echo its user)
     body = b'{"users":' + json.dumps(logins).encode() + b',\n"responses":[' + b",\n".join(bodies) + b"]}\n"
     status, _ = await asyncio.to_thread(
@@ -381,10 +398,11 @@ async def fetch(
             async with admit:
                 result = await coro
             status, key = result if isinstance(result, tuple) else (result, key)
-        except (CopilotUsageError, OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 -- any failure is this task's alone: recorded with its reason, the others go on
             status = "failed"
-            summary.errors.append(f"{scope} {report} {key}: {exc}")
-            log.warning("%s %s %s failed: %s", scope, report, key, exc)
+            reason = one_line(exc)
+            summary.errors.append(f"{scope} {report} {key}: {reason}")
+            log.warning("%s %s %s failed: %s", scope, report, key, reason)
         summary.add(scope, report, status)
         fetch_log.add({"scope": str(scope), "report": report, "key": key, "status": status})
         if on_done:

@@ -40,7 +40,7 @@ MEASURES = frozenset(
     }
 )
 
-SCHEMA = {
+SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "day": pl.Date,
     "measures": pl.List(pl.String),
     "label": pl.String,
