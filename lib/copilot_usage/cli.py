@@ -14,6 +14,7 @@ from .reports import FAMILIES, OPT_IN_FAMILIES, Scope
 
 if TYPE_CHECKING:
     from .fetch import Summary
+    from .plan import Plan
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
@@ -68,6 +69,16 @@ def simulate() -> None:
     show_default=True,
     help="Requests per token per hour (5,000 for a PAT; 15,000 for a GitHub App on GHEC).",
 )
+@click.option(
+    "--primary-window",
+    type=float,
+    default=3600.0,
+    show_default=True,
+    help="Length of the primary rate limit's window (s); shorten it to exercise resets.",
+)
+@click.option(
+    "--app-token-ttl", type=float, default=3600.0, show_default=True, help="GitHub App installation token lifetime (s)."
+)
 def simulate_serve(
     port: int,
     seed: int,
@@ -81,10 +92,13 @@ def simulate_serve(
     shard_rows: int,
     cache_reports: int,
     primary_limit: int,
+    primary_window: float,
+    app_token_ttl: float,
 ) -> None:
     """Serve the simulated tenant over loopback HTTP until interrupted.
 
-    The first line on stdout is one JSON object: base_url, enterprise, orgs, token, billing_token, today.
+    The first line on stdout is one JSON object: base_url, enterprise, orgs, token, billing_token, today,
+    newest_day, and the simulated GitHub App's app_id, installation_id and app_key_path.
     """
     from .simulate.app import SimConfig, Simulator
     from .simulate.server import serve
@@ -100,6 +114,8 @@ def simulate_serve(
             shard_rows=shard_rows,
             cache_reports=cache_reports,
             primary_limit=primary_limit,
+            primary_window_s=primary_window,
+            app_token_ttl_s=app_token_ttl,
         ),
     )
     serve(sim, port=port)
@@ -125,6 +141,14 @@ def simulate_serve(
     "per month).",
 )
 @click.option("--concurrency", type=int, default=4, show_default=True, help="Concurrent requests (1-50).")
+@click.option("--app-id", envvar="COPILOT_USAGE_APP_ID", help="GitHub App id (instead of GITHUB_TOKEN).")
+@click.option(
+    "--app-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="COPILOT_USAGE_APP_KEY",
+    help="Path of the GitHub App's private key (PEM); read only to sign, never stored.",
+)
+@click.option("--installation-id", envvar="COPILOT_USAGE_APP_INSTALLATION_ID", help="The app's installation id.")
 @click.option("--today", callback=_date, hidden=True)
 def fetch_cmd(
     enterprises: tuple[str, ...],
@@ -135,9 +159,14 @@ def fetch_cmd(
     until: dt.date | None,
     reports: str,
     concurrency: int,
+    app_id: str | None,
+    app_key: Path | None,
+    installation_id: str | None,
     today: dt.date | None,
 ) -> None:
-    """Fetch reports, seats, teams and billing into DATA_DIR/raw (tokens from GITHUB_TOKEN / .env)."""
+    """Fetch reports, seats, teams and billing into DATA_DIR/raw (tokens from GITHUB_TOKEN / .env, or a GitHub
+    App). Prints the plan first: API requests per scope and report, the token's budget and the ETA."""
+    from .auth import App
     from .config import Settings
     from .fetch import fetch
     from .github import GitHub
@@ -152,15 +181,26 @@ def fetch_cmd(
         msg = f"unknown report(s) {unknown}; choose from {', '.join(FAMILIES + OPT_IN_FAMILIES)}"
         raise click.UsageError(msg)
     settings = Settings.from_env()
-    if not settings.token:
-        msg = "GITHUB_TOKEN is not set (environment or .env); see README, Configuration"
+    app_id, app_key = app_id or settings.app_id, app_key or settings.app_key
+    installation_id = installation_id or settings.app_installation_id
+    app = None
+    if app_id or app_key or installation_id:
+        if not (app_id and app_key and installation_id):
+            msg = "a GitHub App needs all three of --app-id, --app-key and --installation-id (or their COPILOT_USAGE_APP_* variables)"
+            raise click.UsageError(msg)
+        app = App(app_id=app_id, key_path=app_key, installation_id=installation_id)
+    elif not settings.token:
+        msg = (
+            "GITHUB_TOKEN is not set (environment or .env), and no GitHub App is configured; see README, Configuration"
+        )
         raise click.UsageError(msg)
+    billing_token = settings.billing_token if (settings.billing_token != settings.token or not app) else None
 
     progress = _Progress()
 
     async def go() -> Summary:
         async with GitHub(
-            base_url, token=settings.token, billing_token=settings.billing_token, concurrency=concurrency
+            base_url, token=settings.token, billing_token=billing_token, app=app, concurrency=concurrency
         ) as gh:
             return await fetch(
                 gh,
@@ -205,11 +245,17 @@ class _Progress:
         if self.bar:
             self.bar.stop()
 
-    def plan(self, total: int) -> None:
+    def plan(self, plan: Plan) -> None:
+        import time
+
+        lines = plan.lines(now=time.time())
         if self.bar:
-            self.bar.update(self.task, total=total)
+            self.bar.update(self.task, total=plan.tasks)
+            for line in lines:
+                self.bar.console.print(line, highlight=False)
         else:
-            click.echo(f"{total} tasks planned", err=True)
+            for line in lines:
+                click.echo(line, err=True)
 
     def done(self, line: str) -> None:
         if self.bar:

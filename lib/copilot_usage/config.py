@@ -14,6 +14,9 @@ class Settings:
     token: str | None
     billing_token: str | None
     pseudonym_key: str | None
+    app_id: str | None = None
+    app_key: Path | None = None  # the GitHub App's private key (PEM), read only when a JWT is signed
+    app_installation_id: str | None = None
 
     @classmethod
     def from_env(cls, env_file: Path | None = Path(".env")) -> Settings:
@@ -28,7 +31,11 @@ class Settings:
             token=token,
             billing_token=get("COPILOT_BILLING_TOKEN") or token,
             pseudonym_key=get("COPILOT_USAGE_PSEUDONYM_KEY"),
+            app_id=get("COPILOT_USAGE_APP_ID"),
+            app_key=Path(key) if (key := get("COPILOT_USAGE_APP_KEY")) else None,
+            app_installation_id=get("COPILOT_USAGE_APP_INSTALLATION_ID"),
         )
 
     def __repr__(self) -> str:  # never print tokens
-        return f"Settings(token={'***' if self.token else None}, billing_token={'***' if self.billing_token else None})"
+        token, billing = ("***" if t else None for t in (self.token, self.billing_token))
+        return f"Settings(token={token}, billing_token={billing}, app_id={self.app_id})"

@@ -9,19 +9,24 @@ two-step flow (API → signed links → streamed bodies) and records its outcome
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
+
 from . import rawstore
 from .errors import CopilotUsageError, DownloadError
 from .github import GitHub, redact
+from .plan import Plan
 from .reports import (
     CREDIT_BILLING_START,
     ENTERPRISE_DATA_START,
@@ -31,6 +36,7 @@ from .reports import (
     ReportKind,
     Scope,
 )
+from .transport import Budget
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -328,6 +334,38 @@ async def _billing_users(gh: GitHub, data_dir: Path, scope: Scope, month: dt.dat
     return status
 
 
+def _requests_for(data_dir: Path, scope: Scope, report: str, month: dt.date | None) -> int:
+    """API requests one task needs: one for a report day or a billing day; a snapshot's pages as last stored
+    (seats, teams and their member lists); one per seat holder for a month of per-user billing."""
+    if report == "billing-users" and month is not None:
+        return max(len(seat_logins(data_dir, scope, month)), 1)
+    if report not in ("seats", "teams"):
+        return 1
+    stored = [rawstore.newest(folder) for s, _, folder in rawstore.slots(data_dir, report) if s == scope]
+    last = next((f for f in reversed(stored) if f is not None), None)
+    if last is None:
+        return 1 if report == "seats" else 2  # not known before the first fetch
+    return int(last.meta.get("pages", 1)) if report == "seats" else 1 + int(last.meta.get("teams", 0))
+
+
+async def _plan(gh: GitHub, data_dir: Path, tasks: list[tuple[Scope, str, dt.date | None]]) -> Plan:
+    def count() -> Counter[tuple[str, str]]:
+        requests: Counter[tuple[str, str]] = Counter()
+        for scope, report, month in tasks:
+            requests[(str(scope), report)] += _requests_for(data_dir, scope, report, month)
+        return requests
+
+    requests = await asyncio.to_thread(count)
+    started = time.monotonic()
+    try:
+        budget: Budget | None = dataclasses.replace(await gh.rate_limit())  # as it was now
+    except (CopilotUsageError, httpx.HTTPError) as exc:
+        log.warning("GET /rate_limit failed (%s); the fetch is paced by GitHub's headers", one_line(exc))
+        budget = None
+    rtt = max(time.monotonic() - started, 0.01)
+    return Plan(requests, tasks=len(tasks), budget=budget, round_trip_s=rtt, concurrency=gh.concurrency)
+
+
 async def fetch(
     gh: GitHub,
     data_dir: Path,
@@ -338,11 +376,13 @@ async def fetch(
     until: dt.date | None = None,
     today: dt.date | None = None,
     on_done: Callable[[str], None] | None = None,
-    on_plan: Callable[[int], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> Summary:
     """Fetch everything planned for ``scopes`` into ``data_dir/raw``; never raises for a single task.
 
-    ``on_plan`` receives the number of planned tasks, ``on_done`` one line per finished task (no URLs)."""
+    ``on_plan`` receives the :class:`~copilot_usage.plan.Plan` (API requests per scope and report, the token's
+    budget, the ETA) before anything is fetched, ``on_done`` one line per finished task (no URLs). The newest days
+    go first, so this week's reports work early in a long backfill."""
     data_dir = Path(data_dir)
     scopes = list(scopes)
     today = today or dt.datetime.now(dt.UTC).date()
@@ -389,7 +429,9 @@ async def fetch(
 
     # Tasks are let in a few at a time (twice the request concurrency): enough to keep every request slot busy,
     # few enough that a task's next request (a shard, a page, a team's members) waits behind a short queue, not
-    # behind the whole backfill. Chained snapshots start first so they finish alongside the days.
+    # behind the whole backfill. Chained snapshots start first so they finish alongside the days; then the newest
+    # days, so a backfill bound by the rate limit serves this week's reports first.
+    tasks.sort(key=lambda t: t[2], reverse=True)
     tasks.sort(key=lambda t: t[1] not in ("seats", "teams"))
     admit = asyncio.Semaphore(ADMIT_PER_SLOT * gh.concurrency)
 
@@ -415,7 +457,9 @@ async def fetch(
             for month in billing_months(data_dir, scope, today=today, since=since, until=until):
                 later.append((scope, "billing-users", month.strftime("%Y-%m"), month))
     if on_plan:
-        on_plan(len(tasks) + len(later))
+        planned: list[tuple[Scope, str, dt.date | None]] = [(s, r, None) for s, r, _, _ in tasks]
+        planned += [(s, r, m) for s, r, _, m in later]
+        on_plan(await _plan(gh, data_dir, planned))
     with rawstore.FetchLog(data_dir) as fetch_log:
         await asyncio.gather(*(run(*t) for t in tasks))
         await asyncio.gather(*(run(s, r, k, _billing_users(gh, data_dir, s, m)) for s, r, k, m in later))

@@ -42,6 +42,7 @@ from starlette.types import Scope as AsgiScope
 
 from ..reports import ReportKind, Scope, report_for_endpoint
 from . import payloads as P
+from .apps import AppTokens
 from .tenant import Tenant, stable_hash
 
 FAULTS = ("429", "500", "502", "503", "drop", "truncate", "slow")
@@ -66,6 +67,7 @@ class SimConfig:
     expire_first_download: bool = False  # the first download of each report path answers "expired" (tests)
     cache_reports: int = 32  # generated reports kept in memory (raise it for benchmarks)
     download_host: str = "localhost"
+    app_token_ttl_s: float = 3600.0  # lifetime of a GitHub App installation token
     secret: bytes = b"simulator-signing-key"
 
 
@@ -81,6 +83,7 @@ class Record:
     limit_violations: Counter[str] = field(default_factory=Counter)
     max_in_flight: int = 0
     served_rows: Counter[str] = field(default_factory=Counter)
+    app_tokens_issued: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +95,7 @@ class Record:
             "limit_violations": dict(self.limit_violations),
             "max_in_flight": self.max_in_flight,
             "served_rows": dict(self.served_rows),
+            "app_tokens_issued": self.app_tokens_issued,
         }
 
 
@@ -115,10 +119,12 @@ class Simulator:
         self._window: dict[str, deque[float]] = defaultdict(deque)
         self._org_names = {o.lower(): o for o in tenant.org_names}
         self._reset = time.time() + self.config.primary_window_s
+        self.apps = AppTokens(ttl_s=self.config.app_token_ttl_s)
         self._cache: OrderedDict[tuple[Scope, ReportKind, dt.date | None], list[bytes]] = OrderedDict()
         routes = [
             Route("/_sim/record", self.sim_record),
             Route("/rate_limit", self.rate_limit),
+            Route("/app/installations/{installation_id}/access_tokens", self.app_token, methods=["POST"]),
             Route("/copilot-reports/{kind}/{slug}/{endpoint}/{day}/{part}", self.download),
             Route("/enterprises/{slug}/copilot/metrics/reports/{endpoint}", self.report),
             Route("/enterprises/{slug}/copilot/metrics/reports/{endpoint}/latest", self.report_latest),
@@ -177,6 +183,10 @@ class Simulator:
             await self.starlette(scope, receive, send)
             return
         token = headers.get("authorization", "").removeprefix("Bearer ").removeprefix("token ").strip()
+        if path.startswith("/app/"):  # signed with the app's JWT: no installation token, no rate limit here
+            scope.setdefault("state", {})["jwt"] = token
+            await self.starlette(scope, receive, send)
+            return
         denied = self._check_token(path, token)
         if denied is not None:
             await denied(scope, receive, send)
@@ -208,7 +218,12 @@ class Simulator:
         cfg = self.config
         if not token:
             return _error(401, "Requires authentication")
-        if token not in (cfg.token, cfg.billing_token):
+        installation = self.apps.valid(token)
+        if installation is False:  # issued by the app, now expired
+            return _error(401, "Bad credentials")
+        if installation:
+            token = cfg.token  # an installation token reads what the metrics token reads
+        elif token not in (cfg.token, cfg.billing_token):
             return _error(401, "Bad credentials")
         billing = "/settings/billing/" in path
         if billing and token != cfg.billing_token:
@@ -228,10 +243,12 @@ class Simulator:
     def _rate_limit(self, token: str, path: str) -> tuple[Response | None, dict[str, str]]:
         cfg, now = self.config, time.time()
         endpoint = "/".join(p if not p[:1].isdigit() else "{}" for p in path.split("/"))
+        token = "installation" if self.apps.valid(token) is not None else token  # one budget per installation
         with self._lock:
-            if now >= self._reset:
-                self._used.clear()
-                self._reset = now + self.config.primary_window_s
+            self._roll_window(now)
+            if path == "/rate_limit":  # does not count against the primary limit
+                used = self._used[token]
+                return None, self._rate_headers(used)
             self._used[token] += 1
             used = self._used[token]
             window = self._window[endpoint]
@@ -239,13 +256,7 @@ class Simulator:
                 window.popleft()
             window.append(now)
             in_flight = self._in_flight[token]
-        headers = {
-            "x-ratelimit-limit": str(cfg.primary_limit),
-            "x-ratelimit-remaining": str(max(cfg.primary_limit - used, 0)),
-            "x-ratelimit-used": str(used),
-            "x-ratelimit-reset": str(math.ceil(self._reset)),
-            "x-ratelimit-resource": "core",
-        }
+        headers = self._rate_headers(used)
         violation = None
         if used > cfg.primary_limit:
             violation, status, wait = "primary", 403, None
@@ -265,6 +276,22 @@ class Simulator:
             else "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
         )
         return _error(status, msg, headers), headers
+
+    def _roll_window(self, now: float) -> None:
+        """A new primary window once the old one has reset (call with the lock held)."""
+        if now >= self._reset:
+            self._used.clear()
+            self._reset = now + self.config.primary_window_s
+
+    def _rate_headers(self, used: int) -> dict[str, str]:
+        limit = self.config.primary_limit
+        return {
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(max(limit - used, 0)),
+            "x-ratelimit-used": str(used),
+            "x-ratelimit-reset": str(math.ceil(self._reset)),
+            "x-ratelimit-resource": "core",
+        }
 
     # ------------------------------------------------------------------ helpers
     def _scope(self, request: Request) -> Scope | None:
@@ -349,7 +376,33 @@ class Simulator:
         return JSONResponse(self.record.as_dict())
 
     async def rate_limit(self, request: Request) -> Response:
-        return JSONResponse({"resources": {"core": {"limit": self.config.primary_limit}}})
+        """``GET /rate_limit``: the caller's primary budget now (https://docs.github.com/en/rest/rate-limit)."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        key = "installation" if self.apps.valid(token) is not None else token
+        with self._lock:
+            self._roll_window(time.time())
+            used = self._used[key]
+        limit = self.config.primary_limit
+        core = {"limit": limit, "used": used, "remaining": max(limit - used, 0), "reset": math.ceil(self._reset)}
+        return JSONResponse({"resources": {"core": core}, "rate": core})
+
+    async def app_token(self, request: Request) -> Response:
+        """``POST /app/installations/{installation_id}/access_tokens``: an installation token for a good JWT
+        (https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app)."""
+        jwt_token = request.scope.get("state", {}).get("jwt", "")
+        if not jwt_token:
+            return _error(401, "A JSON web token could not be decoded")
+        problem = self.apps.check_jwt(jwt_token)
+        if problem:
+            return _error(401, problem)
+        if request.path_params["installation_id"] != self.apps.installation_id:
+            return _error(404, "Not Found")
+        token, expires = self.apps.issue()
+        with self._lock:
+            self.record.app_tokens_issued += 1
+        expires_at = dt.datetime.fromtimestamp(expires, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {"token": token, "expires_at": expires_at, "permissions": {"organization_copilot_metrics": "read"}}
+        return JSONResponse(body, status_code=201)
 
     async def report(self, request: Request) -> Response:
         scope = self._scope(request)

@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from .app import Simulator
+from .apps import key_pair
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Served:
     billing_token: str
     today: str
     newest_day: str
+    app_id: str
+    installation_id: str
+    app_key_path: str  # the simulated GitHub App's private key (PEM), made once per process
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -53,6 +57,9 @@ def _served(sim: Simulator, port: int) -> Served:
         billing_token=sim.config.billing_token,
         today=t.today.isoformat(),
         newest_day=t.newest.isoformat(),
+        app_id=sim.apps.app_id,
+        installation_id=sim.apps.installation_id,
+        app_key_path=str(key_pair()[0]),
     )
 
 
