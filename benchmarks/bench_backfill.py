@@ -1,22 +1,23 @@
-"""bench_backfill: one year for one enterprise + one org from the simulator (separate process, --latency-ms 50).
+"""bench_backfill: a backfill at GitHub's real primary rate limit, time-scaled, against its floor.
 
-    python benchmarks/bench_backfill.py [--users 400] [--latency-ms 50] [--concurrency 4 32 1]
+    python benchmarks/bench_backfill.py [--users 400] [--days 30] [--latency-ms 50] [--scale 200] [--fault-rate 0]
 
-A concurrency given more than once is run that many times (each a fresh backfill) and its median is printed.
-
-The simulator runs as its own process (`copilot-usage simulate serve`) and is warmed first (a throw-away
-backfill), so the timed runs measure the client: fresh backfills at each concurrency, then a second run on the
-default-concurrency cache (the daily refresh). The simulator's hourly budget is raised (--primary-limit) because the
-benchmark makes five backfills in one hour; a single real backfill (~3,700 API calls) fits a PAT's 5,000. Ideal wall time at concurrency c = requests × latency / c, or the
-per-endpoint per-minute cap (900/min) when tighter (not here: 365 calls per endpoint); runs are a minute apart. Prints the simulator's limit violations.
+Real GitHub allows a personal token 5,000 REST requests an hour: that budget, not the client, sets a backfill's
+wall time. The simulator (its own process) serves the limit scaled down in time by ``--scale``: 5,000/scale
+requests per 3,600/scale-second window, the same requests-to-budget ratio as the real hour. The fetch (the
+``copilot-usage fetch`` command, one enterprise + one org, every default report) is timed against its floor: the
+full windows it must wait, ``(ceil(api_requests / limit) - 1) × window``. Prints the plan's first lines, the
+requests, the floor, the wall time, wall − floor, the simulator's limit violations (must be 0), and the floor
+in real hours.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import math
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,95 +26,52 @@ from pathlib import Path
 
 import httpx
 
-
-def fetch(served: dict, data_dir: Path, concurrency: int, today: str) -> float:
-    env = {**os.environ, "GITHUB_TOKEN": served["token"], "COPILOT_BILLING_TOKEN": served["billing_token"]}
-    cmd = [
-        str(Path(sys.executable).with_name("copilot-usage")),
-        "fetch",
-        "--enterprise",
-        served["enterprise"],
-        "--org",
-        served["orgs"][0],
-        "--base-url",
-        served["base_url"],
-        "--data-dir",
-        str(data_dir),
-        "--concurrency",
-        str(concurrency),
-        "--today",
-        today,
-    ]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+REAL_LIMIT, REAL_WINDOW_S = 5000, 3600.0
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=400)
+    ap.add_argument("--days", type=int, default=30, help="days to backfill (the tenant has 365)")
     ap.add_argument("--latency-ms", type=float, default=50)
-    ap.add_argument("--concurrency", type=int, nargs="+", default=[4, 32, 1])
+    ap.add_argument("--scale", type=float, default=200, help="time compression of GitHub's hour")
+    ap.add_argument("--fault-rate", type=float, default=0.0)
+    ap.add_argument("--concurrency", type=int, default=4)
     args = ap.parse_args()
-    today = "2026-11-26"
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("copilot-usage")),
-            "simulate",
-            "serve",
-            "--users",
-            str(args.users),
-            "--days",
-            "365",
-            "--today",
-            today,
-            "--latency-ms",
-            str(args.latency_ms),
-            "--cache-reports",
-            "6000",
-            "--primary-limit",
-            "100000",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    limit, window = max(int(REAL_LIMIT / args.scale), 1), REAL_WINDOW_S / args.scale
+    today = dt.date(2026, 11, 26)
+    exe = str(Path(sys.executable).with_name("copilot-usage"))
+    serve = [exe, "simulate", "serve", "--users", str(args.users), "--days", "365", "--today", today.isoformat()]
+    serve += ["--latency-ms", str(args.latency_ms), "--fault-rate", str(args.fault_rate), "--cache-reports", "6000"]
+    serve += ["--primary-limit", str(limit), "--primary-window", str(window)]
+    server = subprocess.Popen(serve, stdout=subprocess.PIPE, text=True)
     try:
         served = json.loads(server.stdout.readline())  # type: ignore[union-attr]
-        record = f"{served['base_url']}/_sim/record"
+        env = {**os.environ, "GITHUB_TOKEN": served["token"], "COPILOT_BILLING_TOKEN": served["billing_token"]}
         with tempfile.TemporaryDirectory() as tmp:
-            warm = fetch(served, Path(tmp) / "warm", 32, today)
-            print(f"warm-up backfill (generates every report once): {warm:.1f} s")
-            walls: dict[int, list[float]] = {}
-            for run, c in enumerate(args.concurrency):
-                time.sleep(61)  # GitHub's per-endpoint budget is per minute and per token, across processes
-                before = httpx.get(record).json()
-                wall = fetch(served, Path(tmp) / f"c{c}-{run}", c, today)  # a fresh cache each time: a backfill
-                walls.setdefault(c, []).append(wall)
-                after = httpx.get(record).json()
-                n = after["requests"] - before["requests"]
-                api = after["api_requests"] - before["api_requests"]
-                violations = {k: v - before["limit_violations"].get(k, 0) for k, v in after["limit_violations"].items()}
-                ideal = n * args.latency_ms / 1000 / c  # each endpoint sees 365 calls: under 900/min, not binding
-                print(
-                    f"c={c:2d}: {n} requests ({api} API), wall {wall:6.1f} s, ideal {ideal:6.1f} s, "
-                    f"ratio {wall / ideal:4.2f}, limit violations {sum(violations.values())}, "
-                    f"max in flight {after['max_in_flight']}"
-                )
-            for c, runs in walls.items():
-                if len(runs) > 1:  # a shared machine is noisy: quote the median of repeated runs
-                    print(
-                        f"c={c:2d}: {len(runs)} runs, median wall {statistics.median(runs):.1f} s "
-                        f"(min {min(runs):.1f}, max {max(runs):.1f})"
-                    )
-            time.sleep(61)
-            before = httpx.get(record).json()
-            first = args.concurrency.index(4) if 4 in args.concurrency else 0
-            again = fetch(served, Path(tmp) / f"c{args.concurrency[first]}-{first}", 4, today)
-            n = httpx.get(record).json()["requests"] - before["requests"]
-            print(f"second run (daily refresh, c=4): {n} requests, wall {again:.1f} s")
+            cmd = [exe, "fetch", "--enterprise", served["enterprise"], "--org", served["orgs"][0]]
+            cmd += ["--base-url", served["base_url"], "--data-dir", tmp, "--today", today.isoformat()]
+            cmd += ["--since", (today - dt.timedelta(days=args.days + 1)).isoformat()]
+            cmd += ["--concurrency", str(args.concurrency), "--rate-window", str(window)]
+            t0 = time.perf_counter()
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            wall = time.perf_counter() - t0
+        record = httpx.get(f"{served['base_url']}/_sim/record").json()
     finally:
         server.terminate()
         server.wait()
+    for line in done.stderr.splitlines():
+        if line.startswith(("plan:", "budget:", "ETA:")):
+            print(line)
+    api = record["api_requests"]
+    floor = (math.ceil(api / limit) - 1) * window
+    violations = sum(record["limit_violations"].values())
+    print(
+        f"limit {limit}/{window:.0f} s (5,000/h ÷ {args.scale:g}), exit {done.returncode}: {api} API requests, "
+        f"{record['downloads']} downloads, floor {floor:.1f} s, wall {wall:.1f} s, wall - floor {wall - floor:.1f} s, "
+        f"limit violations {violations}, faults {sum(record['faults'].values())}"
+    )
+    print(f"the same backfill at GitHub's real limit waits at least {floor * args.scale / 3600:.2f} h")
 
 
 if __name__ == "__main__":

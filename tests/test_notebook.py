@@ -47,7 +47,11 @@ def test_leadership_drops_user_columns_and_small_groups() -> None:
 
 def test_events_parameter_forms() -> None:
     ev = charts.events_frame(["2026-09-15: training day", {"day": "2026-10-01", "label": "policy"}])
-    assert ev.rows() == [(dt.date(2026, 9, 15), "training day"), (dt.date(2026, 10, 1), "policy")]
+    assert ev.select("day", "label").rows() == [
+        (dt.date(2026, 9, 15), "training day"),
+        (dt.date(2026, 10, 1), "policy"),
+    ]
+    assert set(ev["origin"]) == {"yours"}  # told apart from GitHub's own definition changes
 
 
 def test_change_phrases_are_deterministic() -> None:

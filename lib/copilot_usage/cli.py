@@ -149,6 +149,7 @@ def simulate_serve(
     help="Path of the GitHub App's private key (PEM); read only to sign, never stored.",
 )
 @click.option("--installation-id", envvar="COPILOT_USAGE_APP_INSTALLATION_ID", help="The app's installation id.")
+@click.option("--rate-window", type=float, default=3600.0, hidden=True, help="Primary window (s) for the ETA.")
 @click.option("--today", callback=_date, hidden=True)
 def fetch_cmd(
     enterprises: tuple[str, ...],
@@ -162,6 +163,7 @@ def fetch_cmd(
     app_id: str | None,
     app_key: Path | None,
     installation_id: str | None,
+    rate_window: float,
     today: dt.date | None,
 ) -> None:
     """Fetch reports, seats, teams and billing into DATA_DIR/raw (tokens from GITHUB_TOKEN / .env, or a GitHub
@@ -196,7 +198,7 @@ def fetch_cmd(
         raise click.UsageError(msg)
     billing_token = settings.billing_token if (settings.billing_token != settings.token or not app) else None
 
-    progress = _Progress()
+    progress = _Progress(rate_window)
 
     async def go() -> Summary:
         async with GitHub(
@@ -226,7 +228,8 @@ def fetch_cmd(
 class _Progress:
     """A progress bar on a terminal (failures printed above it); plain log lines otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, rate_window: float = 3600.0) -> None:
+        self.rate_window = rate_window
         self.bar: Any = None
         if sys.stderr.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -246,9 +249,10 @@ class _Progress:
             self.bar.stop()
 
     def plan(self, plan: Plan) -> None:
+        import dataclasses
         import time
 
-        lines = plan.lines(now=time.time())
+        lines = dataclasses.replace(plan, window_s=self.rate_window).lines(now=time.time())
         if self.bar:
             self.bar.update(self.task, total=plan.tasks)
             for line in lines:
