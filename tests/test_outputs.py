@@ -20,7 +20,7 @@ from copilot_usage.errors import ConfigError
 from copilot_usage.output_digest import digest, names_a_user
 from copilot_usage.output_pdf import find_engine, write_pdf
 from copilot_usage.output_record import Record, Section, Table, Tile, read_record
-from copilot_usage.output_xlsx import CREDITS, MONTH, PERCENT, USD, number_format, sheet_names
+from copilot_usage.output_xlsx import CREDITS, MONTH, PERCENT, USD, number_format, sheet_names, sheet_tables
 from copilot_usage.render import parse_formats, render, render_all
 
 ROOT = Path(__file__).parents[1]
@@ -120,7 +120,9 @@ def test_no_chart_is_split_across_pages(runs: dict) -> None:
 def test_workbook_sheets_types_formats_and_frozen_headers(runs: dict) -> None:
     r = runs["value"]
     record = read_record(r.executed)
-    tables = [t for t in record.tables if t.frame.height]
+    tables = sheet_tables(record)
+    assert {t.section for t in tables} >= {t.section for t in record.tables if t.frame.height}
+    assert not any(a.frame.equals(b.frame) for i, a in enumerate(tables) for b in tables[i + 1 :])  # no twin sheets
     wb = openpyxl.load_workbook(r.outputs["xlsx"])
     assert wb.sheetnames == ["Summary", *sheet_names(tables), "Notes"]
     for name in wb.sheetnames:
@@ -142,6 +144,16 @@ def test_workbook_sheets_types_formats_and_frozen_headers(runs: dict) -> None:
     assert {"Data health", "Caveat", "Provenance"} <= set(notes)
     cells = " ".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row)
     assert "simdev-" not in cells
+
+
+def test_charts_have_alt_text_and_their_numbers_in_the_workbook(runs: dict) -> None:
+    r = runs["trends"]
+    alts = re.findall(r'<img [^>]*alt="([^"]*)"', r.html.read_text())
+    assert len(alts) >= 8 and all(a.startswith("Chart: ") and len(a) > 40 for a in alts), alts
+    assert "Chart: Active users: daily, 7-day and 28-day distinct. On " in alts[0]  # title, then what it shows
+    wb = openpyxl.load_workbook(r.outputs["xlsx"])
+    ws = wb[next(n for n in wb.sheetnames if n.startswith("1.1 How many people"))]
+    assert [c.value for c in ws[1]][:2] == ["day", "daily_active_users"] and ws["A2"].is_date
 
 
 def test_number_formats_follow_the_column() -> None:

@@ -183,6 +183,7 @@ class Report:
 
     missing: dict[str, str] = field(default_factory=dict)
     register: pl.DataFrame = field(default_factory=github_changes.register)  # GitHub's definition changes (+ yours)
+    _said: list[str] = field(default_factory=list, repr=False)  # the last narrative, for the next chart's alt text
 
     def events_for(self, measure: str) -> pl.DataFrame:
         """Events to draw on a time chart of ``measure``: the user's own, and every definition change in the
@@ -297,6 +298,7 @@ class Report:
         if not any(sentences):
             return
         said = [s for s in sentences if s]
+        self._said = said
         _show(f'<p class="cu-narr">{" ".join(html.escape(s) for s in said)}</p>', "say", {"sentences": said})
 
     def chart(
@@ -312,7 +314,21 @@ class Report:
         if chart is None or (data is not None and (data.height == 0)):
             display(HTML(f'<div class="cu-empty">{html.escape(self.not_fetched(*needs) or empty)}</div>'))
             return
-        display(chart)
+        bundle = chart._repr_mimebundle_()  # the registered SVG renderer: {"image/svg+xml": ...}
+        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+        title = charts.chart_title(chart)
+        if data is not None:  # the chart's numbers, for the workbook (audience rules applied)
+            shown = self.protect(data, user_column="user_login")
+            bundle = {**bundle, mime("table"): {"ipc": frame_payload(shown), "note": "", "chart": title}}
+        display(bundle, metadata={"image/svg+xml": {"alt": self._alt_text(title, data)}}, raw=True)
+        self._said = []
+
+    def _alt_text(self, title: str, data: pl.DataFrame | None) -> str:
+        """A chart's alternative text: its title and what it shows (the narrative said just before it)."""
+        shows = " ".join(self._said)
+        if not shows and data is not None:
+            shows = f"{data.height} data points ({', '.join(c.replace('_', ' ') for c in data.columns[:6])})."
+        return f"Chart: {title or 'untitled'}. {shows}".strip()
 
     def table(
         self,

@@ -3,7 +3,8 @@
 Each display of :class:`notebook.Report` (title block, tiles, narrative, tables, data notes) carries, beside its
 ``text/html``, a JSON copy under a MIME type of its own (:func:`mime`). The HTML export shows only the HTML; this
 module reads the JSON copies back, in order, grouped by the notebook's ``##`` section headings. Tables travel as
-Arrow IPC (base64), so their column types reach the workbook unchanged. Only what the report already shows is
+Arrow IPC (base64), so their column types reach the workbook unchanged; a chart's display carries the numbers
+behind it the same way. Only what the report already shows is
 carried: tables after the audience rules, no analyst-only table for leadership.
 """
 
@@ -55,6 +56,7 @@ class Table:
     caption: str  # the prose between the heading (or previous table) and the table, first line
     frame: pl.DataFrame  # after the audience rules; empty when the report showed a note instead
     note: str = ""  # what the report said in place of an empty table
+    chart: str = ""  # the chart's title when these are the numbers behind a chart
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,9 @@ def read_record(executed: Path) -> Record:
             if mime("table") in data:
                 item = data[mime("table")]
                 frame = payload_frame(item["ipc"])
-                sections[-1][2].append(Table(sections[-1][0], caption, frame, item.get("note") or ""))
+                sections[-1][2].append(
+                    Table(sections[-1][0], caption, frame, item.get("note") or "", item.get("chart") or "")
+                )
                 caption = ""
             if mime("notes") in data:
                 notes = data[mime("notes")]

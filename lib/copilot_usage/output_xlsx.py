@@ -1,5 +1,5 @@
 """The report as an Excel workbook: a Summary sheet (title block, tiles, headline figures, list of tables), one
-sheet per table of the report with typed columns and number formats, and a Notes sheet (data health, caveats,
+sheet per table of the report (and per chart: the numbers it draws) with typed columns and number formats, and a Notes sheet (data health, caveats,
 provenance). Header rows are frozen. Written with xlsxwriter (tables through polars ``write_excel``,
 https://docs.pola.rs/api/python/stable/reference/api/polars.DataFrame.write_excel.html).
 
@@ -75,6 +75,16 @@ def sheet_names(tables: list[Table]) -> list[str]:
     return names
 
 
+def sheet_tables(record: Record) -> list[Table]:
+    """The tables that get a sheet: those with rows, less a chart's numbers already on a sheet (a chart drawn
+    from the table shown beside it, or from another chart's frame)."""
+    shown: list[Table] = []
+    for table in record.tables:
+        if table.frame.height and table.frame.width and not any(table.frame.equals(t.frame) for t in shown):
+            shown.append(table)
+    return shown
+
+
 def excel_ready(frame: pl.DataFrame) -> pl.DataFrame:
     """Nested columns (lists, structs) as text; everything else unchanged."""
     out = []
@@ -95,7 +105,7 @@ def write_xlsx(record: Record, summary: dict[str, Any], path: Path, *, html: Pat
     """Write the workbook; returns ``path``."""
     import xlsxwriter
 
-    shown = [t for t in record.tables if t.frame.height and t.frame.width]
+    shown = sheet_tables(record)
     names = sheet_names(shown)
     wb = xlsxwriter.Workbook(str(path), {"remove_timezone": True})
     fmt = _Formats(wb)
@@ -131,9 +141,12 @@ def _figure_format(name: str, value: Any) -> str | None:
         return None
     if isinstance(value, int):
         return COUNT
-    if isinstance(value, float):
-        return number_format(name, pl.Float64())
-    return None
+    if not isinstance(value, float):
+        return None
+    found = number_format(name, pl.Float64())
+    if found == RATIO and re.search(r"(projected|_low$|_high$|pool)", name):  # forecast figures are credits
+        return CREDITS
+    return found
 
 
 def _write_value(ws: Any, row: int, col: int, value: Any, fmt: _Formats, code: str | None) -> None:
@@ -209,7 +222,8 @@ def _summary_sheet(
     for name, table in tables:
         ws.write_url(row, 0, f"internal:'{name}'!A1", string=name)
         ws.write_number(row, 1, table.frame.height, fmt.by_code[COUNT])
-        ws.write_string(row, 2, table.section + (f" — {table.caption}" if table.caption else ""))
+        what = f"numbers of the chart “{table.chart}”" if table.chart else table.caption
+        ws.write_string(row, 2, table.section + (f" — {what}" if what else ""))
         row += 1
     for table in record.tables:
         if table.note:
