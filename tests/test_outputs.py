@@ -223,3 +223,27 @@ def test_record_reads_tables_with_their_types(runs: dict) -> None:
     assert next(t.label for t in record.tiles) == "AI credits in period"
     assert json.dumps(record.notes)  # plain JSON all the way
     assert all(isinstance(t, Table) for t in record.tables)
+
+
+@needs_pdf
+def test_print_css_keeps_charts_whole_and_starts_the_appendix_on_a_page(tmp_path: Path) -> None:
+    """Six charts of 420 px on A4 (about 990 px a page): without the print rules the third would be cut."""
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="420"><text x="10" y="20">TOP-{n}</text>'
+        '<rect y="30" width="600" height="360" fill="#ccd"/><text x="10" y="410">BOTTOM-{n}</text></svg>'
+    )
+    cells = "".join(
+        f'<div class="jp-Cell"><div class="jp-RenderedSVG jp-OutputArea-output">{svg.format(n=n)}</div></div>'
+        for n in range(6)
+    )
+    notes = "<div class='jp-Cell'><h2 class='cu-notes'>Data notes</h2><p>health</p></div>"
+    page = tmp_path / "synthetic.html"
+    page.write_text(f"<html><head></head><body><main>{cells}{notes}</main></body></html>")
+    pdf = write_pdf(page, tmp_path / "synthetic.pdf", title={"title": "T", "scope": "org:x"})
+    pages = int(_pdfinfo(pdf)["Pages"])
+    texts = [_pdf_text(pdf, page=p) for p in range(1, pages + 1)]
+    for n in range(6):
+        [where] = [i for i, t in enumerate(texts) if f"TOP-{n}" in t]
+        assert f"BOTTOM-{n}" in texts[where], f"chart {n} split across pages"
+    [notes_at] = [i for i, t in enumerate(texts) if "Data notes" in t]
+    assert notes_at > max(i for i, t in enumerate(texts) if "BOTTOM-5" in t)

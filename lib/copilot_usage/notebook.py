@@ -314,8 +314,8 @@ class Report:
         if chart is None or (data is not None and (data.height == 0)):
             display(HTML(f'<div class="cu-empty">{html.escape(self.not_fetched(*needs) or empty)}</div>'))
             return
-        bundle = chart._repr_mimebundle_()  # the registered SVG renderer: {"image/svg+xml": ...}
-        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+        made = chart._repr_mimebundle_()  # the registered SVG renderer: {"image/svg+xml": ...}
+        bundle: dict[str, Any] = dict((made[0] if isinstance(made, tuple) else made) or {})
         title = charts.chart_title(chart)
         if data is not None:  # the chart's numbers, for the workbook (audience rules applied)
             shown = self.protect(data, user_column="user_login")
