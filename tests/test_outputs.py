@@ -90,7 +90,8 @@ def test_pdf_print_layout(runs: dict, tmp_path: Path) -> None:
     pages = int(info["Pages"])
     assert pages >= 3 and info["Page size"].startswith("594.96 x 841.92")  # A4
     first = _pdf_text(pdf, page=1)
-    assert "Copilot usage trends" in first and "AI credits in period" in first and "Weekly active users" in first
+    assert first.lstrip().startswith("Copilot usage trends")  # the title block first, then the introduction
+    assert "AI credits in period" in first and "Weekly active users" in first
     assert f"Page 1 of {pages}" in first and f"Page {pages} of {pages}" in _pdf_text(pdf, page=pages)
     text = _pdf_text(pdf)
     notes_page = next(p for p in range(1, pages + 1) if "Data notes" in _pdf_text(pdf, page=p))

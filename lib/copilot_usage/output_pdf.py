@@ -73,6 +73,8 @@ def print_css(title: dict[str, Any], *, paper: str = "a4") -> str:
 html, body {{ background: #fff !important; }}
 body, .jp-Notebook {{ padding: 0 !important; margin: 0 !important; font-size: 10pt; }}
 .jp-Cell {{ padding: 0 !important; break-inside: avoid-page; }}
+main {{ display: flex; flex-direction: column; }}
+main > .jp-Cell:has(.cu-title) {{ order: -1; }}  /* the title block first, then the notebook's introduction */
 .jp-Cell:has(.cu-notes) {{ break-before: page; }}
 h2 {{ break-after: avoid-page; }}
 .jp-MarkdownCell {{ break-after: avoid-page; }}
