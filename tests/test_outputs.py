@@ -248,3 +248,11 @@ def test_print_css_keeps_charts_whole_and_starts_the_appendix_on_a_page(tmp_path
         assert f"BOTTOM-{n}" in texts[where], f"chart {n} split across pages"
     [notes_at] = [i for i, t in enumerate(texts) if "Data notes" in t]
     assert notes_at > max(i for i, t in enumerate(texts) if "BOTTOM-5" in t)
+
+
+def test_cli_rejects_an_unknown_format_before_running_anything(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["render", "trends", "--format", "html,docx", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "valid formats: html, pdf, xlsx, md" in result.output
+    assert not list(tmp_path.iterdir())
+    result = CliRunner().invoke(main, ["render", "trends", "--paper", "a3"])
+    assert result.exit_code == 2 and "'a4', 'letter'" in result.output
