@@ -463,3 +463,21 @@ def unit_heatmap(frame: pl.DataFrame) -> alt.Chart:
         )
         .properties(width=560)
     )
+
+
+def chart_title(chart: Any) -> str:
+    """A chart's title text (the first one found in its layers or panels), or ""."""
+    title = getattr(chart, "title", alt.Undefined)
+    if isinstance(title, str) and title:
+        return title
+    text = getattr(title, "text", alt.Undefined)
+    if isinstance(text, str) and text:
+        return text
+    if isinstance(text, list) and text:
+        return " ".join(str(t) for t in text)
+    for part in ("layer", "vconcat", "hconcat", "concat"):
+        for inner in getattr(chart, part, None) or []:
+            found = chart_title(inner)
+            if found:
+                return found
+    return ""

@@ -380,27 +380,60 @@ def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:
 )
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
 @click.option("--notebooks-dir", type=click.Path(path_type=Path), default=Path("notebooks"), show_default=True)
+@click.option(
+    "--format",
+    "formats",
+    metavar="LIST",
+    default=None,
+    help="Comma-separated outputs among html,pdf,xlsx,md [default: all four; for `all`, each entry's `formats` "
+    "in reports.yml]. The HTML is always written.",
+)
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="PDF page size.")
 def render_cmd(
-    notebook: str, params: tuple[tuple[str, str], ...], config: Path, out: Path, notebooks_dir: Path
+    notebook: str,
+    params: tuple[tuple[str, str], ...],
+    config: Path,
+    out: Path,
+    notebooks_dir: Path,
+    formats: str | None,
+    paper: str,
 ) -> None:
-    """Render NOTEBOOK (a name in notebooks/ or a path) or `all` to HTML + executed .ipynb + summary.json."""
-    from .errors import CopilotUsageError
-    from .render import render, render_all
+    """Render NOTEBOOK (a name in notebooks/ or a path) or `all` to HTML, PDF, Excel and a Markdown digest beside
+    the executed .ipynb and summary.json.
 
+    Without headless Chromium the PDF is skipped with a note on how to install it, the other formats are
+    written and the exit status stays 0; a notebook that fails exits 1.
+    """
+    from .errors import CopilotUsageError
+    from .render import parse_formats, render, render_all
+
+    try:
+        chosen = None if formats is None else parse_formats(formats)
+    except CopilotUsageError as exc:
+        raise click.UsageError(str(exc)) from exc
     if notebook == "all":
-        results = render_all(config, out, notebooks_dir=notebooks_dir, overrides=_parse_p(params))
+        results = render_all(
+            config, out, notebooks_dir=notebooks_dir, overrides=_parse_p(params), formats=chosen, paper=paper
+        )
     else:
         path = Path(notebook) if notebook.endswith(".ipynb") else notebooks_dir / f"{notebook}.ipynb"
         if not path.exists():
             msg = f"no notebook {path}"
             raise click.UsageError(msg)
         try:
-            results = [render(path, _parse_p(params), out)]
+            results = [render(path, _parse_p(params), out, formats=chosen, paper=paper)]
         except CopilotUsageError as exc:
             raise click.ClickException(str(exc)) from exc
+    _report_results(results)
+
+
+def _report_results(results: list[Any]) -> None:
     failed = [r for r in results if r.error]
     for r in results:
-        click.echo(f"{'FAILED' if r.error else 'ok':6} {r.notebook} {r.error or r.html}")
+        written = " ".join(str(p) for f, p in r.outputs.items() if f != "html")
+        click.echo(f"{'FAILED' if r.error else 'ok':6} {r.notebook} {r.error or r.html} {written}".rstrip())
+    for message in dict.fromkeys(m for r in results for m in r.skipped.values()):
+        click.echo(f"warning: {message}", err=True)
     if failed:
         raise SystemExit(1)
 
@@ -421,7 +454,9 @@ def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebo
     t0 = time.perf_counter()
     results = run_demo(data_dir=data_dir, out_dir=out, notebooks_dir=notebooks_dir, seed=seed, users=users, days=days)
     for r in results:
-        click.echo(f"{r.html}")
+        click.echo(" ".join(str(p) for p in r.outputs.values()))
+    for message in dict.fromkeys(m for r in results for m in r.skipped.values()):
+        click.echo(f"warning: {message}", err=True)
     click.echo(f"{len(results)} reports in {time.perf_counter() - t0:.0f} s", err=True)
 
 

@@ -9,7 +9,9 @@
      │    ├── NotFound          404: unknown enterprise/org, or a policy/billing setup that hides it
      │    └── RateLimited       403/429 with rate-limit headers; carries the wait GitHub asked for
      ├── DownloadError          a signed link failed (expired, truncated, dropped)
-     └── InputError             a file the kit cannot read or place (names file and line)
+     ├── InputError             a file the kit cannot read or place (names file and line)
+     └── OutputError            a report format could not be written (the PDF engine failed)
+          └── EngineMissing     the tool a format needs is not installed: says how to install it
 """
 
 from __future__ import annotations
@@ -57,3 +59,11 @@ class DownloadError(CopilotUsageError):
 
 class InputError(CopilotUsageError):
     """A file or table cannot be read or placed; the message names file and line."""
+
+
+class OutputError(CopilotUsageError):
+    """One output format of a report could not be written; the message says why and what to do."""
+
+
+class EngineMissing(OutputError):
+    """The program an output format needs (headless Chromium for PDF) is not installed; says how to install it."""

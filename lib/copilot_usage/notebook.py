@@ -21,6 +21,7 @@ import polars as pl
 from IPython.display import HTML, display
 
 from . import __version__, charts, github_changes, store
+from .output_record import frame_payload, mime
 
 SUMMARY_ENV = "COPILOT_USAGE_SUMMARY"
 PSEUDONYM_ENV = "COPILOT_USAGE_PSEUDONYM_KEY"
@@ -144,6 +145,15 @@ def fmt_num(value: float | None, *, digits: int = 0, pct: bool = False) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _show(markup: str, kind: str | None = None, payload: Any = None) -> None:
+    """Display HTML; with ``kind``, also a JSON copy of what it shows for the PDF, workbook and digest
+    (:mod:`output_record` reads it back from the executed notebook; the HTML export ignores it)."""
+    if kind is None:
+        display(HTML(markup))
+        return
+    display({"text/html": markup, mime(kind): payload}, raw=True)
+
+
 def change_phrase(what: str, change: float | None, period: str) -> str:
     """Deterministic narrative: ``"credits per active user rose 18% week over week"``."""
     if change is None:
@@ -173,6 +183,7 @@ class Report:
 
     missing: dict[str, str] = field(default_factory=dict)
     register: pl.DataFrame = field(default_factory=github_changes.register)  # GitHub's definition changes (+ yours)
+    _said: list[str] = field(default_factory=list, repr=False)  # the last narrative, for the next chart's alt text
 
     def events_for(self, measure: str) -> pl.DataFrame:
         """Events to draw on a time chart of ``measure``: the user's own, and every definition change in the
@@ -243,11 +254,25 @@ class Report:
         generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         newest = self.health.filter(pl.col("status") == "complete")["day"].max() if self.health.height else None
         stamp = '<span class="cu-stamp">PRELIMINARY — fewer than 14 complete days</span> ' if self.preliminary else ""
-        display(
-            HTML(f"""{_CSS}<div class="cu-title"><h1>{html.escape(self.title)}</h1>
+        days = (self.end - self.start).days + 1
+        _show(
+            f"""{_CSS}<div class="cu-title"><h1>{html.escape(self.title)}</h1>
 <div class="cu-meta">{stamp}<b>Scope</b> {html.escape(self.scope)} · <b>Period</b> {self.start} → {self.end}
-({(self.end - self.start).days + 1} days) · <b>Data through</b> {newest or "n/a"} · <b>Generated</b> {generated}
-· <b>Audience</b> {html.escape(self.audience)}</div></div>""")
+({days} days) · <b>Data through</b> {newest or "n/a"} · <b>Generated</b> {generated}
+· <b>Audience</b> {html.escape(self.audience)}</div></div>""",
+            "title",
+            {
+                "title": self.title,
+                "scope": self.scope,
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "days": days,
+                "data_through": None if newest is None else newest.isoformat(),
+                "generated": generated,
+                "audience": self.audience,
+                "preliminary": self.preliminary,
+                "complete_days": self.complete_days,
+            },
         )
 
     def tiles(self, items: list[tuple[str, str, float | None]]) -> None:
@@ -262,13 +287,19 @@ class Report:
                 f'<div class="cu-tile"><div class="v">{html.escape(value)}</div>'
                 f'<div class="l">{html.escape(label)}</div>{delta}</div>'
             )
-        display(HTML(f'<div class="cu-tiles">{"".join(parts)}</div>'))
+        _show(
+            f'<div class="cu-tiles">{"".join(parts)}</div>',
+            "tiles",
+            [{"label": label, "value": value, "change": change} for label, value, change in items],
+        )
 
     def say(self, *sentences: str) -> None:
         """Narrative paragraph (deterministic sentences built from the numbers); nothing when all are empty."""
         if not any(sentences):
             return
-        display(HTML(f'<p class="cu-narr">{" ".join(html.escape(s) for s in sentences if s)}</p>'))
+        said = [s for s in sentences if s]
+        self._said = said
+        _show(f'<p class="cu-narr">{" ".join(html.escape(s) for s in said)}</p>', "say", {"sentences": said})
 
     def chart(
         self,
@@ -283,7 +314,21 @@ class Report:
         if chart is None or (data is not None and (data.height == 0)):
             display(HTML(f'<div class="cu-empty">{html.escape(self.not_fetched(*needs) or empty)}</div>'))
             return
-        display(chart)
+        made = chart._repr_mimebundle_()  # the registered SVG renderer: {"image/svg+xml": ...}
+        bundle: dict[str, Any] = dict((made[0] if isinstance(made, tuple) else made) or {})
+        title = charts.chart_title(chart)
+        if data is not None:  # the chart's numbers, for the workbook (audience rules applied)
+            shown = self.protect(data, user_column="user_login")
+            bundle = {**bundle, mime("table"): {"ipc": frame_payload(shown), "note": "", "chart": title}}
+        display(bundle, metadata={"image/svg+xml": {"alt": self._alt_text(title, data)}}, raw=True)
+        self._said = []
+
+    def _alt_text(self, title: str, data: pl.DataFrame | None) -> str:
+        """A chart's alternative text: its title and what it shows (the narrative said just before it)."""
+        shows = " ".join(self._said)
+        if not shows and data is not None:
+            shows = f"{data.height} data points ({', '.join(c.replace('_', ' ') for c in data.columns[:6])})."
+        return f"Chart: {title or 'untitled'}. {shows}".strip()
 
     def table(
         self,
@@ -297,13 +342,20 @@ class Report:
         a note: ``empty``, or which fetch fills it when a table in ``needs`` was not fetched."""
         frame = self.protect(frame, user_column=user_column)
         if frame.height == 0:
-            display(HTML(f'<div class="cu-empty">{html.escape(self.not_fetched(*needs) or empty)}</div>'))
+            note = self.not_fetched(*needs) or empty
+            _show(
+                f'<div class="cu-empty">{html.escape(note)}</div>', "table", {"ipc": frame_payload(frame), "note": note}
+            )
             return
         head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in frame.columns)
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in frame.iter_rows()
         )  # display of an already-aggregated, small table
-        display(HTML(f'<table class="cu"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'))
+        _show(
+            f'<table class="cu"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>',
+            "table",
+            {"ipc": frame_payload(frame), "note": ""},
+        )
 
     def analyst_table(self, frame: pl.DataFrame, *, user_column: str = "user_login") -> None:
         """A per-user table, shown to the analyst audience only (pseudonymised on request)."""
@@ -356,9 +408,9 @@ class Report:
         params = {k: v for k, v in self.parameters.items() if "token" not in k.lower()}
         absent = ", ".join(f"{t} (`--reports {f}`)" for t, f in sorted(self.missing.items()))
         changes = github_changes.notes(self.register, start=self.start, end=self.end)
-        display(
-            HTML(
-                "<h2>Data notes</h2>"
+        _show(
+            (
+                "<h2 class='cu-notes'>Data notes</h2>"
                 f"<p class='cu-narr'><b>Data health ({self.start} → {self.end}, users-1-day):</b> {html.escape(health_txt)}."
                 + (f" Days not complete: {html.escape(listed + more)}." if listed else " Every day is complete.")
                 + (
@@ -380,7 +432,19 @@ class Report:
                 )
                 + f"<p class='cu-meta'><b>Provenance</b> · kit {__version__} · data fingerprint {fingerprint} · "
                 f"parameters {html.escape(json.dumps(params, default=str))}</p>"
-            )
+            ),
+            "notes",
+            {
+                "period": f"{self.start} → {self.end}",
+                "health": health_txt,
+                "not_complete": listed + more,
+                "not_in_cache": [f"{t} (--reports {f})" for t, f in sorted(self.missing.items())],
+                "caveats": CAVEATS,
+                "definition_changes": changes,
+                "kit_version": __version__,
+                "data_fingerprint": fingerprint,
+                "parameters": json.dumps(params, default=str),
+            },
         )
         self.record(
             scope=self.scope,

@@ -1,7 +1,11 @@
-"""Run a report notebook with papermill and export self-contained HTML with nbconvert.
+"""Run a report notebook with papermill, export self-contained HTML with nbconvert, and the same report as PDF,
+Excel workbook and Markdown digest.
 
 Per run: ``<out>/<notebook>/<scope>_<start>_<end>.html``, the executed ``.ipynb`` beside it (audit trail with
-``metadata.papermill.parameters``) and ``.summary.json`` with the headline figures. Parameter names are
+``metadata.papermill.parameters``), ``.summary.json`` with the headline figures, and, by ``formats``, ``.pdf``
+(:mod:`output_pdf`), ``.xlsx`` (:mod:`output_xlsx`) and ``.md`` (:mod:`output_digest`). The HTML is always
+written: the PDF is printed from it and the digest points to it. Without a PDF engine the other formats are still
+written and :attr:`Rendered.skipped` says how to install one. Parameter names are
 checked against the notebook's ``parameters`` cell (papermill only warns). A failing cell fails the run and
 the executed notebook with the error is kept.
 """
@@ -12,13 +16,16 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import ConfigError, CopilotUsageError
+from .errors import ConfigError, CopilotUsageError, EngineMissing, OutputError
+
+FORMATS = ("html", "pdf", "xlsx", "md")
 
 TEMPLATES = Path(__file__).parent / "templates"
 _EXTERNAL = re.compile(r"""(?:src|href)=["']https?://[^"']+|import\(["']https?://""", re.IGNORECASE)
@@ -40,6 +47,20 @@ class Rendered:
     executed: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)  # format -> file written
+    skipped: dict[str, str] = field(default_factory=dict)  # format -> why not written (engine missing)
+
+
+def parse_formats(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """``"html,pdf"`` or ``["html", "pdf"]`` → known formats in the order of :data:`FORMATS`; None → all four."""
+    if value is None:
+        return FORMATS
+    names = [v.strip().lower() for v in (value.split(",") if isinstance(value, str) else value) if v.strip()]
+    unknown = sorted(set(names) - set(FORMATS))
+    if unknown or not names:
+        msg = f"unknown output format(s) {', '.join(unknown) or '(none given)'}; valid formats: {', '.join(FORMATS)}"
+        raise ConfigError(msg)
+    return tuple(f for f in FORMATS if f in names)
 
 
 def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
@@ -115,10 +136,19 @@ def to_html(executed: Path, html: Path) -> int:
     return len(body.encode())
 
 
-def render(notebook: Path, parameters: dict[str, Any], out_dir: Path) -> Rendered:
-    """Execute one notebook with one parameter set and write HTML, executed notebook and summary."""
+def render(
+    notebook: Path,
+    parameters: dict[str, Any],
+    out_dir: Path,
+    *,
+    formats: str | Iterable[str] | None = None,
+    paper: str = "a4",
+) -> Rendered:
+    """Execute one notebook with one parameter set and write the executed notebook, summary, HTML and the other
+    ``formats`` (default all of :data:`FORMATS`; ``paper``: ``a4`` or ``letter`` for the PDF)."""
     import papermill
 
+    wanted = parse_formats(formats)
     notebook = Path(notebook).resolve()
     params = coerce(notebook, parameters)
     if "data_dir" in params:
@@ -160,7 +190,41 @@ def render(notebook: Path, parameters: dict[str, Any], out_dir: Path) -> Rendere
     to_html(executed, html)
     summary["changes_since_last_run"] = changes_since_last_run(folder, stem, summary)
     (folder / f"{stem}.summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
-    return Rendered(notebook.stem, params, html, executed, summary)
+    done = Rendered(notebook.stem, params, html, executed, summary, outputs={"html": html})
+    write_outputs(done, folder / stem, formats=wanted, paper=paper)
+    return done
+
+
+def write_outputs(done: Rendered, base: Path, *, formats: tuple[str, ...], paper: str = "a4") -> None:
+    """PDF, workbook and digest of a rendered report, beside its HTML (``base`` + suffix). A missing PDF engine
+    is recorded in ``done.skipped``; a failing one raises :class:`RenderError` after the other formats."""
+    from . import output_digest, output_pdf, output_xlsx
+    from .output_record import read_record
+
+    assert done.html is not None and done.executed is not None
+    if formats == ("html",):
+        return
+    record = read_record(done.executed)
+    failure: OutputError | None = None
+    if "pdf" in formats:
+        try:
+            done.outputs["pdf"] = output_pdf.write_pdf(
+                done.html, base.with_suffix(".pdf"), title=record.title, paper=paper
+            )
+        except EngineMissing as exc:
+            done.skipped["pdf"] = str(exc)
+        except OutputError as exc:
+            failure = exc
+    if "xlsx" in formats:
+        done.outputs["xlsx"] = output_xlsx.write_xlsx(record, done.summary, base.with_suffix(".xlsx"), html=done.html)
+    if "md" in formats:
+        logins = output_digest.logins_in_cache(done.parameters.get("data_dir", "."), record.title.get("scope", ""))
+        others = {f: p for f, p in done.outputs.items() if f not in ("html", "md")}
+        done.outputs["md"] = output_digest.write_digest(
+            record, base.with_suffix(".md"), report=done.html, others=others, logins=logins
+        )
+    if failure is not None:
+        raise RenderError(str(failure), executed=done.executed) from failure
 
 
 def changes_since_last_run(folder: Path, stem: str, summary: dict[str, Any]) -> dict[str, Any] | None:
@@ -185,25 +249,40 @@ def changes_since_last_run(folder: Path, stem: str, summary: dict[str, Any]) -> 
 
 
 def load_config(path: Path) -> list[dict[str, Any]]:
-    """``notebooks/reports.yml``: ``reports: [{notebook: trends, parameters: {...}}, ...]``."""
+    """``notebooks/reports.yml``: ``reports: [{notebook: trends, parameters: {...}, formats: [html, md]}, ...]``
+    (``formats`` optional: all four when absent)."""
     doc = yaml.safe_load(Path(path).read_text()) or {}
     entries = doc.get("reports", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) and "notebook" in e for e in entries):
         msg = f"{path}: expected 'reports:' as a list of {{notebook: NAME, parameters: {{...}}}}"
         raise ConfigError(msg)
+    for entry in entries:
+        try:
+            parse_formats(entry.get("formats"))
+        except ConfigError as exc:
+            msg = f"{path}: report {entry['notebook']}: {exc}"
+            raise ConfigError(msg) from exc
     return entries
 
 
 def render_all(
-    config: Path, out_dir: Path, *, notebooks_dir: Path, overrides: dict[str, Any] | None = None
+    config: Path,
+    out_dir: Path,
+    *,
+    notebooks_dir: Path,
+    overrides: dict[str, Any] | None = None,
+    formats: str | Iterable[str] | None = None,
+    paper: str = "a4",
 ) -> list[Rendered]:
-    """Render every entry; a failure is recorded and the others still run."""
+    """Render every entry (in its own ``formats``, unless ``formats`` is given); a failure is recorded and the
+    others still run."""
     results = []
     for entry in load_config(config):
         params = {**(entry.get("parameters") or {}), **(overrides or {})}
         nb = notebooks_dir / f"{entry['notebook']}.ipynb"
+        chosen = formats if formats is not None else entry.get("formats")
         try:
-            results.append(render(nb, params, out_dir))
+            results.append(render(nb, params, out_dir, formats=chosen, paper=paper))
         except CopilotUsageError as exc:
             results.append(Rendered(entry["notebook"], params, error=str(exc)))
     return results

@@ -1,0 +1,257 @@
+"""The report as an Excel workbook: a Summary sheet (title block, tiles, headline figures, list of tables), one
+sheet per table of the report (and per chart: the numbers it draws) with typed columns and number formats, and a Notes sheet (data health, caveats,
+provenance). Header rows are frozen. Written with xlsxwriter (tables through polars ``write_excel``,
+https://docs.pola.rs/api/python/stable/reference/api/polars.DataFrame.write_excel.html).
+
+Number formats follow the column: dates as dates (``month`` columns as months), integers as counts, shares and
+changes as %, US$ amounts as dollars, credits as whole credits, other ratios with one decimal. Missing values are
+empty cells, never 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .output_record import Record, Table
+
+COUNT = "#,##0"
+CREDITS = "#,##0"
+RATIO = "#,##0.0"
+PERCENT = "0.0%"
+USD = "$#,##0.00"
+COEFFICIENT = "0.00"
+DATE = "yyyy-mm-dd"
+MONTH = "mmm yyyy"
+DATETIME = "yyyy-mm-dd hh:mm"
+_SHARE = re.compile(r"(share|adoption|_change$|_growth$|^change$|^top\d+$|_pct$)")
+_USD = re.compile(r"(usd|cost|price|amount)")
+_INVALID_SHEET = re.compile(r"[\[\]:*?/\\]")
+
+
+def number_format(name: str, dtype: pl.DataType) -> str | None:
+    """The Excel number format of a column, from its type and name (None: text, left as Excel shows it)."""
+    key = name.lower()
+    if dtype == pl.Date:
+        return MONTH if key == "month" else DATE
+    if isinstance(dtype, pl.Datetime):
+        return DATETIME
+    if dtype.is_integer():
+        return COUNT
+    if not dtype.is_float():
+        return None
+    if _SHARE.search(key):
+        return PERCENT
+    if _USD.search(key):
+        return USD
+    if key in ("gini", "r2", "r2_holdout") or key.startswith("gini"):
+        return COEFFICIENT
+    if ("credits" in key and "per_" not in key) or key in ("included_pool", "difference"):
+        return CREDITS
+    return RATIO
+
+
+def sheet_names(tables: list[Table]) -> list[str]:
+    """One valid, unique sheet name (≤ 31 characters) per table: ``<section>.<table> <heading words>``, the section
+    number from the heading (``## 2. What …``) or its order, cut at a word."""
+    names: list[str] = []
+    sections: dict[str, int] = {}
+    for table in tables:
+        numbered = re.match(r"^(\d+)\.\s*", table.section)
+        number = numbered.group(1) if numbered else str(sections.setdefault(table.section, len(sections) + 1))
+        sections.setdefault(table.section, int(number))
+        index = sum(1 for t in tables[: len(names)] if t.section == table.section) + 1
+        words = _INVALID_SHEET.sub(" ", table.section[numbered.end() if numbered else 0 :]).rstrip("?").split()
+        name = f"{number}.{index}"
+        for word in words:
+            if len(name) + 1 + len(word) > 31:
+                break
+            name += " " + word
+        names.append(name.strip("' "))
+    return names
+
+
+def sheet_tables(record: Record) -> list[Table]:
+    """The tables that get a sheet: those with rows, less a chart's numbers already on a sheet (a chart drawn
+    from the table shown beside it, or from another chart's frame)."""
+    shown: list[Table] = []
+    for table in record.tables:
+        if table.frame.height and table.frame.width and not any(table.frame.equals(t.frame) for t in shown):
+            shown.append(table)
+    return shown
+
+
+def excel_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """Nested columns (lists, structs) as text; everything else unchanged."""
+    out = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, pl.List | pl.Array):
+            out.append(col.cast(pl.List(pl.String)).list.join(" – ").alias(name))
+        elif isinstance(dtype, pl.Struct):
+            out.append(col.struct.json_encode().alias(name))
+        elif dtype == pl.Null:
+            out.append(col.cast(pl.String))
+        else:
+            out.append(col)
+    return frame.select(out)
+
+
+def write_xlsx(record: Record, summary: dict[str, Any], path: Path, *, html: Path | None = None) -> Path:
+    """Write the workbook; returns ``path``."""
+    import xlsxwriter
+
+    shown = sheet_tables(record)
+    names = sheet_names(shown)
+    wb = xlsxwriter.Workbook(str(path), {"remove_timezone": True})
+    fmt = _Formats(wb)
+    _summary_sheet(wb, fmt, record, summary, list(zip(names, shown, strict=True)), html)
+    for name, table in zip(names, shown, strict=True):
+        frame = excel_ready(table.frame)
+        formats = {c: f for c, d in frame.schema.items() if (f := number_format(c, d))}
+        frame.write_excel(
+            wb,
+            name,
+            column_formats=formats,  # type: ignore[arg-type]
+            dtype_formats={pl.Date: DATE},
+            table_style="Table Style Light 9",
+            freeze_panes=(1, 0),
+            autofit=True,
+        )
+    _notes_sheet(wb, fmt, record, html)
+    wb.close()
+    return path
+
+
+class _Formats:
+    def __init__(self, wb: Any) -> None:
+        self.header = wb.add_format({"bold": True, "bg_color": "#dce6f7", "bottom": 1})
+        self.block = wb.add_format({"bold": True, "font_color": "#173b7a", "top": 1})
+        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        self.bold = wb.add_format({"bold": True})
+        self.by_code = {code: wb.add_format({"num_format": code}) for code in (COUNT, RATIO, PERCENT, USD, DATE)}
+
+
+def _figure_format(name: str, value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return COUNT
+    if not isinstance(value, float):
+        return None
+    found = number_format(name, pl.Float64())
+    if found == RATIO and re.search(r"(projected|_low$|_high$|pool)", name):  # forecast figures are credits
+        return CREDITS
+    return found
+
+
+def _write_value(ws: Any, row: int, col: int, value: Any, fmt: _Formats, code: str | None) -> None:
+    if value is None:
+        ws.write_blank(row, col, None)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value)
+    elif isinstance(value, int | float):
+        ws.write_number(row, col, value, fmt.by_code.get(code or RATIO))
+    elif isinstance(value, dt.date):
+        ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), fmt.by_code[DATE])
+    else:
+        ws.write_string(row, col, str(value))
+
+
+def _as_date(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def _summary_sheet(
+    wb: Any, fmt: _Formats, record: Record, summary: dict[str, Any], tables: list[tuple[str, Table]], html: Path | None
+) -> None:
+    ws = wb.add_worksheet("Summary")
+    ws.write_row(0, 0, ["Item", "Value", "Note"], fmt.header)
+    ws.freeze_panes(1, 0)
+    ws.set_column(0, 0, 44)
+    ws.set_column(1, 1, 22)
+    ws.set_column(2, 2, 70)
+    t = record.title
+    row = 1
+    facts = [
+        ("Report", t.get("title"), ""),
+        ("Scope", t.get("scope"), ""),
+        ("Period start", _as_date(t.get("start")), ""),
+        ("Period end", _as_date(t.get("end")), f"{t.get('days')} days"),
+        ("Data through", _as_date(t.get("data_through")), "newest complete day in the cache"),
+        ("Generated", t.get("generated"), ""),
+        ("Audience", t.get("audience"), ""),
+        ("Preliminary", t.get("preliminary"), "fewer than 14 complete days" if t.get("preliminary") else ""),
+        ("Full report", None if html is None else html.name, "the HTML beside this workbook"),
+    ]
+    for label, value, note in facts:
+        ws.write_string(row, 0, label)
+        _write_value(ws, row, 1, value, fmt, None)
+        ws.write_string(row, 2, note)
+        row += 1
+    row += 1
+    ws.write_row(row, 0, ["Tiles (as shown in the report)", "", "change vs previous period"], fmt.block)
+    row += 1
+    for tile in record.tiles:
+        ws.write_string(row, 0, tile.label)
+        ws.write_string(row, 1, tile.value)
+        _write_value(ws, row, 2, tile.change, fmt, PERCENT)
+        row += 1
+    row += 1
+    ws.write_row(row, 0, ["Headline figures (summary.json)", "", ""], fmt.block)
+    row += 1
+    skip = {"scope", "start", "end", "audience", "preliminary", "changes_since_last_run"}
+    for name, value in sorted(summary.items()):
+        if name in skip or isinstance(value, dict):
+            continue
+        if isinstance(value, list):
+            value = ", ".join("n/a" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v) for v in value)
+        value = _as_date(value)
+        ws.write_string(row, 0, name)
+        _write_value(ws, row, 1, value, fmt, _figure_format(name, value))
+        row += 1
+    row += 1
+    ws.write_row(row, 0, ["Tables (one sheet each)", "rows", "section"], fmt.block)
+    row += 1
+    for name, table in tables:
+        ws.write_url(row, 0, f"internal:'{name}'!A1", string=name)
+        ws.write_number(row, 1, table.frame.height, fmt.by_code[COUNT])
+        what = f"numbers of the chart “{table.chart}”" if table.chart else table.caption
+        ws.write_string(row, 2, table.section + (f" — {what}" if what else ""))
+        row += 1
+    for table in record.tables:
+        if table.note:
+            ws.write_string(row, 0, "(no sheet)")
+            ws.write_string(row, 2, f"{table.section}: {table.note}")
+            row += 1
+
+
+def _notes_sheet(wb: Any, fmt: _Formats, record: Record, html: Path | None) -> None:
+    ws = wb.add_worksheet("Notes")
+    ws.write_row(0, 0, ["Topic", "Note"], fmt.header)
+    ws.freeze_panes(1, 0)
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 120, fmt.wrap)
+    n = record.notes
+    rows: list[tuple[str, str]] = [
+        ("Data health", f"{n.get('period', '')}, users-1-day: {n.get('health', 'no data')}"),
+        ("Days not complete", n.get("not_complete") or "none: every day is complete"),
+    ]
+    rows += [("Not in the cache", item) for item in n.get("not_in_cache", [])]
+    rows += [("Caveat", c) for c in n.get("caveats", [])]
+    rows += [("Definition change", c) for c in n.get("definition_changes", [])]
+    rows += [
+        ("Provenance", f"kit {n.get('kit_version', '?')} · data fingerprint {n.get('data_fingerprint', '?')}"),
+        ("Parameters", str(n.get("parameters", ""))),
+    ]
+    if html is not None:
+        rows.append(("Full report", html.name))
+    for i, (topic, text) in enumerate(rows, start=1):
+        ws.write_string(i, 0, topic, fmt.bold)
+        ws.write_string(i, 1, text)
