@@ -7,8 +7,8 @@ wall time. The simulator (its own process) serves the limit scaled down in time 
 requests per 3,600/scale-second window, the same requests-to-budget ratio as the real hour. The fetch (the
 ``copilot-usage fetch`` command, one enterprise + one org, every default report) is timed against its floor: the
 full windows it must wait, ``(ceil(api_requests / limit) - 1) × window``. Prints the plan's first lines, the
-requests, the floor, the wall time, wall − floor, the simulator's limit violations (must be 0), and the floor
-in real hours.
+requests, the floor, the wall time, wall − floor, the simulator's limit violations (must be 0), and what the
+run stands for at the real limit (a backfill ``scale`` times as many requests).
 """
 
 from __future__ import annotations
@@ -71,7 +71,10 @@ def main() -> None:
         f"{record['downloads']} downloads, floor {floor:.1f} s, wall {wall:.1f} s, wall - floor {wall - floor:.1f} s, "
         f"limit violations {violations}, faults {sum(record['faults'].values())}"
     )
-    print(f"the same backfill at GitHub's real limit waits at least {floor * args.scale / 3600:.2f} h")
+    print(
+        f"as at GitHub's real 5,000/h: a backfill of {api * args.scale:,.0f} requests, which waits at least "
+        f"{floor * args.scale / 3600:.1f} h for resets (wall - floor here: {wall - floor:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -340,11 +340,12 @@ def build_cmd(data_dir: Path, full: bool) -> None:
 @main.command("status")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
 def status_cmd(data_dir: Path) -> None:
-    """Freshness per scope and report: newest complete day, gaps, pending days, quarantined lines, drift."""
+    """Freshness per scope and report: newest complete day, gaps, pending days, quarantined lines, drift; then
+    history only this cache holds, days GitHub deletes within 14 days, and days gone for good."""
     from rich.console import Console
     from rich.table import Table
 
-    from .status import status_table
+    from .status import retention, retention_notes, status_table
 
     frame = status_table(data_dir)
     table = Table(title=f"cache status: {data_dir}")
@@ -353,7 +354,11 @@ def status_cmd(data_dir: Path) -> None:
         table.add_column(col.replace("_", " "), justify="left" if key else "right", no_wrap=key)
     for row in frame.iter_rows():
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console(width=170).print(table)
+    console = Console(width=170)
+    console.print(table)
+    today = dt.datetime.now(dt.UTC).date()
+    for line in retention_notes(retention(data_dir, today=today), today=today):
+        console.print(line, style="yellow", highlight=False)
 
 
 def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:

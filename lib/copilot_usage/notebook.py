@@ -20,7 +20,7 @@ import altair as alt
 import polars as pl
 from IPython.display import HTML, display
 
-from . import __version__, charts, github_changes, store
+from . import __version__, charts, github_changes, status, store
 from .output_record import frame_payload, mime
 
 SUMMARY_ENV = "COPILOT_USAGE_SUMMARY"
@@ -183,6 +183,7 @@ class Report:
 
     missing: dict[str, str] = field(default_factory=dict)
     register: pl.DataFrame = field(default_factory=github_changes.register)  # GitHub's definition changes (+ yours)
+    retention: list[str] = field(default_factory=list)  # history only this cache holds, or that GitHub will delete
     _said: list[str] = field(default_factory=list, repr=False)  # the last narrative, for the next chart's alt text
 
     def events_for(self, measure: str) -> pl.DataFrame:
@@ -419,7 +420,9 @@ class Report:
                     if absent
                     else ""
                 )
-                + "</p><ul class='cu-narr'>"
+                + "</p>"
+                + "".join(f"<p class='cu-narr'><b>History:</b> {html.escape(n)}</p>" for n in self.retention)
+                + "<ul class='cu-narr'>"
                 + "".join(f"<li>{html.escape(c)}</li>" for c in CAVEATS)
                 + "</ul>"
                 + (
@@ -441,6 +444,7 @@ class Report:
                 "not_in_cache": [f"{t} (--reports {f})" for t, f in sorted(self.missing.items())],
                 "caveats": CAVEATS,
                 "definition_changes": changes,
+                "history": self.retention,
                 "kit_version": __version__,
                 "data_fingerprint": fingerprint,
                 "parameters": json.dumps(params, default=str),
@@ -561,6 +565,9 @@ def report(
         {},
         health,
         register=github_changes.register(definitions or None),
+        retention=status.retention_notes(
+            status.retention_frame(health_all, today=(today := dt.datetime.now(dt.UTC).date())), today=today
+        ),
     )
     charts.enable_theme()
     r.show_title()

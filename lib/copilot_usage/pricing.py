@@ -1,0 +1,75 @@
+"""Every price and dated allowance the kit uses, with its source: the one place to change when GitHub does.
+
+Sources:
+
+* AI credits, the included pool, usage-based billing from 2026-06-01: GitHub Docs, "Usage-based billing for
+  organizations and enterprises"
+  (https://docs.github.com/en/copilot/concepts/billing/usage-based-billing-for-organizations-and-enterprises) and
+  "About billing for GitHub Copilot in organizations and enterprises"
+  (https://docs.github.com/en/copilot/concepts/billing/organizations-and-enterprises).
+* Seat list prices: https://github.com/features/copilot/plans (Business US$19, Enterprise US$39 per user a month).
+* Data residency (GHE.com): model usage on GitHub Enterprise Cloud with data residency carries a 10 % multiplier
+  (https://docs.github.com/en/enterprise-cloud@latest/admin/data-residency/about-github-enterprise-cloud-with-data-residency).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import httpx
+import polars as pl
+
+CREDIT_PRICE_USD = 0.01  # 1 AI credit = US$0.01 ("a $10 USD budget covers 1,000 AI credits")
+SEAT_PRICE_USD = {"business": 19.0, "enterprise": 39.0}  # list price per seat per month
+INCLUDED_CREDITS = {"business": 1900, "enterprise": 3900}  # per assigned licence per month, from 2026-09-01
+# Existing customers' promotional allowance, 2026-06-01 to 2026-08-31 inclusive; then the standard amounts.
+PROMO_CREDITS = {"business": 3000, "enterprise": 7000}
+PROMO_START, PROMO_END = dt.date(2026, 6, 1), dt.date(2026, 9, 1)  # PROMO_END is the first standard day
+DATA_RESIDENCY_MULTIPLIER = 1.10
+
+
+@dataclass(frozen=True)
+class Prices:
+    """The prices a report uses, as given by its parameters (defaults: GitHub's list prices)."""
+
+    credit: float = CREDIT_PRICE_USD
+    seat_business: float = SEAT_PRICE_USD["business"]
+    seat_enterprise: float = SEAT_PRICE_USD["enterprise"]
+    promotional: bool = True
+
+    def sentence(self) -> str:
+        """What the report's money figures assume, for its data notes."""
+        listed = (
+            self.credit == CREDIT_PRICE_USD
+            and self.seat_business == SEAT_PRICE_USD["business"]
+            and self.seat_enterprise == SEAT_PRICE_USD["enterprise"]
+        )
+        promo = (
+            "the promotional 3,000 / 7,000 included credits per licence until 2026-08-31, then 1,900 / 3,900"
+            if self.promotional
+            else "1,900 / 3,900 included credits per licence (no promotional allowance)"
+        )
+        return (
+            f"Prices used: US${self.credit:g} per AI credit, seats US${self.seat_business:g} (Business) and "
+            f"US${self.seat_enterprise:g} (Enterprise) a month{' (GitHub list prices)' if listed else ''}; {promo}."
+        )
+
+
+def included_credits(
+    plan: pl.Expr, day: pl.Expr, *, promotional: bool = True, included: dict[str, int] | None = None
+) -> pl.Expr:
+    """Included AI credits of one licence for the month of ``day``: the promotional amount before 2026-09-01 when
+    ``promotional``, else the standard one (``included`` overrides the standard amounts)."""
+    standard = included or INCLUDED_CREDITS
+    base = plan.replace_strict(standard, default=standard["business"], return_dtype=pl.Float64)
+    if not promotional:
+        return base
+    promo = plan.replace_strict(PROMO_CREDITS, default=PROMO_CREDITS["business"], return_dtype=pl.Float64)
+    return pl.when(day.is_between(pl.lit(PROMO_START), pl.lit(PROMO_END), closed="left")).then(promo).otherwise(base)
+
+
+def data_resident(base_url: str) -> bool:
+    """Whether the API base URL is a GHE.com (data residency) one, where model usage costs 10 % more."""
+    host = httpx.URL(base_url).host
+    return host == "ghe.com" or host.endswith(".ghe.com")
