@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES
-from copilot_usage import store
+from copilot_usage import rawstore, store
 from copilot_usage.cli import main
 from copilot_usage.errors import InputError
 from copilot_usage.importer import import_file
@@ -82,3 +84,60 @@ def test_cli_import_exit_status(tmp_path: Path) -> None:
     f.write_text("{not json\n")
     bad = runner.invoke(main, ["import", str(f), "--data-dir", str(tmp_path)])
     assert bad.exit_code == 1 and "broken.ndjson" in bad.output
+
+
+def _user_rows(days: list[str], users: list[int], *, credits: float = 1.0) -> list[dict[str, object]]:
+    return [
+        {
+            "report_start_day": "2026-10-01",
+            "report_end_day": "2026-10-28",
+            "day": day,
+            "organization_id": "5",
+            "user_id": u,
+            "user_login": f"u{u}",
+            "ai_credits_used": credits * u,
+            "user_initiated_interaction_count": u,
+        }
+        for day in days
+        for u in users
+    ]
+
+
+def _ndjson(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+DAYS_28 = [f"2026-10-{d:02d}" for d in range(1, 29)]
+
+
+def test_overlapping_user_exports_merge_per_user_and_day(tmp_path: Path) -> None:
+    """A 28-day export, then a smaller overlapping file (3 of each day's 4 users on 4 days, one credit changed):
+    no user-day is lost, the newer file's row wins, users missing from it are kept."""
+    data = tmp_path / "data"
+    import_file(_ndjson(tmp_path / "month.ndjson", _user_rows(DAYS_28, [1, 2, 3, 4])), data)
+    newer = _user_rows(DAYS_28[10:14], [1, 2, 3])
+    newer[0]["ai_credits_used"] = 9.5  # user 1 on 2026-10-11, corrected
+    result = import_file(_ndjson(tmp_path / "partial.ndjson", newer), data)
+    assert [st for *_, st in result.stored] == ["changed"] * 4
+    store.build(data)
+    ud = store.scan_user_day(data).collect()
+    assert ud.height == 28 * 4
+    day11 = ud.filter(pl.col("day") == dt.date(2026, 10, 11)).sort("user_id")
+    assert day11["user_id"].to_list() == [1, 2, 3, 4]
+    assert day11["ai_credits_used"].to_list() == [9.5, 2.0, 3.0, 4.0]
+
+
+def test_a_fetched_day_still_replaces_the_day(tmp_path: Path) -> None:
+    """A fetched 1-day report is complete for its day: users it no longer lists are gone (a late correction)."""
+    data = tmp_path / "data"
+    import_file(_ndjson(tmp_path / "month.ndjson", _user_rows(DAYS_28, [1, 2, 3, 4])), data)
+    body = "".join(json.dumps(r) + "\n" for r in _user_rows(["2026-10-12"], [1, 2])).encode()
+    rawstore.put_bytes(
+        data, store.Scope("org", "id-5"), "users-1-day", "2026-10-12", body, ext="ndjson",
+        provenance={"endpoint": "/orgs/x/copilot/metrics/reports/users-1-day"},
+    )  # fmt: skip
+    store.build(data)
+    ud = store.scan_user_day(data).collect()
+    assert ud.filter(pl.col("day") == dt.date(2026, 10, 12))["user_id"].sort().to_list() == [1, 2]
+    assert ud.height == 27 * 4 + 2

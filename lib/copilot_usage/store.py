@@ -24,7 +24,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import rawstore
+from . import merge, rawstore
 from .parse import BREAKDOWNS, Parsed, parse_rows
 from .reports import COUNT_FIELDS, Scope
 
@@ -175,14 +175,14 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     written: dict[str, int] = defaultdict(int)
     schemas: dict[str, pl.Schema] = {}
     for report, family in DAILY.items():
-        by_month: dict[tuple[Scope, str], list[rawstore.RawFile]] = defaultdict(list)
+        by_month: dict[tuple[Scope, str], list[list[rawstore.RawFile]]] = defaultdict(list)
         for scope, key, folder in rawstore.slots(data_dir, report):
-            newest = rawstore.newest(folder)
-            if newest is not None:
-                by_month[(scope, key[:7])].append(newest)
+            day = rawstore.versions(folder)
+            if day:
+                by_month[(scope, key[:7])].append(day if family in merge.USER_FAMILIES else day[-1:])
         for (scope, month), files in sorted(by_month.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
             mkey = f"{report}|{scope}|{month}"
-            fingerprint = sorted(f"{f.meta['key']}:{f.meta['sha256']}" for f in files)
+            fingerprint = sorted(f"{v[-1].meta['key']}:{'+'.join(f.meta['sha256'] for f in v)}" for v in files)
             if manifest.get(mkey) == fingerprint:
                 continue
             dest = functools.partial(_partition, data_dir, scope=scope, month=month)
@@ -268,21 +268,33 @@ class _PartWriter:
 
 
 def _build_month(
-    files: list[rawstore.RawFile], family: str, scope: str, dest: Callable[[str], Path]
+    days: list[list[rawstore.RawFile]], family: str, scope: str, dest: Callable[[str], Path]
 ) -> tuple[dict[str, pl.Schema], list[dict[str, Any]], list[dict[str, Any]]]:
     """Parse a month's days and write its tables (``dest(table)`` is each table's partition file), streaming:
     two days read at once (Arrow, GIL released) while the previous batch's tables are made and written, a few
     days ahead at most. Days with the same schema are batched so small files do not each pay polars' per-query
-    cost. Returns each written table's schema, the quarantined lines and the schema drift."""
+    cost. A day given as several versions (oldest first) is built from them as :mod:`merge` says. Returns each
+    written table's schema, the quarantined lines and the schema drift."""
     writers: dict[str, _PartWriter] = {}
     quarantine: list[dict[str, Any]] = []
     drift: list[dict[str, Any]] = []
-    ordered = sorted(files, key=lambda f: f.meta["key"])
+    ordered = [(v[-1], v) for v in sorted(days, key=lambda v: v[-1].meta["key"])]
     batch: list[pa.Table] = []
 
-    def read(f: rawstore.RawFile) -> Parsed:
-        source = "/".join(f.path.parts[-4:])
-        return parse_rows(f.path.read_bytes(), family, source)
+    def parse(f: rawstore.RawFile) -> Parsed:
+        return parse_rows(f.path.read_bytes(), family, "/".join(f.path.parts[-4:]))
+
+    def read(item: tuple[rawstore.RawFile, list[rawstore.RawFile]]) -> Parsed:
+        versions = [parse(f) for f in item[1]]
+        if len(versions) == 1:
+            return versions[0]
+        complete = [merge.is_complete(f.meta) for f in item[1]]
+        live = versions[merge.last_complete(complete) :]  # the versions the day's rows come from
+        return Parsed(
+            merge.merged([p.table for p in versions], complete),
+            [q for p in live for q in p.quarantine],
+            list(dict.fromkeys(u for p in live for u in p.unknown_fields)),
+        )
 
     def flush() -> None:
         if batch:
@@ -296,7 +308,7 @@ def _build_month(
 
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            for f, parsed in zip(ordered, _ahead(pool, read, ordered, 3), strict=True):
+            for (f, _), parsed in zip(ordered, _ahead(pool, read, ordered, 3), strict=True):
                 quarantine += [{"scope": scope, "day": f.meta["key"], **q} for q in parsed.quarantine]
                 drift += [
                     {"scope": scope, "report": f.meta["report"], "day": f.meta["key"], "field": u}
