@@ -20,7 +20,7 @@ import altair as alt
 import polars as pl
 from IPython.display import HTML, display
 
-from . import __version__, charts, github_changes, store
+from . import __version__, charts, github_changes, status, store
 
 SUMMARY_ENV = "COPILOT_USAGE_SUMMARY"
 PSEUDONYM_ENV = "COPILOT_USAGE_PSEUDONYM_KEY"
@@ -356,6 +356,7 @@ class Report:
         params = {k: v for k, v in self.parameters.items() if "token" not in k.lower()}
         absent = ", ".join(f"{t} (`--reports {f}`)" for t, f in sorted(self.missing.items()))
         changes = github_changes.notes(self.register, start=self.start, end=self.end)
+        corrections = status.correction_notes(self.data_dir, scope=self.scope, start=self.start, end=self.end)
         display(
             HTML(
                 "<h2>Data notes</h2>"
@@ -367,7 +368,16 @@ class Report:
                     if absent
                     else ""
                 )
-                + "</p><ul class='cu-narr'>"
+                + "</p>"
+                + (
+                    "<p class='cu-narr'><b>Corrections and quarantine</b> (rows a newer version of a day "
+                    "replaced or dropped, lines not read):</p><ul class='cu-narr'>"
+                    + "".join(f"<li>{html.escape(n)}</li>" for n in corrections)
+                    + "</ul>"
+                    if corrections
+                    else ""
+                )
+                + "<ul class='cu-narr'>"
                 + "".join(f"<li>{html.escape(c)}</li>" for c in CAVEATS)
                 + "</ul>"
                 + (
@@ -392,6 +402,9 @@ class Report:
             data_fingerprint=fingerprint,
             kit_version=__version__,
             not_fetched=sorted(self.missing),
+            late_corrections=status.side_table(
+                self.data_dir, "late_corrections", scope=self.scope, start=self.start, end=self.end
+            ).height,
             definition_changes=github_changes.in_period(self.register, start=self.start, end=self.end)["day"].to_list(),
         )
         path = os.environ.get(SUMMARY_ENV)

@@ -13,6 +13,7 @@ import functools
 import io
 import json
 import os
+import shutil
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
@@ -35,6 +36,21 @@ DAILY = {
     "repos-1-day": "repos",
 }
 _KEY = ["scope", "day", "user_id"]
+LAYOUT = 2  # of processed/: bumped when a rebuild from raw is needed
+_LINE = {"scope": pl.String, "report": pl.String, "day": pl.String}
+SIDE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "quarantine": {**_LINE, "file": pl.String, "line": pl.Int64, "reason": pl.String},
+    "schema_drift": {**_LINE, "field": pl.String},
+    "late_corrections": {
+        **_LINE,
+        "source": pl.String,
+        "file": pl.String,
+        "fetched_at": pl.String,
+        **{f"users_{k}": pl.Int64 for k in ("before", "after", "added", "removed", "changed")},
+        "credits_before": pl.Float64,
+        "credits_after": pl.Float64,
+    },
+}
 
 
 def processed(data_dir: Path | str) -> Path:
@@ -172,6 +188,11 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     """Rebuild what changed in raw; returns the number of partitions written per table."""
     data_dir = Path(data_dir)
     manifest = {} if full else _load_manifest(data_dir)
+    if manifest.get("_layout") != LAYOUT:  # built by an older kit: side tables had one file per scope and month
+        for table in SIDE_SCHEMAS:
+            for old in (processed(data_dir) / table).glob("scope_kind=*"):
+                shutil.rmtree(old)
+        manifest = {"_layout": LAYOUT}
     written: dict[str, int] = defaultdict(int)
     schemas: dict[str, pl.Schema] = {}
     for report, family in DAILY.items():
@@ -186,14 +207,15 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
             if manifest.get(mkey) == fingerprint:
                 continue
             dest = functools.partial(_partition, data_dir, scope=scope, month=month)
-            parts, quarantine, drift = _build_month(files, family, str(scope), dest)
+            parts, side = _build_month(files, family, str(scope), dest)
             for table, schema in parts.items():
                 schemas.setdefault(table, schema)
                 written[table] += 1
-            for table, rows in (("quarantine", quarantine), ("schema_drift", drift)):
-                path = _partition(data_dir, table, scope, month)
+            for table, rows in side.items():
+                # one file per report: reports sharing a scope and month never overwrite each other's lines
+                path = _partition(data_dir, table, scope, month).with_name(f"{report}.parquet")
                 if rows:
-                    _write(pl.DataFrame(rows), path)
+                    _write(pl.DataFrame(rows, schema=SIDE_SCHEMAS[table], strict=False), path)
                     written[table] += 1
                 else:
                     path.unlink(missing_ok=True)
@@ -269,32 +291,46 @@ class _PartWriter:
 
 def _build_month(
     days: list[list[rawstore.RawFile]], family: str, scope: str, dest: Callable[[str], Path]
-) -> tuple[dict[str, pl.Schema], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[dict[str, pl.Schema], dict[str, list[dict[str, Any]]]]:
     """Parse a month's days and write its tables (``dest(table)`` is each table's partition file), streaming:
     two days read at once (Arrow, GIL released) while the previous batch's tables are made and written, a few
     days ahead at most. Days with the same schema are batched so small files do not each pay polars' per-query
     cost. A day given as several versions (oldest first) is built from them as :mod:`merge` says. Returns each
-    written table's schema, the quarantined lines and the schema drift."""
+    written table's schema and the side tables' rows (quarantined lines, schema drift, late corrections)."""
     writers: dict[str, _PartWriter] = {}
-    quarantine: list[dict[str, Any]] = []
-    drift: list[dict[str, Any]] = []
+    side: dict[str, list[dict[str, Any]]] = {t: [] for t in SIDE_SCHEMAS}
     ordered = [(v[-1], v) for v in sorted(days, key=lambda v: v[-1].meta["key"])]
     batch: list[pa.Table] = []
 
     def parse(f: rawstore.RawFile) -> Parsed:
         return parse_rows(f.path.read_bytes(), family, "/".join(f.path.parts[-4:]))
 
-    def read(item: tuple[rawstore.RawFile, list[rawstore.RawFile]]) -> Parsed:
-        versions = [parse(f) for f in item[1]]
+    def read(item: tuple[rawstore.RawFile, list[rawstore.RawFile]]) -> tuple[Parsed, list[dict[str, Any]]]:
+        files = item[1]
+        versions = [parse(f) for f in files]
         if len(versions) == 1:
-            return versions[0]
-        complete = [merge.is_complete(f.meta) for f in item[1]]
+            return versions[0], []
+        complete = [merge.is_complete(f.meta) for f in files]
+        table, changes = merge.resolve([p.table for p in versions], complete, family)
         live = versions[merge.last_complete(complete) :]  # the versions the day's rows come from
-        return Parsed(
-            merge.merged([p.table for p in versions], complete),
+        corrections = [
+            {
+                "scope": scope,
+                "report": files[c["version"]].meta.get("report"),
+                "day": files[c["version"]].meta["key"],
+                "source": "fetch" if complete[c["version"]] else "import",
+                "file": "/".join(files[c["version"]].path.parts[-4:]),
+                "fetched_at": files[c["version"]].fetched_at,
+                **{k: v for k, v in c.items() if k != "version"},
+            }
+            for c in changes
+        ]
+        parsed = Parsed(
+            table,
             [q for p in live for q in p.quarantine],
             list(dict.fromkeys(u for p in live for u in p.unknown_fields)),
         )
+        return parsed, corrections
 
     def flush() -> None:
         if batch:
@@ -308,12 +344,11 @@ def _build_month(
 
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            for (f, _), parsed in zip(ordered, _ahead(pool, read, ordered, 3), strict=True):
-                quarantine += [{"scope": scope, "day": f.meta["key"], **q} for q in parsed.quarantine]
-                drift += [
-                    {"scope": scope, "report": f.meta["report"], "day": f.meta["key"], "field": u}
-                    for u in parsed.unknown_fields
-                ]
+            for (f, _), (parsed, corrections) in zip(ordered, _ahead(pool, read, ordered, 3), strict=True):
+                where = {"scope": scope, "report": f.meta.get("report"), "day": f.meta["key"]}
+                side["quarantine"] += [{**where, **q} for q in parsed.quarantine]
+                side["schema_drift"] += [{**where, "field": u} for u in parsed.unknown_fields]
+                side["late_corrections"] += corrections
                 if not parsed.table.num_rows:
                     continue
                 if batch and (
@@ -326,7 +361,7 @@ def _build_month(
         for w in writers.values():
             w.abort()
         raise
-    return {t: w.close() for t, w in writers.items()}, quarantine, drift
+    return {t: w.close() for t, w in writers.items()}, side
 
 
 def _snapshot_files(data_dir: Path, report: str) -> list[tuple[Scope, str, rawstore.RawFile]]:
@@ -578,6 +613,7 @@ def _billing_csv(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, 
         bad.append(
             unreadable.select(
                 "scope",
+                report=pl.lit("billing-csv"),
                 day=pl.lit(None, dtype=pl.String),
                 file="file",
                 line="line",
@@ -685,6 +721,7 @@ TABLES = (
     "data_health",
     "quarantine",
     "schema_drift",
+    "late_corrections",
 )
 
 
