@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import merge, rawstore
-from .parse import BREAKDOWNS, Parsed, parse_rows
+from .parse import BREAKDOWNS, REPO_ALIASES, Parsed, parse_rows
 from .reports import COUNT_FIELDS, Scope
 
 DAILY = {
@@ -155,9 +155,23 @@ def _aggregate_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame
 
 def _simple(frame: pl.DataFrame, scope: str, table: str, key: list[str]) -> dict[str, pl.DataFrame]:
     f = frame.with_columns(scope=pl.lit(scope), day=pl.col("day").str.to_date())
-    if table == "repo_day":
-        f = f.with_columns(pl.col("pull_requests").struct.unnest().name.prefix("pr_")).drop("pull_requests")
     return {table: f.unique(key, keep="last").sort(key)}
+
+
+def _repo_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
+    """``repo_day``: either spelling of the repo fields in the ``repository_*`` columns, one row per scope, day
+    and repository (its id, else its name); a row naming no repository is kept as it is, never merged."""
+    present = [a for a in REPO_ALIASES if a in frame.columns]
+    f = frame.with_columns(
+        [pl.coalesce(REPO_ALIASES[a], a).alias(REPO_ALIASES[a]) for a in present],
+        scope=pl.lit(scope),
+        day=pl.col("day").str.to_date(),
+    ).drop(present)
+    f = f.with_columns(pl.col("pull_requests").struct.unnest().name.prefix("pr_")).drop("pull_requests")
+    repo = pl.coalesce(pl.col("repository_id").cast(pl.String), "name:" + pl.col("repository_name"))
+    named = f.filter(repo.is_not_null()).with_columns(_repo=repo).unique(["scope", "day", "_repo"], keep="last")
+    out = pl.concat([named.drop("_repo"), f.filter(repo.is_null())])
+    return {"repo_day": out.sort("scope", "day", "repository_id", "repository_name", nulls_last=True)}
 
 
 def _tables_for(family: str, frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
@@ -167,7 +181,7 @@ def _tables_for(family: str, frame: pl.DataFrame, scope: str) -> dict[str, pl.Da
         return _aggregate_tables(frame, scope)
     if family == "user-teams":
         return _simple(frame, scope, "user_team_day", ["scope", "day", "user_id", "team_id"])
-    return _simple(frame, scope, "repo_day", ["scope", "day", "repository_id"])
+    return _repo_tables(frame, scope)
 
 
 # ---------------------------------------------------------------------- build
