@@ -106,7 +106,8 @@ def test_negative_counts_are_quarantined_with_file_and_line(tmp_path: Path) -> N
     body = (PEER / "users-1-day_negative-counts.ndjson").read_bytes()
     rawstore.put_bytes(data, store.Scope("org", "id-4242"), "users-1-day", "2026-10-05", body, ext="ndjson",
                        provenance={"endpoint": "/orgs/o/copilot/metrics/reports/users-1-day"})  # fmt: skip
-    store.build(data)
+    built = CliRunner().invoke(main, ["build", "--data-dir", str(data)])
+    assert built.exit_code == 0 and "note: 2 line(s) quarantined" in built.output
     assert store.scan_user_day(data).collect()["user_id"].to_list() == [11]
     q = store.scan(data, "quarantine").collect().sort("line")
     assert q["line"].to_list() == [2, 3] and q["file"].str.ends_with(".ndjson").all()

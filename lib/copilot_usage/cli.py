@@ -287,6 +287,11 @@ def build_cmd(data_dir: Path, full: bool) -> None:
     click.echo(
         "nothing changed" if not written else "written: " + ", ".join(f"{t} ({n})" for t, n in sorted(written.items()))
     )
+    from .status import side_table
+
+    for table, what in (("quarantine", "line(s) quarantined"), ("late_corrections", "late correction(s)")):
+        if table in written and (n := side_table(data_dir, table).height):
+            click.echo(f"note: {n} {what} in the cache; `copilot-usage status` counts them per report", err=True)
 
 
 @main.command("status")
