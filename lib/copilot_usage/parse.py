@@ -378,9 +378,9 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _numeric_leaves(arr: pa.Array, want: pa.DataType, path: str, rows: pa.Array | None) -> Any:
+def _numeric_leaves(arr: Any, want: pa.DataType, path: str, rows: pa.Array | None, *, locate: bool = True) -> Any:
     """``(path, values, row of each value or None)`` for every numeric field the schema documents, through
-    structs and lists (values of a list are mapped back to their row)."""
+    structs and lists (values of a list are mapped back to their row when ``locate``)."""
     if pa.types.is_integer(want) or pa.types.is_floating(want):
         if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
             yield path, arr, rows
@@ -389,12 +389,15 @@ def _numeric_leaves(arr: pa.Array, want: pa.DataType, path: str, rows: pa.Array 
         for i in range(arr.type.num_fields):
             name = arr.type.field(i).name
             if name in known:
-                yield from _numeric_leaves(pc.struct_field(arr, [i]), known[name], f"{path}.{name}", rows)
+                child = pc.struct_field(arr, [i])
+                yield from _numeric_leaves(child, known[name], f"{path}.{name}", rows, locate=locate)
     elif pa.types.is_list(want) and (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)):
-        parents = pc.list_parent_indices(arr)
-        yield from _numeric_leaves(
-            pc.list_flatten(arr), want.value_type, path + "[]", parents if rows is None else pc.take(rows, parents)
+        parents = (
+            (pc.list_parent_indices(arr) if rows is None else pc.take(rows, pc.list_parent_indices(arr)))
+            if locate
+            else None
         )
+        yield from _numeric_leaves(pc.list_flatten(arr), want.value_type, path + "[]", parents, locate=locate)
 
 
 def _without_negatives(
@@ -404,17 +407,25 @@ def _without_negatives(
     file and line, never loaded silently. Vectorised (Arrow kernels over every documented numeric field)."""
     if not table.num_rows:
         return table, []
-    table = table.combine_chunks()
+    names = [n for n in schema.names if n in table.column_names]
+    if not any(  # the common case: one min per field over the whole table, nothing located
+        (low := pc.min(values).as_py()) is not None and low < 0
+        for name in names
+        for _, values, _ in _numeric_leaves(table[name], schema.field(name).type, name, None, locate=False)
+    ):
+        return table, []
     found: dict[int, list[str]] = {}
-    for name in (n for n in schema.names if n in table.column_names):
-        arr = table[name].chunk(0) if table[name].num_chunks else pa.array([], table[name].type)
-        for path, values, rows in _numeric_leaves(arr, schema.field(name).type, name, None):
-            negative = pc.less(values, 0)
-            if not pc.any(negative).as_py():
-                continue
-            hits = pc.indices_nonzero(negative)
-            for row in (hits if rows is None else pc.take(rows, hits)).to_pylist():
-                found.setdefault(row, []).append(path)
+    for name in names:
+        offset = 0
+        for arr in table[name].chunks:  # chunk by chunk: no copy of the table
+            for path, values, rows in _numeric_leaves(arr, schema.field(name).type, name, None):
+                negative = pc.less(values, 0)
+                if not pc.any(negative).as_py():
+                    continue
+                hits = pc.indices_nonzero(negative)
+                for row in (hits if rows is None else pc.take(rows, hits)).to_pylist():
+                    found.setdefault(offset + row, []).append(path)
+            offset += len(arr)
     if not found:
         return table, []
     if lines is None:
