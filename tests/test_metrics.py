@@ -121,3 +121,12 @@ def test_phase_transitions_last_phase_of_month_to_next() -> None:
         ("Phase 1", "not active", 1),
         ("Phase 2", "Phase 3", 1),
     ]
+
+
+def test_top_users_keeps_unknown_credits_null() -> None:
+    """A user none of whose rows carries ai_credits_used has unknown credits (null, listed last), not 0.0."""
+    ud = _ud([(0, 1, 2.0), (1, 1, None), (0, 2, None), (1, 2, None), (0, 3, 0.0)], used_agent=[True] * 5)
+    top = metrics.top_users(ud)
+    assert top["user_login"].to_list() == ["u1", "u3", "u2"]
+    assert top["credits"].to_list() == [2.0, 0.0, None]
+    assert top["credits_per_active_day"].to_list() == [1.0, 0.0, None]

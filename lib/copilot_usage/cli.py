@@ -313,9 +313,11 @@ def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | No
             problems += 1
             continue
         days = {(s, r) for s, r, _, _ in result.stored}
-        new = sum(1 for *_, st in result.stored if st != "unchanged")
+        counts = {st: sum(1 for *_, s in result.stored if s == st) for st in ("fetched", "changed", "unchanged")}
         click.echo(
-            f"{path}: {len(result.stored)} day(s) in {', '.join(f'{s} {r}' for s, r in sorted(days))} ({new} new)"
+            f"{path}: {len(result.stored)} day(s) in {', '.join(f'{s} {r}' for s, r in sorted(days))} "
+            f"({counts['fetched']} new, {counts['changed']} merged with rows already held, "
+            f"{counts['unchanged']} unchanged)"
         )
         for line in result.rejected:
             click.echo(f"rejected: {line}", err=True)
@@ -335,6 +337,11 @@ def build_cmd(data_dir: Path, full: bool) -> None:
     click.echo(
         "nothing changed" if not written else "written: " + ", ".join(f"{t} ({n})" for t, n in sorted(written.items()))
     )
+    from .status import side_table
+
+    for table, what in (("quarantine", "line(s) quarantined"), ("late_corrections", "late correction(s)")):
+        if table in written and (n := side_table(data_dir, table).height):
+            click.echo(f"note: {n} {what} in the cache; `copilot-usage status` counts them per report", err=True)
 
 
 @main.command("status")

@@ -17,7 +17,9 @@ from typing import Any
 
 from . import rawstore
 from .errors import InputError
+from .parse import REPO_ALIASES, parse_rows
 from .reports import Scope
+from .store import DAILY
 
 
 @dataclass
@@ -29,13 +31,18 @@ class Imported:
     rejected: list[str] = field(default_factory=list)
 
 
+REPO_KEYS = ("repository_id", "repository_name", *REPO_ALIASES)
+
+
 def detect_report(record: dict[str, Any]) -> str | None:
-    """The raw-store report key of a record, from the fields it carries."""
+    """The raw-store report key of a record, from what its fields mean: a user id makes a user record (with a
+    team id, a user-teams one), a repository id or name (either spelling) a repo record, and only a record that
+    is none of these can be an aggregate one (repo records carry ``pull_requests`` too)."""
     if "team_id" in record and "user_id" in record:
         return "user-teams-1-day"
     if "user_id" in record:
         return "users-1-day"
-    if "repository_id" in record or "repository_name" in record:
+    if any(k in record for k in REPO_KEYS):
         return "repos-1-day"
     if "daily_active_users" in record or "totals_by_feature" in record or "pull_requests" in record:
         return "aggregate-1-day"
@@ -153,9 +160,10 @@ def import_file(path: Path, data_dir: Path, *, report: str | None = None, scope:
     if is_billing_csv(data):
         return import_billing_csv(path, data, data_dir, scope)
     records, result.rejected = _records(data, str(path))
-    slots: dict[tuple[Scope, str, str], list[bytes]] = defaultdict(list)
+    slots: dict[tuple[Scope, str, str], list[tuple[int, bytes]]] = defaultdict(list)
     for number, rec, raw in records:
-        kind = report or detect_report(rec)
+        seen = detect_report(rec)
+        kind = report or seen
         where = scope or detect_scope(rec)
         day = rec.get("day")
         if kind is None:
@@ -163,19 +171,25 @@ def import_file(path: Path, data_dir: Path, *, report: str | None = None, scope:
                 f"{path}: line {number}: cannot tell which report this record belongs to (give --report)"
             )
             continue
+        if seen is not None and seen != kind and not (seen == "users-1-day" and kind == "user-teams-1-day"):
+            result.rejected.append(f"{path}: line {number}: a {seen} record, not {kind} (its fields say so)")
+            continue
         if where is None:
             result.rejected.append(f"{path}: line {number}: no enterprise_id/organization_id (give --scope)")
             continue
         if not isinstance(day, str) or len(day) != 10:
             result.rejected.append(f"{path}: line {number}: no 'day' field (YYYY-MM-DD)")
             continue
-        slots[(where, kind, day)].append(raw)
-    if not slots:
+        slots[(where, kind, day)].append((number, raw))
+    placed = {key: _readable(path, key, rows, result.rejected) for key, rows in slots.items()}
+    placed = {key: rows for key, rows in placed.items() if rows}
+    if not placed:
         msg = f"{path}: nothing could be imported" + (
             f"; first problem: {result.rejected[0]}" if result.rejected else ""
         )
         raise InputError(msg)
-    for (where, kind, day), lines in sorted(slots.items(), key=lambda kv: (str(kv[0][0]), kv[0][1], kv[0][2])):
+    for (where, kind, day), rows in sorted(placed.items(), key=lambda kv: (str(kv[0][0]), kv[0][1], kv[0][2])):
+        lines = [raw for _, raw in rows]
         if kind == "aggregate-1-day":
             body, ext = lines[-1] + b"\n", "json"
         else:
@@ -199,3 +213,20 @@ def import_file(path: Path, data_dir: Path, *, report: str | None = None, scope:
             data_dir, {"scope": str(where), "report": kind, "key": day, "status": status, "source": "import"}
         )
     return result
+
+
+def _readable(
+    path: Path, slot: tuple[Scope, str, str], rows: list[tuple[int, bytes]], rejected: list[str]
+) -> list[tuple[int, bytes]]:
+    """The rows of one slot that ``build`` will read: each is parsed as its report now, and a row that would end
+    in quarantine (unreadable, a negative count) is rejected here with the file's own line number, so an import
+    never says "new" for rows no table will hold. An aggregate day is one record: earlier ones are named."""
+    _, kind, day = slot
+    if kind == "aggregate-1-day" and len(rows) > 1:
+        kept = rows[-1][0]
+        rejected += [f"{path}: line {n}: another {kind} record for {day} (line {kept}) is kept" for n, _ in rows[:-1]]
+        rows = rows[-1:]
+    parsed = parse_rows(b"\n".join(raw for _, raw in rows) + b"\n", DAILY[kind], str(path))
+    bad = {q["line"]: q["reason"] for q in parsed.quarantine}
+    rejected += [f"{path}: line {rows[i - 1][0]}: {reason}" for i, reason in sorted(bad.items())]
+    return [row for i, row in enumerate(rows, start=1) if i not in bad]

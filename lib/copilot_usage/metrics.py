@@ -351,12 +351,13 @@ def top_users(user_day: pl.DataFrame | pl.LazyFrame, *, n: int = 10) -> pl.DataF
         _lazy(user_day)
         .group_by("user_login")
         .agg(
-            credits=pl.col("ai_credits_used").sum(),
+            # nulls are not zeros: a user none of whose rows carries ai_credits_used has unknown credits
+            credits=pl.when(pl.col("ai_credits_used").count() > 0).then(pl.col("ai_credits_used").sum()),
             active_days=pl.col("day").n_unique(),
             agent_days=pl.col("day").filter(pl.col("used_agent").fill_null(False)).n_unique(),
         )
         .with_columns(credits_per_active_day=pl.col("credits") / pl.col("active_days"))
-        .sort(["credits", "user_login"], descending=[True, False])
+        .sort(["credits", "user_login"], descending=[True, False], nulls_last=True)
         .head(n)
         .collect()
     )

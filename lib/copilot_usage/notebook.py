@@ -409,6 +409,7 @@ class Report:
         params = {k: v for k, v in self.parameters.items() if "token" not in k.lower()}
         absent = ", ".join(f"{t} (`--reports {f}`)" for t, f in sorted(self.missing.items()))
         changes = github_changes.notes(self.register, start=self.start, end=self.end)
+        corrections = status.correction_notes(self.data_dir, scope=self.scope, start=self.start, end=self.end)
         _show(
             (
                 "<h2 class='cu-notes'>Data notes</h2>"
@@ -422,6 +423,14 @@ class Report:
                 )
                 + "</p>"
                 + "".join(f"<p class='cu-narr'><b>History:</b> {html.escape(n)}</p>" for n in self.retention)
+                + (
+                    "<p class='cu-narr'><b>Corrections and quarantine</b> (rows a newer version of a day "
+                    "replaced or dropped, lines not read):</p><ul class='cu-narr'>"
+                    + "".join(f"<li>{html.escape(n)}</li>" for n in corrections)
+                    + "</ul>"
+                    if corrections
+                    else ""
+                )
                 + "<ul class='cu-narr'>"
                 + "".join(f"<li>{html.escape(c)}</li>" for c in CAVEATS)
                 + "</ul>"
@@ -445,6 +454,7 @@ class Report:
                 "caveats": CAVEATS,
                 "definition_changes": changes,
                 "history": self.retention,
+                "corrections": corrections,
                 "kit_version": __version__,
                 "data_fingerprint": fingerprint,
                 "parameters": json.dumps(params, default=str),
@@ -460,6 +470,9 @@ class Report:
             data_fingerprint=fingerprint,
             kit_version=__version__,
             not_fetched=sorted(self.missing),
+            late_corrections=status.side_table(
+                self.data_dir, "late_corrections", scope=self.scope, start=self.start, end=self.end
+            ).height,
             definition_changes=github_changes.in_period(self.register, start=self.start, end=self.end)["day"].to_list(),
         )
         path = os.environ.get(SUMMARY_ENV)

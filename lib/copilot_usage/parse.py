@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from .reports import COUNT_FIELDS
@@ -157,13 +158,27 @@ USER_TEAMS_SCHEMA = pa.schema(
         ("slug", _S),
     ]
 )
+# repo records seen in real-world code spell their keys ``repo_*``; both spellings are read and land in the
+# ``repository_*`` columns (the repos report's fields are not documented)
+REPO_ALIASES = {
+    "repo_id": "repository_id",
+    "repo_name": "repository_name",
+    "repo_owner_name": "repository_owner_name",
+    "repo_visibility": "repository_visibility",
+}
+_REPO_FIELDS = [
+    ("repository_id", _I),
+    ("repository_name", _S),
+    ("repository_owner_name", _S),
+    ("repository_visibility", _S),
+]
 REPOS_SCHEMA = pa.schema(
     [
         ("day", _S),
         ("enterprise_id", _S),
         ("organization_id", _S),
-        ("repository_id", _I),
-        ("repository_name", _S),
+        *_REPO_FIELDS,
+        *[(alias, dict(_REPO_FIELDS)[name]) for alias, name in REPO_ALIASES.items()],
         ("pull_requests", _PR),
     ]
 )
@@ -265,17 +280,27 @@ def parse_rows(data: bytes, family: str, source: str) -> Parsed:
     nd, bad = to_ndjson_bytes(data, source)
     if _NON_SPACE.search(nd) is None:
         return Parsed(schema.empty_table(), bad)
+    lines: list[int] | None = None  # line of each row; None: row i is the i-th non-blank line
+    notes: list[str] = []
     try:
         table = _read(nd, schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        table, more = _read_line_by_line(nd, schema, source)
+        table, lines, more, notes = _read_line_by_line(nd, schema, source)
         bad += more
-    return Parsed(table, bad, _drift(table, schema))
+    table, negative = _without_negatives(table, schema, nd, lines, source)
+    return Parsed(table, sorted(bad + negative, key=lambda q: q["line"]), _drift(table, schema) + notes)
 
 
-def _read_line_by_line(nd: bytes, schema: pa.Schema, source: str) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """Error path only: find the lines that cannot be read, quarantine them, read the rest."""
-    good, bad = [], []
+def _read_line_by_line(
+    nd: bytes, schema: pa.Schema, source: str
+) -> tuple[pa.Table, list[int], list[dict[str, Any]], list[str]]:
+    """Error path only. Values of another JSON type than documented are coerced where the meaning is plain (an
+    id given as a number is a string id, a numeric string in a count is the number); a field that still does
+    not read is set to null and reported, the row kept. Only a line that is not a JSON object is quarantined.
+    Returns the rows, their line numbers, the quarantined lines and notes on coerced or nulled fields."""
+    bad: list[dict[str, Any]] = []
+    docs: list[tuple[int, dict[str, Any]]] = []
+    notes: dict[str, None] = {}
 
     def reject(number: int, reason: str) -> None:
         bad.append({"file": source, "line": number, "reason": reason.splitlines()[0][:200]})
@@ -291,15 +316,126 @@ def _read_line_by_line(nd: bytes, schema: pa.Schema, source: str) -> tuple[pa.Ta
         if not isinstance(doc, dict):
             reject(number, "not a JSON object")
             continue
+        for name in _coerce(doc, schema):
+            notes[f"{name} (coerced to {schema.field(name).type})"] = None
+        docs.append((number, doc))
+    if not docs:
+        return schema.empty_table(), [], bad, list(notes)
+    try:
+        return _read(_dumps(d for _, d in docs), schema), [n for n, _ in docs], bad, list(notes)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    for number, doc in docs:  # rarer still: find the fields that do not read, line by line
         try:
-            _read(line + b"\n", schema)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            reject(number, f"unexpected type: {exc}")
+            _read(_dumps([doc]), schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            for name in [k for k in doc if k in schema.names and not _reads(k, doc[k], schema)]:
+                doc[name] = None
+                notes[f"{name} (unreadable value set to null, {source} line {number})"] = None
+    return _read(_dumps(d for _, d in docs), schema), [n for n, _ in docs], bad, list(notes)
+
+
+def _dumps(docs: Any) -> bytes:
+    return b"".join(json.dumps(d, separators=(",", ":")).encode() + b"\n" for d in docs)
+
+
+def _reads(name: str, value: Any, schema: pa.Schema) -> bool:
+    try:
+        _read(_dumps([{name: value}]), pa.schema([schema.field(name)]))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return True
+
+
+def _coerce(doc: dict[str, Any], schema: pa.Schema) -> list[str]:
+    """Top-level values whose JSON type differs from the schema's but whose meaning is plain, coerced in place
+    (ids documented as strings given as numbers; numbers given as strings); returns the fields coerced."""
+    done = []
+    for name, value in doc.items():
+        if name not in schema.names or value is None or isinstance(value, bool):
             continue
-        good.append(line)
-    if not good:
-        return schema.empty_table(), bad
-    return _read(b"\n".join(good) + b"\n", schema), bad
+        want = schema.field(name).type
+        if pa.types.is_string(want) and isinstance(value, int | float):
+            doc[name] = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        elif pa.types.is_integer(want) and (
+            (isinstance(value, float) and value.is_integer())
+            or (isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value))
+        ):
+            doc[name] = int(value)
+        elif pa.types.is_floating(want) and isinstance(value, str) and _is_number(value):
+            doc[name] = float(value)
+        else:
+            continue
+        done.append(name)
+    return done
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _numeric_leaves(arr: Any, want: pa.DataType, path: str, rows: pa.Array | None, *, locate: bool = True) -> Any:
+    """``(path, values, row of each value or None)`` for every numeric field the schema documents, through
+    structs and lists (values of a list are mapped back to their row when ``locate``)."""
+    if pa.types.is_integer(want) or pa.types.is_floating(want):
+        if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
+            yield path, arr, rows
+    elif pa.types.is_struct(want) and pa.types.is_struct(arr.type):
+        known = {want.field(i).name: want.field(i).type for i in range(want.num_fields)}
+        for i in range(arr.type.num_fields):
+            name = arr.type.field(i).name
+            if name in known:
+                child = pc.struct_field(arr, [i])
+                yield from _numeric_leaves(child, known[name], f"{path}.{name}", rows, locate=locate)
+    elif pa.types.is_list(want) and (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)):
+        parents = (
+            (pc.list_parent_indices(arr) if rows is None else pc.take(rows, pc.list_parent_indices(arr)))
+            if locate
+            else None
+        )
+        yield from _numeric_leaves(pc.list_flatten(arr), want.value_type, path + "[]", parents, locate=locate)
+
+
+def _without_negatives(
+    table: pa.Table, schema: pa.Schema, nd: bytes, lines: list[int] | None, source: str
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """Rows with a negative count (or credits, tokens, minutes) are not data GitHub can mean: quarantined with
+    file and line, never loaded silently. Vectorised (Arrow kernels over every documented numeric field)."""
+    if not table.num_rows:
+        return table, []
+    names = [n for n in schema.names if n in table.column_names]
+    if not any(  # the common case: one min per field over the whole table, nothing located
+        (low := pc.min(values).as_py()) is not None and low < 0
+        for name in names
+        for _, values, _ in _numeric_leaves(table[name], schema.field(name).type, name, None, locate=False)
+    ):
+        return table, []
+    found: dict[int, list[str]] = {}
+    for name in names:
+        offset = 0
+        for arr in table[name].chunks:  # chunk by chunk: no copy of the table
+            for path, values, rows in _numeric_leaves(arr, schema.field(name).type, name, None):
+                negative = pc.less(values, 0)
+                if not pc.any(negative).as_py():
+                    continue
+                hits = pc.indices_nonzero(negative)
+                for row in (hits if rows is None else pc.take(rows, hits)).to_pylist():
+                    found.setdefault(offset + row, []).append(path)
+            offset += len(arr)
+    if not found:
+        return table, []
+    if lines is None:
+        lines = [n for n, line in enumerate(nd.splitlines(), start=1) if line.strip()]
+    bad = [
+        {"file": source, "line": lines[row], "reason": f"negative value in {', '.join(dict.fromkeys(fields))}"}
+        for row, fields in sorted(found.items())
+    ]
+    keep = pc.invert(pc.is_in(pa.array(range(table.num_rows)), value_set=pa.array(list(found), pa.int64())))
+    return table.filter(keep), bad
 
 
 def read_file(path: Path) -> bytes:

@@ -8,7 +8,37 @@ from pathlib import Path
 import polars as pl
 
 from .reports import ENTERPRISE_DATA_START, ORG_DATA_START
-from .store import processed, scan
+from .store import SIDE_SCHEMAS, processed, scan
+
+_COUNTED = (
+    ("quarantine", "quarantined_lines"),
+    ("schema_drift", "drifted_fields"),
+    ("late_corrections", "late_corrections"),
+)
+
+
+def side_table(
+    data_dir: Path | str,
+    table: str,
+    *,
+    scope: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pl.DataFrame:
+    """A side table (``quarantine``, ``schema_drift``, ``late_corrections``), empty with its columns when the
+    build wrote none (nothing was quarantined, drifted or corrected)."""
+    empty = pl.DataFrame(schema=SIDE_SCHEMAS[table])
+    root = processed(data_dir) / table
+    if not root.exists() or not any(root.rglob("*.parquet")):
+        return empty
+    frame = scan(data_dir, table, scope=scope).collect()
+    frame = pl.concat([empty, frame.select([c for c in frame.columns if c in empty.columns])], how="diagonal_relaxed")
+    if start is not None:
+        frame = frame.filter(pl.col("day").str.to_date(strict=False) >= start)
+    if end is not None:
+        frame = frame.filter(pl.col("day").str.to_date(strict=False) <= end)
+    return frame
+
 
 # GitHub keeps each day's usage-metrics reports for 365 days; older days cannot be fetched again
 # (https://docs.github.com/en/rest/copilot/copilot-usage-metrics).
@@ -18,7 +48,8 @@ WARN_DAYS = 14
 
 def status_table(data_dir: Path | str) -> pl.DataFrame:
     """Per scope × report: first/newest complete day, gaps (missing days in between), pending, no-data, errors,
-    plus the scope's quarantined lines and drifted fields."""
+    plus its quarantined lines, drifted fields and late corrections (days a newer version dropped users or
+    changed their credits)."""
     health = scan(data_dir, "data_health").collect()
     complete = pl.col("status") == "complete"
     out = (
@@ -35,12 +66,12 @@ def status_table(data_dir: Path | str) -> pl.DataFrame:
             gaps=((pl.col("newest_complete") - pl.col("first_day")).dt.total_days() + 1 - pl.col("complete_days"))
         )
     )
-    for table, name in (("quarantine", "quarantined_lines"), ("schema_drift", "drifted_fields")):
-        if (processed(data_dir) / table).exists():
-            counts = scan(data_dir, table).group_by("scope").agg(pl.len().alias(name)).collect()
-            out = out.join(counts, on="scope", how="left")
-        else:
-            out = out.with_columns(pl.lit(0, dtype=pl.UInt32).alias(name))
+    for table, name in _COUNTED:
+        counts = side_table(data_dir, table).group_by("scope", "report").agg(pl.len().alias(name))
+        # full join: lines of a report without data health (the billing CSV) are shown too, never dropped
+        out = out.join(counts, on=["scope", "report"], how="full", coalesce=True).with_columns(
+            pl.col(name).fill_null(0)
+        )
     return out.sort("scope", "report")
 
 
@@ -108,3 +139,30 @@ def retention(data_dir: Path | str, *, today: dt.date | None = None) -> pl.DataF
     """:func:`retention_frame` of the cache's ``data_health``."""
     health = scan(data_dir, "data_health").select("scope", "report", "day", "status").collect()
     return retention_frame(health, today=today or dt.datetime.now(dt.UTC).date())
+
+
+def _credits(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:,.1f}"
+
+
+def correction_notes(data_dir: Path | str, *, scope: str, start: dt.date, end: dt.date, limit: int = 12) -> list[str]:
+    """Sentences for the data notes: each late correction in the period (a newer version of a day dropped users
+    or changed their credits) and the lines quarantined, so nothing leaves a report without a line saying so."""
+    late = side_table(data_dir, "late_corrections", scope=scope, start=start, end=end).sort("day", "report")
+    notes = [
+        f"Late correction {r['day']} ({r['report']}, {r['source']}ed {str(r['fetched_at'])[:10]}): "
+        f"{r['users_removed']} user(s) removed, {r['users_changed']} changed, {r['users_added']} added "
+        f"({r['users_before']} → {r['users_after']} users); credits {_credits(r['credits_before'])} → "
+        f"{_credits(r['credits_after'])}."
+        for r in late.head(limit).iter_rows(named=True)  # a dozen sentences, not data rows
+    ]
+    if late.height > limit:
+        notes.append(f"… and {late.height - limit} more late corrections (`copilot-usage status`).")
+    quarantined = side_table(data_dir, "quarantine", scope=scope, start=start, end=end)
+    if quarantined.height:
+        days = quarantined["day"].n_unique()
+        notes.append(
+            f"{quarantined.height} line(s) on {days} day(s) were quarantined and are not in these figures "
+            f"(first: {quarantined['file'][0]} line {quarantined['line'][0]}: {quarantined['reason'][0]})."
+        )
+    return notes

@@ -13,6 +13,7 @@ import functools
 import io
 import json
 import os
+import shutil
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
@@ -24,8 +25,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import rawstore
-from .parse import BREAKDOWNS, Parsed, parse_rows
+from . import merge, rawstore
+from .parse import BREAKDOWNS, REPO_ALIASES, Parsed, parse_rows
 from .reports import COUNT_FIELDS, Scope
 
 DAILY = {
@@ -35,6 +36,21 @@ DAILY = {
     "repos-1-day": "repos",
 }
 _KEY = ["scope", "day", "user_id"]
+LAYOUT = 2  # of processed/: bumped when a rebuild from raw is needed
+_LINE = {"scope": pl.String, "report": pl.String, "day": pl.String}
+SIDE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "quarantine": {**_LINE, "file": pl.String, "line": pl.Int64, "reason": pl.String},
+    "schema_drift": {**_LINE, "field": pl.String},
+    "late_corrections": {
+        **_LINE,
+        "source": pl.String,
+        "file": pl.String,
+        "fetched_at": pl.String,
+        **{f"users_{k}": pl.Int64 for k in ("before", "after", "added", "removed", "changed")},
+        "credits_before": pl.Float64,
+        "credits_after": pl.Float64,
+    },
+}
 
 
 def processed(data_dir: Path | str) -> Path:
@@ -139,9 +155,23 @@ def _aggregate_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame
 
 def _simple(frame: pl.DataFrame, scope: str, table: str, key: list[str]) -> dict[str, pl.DataFrame]:
     f = frame.with_columns(scope=pl.lit(scope), day=pl.col("day").str.to_date())
-    if table == "repo_day":
-        f = f.with_columns(pl.col("pull_requests").struct.unnest().name.prefix("pr_")).drop("pull_requests")
     return {table: f.unique(key, keep="last").sort(key)}
+
+
+def _repo_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
+    """``repo_day``: either spelling of the repo fields in the ``repository_*`` columns, one row per scope, day
+    and repository (its id, else its name); a row naming no repository is kept as it is, never merged."""
+    present = [a for a in REPO_ALIASES if a in frame.columns]
+    f = frame.with_columns(
+        [pl.coalesce(REPO_ALIASES[a], a).alias(REPO_ALIASES[a]) for a in present],
+        scope=pl.lit(scope),
+        day=pl.col("day").str.to_date(),
+    ).drop(present)
+    f = f.with_columns(pl.col("pull_requests").struct.unnest().name.prefix("pr_")).drop("pull_requests")
+    repo = pl.coalesce(pl.col("repository_id").cast(pl.String), "name:" + pl.col("repository_name"))
+    named = f.filter(repo.is_not_null()).with_columns(_repo=repo).unique(["scope", "day", "_repo"], keep="last")
+    out = pl.concat([named.drop("_repo"), f.filter(repo.is_null())])
+    return {"repo_day": out.sort("scope", "day", "repository_id", "repository_name", nulls_last=True)}
 
 
 def _tables_for(family: str, frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
@@ -151,7 +181,7 @@ def _tables_for(family: str, frame: pl.DataFrame, scope: str) -> dict[str, pl.Da
         return _aggregate_tables(frame, scope)
     if family == "user-teams":
         return _simple(frame, scope, "user_team_day", ["scope", "day", "user_id", "team_id"])
-    return _simple(frame, scope, "repo_day", ["scope", "day", "repository_id"])
+    return _repo_tables(frame, scope)
 
 
 # ---------------------------------------------------------------------- build
@@ -172,28 +202,34 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     """Rebuild what changed in raw; returns the number of partitions written per table."""
     data_dir = Path(data_dir)
     manifest = {} if full else _load_manifest(data_dir)
+    if manifest.get("_layout") != LAYOUT:  # built by an older kit: side tables had one file per scope and month
+        for table in SIDE_SCHEMAS:
+            for old in (processed(data_dir) / table).glob("scope_kind=*"):
+                shutil.rmtree(old)
+        manifest = {"_layout": LAYOUT}
     written: dict[str, int] = defaultdict(int)
     schemas: dict[str, pl.Schema] = {}
     for report, family in DAILY.items():
-        by_month: dict[tuple[Scope, str], list[rawstore.RawFile]] = defaultdict(list)
+        by_month: dict[tuple[Scope, str], list[list[rawstore.RawFile]]] = defaultdict(list)
         for scope, key, folder in rawstore.slots(data_dir, report):
-            newest = rawstore.newest(folder)
-            if newest is not None:
-                by_month[(scope, key[:7])].append(newest)
+            day = rawstore.versions(folder)
+            if day:
+                by_month[(scope, key[:7])].append(day if family in merge.USER_FAMILIES else day[-1:])
         for (scope, month), files in sorted(by_month.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
             mkey = f"{report}|{scope}|{month}"
-            fingerprint = sorted(f"{f.meta['key']}:{f.meta['sha256']}" for f in files)
+            fingerprint = sorted(f"{v[-1].meta['key']}:{'+'.join(f.meta['sha256'] for f in v)}" for v in files)
             if manifest.get(mkey) == fingerprint:
                 continue
             dest = functools.partial(_partition, data_dir, scope=scope, month=month)
-            parts, quarantine, drift = _build_month(files, family, str(scope), dest)
+            parts, side = _build_month(files, family, str(scope), dest)
             for table, schema in parts.items():
                 schemas.setdefault(table, schema)
                 written[table] += 1
-            for table, rows in (("quarantine", quarantine), ("schema_drift", drift)):
-                path = _partition(data_dir, table, scope, month)
+            for table, rows in side.items():
+                # one file per report: reports sharing a scope and month never overwrite each other's lines
+                path = _partition(data_dir, table, scope, month).with_name(f"{report}.parquet")
                 if rows:
-                    _write(pl.DataFrame(rows), path)
+                    _write(pl.DataFrame(rows, schema=SIDE_SCHEMAS[table], strict=False), path)
                     written[table] += 1
                 else:
                     path.unlink(missing_ok=True)
@@ -268,21 +304,47 @@ class _PartWriter:
 
 
 def _build_month(
-    files: list[rawstore.RawFile], family: str, scope: str, dest: Callable[[str], Path]
-) -> tuple[dict[str, pl.Schema], list[dict[str, Any]], list[dict[str, Any]]]:
+    days: list[list[rawstore.RawFile]], family: str, scope: str, dest: Callable[[str], Path]
+) -> tuple[dict[str, pl.Schema], dict[str, list[dict[str, Any]]]]:
     """Parse a month's days and write its tables (``dest(table)`` is each table's partition file), streaming:
     two days read at once (Arrow, GIL released) while the previous batch's tables are made and written, a few
     days ahead at most. Days with the same schema are batched so small files do not each pay polars' per-query
-    cost. Returns each written table's schema, the quarantined lines and the schema drift."""
+    cost. A day given as several versions (oldest first) is built from them as :mod:`merge` says. Returns each
+    written table's schema and the side tables' rows (quarantined lines, schema drift, late corrections)."""
     writers: dict[str, _PartWriter] = {}
-    quarantine: list[dict[str, Any]] = []
-    drift: list[dict[str, Any]] = []
-    ordered = sorted(files, key=lambda f: f.meta["key"])
+    side: dict[str, list[dict[str, Any]]] = {t: [] for t in SIDE_SCHEMAS}
+    ordered = [(v[-1], v) for v in sorted(days, key=lambda v: v[-1].meta["key"])]
     batch: list[pa.Table] = []
 
-    def read(f: rawstore.RawFile) -> Parsed:
-        source = "/".join(f.path.parts[-4:])
-        return parse_rows(f.path.read_bytes(), family, source)
+    def parse(f: rawstore.RawFile) -> Parsed:
+        return parse_rows(f.path.read_bytes(), family, "/".join(f.path.parts[-4:]))
+
+    def read(item: tuple[rawstore.RawFile, list[rawstore.RawFile]]) -> tuple[Parsed, list[dict[str, Any]]]:
+        files = item[1]
+        versions = [parse(f) for f in files]
+        if len(versions) == 1:
+            return versions[0], []
+        complete = [merge.is_complete(f.meta) for f in files]
+        table, changes = merge.resolve([p.table for p in versions], complete, family)
+        live = versions[merge.last_complete(complete) :]  # the versions the day's rows come from
+        corrections = [
+            {
+                "scope": scope,
+                "report": files[c["version"]].meta.get("report"),
+                "day": files[c["version"]].meta["key"],
+                "source": "fetch" if complete[c["version"]] else "import",
+                "file": "/".join(files[c["version"]].path.parts[-4:]),
+                "fetched_at": files[c["version"]].fetched_at,
+                **{k: v for k, v in c.items() if k != "version"},
+            }
+            for c in changes
+        ]
+        parsed = Parsed(
+            table,
+            [q for p in live for q in p.quarantine],
+            list(dict.fromkeys(u for p in live for u in p.unknown_fields)),
+        )
+        return parsed, corrections
 
     def flush() -> None:
         if batch:
@@ -296,12 +358,11 @@ def _build_month(
 
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            for f, parsed in zip(ordered, _ahead(pool, read, ordered, 3), strict=True):
-                quarantine += [{"scope": scope, "day": f.meta["key"], **q} for q in parsed.quarantine]
-                drift += [
-                    {"scope": scope, "report": f.meta["report"], "day": f.meta["key"], "field": u}
-                    for u in parsed.unknown_fields
-                ]
+            for (f, _), (parsed, corrections) in zip(ordered, _ahead(pool, read, ordered, 3), strict=True):
+                where = {"scope": scope, "report": f.meta.get("report"), "day": f.meta["key"]}
+                side["quarantine"] += [{**where, **q} for q in parsed.quarantine]
+                side["schema_drift"] += [{**where, "field": u} for u in parsed.unknown_fields]
+                side["late_corrections"] += corrections
                 if not parsed.table.num_rows:
                     continue
                 if batch and (
@@ -314,7 +375,7 @@ def _build_month(
         for w in writers.values():
             w.abort()
         raise
-    return {t: w.close() for t, w in writers.items()}, quarantine, drift
+    return {t: w.close() for t, w in writers.items()}, side
 
 
 def _snapshot_files(data_dir: Path, report: str) -> list[tuple[Scope, str, rawstore.RawFile]]:
@@ -566,6 +627,7 @@ def _billing_csv(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, 
         bad.append(
             unreadable.select(
                 "scope",
+                report=pl.lit("billing-csv"),
                 day=pl.lit(None, dtype=pl.String),
                 file="file",
                 line="line",
@@ -673,6 +735,7 @@ TABLES = (
     "data_health",
     "quarantine",
     "schema_drift",
+    "late_corrections",
 )
 
 
