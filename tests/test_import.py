@@ -197,7 +197,9 @@ def test_data_notes_name_late_corrections(tmp_path: Path, monkeypatch: pytest.Mo
     )  # fmt: skip
     store.build(data)
     shown: list[str] = []
-    monkeypatch.setattr(notebook, "display", lambda obj: shown.append(obj.data))
+    monkeypatch.setattr(
+        notebook, "display", lambda obj, **kw: shown.append(obj["text/html"] if kw.get("raw") else obj.data)
+    )
     report = notebook.Report("t", data, "org:id-5", dt.date(2026, 10, 1), dt.date(2026, 10, 28))
     report.data_notes()
     assert "Late correction 2026-10-12 (users-1-day, fetched" in shown[-1]
