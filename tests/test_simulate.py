@@ -296,3 +296,51 @@ def test_tiny_tenants_serve_every_report_every_day(users: int) -> None:
             P.to_ndjson(P.repos_frame(t, day, scope))
     P.seats(t, _ent(t))
     P.billing_usage(t, _ent(t), {"year": "2026", "month": "11"})
+
+
+CC_PATH = "/enterprises/octo-sim/settings/billing/cost-centers"
+
+
+def test_cost_centers_shape_state_filter_and_auth(sim: Simulator, api: httpx.Client, tenant: Any) -> None:
+    billing = client_for(sim, sim.config.billing_token)
+    every = billing.get(CC_PATH).json()["costCenters"]
+    active = billing.get(CC_PATH, params={"state": "active"}).json()["costCenters"]
+    deleted = billing.get(CC_PATH, params={"state": "deleted"}).json()["costCenters"]
+    assert len(active) >= 3 and len(deleted) == 1 and len(every) == len(active) + len(deleted)
+    assert {c["state"] for c in active} == {"active"} and deleted[0]["state"] == "deleted"
+    types = {r["type"] for c in active for r in c["resources"]}
+    assert {"User", "Organization", "EnterpriseTeam"} <= types
+    for c in every:
+        assert set(c) >= {"id", "name", "state", "azure_subscription", "ai_credit_pool_enabled", "resources"}
+        assert len(c["id"]) == 36 and c["id"].count("-") == 4
+        # the pool's state is there exactly when the pool is enabled; amounts in US$
+        assert ("ai_credit_pool_state" in c) == c["ai_credit_pool_enabled"]
+    pooled = [c for c in every if c["ai_credit_pool_enabled"]]
+    assert len(pooled) == 1
+    pool = pooled[0]["ai_credit_pool_state"]
+    assert 0 < pool["current_amount"] <= pool["target_amount"]
+    assert billing.get(CC_PATH, params={"state": "gone"}).status_code == 422
+    assert billing.get("/enterprises/nope/settings/billing/cost-centers").status_code == 404
+    # the metrics token gets GitHub's 403, naming the billing permission
+    denied = api.get(CC_PATH)
+    assert denied.status_code == 403
+    assert "Resource not accessible by personal access token" in denied.json()["message"]
+    assert "manage_billing:enterprise" in denied.json()["message"]
+
+
+def test_cost_center_of_direct_wins_and_billing_csv_names_it(tenant: Any) -> None:
+    defs = P.cost_center_defs(tenant)
+    of = P.cost_center_of(tenant, tenant.today)
+    names = [d["name"] for d in defs]
+    direct = [i for i, login in enumerate(tenant.login) if login in defs[names.index("Platform")]["users"]]
+    eng_org = tenant.org_names.index(defs[names.index("Engineering")]["orgs"][0])
+    both = [u for u in direct if tenant.member[u, eng_org]]
+    assert both, "some directly assigned users are also in an org-assigned cost centre"
+    assert all(of[u] == names.index("Platform") for u in both)  # direct assignment wins
+    assert names.index("Mobile (retired)") not in set(of.tolist())  # a deleted cost centre bills nobody
+    assert (of == -1).any()  # the unassigned organization's users are in no cost centre
+    csv = pl.read_csv(P.billing_csv(tenant, _ent(tenant), 2026, 11)[3:])
+    expected = {str(tenant.login[u]): (names[of[u]] if of[u] >= 0 else None) for u in range(tenant.users)}
+    got = csv.select("username", "cost_center_name").unique()
+    mismatched = [(u, c) for u, c in got.iter_rows() if u in expected and (c or None) != expected[u]]
+    assert not mismatched

@@ -132,6 +132,7 @@ class Simulator:
             Route("/orgs/{slug}/teams/{team}/members", self.members),
             Route("/enterprises/{slug}/settings/billing/ai_credit/usage", self.billing),
             Route("/organizations/{slug}/settings/billing/ai_credit/usage", self.billing),
+            Route("/enterprises/{slug}/settings/billing/cost-centers", self.cost_centers),
         ]
         self.starlette = Starlette(routes=routes)
 
@@ -483,6 +484,16 @@ class Simulator:
         params = dict(request.query_params)
         body = await run_in_threadpool(self._billing_body, scope, tuple(sorted(params.items())))
         return JSONResponse(body)
+
+    async def cost_centers(self, request: Request) -> Response:
+        """``GET /enterprises/{enterprise}/settings/billing/cost-centers`` (not paginated; ``state`` filters):
+        https://docs.github.com/en/enterprise-cloud@latest/rest/billing/cost-centers"""
+        if request.path_params["slug"] != self.tenant.enterprise:
+            return _error(404, "Not Found")
+        state = request.query_params.get("state")
+        if state not in (None, "active", "deleted"):
+            return _error(422, "Invalid request: state must be one of active, deleted")
+        return JSONResponse(await run_in_threadpool(P.cost_centers, self.tenant, state))
 
     def _paged(self, request: Request, rows: list[Any], *, default: int, wrap: Any = None) -> Response:
         q = request.query_params
