@@ -335,3 +335,36 @@ def test_retries_are_bounded_and_only_for_retryable_failures(monkeypatch: pytest
     with pytest.raises(NotFound):
         asyncio.run(go(9, NotFound("404", status=404)))
     assert len(calls) == 1
+
+
+def test_cost_centers_fetched_active_and_deleted(clean: tuple[Path, Simulator]) -> None:
+    data_dir, _ = clean
+    files = sorted((data_dir / "raw").glob("enterprise=*/cost-centers/*/*.json"))
+    bodies = json.loads(next(f for f in files if not f.name.endswith(".meta.json")).read_bytes())
+    states = [{c["state"] for c in body["costCenters"]} for body in bodies]
+    assert states == [{"active"}, {"deleted"}]
+    assert not list((data_dir / "raw").glob("org=*/cost-centers"))  # an enterprise object only
+
+
+def test_cost_centers_403_does_not_fail_the_fetch(tmp_path: Path) -> None:
+    sim = Simulator(small_tenant())
+    with running(sim) as served:
+
+        async def go() -> Any:  # the metrics token on billing: GitHub's 403
+            async with GitHub(served.base_url, token=served.token, billing_token=served.token) as gh:
+                return await fetch(
+                    gh,
+                    tmp_path,
+                    [Scope("enterprise", served.enterprise)],
+                    families=["seats", "cost-centers"],
+                    today=TODAY,
+                )
+
+        summary = asyncio.run(go())
+    assert summary.failed == 0
+    assert summary.counts[("enterprise:octo-sim", "cost-centers")]["not_fetched"] == 1
+    assert summary.counts[("enterprise:octo-sim", "seats")]["fetched"] == 1
+    (reason,) = summary.errors
+    assert "\n" not in reason and "cost-centers not fetched" in reason and "403" in reason
+    assert "manage_billing:enterprise" in reason
+    assert not list((tmp_path / "raw").rglob("cost-centers"))

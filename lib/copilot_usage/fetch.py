@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import rawstore
-from .errors import CopilotUsageError, DownloadError
+from .errors import AuthError, CopilotUsageError, DownloadError, NotFound
 from .github import GitHub, redact
 from .reports import (
     CREDIT_BILLING_START,
@@ -236,6 +236,32 @@ async def _billing(gh: GitHub, data_dir: Path, scope: Scope, day: dt.date) -> st
     return status
 
 
+async def _cost_centers(gh: GitHub, data_dir: Path, scope: Scope, *, today: dt.date, notes: list[str]) -> str:
+    """The enterprise's cost centres, active and deleted (two asks, not paginated), stored as one JSON array of
+    the two bodies: https://docs.github.com/en/enterprise-cloud@latest/rest/billing/cost-centers. A token that
+    cannot read them (403/404) does not fail the fetch: the task is ``not_fetched`` and ``notes`` gets one line
+    naming the permission it needs."""
+    path = f"/enterprises/{scope.slug}/settings/billing/cost-centers"
+    try:
+        bodies = [(await gh.get(path, {"state": state})).content for state in ("active", "deleted")]
+    except (AuthError, NotFound) as exc:
+        reason = " ".join(f"{scope} cost-centers not fetched: {exc}".split())
+        log.warning("%s", reason)
+        notes.append(reason)
+        return "not_fetched"
+    status, _ = await asyncio.to_thread(
+        rawstore.put_bytes,
+        data_dir,
+        scope,
+        "cost-centers",
+        today.isoformat(),
+        b"[" + b",\n".join(bodies) + b"]\n",
+        ext="json",
+        provenance={"endpoint": path, "params": {"state": ["active", "deleted"]}},
+    )
+    return status
+
+
 def _billing_span(*, today: dt.date, since: dt.date | None, until: dt.date | None) -> tuple[dt.date, dt.date]:
     """First and last day billing can be asked for: from usage-based billing's start (or one year back, or
     ``since``) to yesterday (or ``until``); billing is near real time."""
@@ -362,6 +388,15 @@ async def fetch(
             )
         if "teams" in families:
             tasks.append((scope, "teams", today.isoformat(), _teams(gh, data_dir, scope, today=today)))
+        if "cost-centers" in families and scope.kind == "enterprise":
+            tasks.append(
+                (
+                    scope,
+                    "cost-centers",
+                    today.isoformat(),
+                    _cost_centers(gh, data_dir, scope, today=today, notes=summary.errors),
+                )
+            )
         if "billing" in families:
             first, last = _billing_span(today=today, since=since, until=until)
             cached = {key for s, key, folder in rawstore.slots(data_dir, "billing") if s == scope}
