@@ -368,3 +368,23 @@ def test_cost_centers_403_does_not_fail_the_fetch(tmp_path: Path) -> None:
     assert "\n" not in reason and "cost-centers not fetched" in reason and "403" in reason
     assert "manage_billing:enterprise" in reason
     assert not list((tmp_path / "raw").rglob("cost-centers"))
+
+
+def test_cost_center_members_match_the_simulated_billing(clean: tuple[Path, Simulator]) -> None:
+    from copilot_usage.simulate import payloads
+
+    data_dir, sim = clean
+    t = sim.tenant
+    centres = store.scan(data_dir, "cost_centers").collect()
+    assert centres.height == 4 and centres.filter(pl.col("ai_credit_pool_enabled"))["pool_target_usd"].item() > 0
+    members = store.scan(data_dir, "cost_center_members").collect()
+    assert members.group_by("snapshot_day", "user_login").len()["len"].max() == 1  # at most one cost centre
+    assert set(members["via"]) == {"User", "Organization", "EnterpriseTeam"}
+    names = [d["name"] for d in payloads.cost_center_defs(t)]
+    of = payloads.cost_center_of(t, TODAY)
+    seated = t.seated(TODAY)
+    truth = {str(t.login[u]): names[of[u]] for u in range(t.users) if seated[u] and of[u] >= 0}
+    got = dict(members.select("user_login", "cost_center_name").iter_rows())
+    assert {u: got.get(u) for u in truth} == truth  # every seated user where billing puts them
+    assert not set(got) - set(truth) - {str(x) for x in t.login[~seated]}
+    assert "Mobile (retired)" not in set(members["cost_center_name"])
