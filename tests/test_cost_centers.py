@@ -89,7 +89,7 @@ def test_unknown_resource_type_is_kept_and_reported_as_drift() -> None:
 
 def test_mapping_is_effective_dated_and_plugs_into_units_from_mapping() -> None:
     res = _resources([(D1, "Eng", "active", "Organization", "acme-eng"), (D2, "Eng", "active", "User", "ann")])
-    mapping = teams.units_from_mapping(cost_centers.mapping(_resolve(res)), unit="cost_centre", source="cc")
+    mapping = teams.units_from_mapping(cost_centers.mapping(_resolve(res)), unit="unit", source="cc")
     days = pl.DataFrame(
         {
             "scope": "enterprise:acme",

@@ -365,3 +365,18 @@ def test_every_report_renders_on_users_and_aggregate_only(users_and_aggregate_on
     assert "--reports seats" in html and "Not in the cache" in html
     if name in ("value_per_credit", "team_distribution"):
         assert "user_team_day" in out.summary["not_fetched"] and "--reports" in html and "user-teams" in html
+
+
+def test_team_report_by_cost_centre_is_additive(tmp_path: Path) -> None:
+    out = render(
+        NOTEBOOKS / "team_distribution.ipynb",
+        {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim", "unit": "cost_centre"},
+        tmp_path / "out",
+    )
+    s = out.summary
+    assert s["unit"] == "cost_centre" and s["additivity"] == "additive"
+    assert abs(s["units_credits_sum"] - s["credits_total"]) < 1e-6  # to the cent, and then some
+    assert {"Engineering", "Data & ML"} <= set(s["units"])
+    html = out.html.read_text()
+    assert "GitHub&#x27;s cost centres" in html or "GitHub's cost centres" in html
+    assert "(no cost centre)" in html and "simdev-" not in html

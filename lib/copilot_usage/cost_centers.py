@@ -191,8 +191,8 @@ def drift(resources: pl.DataFrame) -> pl.DataFrame:
 
 
 def mapping(members: pl.DataFrame) -> pl.DataFrame:
-    """Members effective-dated for :func:`teams.units_from_mapping`: ``user_login, user_id, cost_centre,
-    valid_from, valid_to``. A snapshot holds from its day to the day before the next one (the first one also back
+    """Members effective-dated for :func:`teams.units_from_mapping`: ``user_login, user_id, unit`` (the cost
+    centre's name), ``valid_from, valid_to``. A snapshot holds from its day to the day before the next one (the first one also back
     to the start: it is the only knowledge of earlier days); a user absent from a snapshot is in no cost centre
     for its days."""
     days = members.select("snapshot_day").unique().sort("snapshot_day")
@@ -203,5 +203,5 @@ def mapping(members: pl.DataFrame) -> pl.DataFrame:
         valid_to=pl.col("snapshot_day").shift(-1) - pl.duration(days=1),
     )
     return members.join(spans, on="snapshot_day").select(
-        "user_login", "user_id", cost_centre="cost_center_name", valid_from="valid_from", valid_to="valid_to"
+        "user_login", "user_id", unit="cost_center_name", valid_from="valid_from", valid_to="valid_to"
     )

@@ -397,7 +397,7 @@ def review_table(r: Report, quad: pl.DataFrame, label: str, *, n: int = 10) -> p
 
 
 # ---------------------------------------------------------------------- teams
-UNITS = ("team", "department")
+UNITS = ("team", "department", "cost_centre")
 
 
 @dataclass
@@ -507,6 +507,12 @@ class TeamView:
 
     @property
     def mode(self) -> str:
+        if self.unit == "cost_centre":
+            return (
+                "additive — GitHub's cost centres: each user in at most one cost centre on a day (a direct "
+                "assignment wins over an enterprise team, an enterprise team over an organization), so the cost "
+                "centres' credits sum to the scope total"
+            )
         return (
             f"additive — one {self.unit} per user-day from the mapping"
             if self.additive
@@ -518,7 +524,8 @@ def team_view(r: Report, *, org_map: str = "", unit: str = "team") -> TeamView:
     """Attribute the period (and the previous period of the same length) to units.
 
     ``unit="team"`` without an ``org_map``: GitHub's team membership (non-additive); with one: the map's teams.
-    ``unit="department"``: the map's departments (needs ``org_map``). Any other additive unit plugs in through
+    ``unit="department"``: the map's departments (needs ``org_map``). ``unit="cost_centre"``: GitHub's cost
+    centres (additive; an ``org_map`` is not used for the units). Any other additive unit plugs in through
     :func:`teams.units_from_mapping` and :func:`mapped_view`.
     """
     from . import teams
@@ -526,6 +533,8 @@ def team_view(r: Report, *, org_map: str = "", unit: str = "team") -> TeamView:
     if unit not in UNITS:
         msg = f"unit {unit!r} is not one of {', '.join(UNITS)}"
         raise ConfigError(msg)
+    if unit == "cost_centre":
+        return cost_centre_view(r)
     if unit == "department" and not org_map:
         msg = "unit='department' needs org_map (a CSV/Parquet of user_login or user_id → team, department)"
         raise ConfigError(msg)
@@ -572,6 +581,63 @@ def mapped_view(
     )
 
 
+def cost_centre_view(r: Report) -> TeamView:
+    """The additive view by GitHub cost centre (``cost_center_members``, effective-dated by snapshot); users in
+    none are ``(no cost centre)``; the notes say where the membership comes from and what it could not place."""
+    from . import cost_centers, teams
+
+    members = r.scan("cost_center_members", all_scopes=True).collect()
+    mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
+    return mapped_view(
+        r, mapping, unit="cost_centre", unassigned=cost_centers.NO_COST_CENTRE, warnings=cost_centre_notes(r, members)
+    )
+
+
+def cost_centre_notes(r: Report, members: pl.DataFrame) -> list[str]:
+    """Where cost-centre membership comes from, what it could not place and what is not fetched."""
+    if members.height == 0 and not r.fetched("cost_centers"):
+        r.missing["cost_centers"] = "cost-centers"
+        return [
+            "GitHub's cost centres were not fetched: every user is shown as (no cost centre). They need the billing "
+            "token (a classic PAT with manage_billing:enterprise): `copilot-usage fetch --enterprise SLUG --reports "
+            "cost-centers` fills them."
+        ]
+    centres = r.scan("cost_centers", all_scopes=True).collect()
+    resources = r.scan("cost_center_resources", all_scopes=True).collect()
+    newest = centres["snapshot_day"].max()
+    current = centres.filter(pl.col("snapshot_day") == newest)
+    now = members.filter(pl.col("snapshot_day") == members["snapshot_day"].max()) if members.height else members
+    via = dict(now.group_by("via").len().iter_rows())
+    days = centres["snapshot_day"].unique().sort()
+    out = [
+        f"Cost centres from GitHub's billing settings ({days.len()} snapshot(s), newest {newest}): "
+        f"{int((current['state'] == 'active').sum())} active, {int((current['state'] != 'active').sum())} deleted "
+        f"(deleted ones have no members). On {newest}: {now.height} users placed — {via.get('User', 0)} directly, "
+        f"{via.get('EnterpriseTeam', 0)} through an enterprise team, {via.get('Organization', 0)} through their "
+        "organization (from the seat roster: a user of an assigned organization without a seat cannot be placed).",
+    ]
+    several = int((now["candidates"] > 1).sum()) if now.height else 0
+    if several:
+        out.append(
+            f"{several} users are reached by more than one cost centre and counted once (direct > enterprise team > "
+            "organization), as GitHub bills them."
+        )
+    latest = resources.filter(pl.col("snapshot_day") == newest)
+    repos = int((latest["type"] == "Repository").sum())
+    if repos:
+        out.append(
+            f"{repos} repository resource(s) attribute repository-billed usage, not users: not counted in user units."
+        )
+    unknown = latest.filter(~pl.col("known_type"))
+    if unknown.height:
+        kinds = ", ".join(sorted(unknown["type"].cast(pl.String).fill_null("null").unique().to_list()))
+        out.append(
+            f"{unknown.height} resource(s) of a type the kit does not know ({kinds}) are kept in "
+            "cost_center_resources and reported as schema drift, not placed."
+        )
+    return out
+
+
 def _period_usage(r: Report) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The period's user-days and the previous period's (empty when the cache does not hold all of it)."""
     length = r.end - r.start
@@ -613,6 +679,8 @@ def team_headline(r: Report, view: TeamView, summary: pl.DataFrame) -> None:
         additivity="additive" if view.additive else "non-additive",
         unit=view.unit,
         credits_total=total,
+        # additive views: every unit's credits (all of them, not only those shown) sum to credits_total
+        units_credits_sum=float(summary["credits"].sum()) if view.additive else None,
         seated_users=seated,
         active_users=active,
         active_seated_users=active_seated,
