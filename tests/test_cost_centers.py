@@ -102,3 +102,41 @@ def test_mapping_is_effective_dated_and_plugs_into_units_from_mapping() -> None:
     units = mapped.sort("day", "user_id")["unit"].to_list()
     # the first snapshot also holds for earlier days; bob left Eng with the second snapshot
     assert units == ["Eng", "Eng", "Eng", cost_centers.NO_COST_CENTRE]
+
+
+def test_chargeback_sums_to_the_total_and_reads_billed_cost_centres() -> None:
+    days = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2, 3],
+            "unit": ["Eng", "Eng", "Data", cost_centers.NO_COST_CENTRE],
+            "ai_credits_used": [100.0, 50.0, 200.0, 25.5],
+        }
+    )
+    bills = pl.DataFrame(
+        {
+            "cost_center": ["Eng", "Data", "", None],
+            "credits": [160.0, 200.0, 40.0, 999.0],  # a line without the column (API totals) is not attributed
+            "net_amount": [0.0, 1.0, 0.4, 9.99],
+            "is_ai_credit": [True, True, True, True],
+        }
+    )
+    centres = pl.DataFrame(
+        {
+            "cost_center_name": ["Eng", "Data", "Old"],
+            "state": ["active", "active", "deleted"],
+            "ai_credit_pool_enabled": [False, True, False],
+            "pool_target_usd": [None, 5.0, None],
+            "pool_current_usd": [None, 2.5, None],
+        }
+    )
+    cb = cost_centers.chargeback(days, bills, centres, price=0.01)
+    assert cb["credits"].sum() == days["ai_credits_used"].sum()
+    by = {r["cost_centre"]: r for r in cb.iter_rows(named=True)}
+    assert set(by) == {"Eng", "Data", cost_centers.NO_COST_CENTRE}  # a deleted cost centre is not a unit
+    assert by["Eng"]["active_users"] == 1 and by["Eng"]["list_usd"] == 1.5
+    assert by["Eng"]["billed_gross_credits"] == 160.0 and by[cost_centers.NO_COST_CENTRE]["billed_gross_credits"] == 40
+    assert abs(cb["share_of_bill"].sum() - 1) < 1e-12 and by["Data"]["share_of_bill"] == 0.5
+    assert by["Data"]["pool_target_credits"] == 500.0 and by["Data"]["pool_current_credits"] == 250.0
+    assert by["Eng"]["pool_target_credits"] is None
+    no_csv = cost_centers.chargeback(days, bills.filter(pl.col("cost_center").is_null()), centres, price=0.01)
+    assert no_csv["billed_gross_credits"].null_count() == no_csv.height and no_csv["share_of_bill"].null_count() == 3

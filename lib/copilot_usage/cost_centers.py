@@ -205,3 +205,72 @@ def mapping(members: pl.DataFrame) -> pl.DataFrame:
     return members.join(spans, on="snapshot_day").select(
         "user_login", "user_id", unit="cost_center_name", valid_from="valid_from", valid_to="valid_to"
     )
+
+
+CREDITS_PER_USD = 100  # 1 AI credit = US$0.01: pool and budget amounts are US$
+
+
+def chargeback(unit_days: pl.DataFrame, bills: pl.DataFrame, centres: pl.DataFrame, *, price: float) -> pl.DataFrame:
+    """Per cost centre for one month: ``cost_centre, active_users, credits`` (metrics), ``list_usd`` (credits ×
+    ``price``), ``share_of_credits``, ``billed_gross_credits``, ``billed_net_usd`` and ``share_of_bill`` (of the
+    month's billed gross credits; null unless billing names cost centres: the usage-report CSV's
+    ``cost_center_name``), ``pool_target_credits`` and ``pool_current_credits`` (cost centres with an AI-credit
+    pool, from the newest snapshot). ``unit_days`` are the month's user-days with their cost centre in ``unit``
+    (:func:`narrative.cost_centre_view`); ``bills`` the month's billing rows (``cost_center``, ``credits``,
+    ``net_amount``, ``is_ai_credit``); ``centres`` the ``cost_centers`` rows of one snapshot. Units sum to the
+    scope's totals."""
+    used = unit_days.group_by(cost_centre="unit").agg(
+        active_users=pl.col("user_id").n_unique().cast(pl.Int64), credits=pl.col("ai_credits_used").sum()
+    )
+    ai = bills.filter(pl.col("is_ai_credit").fill_null(False))
+    named = ai.filter(pl.col("cost_center").is_not_null())
+    billed = (
+        named.group_by(
+            cost_centre=pl.when(pl.col("cost_center").str.strip_chars() == "")
+            .then(pl.lit(NO_COST_CENTRE))
+            .otherwise(pl.col("cost_center"))
+        ).agg(billed_gross_credits=pl.col("credits").sum(), billed_net_usd=pl.col("net_amount").sum())
+        if named.height
+        else pl.DataFrame(
+            schema={"cost_centre": pl.String, "billed_gross_credits": pl.Float64, "billed_net_usd": pl.Float64}
+        )
+    )
+    pools = centres.filter((pl.col("state") == "active") & pl.col("ai_credit_pool_enabled").fill_null(False)).select(
+        cost_centre="cost_center_name",
+        pool_target_credits=(pl.col("pool_target_usd") * CREDITS_PER_USD).round(3),
+        pool_current_credits=(pl.col("pool_current_usd") * CREDITS_PER_USD).round(3),
+    )
+    active = centres.filter(pl.col("state") == "active").select(cost_centre="cost_center_name")
+    total_credits = used["credits"].sum()
+    total_billed = billed["billed_gross_credits"].sum() if billed.height else None
+    return (
+        pl.concat([active, used.select("cost_centre"), billed.select("cost_centre")])
+        .unique()
+        .join(used, on="cost_centre", how="left")
+        .join(billed, on="cost_centre", how="left")
+        .join(pools, on="cost_centre", how="left")
+        .with_columns(
+            pl.col("active_users").fill_null(0),
+            pl.col("credits").fill_null(0.0),
+        )
+        .with_columns(
+            list_usd=pl.col("credits") * price,
+            share_of_credits=pl.col("credits") / total_credits if total_credits else pl.lit(None, dtype=pl.Float64),
+            share_of_bill=pl.col("billed_gross_credits") / total_billed
+            if total_billed
+            else pl.lit(None, dtype=pl.Float64),
+        )
+        .select(
+            "cost_centre",
+            "active_users",
+            "credits",
+            "list_usd",
+            "share_of_credits",
+            "billed_gross_credits",
+            "billed_net_usd",
+            "share_of_bill",
+            "pool_target_credits",
+            "pool_current_credits",
+        )
+        .sort("credits", descending=True)
+    )

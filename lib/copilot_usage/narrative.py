@@ -638,6 +638,111 @@ def cost_centre_notes(r: Report, members: pl.DataFrame) -> list[str]:
     return out
 
 
+CHARGEBACK_SCHEMA = {
+    "cost_centre": pl.String,
+    "active_users": pl.Int64,
+    "credits": pl.Float64,
+    "list_usd": pl.Float64,
+    "share_of_credits": pl.Float64,
+    "billed_gross_credits": pl.Float64,
+    "billed_net_usd": pl.Float64,
+    "share_of_bill": pl.Float64,
+    "pool_target_credits": pl.Float64,
+    "pool_current_credits": pl.Float64,
+    "pool_projected_credits": pl.Float64,
+    "pool_projected_exhaustion": pl.Date,
+}
+
+
+def chargeback(r: Report, bills: pl.DataFrame, *, price: float = CREDIT_PRICE_USD) -> tuple[pl.DataFrame, str]:
+    """The month's chargeback per GitHub cost centre (month of the report's end; see
+    :func:`cost_centers.chargeback`), with each AI-credit pool's projected exhaustion at the current pace
+    (:func:`budgets.projection` on the cost centre's own credits), and a note; empty with the fetch command when
+    cost centres were not fetched."""
+    from . import budgets, cost_centers, teams
+
+    members = r.scan("cost_center_members", all_scopes=True).collect()
+    if members.height == 0 and not r.fetched("cost_centers"):
+        return pl.DataFrame(schema=CHARGEBACK_SCHEMA), cost_centre_notes(r, members)[0]
+    month, last = r.end.replace(day=1), month_end(r.end)
+    mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
+    first = min(month, r.end - dt.timedelta(days=59))
+    days = teams.map_user_days(
+        r.scan_between("user_day", first, r.end).collect(), mapping, unassigned=cost_centers.NO_COST_CENTRE
+    )
+    centres = r.scan("cost_centers", all_scopes=True).collect()
+    snapshot = centres["snapshot_day"].max()
+    newest = centres.filter(pl.col("snapshot_day") == snapshot)
+    in_month = bills.filter(pl.col("day").is_between(month, last))
+    table = cost_centers.chargeback(days.filter(pl.col("day") >= month), in_month, newest, price=price)
+    grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
+    projected = []
+    pooled = table.filter(pl.col("pool_target_credits").is_not_null())
+    same_month = snapshot is not None and snapshot.replace(day=1) == month
+    for row in pooled.iter_rows(named=True) if same_month else []:  # the few cost centres with a pool
+        daily = grid.join(
+            days.filter(pl.col("unit") == row["cost_centre"])
+            .group_by("day")
+            .agg(credits=pl.col("ai_credits_used").sum()),
+            on="day",
+            how="left",
+        ).with_columns(pl.col("credits").fill_null(0.0))
+        p = budgets.projection(
+            daily,
+            target=row["pool_target_credits"],
+            consumed=row["pool_current_credits"],
+            consumed_through=max(snapshot - dt.timedelta(days=1), month),
+            as_of=r.end,
+            period_start=month,
+            period_end=last,
+        )
+        projected.append(
+            {
+                "cost_centre": row["cost_centre"],
+                "pool_projected_credits": p["projected"],
+                "pool_projected_exhaustion": p["exhausted_on"],
+            }
+        )
+    proj = pl.DataFrame(
+        projected,
+        schema={
+            k: CHARGEBACK_SCHEMA[k] for k in ("cost_centre", "pool_projected_credits", "pool_projected_exhaustion")
+        },
+    )
+    table = table.join(proj, on="cost_centre", how="left").select(list(CHARGEBACK_SCHEMA))
+    shown = r.protect(table, group_users="active_users")
+    billed = table["billed_gross_credits"].drop_nulls().len() > 0
+    note = (
+        f"Chargeback for {month:%B %Y} (metrics to {r.end}; cost centres as of {snapshot}): "
+        f"{table.height} units whose credits sum to the scope's {table['credits'].sum():,.0f}. "
+        + (
+            "Billed figures come from GitHub's usage-report CSV (cost_center_name)."
+            if billed
+            else "Billed per cost centre needs GitHub's usage-report CSV, which names each line's cost centre "
+            f"(`copilot-usage import FILE.csv --scope {r.scope}`); the billing API's totals do not."
+        )
+    )
+    if not same_month and pooled.height:
+        note += f" The pools' amounts are of {snapshot:%B %Y}, not of this month: no projection."
+    if shown.height < table.height:
+        note += f" {table.height - shown.height} cost centre(s) under k_min active users are not shown."
+    r.record(
+        cost_centres=[
+            {
+                "cost_centre": c["cost_centre"],
+                "credits": c["credits"],
+                "list_usd": c["list_usd"],
+                "billed_net_usd": c["billed_net_usd"],
+                "pool_target_credits": c["pool_target_credits"],
+                "pool_current_credits": c["pool_current_credits"],
+                "pool_projected_exhaustion_date": c["pool_projected_exhaustion"],
+            }
+            for c in shown.iter_rows(named=True)
+        ]
+    )
+    return shown, note
+
+
 def _period_usage(r: Report) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The period's user-days and the previous period's (empty when the cache does not hold all of it)."""
     length = r.end - r.start
