@@ -344,3 +344,43 @@ def test_cost_center_of_direct_wins_and_billing_csv_names_it(tenant: Any) -> Non
     got = csv.select("username", "cost_center_name").unique()
     mismatched = [(u, c) for u, c in got.iter_rows() if u in expected and (c or None) != expected[u]]
     assert not mismatched
+
+
+def _all_pages(client: httpx.Client, path: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    rows, page = [], 1
+    while True:
+        body = client.get(path, params={**params, "page": page, "per_page": 2}).json()
+        rows += body[key]
+        assert body["total_count"] >= len(rows)
+        if not body["has_next_page"]:
+            return rows
+        page += 1
+
+
+def test_budgets_paged_in_the_body_consistent_with_billing(sim: Simulator, api: httpx.Client, tenant: Any) -> None:
+    client = client_for(sim, sim.config.billing_token)
+    path = "/enterprises/octo-sim/settings/billing/budgets"
+    ent = _all_pages(client, path, "budgets")
+    org = _all_pages(client, f"/organizations/{tenant.org_names[0]}/settings/billing/budgets", "budgets")
+    scopes = {b["budget_scope"] for b in ent + org}
+    assert {"enterprise", "organization", "cost_center", "multi_user_cost_center"} <= scopes
+    for b in ent + org:
+        assert isinstance(b["budget_amount"], int) and b["budget_product_sku"] == "ai_credits"
+        assert set(b) >= {"id", "budget_type", "prevent_further_usage", "budget_entity_name", "budget_alerting"}
+    assert len(ent) > 2 and client.get(path, params={"per_page": 2}).json()["has_next_page"] is True
+    # consumed = what billing says the scope used this month (US$)
+    lines = P.billing_lines(tenant, _ent(tenant), TODAY.year, TODAY.month)
+    enterprise = next(b for b in ent if b["budget_scope"] == "enterprise")
+    assert enterprise["consumed_amount"] == pytest.approx(lines["gross"].sum() * 0.01, abs=0.01)
+    assert [b["budget_scope"] for b in _all_pages(client, path, "budgets", scope="cost-center")] == ["cost_center"]
+    # per-user states of the multi-user budget; the override names the user's own budget
+    multi = next(b for b in ent if b["budget_scope"] == "multi_user_cost_center")
+    states = _all_pages(client, f"{path}/{multi['id']}/user-states", "user_states")
+    assert len(states) > 5 and set(states[0]) == {"user", "consumed_amount", "target_amount", "override_budget_id"}
+    overridden = [s for s in states if s["override_budget_id"]]
+    own = next(b for b in ent if b["budget_scope"] == "user")
+    assert overridden == [s for s in states if s["user"] == own["budget_entity_name"]]
+    assert overridden[0]["target_amount"] == own["budget_amount"]
+    assert client.get(f"{path}/{enterprise['id']}/user-states").status_code == 404  # not a multi-user budget
+    denied = api.get(path)
+    assert denied.status_code == 403 and "manage_billing" in denied.json()["message"]

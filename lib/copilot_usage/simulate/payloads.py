@@ -861,3 +861,101 @@ def cost_centers(t: Tenant, state: str | None = None) -> dict[str, Any]:
             }
         out.append(cc)
     return {"costCenters": out}
+
+
+# ---------------------------------------------------------------------- budgets
+PER_USER_TARGET_USD = 40
+OVERRIDE_TARGET_USD = 80
+
+
+def _month_spend(t: Tenant) -> tuple[pl.DataFrame, float]:
+    """The enterprise's billing lines of ``today``'s month with each user's cost centre (``cc``), and the
+    fraction of the month they cover (billing runs to yesterday)."""
+    lines = billing_lines(t, Scope("enterprise", t.enterprise), t.today.year, t.today.month)
+    of = cost_center_of(t, t.today)
+    users = pl.DataFrame({"user": t.login, "cc": of, "org": t.primary_org})
+    lines = lines.join(users, on="user", how="left")
+    first = t.today.replace(day=1)
+    days = (_first_of_next_month(first) - first).days
+    elapsed = max((t.today - first).days, 1)
+    return lines, elapsed / days
+
+
+def _usd(credits: float) -> float:
+    return round(credits * CREDIT_PRICE_USD, 2)
+
+
+def budgets(t: Tenant, scope: Scope) -> list[dict[str, Any]]:
+    """The budgets of the enterprise (enterprise, cost centre, a cost centre's per-user budget and one user's
+    individual override) or of an organization (its own budget), consistent with billing: ``consumed_amount`` is
+    what billing says the scope used this month, included and metered (US$; amounts whole US$). Targets are set
+    from the month's pace so some budgets run out before the month ends and some do not."""
+    lines, covered = _month_spend(t)
+    defs = cost_center_defs(t)
+
+    def target(spent: float, factor: float, step: int) -> int:
+        """Whole US$, rounded up to ``step``: ``factor`` × the month's spend at its pace so far (``spent``: credits)."""
+        projected = spent * CREDIT_PRICE_USD / covered
+        return max(step, int(-(-projected * factor // step)) * step)
+
+    def budget(name: str, scope_name: str, entity: str, amount: int, spent: float, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": _uuid(t, "budget", name),
+            "budget_type": "BundlePricing",
+            "budget_product_sku": "ai_credits",
+            "budget_scope": scope_name,
+            "budget_entity_name": entity,
+            "budget_amount": amount,
+            "prevent_further_usage": extra.pop("blocks", True),
+            "budget_alerting": {"will_alert": True, "alert_recipients": ["billing-admins"]},
+            "consumed_amount": _usd(spent),
+            **extra,
+        }
+
+    if scope.kind == "org":
+        o = t.org_names.index(scope.slug)
+        spent = float(lines.filter(pl.col("org") == o)["gross"].sum())
+        return [budget(f"org:{scope.slug}", "organization", scope.slug, target(spent, 0.9, 10), spent)]
+    total = float(lines["gross"].sum())
+    out = [budget("enterprise", "enterprise", t.enterprise, target(total, 1.25, 100), total, blocks=False)]
+    names = [d["name"] for d in defs]
+    if "Data & ML" in names:
+        spent = float(lines.filter(pl.col("cc") == names.index("Data & ML"))["gross"].sum())
+        out.append(budget("cc:data", "cost_center", "Data & ML", target(spent, 0.75, 10), spent))
+    eng = names.index("Engineering")
+    per_user = lines.filter(pl.col("cc") == eng).group_by("user").agg(pl.col("gross").sum()).sort("user")
+    heavy = per_user.sort("gross", descending=True).head(1)["user"].to_list()
+    shared = budget("cc:eng:per-user", "multi_user_cost_center", "Engineering", PER_USER_TARGET_USD, 0.0)
+    del shared["consumed_amount"]  # a per-user budget's consumption is per user: its user-states
+    out.append(shared)
+    if heavy:
+        spent = float(per_user.filter(pl.col("user") == heavy[0])["gross"].sum())
+        out.append(budget(f"user:{heavy[0]}", "user", heavy[0], OVERRIDE_TARGET_USD, spent, user=heavy[0]))
+    return out
+
+
+def budget_user_states(t: Tenant, budget_id: str) -> list[dict[str, Any]] | None:
+    """``…/budgets/{budget_id}/user-states`` of a multi-user budget (None: no such multi-user budget): every
+    member of the cost centre, with what they used this month and their target (an individual override's when
+    they have one)."""
+    found = [b for b in budgets(t, Scope("enterprise", t.enterprise)) if b["id"] == budget_id]
+    if not found or not found[0]["budget_scope"].startswith("multi_user"):
+        return None
+    lines, _ = _month_spend(t)
+    names = [d["name"] for d in cost_center_defs(t)]
+    members = np.flatnonzero(cost_center_of(t, t.today) == names.index(found[0]["budget_entity_name"]))
+    used = lines.group_by("user").agg(pl.col("gross").sum())
+    spent = dict(used.iter_rows())
+    overrides = {b["user"]: b for b in budgets(t, Scope("enterprise", t.enterprise)) if b["budget_scope"] == "user"}
+    out = []
+    for login in sorted(str(x) for x in t.login[members]):  # one entry per member: the answer's rows
+        own = overrides.get(login)
+        out.append(
+            {
+                "user": login,
+                "consumed_amount": _usd(spent.get(login, 0.0)),
+                "target_amount": own["budget_amount"] if own else found[0]["budget_amount"],
+                "override_budget_id": own["id"] if own else None,
+            }
+        )
+    return out
