@@ -54,3 +54,90 @@ def test_no_exhaustion_already_exhausted_and_metrics_only() -> None:
     # no consumed figure: the metrics' own month to date (10 days × 100)
     p = _project(1500.0, None, None)
     assert p["consumed"] == pytest.approx(1000.0) and p["exhausted_on"] == dt.date(2026, 11, 15)
+
+
+def _sample_report(scope: str, **kw: object):  # type: ignore[no-untyped-def]
+    from test_teams import _sample_report as base
+
+    r = base(scope)
+    for k, v in kw.items():
+        setattr(r, k, v)
+    return r
+
+
+def test_budget_section_on_the_sample() -> None:
+    from copilot_usage import narrative
+
+    r = _sample_report("enterprise:octo-sim")
+    table, users, note = narrative.budget_table(r)
+    by = {t["budget_scope"]: t for t in table.iter_rows(named=True)}
+    assert {"enterprise", "cost_center", "multi_user_cost_center", "user"} <= set(by)
+    # a budget already over its target ran out on the day its consumed figure runs to
+    cc = by["cost_center"]
+    assert cc["consumed_usd"] >= cc["target_usd"] and cc["projected_exhaustion_date"] == dt.date(2026, 11, 25)
+    ent = by["enterprise"]
+    assert ent["projected_low_usd"] <= ent["projected_usd"] <= ent["projected_high_usd"]
+    assert ent["projected_usd"] >= ent["consumed_usd"] and ent["blocks"] is False
+    assert ent["projected_exhaustion_date"] is None  # will not run out this month
+    multi = by["multi_user_cost_center"]
+    assert multi["projected_usd"] is None and multi["users_over_80pct"] >= multi["users_over_100pct"] >= 0
+    assert by["user"]["entity"] == "(one user)"  # leadership: no login
+    assert users.height == multi["users_over_80pct"]  # the analyst list, when shown
+    summary = {b["scope"]: b for b in r.summary["budgets"]}
+    assert set(summary["cost_center"]) == {
+        "id",
+        "scope",
+        "entity",
+        "target_usd",
+        "consumed_usd",
+        "projected_usd",
+        "projected_exhaustion_date",
+        "blocks",
+    }
+    assert "Data & ML on 25 Nov" in note
+
+
+def test_budgets_not_fetched_say_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from copilot_usage import narrative
+    from copilot_usage.notebook import Report
+    from test_teams import SAMPLE
+
+    shutil.copytree(SAMPLE, tmp_path / "s", ignore=shutil.ignore_patterns("budget*"))
+    base = _sample_report("org:octo-sim-eng")
+    r = Report("t", tmp_path / "s", base.scope, base.start, base.end)
+    table, _, note = narrative.budget_table(r)
+    assert table.height == 0 and "--org octo-sim-eng --reports budgets" in note and "manage_billing" in note
+
+
+def test_scope_spellings_and_unknown_scopes() -> None:
+    got = pl.DataFrame({"s": ["cost-center", "Cost_Center", "multi_user_customer", "team"]}).select(
+        budgets.normalise_scope(pl.col("s"))
+    )["s"]
+    assert got.to_list()[:2] == ["cost_center", "cost_center"]
+    assert [x in budgets.BUDGET_SCOPES for x in got] == [True, True, True, False]
+
+
+def test_unknown_budget_scope_is_kept_and_reported_as_drift(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from copilot_usage import rawstore, store
+    from copilot_usage.reports import Scope
+
+    page = {
+        "budgets": [
+            {"id": "b1", "budget_scope": "cost-center", "budget_entity_name": "Eng", "budget_amount": 10},
+            {"id": "b2", "budget_scope": "team", "budget_entity_name": "x", "budget_amount": 5},
+        ],
+        "has_next_page": False,
+        "total_count": 2,
+    }
+    body = json.dumps({"budgets": [page], "user_states": []}).encode()
+    rawstore.put_bytes(tmp_path, Scope("enterprise", "acme"), "budgets", "2026-11-20", body, ext="json", provenance={})
+    store.build(tmp_path)
+    got = store.scan(tmp_path, "budgets").collect().sort("budget_id")
+    assert got["scope_kind"].to_list() == ["cost_center", "team"] and got["known_scope"].to_list() == [True, False]
+    assert got["budget_scope"].to_list() == ["cost-center", "team"]  # kept as GitHub sent it
+    drift = store.scan(tmp_path, "schema_drift").collect()
+    assert drift.filter(pl.col("report") == "budgets")["field"].to_list() == ["budgets[].budget_scope=team"]

@@ -356,18 +356,20 @@ def test_cost_centers_403_does_not_fail_the_fetch(tmp_path: Path) -> None:
                     gh,
                     tmp_path,
                     [Scope("enterprise", served.enterprise)],
-                    families=["seats", "cost-centers"],
+                    families=["seats", "cost-centers", "budgets"],
                     today=TODAY,
                 )
 
         summary = asyncio.run(go())
     assert summary.failed == 0
     assert summary.counts[("enterprise:octo-sim", "cost-centers")]["not_fetched"] == 1
+    assert summary.counts[("enterprise:octo-sim", "budgets")]["not_fetched"] == 1
     assert summary.counts[("enterprise:octo-sim", "seats")]["fetched"] == 1
-    (reason,) = summary.errors
-    assert "\n" not in reason and "cost-centers not fetched" in reason and "403" in reason
-    assert "manage_billing:enterprise" in reason
-    assert not list((tmp_path / "raw").rglob("cost-centers"))
+    assert len(summary.errors) == 2
+    for reason, what in zip(sorted(summary.errors), ("budgets", "cost-centers"), strict=True):
+        assert "\n" not in reason and f"{what} not fetched" in reason and "403" in reason
+        assert "manage_billing:enterprise" in reason
+    assert not list((tmp_path / "raw").rglob("cost-centers")) and not list((tmp_path / "raw").rglob("budgets"))
 
 
 def test_cost_center_members_match_the_simulated_billing(clean: tuple[Path, Simulator]) -> None:
@@ -388,3 +390,20 @@ def test_cost_center_members_match_the_simulated_billing(clean: tuple[Path, Simu
     assert {u: got.get(u) for u in truth} == truth  # every seated user where billing puts them
     assert not set(got) - set(truth) - {str(x) for x in t.login[~seated]}
     assert "Mobile (retired)" not in set(members["cost_center_name"])
+
+
+def test_budgets_and_user_states_built_as_billing_says(clean: tuple[Path, Simulator]) -> None:
+    from copilot_usage.simulate import payloads
+
+    data_dir, sim = clean
+    got = store.scan(data_dir, "budgets").collect()
+    assert set(got["scope"]) == {"enterprise:octo-sim", f"org:{sim.tenant.org_names[0]}"}
+    assert got["known_scope"].all() and "multi_user_cost_center" in set(got["scope_kind"])
+    served = payloads.budgets(sim.tenant, Scope("enterprise", sim.tenant.enterprise))
+    ent = got.filter(pl.col("scope") == "enterprise:octo-sim").sort("budget_id")
+    assert ent["consumed_amount"].to_list() == [b.get("consumed_amount") for b in sorted(served, key=lambda b: b["id"])]
+    states = store.scan(data_dir, "budget_user_states").collect()
+    multi = next(b for b in served if b["budget_scope"] == "multi_user_cost_center")
+    expected = payloads.budget_user_states(sim.tenant, multi["id"]) or []
+    assert states.height == len(expected) > 30  # every page (30 a page by default) of the in-body paging
+    assert states.filter(pl.col("override_budget_id").is_not_null()).height == 1

@@ -367,6 +367,7 @@ def test_every_report_renders_on_users_and_aggregate_only(users_and_aggregate_on
         assert "user_team_day" in out.summary["not_fetched"] and "--reports" in html and "user-teams" in html
     if name == "spend":
         assert "--reports cost-centers" in html and "cost_centers" in out.summary["not_fetched"]
+        assert "--reports budgets" in html and "budgets" in out.summary["not_fetched"]
 
 
 def test_team_report_by_cost_centre_is_additive(tmp_path: Path) -> None:
@@ -391,3 +392,7 @@ def test_spend_report_chargeback_by_cost_centre(tmp_path: Path) -> None:
     assert rows["Data & ML"]["pool_target_credits"] > 0 and rows["Engineering"]["pool_target_credits"] is None
     html = out.html.read_text()
     assert "chargeback by cost centre" in html and "usage-report CSV" in html and "simdev-" not in html
+    budgets = {b["scope"]: b for b in out.summary["budgets"]}
+    assert {"enterprise", "cost_center", "multi_user_cost_center", "user"} <= set(budgets)
+    assert budgets["user"]["entity"] == "(one user)" and budgets["cost_center"]["blocks"] is True
+    assert "Budgets: how much headroom" in html

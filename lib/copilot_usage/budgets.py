@@ -16,6 +16,46 @@ import polars as pl
 
 from . import metrics
 
+# GitHub's budget scopes; it also spells cost-center with a hyphen (matched either way)
+BUDGET_SCOPES = (
+    "enterprise",
+    "organization",
+    "repository",
+    "cost_center",
+    "multi_user_customer",
+    "multi_user_cost_center",
+    "user",
+)
+BUDGETS_SCHEMA = {
+    "scope": pl.String,
+    "snapshot_day": pl.Date,
+    "budget_id": pl.String,
+    "budget_type": pl.String,
+    "budget_scope": pl.String,  # as GitHub sent it
+    "scope_kind": pl.String,  # normalised: lower case, "-" → "_"
+    "known_scope": pl.Boolean,
+    "budget_entity_name": pl.String,
+    "budget_product_sku": pl.String,
+    "budget_amount": pl.Float64,  # whole US$
+    "prevent_further_usage": pl.Boolean,
+    "will_alert": pl.Boolean,
+    "consumed_amount": pl.Float64,  # US$ this month; null when GitHub did not say
+    "user": pl.String,
+}
+USER_STATES_SCHEMA = {
+    "scope": pl.String,
+    "snapshot_day": pl.Date,
+    "budget_id": pl.String,
+    "user": pl.String,
+    "consumed_amount": pl.Float64,
+    "target_amount": pl.Float64,
+    "override_budget_id": pl.String,
+}
+
+
+def normalise_scope(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().str.to_lowercase().str.replace_all("-", "_")
+
 
 def _value_on(curve: pl.DataFrame, column: str, day: dt.date) -> float:
     """A cumulative curve's value at the end of ``day`` (0 before its first day, its last value after it)."""

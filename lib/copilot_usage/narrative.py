@@ -743,6 +743,190 @@ def chargeback(r: Report, bills: pl.DataFrame, *, price: float = CREDIT_PRICE_US
     return shown, note
 
 
+BUDGET_TABLE_SCHEMA = {
+    "budget_id": pl.String,
+    "budget_scope": pl.String,
+    "entity": pl.String,
+    "target_usd": pl.Float64,
+    "consumed_usd": pl.Float64,
+    "projected_usd": pl.Float64,
+    "projected_low_usd": pl.Float64,
+    "projected_high_usd": pl.Float64,
+    "projected_exhaustion_date": pl.Date,
+    "blocks": pl.Boolean,
+    "users_over_80pct": pl.Int64,
+    "users_over_100pct": pl.Int64,
+    "attribution": pl.String,
+}
+
+
+def _budget_daily(
+    r: Report, kind: str, entity: str, recent: pl.DataFrame, by_centre: pl.DataFrame | None
+) -> tuple[pl.DataFrame | None, str]:
+    """The metrics' user-days of a budget's scope (None: the kit cannot attribute it) and how they were chosen."""
+    slug = r.scope.split(":", 1)[1]
+    if kind == "enterprise" and r.scope.startswith("enterprise:"):
+        return recent, "the enterprise's metrics"
+    if kind == "organization":
+        if r.scope == f"org:{entity}":
+            return recent, "the organization's metrics"
+        try:
+            first = recent["day"].min() or r.end
+            org = store.scan(r.data_dir, "user_day", scope=f"org:{entity}", start=first, end=r.end).collect()
+        except FileNotFoundError:
+            org = recent.clear()
+        if org.height:
+            return org, f"organization {entity}'s metrics (its members in every org they belong to)"
+        return None, f"the metrics of organization {entity} are not in the cache (`fetch --org {entity}`)"
+    if kind == "cost_center":
+        if by_centre is None:
+            return None, "cost centres were not fetched (`fetch --reports cost-centers`)"
+        return by_centre.filter(pl.col("unit") == entity), f"the metrics of cost centre {entity}'s members"
+    if kind == "user":
+        return recent.filter(pl.col("user_login").str.to_lowercase() == entity.lower()), "the user's metrics"
+    if kind == "enterprise":
+        return None, f"an enterprise budget: the {slug} report holds one organization's metrics"
+    return None, f"the kit cannot attribute a {kind} budget to metrics"
+
+
+def budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """The scope's budgets from the newest snapshot: target, consumed this month (GitHub's figure), projected
+    consumption at month end (the trends forecast restricted to the budget's scope, with its 80 % interval, added
+    to what was consumed), projected exhaustion date (null when it will not run out), whether it blocks, and for
+    per-user budgets how many users are above 80 % and 100 % of their target. Returns the table, the per-user
+    states above 80 % (analysts) and a note; empty tables with the fetch command when budgets were not fetched."""
+    from . import budgets, cost_centers, teams
+
+    frame = r.scan("budgets").collect()
+    states_all = r.scan("budget_user_states").collect()
+    empty_states = pl.DataFrame(
+        schema={
+            "budget": pl.String,
+            "user_login": pl.String,
+            "consumed_amount": pl.Float64,
+            "target_amount": pl.Float64,
+            "share": pl.Float64,
+        }
+    )
+    if frame.height == 0:
+        kind, slug = r.scope.split(":", 1)
+        flag = f"--{'enterprise' if kind == 'enterprise' else 'org'} {slug}"
+        r.missing["budgets"] = "budgets"
+        return (
+            pl.DataFrame(schema=BUDGET_TABLE_SCHEMA),
+            empty_states,
+            f"Budgets were not fetched for {r.scope}. They need the billing token (a classic PAT with "
+            f"manage_billing:enterprise, or manage_billing:copilot for a standalone org): `copilot-usage fetch {flag} "
+            "--reports budgets` fills this section.",
+        )
+    snapshot = frame["snapshot_day"].max()
+    frame = frame.filter(pl.col("snapshot_day") == snapshot)
+    states = states_all.filter(pl.col("snapshot_day") == snapshot).with_columns(
+        share=pl.col("consumed_amount") / pl.col("target_amount")
+    )
+    start, end = snapshot.replace(day=1), month_end(snapshot)
+    through = max(snapshot - dt.timedelta(days=1), start)
+    first = r.end - dt.timedelta(days=59)
+    recent = r.scan_between("user_day", first, r.end).collect()
+    members = r.scan("cost_center_members", all_scopes=True).collect()
+    by_centre = None
+    if members.height:
+        mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
+        by_centre = teams.map_user_days(recent, mapping, unassigned=cost_centers.NO_COST_CENTRE)
+    grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
+    per_budget = states.group_by("budget_id").agg(
+        users_over_80pct=(pl.col("share") >= 0.8).sum().cast(pl.Int64),
+        users_over_100pct=(pl.col("share") >= 1.0).sum().cast(pl.Int64),
+    )
+    rows = []
+    for b in frame.iter_rows(named=True):  # a budget each: a handful, each its own forecast
+        kind, entity = b["scope_kind"] or "", b["budget_entity_name"] or ""
+        target = None if b["budget_amount"] is None else b["budget_amount"] * cost_centers.CREDITS_PER_USD
+        consumed = None if b["consumed_amount"] is None else b["consumed_amount"] * cost_centers.CREDITS_PER_USD
+        p: dict[str, Any] = {"projected": None, "low": None, "high": None, "exhausted_on": None}
+        if kind.startswith("multi_user"):
+            how = "per user: see the users above 80 % and 100 % of their target"
+        elif not b["known_scope"]:
+            how = f"a budget scope the kit does not know ({b['budget_scope']}): kept, reported as drift"
+        else:
+            days, how = _budget_daily(r, kind, entity, recent, by_centre)
+            if days is not None:
+                daily = grid.join(
+                    days.group_by("day").agg(credits=pl.col("ai_credits_used").sum()), on="day", how="left"
+                ).with_columns(pl.col("credits").fill_null(0.0))
+                p = budgets.projection(
+                    daily,
+                    target=target,
+                    consumed=consumed,
+                    consumed_through=through,
+                    as_of=r.end,
+                    period_start=start,
+                    period_end=end,
+                )
+        usd = {
+            k: None if p[k] is None else round(p[k] / cost_centers.CREDITS_PER_USD, 2)
+            for k in ("projected", "low", "high")
+        }
+        rows.append(
+            {
+                "budget_id": b["budget_id"],
+                "budget_scope": b["budget_scope"],
+                "entity": "(one user)" if kind == "user" and r.audience == "leadership" else entity,
+                "target_usd": b["budget_amount"],
+                "consumed_usd": b["consumed_amount"],
+                "projected_usd": usd["projected"],
+                "projected_low_usd": usd["low"],
+                "projected_high_usd": usd["high"],
+                "projected_exhaustion_date": p["exhausted_on"],
+                "blocks": b["prevent_further_usage"],
+                "attribution": how,
+            }
+        )
+    table = (
+        pl.DataFrame(rows, schema={k: v for k, v in BUDGET_TABLE_SCHEMA.items() if not k.startswith("users_")})
+        .join(per_budget, on="budget_id", how="left")
+        .select(list(BUDGET_TABLE_SCHEMA))
+    )
+    r.record(
+        budgets=[
+            {
+                "id": t["budget_id"],
+                "scope": t["budget_scope"],
+                "entity": t["entity"],
+                "target_usd": t["target_usd"],
+                "consumed_usd": t["consumed_usd"],
+                "projected_usd": t["projected_usd"],
+                "projected_exhaustion_date": t["projected_exhaustion_date"],
+                "blocks": t["blocks"],
+            }
+            for t in table.iter_rows(named=True)
+        ]
+    )
+    running_out = table.filter(pl.col("projected_exhaustion_date").is_not_null())
+    note = (
+        f"{table.height} budget(s) of {r.scope} as of {snapshot} (month {start:%B %Y}, consumed through {through}); "
+        f"{int(table['blocks'].fill_null(False).sum())} block further usage when reached. "
+        f"{running_out.height} run out before the month ends at the current pace"
+        + (
+            ": "
+            + ", ".join(
+                f"{t['entity']} on {t['projected_exhaustion_date']:%d %b}" for t in running_out.iter_rows(named=True)
+            )
+            if running_out.height
+            else ""
+        )
+        + ". Consumed is GitHub's figure; the projection adds the trends forecast of the budget's scope (80 % interval)."
+    )
+    over = states.filter(pl.col("share") >= 0.8).join(
+        frame.select("budget_id", budget="budget_entity_name"), on="budget_id", how="left"
+    )
+    return (
+        table.drop("budget_id"),
+        over.select("budget", "user", "consumed_amount", "target_amount", "share").rename({"user": "user_login"}),
+        note,
+    )
+
+
 def _period_usage(r: Report) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The period's user-days and the previous period's (empty when the cache does not hold all of it)."""
     length = r.end - r.start

@@ -20,7 +20,7 @@ import altair as alt
 import polars as pl
 from IPython.display import HTML, display
 
-from . import __version__, charts, cost_centers, github_changes, store
+from . import __version__, budgets, charts, cost_centers, github_changes, store
 
 SUMMARY_ENV = "COPILOT_USAGE_SUMMARY"
 PSEUDONYM_ENV = "COPILOT_USAGE_PSEUDONYM_KEY"
@@ -51,9 +51,20 @@ FETCHED_BY = {
     "cost_centers": "cost-centers",
     "cost_center_resources": "cost-centers",
     "cost_center_members": "cost-centers",
+    "budgets": "budgets",
+    "budget_user_states": "budgets",
 }
 # snapshot tables: read whole (no day filter); enterprise-level ones are read for any scope
-SNAPSHOT_TABLES = ("seats", "teams", "team_members", "cost_centers", "cost_center_resources", "cost_center_members")
+SNAPSHOT_TABLES = (
+    "seats",
+    "teams",
+    "team_members",
+    "cost_centers",
+    "cost_center_resources",
+    "cost_center_members",
+    "budgets",
+    "budget_user_states",
+)
 ANY_SCOPE_TABLES = ("teams", "team_members", "cost_centers", "cost_center_resources", "cost_center_members")
 _UTC = pl.Datetime("us", "UTC")
 # the columns the reports read from tables a cache may lack (what `build` writes for them): a report on a cache
@@ -92,6 +103,8 @@ EMPTY_TABLES = {
     "cost_centers": cost_centers.CENTERS_SCHEMA,
     "cost_center_resources": cost_centers.RESOURCES_SCHEMA,
     "cost_center_members": cost_centers.MEMBERS_SCHEMA,
+    "budgets": budgets.BUDGETS_SCHEMA,
+    "budget_user_states": budgets.USER_STATES_SCHEMA,
     "user_team_day": {
         "scope": pl.String,
         "day": pl.Date,

@@ -24,7 +24,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import cost_centers, rawstore
+from . import budgets, cost_centers, rawstore
 from .parse import BREAKDOWNS, Parsed, parse_rows
 from .reports import COUNT_FIELDS, Scope
 
@@ -335,6 +335,7 @@ def _build_snapshots(data_dir: Path, manifest: dict[str, Any]) -> dict[str, int]
         ("billing", _billing),
         ("billing-users", _billing_users),
         ("billing-csv", _billing_csv),
+        ("budgets", _budgets),
     )
     for report, builder in builders:
         files = _snapshot_files(data_dir, report)
@@ -432,6 +433,68 @@ def _cost_center_rows(files: list[tuple[Scope, str, rawstore.RawFile]]) -> tuple
         pl.DataFrame(centres, schema={**cost_centers.CENTERS_SCHEMA, **as_text}).with_columns(day),
         pl.DataFrame(resources, schema={**cost_centers.RESOURCES_SCHEMA, **as_text}).with_columns(day),
     )
+
+
+def _budgets(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
+    """Budget snapshots → ``budgets`` and ``budget_user_states`` (+ ``schema_drift/budgets`` for scopes the kit
+    does not know, kept as sent)."""
+    rows, states = [], []
+    for scope, key, f in files:
+        stored = json.loads(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+        base = {"scope": str(scope), "snapshot_day": key}
+        for page in stored.get("budgets") or []:
+            for b in page.get("budgets") or []:
+                alerting = b.get("budget_alerting") or {}
+                rows.append(
+                    {
+                        **base,
+                        "budget_id": b.get("id"),
+                        "budget_type": b.get("budget_type"),
+                        "budget_scope": b.get("budget_scope"),
+                        "budget_entity_name": b.get("budget_entity_name"),
+                        "budget_product_sku": b.get("budget_product_sku"),
+                        "budget_amount": b.get("budget_amount"),
+                        "prevent_further_usage": b.get("prevent_further_usage"),
+                        "will_alert": alerting.get("will_alert"),
+                        "consumed_amount": b.get("consumed_amount"),
+                        "user": b.get("user"),
+                    }
+                )
+        for entry in stored.get("user_states") or []:
+            for page in entry.get("pages") or []:
+                states += [
+                    {
+                        **base,
+                        "budget_id": entry.get("budget_id"),
+                        "user": u.get("user"),
+                        "consumed_amount": u.get("consumed_amount"),
+                        "target_amount": u.get("target_amount"),
+                        "override_budget_id": u.get("override_budget_id"),
+                    }
+                    for u in page.get("user_states") or []
+                ]
+    as_text = {"snapshot_day": pl.String}
+    typed = {k: v for k, v in budgets.BUDGETS_SCHEMA.items() if k not in ("scope_kind", "known_scope")}
+    frame = pl.DataFrame(rows, schema={**typed, **as_text}).with_columns(
+        pl.col("snapshot_day").str.to_date(),
+        scope_kind=budgets.normalise_scope(pl.col("budget_scope")),
+    )
+    frame = frame.with_columns(known_scope=pl.col("scope_kind").is_in(list(budgets.BUDGET_SCOPES))).select(
+        list(budgets.BUDGETS_SCHEMA)
+    )
+    drift = frame.filter(~pl.col("known_scope")).select(
+        "scope",
+        report=pl.lit("budgets"),
+        day=pl.col("snapshot_day").cast(pl.String),
+        field=pl.format("budgets[].budget_scope={}", pl.col("budget_scope").fill_null("null")),
+    )
+    return {
+        "budgets": frame,
+        "budget_user_states": pl.DataFrame(states, schema={**budgets.USER_STATES_SCHEMA, **as_text}).with_columns(
+            pl.col("snapshot_day").str.to_date()
+        ),
+        "schema_drift/budgets": drift.unique(maintain_order=True),
+    }
 
 
 def _seats(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
@@ -759,6 +822,8 @@ TABLES = (
     "cost_centers",
     "cost_center_resources",
     "cost_center_members",
+    "budgets",
+    "budget_user_states",
     "data_health",
     "quarantine",
     "schema_drift",
