@@ -678,8 +678,9 @@ def chargeback(r: Report, bills: pl.DataFrame, *, price: float = CREDIT_PRICE_US
     grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
     projected = []
     pooled = table.filter(pl.col("pool_target_credits").is_not_null())
-    same_month = snapshot is not None and snapshot.replace(day=1) == month
-    for row in pooled.iter_rows(named=True) if same_month else []:  # the few cost centres with a pool
+    # a pool is of the month of its snapshot (it resets on the 1st): projected over that month
+    pool_month = snapshot.replace(day=1) if snapshot is not None else month
+    for row in pooled.iter_rows(named=True):  # the few cost centres with a pool
         daily = grid.join(
             days.filter(pl.col("unit") == row["cost_centre"])
             .group_by("day")
@@ -691,10 +692,10 @@ def chargeback(r: Report, bills: pl.DataFrame, *, price: float = CREDIT_PRICE_US
             daily,
             target=row["pool_target_credits"],
             consumed=row["pool_current_credits"],
-            consumed_through=max(snapshot - dt.timedelta(days=1), month),
+            consumed_through=max(snapshot - dt.timedelta(days=1), pool_month),
             as_of=r.end,
-            period_start=month,
-            period_end=last,
+            period_start=pool_month,
+            period_end=month_end(pool_month),
         )
         projected.append(
             {
@@ -722,8 +723,11 @@ def chargeback(r: Report, bills: pl.DataFrame, *, price: float = CREDIT_PRICE_US
             f"(`copilot-usage import FILE.csv --scope {r.scope}`); the billing API's totals do not."
         )
     )
-    if not same_month and pooled.height:
-        note += f" The pools' amounts are of {snapshot:%B %Y}, not of this month: no projection."
+    if pooled.height and pool_month != month:
+        note += (
+            f" The AI-credit pools are of {pool_month:%B %Y} (as of {snapshot}); their run-out is projected over that "
+            "month from the cost centre's recent pace."
+        )
     if shown.height < table.height:
         note += f" {table.height - shown.height} cost centre(s) under k_min active users are not shown."
     r.record(
