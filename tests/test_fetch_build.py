@@ -332,3 +332,75 @@ def test_a_task_failing_for_any_reason_is_recorded_and_the_others_go_on(
     assert sum(c["fetched"] for c in summary.counts.values()) == 2 * (5 + 1)  # the other days and the 28-day window
     reasons = sorted({e.split(": ", 1)[1] for e in summary.errors})
     assert reasons == ["ReadTimeout: no detail", "RuntimeError: boom x"]
+
+
+def test_cost_centers_fetched_active_and_deleted(clean: tuple[Path, Simulator]) -> None:
+    data_dir, _ = clean
+    files = sorted((data_dir / "raw").glob("enterprise=*/cost-centers/*/*.json"))
+    bodies = json.loads(next(f for f in files if not f.name.endswith(".meta.json")).read_bytes())
+    states = [{c["state"] for c in body["costCenters"]} for body in bodies]
+    assert states == [{"active"}, {"deleted"}]
+    assert not list((data_dir / "raw").glob("org=*/cost-centers"))  # an enterprise object only
+
+
+def test_cost_centers_403_does_not_fail_the_fetch(tmp_path: Path) -> None:
+    sim = Simulator(small_tenant())
+    with running(sim) as served:
+
+        async def go() -> Any:  # the metrics token on billing: GitHub's 403
+            async with GitHub(served.base_url, token=served.token, billing_token=served.token) as gh:
+                return await fetch(
+                    gh,
+                    tmp_path,
+                    [Scope("enterprise", served.enterprise)],
+                    families=["seats", "cost-centers", "budgets"],
+                    today=TODAY,
+                )
+
+        summary = asyncio.run(go())
+    assert summary.failed == 0
+    assert summary.counts[("enterprise:octo-sim", "cost-centers")]["not_fetched"] == 1
+    assert summary.counts[("enterprise:octo-sim", "budgets")]["not_fetched"] == 1
+    assert summary.counts[("enterprise:octo-sim", "seats")]["fetched"] == 1
+    assert len(summary.errors) == 2
+    for reason, what in zip(sorted(summary.errors), ("budgets", "cost-centers"), strict=True):
+        assert "\n" not in reason and f"{what} not fetched" in reason and "403" in reason
+        assert "manage_billing:enterprise" in reason
+    assert not list((tmp_path / "raw").rglob("cost-centers")) and not list((tmp_path / "raw").rglob("budgets"))
+
+
+def test_cost_center_members_match_the_simulated_billing(clean: tuple[Path, Simulator]) -> None:
+    from copilot_usage.simulate import payloads
+
+    data_dir, sim = clean
+    t = sim.tenant
+    centres = store.scan(data_dir, "cost_centers").collect()
+    assert centres.height == 4 and centres.filter(pl.col("ai_credit_pool_enabled"))["pool_target_usd"].item() > 0
+    members = store.scan(data_dir, "cost_center_members").collect()
+    assert members.group_by("snapshot_day", "user_login").len()["len"].max() == 1  # at most one cost centre
+    assert set(members["via"]) == {"User", "Organization", "EnterpriseTeam"}
+    names = [d["name"] for d in payloads.cost_center_defs(t)]
+    of = payloads.cost_center_of(t, TODAY)
+    seated = t.seated(TODAY)
+    truth = {str(t.login[u]): names[of[u]] for u in range(t.users) if seated[u] and of[u] >= 0}
+    got = dict(members.select("user_login", "cost_center_name").iter_rows())
+    assert {u: got.get(u) for u in truth} == truth  # every seated user where billing puts them
+    assert not set(got) - set(truth) - {str(x) for x in t.login[~seated]}
+    assert "Mobile (retired)" not in set(members["cost_center_name"])
+
+
+def test_budgets_and_user_states_built_as_billing_says(clean: tuple[Path, Simulator]) -> None:
+    from copilot_usage.simulate import payloads
+
+    data_dir, sim = clean
+    got = store.scan(data_dir, "budgets").collect()
+    assert set(got["scope"]) == {"enterprise:octo-sim", f"org:{sim.tenant.org_names[0]}"}
+    assert got["known_scope"].all() and "multi_user_cost_center" in set(got["scope_kind"])
+    served = payloads.budgets(sim.tenant, Scope("enterprise", sim.tenant.enterprise))
+    ent = got.filter(pl.col("scope") == "enterprise:octo-sim").sort("budget_id")
+    assert ent["consumed_amount"].to_list() == [b.get("consumed_amount") for b in sorted(served, key=lambda b: b["id"])]
+    states = store.scan(data_dir, "budget_user_states").collect()
+    multi = next(b for b in served if b["budget_scope"] == "multi_user_cost_center")
+    expected = payloads.budget_user_states(sim.tenant, multi["id"]) or []
+    assert states.height == len(expected) > 30  # every page (30 a page by default) of the in-body paging
+    assert states.filter(pl.col("override_budget_id").is_not_null()).height == 1

@@ -191,7 +191,7 @@ def test_sample_data_is_what_the_simulator_makes(tmp_path: Path) -> None:
     from copilot_usage.demo import make_sample
 
     make_sample(tmp_path / "sample")
-    for table in ("user_day", "aggregate_day", "user_team_day", "seats", "billing_user_month"):
+    for table in ("user_day", "aggregate_day", "user_team_day", "seats", "billing_user_month", "cost_center_members"):
         a = store.scan(SAMPLE, table).collect()
         b = store.scan(tmp_path / "sample", table).collect()
         assert a.sort(pl.all()).equals(b.sort(pl.all())), table
@@ -365,3 +365,34 @@ def test_every_report_renders_on_users_and_aggregate_only(users_and_aggregate_on
     assert "--reports seats" in html and "Not in the cache" in html
     if name in ("value_per_credit", "team_distribution"):
         assert "user_team_day" in out.summary["not_fetched"] and "--reports" in html and "user-teams" in html
+    if name == "spend":
+        assert "--reports cost-centers" in html and "cost_centers" in out.summary["not_fetched"]
+        assert "--reports budgets" in html and "budgets" in out.summary["not_fetched"]
+
+
+def test_team_report_by_cost_centre_is_additive(tmp_path: Path) -> None:
+    out = render(
+        NOTEBOOKS / "team_distribution.ipynb",
+        {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim", "unit": "cost_centre"},
+        tmp_path / "out",
+    )
+    s = out.summary
+    assert s["unit"] == "cost_centre" and s["additivity"] == "additive"
+    assert abs(s["units_credits_sum"] - s["credits_total"]) < 1e-6  # to the cent, and then some
+    assert {"Engineering", "Data & ML"} <= set(s["units"])
+    html = out.html.read_text()
+    assert "GitHub&#x27;s cost centres" in html or "GitHub's cost centres" in html
+    assert "(no cost centre)" in html and "simdev-" not in html
+
+
+def test_spend_report_chargeback_by_cost_centre(tmp_path: Path) -> None:
+    out = render(NOTEBOOKS / "spend.ipynb", {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim"}, tmp_path)
+    rows = {c["cost_centre"]: c for c in out.summary["cost_centres"]}
+    assert {"Engineering", "Data & ML"} <= set(rows)
+    assert rows["Data & ML"]["pool_target_credits"] > 0 and rows["Engineering"]["pool_target_credits"] is None
+    html = out.html.read_text()
+    assert "chargeback by cost centre" in html and "usage-report CSV" in html and "simdev-" not in html
+    budgets = {b["scope"]: b for b in out.summary["budgets"]}
+    assert {"enterprise", "cost_center", "multi_user_cost_center", "user"} <= set(budgets)
+    assert budgets["user"]["entity"] == "(one user)" and budgets["cost_center"]["blocks"] is True
+    assert "Budgets: how much headroom" in html

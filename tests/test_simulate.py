@@ -296,3 +296,91 @@ def test_tiny_tenants_serve_every_report_every_day(users: int) -> None:
             P.to_ndjson(P.repos_frame(t, day, scope))
     P.seats(t, _ent(t))
     P.billing_usage(t, _ent(t), {"year": "2026", "month": "11"})
+
+
+CC_PATH = "/enterprises/octo-sim/settings/billing/cost-centers"
+
+
+def test_cost_centers_shape_state_filter_and_auth(sim: Simulator, api: httpx.Client, tenant: Any) -> None:
+    billing = client_for(sim, sim.config.billing_token)
+    every = billing.get(CC_PATH).json()["costCenters"]
+    active = billing.get(CC_PATH, params={"state": "active"}).json()["costCenters"]
+    deleted = billing.get(CC_PATH, params={"state": "deleted"}).json()["costCenters"]
+    assert len(active) >= 3 and len(deleted) == 1 and len(every) == len(active) + len(deleted)
+    assert {c["state"] for c in active} == {"active"} and deleted[0]["state"] == "deleted"
+    types = {r["type"] for c in active for r in c["resources"]}
+    assert {"User", "Organization", "EnterpriseTeam"} <= types
+    for c in every:
+        assert set(c) >= {"id", "name", "state", "azure_subscription", "ai_credit_pool_enabled", "resources"}
+        assert len(c["id"]) == 36 and c["id"].count("-") == 4
+        # the pool's state is there exactly when the pool is enabled; amounts in US$
+        assert ("ai_credit_pool_state" in c) == c["ai_credit_pool_enabled"]
+    pooled = [c for c in every if c["ai_credit_pool_enabled"]]
+    assert len(pooled) == 1
+    pool = pooled[0]["ai_credit_pool_state"]
+    assert 0 < pool["current_amount"] <= pool["target_amount"]
+    assert billing.get(CC_PATH, params={"state": "gone"}).status_code == 422
+    assert billing.get("/enterprises/nope/settings/billing/cost-centers").status_code == 404
+    # the metrics token gets GitHub's 403, naming the billing permission
+    denied = api.get(CC_PATH)
+    assert denied.status_code == 403
+    assert "Resource not accessible by personal access token" in denied.json()["message"]
+    assert "manage_billing:enterprise" in denied.json()["message"]
+
+
+def test_cost_center_of_direct_wins_and_billing_csv_names_it(tenant: Any) -> None:
+    defs = P.cost_center_defs(tenant)
+    of = P.cost_center_of(tenant, tenant.today)
+    names = [d["name"] for d in defs]
+    direct = [i for i, login in enumerate(tenant.login) if login in defs[names.index("Platform")]["users"]]
+    eng_org = tenant.org_names.index(defs[names.index("Engineering")]["orgs"][0])
+    both = [u for u in direct if tenant.member[u, eng_org]]
+    assert both, "some directly assigned users are also in an org-assigned cost centre"
+    assert all(of[u] == names.index("Platform") for u in both)  # direct assignment wins
+    assert names.index("Mobile (retired)") not in set(of.tolist())  # a deleted cost centre bills nobody
+    assert (of == -1).any()  # the unassigned organization's users are in no cost centre
+    csv = pl.read_csv(P.billing_csv(tenant, _ent(tenant), 2026, 11)[3:])
+    expected = {str(tenant.login[u]): (names[of[u]] if of[u] >= 0 else None) for u in range(tenant.users)}
+    got = csv.select("username", "cost_center_name").unique()
+    mismatched = [(u, c) for u, c in got.iter_rows() if u in expected and (c or None) != expected[u]]
+    assert not mismatched
+
+
+def _all_pages(client: httpx.Client, path: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    rows, page = [], 1
+    while True:
+        body = client.get(path, params={**params, "page": page, "per_page": 2}).json()
+        rows += body[key]
+        assert body["total_count"] >= len(rows)
+        if not body["has_next_page"]:
+            return rows
+        page += 1
+
+
+def test_budgets_paged_in_the_body_consistent_with_billing(sim: Simulator, api: httpx.Client, tenant: Any) -> None:
+    client = client_for(sim, sim.config.billing_token)
+    path = "/enterprises/octo-sim/settings/billing/budgets"
+    ent = _all_pages(client, path, "budgets")
+    org = _all_pages(client, f"/organizations/{tenant.org_names[0]}/settings/billing/budgets", "budgets")
+    scopes = {b["budget_scope"] for b in ent + org}
+    assert {"enterprise", "organization", "cost_center", "multi_user_cost_center"} <= scopes
+    for b in ent + org:
+        assert isinstance(b["budget_amount"], int) and b["budget_product_sku"] == "ai_credits"
+        assert set(b) >= {"id", "budget_type", "prevent_further_usage", "budget_entity_name", "budget_alerting"}
+    assert len(ent) > 2 and client.get(path, params={"per_page": 2}).json()["has_next_page"] is True
+    # consumed = what billing says the scope used this month (US$)
+    lines = P.billing_lines(tenant, _ent(tenant), TODAY.year, TODAY.month)
+    enterprise = next(b for b in ent if b["budget_scope"] == "enterprise")
+    assert enterprise["consumed_amount"] == pytest.approx(lines["gross"].sum() * 0.01, abs=0.01)
+    assert [b["budget_scope"] for b in _all_pages(client, path, "budgets", scope="cost-center")] == ["cost_center"]
+    # per-user states of the multi-user budget; the override names the user's own budget
+    multi = next(b for b in ent if b["budget_scope"] == "multi_user_cost_center")
+    states = _all_pages(client, f"{path}/{multi['id']}/user-states", "user_states")
+    assert len(states) > 5 and set(states[0]) == {"user", "consumed_amount", "target_amount", "override_budget_id"}
+    overridden = [s for s in states if s["override_budget_id"]]
+    own = next(b for b in ent if b["budget_scope"] == "user")
+    assert overridden == [s for s in states if s["user"] == own["budget_entity_name"]]
+    assert overridden[0]["target_amount"] == own["budget_amount"]
+    assert client.get(f"{path}/{enterprise['id']}/user-states").status_code == 404  # not a multi-user budget
+    denied = api.get(path)
+    assert denied.status_code == 403 and "manage_billing" in denied.json()["message"]

@@ -254,3 +254,54 @@ def test_a_mapping_is_one_unit_per_user_and_day() -> None:
     twice = pl.DataFrame({"user_login": ["u1", "u1"], "cc": ["a", "b"]})
     with pytest.raises(InputError, match="cost centres: u1 is in two units"):
         teams.units_from_mapping(twice, unit="cc", source="cost centres")
+
+
+@pytest.mark.parametrize("scope", ["enterprise:octo-sim", "org:octo-sim-eng"])
+def test_cost_centres_are_additive_to_the_cent(scope: str) -> None:
+    """unit=cost_centre: GitHub's cost-centre names plus (no cost centre); they sum exactly to the scope total."""
+    from copilot_usage import narrative, store
+
+    r = _sample_report(scope)
+    view = narrative.team_view(r, unit="cost_centre")
+    summary = teams.unit_summary(view.unit_days, view.seated, scope_credits=view.scope_credits)
+    assert view.additive and "additive" in view.mode and "cost centre" in view.mode
+    assert abs(summary["credits"].sum() - r.scan("user_day").collect()["ai_credits_used"].sum()) < 1e-6
+    assert view.unit_days.height == r.scan("user_day").collect().height  # each user-day in exactly one unit
+    names = set(store.scan(SAMPLE, "cost_centers").filter(pl.col("state") == "active").collect()["cost_center_name"])
+    assert set(summary["unit"]) <= names | {"(no cost centre)"} and set(summary["unit"]) & names
+    assert (summary.drop_nulls("adoption")["adoption"] <= 1).all()
+    assert view.seated.group_by("user_id").len()["len"].max() == 1  # a seat in one cost centre
+
+
+def test_a_user_direct_and_through_an_org_counts_once_in_the_direct_cost_centre() -> None:
+    from copilot_usage import narrative, store
+
+    r = _sample_report("enterprise:octo-sim")
+    members = store.scan(SAMPLE, "cost_center_members").collect()
+    both = members.filter((pl.col("via") == "User") & (pl.col("candidates") > 1))
+    assert both.height, "the sample has directly assigned users whose organization is in another cost centre"
+    view = narrative.team_view(r, unit="cost_centre")
+    usage = r.scan("user_day").collect()
+    for row in both.iter_rows(named=True):
+        mine = view.unit_days.filter(pl.col("user_id") == row["user_id"])
+        assert mine.height == usage.filter(pl.col("user_id") == row["user_id"]).height  # not repeated
+        assert set(mine["unit"]) <= {row["cost_center_name"]}
+        assert view.seated.filter(pl.col("user_id") == row["user_id"])["unit"].to_list() in (
+            [row["cost_center_name"]],
+            [],
+        )
+
+
+def test_cost_centres_not_fetched_say_so_with_the_command(tmp_path: Path) -> None:
+    import shutil
+
+    from copilot_usage import narrative
+    from copilot_usage.notebook import Report
+
+    shutil.copytree(SAMPLE, tmp_path / "s", ignore=shutil.ignore_patterns("cost_center*"))
+    base = _sample_report("enterprise:octo-sim")
+    r = Report("t", tmp_path / "s", base.scope, base.start, base.end)
+    view = narrative.team_view(r, unit="cost_centre")
+    assert set(view.unit_days["unit"]) == {"(no cost centre)"}
+    assert any("--reports cost-centers" in w and "manage_billing:enterprise" in w for w in view.warnings)
+    assert r.missing.get("cost_centers") == "cost-centers"

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 
 from . import rawstore
-from .errors import CopilotUsageError, DownloadError
+from .errors import AuthError, CopilotUsageError, DownloadError, NotFound
 from .github import GitHub, redact
 from .plan import Plan
 from .reports import (
@@ -263,6 +263,90 @@ async def _billing(gh: GitHub, data_dir: Path, scope: Scope, day: dt.date) -> st
     return status
 
 
+async def _cost_centers(gh: GitHub, data_dir: Path, scope: Scope, *, today: dt.date, notes: list[str]) -> str:
+    """The enterprise's cost centres, active and deleted (two asks, not paginated), stored as one JSON array of
+    the two bodies: https://docs.github.com/en/enterprise-cloud@latest/rest/billing/cost-centers. A token that
+    cannot read them (403/404) does not fail the fetch: the task is ``not_fetched`` and ``notes`` gets one line
+    naming the permission it needs."""
+    path = f"/enterprises/{scope.slug}/settings/billing/cost-centers"
+    try:
+        bodies = [(await gh.get(path, {"state": state})).content for state in ("active", "deleted")]
+    except (AuthError, NotFound) as exc:
+        reason = " ".join(f"{scope} cost-centers not fetched: {exc}".split())
+        log.warning("%s", reason)
+        notes.append(reason)
+        return "not_fetched"
+    status, _ = await asyncio.to_thread(
+        rawstore.put_bytes,
+        data_dir,
+        scope,
+        "cost-centers",
+        today.isoformat(),
+        b"[" + b",\n".join(bodies) + b"]\n",
+        ext="json",
+        provenance={"endpoint": path, "params": {"state": ["active", "deleted"]}},
+    )
+    return status
+
+
+async def _body_pages(gh: GitHub, path: str, key: str) -> list[bytes]:
+    """Every page of a list GitHub pages in the body (``{key: [...], "has_next_page": …}``), verbatim."""
+    pages, page = [], 1
+    while True:
+        r = await gh.get(path, {"page": page, "per_page": 100})
+        pages.append(r.content)
+        body = r.json()
+        if not body.get("has_next_page") or not body.get(key):
+            return pages
+        page += 1
+
+
+def _budgets_prefix(scope: Scope) -> str:
+    return f"/enterprises/{scope.slug}" if scope.kind == "enterprise" else f"/organizations/{scope.slug}"
+
+
+async def _budgets(gh: GitHub, data_dir: Path, scope: Scope, *, today: dt.date, notes: list[str]) -> str:
+    """The scope's budgets (in-body paging) and, for the enterprise's multi-user budgets, their per-user states,
+    stored as ``{"budgets": [pages], "user_states": [{"budget_id", "pages"}]}`` with every page verbatim:
+    https://docs.github.com/en/enterprise-cloud@latest/rest/billing/budgets. A 403/404 on the list is
+    ``not_fetched`` with a one-line reason in ``notes`` (never a failed fetch); one on a budget's user-states is a
+    note and that budget's states are left out."""
+    path = f"{_budgets_prefix(scope)}/settings/billing/budgets"
+    try:
+        pages = await _body_pages(gh, path, "budgets")
+    except (AuthError, NotFound) as exc:
+        reason = " ".join(f"{scope} budgets not fetched: {exc}".split())
+        log.warning("%s", reason)
+        notes.append(reason)
+        return "not_fetched"
+    multi = [
+        b["id"]
+        for p in pages
+        for b in json.loads(p).get("budgets") or []
+        if str(b.get("budget_scope", "")).replace("-", "_").startswith("multi_user") and b.get("id")
+    ]
+    states = []
+    for budget_id in multi if scope.kind == "enterprise" else []:  # user-states exist for enterprise budgets
+        try:
+            got = await _body_pages(gh, f"{path}/{budget_id}/user-states", "user_states")
+        except (AuthError, NotFound) as exc:
+            notes.append(" ".join(f"{scope} budget {budget_id} user-states not fetched: {exc}".split()))
+            continue
+        states.append(b'{"budget_id":' + json.dumps(budget_id).encode() + b',"pages":[' + b",".join(got) + b"]}")
+    body = b'{"budgets":[' + b",\n".join(pages) + b'],\n"user_states":[' + b",\n".join(states) + b"]}\n"
+    status, _ = await asyncio.to_thread(
+        rawstore.put_bytes,
+        data_dir,
+        scope,
+        "budgets",
+        today.isoformat(),
+        body,
+        ext="json",
+        provenance={"endpoint": path, "pages": len(pages), "user_states": len(states)},
+    )
+    return status
+
+
 def _billing_span(*, today: dt.date, since: dt.date | None, until: dt.date | None) -> tuple[dt.date, dt.date]:
     """First and last day billing can be asked for: from usage-based billing's start (or one year back, or
     ``since``) to yesterday (or ``until``); billing is near real time."""
@@ -419,6 +503,19 @@ async def fetch(
             )
         if "teams" in families:
             tasks.append((scope, "teams", today.isoformat(), _teams(gh, data_dir, scope, today=today)))
+        if "cost-centers" in families and scope.kind == "enterprise":
+            tasks.append(
+                (
+                    scope,
+                    "cost-centers",
+                    today.isoformat(),
+                    _cost_centers(gh, data_dir, scope, today=today, notes=summary.errors),
+                )
+            )
+        if "budgets" in families:
+            tasks.append(
+                (scope, "budgets", today.isoformat(), _budgets(gh, data_dir, scope, today=today, notes=summary.errors))
+            )
         if "billing" in families:
             first, last = _billing_span(today=today, since=since, until=until)
             cached = {key for s, key, folder in rawstore.slots(data_dir, "billing") if s == scope}

@@ -397,7 +397,7 @@ def review_table(r: Report, quad: pl.DataFrame, label: str, *, n: int = 10) -> p
 
 
 # ---------------------------------------------------------------------- teams
-UNITS = ("team", "department")
+UNITS = ("team", "department", "cost_centre")
 
 
 @dataclass
@@ -507,6 +507,12 @@ class TeamView:
 
     @property
     def mode(self) -> str:
+        if self.unit == "cost_centre":
+            return (
+                "additive — GitHub's cost centres: each user in at most one cost centre on a day (a direct "
+                "assignment wins over an enterprise team, an enterprise team over an organization), so the cost "
+                "centres' credits sum to the scope total"
+            )
         return (
             f"additive — one {self.unit} per user-day from the mapping"
             if self.additive
@@ -518,7 +524,8 @@ def team_view(r: Report, *, org_map: str = "", unit: str = "team") -> TeamView:
     """Attribute the period (and the previous period of the same length) to units.
 
     ``unit="team"`` without an ``org_map``: GitHub's team membership (non-additive); with one: the map's teams.
-    ``unit="department"``: the map's departments (needs ``org_map``). Any other additive unit plugs in through
+    ``unit="department"``: the map's departments (needs ``org_map``). ``unit="cost_centre"``: GitHub's cost
+    centres (additive; an ``org_map`` is not used for the units). Any other additive unit plugs in through
     :func:`teams.units_from_mapping` and :func:`mapped_view`.
     """
     from . import teams
@@ -526,6 +533,8 @@ def team_view(r: Report, *, org_map: str = "", unit: str = "team") -> TeamView:
     if unit not in UNITS:
         msg = f"unit {unit!r} is not one of {', '.join(UNITS)}"
         raise ConfigError(msg)
+    if unit == "cost_centre":
+        return cost_centre_view(r)
     if unit == "department" and not org_map:
         msg = "unit='department' needs org_map (a CSV/Parquet of user_login or user_id → team, department)"
         raise ConfigError(msg)
@@ -572,6 +581,357 @@ def mapped_view(
     )
 
 
+def cost_centre_view(r: Report) -> TeamView:
+    """The additive view by GitHub cost centre (``cost_center_members``, effective-dated by snapshot); users in
+    none are ``(no cost centre)``; the notes say where the membership comes from and what it could not place."""
+    from . import cost_centers, teams
+
+    members = r.scan("cost_center_members", all_scopes=True).collect()
+    mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
+    return mapped_view(
+        r, mapping, unit="cost_centre", unassigned=cost_centers.NO_COST_CENTRE, warnings=cost_centre_notes(r, members)
+    )
+
+
+def cost_centre_notes(r: Report, members: pl.DataFrame) -> list[str]:
+    """Where cost-centre membership comes from, what it could not place and what is not fetched."""
+    if members.height == 0 and not r.fetched("cost_centers"):
+        r.missing["cost_centers"] = "cost-centers"
+        return [
+            "GitHub's cost centres were not fetched: every user is shown as (no cost centre). They need the billing "
+            "token (a classic PAT with manage_billing:enterprise): `copilot-usage fetch --enterprise SLUG --reports "
+            "cost-centers` fills them."
+        ]
+    centres = r.scan("cost_centers", all_scopes=True).collect()
+    resources = r.scan("cost_center_resources", all_scopes=True).collect()
+    newest = centres["snapshot_day"].max()
+    current = centres.filter(pl.col("snapshot_day") == newest)
+    now = members.filter(pl.col("snapshot_day") == members["snapshot_day"].max()) if members.height else members
+    via = dict(now.group_by("via").len().iter_rows())
+    days = centres["snapshot_day"].unique().sort()
+    out = [
+        f"Cost centres from GitHub's billing settings ({days.len()} snapshot(s), newest {newest}): "
+        f"{int((current['state'] == 'active').sum())} active, {int((current['state'] != 'active').sum())} deleted "
+        f"(deleted ones have no members). On {newest}: {now.height} users placed — {via.get('User', 0)} directly, "
+        f"{via.get('EnterpriseTeam', 0)} through an enterprise team, {via.get('Organization', 0)} through their "
+        "organization (from the seat roster: a user of an assigned organization without a seat cannot be placed).",
+    ]
+    several = int((now["candidates"] > 1).sum()) if now.height else 0
+    if several:
+        out.append(
+            f"{several} users are reached by more than one cost centre and counted once (direct > enterprise team > "
+            "organization), as GitHub bills them."
+        )
+    latest = resources.filter(pl.col("snapshot_day") == newest)
+    repos = int((latest["type"] == "Repository").sum())
+    if repos:
+        out.append(
+            f"{repos} repository resource(s) attribute repository-billed usage, not users: not counted in user units."
+        )
+    unknown = latest.filter(~pl.col("known_type"))
+    if unknown.height:
+        kinds = ", ".join(sorted(unknown["type"].cast(pl.String).fill_null("null").unique().to_list()))
+        out.append(
+            f"{unknown.height} resource(s) of a type the kit does not know ({kinds}) are kept in "
+            "cost_center_resources and reported as schema drift, not placed."
+        )
+    return out
+
+
+CHARGEBACK_SCHEMA = {
+    "cost_centre": pl.String,
+    "active_users": pl.Int64,
+    "credits": pl.Float64,
+    "list_usd": pl.Float64,
+    "share_of_credits": pl.Float64,
+    "billed_gross_credits": pl.Float64,
+    "billed_net_usd": pl.Float64,
+    "share_of_bill": pl.Float64,
+    "pool_target_credits": pl.Float64,
+    "pool_current_credits": pl.Float64,
+    "pool_projected_credits": pl.Float64,
+    "pool_projected_exhaustion": pl.Date,
+}
+
+
+def chargeback(r: Report, bills: pl.DataFrame, *, price: float = CREDIT_PRICE_USD) -> tuple[pl.DataFrame, str]:
+    """The month's chargeback per GitHub cost centre (month of the report's end; see
+    :func:`cost_centers.chargeback`), with each AI-credit pool's projected exhaustion at the current pace
+    (:func:`budgets.projection` on the cost centre's own credits), and a note; empty with the fetch command when
+    cost centres were not fetched."""
+    from . import budgets, cost_centers, teams
+
+    members = r.scan("cost_center_members", all_scopes=True).collect()
+    if members.height == 0 and not r.fetched("cost_centers"):
+        return pl.DataFrame(schema=CHARGEBACK_SCHEMA), cost_centre_notes(r, members)[0]
+    month, last = r.end.replace(day=1), month_end(r.end)
+    mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
+    first = min(month, r.end - dt.timedelta(days=59))
+    days = teams.map_user_days(
+        r.scan_between("user_day", first, r.end).collect(), mapping, unassigned=cost_centers.NO_COST_CENTRE
+    )
+    centres = r.scan("cost_centers", all_scopes=True).collect()
+    snapshot = centres["snapshot_day"].max()
+    newest = centres.filter(pl.col("snapshot_day") == snapshot)
+    in_month = bills.filter(pl.col("day").is_between(month, last))
+    table = cost_centers.chargeback(days.filter(pl.col("day") >= month), in_month, newest, price=price)
+    grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
+    projected = []
+    pooled = table.filter(pl.col("pool_target_credits").is_not_null())
+    # a pool is of the month of its snapshot (it resets on the 1st): projected over that month
+    pool_month = snapshot.replace(day=1) if isinstance(snapshot, dt.date) else month
+    for row in pooled.iter_rows(named=True):  # the few cost centres with a pool
+        daily = grid.join(
+            days.filter(pl.col("unit") == row["cost_centre"])
+            .group_by("day")
+            .agg(credits=pl.col("ai_credits_used").sum()),
+            on="day",
+            how="left",
+        ).with_columns(pl.col("credits").fill_null(0.0))
+        p = budgets.projection(
+            daily,
+            target=row["pool_target_credits"],
+            consumed=row["pool_current_credits"],
+            consumed_through=max(snapshot - dt.timedelta(days=1), pool_month),
+            as_of=r.end,
+            period_start=pool_month,
+            period_end=month_end(pool_month),
+        )
+        projected.append(
+            {
+                "cost_centre": row["cost_centre"],
+                "pool_projected_credits": p["projected"],
+                "pool_projected_exhaustion": p["exhausted_on"],
+            }
+        )
+    proj = pl.DataFrame(
+        projected,
+        schema={
+            k: CHARGEBACK_SCHEMA[k] for k in ("cost_centre", "pool_projected_credits", "pool_projected_exhaustion")
+        },
+    )
+    table = table.join(proj, on="cost_centre", how="left").select(list(CHARGEBACK_SCHEMA))
+    shown = r.protect(table, group_users="active_users")
+    billed = table["billed_gross_credits"].drop_nulls().len() > 0
+    note = (
+        f"Chargeback for {month:%B %Y} (metrics to {r.end}; cost centres as of {snapshot}): "
+        f"{table.height} units whose credits sum to the scope's {table['credits'].sum():,.0f}. "
+        + (
+            "Billed figures come from GitHub's usage-report CSV (cost_center_name)."
+            if billed
+            else "Billed per cost centre needs GitHub's usage-report CSV, which names each line's cost centre "
+            f"(`copilot-usage import FILE.csv --scope {r.scope}`); the billing API's totals do not."
+        )
+    )
+    if pooled.height and pool_month != month:
+        note += (
+            f" The AI-credit pools are of {pool_month:%B %Y} (as of {snapshot}); their run-out is projected over that "
+            "month from the cost centre's recent pace."
+        )
+    if shown.height < table.height:
+        note += f" {table.height - shown.height} cost centre(s) under k_min active users are not shown."
+    r.record(
+        cost_centres=[
+            {
+                "cost_centre": c["cost_centre"],
+                "credits": c["credits"],
+                "list_usd": c["list_usd"],
+                "billed_net_usd": c["billed_net_usd"],
+                "pool_target_credits": c["pool_target_credits"],
+                "pool_current_credits": c["pool_current_credits"],
+                "pool_projected_exhaustion_date": c["pool_projected_exhaustion"],
+            }
+            for c in shown.iter_rows(named=True)
+        ]
+    )
+    return shown, note
+
+
+BUDGET_TABLE_SCHEMA = {
+    "budget_id": pl.String,
+    "budget_scope": pl.String,
+    "entity": pl.String,
+    "target_usd": pl.Float64,
+    "consumed_usd": pl.Float64,
+    "projected_usd": pl.Float64,
+    "projected_low_usd": pl.Float64,
+    "projected_high_usd": pl.Float64,
+    "projected_exhaustion_date": pl.Date,
+    "blocks": pl.Boolean,
+    "users_over_80pct": pl.Int64,
+    "users_over_100pct": pl.Int64,
+    "attribution": pl.String,
+}
+
+
+def _budget_daily(
+    r: Report, kind: str, entity: str, recent: pl.DataFrame, by_centre: pl.DataFrame | None
+) -> tuple[pl.DataFrame | None, str]:
+    """The metrics' user-days of a budget's scope (None: the kit cannot attribute it) and how they were chosen."""
+    slug = r.scope.split(":", 1)[1]
+    if kind == "enterprise" and r.scope.startswith("enterprise:"):
+        return recent, "the enterprise's metrics"
+    if kind == "organization":
+        if r.scope == f"org:{entity}":
+            return recent, "the organization's metrics"
+        try:
+            first = recent["day"].min() or r.end
+            org = store.scan(r.data_dir, "user_day", scope=f"org:{entity}", start=first, end=r.end).collect()
+        except FileNotFoundError:
+            org = recent.clear()
+        if org.height:
+            return org, f"organization {entity}'s metrics (its members in every org they belong to)"
+        return None, f"the metrics of organization {entity} are not in the cache (`fetch --org {entity}`)"
+    if kind == "cost_center":
+        if by_centre is None:
+            return None, "cost centres were not fetched (`fetch --reports cost-centers`)"
+        return by_centre.filter(pl.col("unit") == entity), f"the metrics of cost centre {entity}'s members"
+    if kind == "user":
+        return recent.filter(pl.col("user_login").str.to_lowercase() == entity.lower()), "the user's metrics"
+    if kind == "enterprise":
+        return None, f"an enterprise budget: the {slug} report holds one organization's metrics"
+    return None, f"the kit cannot attribute a {kind} budget to metrics"
+
+
+def budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """The scope's budgets from the newest snapshot: target, consumed this month (GitHub's figure), projected
+    consumption at month end (the trends forecast restricted to the budget's scope, with its 80 % interval, added
+    to what was consumed), projected exhaustion date (null when it will not run out), whether it blocks, and for
+    per-user budgets how many users are above 80 % and 100 % of their target. Returns the table, the per-user
+    states above 80 % (analysts) and a note; empty tables with the fetch command when budgets were not fetched."""
+    from . import budgets, cost_centers, teams
+
+    frame = r.scan("budgets").collect()
+    states_all = r.scan("budget_user_states").collect()
+    empty_states = pl.DataFrame(
+        schema={
+            "budget": pl.String,
+            "user_login": pl.String,
+            "consumed_amount": pl.Float64,
+            "target_amount": pl.Float64,
+            "share": pl.Float64,
+        }
+    )
+    if frame.height == 0:
+        kind, slug = r.scope.split(":", 1)
+        flag = f"--{'enterprise' if kind == 'enterprise' else 'org'} {slug}"
+        r.missing["budgets"] = "budgets"
+        return (
+            pl.DataFrame(schema=BUDGET_TABLE_SCHEMA),
+            empty_states,
+            f"Budgets were not fetched for {r.scope}. They need the billing token (a classic PAT with "
+            f"manage_billing:enterprise, or manage_billing:copilot for a standalone org): `copilot-usage fetch {flag} "
+            "--reports budgets` fills this section.",
+        )
+    snapshot = frame["snapshot_day"].max()
+    assert isinstance(snapshot, dt.date)
+    frame = frame.filter(pl.col("snapshot_day") == snapshot)
+    states = states_all.filter(pl.col("snapshot_day") == snapshot).with_columns(
+        share=pl.col("consumed_amount") / pl.col("target_amount")
+    )
+    start, end = snapshot.replace(day=1), month_end(snapshot)
+    through = max(snapshot - dt.timedelta(days=1), start)
+    first = r.end - dt.timedelta(days=59)
+    recent = r.scan_between("user_day", first, r.end).collect()
+    members = r.scan("cost_center_members", all_scopes=True).collect()
+    by_centre = None
+    if members.height:
+        mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
+        by_centre = teams.map_user_days(recent, mapping, unassigned=cost_centers.NO_COST_CENTRE)
+    grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
+    per_budget = states.group_by("budget_id").agg(
+        users_over_80pct=(pl.col("share") >= 0.8).sum().cast(pl.Int64),
+        users_over_100pct=(pl.col("share") >= 1.0).sum().cast(pl.Int64),
+    )
+    rows = []
+    for b in frame.iter_rows(named=True):  # a budget each: a handful, each its own forecast
+        kind, entity = b["scope_kind"] or "", b["budget_entity_name"] or ""
+        target = None if b["budget_amount"] is None else b["budget_amount"] * cost_centers.CREDITS_PER_USD
+        consumed = None if b["consumed_amount"] is None else b["consumed_amount"] * cost_centers.CREDITS_PER_USD
+        p: dict[str, Any] = {"projected": None, "low": None, "high": None, "exhausted_on": None}
+        if kind.startswith("multi_user"):
+            how = "per user: see the users above 80 % and 100 % of their target"
+        elif not b["known_scope"]:
+            how = f"a budget scope the kit does not know ({b['budget_scope']}): kept, reported as drift"
+        else:
+            days, how = _budget_daily(r, kind, entity, recent, by_centre)
+            if days is not None:
+                daily = grid.join(
+                    days.group_by("day").agg(credits=pl.col("ai_credits_used").sum()), on="day", how="left"
+                ).with_columns(pl.col("credits").fill_null(0.0))
+                p = budgets.projection(
+                    daily,
+                    target=target,
+                    consumed=consumed,
+                    consumed_through=through,
+                    as_of=r.end,
+                    period_start=start,
+                    period_end=end,
+                )
+        usd = {
+            k: None if p[k] is None else round(p[k] / cost_centers.CREDITS_PER_USD, 2)
+            for k in ("projected", "low", "high")
+        }
+        rows.append(
+            {
+                "budget_id": b["budget_id"],
+                "budget_scope": b["budget_scope"],
+                "entity": "(one user)" if kind == "user" and r.audience == "leadership" else entity,
+                "target_usd": b["budget_amount"],
+                "consumed_usd": b["consumed_amount"],
+                "projected_usd": usd["projected"],
+                "projected_low_usd": usd["low"],
+                "projected_high_usd": usd["high"],
+                "projected_exhaustion_date": p["exhausted_on"],
+                "blocks": b["prevent_further_usage"],
+                "attribution": how,
+            }
+        )
+    table = (
+        pl.DataFrame(rows, schema={k: v for k, v in BUDGET_TABLE_SCHEMA.items() if not k.startswith("users_")})
+        .join(per_budget, on="budget_id", how="left")
+        .select(list(BUDGET_TABLE_SCHEMA))
+    )
+    r.record(
+        budgets=[
+            {
+                "id": t["budget_id"],
+                "scope": t["budget_scope"],
+                "entity": t["entity"],
+                "target_usd": t["target_usd"],
+                "consumed_usd": t["consumed_usd"],
+                "projected_usd": t["projected_usd"],
+                "projected_exhaustion_date": t["projected_exhaustion_date"],
+                "blocks": t["blocks"],
+            }
+            for t in table.iter_rows(named=True)
+        ]
+    )
+    running_out = table.filter(pl.col("projected_exhaustion_date").is_not_null())
+    note = (
+        f"{table.height} budget(s) of {r.scope} as of {snapshot} (month {start:%B %Y}, consumed through {through}); "
+        f"{int(table['blocks'].fill_null(False).sum())} block further usage when reached. "
+        f"{running_out.height} run out before the month ends at the current pace"
+        + (
+            ": "
+            + ", ".join(
+                f"{t['entity']} on {t['projected_exhaustion_date']:%d %b}" for t in running_out.iter_rows(named=True)
+            )
+            if running_out.height
+            else ""
+        )
+        + ". Consumed is GitHub's figure; the projection adds the trends forecast of the budget's scope (80 % interval)."
+    )
+    over = states.filter(pl.col("share") >= 0.8).join(
+        frame.select("budget_id", budget="budget_entity_name"), on="budget_id", how="left"
+    )
+    return (
+        table.drop("budget_id"),
+        over.select("budget", "user", "consumed_amount", "target_amount", "share").rename({"user": "user_login"}),
+        note,
+    )
+
+
 def _period_usage(r: Report) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The period's user-days and the previous period's (empty when the cache does not hold all of it)."""
     length = r.end - r.start
@@ -613,6 +973,8 @@ def team_headline(r: Report, view: TeamView, summary: pl.DataFrame) -> None:
         additivity="additive" if view.additive else "non-additive",
         unit=view.unit,
         credits_total=total,
+        # additive views: every unit's credits (all of them, not only those shown) sum to credits_total
+        units_credits_sum=float(summary["credits"].sum()) if view.additive else None,
         seated_users=seated,
         active_users=active,
         active_seated_users=active_seated,

@@ -20,7 +20,7 @@ import altair as alt
 import polars as pl
 from IPython.display import HTML, display
 
-from . import __version__, charts, github_changes, status, store
+from . import __version__, budgets, charts, cost_centers, github_changes, status, store
 from .output_record import frame_payload, mime
 
 SUMMARY_ENV = "COPILOT_USAGE_SUMMARY"
@@ -49,7 +49,24 @@ FETCHED_BY = {
     "billing_ai_credit": "billing",
     "billing_usage": "billing",
     "billing_user_month": "billing-users",
+    "cost_centers": "cost-centers",
+    "cost_center_resources": "cost-centers",
+    "cost_center_members": "cost-centers",
+    "budgets": "budgets",
+    "budget_user_states": "budgets",
 }
+# snapshot tables: read whole (no day filter); enterprise-level ones are read for any scope
+SNAPSHOT_TABLES = (
+    "seats",
+    "teams",
+    "team_members",
+    "cost_centers",
+    "cost_center_resources",
+    "cost_center_members",
+    "budgets",
+    "budget_user_states",
+)
+ANY_SCOPE_TABLES = ("teams", "team_members", "cost_centers", "cost_center_resources", "cost_center_members")
 _UTC = pl.Datetime("us", "UTC")
 # the columns the reports read from tables a cache may lack (what `build` writes for them): a report on a cache
 # without them gets an empty frame of this shape and says what to fetch
@@ -84,6 +101,11 @@ EMPTY_TABLES = {
         "user_login": pl.String,
         "inherited": pl.Boolean,
     },
+    "cost_centers": cost_centers.CENTERS_SCHEMA,
+    "cost_center_resources": cost_centers.RESOURCES_SCHEMA,
+    "cost_center_members": cost_centers.MEMBERS_SCHEMA,
+    "budgets": budgets.BUDGETS_SCHEMA,
+    "budget_user_states": budgets.USER_STATES_SCHEMA,
     "user_team_day": {
         "scope": pl.String,
         "day": pl.Date,
@@ -200,7 +222,7 @@ class Report:
         ``lookback_days`` widens the start, e.g. 27 for 28-day distinct counts on the first day of the period.
         A table the cache lacks (in :data:`EMPTY_TABLES`) is an empty frame, noted for :meth:`not_fetched`.
         """
-        dated = table not in ("seats", "teams", "team_members")
+        dated = table not in SNAPSHOT_TABLES
         start = self.start - dt.timedelta(days=lookback_days)
         scope = None if all_scopes else self.scope
         return self._scan(table, scope, start if dated else None, self.end if dated else None)
@@ -220,7 +242,7 @@ class Report:
 
     def fetched(self, table: str) -> bool:
         """Whether the cache holds ``table`` with rows for this scope (team lists: for any scope)."""
-        scope = None if table in ("teams", "team_members") else self.scope
+        scope = None if table in ANY_SCOPE_TABLES else self.scope
         try:
             lf = store.scan(self.data_dir, table, scope=scope)
         except FileNotFoundError:

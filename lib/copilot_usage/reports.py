@@ -99,7 +99,7 @@ COUNT_FIELDS = (
 )
 
 # what `fetch --reports` fetches by default
-FAMILIES = ("users", "user-teams", "aggregate", "repos", "seats", "teams", "billing")
+FAMILIES = ("users", "user-teams", "aggregate", "repos", "seats", "teams", "billing", "cost-centers", "budgets")
 # asked for by name only: per-user billing costs one API call per seat holder per month (REFERENCE §7.3)
 OPT_IN_FAMILIES = ("billing-users",)
 

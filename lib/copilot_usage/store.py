@@ -25,7 +25,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import merge, rawstore
+from . import budgets, cost_centers, merge, rawstore
 from .parse import BREAKDOWNS, REPO_ALIASES, Parsed, parse_rows
 from .reports import COUNT_FIELDS, Scope
 
@@ -237,6 +237,7 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     for table, schema in schemas.items():
         _write(pl.DataFrame(schema=schema), processed(data_dir) / table / "_schema.parquet")
     snap = _build_snapshots(data_dir, manifest)
+    snap.update(_build_cost_centers(data_dir, manifest))
     for k, v in snap.items():
         written[k] += v
     health_path = processed(data_dir) / "data_health" / "part.parquet"
@@ -395,6 +396,7 @@ def _build_snapshots(data_dir: Path, manifest: dict[str, Any]) -> dict[str, int]
         ("billing", _billing),
         ("billing-users", _billing_users),
         ("billing-csv", _billing_csv),
+        ("budgets", _budgets),
     )
     for report, builder in builders:
         files = _snapshot_files(data_dir, report)
@@ -407,6 +409,153 @@ def _build_snapshots(data_dir: Path, manifest: dict[str, Any]) -> dict[str, int]
             written[table] = 1
         manifest[report] = fingerprint
     return written
+
+
+def _build_cost_centers(data_dir: Path, manifest: dict[str, Any]) -> dict[str, int]:
+    """``cost_centers``, ``cost_center_resources``, ``cost_center_members`` (+ ``schema_drift/cost_centers``) from
+    the cost-centre snapshots, resolved against the processed seats and team member lists (rebuilt when any of
+    the three changed)."""
+    files = _snapshot_files(data_dir, "cost-centers")
+    fingerprint = [
+        *sorted(f"{s}:{k}:{f.meta['sha256']}" for s, k, f in files),
+        manifest.get("seats"),
+        manifest.get("teams"),
+    ]
+    if manifest.get("cost-centers") == fingerprint or not files:
+        return {}
+    centres, resources = _cost_center_rows(files)
+
+    def table(name: str, schema: dict[str, Any]) -> pl.DataFrame:
+        path = processed(data_dir) / name / "part.parquet"
+        return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=schema)
+
+    seat_schema = {"scope": pl.String, "snapshot_day": pl.Date, "user_id": pl.Int64, "user_login": pl.String}
+    members = cost_centers.resolve(
+        resources,
+        table("seats", {**seat_schema, "organization": pl.String}),
+        table("team_members", {**seat_schema, "team_id": pl.Int64}),
+        table(
+            "teams",
+            {"scope": pl.String, "snapshot_day": pl.Date, "team_id": pl.Int64, "slug": pl.String, "name": pl.String},
+        ),
+    )
+    out = {"cost_centers": centres, "cost_center_resources": resources, "cost_center_members": members}
+    for name, frame in out.items():
+        _write(frame, processed(data_dir) / name / "part.parquet")
+    drift = cost_centers.drift(resources)
+    drift_path = processed(data_dir) / "schema_drift" / "cost_centers" / "part.parquet"
+    if drift.height:
+        _write(drift, drift_path)
+    else:
+        drift_path.unlink(missing_ok=True)
+    manifest["cost-centers"] = fingerprint
+    return dict.fromkeys(out, 1)
+
+
+def _cost_center_rows(files: list[tuple[Scope, str, rawstore.RawFile]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The stored ``{"costCenters": [...]}`` bodies (active, deleted) → one row per cost centre and snapshot, and
+    one per resource (every type kept; ``known_type`` false for types the kit does not know)."""
+    centres, resources = [], []
+    for scope, key, f in files:
+        seen = set()
+        for body in json.loads(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf")):
+            for c in body.get("costCenters") or []:
+                if c.get("id") in seen:
+                    continue
+                seen.add(c.get("id"))
+                pool = c.get("ai_credit_pool_state") or {}
+                base = {"scope": str(scope), "snapshot_day": key, "cost_center_id": c.get("id")}
+                centres.append(
+                    {
+                        **base,
+                        "cost_center_name": c.get("name"),
+                        "state": c.get("state"),
+                        "azure_subscription": c.get("azure_subscription"),
+                        "ai_credit_pool_enabled": c.get("ai_credit_pool_enabled"),
+                        "pool_target_usd": pool.get("target_amount"),
+                        "pool_current_usd": pool.get("current_amount"),
+                        "resources": len(c.get("resources") or []),
+                    }
+                )
+                resources += [
+                    {
+                        **base,
+                        "cost_center_name": c.get("name"),
+                        "state": c.get("state"),
+                        "type": r.get("type"),
+                        "name": r.get("name"),
+                        "known_type": r.get("type") in cost_centers.KNOWN_TYPES,
+                    }
+                    for r in c.get("resources") or []
+                ]
+    day = pl.col("snapshot_day").str.to_date()
+    as_text = {"snapshot_day": pl.String}
+    return (
+        pl.DataFrame(centres, schema={**cost_centers.CENTERS_SCHEMA, **as_text}).with_columns(day),
+        pl.DataFrame(resources, schema={**cost_centers.RESOURCES_SCHEMA, **as_text}).with_columns(day),
+    )
+
+
+def _budgets(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
+    """Budget snapshots → ``budgets`` and ``budget_user_states`` (+ ``schema_drift/budgets`` for scopes the kit
+    does not know, kept as sent)."""
+    rows, states = [], []
+    for scope, key, f in files:
+        stored = json.loads(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+        base = {"scope": str(scope), "snapshot_day": key}
+        for page in stored.get("budgets") or []:
+            for b in page.get("budgets") or []:
+                alerting = b.get("budget_alerting") or {}
+                rows.append(
+                    {
+                        **base,
+                        "budget_id": b.get("id"),
+                        "budget_type": b.get("budget_type"),
+                        "budget_scope": b.get("budget_scope"),
+                        "budget_entity_name": b.get("budget_entity_name"),
+                        "budget_product_sku": b.get("budget_product_sku"),
+                        "budget_amount": b.get("budget_amount"),
+                        "prevent_further_usage": b.get("prevent_further_usage"),
+                        "will_alert": alerting.get("will_alert"),
+                        "consumed_amount": b.get("consumed_amount"),
+                        "user": b.get("user"),
+                    }
+                )
+        for entry in stored.get("user_states") or []:
+            for page in entry.get("pages") or []:
+                states += [
+                    {
+                        **base,
+                        "budget_id": entry.get("budget_id"),
+                        "user": u.get("user"),
+                        "consumed_amount": u.get("consumed_amount"),
+                        "target_amount": u.get("target_amount"),
+                        "override_budget_id": u.get("override_budget_id"),
+                    }
+                    for u in page.get("user_states") or []
+                ]
+    as_text = {"snapshot_day": pl.String}
+    typed = {k: v for k, v in budgets.BUDGETS_SCHEMA.items() if k not in ("scope_kind", "known_scope")}
+    frame = pl.DataFrame(rows, schema={**typed, **as_text}).with_columns(
+        pl.col("snapshot_day").str.to_date(),
+        scope_kind=budgets.normalise_scope(pl.col("budget_scope")),
+    )
+    frame = frame.with_columns(known_scope=pl.col("scope_kind").is_in(list(budgets.BUDGET_SCOPES))).select(
+        list(budgets.BUDGETS_SCHEMA)
+    )
+    drift = frame.filter(~pl.col("known_scope")).select(
+        "scope",
+        report=pl.lit("budgets"),
+        day=pl.col("snapshot_day").cast(pl.String),
+        field=pl.format("budgets[].budget_scope={}", pl.col("budget_scope").fill_null("null")),
+    )
+    return {
+        "budgets": frame,
+        "budget_user_states": pl.DataFrame(states, schema={**budgets.USER_STATES_SCHEMA, **as_text}).with_columns(
+            pl.col("snapshot_day").str.to_date()
+        ),
+        "schema_drift/budgets": drift.unique(maintain_order=True),
+    }
 
 
 def _seats(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
@@ -732,6 +881,11 @@ TABLES = (
     "billing_user_month",
     "billing_usage_csv",
     "billing_usage",
+    "cost_centers",
+    "cost_center_resources",
+    "cost_center_members",
+    "budgets",
+    "budget_user_states",
     "data_health",
     "quarantine",
     "schema_drift",

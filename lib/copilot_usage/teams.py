@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from .cost_centers import NO_COST_CENTRE
 from .errors import InputError
 from .metrics import as_lazy as _lazy
 from .value import gini
@@ -475,7 +476,11 @@ def with_change(current: pl.DataFrame, previous: pl.DataFrame, *, column: str = 
 
 
 def fold_tail(
-    summary: pl.DataFrame, *, top: int, k_min: int, keep: tuple[str, ...] = (NO_TEAM, NOT_FETCHED, UNMAPPED)
+    summary: pl.DataFrame,
+    *,
+    top: int,
+    k_min: int,
+    keep: tuple[str, ...] = (NO_TEAM, NOT_FETCHED, UNMAPPED, NO_COST_CENTRE),
 ) -> pl.DataFrame:
     """Keep the ``top`` units by credits (and the no-team bucket); fold the rest into one "other (n units)" row.
     Units under ``k_min`` active users are folded too, never shown on their own."""

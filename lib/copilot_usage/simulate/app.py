@@ -138,6 +138,10 @@ class Simulator:
             Route("/orgs/{slug}/teams/{team}/members", self.members),
             Route("/enterprises/{slug}/settings/billing/ai_credit/usage", self.billing),
             Route("/organizations/{slug}/settings/billing/ai_credit/usage", self.billing),
+            Route("/enterprises/{slug}/settings/billing/cost-centers", self.cost_centers),
+            Route("/enterprises/{slug}/settings/billing/budgets", self.budgets),
+            Route("/organizations/{slug}/settings/billing/budgets", self.budgets),
+            Route("/enterprises/{slug}/settings/billing/budgets/{budget_id}/user-states", self.user_states),
         ]
         self.starlette = Starlette(routes=routes)
 
@@ -536,6 +540,64 @@ class Simulator:
         params = dict(request.query_params)
         body = await run_in_threadpool(self._billing_body, scope, tuple(sorted(params.items())))
         return JSONResponse(body)
+
+    async def cost_centers(self, request: Request) -> Response:
+        """``GET /enterprises/{enterprise}/settings/billing/cost-centers`` (not paginated; ``state`` filters):
+        https://docs.github.com/en/enterprise-cloud@latest/rest/billing/cost-centers"""
+        if request.path_params["slug"] != self.tenant.enterprise:
+            return _error(404, "Not Found")
+        state = request.query_params.get("state")
+        if state not in (None, "active", "deleted"):
+            return _error(422, "Invalid request: state must be one of active, deleted")
+        return JSONResponse(await run_in_threadpool(P.cost_centers, self.tenant, state))
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def _budgets(self, scope: Scope) -> list[dict[str, Any]]:
+        return P.budgets(self.tenant, scope)
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def _user_states(self, budget_id: str) -> list[dict[str, Any]] | None:
+        return P.budget_user_states(self.tenant, budget_id)
+
+    async def budgets(self, request: Request) -> Response:
+        """Enterprise and organization budgets, paged in the body (``page``, ``per_page`` ≤ 100;
+        ``{budgets, has_next_page, total_count}``), ``scope`` filters (either spelling of cost-center):
+        https://docs.github.com/en/enterprise-cloud@latest/rest/billing/budgets"""
+        t, slug = self.tenant, request.path_params["slug"]
+        if request.url.path.startswith("/enterprises/"):
+            scope = Scope("enterprise", slug) if slug == t.enterprise else None
+        else:
+            scope = Scope("org", slug) if slug in t.org_names else None
+        if scope is None:
+            return _error(404, "Not Found")
+        rows = await run_in_threadpool(self._budgets, scope)
+        wanted = request.query_params.get("scope")
+        if wanted:
+            rows = [b for b in rows if b["budget_scope"].replace("-", "_") == wanted.replace("-", "_")]
+        return self._body_paged(request, rows, "budgets")
+
+    async def user_states(self, request: Request) -> Response:
+        """Per-user states of a multi-user budget (``user_states``, paged in the body; ``user`` filters); 404 for
+        any other budget."""
+        if request.path_params["slug"] != self.tenant.enterprise:
+            return _error(404, "Not Found")
+        rows = await run_in_threadpool(self._user_states, request.path_params["budget_id"])
+        if rows is None:
+            return _error(404, "Not Found")
+        user = request.query_params.get("user")
+        if user:
+            rows = [s for s in rows if s["user"].lower() == user.lower()]
+        return self._body_paged(request, rows, "user_states")
+
+    def _body_paged(self, request: Request, rows: list[Any], key: str) -> Response:
+        q = request.query_params
+        try:
+            per_page = min(max(int(q.get("per_page", 30)), 1), 100)
+            page = max(int(q.get("page", 1)), 1)
+        except ValueError:
+            return _error(422, "Invalid request: page and per_page must be integers")
+        chunk = rows[(page - 1) * per_page : page * per_page]
+        return JSONResponse({key: chunk, "has_next_page": page * per_page < len(rows), "total_count": len(rows)})
 
     def _paged(self, request: Request, rows: list[Any], *, default: int, wrap: Any = None) -> Response:
         q = request.query_params

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..reports import COUNT_FIELDS, INCLUDED_CREDITS, Scope
-from .tenant import _IDE_VERSION, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant
+from ..reports import COUNT_FIELDS, CREDIT_PRICE_USD, INCLUDED_CREDITS, Scope
+from .tenant import _IDE_VERSION, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant, stable_hash
 
 _COUNTS = COUNT_FIELDS
 _OPTIONAL_KEYS = (
@@ -665,6 +665,10 @@ def billing_csv(t: Tenant, scope: Scope, year: int, month: int) -> bytes:
     """GitHub's detailed usage-report CSV for a month (UTF-8 with a byte-order mark), per user, day and model."""
     lines = billing_lines(t, scope, year, month)
     owner = t.org_names[0] if scope.kind == "enterprise" else scope.slug
+    of = cost_center_of(t, t.today)
+    names = np.array([d["name"] for d in cost_center_defs(t)] + [""])
+    centre = pl.DataFrame({"user": t.login, "cost_center_name": names[of]})
+    lines = lines.join(centre, on="user", how="left").with_columns(pl.col("cost_center_name").fill_null(""))
     frame = lines.select(
         date=pl.col("day").cast(pl.String),
         username=pl.col("user"),
@@ -680,7 +684,7 @@ def billing_csv(t: Tenant, scope: Scope, year: int, month: int) -> bytes:
         total_monthly_quota=pl.lit(None, dtype=pl.Float64),
         organization=pl.lit(owner),
         repository=pl.lit(""),
-        cost_center_name=pl.lit(""),
+        cost_center_name=pl.col("cost_center_name"),
         aic_quantity=pl.col("gross"),
         aic_gross_amount=(pl.col("gross") * 0.01).round(5),
     )
@@ -733,3 +737,225 @@ def billing_usage(
 
 def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
+
+
+# ---------------------------------------------------------------------- cost centres
+# A resource's precedence when a user is reached by several (a direct assignment wins over a team, a team over an
+# organization); several of the same kind: the cost centre first by name. The kit resolves members the same way.
+COST_CENTER_PRECEDENCE = {"User": 0, "EnterpriseTeam": 1, "Organization": 2}
+
+
+def _uuid(t: Tenant, *parts: object) -> str:
+    h = f"{stable_hash(t.seed, 'cost-center', *parts):016x}{stable_hash(t.seed, 'cc2', *parts):016x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def cost_center_defs(t: Tenant) -> list[dict[str, Any]]:
+    """The tenant's cost centres: organization-, enterprise-team- and user-assigned ones, one with an AI-credit
+    pool, one deleted; the last organization is in none (its users are "no cost centre" unless assigned
+    otherwise)."""
+    orgs = t.org_names
+    direct = np.flatnonzero(np.arange(t.users) % 13 == 5)
+    ent_team = next((str(s) for s in t.team_slug if str(s) == "ent:ai-champions"), None)
+    defs: list[dict[str, Any]] = [
+        {"name": "Engineering", "state": "active", "pool": False, "orgs": orgs[:1], "teams": [], "users": []},
+        {
+            "name": "Data & ML",
+            "state": "active",
+            "pool": True,
+            "orgs": orgs[1:2],
+            "teams": [ent_team] if ent_team else [],
+            "users": [],
+        },
+        {
+            "name": "Platform",
+            "state": "active",
+            "pool": False,
+            "orgs": [],
+            "teams": [],
+            "users": [str(x) for x in t.login[direct]],
+            "repos": [str(t.repo_name[0])] if t.repo_name.size else [],
+        },
+        {
+            "name": "Mobile (retired)",
+            "state": "deleted",
+            "pool": False,
+            "orgs": [],
+            "teams": [],
+            "users": [str(x) for x in t.login[np.arange(t.users) % 29 == 3]],
+        },
+    ]
+    for d in defs:
+        d["id"] = _uuid(t, d["name"])
+    return defs
+
+
+def cost_center_of(t: Tenant, day: dt.date) -> np.ndarray:
+    """Per user, the index (into :func:`cost_center_defs`) of the active cost centre their usage is billed to on
+    ``day``, -1 for none: direct > enterprise team > organization; ties: the cost centre first by name."""
+    defs = cost_center_defs(t)
+    rank = np.full(t.users, 10**6)
+    best = np.full(t.users, -1)
+    name_rank = {d["name"]: i for i, d in enumerate(sorted(defs, key=lambda d: d["name"]))}
+    members = t.team_rows(day)
+    login_index = {str(x): i for i, x in enumerate(t.login)}
+    for k, d in enumerate(defs):  # a handful of cost centres, each vectorised over users
+        if d["state"] != "active":
+            continue
+        reach = {
+            "User": np.isin(np.arange(t.users), [login_index[x] for x in d["users"]]),
+            "EnterpriseTeam": np.isin(
+                np.arange(t.users),
+                members.filter(pl.col("t").is_in(np.flatnonzero(np.isin(t.team_slug, d["teams"]))))["u"].to_numpy(),
+            ),
+            "Organization": t.member[:, [t.org_names.index(o) for o in d["orgs"]]].any(axis=1)
+            if d["orgs"]
+            else np.zeros(t.users, dtype=bool),
+        }
+        for kind, hit in reach.items():
+            key = COST_CENTER_PRECEDENCE[kind] * 100 + name_rank[d["name"]]
+            better = hit & (key < rank)
+            rank = np.where(better, key, rank)
+            best = np.where(better, k, best)
+    return best
+
+
+def cost_centers(t: Tenant, state: str | None = None) -> dict[str, Any]:
+    """``GET /enterprises/{enterprise}/settings/billing/cost-centers`` (optionally ``state=active|deleted``):
+    ``{"costCenters": [...]}``, not paginated. The AI-credit pool's amounts are US$: target = the included credits
+    of the cost centre's seated users, current = what its users used this month so far (capped at the target);
+    ``ai_credit_pool_state`` is absent when the pool is disabled."""
+    out = []
+    defs = cost_center_defs(t)
+    if any(d["pool"] for d in defs):
+        of = cost_center_of(t, t.today)
+        lines = billing_lines(t, Scope("enterprise", t.enterprise), t.today.year, t.today.month)
+        used = lines.group_by("user").agg(pl.col("gross").sum())
+        login_cc = pl.DataFrame({"user": t.login, "cc": of})
+        used = used.join(login_cc, on="user")
+        seated = t.seated(t.today)
+        included = np.array([INCLUDED_CREDITS[p] for p in t.plan], dtype=float)
+    for k, d in enumerate(defs):
+        if state is not None and d["state"] != state:
+            continue
+        resources = (
+            [{"type": "User", "name": u} for u in d["users"]]
+            + [{"type": "Organization", "name": o} for o in d["orgs"]]
+            + [{"type": "EnterpriseTeam", "name": s} for s in d["teams"]]
+            + [{"type": "Repository", "name": r} for r in d.get("repos", [])]
+        )
+        cc: dict[str, Any] = {
+            "id": d["id"],
+            "name": d["name"],
+            "state": d["state"],
+            "azure_subscription": None,
+            "ai_credit_pool_enabled": d["pool"],
+            "resources": resources,
+        }
+        if d["pool"]:
+            target = float(included[(of == k) & seated].sum()) * CREDIT_PRICE_USD
+            current = float(used.filter(pl.col("cc") == k)["gross"].sum()) * CREDIT_PRICE_USD
+            cc["ai_credit_pool_state"] = {
+                "target_amount": round(target, 2),
+                "current_amount": round(min(current, target), 2),
+            }
+        out.append(cc)
+    return {"costCenters": out}
+
+
+# ---------------------------------------------------------------------- budgets
+PER_USER_TARGET_USD = 40
+OVERRIDE_TARGET_USD = 80
+
+
+def _month_spend(t: Tenant) -> tuple[pl.DataFrame, float]:
+    """The enterprise's billing lines of ``today``'s month with each user's cost centre (``cc``), and the
+    fraction of the month they cover (billing runs to yesterday)."""
+    lines = billing_lines(t, Scope("enterprise", t.enterprise), t.today.year, t.today.month)
+    of = cost_center_of(t, t.today)
+    users = pl.DataFrame({"user": t.login, "cc": of, "org": t.primary_org})
+    lines = lines.join(users, on="user", how="left")
+    first = t.today.replace(day=1)
+    days = (_first_of_next_month(first) - first).days
+    elapsed = max((t.today - first).days, 1)
+    return lines, elapsed / days
+
+
+def _usd(credits: float) -> float:
+    return round(credits * CREDIT_PRICE_USD, 2)
+
+
+def budgets(t: Tenant, scope: Scope) -> list[dict[str, Any]]:
+    """The budgets of the enterprise (enterprise, cost centre, a cost centre's per-user budget and one user's
+    individual override) or of an organization (its own budget), consistent with billing: ``consumed_amount`` is
+    what billing says the scope used this month, included and metered (US$; amounts whole US$). Targets are set
+    from the month's pace so some budgets run out before the month ends and some do not."""
+    lines, covered = _month_spend(t)
+    defs = cost_center_defs(t)
+
+    def target(spent: float, factor: float, step: int) -> int:
+        """Whole US$, rounded up to ``step``: ``factor`` × the month's spend at its pace so far (``spent``: credits)."""
+        projected = spent * CREDIT_PRICE_USD / covered
+        return max(step, int(-(-projected * factor // step)) * step)
+
+    def budget(name: str, scope_name: str, entity: str, amount: int, spent: float, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": _uuid(t, "budget", name),
+            "budget_type": "BundlePricing",
+            "budget_product_sku": "ai_credits",
+            "budget_scope": scope_name,
+            "budget_entity_name": entity,
+            "budget_amount": amount,
+            "prevent_further_usage": extra.pop("blocks", True),
+            "budget_alerting": {"will_alert": True, "alert_recipients": ["billing-admins"]},
+            "consumed_amount": _usd(spent),
+            **extra,
+        }
+
+    if scope.kind == "org":
+        o = t.org_names.index(scope.slug)
+        spent = float(lines.filter(pl.col("org") == o)["gross"].sum())
+        return [budget(f"org:{scope.slug}", "organization", scope.slug, target(spent, 0.9, 10), spent)]
+    total = float(lines["gross"].sum())
+    out = [budget("enterprise", "enterprise", t.enterprise, target(total, 1.25, 100), total, blocks=False)]
+    names = [d["name"] for d in defs]
+    if "Data & ML" in names:
+        spent = float(lines.filter(pl.col("cc") == names.index("Data & ML"))["gross"].sum())
+        out.append(budget("cc:data", "cost_center", "Data & ML", target(spent, 0.75, 10), spent))
+    eng = names.index("Engineering")
+    per_user = lines.filter(pl.col("cc") == eng).group_by("user").agg(pl.col("gross").sum()).sort("user")
+    heavy = per_user.sort("gross", descending=True).head(1)["user"].to_list()
+    shared = budget("cc:eng:per-user", "multi_user_cost_center", "Engineering", PER_USER_TARGET_USD, 0.0)
+    del shared["consumed_amount"]  # a per-user budget's consumption is per user: its user-states
+    out.append(shared)
+    if heavy:
+        spent = float(per_user.filter(pl.col("user") == heavy[0])["gross"].sum())
+        out.append(budget(f"user:{heavy[0]}", "user", heavy[0], OVERRIDE_TARGET_USD, spent, user=heavy[0]))
+    return out
+
+
+def budget_user_states(t: Tenant, budget_id: str) -> list[dict[str, Any]] | None:
+    """``…/budgets/{budget_id}/user-states`` of a multi-user budget (None: no such multi-user budget): every
+    member of the cost centre, with what they used this month and their target (an individual override's when
+    they have one)."""
+    found = [b for b in budgets(t, Scope("enterprise", t.enterprise)) if b["id"] == budget_id]
+    if not found or not found[0]["budget_scope"].startswith("multi_user"):
+        return None
+    lines, _ = _month_spend(t)
+    names = [d["name"] for d in cost_center_defs(t)]
+    members = np.flatnonzero(cost_center_of(t, t.today) == names.index(found[0]["budget_entity_name"]))
+    used = lines.group_by("user").agg(pl.col("gross").sum())
+    spent = dict(used.iter_rows())
+    overrides = {b["user"]: b for b in budgets(t, Scope("enterprise", t.enterprise)) if b["budget_scope"] == "user"}
+    out = []
+    for login in sorted(str(x) for x in t.login[members]):  # one entry per member: the answer's rows
+        own = overrides.get(login)
+        out.append(
+            {
+                "user": login,
+                "consumed_amount": _usd(spent.get(login, 0.0)),
+                "target_amount": own["budget_amount"] if own else found[0]["budget_amount"],
+                "override_budget_id": own["id"] if own else None,
+            }
+        )
+    return out

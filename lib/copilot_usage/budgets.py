@@ -1,0 +1,106 @@
+"""Headroom: when a budget or a cost centre's AI-credit pool runs out at the current pace.
+
+GitHub's budgets (https://docs.github.com/en/enterprise-cloud@latest/rest/billing/budgets) and cost-centre pools
+(https://github.blog/changelog/2026-07-02-cost-centers-now-support-included-usage-caps) give a target and what was
+consumed so far this month, in US$ (credits = US$ × 100). The projection adds, to what was consumed, the trends
+forecast (:func:`metrics.forecast_credits`, one implementation) of the scope's credits for the days after the
+consumed figure, with its 80 % interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from . import metrics
+
+# GitHub's budget scopes; it also spells cost-center with a hyphen (matched either way)
+BUDGET_SCOPES = (
+    "enterprise",
+    "organization",
+    "repository",
+    "cost_center",
+    "multi_user_customer",
+    "multi_user_cost_center",
+    "user",
+)
+BUDGETS_SCHEMA = {
+    "scope": pl.String,
+    "snapshot_day": pl.Date,
+    "budget_id": pl.String,
+    "budget_type": pl.String,
+    "budget_scope": pl.String,  # as GitHub sent it
+    "scope_kind": pl.String,  # normalised: lower case, "-" → "_"
+    "known_scope": pl.Boolean,
+    "budget_entity_name": pl.String,
+    "budget_product_sku": pl.String,
+    "budget_amount": pl.Float64,  # whole US$
+    "prevent_further_usage": pl.Boolean,
+    "will_alert": pl.Boolean,
+    "consumed_amount": pl.Float64,  # US$ this month; null when GitHub did not say
+    "user": pl.String,
+}
+USER_STATES_SCHEMA = {
+    "scope": pl.String,
+    "snapshot_day": pl.Date,
+    "budget_id": pl.String,
+    "user": pl.String,
+    "consumed_amount": pl.Float64,
+    "target_amount": pl.Float64,
+    "override_budget_id": pl.String,
+}
+
+
+def normalise_scope(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().str.to_lowercase().str.replace_all("-", "_")
+
+
+def _value_on(curve: pl.DataFrame, column: str, day: dt.date) -> float:
+    """A cumulative curve's value at the end of ``day`` (0 before its first day, its last value after it)."""
+    upto = curve.filter(pl.col("day") <= day)
+    return float(upto[column][-1]) if upto.height else 0.0
+
+
+def projection(
+    daily: pl.DataFrame,
+    *,
+    target: float | None,
+    consumed: float | None,
+    consumed_through: dt.date | None,
+    as_of: dt.date,
+    period_start: dt.date,
+    period_end: dt.date,
+) -> dict[str, Any]:
+    """Projected consumption at ``period_end`` and the day it reaches ``target`` (all in credits).
+
+    ``daily`` is the scope's metrics (``day, credits``) up to ``as_of``; ``consumed`` is what GitHub says was used
+    from ``period_start`` through ``consumed_through`` (None: the metrics' own total to ``as_of``). Returns
+    ``{"consumed", "projected", "low", "high", "exhausted_on"}``: ``exhausted_on`` is null when the target is not
+    reached by ``period_end`` (or there is no target), ``consumed_through`` when it is already reached; every
+    projection is null with fewer than 7 days of history.
+    """
+    fc = metrics.forecast_credits(daily, as_of=as_of, period_start=period_start, period_end=period_end)
+    if fc["projected"] is None:
+        return {"consumed": consumed, "projected": None, "low": None, "high": None, "exhausted_on": None}
+    curve = fc["daily"].sort("day")
+    if consumed is None or consumed_through is None:
+        consumed, consumed_through = fc["to_date"], as_of
+    out: dict[str, Any] = {"consumed": consumed}
+    for name, column in (("projected", "credits"), ("low", "low"), ("high", "high")):
+        base = _value_on(curve, column, consumed_through)
+        out[name] = consumed + _value_on(curve, column, period_end) - base
+    out["exhausted_on"] = None
+    if target is not None:
+        if consumed >= target:
+            out["exhausted_on"] = consumed_through
+        else:
+            base = _value_on(curve, "credits", consumed_through)
+            later = curve.filter(
+                (pl.col("day") > consumed_through)
+                & (pl.col("day") <= period_end)
+                & (consumed + pl.col("credits") - base >= target)
+            )
+            out["exhausted_on"] = later["day"].min() if later.height else None
+    return out

@@ -1,0 +1,143 @@
+"""Budget and pool headroom: projected consumption and exhaustion dates against hand-computed cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from copilot_usage import budgets
+
+AS_OF = dt.date(2026, 11, 10)
+NOV1, NOV30 = dt.date(2026, 11, 1), dt.date(2026, 11, 30)
+
+
+def _flat(per_day: float = 100.0) -> pl.DataFrame:
+    """Every day the same credits: the forecast is then exact (no spread, no trend)."""
+    return pl.DataFrame({"day": pl.date_range(dt.date(2026, 10, 1), AS_OF, eager=True)}).with_columns(
+        credits=pl.lit(per_day)
+    )
+
+
+def _project(target: float | None, consumed: float | None, through: dt.date | None = AS_OF) -> dict:
+    return budgets.projection(
+        _flat(),
+        target=target,
+        consumed=consumed,
+        consumed_through=through,
+        as_of=AS_OF,
+        period_start=NOV1,
+        period_end=NOV30,
+    )
+
+
+def test_exhaustion_date_hand_computed() -> None:
+    # $10 (1,000 credits) used through 10 Nov, 100 credits a day, a $15 budget (1,500 credits):
+    # 11 Nov 1,100 · 12 Nov 1,200 · 13 Nov 1,300 · 14 Nov 1,400 · 15 Nov 1,500 → runs out on 15 Nov
+    p = _project(1500.0, 1000.0)
+    assert p["exhausted_on"] == dt.date(2026, 11, 15)
+    # month end: 1,000 + 20 days × 100 = 3,000 credits; a flat history has no spread
+    assert p["projected"] == pytest.approx(3000.0) and p["low"] == pytest.approx(3000.0) == p["high"]
+
+
+def test_consumed_after_the_metrics_counts_only_later_days() -> None:
+    # billing's figure runs two days past the metrics (through 12 Nov): 1,200 + 18 × 100 at month end
+    p = _project(1500.0, 1200.0, dt.date(2026, 11, 12))
+    assert p["projected"] == pytest.approx(3000.0) and p["exhausted_on"] == dt.date(2026, 11, 15)
+
+
+def test_no_exhaustion_already_exhausted_and_metrics_only() -> None:
+    assert _project(100_000.0, 1000.0)["exhausted_on"] is None  # will not run out this month
+    assert _project(None, 1000.0)["exhausted_on"] is None
+    assert _project(800.0, 1000.0)["exhausted_on"] == AS_OF  # already over: exhausted by the consumed day
+    # no consumed figure: the metrics' own month to date (10 days × 100)
+    p = _project(1500.0, None, None)
+    assert p["consumed"] == pytest.approx(1000.0) and p["exhausted_on"] == dt.date(2026, 11, 15)
+
+
+def _sample_report(scope: str, **kw: object):  # type: ignore[no-untyped-def]
+    from test_teams import _sample_report as base
+
+    r = base(scope)
+    for k, v in kw.items():
+        setattr(r, k, v)
+    return r
+
+
+def test_budget_section_on_the_sample() -> None:
+    from copilot_usage import narrative
+
+    r = _sample_report("enterprise:octo-sim")
+    table, users, note = narrative.budget_table(r)
+    by = {t["budget_scope"]: t for t in table.iter_rows(named=True)}
+    assert {"enterprise", "cost_center", "multi_user_cost_center", "user"} <= set(by)
+    # a budget already over its target ran out on the day its consumed figure runs to
+    cc = by["cost_center"]
+    assert cc["consumed_usd"] >= cc["target_usd"] and cc["projected_exhaustion_date"] == dt.date(2026, 11, 25)
+    ent = by["enterprise"]
+    assert ent["projected_low_usd"] <= ent["projected_usd"] <= ent["projected_high_usd"]
+    assert ent["projected_usd"] >= ent["consumed_usd"] and ent["blocks"] is False
+    assert ent["projected_exhaustion_date"] is None  # will not run out this month
+    multi = by["multi_user_cost_center"]
+    assert multi["projected_usd"] is None and multi["users_over_80pct"] >= multi["users_over_100pct"] >= 0
+    assert by["user"]["entity"] == "(one user)"  # leadership: no login
+    assert users.height == multi["users_over_80pct"]  # the analyst list, when shown
+    summary = {b["scope"]: b for b in r.summary["budgets"]}
+    assert set(summary["cost_center"]) == {
+        "id",
+        "scope",
+        "entity",
+        "target_usd",
+        "consumed_usd",
+        "projected_usd",
+        "projected_exhaustion_date",
+        "blocks",
+    }
+    assert "Data & ML on 25 Nov" in note
+
+
+def test_budgets_not_fetched_say_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from copilot_usage import narrative
+    from copilot_usage.notebook import Report
+    from test_teams import SAMPLE
+
+    shutil.copytree(SAMPLE, tmp_path / "s", ignore=shutil.ignore_patterns("budget*"))
+    base = _sample_report("org:octo-sim-eng")
+    r = Report("t", tmp_path / "s", base.scope, base.start, base.end)
+    table, _, note = narrative.budget_table(r)
+    assert table.height == 0 and "--org octo-sim-eng --reports budgets" in note and "manage_billing" in note
+
+
+def test_scope_spellings_and_unknown_scopes() -> None:
+    got = pl.DataFrame({"s": ["cost-center", "Cost_Center", "multi_user_customer", "team"]}).select(
+        budgets.normalise_scope(pl.col("s"))
+    )["s"]
+    assert got.to_list()[:2] == ["cost_center", "cost_center"]
+    assert [x in budgets.BUDGET_SCOPES for x in got] == [True, True, True, False]
+
+
+def test_unknown_budget_scope_is_kept_and_reported_as_drift(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from copilot_usage import rawstore, store
+    from copilot_usage.reports import Scope
+
+    page = {
+        "budgets": [
+            {"id": "b1", "budget_scope": "cost-center", "budget_entity_name": "Eng", "budget_amount": 10},
+            {"id": "b2", "budget_scope": "team", "budget_entity_name": "x", "budget_amount": 5},
+        ],
+        "has_next_page": False,
+        "total_count": 2,
+    }
+    body = json.dumps({"budgets": [page], "user_states": []}).encode()
+    rawstore.put_bytes(tmp_path, Scope("enterprise", "acme"), "budgets", "2026-11-20", body, ext="json", provenance={})
+    store.build(tmp_path)
+    got = store.scan(tmp_path, "budgets").collect().sort("budget_id")
+    assert got["scope_kind"].to_list() == ["cost_center", "team"] and got["known_scope"].to_list() == [True, False]
+    assert got["budget_scope"].to_list() == ["cost-center", "team"]  # kept as GitHub sent it
+    drift = store.scan(tmp_path, "schema_drift").collect()
+    assert drift.filter(pl.col("report") == "budgets")["field"].to_list() == ["budgets[].budget_scope=team"]
