@@ -216,6 +216,14 @@ def fetch_cmd(
                 on_plan=progress.plan,
             )
 
+    from .pricing import data_resident
+
+    if data_resident(base_url):
+        click.echo(
+            "GHE.com (data residency): GitHub bills model usage here with a 10 % multiplier; the reports show "
+            "ai_credits_used as GitHub sends it",
+            err=True,
+        )
     with progress:
         import asyncio  # here, not at import: commands that do not fetch start faster
 

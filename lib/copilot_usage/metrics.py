@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .reports import INCLUDED_CREDITS
+from .pricing import included_credits
 
 SURFACES = {
     "used_agent": "Agent mode",
@@ -244,17 +244,22 @@ def seat_ramp(
     )
 
 
-def included_pool(seats: pl.DataFrame | pl.LazyFrame, *, included: dict[str, int] | None = None) -> float:
-    """Monthly included AI credits: distinct licensed users × their plan's credits (REFERENCE §7.1).
+def included_pool(
+    seats: pl.DataFrame | pl.LazyFrame,
+    *,
+    month: dt.date | None = None,
+    promotional: bool = True,
+    included: dict[str, int] | None = None,
+) -> float:
+    """Monthly included AI credits: distinct licensed users × their plan's credits in force in ``month``
+    (the promotional amounts before 2026-09-01 unless ``promotional`` is off; today's amounts without a month).
 
     A user seated through several orgs holds one licence; the highest plan counts.
     """
-    included = included or INCLUDED_CREDITS
+    day = pl.lit(month or dt.date.max)
     per_user = (
         _lazy(seats)
-        .with_columns(
-            credits=pl.col("plan_type").replace_strict(included, default=included["business"], return_dtype=pl.Float64)
-        )
+        .with_columns(credits=included_credits(pl.col("plan_type"), day, promotional=promotional, included=included))
         .group_by("user_id")
         .agg(pl.col("credits").max())
     )

@@ -12,7 +12,7 @@ import polars as pl
 from . import github_changes, metrics, store, value
 from .errors import ConfigError
 from .notebook import Report, change_phrase, fmt_num
-from .reports import CREDIT_PRICE_USD
+from .pricing import CREDIT_PRICE_USD
 
 
 def trends_headline(r: Report, daily: pl.DataFrame, au: pl.DataFrame) -> dict[str, Any]:
@@ -177,7 +177,9 @@ def ramp_story(ramp: pl.DataFrame) -> list[str]:
     return out
 
 
-def forecast_story(fc: dict[str, Any], *, pool: float | None, period_end: dt.date, label: str) -> list[str]:
+def forecast_story(
+    fc: dict[str, Any], *, pool: float | None, period_end: dt.date, label: str, credit_price: float = CREDIT_PRICE_USD
+) -> list[str]:
     if fc["projected"] is None:
         return ["Too few days of credit data to forecast."]
     out = [
@@ -190,7 +192,8 @@ def forecast_story(fc: dict[str, Any], *, pool: float | None, period_end: dt.dat
         if fc["exhausted_on"]:
             out.append(
                 f"The included pool of {pool:,.0f} credits is projected to run out on {fc['exhausted_on']:%d %b}"
-                f"; overage at list price would be about US${max(fc['projected'] - pool, 0) * 0.01:,.0f}."
+                f"; overage at US${credit_price:g} a credit would be about "
+                f"US${max(fc['projected'] - pool, 0) * credit_price:,.0f}."
             )
         else:
             out.append(
@@ -336,9 +339,12 @@ def outcomes_story(out: pl.DataFrame) -> list[str]:
     ]
 
 
-def included_pool(r: Report) -> float | None:
-    """The included pool of the scope's seat roster, or None when the roster was not fetched (never 0)."""
-    return metrics.included_pool(r.scan("seats")) if r.fetched("seats") else None
+def included_pool(r: Report, *, promotional: bool = True) -> float | None:
+    """The included pool of the scope's seat roster in the month of the period's end (the allowance in force
+    then), or None when the roster was not fetched (never 0)."""
+    if not r.fetched("seats"):
+        return None
+    return metrics.included_pool(r.scan("seats"), month=r.end, promotional=promotional)
 
 
 def money_story(money: pl.DataFrame) -> list[str]:

@@ -6,6 +6,7 @@ A report notebook builds one :class:`Report` from its parameters and then makes 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -20,7 +21,7 @@ import altair as alt
 import polars as pl
 from IPython.display import HTML, display
 
-from . import __version__, budgets, charts, cost_centers, github_changes, status, store
+from . import __version__, budgets, charts, cost_centers, github_changes, pricing, status, store
 from .output_record import frame_payload, mime
 
 SUMMARY_ENV = "COPILOT_USAGE_SUMMARY"
@@ -206,6 +207,7 @@ class Report:
     missing: dict[str, str] = field(default_factory=dict)
     register: pl.DataFrame = field(default_factory=github_changes.register)  # GitHub's definition changes (+ yours)
     retention: list[str] = field(default_factory=list)  # history only this cache holds, or that GitHub will delete
+    prices: pricing.Prices = field(default_factory=pricing.Prices)  # what the money figures assume
     _said: list[str] = field(default_factory=list, repr=False)  # the last narrative, for the next chart's alt text
 
     def events_for(self, measure: str) -> pl.DataFrame:
@@ -444,6 +446,7 @@ class Report:
                     else ""
                 )
                 + "</p>"
+                + f"<p class='cu-narr'><b>Prices:</b> {html.escape(self.prices.sentence())}</p>"
                 + "".join(f"<p class='cu-narr'><b>History:</b> {html.escape(n)}</p>" for n in self.retention)
                 + (
                     "<p class='cu-narr'><b>Corrections and quarantine</b> (rows a newer version of a day "
@@ -476,6 +479,7 @@ class Report:
                 "caveats": CAVEATS,
                 "definition_changes": changes,
                 "history": self.retention,
+                "prices": self.prices.sentence(),
                 "corrections": corrections,
                 "kit_version": __version__,
                 "data_fingerprint": fingerprint,
@@ -492,6 +496,7 @@ class Report:
             data_fingerprint=fingerprint,
             kit_version=__version__,
             not_fetched=sorted(self.missing),
+            prices=dataclasses.asdict(self.prices),
             late_corrections=status.side_table(
                 self.data_dir, "late_corrections", scope=self.scope, start=self.start, end=self.end
             ).height,
@@ -600,6 +605,12 @@ def report(
         {},
         health,
         register=github_changes.register(definitions or None),
+        prices=pricing.Prices(
+            credit=float(parameters.get("credit_price", pricing.CREDIT_PRICE_USD)),
+            seat_business=float(parameters.get("seat_price_business", pricing.SEAT_PRICE_USD["business"])),
+            seat_enterprise=float(parameters.get("seat_price_enterprise", pricing.SEAT_PRICE_USD["enterprise"])),
+            promotional=bool(parameters.get("promotional", True)),
+        ),
         retention=status.retention_notes(
             status.retention_frame(health_all, today=(today := dt.datetime.now(dt.UTC).date())), today=today
         ),

@@ -69,6 +69,13 @@ def included_credits(
     return pl.when(day.is_between(pl.lit(PROMO_START), pl.lit(PROMO_END), closed="left")).then(promo).otherwise(base)
 
 
+def included_amount(plan: str, day: dt.date, *, promotional: bool = True) -> int:
+    """Included AI credits of one ``plan`` licence for the month of ``day`` (the scalar of
+    :func:`included_credits`)."""
+    table = PROMO_CREDITS if promotional and PROMO_START <= day < PROMO_END else INCLUDED_CREDITS
+    return table.get(plan, table["business"])
+
+
 def data_resident(base_url: str) -> bool:
     """Whether the API base URL is a GHE.com (data residency) one, where model usage costs 10 % more."""
     host = httpx.URL(base_url).host

@@ -108,8 +108,5 @@ ENTERPRISE_DATA_START = "2025-10-10"
 ORG_DATA_START = "2025-12-12"
 # REFERENCE §3.5: ai_credits_used appears on rows from this day.
 AI_CREDITS_FIELD_START = "2026-06-19"
-# REFERENCE §7.1: AI credits.
-CREDIT_PRICE_USD = 0.01
-INCLUDED_CREDITS = {"business": 1900, "enterprise": 3900}
 # REFERENCE §7.1: usage-based billing in AI credits starts on this day.
 CREDIT_BILLING_START = "2026-06-01"

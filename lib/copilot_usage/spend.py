@@ -12,11 +12,9 @@ from typing import Any
 import polars as pl
 
 from .metrics import as_lazy as _lazy
-from .reports import CREDIT_PRICE_USD, INCLUDED_CREDITS
+from .pricing import CREDIT_PRICE_USD, PROMO_END, included_credits
 from .store import is_ai_credit
 
-PROMO_CREDITS = {"business": 3000, "enterprise": 7000}  # REFERENCE §7.1: 2026-06-01 → 2026-09-01
-PROMO_START, PROMO_END = dt.date(2026, 6, 1), dt.date(2026, 9, 1)
 CAUSES = {
     "lag": "inside the metrics' processing lag (billing is near real time)",
     "billing_only_user": "user billed here but outside the metrics scope (other org or billing path)",
@@ -282,24 +280,12 @@ def gross_to_net(billing: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     )
 
 
-def included_credits(
-    plan: pl.Expr, day: pl.Expr, *, promotional: bool, included: dict[str, int] | None = None
-) -> pl.Expr:
-    """Included AI credits of a licence on ``day`` (promotional amounts between 2026-06-01 and 2026-09-01)."""
-    included = included or INCLUDED_CREDITS
-    base = plan.replace_strict(included, default=included["business"], return_dtype=pl.Float64)
-    if not promotional:
-        return base
-    promo = plan.replace_strict(PROMO_CREDITS, default=PROMO_CREDITS["business"], return_dtype=pl.Float64)
-    return pl.when(day.is_between(pl.lit(PROMO_START), pl.lit(PROMO_END), closed="left")).then(promo).otherwise(base)
-
-
 def pool_by_day(
     seats: pl.DataFrame | pl.LazyFrame,
     *,
     month: dt.date,
     as_of: dt.date,
-    promotional: bool = False,
+    promotional: bool = True,
     removed: pl.DataFrame | None = None,
     included: dict[str, int] | None = None,
 ) -> pl.DataFrame:

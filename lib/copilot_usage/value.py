@@ -15,7 +15,7 @@ import polars as pl
 from scipy.optimize import nnls
 
 from .metrics import as_lazy as _lazy
-from .reports import CREDIT_PRICE_USD
+from .pricing import CREDIT_PRICE_USD
 
 OUTPUTS = {
     "loc_added_sum": "accepted lines",

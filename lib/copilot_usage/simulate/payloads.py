@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..reports import COUNT_FIELDS, CREDIT_PRICE_USD, INCLUDED_CREDITS, Scope
+from ..pricing import CREDIT_PRICE_USD, included_amount
+from ..reports import COUNT_FIELDS, Scope
 from .tenant import _IDE_VERSION, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant, stable_hash
 
 _COUNTS = COUNT_FIELDS
@@ -608,7 +609,7 @@ def billing_lines(t: Tenant, scope: Scope, year: int, month: int) -> pl.DataFram
         lines = _billing_discrepancies(t, lines)
     lines = lines.sort("day", "user", "model")
     i0 = (first - t.start).days
-    credits = np.array([INCLUDED_CREDITS[p] for p in t.plan], dtype=float)
+    credits = np.array([included_amount(p, first) for p in t.plan], dtype=float)  # the allowance in force
     start_in_month = np.where(t.seat_start > i0, t.seat_start - i0, 0)
     holds = billed & (t.seat_start <= i0 + 31) & (t.seat_end > i0)
     pool_by_day = (
@@ -834,7 +835,7 @@ def cost_centers(t: Tenant, state: str | None = None) -> dict[str, Any]:
         login_cc = pl.DataFrame({"user": t.login, "cc": of})
         used = used.join(login_cc, on="user")
         seated = t.seated(t.today)
-        included = np.array([INCLUDED_CREDITS[p] for p in t.plan], dtype=float)
+        included = np.array([included_amount(p, t.today) for p in t.plan], dtype=float)
     for k, d in enumerate(defs):
         if state is not None and d["state"] != state:
             continue

@@ -1,0 +1,57 @@
+"""Dated prices: the allowance in force on each day, list prices by default, the credit price in every sentence."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from copilot_usage import metrics, narrative, pricing, spend
+
+SEATS = pl.DataFrame(
+    {
+        "user_id": [1, 2, 3],
+        "plan_type": ["business", "enterprise", "business"],
+        "created_at": [dt.datetime(2026, 5, 1), dt.datetime(2026, 5, 1), dt.datetime(2026, 8, 20)],
+    }
+)
+
+
+def test_the_allowance_steps_down_on_2026_09_01() -> None:
+    aug = metrics.included_pool(SEATS, month=dt.date(2026, 8, 31))
+    sep = metrics.included_pool(SEATS, month=dt.date(2026, 9, 1))
+    assert (aug, sep) == (3000 + 7000 + 3000, 1900 + 3900 + 1900)
+    assert metrics.included_pool(SEATS, month=dt.date(2026, 8, 1), promotional=False) == sep
+    assert pricing.included_amount("enterprise", dt.date(2026, 6, 1)) == 7000
+    assert pricing.included_amount("enterprise", dt.date(2026, 5, 31)) == 3900
+
+
+def test_a_pool_of_august_and_one_of_september_use_their_own_month() -> None:
+    aug = spend.pool_by_day(SEATS, month=dt.date(2026, 8, 1), as_of=dt.date(2026, 8, 31))  # promotional by default
+    sep = spend.pool_by_day(SEATS, month=dt.date(2026, 9, 1), as_of=dt.date(2026, 9, 30))
+    # the August seat added on the 20th grows the pool that day
+    assert aug.filter(pl.col("day") == dt.date(2026, 8, 19))["pool"].item() == 10_000
+    assert aug["pool"].max() == 13_000 and sep["pool"].max() == 7_700
+
+
+def test_list_prices_by_default_and_the_credit_price_reaches_the_forecast_sentence() -> None:
+    prices = pricing.Prices()
+    assert (prices.credit, prices.seat_business, prices.seat_enterprise) == (0.01, 19.0, 39.0)
+    assert "GitHub list prices" in prices.sentence() and "until 2026-08-31" in prices.sentence()
+    assert "GitHub list prices" not in pricing.Prices(seat_business=21.0).sentence()
+    fc = {
+        "projected": 12_000.0,
+        "low": 11_000.0,
+        "high": 13_000.0,
+        "to_date": 6_000.0,
+        "exhausted_on": dt.date(2026, 11, 20),
+    }
+    said = " ".join(
+        narrative.forecast_story(fc, pool=10_000, period_end=dt.date(2026, 11, 30), label="month", credit_price=0.02)
+    )
+    assert "US$0.02 a credit" in said and "US$40" in said  # 2,000 credits over the pool × 0.02
+
+
+def test_ghe_com_is_data_resident() -> None:
+    assert pricing.data_resident("https://api.octo.ghe.com")
+    assert not pricing.data_resident("https://api.github.com")
