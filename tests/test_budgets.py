@@ -77,7 +77,7 @@ def test_budget_section_on_the_sample() -> None:
     assert cc["consumed_usd"] >= cc["target_usd"] and cc["projected_exhaustion_date"] == dt.date(2026, 11, 25)
     ent = by["enterprise"]
     assert ent["projected_low_usd"] <= ent["projected_usd"] <= ent["projected_high_usd"]
-    assert ent["projected_usd"] >= ent["consumed_usd"] and ent["blocks"] is False
+    assert ent["projected_usd"] >= ent["consumed_usd"] and ent["blocks"] == "no"
     assert ent["projected_exhaustion_date"] is None  # will not run out this month
     multi = by["multi_user_cost_center"]
     assert multi["projected_usd"] is None and multi["users_over_80pct"] >= multi["users_over_100pct"] >= 0

@@ -932,7 +932,9 @@ def budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str]:
         frame.select("budget_id", budget="budget_entity_name"), on="budget_id", how="left"
     )
     return (
-        table.drop("budget_id"),
+        table.drop("budget_id").with_columns(
+            blocks=pl.when(pl.col("blocks")).then(pl.lit("yes")).when(~pl.col("blocks")).then(pl.lit("no"))
+        ),
         over.select("budget", "user", "consumed_amount", "target_amount", "share").rename({"user": "user_login"}),
         note,
     )
