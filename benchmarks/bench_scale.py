@@ -2,24 +2,21 @@
 
     nice -n 19 .venv/bin/python benchmarks/bench_scale.py --users 20000 --days 60 --work /tmp/scale --json out.json
 
-Writes, with no HTTP, the raw files `copilot-usage fetch` would store for the enterprise (users-, user-teams-,
-aggregate- and repos-1-day per day; the seat roster; the teams and member lists of the enterprise and of every org;
-billing AI-credit usage per day), built from the simulator's own payloads (`simulate/payloads.py`) and stored with
-`rawstore.put_bytes` in the shape the fetch gives them (snapshot pages joined as the fetch joins them, the repos
-report un-gzipped as the fetch's sniffing leaves it). Per-user billing (`billing-users`, opt-in, one API call per seat
-holder and month) and the 28-day reports (the reports do not read them) are not written.
+`benchmarks/scale_raw.py` writes, with no HTTP, the raw files `copilot-usage fetch` would store for every report
+kind the four reports read (see its docstring). Then `copilot-usage build` and `copilot-usage render NOTEBOOK
+--format html` for the four reports (the enterprise, leadership audience, the last 90 days or D if fewer) run as
+child processes: the HTML only, because the PDF adds a headless-Chromium print whose time has nothing to do with
+the data's size. Each child's wall time and peak RSS are measured: ``peak_rss_mb`` is ``ru_maxrss`` from
+``os.wait4`` (the largest single process among the child and the descendants it waited for, here the render CLI
+and its Jupyter kernel); ``peak_tree_rss_mb`` is the largest sum of the RSS of the child and all its descendants,
+sampled from /proc every 0.2 s (it can miss a short peak). This process imports nothing but the standard library:
+a forked child's ``ru_maxrss`` starts at its parent's RSS, so a parent holding a tenant would inflate it.
 
-Then it runs `copilot-usage build` and `copilot-usage render NOTEBOOK --format html` for the four reports (the
-enterprise, leadership audience, the last 90 days or D if fewer) as child processes: the HTML only, because the
-PDF adds a headless-Chromium print whose time has nothing to do with the data's size. Each child's wall time and
-peak RSS are measured: ``peak_rss_mb`` is ``ru_maxrss`` from ``os.wait4`` (the largest single process among the
-child and the descendants it waited for, here the render CLI and its Jupyter kernel); ``peak_tree_rss_mb`` is the
-largest sum of the RSS of the child and all its descendants, sampled from /proc every 0.2 s.
-
-``--monthly`` generates a month, builds it (incremental) and goes on, so a year never sits in raw whole;
+``--monthly`` writes a month, builds it (incremental) and goes on, so a year never sits in raw whole;
 ``--delete-built-raw`` then deletes each month's raw users-1-day files once built and older than the reports'
-window (the big report: a year of 100,000 users is about 58 GB), which the JSON records. The build figures are then
-the sum of the monthly builds' wall times and the largest of their peaks.
+window (a year of 100,000 users is about 58 GB of them), which the JSON records. The build figures are then the
+sum of the monthly builds' wall times and the largest of their peaks. ``--reuse-raw`` keeps the raw store of an
+earlier run in ``--work`` (and rebuilds it from scratch).
 """
 
 from __future__ import annotations
@@ -33,135 +30,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from copilot_usage import rawstore
-from copilot_usage.reports import CREDIT_BILLING_START, Scope
-from copilot_usage.simulate import payloads
-from copilot_usage.simulate.tenant import Tenant
-
 ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
 NOTEBOOKS = ("trends", "value_per_credit", "team_distribution", "spend")
 REPORT_DAYS = 90
-PAGE = 100  # the fetch asks every Link-paged list with per_page=100
-
-
-# ---------------------------------------------------------------------- raw store
-def _pages(rows: list[Any], wrap: Any = None) -> list[bytes]:
-    """A list endpoint's pages of ``PAGE`` rows as the API sends them (one empty page for an empty list)."""
-    chunks = [rows[i : i + PAGE] for i in range(0, len(rows), PAGE)] or [[]]
-    return [payloads.dumps(wrap(c) if wrap else c) for c in chunks]
-
-
-def _put(data_dir: Path, scope: Scope, report: str, key: str, body: bytes, ext: str, **provenance: Any) -> int:
-    rawstore.put_bytes(data_dir, scope, report, key, body, ext=ext, provenance=provenance)
-    return len(body)
-
-
-def write_day(data_dir: Path, t: Tenant, scope: Scope, day: dt.date) -> int:
-    """The four 1-day reports of one day, as the fetch stores them. Returns the bytes written."""
-    if not t.has_data(day, scope.kind):
-        return 0
-    prefix = f"{scope.api_prefix}/copilot/metrics/reports"
-    meta = {"report_day": day.isoformat(), "content_encoding": "identity", "shards": 1}
-    n = _put(
-        data_dir,
-        scope,
-        "users-1-day",
-        day.isoformat(),
-        payloads.to_ndjson(payloads.user_frame(t, day, scope)),
-        "ndjson",
-        endpoint=f"{prefix}/users-1-day",
-        **meta,
-    )
-    n += _put(
-        data_dir,
-        scope,
-        "user-teams-1-day",
-        day.isoformat(),
-        payloads.to_ndjson(payloads.user_teams_frame(t, day, scope)),
-        "ndjson",
-        endpoint=f"{prefix}/user-teams-1-day",
-        **meta,
-    )
-    n += _put(
-        data_dir,
-        scope,
-        "aggregate-1-day",
-        day.isoformat(),
-        payloads.dumps(payloads.aggregate_record(t, day, scope)),
-        "json",
-        endpoint=f"{prefix}/enterprise-1-day",
-        **meta,
-    )
-    repos = payloads.to_ndjson(payloads.repos_frame(t, day, scope))
-    if repos:  # the simulator answers 204 for a day without repository rows
-        n += _put(
-            data_dir, scope, "repos-1-day", day.isoformat(), repos, "ndjson", endpoint=f"{prefix}/repos-1-day", **meta
-        )
-    t.cells.cache_clear()  # the tenant keeps 64 days of activity cells: 100,000 users' would not fit
-    return n
-
-
-def write_snapshots(data_dir: Path, t: Tenant, enterprise: Scope) -> int:
-    """Seat roster of the enterprise, teams and member lists of the enterprise and every org, as of ``today``."""
-    key = t.today.isoformat()
-    seats = payloads.seats(t, enterprise)
-    total = len({s["assignee"]["id"] for s in seats})
-    pages = _pages(seats, wrap=lambda page: {"total_seats": total, "seats": page})
-    path = f"{enterprise.api_prefix}/copilot/billing/seats"
-    n = _put(
-        data_dir, enterprise, "seats", key, b"[" + b",\n".join(pages) + b"]\n", "json", endpoint=path, pages=len(pages)
-    )
-    for scope in [enterprise, *(Scope("org", o) for o in t.org_names)]:
-        teams = payloads.teams(t, scope)
-        lines = [b'{"teams":[' + b",".join(_pages(teams)) + b"]}"]
-        for team in teams:
-            members = payloads.team_members(t, scope, team["slug"]) or []
-            lines.append(
-                b'{"team_id":' + str(team["id"]).encode() + b',"members":[' + b",".join(_pages(members)) + b"]}"
-            )
-        body = b"\n".join(lines) + b"\n"
-        n += _put(data_dir, scope, "teams", key, body, "ndjson", endpoint=f"{scope.api_prefix}/teams", teams=len(teams))
-    return n
-
-
-def write_billing(data_dir: Path, t: Tenant, scope: Scope, days: list[dt.date]) -> int:
-    """Billing AI-credit usage of each day (one API answer a day, filtered by year, month and day)."""
-    months: dict[tuple[int, int], Any] = {}
-
-    def lines(s: Scope, year: int, month: int) -> Any:
-        if (year, month) not in months:
-            months.clear()
-            months[(year, month)] = payloads.billing_lines(t, s, year, month)
-        return months[(year, month)]
-
-    path = f"/enterprises/{scope.slug}/settings/billing/ai_credit/usage"
-    n = 0
-    for day in days:
-        params = {"year": day.year, "month": day.month, "day": day.day}
-        body = payloads.dumps(payloads.billing_usage(t, scope, {k: str(v) for k, v in params.items()}, lines))
-        n += _put(data_dir, scope, "billing", day.isoformat(), body, "json", endpoint=path, params=params)
-    return n
-
-
-def billing_days(t: Tenant) -> list[dt.date]:
-    """The days the fetch asks billing for: from usage-based billing's start (or the tenant's) to yesterday."""
-    first = max(dt.date.fromisoformat(CREDIT_BILLING_START), t.start)
-    last = t.today - dt.timedelta(days=1)
-    return [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
-
-
-def months_of(t: Tenant) -> Iterator[list[dt.date]]:
-    days = [t.start + dt.timedelta(days=k) for k in range(t.days)]
-    for month in sorted({d.strftime("%Y-%m") for d in days}):
-        yield [d for d in days if d.strftime("%Y-%m") == month]
-
-
-def raw_bytes(data_dir: Path) -> int:
-    return sum(p.stat().st_size for p in rawstore.raw_root(data_dir).rglob("*") if p.is_file())
 
 
 # ---------------------------------------------------------------------- measured children
@@ -212,13 +87,17 @@ def cli() -> str:
     return str(Path(sys.executable).with_name("copilot-usage"))
 
 
-def build(data_dir: Path, work: Path, name: str) -> dict[str, float]:
-    return run([cli(), "build", "--data-dir", str(data_dir)], work / f"{name}.log")
+def raw_bytes(data_dir: Path) -> int:
+    return sum(p.stat().st_size for p in (data_dir / "raw").rglob("*") if p.is_file())
 
 
-def render(data_dir: Path, work: Path, notebook: str, scope: Scope, start: dt.date, end: dt.date) -> dict[str, Any]:
+def build(data_dir: Path, work: Path, name: str, *, full: bool) -> dict[str, float]:
+    return run([cli(), "build", "--data-dir", str(data_dir), *(["--full"] if full else [])], work / f"{name}.log")
+
+
+def render(data_dir: Path, work: Path, notebook: str, scope: str, start: dt.date, end: dt.date) -> dict[str, Any]:
     out = work / "reports"
-    params = {"data_dir": str(data_dir), "scope": str(scope), "start": start.isoformat(), "end": end.isoformat()}
+    params = {"data_dir": str(data_dir), "scope": scope, "start": start.isoformat(), "end": end.isoformat()}
     cmd = [cli(), "render", notebook, "--format", "html", "--out", str(out), "--notebooks-dir", str(ROOT / "notebooks")]
     for k, v in params.items():
         cmd += ["-p", k, v]
@@ -228,7 +107,11 @@ def render(data_dir: Path, work: Path, notebook: str, scope: Scope, start: dt.da
     return figures
 
 
-# ---------------------------------------------------------------------- main
+def months(first: dt.date, last: dt.date) -> list[str]:
+    days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+    return sorted({f"{d:%Y-%m}" for d in days})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--users", type=int, required=True)
@@ -237,36 +120,45 @@ def main() -> None:
     ap.add_argument("--json", type=Path, required=True, help="where to write the figures")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--today", type=dt.date.fromisoformat, default=dt.date(2026, 11, 26))
-    ap.add_argument("--monthly", action="store_true", help="generate and build month by month")
+    ap.add_argument("--monthly", action="store_true", help="write and build month by month")
     ap.add_argument("--delete-built-raw", action="store_true", help="with --monthly: delete built raw users months")
+    ap.add_argument("--reuse-raw", action="store_true", help="keep the raw store already in --work")
     ap.add_argument("--only", default=",".join(NOTEBOOKS), help="comma-separated reports to render")
     args = ap.parse_args()
-    shutil.rmtree(args.work, ignore_errors=True)
     data_dir = args.work / "data"
-    data_dir.mkdir(parents=True)
-    t0 = time.perf_counter()
-    t = Tenant(seed=args.seed, users=args.users, days=args.days, today=args.today)
-    scope = Scope("enterprise", t.enterprise)
-    end = t.newest
+    if args.reuse_raw:
+        shutil.rmtree(data_dir / "processed", ignore_errors=True)
+        shutil.rmtree(args.work / "reports", ignore_errors=True)
+    else:
+        shutil.rmtree(args.work, ignore_errors=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # the simulated tenant's window (simulate/tenant.py: data to two days before today)
+    end = args.today - dt.timedelta(days=2)
+    first = end - dt.timedelta(days=args.days - 1)
     start = end - dt.timedelta(days=min(REPORT_DAYS, args.days) - 1)
-    written = write_snapshots(data_dir, t, scope) + write_billing(data_dir, t, scope, billing_days(t))
+    scope = "enterprise:octo-sim"
+    gen = [sys.executable, str(HERE / "scale_raw.py"), str(data_dir), "--users", str(args.users)]
+    gen += ["--days", str(args.days), "--seed", str(args.seed), "--today", args.today.isoformat()]
+    generate: list[dict[str, Any]] = []
     builds: list[dict[str, Any]] = []
     deleted: list[str] = []
-    generate_s = time.perf_counter() - t0
-    for month in months_of(t):
-        g0 = time.perf_counter()
-        written += sum(write_day(data_dir, t, scope, day) for day in month)
-        generate_s += time.perf_counter() - g0
-        print(f"{month[0]:%Y-%m}: raw {written / 1e9:.2f} GB written, {generate_s:.0f} s", flush=True)
-        if args.monthly:
-            builds.append({"month": f"{month[0]:%Y-%m}", **build(data_dir, args.work, f"build-{month[0]:%Y-%m}")})
-            print(f"  build {builds[-1]}", flush=True)
-            if args.delete_built_raw and month[-1] < start:
-                for _, key, folder in rawstore.slots(data_dir, "users-1-day"):
-                    if key.startswith(f"{month[0]:%Y-%m}"):
-                        shutil.rmtree(folder)
-                deleted.append(f"{month[0]:%Y-%m}")
-    rawstore.clean_tmp(data_dir)
+    if not args.reuse_raw and not args.monthly:
+        generate.append(run(gen, args.work / "generate.log"))
+    elif args.monthly:
+        generate.append(run([*gen, "--snapshots"], args.work / "generate-snapshots.log"))
+        for month in months(first, end):
+            generate.append({"month": month, **run([*gen, "--month", month], args.work / f"generate-{month}.log")})
+            builds.append({"month": month, **build(data_dir, args.work, f"build-{month}", full=False)})
+            print(f"{month}: raw {raw_bytes(data_dir) / 1e9:.2f} GB on disk, build {builds[-1]}", flush=True)
+            if args.delete_built_raw and month < f"{start:%Y-%m}":
+                for folder in (data_dir / "raw" / f"enterprise={scope.split(':')[1]}" / "users-1-day").glob(
+                    f"{month}-*"
+                ):
+                    shutil.rmtree(folder)
+                deleted.append(month)
+    logs = [log for log in os.listdir(args.work) if log.startswith("generate")]
+    # bytes the generator wrote (its last output line); a reused raw store without its logs: its size on disk
+    written = sum(int((args.work / log).read_text().split()[-1]) for log in logs) if logs else raw_bytes(data_dir)
     if args.monthly:
         build_figures = {
             "s": round(sum(b["s"] for b in builds), 2),
@@ -275,7 +167,7 @@ def main() -> None:
             "months": builds,
         }
     else:
-        build_figures = build(data_dir, args.work, "build")
+        build_figures = build(data_dir, args.work, "build", full=True)
     print(f"build {build_figures}", flush=True)
     renders = {}
     for notebook in args.only.split(","):
@@ -287,7 +179,7 @@ def main() -> None:
         "raw_bytes": written,
         "raw_bytes_on_disk": raw_bytes(data_dir),
         "raw_users_months_deleted": deleted,
-        "generate_s": round(generate_s, 1),
+        "generate": generate,
         "report_period": [start.isoformat(), end.isoformat()],
         "formats": ["html"],
         "build": build_figures,
