@@ -187,6 +187,7 @@ def main() -> None:
         "processed_bytes": sum(p.stat().st_size for p in (data_dir / "processed").rglob("*") if p.is_file()),
         "cpus": os.cpu_count(),
         "nice": os.nice(0),
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],  # a shared machine: others' load sets the pace
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(figures, indent=1) + "\n")
