@@ -134,3 +134,36 @@ def test_estimator_recovers_the_simulators_true_costs(tenant_tables: dict[str, p
         assert est[key] == pytest.approx(truth[key], rel=0.30), key
     assert est[("feature", "code_completion")] < 0.05  # completions are not billed in credits
     assert fit["r2_holdout"] > 0.9 and fit["explained_share"] == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("label", ["unit", "user_login"])
+def test_review_table_reads_only_the_measure_and_keeps_the_whole_row_answer(label: str) -> None:
+    """The review list's dominant feature and model per team (or user) are the same as when every column of the
+    breakdowns is carried through the team attribution (the way it was done before it was projected)."""
+    from pathlib import Path
+
+    from copilot_usage import narrative, notebook
+
+    sample = Path(__file__).parents[1] / "data" / "sample"
+    end = store.scan(sample, "user_day").select(pl.col("day").max()).collect().item()
+    r = notebook.Report("t", sample, "enterprise:octo-sim", end - dt.timedelta(days=59), end)  # type: ignore[arg-type]
+    usage = r.scan("user_day")
+    totals = value.user_totals(narrative.team_days(r, usage), by=["unit"]) if label == "unit" else None
+    groups = value.by_group(totals, group="unit") if totals is not None else value.user_totals(usage)
+    quad = groups.with_columns(quadrant=pl.lit(value.QUADRANTS[(True, False)]))
+    got = narrative.review_table(r, quad, label, n=1000)
+    measure = "user_initiated_interaction_count"
+    key = "user_id" if label == "user_login" else label
+    whole = {t: r.scan(t) for t in ("user_feature_day", "user_model_feature_day")}
+    if label == "unit":
+        whole = {t: narrative.team_days(r, lf).lazy() for t, lf in whole.items()}
+    want = value.review_list(
+        quad,
+        label=label,
+        n=1000,
+        key=key,
+        features=value.dominant(whole["user_feature_day"], key=key, by="feature", measure=measure),
+        models=value.dominant(whole["user_model_feature_day"], key=key, by="model", measure=measure),
+    )
+    assert got.height > 5
+    assert got.sort(label).equals(want.sort(label))
