@@ -1,0 +1,112 @@
+"""The fields GitHub added June–October 2026: typed in their tables, and never summed where GitHub says not to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+import pytest
+
+from conftest import small_tenant
+from copilot_usage import store
+from copilot_usage.parse import parse_rows
+from copilot_usage.reports import CLI_CUSTOMISATION_KINDS, Scope
+from copilot_usage.simulate import payloads as P
+
+DAY = dt.date(2026, 11, 2)
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, Any]:
+    t = small_tenant()
+    scope = Scope("enterprise", t.enterprise)
+    users = parse_rows(P.to_ndjson(P.user_frame(t, DAY, scope)), "users", "sim")
+    agg = parse_rows(P.dumps(P.aggregate_record(t, DAY, scope)), "aggregate", "sim")
+    repos = parse_rows(P.to_ndjson(P.repos_frame(t, DAY, scope)), "repos", "sim")
+    assert users.unknown_fields == agg.unknown_fields == repos.unknown_fields == []  # all typed, none drift
+    return {
+        "tenant": t,
+        "record": P.aggregate_record(t, DAY, scope),
+        **store._users_tables(users.frame, str(scope)),
+        **store._aggregate_tables(agg.frame, str(scope)),
+        **store._repo_tables(repos.frame, str(scope)),
+    }
+
+
+def test_copilot_app_is_typed_in_user_day_and_aggregate_day(built: dict[str, Any]) -> None:
+    ud, ad = built["user_day"], built["aggregate_day"]
+    assert ud.schema["used_copilot_app"] == pl.Boolean and ud["used_copilot_app"].sum() > 0
+    assert ud.schema["app_prompt_tokens_sum"] == pl.Int64
+    assert ad["daily_active_copilot_app_users"].item() == ud["used_copilot_app"].sum()
+    assert ad["app_request_count"].item() == built["record"]["totals_by_copilot_app"]["request_count"]
+    # the copilot_app value of the roll-ups is kept, the language roll-ups of the aggregate too
+    assert "copilot_app" in built["aggregate_feature_day"]["feature"].to_list()
+    for table in ("aggregate_language_feature_day", "aggregate_language_model_day"):
+        assert built[table].height > 0 and built[table].schema["code_generation_activity_count"] == pl.Int64
+    assert "copilot_app" in built["aggregate_language_feature_day"]["feature"].to_list()
+
+
+def test_third_party_agent_job_starts_stay_out_of_the_interaction_count(built: dict[str, Any]) -> None:
+    tp = built["aggregate_3rd_party_agent_day"]
+    assert tp.schema["session_count"] == pl.Int64 and tp.height > 0
+    ud, feat = built["user_day"], built["user_feature_day"]
+    # top-level interactions are the features' sum, with no agent job starts added
+    assert ud["user_initiated_interaction_count"].sum() == feat["user_initiated_interaction_count"].sum()
+    assert (
+        built["aggregate_day"]["user_initiated_interaction_count"].item()
+        == ud["user_initiated_interaction_count"].sum()
+    )
+    assert "session_count" not in built["user_3rd_party_agent_day"].columns  # aggregate-only
+
+
+def test_vscode_agents_window_is_typed(built: dict[str, Any]) -> None:
+    ud, ad = built["user_day"], built["aggregate_day"]
+    assert ud.schema["used_vscode_agent"] == pl.Boolean
+    assert ud.schema["vscode_agent_total_user_messages"] == pl.Int64
+    assert ad["daily_active_vscode_agent_users"].item() == ud["used_vscode_agent"].sum()
+    assert ad["vscode_agent_session_count"].item() == ud["vscode_agent_session_count"].sum()
+
+
+def test_cli_customisations_typed_per_kind_and_distinct_counts_per_entity(built: dict[str, Any]) -> None:
+    ud, ad = built["user_day"], built["aggregate_day"]
+    long = built["aggregate_cli_customisation_day"]
+    assert dict(long.schema) == {
+        "scope": pl.String,
+        "day": pl.Date,
+        "kind": pl.String,
+        "name": pl.String,
+        "interaction_count": pl.Int64,
+    }
+    assert set(long["kind"]) <= set(CLI_CUSTOMISATION_KINDS) and long.group_by("kind").len()["len"].max() <= 5
+    for kind in CLI_CUSTOMISATION_KINDS:
+        assert ud.schema[f"distinct_{kind}_use_count"] == pl.Int64
+        # the aggregate's distinct count is GitHub's per-entity figure, not the users' counts summed
+        assert ad[f"distinct_{kind}_use_count"].item() == built["record"][f"distinct_{kind}_use_count"]
+    assert ad["distinct_mcp_use_count"].item() < ud["distinct_mcp_use_count"].sum()
+    user_long = built["user_cli_customisation_day"]
+    assert set(user_long.columns) == {"scope", "day", "user_id", "kind", "name", "interaction_count"}
+
+
+def test_adoption_phase_pr_fields_typed(built: dict[str, Any]) -> None:
+    ph = built["aggregate_ai_adoption_phase_day"]
+    assert ph.schema["total_pull_requests_merged"] == pl.Int64
+    assert ph.schema["avg_pull_requests_minutes_to_review"] == pl.Float64
+    assert ph["total_pull_requests_merged"].sum() == built["aggregate_day"]["pr_total_merged"].item()
+
+
+def test_review_times_in_their_own_table(built: dict[str, Any]) -> None:
+    rt, repo = built["repo_review_times_day"], built["repo_day"]
+    assert "pull_request_review_times" not in repo.columns
+    assert rt.schema["p90_minutes_final_review_to_merge"] == pl.Float64 and rt.height > 0
+    assert set(rt["repository_id"]) <= set(repo["repository_id"])
+
+
+def test_official_examples_carry_none_of_the_new_tables() -> None:
+    from conftest import FIXTURES
+
+    data = (FIXTURES / "github" / "github-docs_example-schema_enterprise-level.json").read_bytes()
+    parsed = parse_rows(data, "aggregate", "fixture")
+    tables = store._aggregate_tables(parsed.frame, "enterprise:x")
+    assert tables["aggregate_day"].height > 0 and tables["aggregate_cli_customisation_day"].height == 0
+    assert tables["aggregate_day"]["daily_active_copilot_app_users"].is_null().all()  # absent: null, never 0
