@@ -110,3 +110,73 @@ def test_official_examples_carry_none_of_the_new_tables() -> None:
     tables = store._aggregate_tables(parsed.frame, "enterprise:x")
     assert tables["aggregate_day"].height > 0 and tables["aggregate_cli_customisation_day"].height == 0
     assert tables["aggregate_day"]["daily_active_copilot_app_users"].is_null().all()  # absent: null, never 0
+
+
+def _user_rows() -> pl.DataFrame:
+    d1, d2 = dt.date(2026, 10, 1), dt.date(2026, 10, 2)
+    full = {"user_initiated_interaction_count": 3, "used_chat": True, "used_agent": False, "used_cli": True}
+    none = dict.fromkeys(full)
+    rows = [
+        {"day": d1, "user_id": 1, "ai_credits_used": 5.0, **full},
+        {"day": d2, "user_id": 1, "ai_credits_used": 4.0, **full},
+        {"day": d1, "user_id": 2, "ai_credits_used": 9.0, **none},  # server-side only
+        {"day": d2, "user_id": 2, "ai_credits_used": 7.0, **none},
+        {"day": d2, "user_id": 3, "ai_credits_used": 1.0, **none},  # server-side only on one day, not the other
+        {"day": d1, "user_id": 3, "ai_credits_used": 1.0, **full},
+    ]
+    return pl.DataFrame(rows)
+
+
+def test_server_side_only_users_are_active_with_no_activity_detail() -> None:
+    from copilot_usage import metrics, narrative
+
+    ud = _user_rows()
+    detail = metrics.activity_detail(ud)
+    assert detail == {"active_users": 3, "no_detail_user_days": 3, "no_detail_users": 1}
+    daily = metrics.daily_activity(ud, start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 2))
+    assert daily["active_users"].to_list() == [3, 3]  # still counted as active
+    (sentence,) = narrative.no_detail_story(detail)
+    assert sentence.startswith("1 of the 3 active users (33%)") and "no activity detail" in sentence
+    assert narrative.no_detail_story(metrics.activity_detail(ud.filter(pl.col("user_id") == 1))) == []
+
+
+def test_new_surfaces_share_only_days_that_report_them() -> None:
+    from copilot_usage import metrics
+
+    ud = _user_rows().filter(~((pl.col("user_id") == 3) & (pl.col("day") == dt.date(2026, 10, 2))))
+    ud = ud.with_columns(
+        used_copilot_cloud_agent=pl.lit(False),
+        used_copilot_code_review_active=pl.lit(False),
+        # GitHub reports the app flag on 2026-10-02 only: 1 of that day's 2 users (3 in the week)
+        used_copilot_app=pl.when(pl.col("day") == dt.date(2026, 10, 2)).then(pl.col("user_id") == 1),
+    )
+    adoption = metrics.surface_adoption(ud)
+    share = dict(zip(adoption["surface"], adoption["share"], strict=True))
+    assert share["Copilot app"] == pytest.approx(1 / 2)
+    assert share["VS Code Agents window"] is None and share["Third-party agents"] is None  # not reported: not 0 %
+    assert share["Cloud agent"] == 0.0
+
+
+def test_cli_customisations_per_kind_never_summed(built: dict[str, Any]) -> None:
+    from copilot_usage import charts, metrics, narrative
+
+    kinds = metrics.cli_customisations(built["user_day"], built["aggregate_day"])
+    assert kinds["kind"].to_list() == list(CLI_CUSTOMISATION_KINDS)  # one row per kind, no total row
+    ad = built["aggregate_day"]
+    for r in kinds.iter_rows(named=True):
+        assert r["entities_latest"] == ad[f"distinct_{r['kind']}_use_count"].item()  # GitHub's per-entity count
+        assert r["users"] == (built["user_day"][f"distinct_{r['kind']}_use_count"] > 0).sum()
+    assert kinds["users"].max() <= kinds["cli_users"].max()
+    story = " ".join(narrative.customisation_story(kinds))
+    assert "not added up" in story and "connection attempts" in story
+    assert charts.cli_customisations(kinds).to_dict()["mark"]["type"] == "bar"
+    top = metrics.top_customisations(built["aggregate_cli_customisation_day"])
+    assert top.group_by("kind").len()["len"].max() <= 5
+    long = built["aggregate_cli_customisation_day"]
+    mcp = long.filter(pl.col("kind") == "mcp").group_by("name").agg(pl.col("interaction_count").sum())
+    assert dict(top.filter(pl.col("kind") == "mcp").select("name", "interaction_count").iter_rows()) == dict(
+        mcp.sort("interaction_count", descending=True).head(5).iter_rows()
+    )
+    # a cache built before GitHub added the fields: nothing, not zeros
+    old = built["user_day"].select(pl.exclude("^distinct_.*$"))
+    assert metrics.cli_customisations(old, ad).height == 0

@@ -51,6 +51,8 @@ def user_day_columns() -> list[pl.Expr]:
     return [
         pl.col("used_copilot_app"),
         pl.col("used_vscode_agent"),
+        # the kit's flag (not GitHub's): a user with a third-party agent entry that day; null when GitHub omits it
+        pl.when(pl.col("totals_by_3rd_party_agent").list.len() > 0).then(True).alias("used_3rd_party_agent"),
         *_app_tokens(),
         *_vscode_agent_columns(),
         *[pl.col(f"distinct_{k}_use_count") for k in CLI_CUSTOMISATION_KINDS],

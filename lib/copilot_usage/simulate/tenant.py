@@ -502,7 +502,7 @@ class Tenant:
         parts = []
         for kind, catalogue in CUSTOMISATIONS.items():  # 4 kinds x a few entities, vectorised over users
             p = np.array([c[2] for c in catalogue])
-            used = rng.random((u.size, p.size)) < p[None, :] * (0.4 + self.customiser[u, None])
+            used = rng.random((u.size, p.size)) < p[None, :] * (0.2 + 0.8 * self.customiser[u, None])
             mean = 1.0 if kind == "mcp" else 3.0 * self.intensity[u, None]
             count = rng.poisson(np.broadcast_to(mean, used.shape)) + 1
             rows, cols = np.nonzero(used)
