@@ -180,3 +180,19 @@ def test_cli_customisations_per_kind_never_summed(built: dict[str, Any]) -> None
     # a cache built before GitHub added the fields: nothing, not zeros
     old = built["user_day"].select(pl.exclude("^distinct_.*$"))
     assert metrics.cli_customisations(old, ad).height == 0
+
+
+def test_review_stages_weekly_medians_and_summed_merges(built: dict[str, Any]) -> None:
+    from copilot_usage import narrative, value
+
+    rt = built["repo_review_times_day"]
+    stages = value.review_stages(rt)
+    assert stages["stage"].to_list() == list(value.REVIEW_STAGES.values())  # one day: one week, three stages
+    counted = rt.filter(pl.col("total_merged") > 0)
+    assert stages["total_merged"].unique().to_list() == [counted["total_merged"].sum()]
+    first = stages.row(0, named=True)
+    assert first["median_minutes"] == counted["median_minutes_ready_to_first_review"].median()
+    assert first["p90_minutes"] == counted["p90_minutes_ready_to_first_review"].median()
+    story = narrative.review_stages_story(stages)
+    assert "ready for review to first review" in story[0] and "human" in story[1]
+    assert "from 2026-09-25" in narrative.review_stages_story(value.review_stages(rt.clear()))[0]

@@ -326,6 +326,31 @@ def per_credit_story(per_scope: pl.DataFrame, *, min_credits: float, min_active_
     ]
 
 
+def review_stages_story(stages: pl.DataFrame) -> list[str]:
+    """The latest week's review-stage times (:func:`value.review_stages`); nothing before GitHub reports them."""
+    if stages.height == 0:
+        return [
+            "GitHub reports review-stage times from 2026-09-25 (pull requests ready for review from 2026-09-21, "
+            "human reviews only); none are in this period."
+        ]
+    week = stages["week"].max()
+    last = stages.filter(pl.col("week") == week)
+    merged = last["total_merged"].max()
+
+    def hours(minutes: float | None) -> str:
+        return "n/a" if minutes is None else f"{minutes / 60:,.1f} h"
+
+    parts = "; ".join(
+        f"{r['stage']} {hours(r['median_minutes'])} (p90 {hours(r['p90_minutes'])})" for r in last.iter_rows(named=True)
+    )
+    return [
+        f"Week of {week:%d %b}: {merged:,} merged pull requests with human review timed by GitHub spent, as the "
+        f"median over repositories and days, {parts}.",
+        "These are human-authored, human-reviewed pull requests only (GitHub's review stages; Copilot code review "
+        "and bots are not timed), so they describe the review process around Copilot, not Copilot's own PRs.",
+    ]
+
+
 def intensity_story(fit: dict[str, Any]) -> list[str]:
     coef = fit["coefficients"]
     if coef.height == 0:

@@ -61,6 +61,20 @@ _UTC = pl.Datetime("us", "UTC")
 # the columns the reports read from tables a cache may lack (what `build` writes for them): a report on a cache
 # without them gets an empty frame of this shape and says what to fetch
 EMPTY_TABLES = {
+    "repo_review_times_day": {
+        "scope": pl.String,
+        "day": pl.Date,
+        "repository_id": pl.Int64,
+        "repository_name": pl.String,
+        "authored_by": pl.String,
+        "reviewed_by": pl.String,
+        "total_merged": pl.Int64,
+        **{
+            f"{q}_minutes_{stage}": pl.Float64
+            for stage in ("ready_to_first_review", "first_to_final_review", "final_review_to_merge")
+            for q in ("median", "p90")
+        },
+    },
     "seats": {
         "scope": pl.String,
         "snapshot_day": pl.Date,
