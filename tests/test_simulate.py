@@ -384,3 +384,76 @@ def test_budgets_paged_in_the_body_consistent_with_billing(sim: Simulator, api: 
     assert client.get(f"{path}/{enterprise['id']}/user-states").status_code == 404  # not a multi-user budget
     denied = api.get(path)
     assert denied.status_code == 403 and "manage_billing" in denied.json()["message"]
+
+
+def _keys_on(t: Any, day: dt.date) -> tuple[set[str], set[str], set[str]]:
+    scope = _ent(t)
+    users = set().union(*[json.loads(line) for line in P.to_ndjson(P.user_frame(t, day, scope)).splitlines()])
+    agg = set(P.aggregate_record(t, day, scope))
+    repos = set(P.repos_frame(t, day, scope).columns)
+    return users, agg, repos
+
+
+def test_fields_added_in_2026_appear_from_their_start_dates() -> None:
+    t = small_tenant(days=200)  # 2026-05-11 .. 2026-11-24
+    cases = [  # (field, where, first day): the day before it is absent, on it present
+        ("daily_active_copilot_app_users", "agg", dt.date(2026, 7, 17)),
+        ("used_copilot_app", "user", dt.date(2026, 7, 28)),
+        ("totals_by_copilot_app", "user", dt.date(2026, 7, 28)),
+        ("used_vscode_agent", "user", dt.date(2026, 9, 11)),
+        ("daily_active_vscode_agent_users", "agg", dt.date(2026, 9, 11)),
+        ("distinct_mcp_use_count", "agg", dt.date(2026, 9, 17)),
+        ("totals_by_skill", "agg", dt.date(2026, 9, 17)),
+        ("pull_request_review_times", "repos", dt.date(2026, 9, 25)),
+    ]
+    where = {"user": 0, "agg": 1, "repos": 2}
+    for name, at, first in cases:
+        assert name not in _keys_on(t, first - dt.timedelta(days=1))[where[at]], name
+    # present on a weekday shortly after each start (some need a user of the surface that day)
+    later = _keys_on(t, dt.date(2026, 10, 1))
+    for name, at, _ in cases:
+        assert name in later[where[at]], name
+    phases = {
+        d: P.aggregate_record(t, d, _ent(t))["totals_by_ai_adoption_phase"]
+        for d in (dt.date(2026, 6, 25), dt.date(2026, 6, 26), dt.date(2026, 7, 7))
+    }
+    assert "total_pull_requests_merged" not in phases[dt.date(2026, 6, 25)][0]
+    assert "total_pull_requests_merged" in phases[dt.date(2026, 6, 26)][0]
+    assert "avg_pull_requests_review_cycles" not in phases[dt.date(2026, 6, 26)][0]
+    assert any("avg_pull_requests_review_cycles" in p for p in phases[dt.date(2026, 7, 7)])
+    # the copilot_app feature value joins the roll-ups on 2026-07-28, never the IDE breakdown
+    feats = {
+        d: {r["feature"] for r in P.aggregate_record(t, d, _ent(t))["totals_by_feature"]}
+        for d in (dt.date(2026, 7, 27), dt.date(2026, 7, 28))
+    }
+    assert "copilot_app" not in feats[dt.date(2026, 7, 27)] and "copilot_app" in feats[dt.date(2026, 7, 28)]
+
+
+def test_new_fields_follow_githubs_rules(tenant: Any) -> None:
+    scope = _ent(tenant)
+    users = P.user_frame(tenant, DAY, scope)
+    agg = P.aggregate_record(tenant, DAY, scope)
+    # third-party agent job starts are not part of the top-level interaction count (a user can have more)
+    assert "session_count" not in users["totals_by_3rd_party_agent"].explode().struct.unnest().columns
+    # plugins are a subset of skills: a user's plugin interactions never exceed their skill interactions
+    long = tenant.customisations(DAY)
+    per = long.group_by("u", "kind").agg(pl.col("interaction_count").sum()).pivot("kind", index="u").fill_null(0)
+    assert (per["plugin"] <= per["skill"]).all() and (per["plugin"] > 0).any()
+    # aggregate distinct counts are per entity: fewer than the sum of the users' distinct counts
+    sums = {k: users[f"distinct_{k}_use_count"].sum() for k in ("skill", "mcp", "slash_cmd", "plugin")}
+    assert all(0 < agg[f"distinct_{k}_use_count"] <= sums[k] for k in sums)
+    assert agg["distinct_mcp_use_count"] < sums["mcp"]
+    assert all(len(agg[f"totals_by_{k}"]) <= 5 for k in sums)
+    assert agg["daily_active_vscode_agent_users"] == users["used_vscode_agent"].sum()
+    assert agg["daily_active_copilot_app_users"] == users["used_copilot_app"].sum()
+    ide = users.select(pl.col("totals_by_ide").explode().struct.field("ide")).to_series()
+    assert "copilot_app" not in ide.to_list()
+    # review times: human authors and reviewers, one entry or [] per repository
+    times = P.repos_frame(tenant, DAY, scope)["pull_request_review_times"]
+    assert times.list.len().max() == 1 and (times.list.len() == 0).any()
+    first = times.explode().drop_nulls().struct.unnest()
+    assert set(first["authored_by"]) == {"human"} and (first["median_minutes_first_to_final_review"] == 0).any()
+    assert (first["p90_minutes_ready_to_first_review"] >= first["median_minutes_ready_to_first_review"]).all()
+    # deterministic per seed
+    again = P.aggregate_record(small_tenant(), DAY, scope)
+    assert P.dumps(again) == P.dumps(agg)

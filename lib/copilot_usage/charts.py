@@ -21,6 +21,9 @@ COLORS: dict[str, str] = {
     "CLI": "#3aa37a",
     "Code review": "#c2458e",
     "Cloud agent": "#8a63d2",
+    "Copilot app": "#d4a72c",
+    "VS Code Agents window": "#4fb3c8",
+    "Third-party agents": "#173b7a",
     # active-user windows
     "daily": "#9bb9ef",
     "weekly": "#2f6fdf",
@@ -37,6 +40,7 @@ COLORS: dict[str, str] = {
     "chat_panel_custom_mode": "#c2458e",
     "chat_panel_unknown_mode": "#cccccc",
     "others": "#bbbbbb",
+    "copilot_app": "#b07d12",
     "other": "#dddddd",
     # forecast
     "actual": "#2f6fdf",
@@ -166,6 +170,26 @@ def surface_adoption(frame: pl.DataFrame) -> alt.Chart:
             alt.Color("surface:N").scale(_scale(frame["surface"].to_list())).title("Surface"),
             tooltip=[alt.Tooltip("week:T"), alt.Tooltip("surface:N"), alt.Tooltip("share:Q", format=".1%")],
         )
+    )
+
+
+def cli_customisations(frame: pl.DataFrame) -> alt.Chart:
+    """Users of each kind of CLI customisation, one bar per kind (never stacked: kinds overlap, plugins are
+    skills). Expects ``label, users, share_of_cli_users``."""
+    return (
+        alt.Chart(frame, title="CLI users who used each kind of customisation (kinds overlap, not additive)")
+        .mark_bar(color="#3aa37a")
+        .encode(
+            alt.X("users:Q").title("Users in the period"),
+            alt.Y("label:N").sort("-x").title(None),
+            tooltip=[
+                alt.Tooltip("label:N", title="Kind"),
+                alt.Tooltip("users:Q"),
+                alt.Tooltip("share_of_cli_users:Q", format=".0%", title="Share of CLI users"),
+                alt.Tooltip("entities_latest:Q", title="In use on the latest day"),
+            ],
+        )
+        .properties(width=420, height=30 * max(frame.height, 1))
     )
 
 

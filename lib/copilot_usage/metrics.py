@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from .pricing import included_credits
+from .reports import CLI_CUSTOMISATION_KINDS, COUNT_FIELDS
 
 SURFACES = {
     "used_agent": "Agent mode",
@@ -21,6 +22,19 @@ SURFACES = {
     "used_cli": "CLI",
     "used_copilot_code_review_active": "Code review",
     "used_copilot_cloud_agent": "Cloud agent",
+    # added by GitHub in 2026 (reports.FIELD_STARTS); a week's share counts only days that carry the field
+    "used_copilot_app": "Copilot app",
+    "used_vscode_agent": "VS Code Agents window",
+    "used_3rd_party_agent": "Third-party agents",  # the kit's flag: a non-empty totals_by_3rd_party_agent
+}
+# what a server-side-only row lacks (2026-06-15 changelog: counted as active, breakdowns empty)
+_DETAIL = [*COUNT_FIELDS, "used_agent", "used_chat", "used_cli", "used_copilot_code_review_active"]
+CUSTOMISATION_LABELS = {
+    "skill": "Skills",
+    "custom_agent": "Custom agents",
+    "mcp": "MCP servers",
+    "slash_cmd": "Slash commands",
+    "plugin": "Plugins (skills from a plugin)",
 }
 
 
@@ -98,7 +112,12 @@ def active_users(user_day: pl.DataFrame | pl.LazyFrame, *, start: dt.date, end: 
 def weekly(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Per ISO week (Monday): distinct active users, credits, credits per active user, and each surface's
     adoption share (distinct users who used it / distinct active users)."""
-    lf = _lazy(user_day).with_columns(week=pl.col("day").dt.truncate("1w"))
+    lf = _with_surfaces(_lazy(user_day)).with_columns(
+        week=pl.col("day").dt.truncate("1w"),
+        # a surface is reported on a day when any row of the day carries its field (absent before GitHub added it)
+        **{f"_{k}_carried": pl.col(k).is_not_null().any().over("day") for k in SURFACES},
+    )
+    base = {k: pl.col("user_id").filter(pl.col(f"_{k}_carried")).n_unique() for k in SURFACES}
     return (
         lf.group_by("week")
         .agg(
@@ -106,12 +125,134 @@ def weekly(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
             active_days=pl.col("day").n_unique(),
             credits=pl.when(pl.col("ai_credits_used").is_not_null().any()).then(pl.col("ai_credits_used").sum()),
             **{f"{k}_users": pl.col("user_id").filter(pl.col(k).fill_null(False)).n_unique() for k in SURFACES},
+            **{f"_{k}_base": v for k, v in base.items()},
         )
         .with_columns(
             credits_per_active_user=pl.col("credits") / pl.col("active_users"),
-            **{f"{k}_share": pl.col(f"{k}_users") / pl.col("active_users") for k in SURFACES},
+            **{
+                f"{k}_share": pl.col(f"{k}_users") / pl.when(pl.col(f"_{k}_base") > 0).then(pl.col(f"_{k}_base"))
+                for k in SURFACES
+            },
         )
+        .select(pl.exclude("^_.*$"))
         .sort("week")
+        .collect()
+    )
+
+
+def _with_surfaces(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Surface flags a cache built before GitHub added them lacks, as nulls (not reported, never False)."""
+    names = lf.collect_schema().names()
+    return lf.with_columns(pl.lit(None, pl.Boolean).alias(k) for k in SURFACES if k not in names)
+
+
+def activity_detail(user_day: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
+    """Active users whose rows carry no activity detail: only ``user_id``, ``user_login`` and ``ai_credits_used``
+    (server-side telemetry, GitHub's 2026-06-15 change: counted as active, breakdowns empty). They stay active
+    users; feature, model, IDE and surface figures cannot include them. Returns ``active_users``,
+    ``no_detail_users`` (distinct users none of whose rows in the frame has detail) and ``no_detail_user_days``."""
+    lf = _lazy(user_day)
+    names = lf.collect_schema().names()
+    detail = pl.any_horizontal([pl.col(c).is_not_null() for c in _DETAIL if c in names] or [pl.lit(True)])
+    row = (
+        lf.with_columns(_detail=detail)
+        .select(
+            active_users=pl.col("user_id").n_unique(),
+            no_detail_user_days=(~pl.col("_detail")).sum(),
+            no_detail_users=pl.col("user_id").filter(~pl.col("_detail").any().over("user_id")).n_unique(),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    return {k: int(v or 0) for k, v in row.items()}
+
+
+def cli_customisations(
+    user_day: pl.DataFrame | pl.LazyFrame, aggregate_day: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
+    """Which kinds of CLI customisation are used (GitHub reports them from 2026-09-17), one row per kind and never
+    a total across kinds (plugins are a subset of skills; MCP counts are connection attempts).
+
+    ``users``: distinct users whose ``distinct_<kind>_use_count`` was above 0 on some day; ``cli_users``: distinct
+    users who used the CLI on a day carrying the counts; ``share_of_cli_users`` = users / cli_users;
+    ``entities_latest``/``entities_max_day``: GitHub's per-entity distinct count of the scope on its latest day and
+    its highest day (distinct counts are never summed over days or users). Kinds never reported are absent.
+    """
+    ud = _lazy(user_day)
+    names = ud.collect_schema().names()
+    present = [k for k in CLI_CUSTOMISATION_KINDS if f"distinct_{k}_use_count" in names]
+    if not present:
+        return _empty_customisations()
+    carried = pl.any_horizontal([pl.col(f"distinct_{k}_use_count").is_not_null() for k in present])
+    users = (
+        ud.filter(carried.any().over("day"))
+        .select(
+            cli_users=pl.col("user_id").filter(pl.col("used_cli").fill_null(False)).n_unique()
+            if "used_cli" in names
+            else pl.lit(None, pl.UInt32),
+            **{k: pl.col("user_id").filter(pl.col(f"distinct_{k}_use_count") > 0).n_unique() for k in present},
+            **{f"_{k}_reported": pl.col(f"distinct_{k}_use_count").is_not_null().any() for k in present},
+        )
+        .collect()
+    )
+    if users.height == 0 or not any(users[f"_{k}_reported"].item() for k in present):
+        return _empty_customisations()
+    ag = _lazy(aggregate_day)
+    ag_names = ag.collect_schema().names()
+    ent = [k for k in present if f"distinct_{k}_use_count" in ag_names]
+    latest = (
+        ag.filter(pl.any_horizontal([pl.col(f"distinct_{k}_use_count").is_not_null() for k in ent]))
+        .sort("day")
+        .select(
+            **{f"{k}_latest": pl.col(f"distinct_{k}_use_count").last() for k in ent},
+            **{f"{k}_max": pl.col(f"distinct_{k}_use_count").max() for k in ent},
+        )
+        .collect()
+        if ent
+        else pl.DataFrame()
+    )
+    cli = users["cli_users"].item()
+    rows = [
+        {
+            "kind": k,
+            "label": CUSTOMISATION_LABELS[k],
+            "users": int(users[k].item()),
+            "cli_users": cli,
+            "share_of_cli_users": users[k].item() / cli if cli else None,
+            "entities_latest": latest[f"{k}_latest"].item() if latest.height and k in ent else None,
+            "entities_max_day": latest[f"{k}_max"].item() if latest.height and k in ent else None,
+        }
+        for k in present
+        if users[f"_{k}_reported"].item()
+    ]
+    return pl.DataFrame(rows, schema=_CUSTOMISATION_SCHEMA)
+
+
+_CUSTOMISATION_SCHEMA = {
+    "kind": pl.String,
+    "label": pl.String,
+    "users": pl.Int64,
+    "cli_users": pl.Int64,
+    "share_of_cli_users": pl.Float64,
+    "entities_latest": pl.Int64,
+    "entities_max_day": pl.Int64,
+}
+
+
+def _empty_customisations() -> pl.DataFrame:
+    return pl.DataFrame(schema=_CUSTOMISATION_SCHEMA)
+
+
+def top_customisations(customisation_day: pl.DataFrame | pl.LazyFrame, *, n: int = 5) -> pl.DataFrame:
+    """Per kind, the ``n`` names with the most interactions over the period (``kind, name, interaction_count``;
+    summed over days within a name of one kind, never across kinds; ``other``/``custom`` are customer-defined)."""
+    return (
+        _lazy(customisation_day)
+        .group_by("kind", "name")
+        .agg(pl.col("interaction_count").sum())
+        .sort("kind", "interaction_count", "name", descending=[False, True, False])
+        .group_by("kind", maintain_order=True)
+        .head(n)
         .collect()
     )
 

@@ -13,6 +13,7 @@ from . import github_changes, metrics, store, value
 from .errors import ConfigError
 from .notebook import Report, change_phrase, fmt_num
 from .pricing import CREDIT_PRICE_USD
+from .reports import FIELD_STARTS
 
 
 def trends_headline(r: Report, daily: pl.DataFrame, au: pl.DataFrame) -> dict[str, Any]:
@@ -151,13 +152,70 @@ def surface_story(adoption: pl.DataFrame) -> list[str]:
     weeks = adoption["week"].unique().sort()
     last = adoption.filter(pl.col("week") == weeks.max())
     first = adoption.filter(pl.col("week") == weeks.min())
-    joined = last.join(first, on="surface", suffix="_first").with_columns(delta=pl.col("share") - pl.col("share_first"))
-    grew = joined.sort("delta", descending=True).row(0, named=True)
-    return [
-        (
+    joined = (
+        last.join(first, on="surface", suffix="_first")
+        .with_columns(delta=pl.col("share") - pl.col("share_first"))
+        .drop_nulls("delta")
+    )
+    out = []
+    if joined.height:
+        grew = joined.sort("delta", descending=True).row(0, named=True)
+        out.append(
             f"{grew['surface']} grew most: {grew['share_first']:.0%} → {grew['share']:.0%} of weekly active users "
             f"from the first to the latest week."
         )
+    new = last.filter(pl.col("surface").is_in(list(_NEW_SURFACES)) & pl.col("share").is_not_null())
+    if new.height:
+        listed = ", ".join(f"{r['surface']} {r['share']:.0%}" for r in new.sort("surface").iter_rows(named=True))
+        out.append(
+            f"Surfaces GitHub added in 2026, share of the latest week's active users: {listed} (the VS Code Agents "
+            "window is separate from in-editor agent mode; third-party agents are apps such as Claude or Codex)."
+        )
+    missing = [s for s in _NEW_SURFACES if s not in set(new["surface"])]
+    if missing:
+        out.append(f"Not reported in the latest week: {', '.join(missing)} (absent is not zero).")
+    return out
+
+
+_NEW_SURFACES = {
+    "Copilot app": FIELD_STARTS["copilot_app_user"],
+    "VS Code Agents window": FIELD_STARTS["vscode_agent"],
+    "Third-party agents": FIELD_STARTS["third_party_agent"],
+}
+
+
+def no_detail_story(detail: dict[str, int]) -> list[str]:
+    """The server-side-only users (:func:`metrics.activity_detail`), said as such; nothing when there are none."""
+    n, active = detail.get("no_detail_users", 0), detail.get("active_users", 0)
+    if not n or not active:
+        return []
+    return [
+        (
+            f"{n:,} of the {active:,} active users ({n / active:.0%}) appear with credits but no activity detail "
+            "(GitHub's server-side telemetry since 2026-06-15): they count as active users, but no feature, model, "
+            "IDE or surface figure can include them."
+        )
+    ]
+
+
+def customisation_story(kinds: pl.DataFrame) -> list[str]:
+    """One sentence per kind of CLI customisation (never a total across kinds)."""
+    if kinds.height == 0:
+        return []
+    cli = kinds["cli_users"].max()
+    parts = [
+        f"{r['label']} {r['users']:,}"
+        + (f" ({r['share_of_cli_users']:.0%})" if r["share_of_cli_users"] is not None else "")
+        + (f", {r['entities_latest']} in use on the latest day" if r["entities_latest"] is not None else "")
+        for r in kinds.iter_rows(named=True)
+    ]
+    return [
+        f"Of {cli:,} CLI users, those who used each kind of customisation: " + "; ".join(parts) + ".",
+        (
+            "Kinds are not added up: plugins are skills that belong to a plugin (counted under skills too), MCP "
+            "counts are connection attempts rather than tool calls, and the numbers in use are GitHub's distinct "
+            "counts for the whole scope, not sums over users."
+        ),
     ]
 
 
@@ -269,6 +327,31 @@ def per_credit_story(per_scope: pl.DataFrame, *, min_credits: float, min_active_
         f"Every 100 AI credits came with {r['per_100_credits']:,.1f} accepted lines{ci}, across "
         f"{r['users']:,} users with at least {min_credits:g} credits and {min_active_days} active days.",
         "Ratios are sums over users divided by their summed credits, never averages of per-user ratios.",
+    ]
+
+
+def review_stages_story(stages: pl.DataFrame) -> list[str]:
+    """The latest week's review-stage times (:func:`value.review_stages`); nothing before GitHub reports them."""
+    if stages.height == 0:
+        return [
+            "GitHub reports review-stage times from 2026-09-25 (pull requests ready for review from 2026-09-21, "
+            "human reviews only); none are in this period."
+        ]
+    week = stages["week"].max()
+    last = stages.filter(pl.col("week") == week)
+    merged = last["total_merged"].max()
+
+    def hours(minutes: float | None) -> str:
+        return "n/a" if minutes is None else f"{minutes / 60:,.1f} h"
+
+    parts = "; ".join(
+        f"{r['stage']} {hours(r['median_minutes'])} (p90 {hours(r['p90_minutes'])})" for r in last.iter_rows(named=True)
+    )
+    return [
+        f"Week of {week:%d %b}: {merged:,} merged pull requests with human review timed by GitHub spent, as the "
+        f"median over repositories and days, {parts}.",
+        "These are human-authored, human-reviewed pull requests only (GitHub's review stages; Copilot code review "
+        "and bots are not timed), so they describe the review process around Copilot, not Copilot's own PRs.",
     ]
 
 

@@ -38,12 +38,19 @@ FETCHED_BY = {
     "user_language_model_day": "users",
     "user_model_feature_day": "users",
     "user_3rd_party_agent_day": "users",
+    "user_cli_customisation_day": "users",
     "aggregate_day": "aggregate",
     "aggregate_feature_day": "aggregate",
     "aggregate_model_feature_day": "aggregate",
     "aggregate_ide_day": "aggregate",
+    "aggregate_language_feature_day": "aggregate",
+    "aggregate_language_model_day": "aggregate",
+    "aggregate_3rd_party_agent_day": "aggregate",
+    "aggregate_cli_customisation_day": "aggregate",
+    "aggregate_ai_adoption_phase_day": "aggregate",
     "user_team_day": "user-teams",
     "repo_day": "repos",
+    "repo_review_times_day": "repos",
     "seats": "seats",
     "teams": "teams",
     "team_members": "teams",
@@ -72,6 +79,20 @@ _UTC = pl.Datetime("us", "UTC")
 # the columns the reports read from tables a cache may lack (what `build` writes for them): a report on a cache
 # without them gets an empty frame of this shape and says what to fetch
 EMPTY_TABLES = {
+    "repo_review_times_day": {
+        "scope": pl.String,
+        "day": pl.Date,
+        "repository_id": pl.Int64,
+        "repository_name": pl.String,
+        "authored_by": pl.String,
+        "reviewed_by": pl.String,
+        "total_merged": pl.Int64,
+        **{
+            f"{q}_minutes_{stage}": pl.Float64
+            for stage in ("ready_to_first_review", "first_to_final_review", "final_review_to_merge")
+            for q in ("median", "p90")
+        },
+    },
     "seats": {
         "scope": pl.String,
         "snapshot_day": pl.Date,

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from .reports import COUNT_FIELDS
+from .reports import CLI_CUSTOMISATION_KINDS, COUNT_FIELDS
 
 _NON_SPACE = re.compile(rb"\S")
 _I = pa.int64()
@@ -52,6 +52,36 @@ _CLI = pa.struct(
     ]
 )
 _APP = pa.struct([("prompt_count", _I), ("request_count", _I), ("session_count", _I), ("token_usage", _TOKENS)])
+# fields added June–October 2026 (GitHub changelog, https://github.blog/changelog/…; start days in
+# reports.FIELD_STARTS): the VS Code Agents window (2026-09-11), CLI customisations (2026-09-17: top 5 per kind,
+# each entry ``{<kind>: name, interaction_count}``; entry key names are not documented, we read the kind's name)
+_VSCODE_AGENT = pa.struct([("session_count", _I), ("total_user_messages", _I)])
+CUSTOMISATIONS = [
+    *[(f"totals_by_{k}", pa.list_(pa.struct([(k, _S), ("interaction_count", _I)]))) for k in CLI_CUSTOMISATION_KINDS],
+    *[(f"distinct_{k}_use_count", _I) for k in CLI_CUSTOMISATION_KINDS],
+]
+_REVIEW_STAGES = ("ready_to_first_review", "first_to_final_review", "final_review_to_merge")
+# repos-1-day, 2026-09-25-usage-metrics-api-adds-pull-request-review-stages (minutes; no data before 2026-09-21)
+REVIEW_TIMES = pa.list_(
+    pa.struct(
+        [
+            ("authored_by", _S),
+            ("reviewed_by", _S),
+            ("total_merged", _I),
+            *[(f"{q}_minutes_{stage}", _F) for stage in _REVIEW_STAGES for q in ("median", "p90")],
+        ]
+    )
+)
+_PHASE = pa.struct(
+    [
+        ("phase_number", _I),
+        ("phase", _S),
+        ("engaged_users", _I),
+        ("total_pull_requests_merged", _I),  # 2026-06-26
+        ("avg_pull_requests_minutes_to_review", _F),  # 2026-07-07
+        ("avg_pull_requests_review_cycles", _F),  # 2026-07-07
+    ]
+)
 
 
 def _breakdown_type(name: str, *, user: bool) -> pa.DataType:
@@ -83,11 +113,15 @@ USER_SCHEMA = pa.schema(
         ("used_copilot_code_review_passive", _B),
         ("used_copilot_coding_agent", _B),
         ("used_copilot_cloud_agent", _B),
+        ("used_copilot_app", _B),  # 2026-07-28
+        ("used_vscode_agent", _B),  # 2026-09-11
         ("ai_adoption_phase", pa.struct([("phase", _S), ("phase_number", _I), ("version", _S)])),
         *[(n, _breakdown_type(n, user=True)) for n in BREAKDOWNS],
         ("totals_by_cli", _CLI),
         ("totals_by_copilot_app", _APP),
         ("totals_by_3rd_party_agent", _THIRD),
+        ("totals_by_vscode_agent", _VSCODE_AGENT),
+        *CUSTOMISATIONS,
         # undocumented internals seen in GitHub's example (REFERENCE §3.2): known, ignored downstream
         ("etl_id", _S),
         ("day_partition", _S),
@@ -129,7 +163,13 @@ ACTIVE_USER_FIELDS = [
         "passive_copilot_code_review_users",
     )
     for p in ("daily", "weekly", "monthly")
-] + ["monthly_active_chat_users", "monthly_active_agent_users", "daily_active_cli_users"]
+] + [
+    "monthly_active_chat_users",
+    "monthly_active_agent_users",
+    "daily_active_cli_users",
+    "daily_active_copilot_app_users",  # 2026-07-17
+    "daily_active_vscode_agent_users",  # 2026-09-11
+]
 AGGREGATE_SCHEMA = pa.schema(
     [
         ("day", _S),
@@ -141,10 +181,10 @@ AGGREGATE_SCHEMA = pa.schema(
         *[(n, _breakdown_type(n, user=False)) for n in BREAKDOWNS],
         ("totals_by_cli", _CLI),
         ("totals_by_3rd_party_agent", _THIRD),
-        (
-            "totals_by_ai_adoption_phase",
-            pa.list_(pa.struct([("phase_number", _I), ("phase", _S), ("engaged_users", _I)])),
-        ),
+        ("totals_by_copilot_app", _APP),  # 2026-07-17
+        ("totals_by_vscode_agent", _VSCODE_AGENT),  # 2026-09-11
+        *CUSTOMISATIONS,  # 2026-09-17
+        ("totals_by_ai_adoption_phase", pa.list_(_PHASE)),
     ]
 )
 USER_TEAMS_SCHEMA = pa.schema(
@@ -180,6 +220,7 @@ REPOS_SCHEMA = pa.schema(
         *_REPO_FIELDS,
         *[(alias, dict(_REPO_FIELDS)[name]) for alias, name in REPO_ALIASES.items()],
         ("pull_requests", _PR),
+        ("pull_request_review_times", REVIEW_TIMES),
     ]
 )
 SCHEMAS = {"users": USER_SCHEMA, "aggregate": AGGREGATE_SCHEMA, "user-teams": USER_TEAMS_SCHEMA, "repos": REPOS_SCHEMA}

@@ -110,3 +110,30 @@ ORG_DATA_START = "2025-12-12"
 AI_CREDITS_FIELD_START = "2026-06-19"
 # REFERENCE §7.1: usage-based billing in AI credits starts on this day.
 CREDIT_BILLING_START = "2026-06-01"
+
+# First days on which GitHub's reports carry the fields added in June–October 2026 (GitHub's changelog,
+# https://github.blog/changelog/ + the slug; absent before, and absent or null on a day without that activity).
+FIELD_STARTS = {
+    # 2026-06-26-track-total-merges-by-adoption-phase-in-enterprise-and-organization-reports
+    "phase_total_pull_requests_merged": "2026-06-26",
+    # 2026-07-07-add-review-cycles-and-time-to-adoption-phases-in-the-usage-api
+    "phase_review_times": "2026-07-07",
+    # 2026-07-17-github-copilot-app-now-available-in-the-usage-metrics-api (aggregate reports only)
+    "copilot_app_aggregate": "2026-07-17",
+    # 2026-07-28-github-copilot-app-usage-metrics-now-expand-across-report-rollups (user reports; `copilot_app`
+    # in the feature, model and language roll-ups; app activity in LoC and code generation)
+    "copilot_app_user": "2026-07-28",
+    # 2026-08-07-copilot-usage-metrics-api-adds-agent-app-activity
+    "third_party_agent": "2026-08-07",
+    # 2026-09-11-add-vs-code-agents-to-copilot-usage-metrics
+    "vscode_agent": "2026-09-11",
+    # 2026-09-17-agentic-cli-customizations-now-in-the-usage-metrics-api
+    "cli_customisation": "2026-09-17",
+    # 2026-09-25-usage-metrics-api-adds-pull-request-review-stages (repos-1-day; PRs ready before 2026-09-21 excluded)
+    "pull_request_review_times": "2026-09-25",
+}
+REVIEW_TIMES_READY_FROM = "2026-09-21"
+# 2026-09-17 changelog: the kinds of CLI customisation, each a top-5 `totals_by_<kind>[]` ({<kind>, interaction_count})
+# and a `distinct_<kind>_use_count`. Plugins are a subset of skills (never add them); MCP counts are connection
+# attempts; in aggregate reports the distinct counts are per entity, not per user.
+CLI_CUSTOMISATION_KINDS = ("skill", "custom_agent", "mcp", "slash_cmd", "plugin")

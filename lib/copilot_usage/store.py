@@ -25,7 +25,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import budgets, cost_centers, merge, rawstore
+from . import added_fields, budgets, cost_centers, merge, rawstore
 from .parse import BREAKDOWNS, REPO_ALIASES, Parsed, parse_rows
 from .reports import COUNT_FIELDS, Scope
 
@@ -110,8 +110,9 @@ def _users_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
             pl.col("totals_by_copilot_app").struct.field(f).alias(f"app_{f}")
             for f in ("session_count", "request_count", "prompt_count")
         ],
+        *added_fields.user_day_columns(),
     )
-    lazy = {"user_day": user_day}
+    lazy = {"user_day": user_day, **added_fields.user_tables(base, _KEY)}
     for name in BREAKDOWNS:
         table = "user_" + name.removeprefix("totals_by_") + "_day"
         lazy[table] = (
@@ -136,18 +137,18 @@ def _aggregate_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame
         c
         for c in base.columns
         if c not in BREAKDOWNS
-        and c not in ("pull_requests", "totals_by_cli", "totals_by_3rd_party_agent", "totals_by_ai_adoption_phase")
+        and c not in ("pull_requests", "totals_by_cli", "totals_by_3rd_party_agent", *added_fields.AGGREGATE_NESTED)
     ]
     agg = (
-        base.select(scalars)
+        base.select(*scalars, *added_fields.aggregate_day_columns())
         .join(pr, on=["scope", "day"], how="left")
         .with_columns(
             cli_prompt_count=base["totals_by_cli"].struct.field("prompt_count"),
             cli_session_count=base["totals_by_cli"].struct.field("session_count"),
         )
     )
-    out = {"aggregate_day": agg}
-    for name in ("totals_by_feature", "totals_by_model_feature", "totals_by_ide"):
+    out = {"aggregate_day": agg, **added_fields.aggregate_tables(base)}
+    for name in BREAKDOWNS:  # feature, model-feature, IDE, language-feature, language-model
         table = "aggregate_" + name.removeprefix("totals_by_") + "_day"
         out[table] = base.select("scope", "day", name).explode(name).drop_nulls(name).unnest(name)
     return out
@@ -171,7 +172,8 @@ def _repo_tables(frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
     repo = pl.coalesce(pl.col("repository_id").cast(pl.String), "name:" + pl.col("repository_name"))
     named = f.filter(repo.is_not_null()).with_columns(_repo=repo).unique(["scope", "day", "_repo"], keep="last")
     out = pl.concat([named.drop("_repo"), f.filter(repo.is_null())])
-    return {"repo_day": out.sort("scope", "day", "repository_id", "repository_name", nulls_last=True)}
+    out = out.sort("scope", "day", "repository_id", "repository_name", nulls_last=True)
+    return {"repo_day": out.drop("pull_request_review_times", strict=False), **added_fields.repo_tables(out)}
 
 
 def _tables_for(family: str, frame: pl.DataFrame, scope: str) -> dict[str, pl.DataFrame]:
@@ -868,12 +870,19 @@ TABLES = (
     "user_language_model_day",
     "user_model_feature_day",
     "user_3rd_party_agent_day",
+    "user_cli_customisation_day",
     "aggregate_day",
     "aggregate_feature_day",
     "aggregate_model_feature_day",
     "aggregate_ide_day",
+    "aggregate_language_feature_day",
+    "aggregate_language_model_day",
+    "aggregate_3rd_party_agent_day",
+    "aggregate_cli_customisation_day",
+    "aggregate_ai_adoption_phase_day",
     "user_team_day",
     "repo_day",
+    "repo_review_times_day",
     "seats",
     "teams",
     "team_members",

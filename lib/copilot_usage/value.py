@@ -417,6 +417,42 @@ def outcomes(aggregate_day: pl.DataFrame | pl.LazyFrame, user_day: pl.DataFrame 
     )
 
 
+REVIEW_STAGES = {
+    "ready_to_first_review": "ready for review to first review",
+    "first_to_final_review": "first to final review",
+    "final_review_to_merge": "final review to merge",
+}
+
+
+def review_stages(review_times: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Weekly time in each review stage from ``repo_review_times_day`` (GitHub's ``pull_request_review_times``,
+    from 2026-09-25; human-authored, human-reviewed PRs ready on or after 2026-09-21, attributed to the merge day):
+    ``week, stage, total_merged, median_minutes, p90_minutes``. GitHub gives medians and p90s per repository and
+    day, not the PRs, so the week's figures are the medians of those entries' medians and p90s (entries with merged
+    PRs only); ``total_merged`` is a sum of merges, which are additive."""
+    weekly = (
+        _lazy(review_times)
+        .filter(pl.col("total_merged") > 0)
+        .group_by(week=pl.col("day").dt.truncate("1w"))
+        .agg(
+            pl.col("total_merged").sum(),
+            *[pl.col(f"{q}_minutes_{s}").median().alias(f"{q}_{s}") for s in REVIEW_STAGES for q in ("median", "p90")],
+        )
+    )
+    parts = [
+        weekly.select(
+            "week",
+            "total_merged",
+            stage=pl.lit(label),
+            order=pl.lit(i),
+            median_minutes=pl.col(f"median_{s}"),
+            p90_minutes=pl.col(f"p90_{s}"),
+        )
+        for i, (s, label) in enumerate(REVIEW_STAGES.items())
+    ]
+    return pl.concat(parts).sort("week", "order").drop("order").collect()
+
+
 def money_by_month(
     user_day: pl.DataFrame | pl.LazyFrame, *, pool: float | None, price: float = CREDIT_PRICE_USD
 ) -> pl.DataFrame:

@@ -21,7 +21,13 @@ import numpy as np
 import polars as pl
 
 from ..pricing import CREDIT_PRICE_USD, included_amount
-from ..reports import COUNT_FIELDS, Scope
+from ..reports import (
+    CLI_CUSTOMISATION_KINDS,
+    COUNT_FIELDS,
+    FIELD_STARTS,
+    REVIEW_TIMES_READY_FROM,
+    Scope,
+)
 from .tenant import _IDE_VERSION, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant, stable_hash
 
 _COUNTS = COUNT_FIELDS
@@ -33,7 +39,110 @@ _OPTIONAL_KEYS = (
     "median_minutes_to_merge",
     "median_minutes_to_merge_copilot_authored",
     "median_minutes_to_merge_copilot_reviewed",
+    "used_copilot_app",
+    "used_vscode_agent",
+    "totals_by_vscode_agent",
+    *(f"totals_by_{k}" for k in CLI_CUSTOMISATION_KINDS),
+    *(f"distinct_{k}_use_count" for k in CLI_CUSTOMISATION_KINDS),
 )
+
+
+def since(day: dt.date, field: str) -> bool:
+    """Whether GitHub's reports carry ``field`` (a key of ``FIELD_STARTS``) on ``day``."""
+    return day >= dt.date.fromisoformat(FIELD_STARTS[field])
+
+
+def _tokens(requests: np.ndarray, per_in: float, per_out: float, rng: np.random.Generator) -> pl.Series:
+    out_tok = rng.poisson(per_out * requests)
+    in_tok = rng.poisson(per_in * requests)
+    return pl.DataFrame(
+        {
+            "avg_tokens_per_request": np.round((out_tok + in_tok) / np.maximum(requests, 1), 1),
+            "output_tokens_sum": out_tok,
+            "prompt_tokens_sum": in_tok,
+        }
+    ).to_struct()
+
+
+def app_frame(t: Tenant, day: dt.date, users: np.ndarray) -> pl.DataFrame:
+    """``u, totals_by_copilot_app{session_count, request_count, prompt_count, token_usage{…}}`` of the Copilot app
+    users among ``users`` (2026-07-17 changelog), from the day's own generator."""
+    rng = t._rng(32, (day - t.start).days + 10_000)
+    u = np.flatnonzero(t.flags(day)["copilot_app"])
+    prompts = rng.poisson(4.0 * t.intensity[u]) + 1
+    requests = prompts + rng.poisson(1.0 * prompts)
+    frame = pl.DataFrame(
+        {
+            "u": u,
+            "totals_by_copilot_app": pl.DataFrame(
+                {
+                    "prompt_count": prompts,
+                    "request_count": requests,
+                    "session_count": np.minimum(prompts, 1 + rng.poisson(0.6, u.size)),
+                    "token_usage": _tokens(requests, 1800.0, 1400.0, rng),
+                }
+            ).to_struct(),
+        },
+        schema_overrides={"u": pl.Int64},
+    )
+    return frame.filter(pl.col("u").is_in(users))
+
+
+def vscode_agent_frame(t: Tenant, day: dt.date, users: np.ndarray) -> pl.DataFrame:
+    """``u, totals_by_vscode_agent{session_count, total_user_messages}``: the VS Code Agents window (not in-editor
+    agent mode; 2026-09-11 changelog)."""
+    rng = t._rng(31, (day - t.start).days + 10_000)
+    u = np.flatnonzero(t.flags(day)["vscode_agent"])
+    sessions = rng.poisson(1.0 * t.intensity[u]) + 1
+    messages = sessions + rng.poisson(4.0 * sessions)
+    frame = pl.DataFrame(
+        {
+            "u": u,
+            "totals_by_vscode_agent": pl.DataFrame(
+                {"session_count": sessions, "total_user_messages": messages}
+            ).to_struct(),
+        },
+        schema_overrides={"u": pl.Int64},
+    )
+    return frame.filter(pl.col("u").is_in(users))
+
+
+def _top5(frame: pl.DataFrame, kind: str, by: list[str]) -> pl.DataFrame:
+    """``totals_by_<kind>``: the top 5 names by ``interaction_count`` (ties by name), per ``by``."""
+    return (
+        frame.filter(pl.col("kind") == kind)
+        .group_by(*by, "name")
+        .agg(pl.col("interaction_count").sum())
+        .sort(*by, "interaction_count", "name", descending=[False] * len(by) + [True, False])
+        .group_by(*by, maintain_order=True)
+        .head(5)
+        .rename({"name": kind})
+    )
+
+
+def customisation_user_frame(t: Tenant, day: dt.date, users: np.ndarray) -> pl.DataFrame:
+    """Per CLI user among ``users``: ``totals_by_<kind>`` (top 5) and ``distinct_<kind>_use_count`` for each kind
+    (2026-09-17 changelog); a CLI user who used none of a kind has ``[]`` and 0."""
+    cli = np.flatnonzero(t.flags(day)["cli"])
+    cli = cli[np.isin(cli, users)]
+    used = t.customisations(day).filter(pl.col("u").is_in(cli))
+    out = pl.DataFrame({"u": cli}, schema={"u": pl.Int64})
+    for kind in CLI_CUSTOMISATION_KINDS:  # five kinds, vectorised over users
+        top = (
+            _top5(used, kind, ["u"])
+            .group_by("u", maintain_order=True)
+            .agg(pl.struct(kind, "interaction_count").alias(f"totals_by_{kind}"))
+        )
+        distinct = used.filter(pl.col("kind") == kind).group_by("u").agg(pl.col("entity").n_unique().cast(pl.Int64))
+        out = (
+            out.join(top, on="u", how="left")
+            .join(distinct.rename({"entity": f"distinct_{kind}_use_count"}), on="u", how="left")
+            .with_columns(
+                pl.col(f"totals_by_{kind}").fill_null(pl.lit([], dtype=top.schema[f"totals_by_{kind}"])),
+                pl.col(f"distinct_{kind}_use_count").fill_null(0),
+            )
+        )
+    return out
 
 
 def _sums(*, interactions: bool = True) -> list[pl.Expr]:
@@ -104,7 +213,8 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
     ide_name = np.array(IDES)[t.ide]
     sampled = f"{day.isoformat()}T09:00:00.000Z"
     by_ide = (
-        cells.with_columns(ide=pl.Series(ide_name[cells["u"].to_numpy()]))
+        cells.filter(pl.col("feature") != "copilot_app")  # the Copilot app is no IDE
+        .with_columns(ide=pl.Series(ide_name[cells.filter(pl.col("feature") != "copilot_app")["u"].to_numpy()]))
         .pipe(_nest, ["ide"], "totals_by_ide")
         .with_columns(
             pl.col("totals_by_ide").list.eval(
@@ -154,28 +264,7 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
         },
         schema_overrides={"u": pl.Int64},
     )
-    app_u = active[t.copilot_app[active]]
-    app_req = rng.poisson(4.0, app_u.size) + 1
-    app = pl.DataFrame(
-        {
-            "u": app_u,
-            "totals_by_copilot_app": pl.DataFrame(
-                {
-                    "prompt_count": app_req,
-                    "request_count": app_req * 2,
-                    "session_count": np.ones(app_u.size, int),
-                    "token_usage": pl.DataFrame(
-                        {
-                            "avg_tokens_per_request": np.full(app_u.size, 3200.0),
-                            "output_tokens_sum": app_req * 2 * 1400,
-                            "prompt_tokens_sum": app_req * 2 * 1800,
-                        }
-                    ).to_struct(),
-                }
-            ).to_struct(),
-        },
-        schema_overrides={"u": pl.Int64},
-    )
+    app = app_frame(t, day, active)
     tp_u = active[t.third_party[active] & f["agent"][active]]
     which = (t.user_id[tp_u] % len(THIRD_PARTY_AGENTS)).astype(int)
     third = (
@@ -224,12 +313,32 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
         .join(cli, on="u", how="left")
         .join(app, on="u", how="left")
         .join(third, on="u", how="left")
+        .join(vscode_agent_frame(t, day, active), on="u", how="left")
+        .join(customisation_user_frame(t, day, active), on="u", how="left")
+        .with_columns(
+            used_copilot_app=pl.Series(f["copilot_app"][active]),
+            used_vscode_agent=pl.Series(f["vscode_agent"][active]),
+        )
         .sort("u")
     )
+    dropped = [
+        *(() if since(day, "copilot_app_user") else ("used_copilot_app", "totals_by_copilot_app")),
+        *(() if since(day, "third_party_agent") else ("totals_by_3rd_party_agent",)),
+        *(() if since(day, "vscode_agent") else ("used_vscode_agent", "totals_by_vscode_agent")),
+        *(
+            ()
+            if since(day, "cli_customisation")
+            else [n for k in CLI_CUSTOMISATION_KINDS for n in (f"totals_by_{k}", f"distinct_{k}_use_count")]
+        ),
+    ]
+    frame = frame.drop(dropped)
     lists = [
         c
         for c in frame.columns
-        if c.startswith("totals_by_") and isinstance(frame.schema[c], pl.List) and c != "totals_by_3rd_party_agent"
+        if c.startswith("totals_by_")
+        and isinstance(frame.schema[c], pl.List)
+        and c != "totals_by_3rd_party_agent"
+        and c.removeprefix("totals_by_") not in CLI_CUSTOMISATION_KINDS  # absent for users without CLI use
     ]
     frame = frame.with_columns(pl.col(c).fill_null(pl.lit([], dtype=frame.schema[c])) for c in lists)
     if day >= t.credits_start:
@@ -352,18 +461,67 @@ def aggregate_record(t: Tenant, day: dt.date, scope: Scope) -> dict[str, Any]:
                 .agg(pl.col("user_initiated_interaction_count").sum(), pl.len().cast(pl.Int64).alias("session_count"))
                 .sort("agent_id")
             )
+    record.update(_new_aggregate_fields(t, day, members, active, record["pull_requests"]["total_merged"]))
+    return record
+
+
+def _new_aggregate_fields(
+    t: Tenant, day: dt.date, members: np.ndarray, active: np.ndarray, merged: int
+) -> dict[str, Any]:
+    """The aggregate fields GitHub added June–October 2026, each from its start date (``FIELD_STARTS``)."""
+    f = t.flags(day)
+    out: dict[str, Any] = {}
+    if since(day, "copilot_app_aggregate"):
+        out["daily_active_copilot_app_users"] = int((f["copilot_app"] & members).sum())
+        app = app_frame(t, day, active)
+        if app.height:  # null (here: omitted) when there is no app activity
+            tot = app["totals_by_copilot_app"].struct.unnest()
+            tok = tot["token_usage"].struct.unnest().sum().row(0, named=True)
+            req = int(tot["request_count"].sum())
+            out["totals_by_copilot_app"] = {
+                "session_count": int(tot["session_count"].sum()),
+                "request_count": req,
+                "prompt_count": int(tot["prompt_count"].sum()),
+                "token_usage": {
+                    "prompt_tokens_sum": tok["prompt_tokens_sum"],
+                    "output_tokens_sum": tok["output_tokens_sum"],
+                    "avg_tokens_per_request": round((tok["prompt_tokens_sum"] + tok["output_tokens_sum"]) / req, 1),
+                },
+            }
+    if since(day, "vscode_agent"):
+        out["daily_active_vscode_agent_users"] = int((f["vscode_agent"] & members).sum())
+        vs = vscode_agent_frame(t, day, active)
+        if vs.height:
+            out["totals_by_vscode_agent"] = vs["totals_by_vscode_agent"].struct.unnest().sum().row(0, named=True)
+    if since(day, "cli_customisation"):
+        used = t.customisations(day).filter(pl.col("u").is_in(active))
+        for kind in CLI_CUSTOMISATION_KINDS:
+            out[f"totals_by_{kind}"] = _rows(_top5(used.with_columns(k=pl.lit(0)), kind, ["k"]).drop("k"))
+            # per entity: how many distinct entities the scope used, not a sum over users
+            out[f"distinct_{kind}_use_count"] = used.filter(pl.col("kind") == kind)["entity"].n_unique()
+    phase = t.phase(day)[active]
     phases = (
-        pl.DataFrame({"phase_number": t.phase(day)[active]})
+        pl.DataFrame({"phase_number": phase})
         .group_by("phase_number")
         .agg(engaged_users=pl.len().cast(pl.Int64))
         .sort("phase_number")
+        .with_columns(phase=pl.col("phase_number").replace_strict(dict(enumerate(PHASES)), return_dtype=pl.String))
     )
-    record["totals_by_ai_adoption_phase"] = _rows(
-        phases.with_columns(
-            phase=pl.col("phase_number").replace_strict(dict(enumerate(PHASES)), return_dtype=pl.String)
-        )
-    )
-    return record
+    if since(day, "phase_total_pull_requests_merged") and phases.height:
+        rng = t._rng(42, (day - t.start).days + 10_000)
+        weight = phases["engaged_users"].to_numpy() * (1.0 + phases["phase_number"].to_numpy())
+        split = rng.multinomial(merged, weight / weight.sum())
+        phases = phases.with_columns(total_pull_requests_merged=pl.Series(split, dtype=pl.Int64))
+        if since(day, "phase_review_times"):
+            num = phases["phase_number"].to_numpy()
+            minutes = np.round(rng.lognormal(np.log(300.0) - 0.15 * num, 0.2), 1)
+            cycles = np.round(rng.uniform(1.2, 2.4, num.size) - 0.1 * num, 2)
+            phases = phases.with_columns(
+                avg_pull_requests_minutes_to_review=pl.Series(np.where(split > 0, minutes, np.nan)).fill_nan(None),
+                avg_pull_requests_review_cycles=pl.Series(np.where(split > 0, cycles, np.nan)).fill_nan(None),
+            )
+    out["totals_by_ai_adoption_phase"] = _rows(phases)
+    return out
 
 
 def aggregate_28_day(t: Tenant, scope: Scope) -> dict[str, Any]:
@@ -446,7 +604,45 @@ def repos_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
         },
         schema_overrides={"repository_id": pl.Int64},
     )
+    if since(day, "pull_request_review_times"):
+        frame = frame.with_columns(pull_request_review_times=_review_times(t, day, merged))
     return frame.filter(pl.Series(np.isin(t.repo_org, list(orgs)) & (created > 0)))
+
+
+def _review_times(t: Tenant, day: dt.date, merged: np.ndarray) -> pl.Series:
+    """``pull_request_review_times[]`` per repository (2026-09-25 changelog): one entry (human authors, human
+    reviewers) for the merged PRs that became ready on or after 2026-09-21, ``[]`` on a day with none. Minutes;
+    first-to-final is 0 when there was a single review."""
+    rng = t._rng(41, (day - t.start).days + 10_000)
+    r = merged.size
+    ready_days = (day - dt.date.fromisoformat(REVIEW_TIMES_READY_FROM)).days
+    counted = rng.binomial(merged, min(1.0, 0.2 + ready_days / 20) * 0.85)
+    first = rng.lognormal(np.log(90.0), 0.7, r)
+    final = np.where(rng.random(r) < 0.3, 0.0, rng.lognormal(np.log(180.0), 0.8, r))
+    merge = rng.lognormal(np.log(45.0), 0.9, r)
+    spread = rng.uniform(2.0, 4.0, (3, r))
+    entries = pl.DataFrame(
+        {
+            "authored_by": ["human"] * r,
+            "reviewed_by": ["human"] * r,
+            "total_merged": counted,
+            "median_minutes_ready_to_first_review": np.round(first, 1),
+            "p90_minutes_ready_to_first_review": np.round(first * spread[0], 1),
+            "median_minutes_first_to_final_review": np.round(final, 1),
+            "p90_minutes_first_to_final_review": np.round(final * spread[1], 1),
+            "median_minutes_final_review_to_merge": np.round(merge, 1),
+            "p90_minutes_final_review_to_merge": np.round(merge * spread[2], 1),
+        },
+        schema_overrides={"total_merged": pl.Int64},
+    ).to_struct()
+    return (
+        pl.DataFrame({"e": entries, "n": counted})
+        .select(
+            pl.when(pl.col("n") > 0).then(pl.concat_list(pl.col("e"))).otherwise(pl.lit([], pl.List(entries.dtype)))
+        )
+        .to_series()
+        .alias("pull_request_review_times")
+    )
 
 
 def pull_request_totals(repos: pl.DataFrame) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..reports import AI_CREDITS_FIELD_START, ENTERPRISE_DATA_START, ORG_DATA_START
+from ..reports import AI_CREDITS_FIELD_START, ENTERPRISE_DATA_START, FIELD_STARTS, ORG_DATA_START
 
 FEATURES = (
     "code_completion",
@@ -41,6 +41,7 @@ FEATURES = (
     "chat_inline",
     "copilot_cli",
     "others",
+    "copilot_app",  # in the roll-ups from 2026-07-28 (FIELD_STARTS["copilot_app_user"])
 )
 # credits per model interaction (ground truth for the value-per-credit estimator)
 MODEL_CREDITS = {
@@ -65,6 +66,7 @@ FEATURE_CREDITS = {
     "chat_inline": 0.3,
     "copilot_cli": 3.0,
     "others": 0.5,
+    "copilot_app": 3.5,
 }
 ARCHETYPES = ("non_user", "completion_only", "chat", "agent", "cli_heavy", "mixed")
 _ARCH_P = (0.10, 0.30, 0.24, 0.14, 0.08, 0.14)
@@ -81,6 +83,48 @@ LANGUAGES = ("python", "typescript", "java", "go", "csharp", "rust", "javascript
 _LANG_P = (0.25, 0.22, 0.14, 0.1, 0.1, 0.05, 0.1, 0.04)
 THIRD_PARTY_AGENTS = (("2246796", "Claude (Anthropic)"), ("2248422", "Codex (OpenAI)"))
 PHASES = ("Phase 0", "Phase 1", "Phase 2", "Phase 3")
+# CLI customisations (2026-09-17): (entity, name GitHub shows, chance a customising CLI user uses it on a day).
+# Customer-defined entities are shown as ``other`` (slash commands as ``custom``); plugins are skills that belong
+# to a plugin, so every plugin use is also a skill use.
+CUSTOMISATIONS: dict[str, tuple[tuple[str, str, float], ...]] = {
+    "skill": (
+        ("pdf", "pdf", 0.15),
+        ("docx", "docx", 0.1),
+        ("webapp-testing", "webapp-testing", 0.2),
+        ("acme-release-notes", "other", 0.25),
+        ("acme-oncall", "other", 0.15),
+        ("acme-style", "other", 0.3),
+        ("acme-migrations", "other", 0.1),
+    ),
+    "custom_agent": (
+        ("acme-reviewer", "other", 0.3),
+        ("acme-planner", "other", 0.2),
+        ("acme-security", "other", 0.1),
+    ),
+    "mcp": (
+        ("github-mcp-server", "github-mcp-server", 0.6),
+        ("playwright", "playwright", 0.2),
+        ("context7", "context7", 0.15),
+        ("acme-jira", "other", 0.2),
+        ("acme-datadog", "other", 0.1),
+        ("azure", "azure", 0.05),
+    ),
+    "slash_cmd": (
+        ("model", "model", 0.4),
+        ("plan", "plan", 0.3),
+        ("review", "review", 0.25),
+        ("compact", "compact", 0.2),
+        ("delegate", "delegate", 0.1),
+        ("clear", "clear", 0.3),
+        ("acme-deploy", "custom", 0.1),
+    ),
+}
+# the skills that belong to a plugin: (skill entity, plugin entity, plugin name shown)
+PLUGIN_SKILLS = (
+    ("pdf", "document-skills", "document-skills"),
+    ("docx", "document-skills", "document-skills"),
+    ("acme-release-notes", "acme-release-kit", "other"),
+)
 # (mean interactions on an active day scaled by intensity) per archetype for each surface
 # index: non_user, completion_only, chat, agent, cli_heavy, mixed
 _P_COMPLETION = np.array([0, 1.0, 0.8, 0.7, 0.5, 0.85])
@@ -167,6 +211,9 @@ class Tenant:
         self.model_p = 0.85 * pref + 0.15 / len(MODELS)
         self.third_party = (rng.random(n) < 0.08) & np.isin(self.archetype, (3, 5))
         self.copilot_app = rng.random(n) < 0.06
+        extra = self._rng(5)  # attributes for the fields added June–October 2026 (earlier draws unchanged)
+        self.vscode_agent_user = (self.ide == 0) & np.isin(self.archetype, (3, 4, 5)) & (extra.random(n) < 0.35)
+        self.customiser = extra.uniform(0.0, 1.0, n) * (self.archetype != 1)
 
     def _org_weights(self) -> np.ndarray:
         w = np.array([1.0 / (i + 1) ** 0.7 for i in range(self.orgs)])
@@ -288,6 +335,7 @@ class Tenant:
         agent = active & agent_ok & (r[2] < _P_AGENT[a] * min(1.0, 0.5 + growth))
         cli = active & (r[3] < _P_CLI[a])
         completion = active & ((r[4] < _P_COMPLETION[a]) | ~(chat | agent | cli))
+        since = {k: day >= dt.date.fromisoformat(v) for k, v in FIELD_STARTS.items()}
         return {
             "active": active,
             "completion": completion,
@@ -297,6 +345,9 @@ class Tenant:
             "review_active": active & (r[5] < _P_REVIEW[a]),
             "review_passive": active & (r[6] < _P_REVIEW[a] * 1.5),
             "cloud_agent": active & agent_ok & (r[7] < _P_CLOUD[a]),
+            # Copilot app users (reported from 2026-07-17) and the VS Code Agents window (from 2026-09-11)
+            "copilot_app": active & self.copilot_app & since["copilot_app_aggregate"],
+            "vscode_agent": agent & self.vscode_agent_user & since["vscode_agent"],
         }
 
     def window_flags(self, day: dt.date, length: int, key: str = "active") -> np.ndarray:
@@ -390,7 +441,7 @@ class Tenant:
         m = c["m"].to_numpy()
         noise = rng.lognormal(0.0, 0.12, self.users)[u]  # one factor per user-day
         credits = (c["interactions"].to_numpy() * model_cost[m] + g * feat_cost) * noise
-        return c.with_columns(
+        out = c.with_columns(
             model=pl.Series(np.array((*MODELS, ""))[m]).replace("", None),
             lang=pl.Series(np.array(LANGUAGES)[lang]),
             acceptances=pl.Series(acc, dtype=_INT),
@@ -400,6 +451,84 @@ class Tenant:
             loc_deleted=pl.Series(deleted, dtype=_INT),
             credits=pl.Series(credits),
         ).drop("m")
+        if day < dt.date.fromisoformat(FIELD_STARTS["copilot_app_user"]):
+            return out
+        return pl.concat([out, self._app_cells(day, f["copilot_app"])]).sort("u", maintain_order=True)
+
+    def _app_cells(self, day: dt.date, app: np.ndarray) -> pl.DataFrame:
+        """Copilot app activity in the feature, model and language roll-ups (from 2026-07-28): one cell per
+        (user, model), drawn from its own generator so the IDE/CLI cells of a day do not change."""
+        rng = self._rng(21, _ordinal(day))
+        u = np.flatnonzero(app)
+        inter = rng.poisson(3.0 * self.intensity[u]) + 1
+        split_i = rng.multinomial(inter, self.model_p[u])
+        split_g = rng.multinomial(rng.poisson(1.5 * inter), self.model_p[u])
+        uu = np.broadcast_to(u[:, None], split_i.shape).ravel()
+        models = np.broadcast_to(np.arange(len(MODELS)), split_i.shape).ravel()
+        i, g = split_i.ravel(), split_g.ravel()
+        keep = (i > 0) | (g > 0)
+        uu, models, i, g = uu[keep], models[keep], i[keep], g[keep]
+        acc = rng.binomial(g, 0.55)
+        first = rng.random(uu.size) < self.lang_share[uu]
+        noise = rng.lognormal(0.0, 0.12, self.users)[uu]
+        credits = (i * np.array(list(MODEL_CREDITS.values()))[models] + g * FEATURE_CREDITS["copilot_app"]) * noise
+        return pl.DataFrame(
+            {
+                "u": uu.astype(np.int64),
+                "feature": "copilot_app",
+                "interactions": i.astype(np.int64),
+                "generations": g.astype(np.int64),
+                "model": np.array(MODELS)[models],
+                "lang": np.array(LANGUAGES)[np.where(first, self.lang[uu, 0], self.lang[uu, 1])],
+                "acceptances": acc.astype(np.int64),
+                "loc_suggested_add": np.zeros(uu.size, np.int64),
+                "loc_suggested_del": np.zeros(uu.size, np.int64),
+                "loc_added": rng.poisson(8.0 * g).astype(np.int64),
+                "loc_deleted": rng.poisson(2.0 * g).astype(np.int64),
+                "credits": credits,
+            },
+            schema=_empty_cells().schema,
+        ).select(_CELL_ORDER)
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def customisations(self, day: dt.date) -> pl.DataFrame:
+        """CLI customisations used on ``day`` (from 2026-09-17): ``u, kind, entity, name, interaction_count``, one
+        row per (user, entity); ``name`` is what GitHub shows (customer-defined entities as ``other``/``custom``).
+        Plugin rows repeat skill rows (plugins are a subset of skills); MCP counts are connection attempts."""
+        if day < dt.date.fromisoformat(FIELD_STARTS["cli_customisation"]):
+            return pl.DataFrame(schema=_CUSTOM_SCHEMA)
+        rng = self._rng(22, _ordinal(day))
+        u = np.flatnonzero(self.flags(day)["cli"])
+        parts = []
+        for kind, catalogue in CUSTOMISATIONS.items():  # 4 kinds x a few entities, vectorised over users
+            p = np.array([c[2] for c in catalogue])
+            used = rng.random((u.size, p.size)) < p[None, :] * (0.2 + 0.8 * self.customiser[u, None])
+            mean = 1.0 if kind == "mcp" else 3.0 * self.intensity[u, None]
+            count = rng.poisson(np.broadcast_to(mean, used.shape)) + 1
+            rows, cols = np.nonzero(used)
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "u": u[rows].astype(np.int64),
+                        "kind": kind,
+                        "entity": np.array([c[0] for c in catalogue])[cols],
+                        "name": np.array([c[1] for c in catalogue])[cols],
+                        "interaction_count": count[rows, cols].astype(np.int64),
+                    },
+                    schema=_CUSTOM_SCHEMA,
+                )
+            )
+        skills = parts[0]
+        plugin_of = pl.DataFrame(PLUGIN_SKILLS, schema=["entity", "plugin", "plugin_name"], orient="row")
+        plugins = (
+            skills.join(plugin_of, on="entity")
+            .group_by("u", "plugin", "plugin_name")
+            .agg(pl.col("interaction_count").sum())
+            .select(
+                "u", kind=pl.lit("plugin"), entity="plugin", name="plugin_name", interaction_count="interaction_count"
+            )
+        )
+        return pl.concat([*parts, plugins]).sort("u", "kind", "entity")
 
     def user_credits(self, day: dt.date) -> pl.DataFrame:
         """Per (user index, model) credits of ``day``; model null for unbilled completions."""
@@ -411,6 +540,29 @@ class Tenant:
         agent = self.window_flags(day, 28, "agent")
         multi = self.window_flags(day, 28, "cloud_agent") | (agent & self.third_party)
         return np.select([multi & agent, agent, active], [3, 2, 1], 0)
+
+
+_CELL_ORDER = (
+    "u",
+    "feature",
+    "interactions",
+    "generations",
+    "model",
+    "lang",
+    "acceptances",
+    "loc_suggested_add",
+    "loc_suggested_del",
+    "loc_added",
+    "loc_deleted",
+    "credits",
+)
+_CUSTOM_SCHEMA = {
+    "u": _INT,
+    "kind": pl.String,
+    "entity": pl.String,
+    "name": pl.String,
+    "interaction_count": _INT,
+}
 
 
 def _empty_cells() -> pl.DataFrame:
