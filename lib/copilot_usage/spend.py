@@ -7,10 +7,12 @@ difference between the two is shown with its likely cause, never dropped.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from .errors import InputError
 from .metrics import as_lazy as _lazy
 from .pricing import CREDIT_PRICE_USD, PROMO_END, included_credits
 from .store import is_ai_credit
@@ -87,6 +89,44 @@ def reconcile_days(
     return out.with_columns(cause=cause).sort("day").collect()
 
 
+def login_aliases(
+    seats: pl.DataFrame | pl.LazyFrame, user_day: pl.DataFrame | pl.LazyFrame, extra: str | Path | None = None
+) -> pl.DataFrame:
+    """``billing_username → user_login`` (lower case) where the two differ: Enterprise Managed Users tenants can
+    bill a username that is not the metrics login. From the seat roster joined to the metrics on ``user_id``, and
+    from ``extra``, a CSV of ``billing_username,user_login`` (its rows win)."""
+    roster = _lazy(seats).select("user_id", billing_username=pl.col("user_login").str.to_lowercase()).unique()
+    metrics_logins = _lazy(user_day).select("user_id", metric=pl.col("user_login").str.to_lowercase()).unique()
+    found = (
+        roster.join(metrics_logins, on="user_id")
+        .filter(pl.col("billing_username") != pl.col("metric"))
+        .select("billing_username", user_login=pl.col("metric"))
+        .collect()
+    )
+    if not extra:
+        return found.unique("billing_username").sort("billing_username")
+    path = Path(extra)
+    try:
+        given = pl.read_csv(path, schema_overrides={"billing_username": pl.String, "user_login": pl.String})
+        given = given.select(pl.col("billing_username", "user_login").str.to_lowercase())
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        msg = f"{path}: cannot read the login aliases (a CSV with columns billing_username,user_login): {exc}"
+        raise InputError(msg) from None
+    return pl.concat([given, found]).unique("billing_username", keep="first").sort("billing_username")
+
+
+def unmatched_billing(users: pl.DataFrame) -> str | None:
+    """One line for billed spend that matches no metrics user (never dropped), or None."""
+    rows = users.filter(pl.col("cause") == CAUSES["billing_only_user"])
+    if rows.height == 0:
+        return None
+    credits = rows["billed_credits"].sum()
+    return (
+        f"Unmatched: {rows['user_login'].n_unique()} billed users, {credits:,.1f} credits, match no metrics user "
+        "(another scope, or a billing username unlike the login: pass an aliases CSV)."
+    )
+
+
 def reconcile_users(
     user_day: pl.DataFrame | pl.LazyFrame,
     billing: pl.DataFrame | pl.LazyFrame,
@@ -94,9 +134,11 @@ def reconcile_users(
     newest_metrics_day: dt.date | None,
     abs_tol: float = 0.5,
     rel_tol: float = 0.001,
+    aliases: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per user and day where billing names users (the usage-report CSV): metrics vs billed credits; only rows
-    over the tolerance, each with its likely cause. Users or days on one side only are shown, not dropped."""
+    over the tolerance, each with its likely cause. Users or days on one side only are shown, not dropped.
+    ``aliases`` (:func:`login_aliases`) maps billing usernames to metrics logins first."""
     billed = _lazy(billing).filter(pl.col("is_ai_credit") & pl.col("user").is_not_null())
     if billed.select(pl.len()).collect().item() == 0:
         return pl.DataFrame(
@@ -109,7 +151,12 @@ def reconcile_users(
                 "cause": pl.String,
             }
         )
-    b = billed.group_by("day", user_login=pl.col("user").str.to_lowercase()).agg(billed_credits=pl.col("credits").sum())
+    billed = billed.with_columns(user=pl.col("user").str.to_lowercase())
+    if aliases is not None and aliases.height:
+        billed = billed.join(aliases.lazy(), left_on="user", right_on="billing_username", how="left").with_columns(
+            user=pl.coalesce("user_login", "user")
+        )
+    b = billed.group_by("day", user_login=pl.col("user")).agg(billed_credits=pl.col("credits").sum())
     m = (
         _lazy(user_day)
         .group_by("day", user_login=pl.col("user_login").str.to_lowercase())
