@@ -131,9 +131,10 @@ class GitHub:
             return r
         where = httpx.URL(path).path if "://" in path else path
         message = _message(r)
-        if rate_wait(r, r.content) is not None:
+        wait = rate_wait(r)
+        if wait is not None:
             msg = f"rate limited on {where} after {self.max_attempts} attempts: {message}"
-            raise RateLimited(msg, status=r.status_code, wait=rate_wait(r, r.content) or 0.0)
+            raise RateLimited(msg, status=r.status_code, wait=wait)
         if r.status_code in (401, 403):
             msg = f"{r.status_code} on {where}: {message}. {permission_hint(where)}"
             raise AuthError(msg, status=r.status_code)

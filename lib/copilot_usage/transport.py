@@ -34,8 +34,9 @@ POINTS_PER_MINUTE = 850  # GitHub allows 900 points per minute per REST endpoint
 SECONDARY_DEFAULT_WAIT_S = 60.0  # "wait at least one minute" when a secondary limit names no time
 
 
-def rate_wait(response: httpx.Response, body: bytes = b"") -> float | None:
-    """Seconds GitHub asks us to wait, or None when this answer is not a rate limit (a 403 can be either)."""
+def rate_wait(response: httpx.Response) -> float | None:
+    """Seconds GitHub asks us to wait, or None when this answer is not a rate limit (a 403 can be either).
+    ``response`` has been read (its message can be the only sign)."""
     if response.status_code not in (403, 429):
         return None
     h = response.headers
@@ -49,7 +50,7 @@ def rate_wait(response: httpx.Response, body: bytes = b"") -> float | None:
             return max(float(h["x-ratelimit-reset"]) - time.time(), 1.0)
         except ValueError:
             return SECONDARY_DEFAULT_WAIT_S
-    if b"rate limit" in body.lower():
+    if b"rate limit" in response.content.lower():
         return SECONDARY_DEFAULT_WAIT_S
     return None
 
@@ -104,14 +105,14 @@ class GitHubTransport(httpx.AsyncBaseTransport):
         for attempt in range(1, self.max_attempts + 1):
             last = attempt == self.max_attempts
             try:
-                response, body = await self._send(request)
+                response = await self._send(request)
             except httpx.TransportError as exc:
                 if last:
                     raise
                 log.info("%s %s: %s; retrying", request.method, request.url.path, type(exc).__name__)
                 await asyncio.sleep(backoff(attempt))
                 continue
-            wait = rate_wait(response, body)
+            wait = rate_wait(response)
             if wait is not None:
                 self.rate_limited += 1
                 self.pause(wait)
@@ -126,7 +127,7 @@ class GitHubTransport(httpx.AsyncBaseTransport):
         msg = "unreachable"
         raise AssertionError(msg)  # pragma: no cover
 
-    async def _send(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+    async def _send(self, request: httpx.Request) -> httpx.Response:
         """One attempt: wait for the gate, the endpoint's pace and the budget, send, read the whole body."""
         await self._gate()
         await self._pace(request.url.path)
@@ -145,7 +146,7 @@ class GitHubTransport(httpx.AsyncBaseTransport):
             finally:
                 self._in_flight -= 1
         self._track(response)
-        return response, response.content
+        return response
 
     async def _gate(self) -> None:
         """Hold every API request while GitHub has asked for a pause: one limit answer stops all workers

@@ -563,11 +563,7 @@ class Simulator:
         """Enterprise and organization budgets, paged in the body (``page``, ``per_page`` ≤ 100;
         ``{budgets, has_next_page, total_count}``), ``scope`` filters (either spelling of cost-center):
         https://docs.github.com/en/enterprise-cloud@latest/rest/billing/budgets"""
-        t, slug = self.tenant, request.path_params["slug"]
-        if request.url.path.startswith("/enterprises/"):
-            scope = Scope("enterprise", slug) if slug == t.enterprise else None
-        else:
-            scope = Scope("org", slug) if slug in t.org_names else None
+        scope = self._scope(request)
         if scope is None:
             return _error(404, "Not Found")
         rows = await run_in_threadpool(self._budgets, scope)
