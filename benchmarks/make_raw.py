@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 from copilot_usage import rawstore
-from copilot_usage.reports import Scope
+from copilot_usage.catalog import Scope
 from copilot_usage.simulate import payloads
 from copilot_usage.simulate.tenant import Tenant
 

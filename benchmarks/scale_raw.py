@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot_usage import rawstore
-from copilot_usage.reports import CREDIT_BILLING_START, Scope
+from copilot_usage.catalog import CREDIT_BILLING_START, Scope
 from copilot_usage.simulate import payloads
 from copilot_usage.simulate.tenant import Tenant
 

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import small_tenant
 from copilot_usage import store
+from copilot_usage.catalog import CLI_CUSTOMISATION_KINDS, Scope
 from copilot_usage.parse import parse_rows
-from copilot_usage.reports import CLI_CUSTOMISATION_KINDS, Scope
 from copilot_usage.simulate import payloads as P
 
 DAY = dt.date(2026, 11, 2)

@@ -14,9 +14,9 @@ import pytest
 
 from conftest import small_tenant
 from copilot_usage import rawstore, spend, store
+from copilot_usage.catalog import Scope
 from copilot_usage.fetch import billing_months, fetch
 from copilot_usage.github import GitHub
-from copilot_usage.reports import Scope
 from copilot_usage.simulate import payloads as P
 from copilot_usage.simulate.app import SimConfig, Simulator
 from copilot_usage.simulate.server import running

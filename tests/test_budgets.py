@@ -123,7 +123,7 @@ def test_unknown_budget_scope_is_kept_and_reported_as_drift(tmp_path) -> None:  
     import json
 
     from copilot_usage import rawstore, store
-    from copilot_usage.reports import Scope
+    from copilot_usage.catalog import Scope
 
     page = {
         "budgets": [

@@ -15,10 +15,10 @@ import pytest
 
 from conftest import FIXTURES, TODAY, small_tenant
 from copilot_usage import store
+from copilot_usage.catalog import Scope
 from copilot_usage.fetch import fetch
 from copilot_usage.github import GitHub
 from copilot_usage.parse import parse_rows
-from copilot_usage.reports import Scope
 from copilot_usage.simulate.app import SimConfig, Simulator
 from copilot_usage.simulate.server import running
 

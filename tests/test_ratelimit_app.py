@@ -18,10 +18,10 @@ import pytest
 
 from conftest import TODAY, small_tenant
 from copilot_usage.auth import App
+from copilot_usage.catalog import Scope
 from copilot_usage.fetch import fetch
 from copilot_usage.github import GitHub
 from copilot_usage.plan import Plan
-from copilot_usage.reports import Scope
 from copilot_usage.simulate.app import SimConfig, Simulator
 from copilot_usage.simulate.server import running
 from copilot_usage.transport import Budget

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from copilot_usage import rawstore
-from copilot_usage.reports import Scope
+from copilot_usage.catalog import Scope
 
 S = Scope("org", "acme")
 

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from conftest import FIXTURES, TODAY, client_for, load_fixture, small_tenant
-from copilot_usage.reports import REPORTS, Scope
+from copilot_usage.catalog import REPORTS, Scope
 from copilot_usage.simulate import payloads as P
 from copilot_usage.simulate.app import SimConfig, Simulator
 from copilot_usage.simulate.tenant import FEATURES

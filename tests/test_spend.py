@@ -12,10 +12,10 @@ import pytest
 
 from conftest import TODAY
 from copilot_usage import spend, store
+from copilot_usage.catalog import Scope
 from copilot_usage.demo import simulate_cache
 from copilot_usage.importer import import_file
 from copilot_usage.render import render
-from copilot_usage.reports import Scope
 from copilot_usage.simulate import payloads
 from copilot_usage.simulate.tenant import Tenant
 

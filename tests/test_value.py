@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from copilot_usage import store, value
+from copilot_usage.catalog import Scope
 from copilot_usage.parse import parse_rows
-from copilot_usage.reports import Scope
 from copilot_usage.simulate import payloads
 from copilot_usage.simulate.tenant import FEATURE_CREDITS, MODEL_CREDITS, Tenant
 

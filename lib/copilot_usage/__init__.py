@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .catalog import REPORTS, ReportKind, Scope
 from .errors import (
     ApiError,
     AuthError,
@@ -12,7 +13,6 @@ from .errors import (
     NotFound,
     RateLimited,
 )
-from .reports import REPORTS, ReportKind, Scope
 
 __version__ = "0.1.0"
 

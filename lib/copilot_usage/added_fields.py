@@ -1,6 +1,6 @@
 """Typed tables for the fields GitHub added to the usage-metrics reports in June–October 2026.
 
-Start days and sources are in :data:`copilot_usage.reports.FIELD_STARTS` (GitHub's changelog). ``build`` calls
+Start days and sources are in :data:`copilot_usage.catalog.FIELD_STARTS` (GitHub's changelog). ``build`` calls
 these from :mod:`copilot_usage.store`; the raw files stay verbatim. GitHub's rules kept here:
 
 * ``totals_by_3rd_party_agent[].user_initiated_interaction_count`` counts agent **job starts**: it is kept in its
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .reports import CLI_CUSTOMISATION_KINDS
+from .catalog import CLI_CUSTOMISATION_KINDS
 
 # list/struct columns of the aggregate record that become their own tables or typed columns
 AGGREGATE_NESTED = (

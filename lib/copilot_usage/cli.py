@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Self
 import click
 
 from . import __version__
-from .reports import FAMILIES, OPT_IN_FAMILIES, Scope
+from .catalog import FAMILIES, OPT_IN_FAMILIES, Scope
 
 if TYPE_CHECKING:
     from .fetch import Summary

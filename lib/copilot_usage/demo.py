@@ -7,10 +7,10 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from .catalog import OPT_IN_FAMILIES, Scope
 from .fetch import Summary, fetch
 from .github import GitHub
 from .render import Rendered, render
-from .reports import OPT_IN_FAMILIES, Scope
 from .simulate.app import SimConfig, Simulator
 from .simulate.server import running
 from .simulate.tenant import Tenant

@@ -24,10 +24,7 @@ from typing import Any, TypeVar
 import httpx
 
 from . import rawstore
-from .errors import AuthError, CopilotUsageError, DownloadError, NotFound
-from .github import GitHub, redact
-from .plan import Plan
-from .reports import (
+from .catalog import (
     CREDIT_BILLING_START,
     ENTERPRISE_DATA_START,
     FAMILIES,
@@ -36,6 +33,9 @@ from .reports import (
     ReportKind,
     Scope,
 )
+from .errors import AuthError, CopilotUsageError, DownloadError, NotFound
+from .github import GitHub, redact
+from .plan import Plan
 from .transport import Budget
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from . import rawstore
+from .catalog import Scope
 from .errors import InputError
 from .parse import REPO_ALIASES, parse_rows
-from .reports import Scope
 from .store import DAILY
 
 

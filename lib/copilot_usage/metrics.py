@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .catalog import CLI_CUSTOMISATION_KINDS, COUNT_FIELDS
 from .pricing import included_credits
-from .reports import CLI_CUSTOMISATION_KINDS, COUNT_FIELDS
 
 SURFACES = {
     "used_agent": "Agent mode",
@@ -22,7 +22,7 @@ SURFACES = {
     "used_cli": "CLI",
     "used_copilot_code_review_active": "Code review",
     "used_copilot_cloud_agent": "Cloud agent",
-    # added by GitHub in 2026 (reports.FIELD_STARTS); a week's share counts only days that carry the field
+    # added by GitHub in 2026 (catalog.FIELD_STARTS); a week's share counts only days that carry the field
     "used_copilot_app": "Copilot app",
     "used_vscode_agent": "VS Code Agents window",
     "used_3rd_party_agent": "Third-party agents",  # the kit's flag: a non-empty totals_by_3rd_party_agent

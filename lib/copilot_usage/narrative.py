@@ -10,10 +10,10 @@ from typing import Any
 import polars as pl
 
 from . import github_changes, metrics, store, value
+from .catalog import FIELD_STARTS
 from .errors import ConfigError
 from .notebook import Report, change_phrase, fmt_num
 from .pricing import CREDIT_PRICE_USD
-from .reports import FIELD_STARTS
 
 
 def trends_headline(r: Report, daily: pl.DataFrame, au: pl.DataFrame) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from .reports import CLI_CUSTOMISATION_KINDS, COUNT_FIELDS
+from .catalog import CLI_CUSTOMISATION_KINDS, COUNT_FIELDS
 
 _NON_SPACE = re.compile(rb"\S")
 _I = pa.int64()
@@ -53,7 +53,7 @@ _CLI = pa.struct(
 )
 _APP = pa.struct([("prompt_count", _I), ("request_count", _I), ("session_count", _I), ("token_usage", _TOKENS)])
 # fields added June–October 2026 (GitHub changelog, https://github.blog/changelog/…; start days in
-# reports.FIELD_STARTS): the VS Code Agents window (2026-09-11), CLI customisations (2026-09-17: top 5 per kind,
+# catalog.FIELD_STARTS): the VS Code Agents window (2026-09-11), CLI customisations (2026-09-17: top 5 per kind,
 # each entry ``{<kind>: name, interaction_count}``; entry key names are not documented, we read the kind's name)
 _VSCODE_AGENT = pa.struct([("session_count", _I), ("total_user_messages", _I)])
 CUSTOMISATIONS = [

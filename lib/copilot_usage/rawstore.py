@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Self
 
 from . import __version__
-from .reports import Scope
+from .catalog import Scope
 
 LOG = "_fetch_log.jsonl"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .reports import ENTERPRISE_DATA_START, ORG_DATA_START
+from .catalog import ENTERPRISE_DATA_START, ORG_DATA_START
 from .store import SIDE_SCHEMAS, processed, scan
 
 _COUNTED = (

@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import added_fields, budgets, cost_centers, merge, rawstore
+from .catalog import COUNT_FIELDS, Scope
 from .parse import BREAKDOWNS, REPO_ALIASES, Parsed, parse_rows
-from .reports import COUNT_FIELDS, Scope
 
 DAILY = {
     "users-1-day": "users",

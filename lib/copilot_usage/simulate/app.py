@@ -40,7 +40,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 
-from ..reports import ReportKind, Scope, report_for_endpoint
+from ..catalog import ReportKind, Scope, report_for_endpoint
 from . import payloads as P
 from .apps import AppTokens
 from .tenant import Tenant, stable_hash

@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..pricing import CREDIT_PRICE_USD, included_amount
-from ..reports import (
+from ..catalog import (
     CLI_CUSTOMISATION_KINDS,
     COUNT_FIELDS,
     FIELD_STARTS,
     REVIEW_TIMES_READY_FROM,
     Scope,
 )
+from ..pricing import CREDIT_PRICE_USD, included_amount
 from .tenant import _IDE_VERSION, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant, stable_hash
 
 _COUNTS = COUNT_FIELDS

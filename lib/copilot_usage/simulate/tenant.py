@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..reports import AI_CREDITS_FIELD_START, ENTERPRISE_DATA_START, FIELD_STARTS, ORG_DATA_START
+from ..catalog import AI_CREDITS_FIELD_START, ENTERPRISE_DATA_START, FIELD_STARTS, ORG_DATA_START
 
 FEATURES = (
     "code_completion",
