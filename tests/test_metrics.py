@@ -41,11 +41,17 @@ def test_daily_activity_keeps_null_credits_null_and_fills_calendar() -> None:
     assert_frame_equal(out.select(expected.columns), expected)
 
 
-def test_credits_per_active_user_is_a_ratio_of_sums() -> None:
-    # mean of per-day ratios = (10/1 + 90/9)/2 = 10; ratio of sums = 100/10 = 10 — make them differ:
-    ud = _ud([(0, 1, 10.0)] + [(1, u, 2.0) for u in range(1, 10)] + [(1, 20, 82.0)])
-    out = metrics.daily_activity(ud, start=D, end=D + dt.timedelta(days=1))
-    assert out["credits"].sum() / ud.height == pytest.approx(110 / 11)
+def test_credits_per_active_user_is_a_ratio_of_sums_over_credited_users() -> None:
+    # day 0: user 1 uses 10; day 1: users 1-4 use 2 each and user 5's row carries no ai_credits_used.
+    # Ratio of sums over credited users: 18 / 4 = 4.5 for the week; the mean of daily ratios would be
+    # (10/1 + 8/4) / 2 = 6, and dividing by every active user 18 / 5 = 3.6.
+    ud = _ud([(0, 1, 10.0), *[(1, u, 2.0) for u in range(1, 5)], (1, 5, None)])
+    flags = {k: [False] * ud.height for k in metrics.SURFACES}
+    week = metrics.weekly(ud.with_columns(pl.DataFrame(flags)))
+    assert week["credits_per_active_user"].to_list() == [pytest.approx(4.5)]
+    assert week["active_users"].to_list() == [5]
+    daily = metrics.daily_activity(ud, start=D, end=D + dt.timedelta(days=1))
+    assert daily["credits_per_active_user"].to_list() == [pytest.approx(10.0), pytest.approx(2.0)]
 
 
 def test_weekly_and_monthly_active_users_are_distinct_not_summed() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from . import measures
 from .catalog import CLI_CUSTOMISATION_KINDS, COUNT_FIELDS
 from .pricing import included_credits
 
@@ -59,8 +60,8 @@ def daily_activity(user_day: pl.DataFrame | pl.LazyFrame, *, start: dt.date, end
         .group_by("day")
         .agg(
             active_users=pl.col("user_id").n_unique(),
-            credits=pl.when(pl.col("ai_credits_used").is_not_null().any()).then(pl.col("ai_credits_used").sum()),
-            billed_users=pl.col("ai_credits_used").is_not_null().sum(),
+            credits=measures.credits_total(),
+            credited_users=measures.credited_users(),
         )
     )
     calendar = pl.LazyFrame({"day": pl.date_range(start, end, eager=True)})
@@ -69,16 +70,15 @@ def daily_activity(user_day: pl.DataFrame | pl.LazyFrame, *, start: dt.date, end
         .sort("day")
         .with_columns(
             pl.col("active_users").fill_null(0).cast(pl.Int64),
-            credits_per_active_user=pl.col("credits")
-            / pl.when(pl.col("billed_users") > 0).then(pl.col("billed_users")),
+            credits_per_active_user=measures.ratio(pl.col("credits"), pl.col("credited_users")),
         )
         .with_columns(
             credits_7d_mean=pl.col("credits").rolling_mean(7, min_samples=4),
             credits_per_active_user_7d=pl.col("credits").rolling_sum(7, min_samples=4)
-            / pl.col("billed_users").rolling_sum(7, min_samples=4),
+            / pl.col("credited_users").rolling_sum(7, min_samples=4),
         )
     )
-    return out.drop("billed_users").collect()
+    return out.drop("credited_users").collect()
 
 
 def active_users(user_day: pl.DataFrame | pl.LazyFrame, *, start: dt.date, end: dt.date) -> pl.DataFrame:
@@ -123,12 +123,12 @@ def weekly(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         .agg(
             active_users=pl.col("user_id").n_unique(),
             active_days=pl.col("day").n_unique(),
-            credits=pl.when(pl.col("ai_credits_used").is_not_null().any()).then(pl.col("ai_credits_used").sum()),
+            credits=measures.credits_total(),
+            credits_per_active_user=measures.credits_per_active_user(),
             **{f"{k}_users": pl.col("user_id").filter(pl.col(k).fill_null(False)).n_unique() for k in SURFACES},
             **{f"_{k}_base": v for k, v in base.items()},
         )
         .with_columns(
-            credits_per_active_user=pl.col("credits") / pl.col("active_users"),
             **{
                 f"{k}_share": pl.col(f"{k}_users") / pl.when(pl.col(f"_{k}_base") > 0).then(pl.col(f"_{k}_base"))
                 for k in SURFACES

@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-KINDS = ("title", "tiles", "say", "table", "notes")
+KINDS = ("title", "tiles", "say", "table", "notes", "summary")
 _HEADING = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
 
 
@@ -123,3 +123,13 @@ def read_record(executed: Path) -> Record:
         tuple(Section(h, tuple(s), tuple(t)) for h, s, t in sections if h or s or t),
         notes,
     )
+
+
+def read_summary(executed: Path) -> dict[str, Any]:
+    """The headline figures a report displayed (every ``summary`` output, merged in order): ``summary.json``."""
+    nb = json.loads(Path(executed).read_text(encoding="utf-8"))
+    out: dict[str, Any] = {}
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            out.update(output.get("data", {}).get(mime("summary"), {}))
+    return out

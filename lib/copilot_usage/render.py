@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, CopilotUsageError, EngineMissing, OutputError
+from .output_record import read_summary
 
 FORMATS = ("html", "pdf", "xlsx", "md")
 
@@ -183,6 +184,7 @@ def render(
             else:
                 os.environ["COPILOT_USAGE_SUMMARY"] = previous
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        summary.update(read_summary(executed_tmp))
         stem = _stem(params, summary)
         executed = folder / f"{stem}.ipynb"
         executed.write_bytes(executed_tmp.read_bytes())

@@ -1,0 +1,84 @@
+"""Displaying report values in the notebook: each display carries its HTML and, beside it, a JSON copy under
+the kit's own MIME type (:func:`copilot_usage.output_record.mime`) that the PDF, workbook, digest and
+``summary.json`` read back from the executed notebook — the executed notebook is the whole record."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from IPython.display import display
+
+from .. import charts
+from ..output_record import frame_payload, mime
+from . import html
+from .privacy import protect
+from .section import Chart, Notes, Paragraph, Section, Table, Tiles, Title
+
+if TYPE_CHECKING:
+    from .context import Report
+
+LEADERSHIP_ONLY_NOTE = "Per-user rankings are shown to the analyst audience only."
+
+
+def _emit(markup: str, kind: str, payload: Any) -> None:
+    display({"text/html": markup, mime(kind): payload}, raw=True)
+
+
+def show(r: Report, item: Section | Notes | Title) -> None:
+    """Display one section (its parts in order, then its figures as summary), the data notes or the title."""
+    if isinstance(item, Title):
+        _emit(html.title(item.facts), "title", item.facts)
+    elif isinstance(item, Notes):
+        _emit(html.notes(item), "notes", html.notes_payload(item))
+        _emit("", "summary", html.plain(item.summary))
+    else:
+        said: tuple[str, ...] = ()
+        for part in item.parts:
+            if isinstance(part, Paragraph):
+                said = part.sentences
+                _emit(html.paragraph(part.sentences), "say", {"sentences": list(part.sentences)})
+            elif isinstance(part, Tiles):
+                _emit(
+                    html.tiles(part.items),
+                    "tiles",
+                    [{"label": t.label, "value": t.value, "change": t.change} for t in part.items],
+                )
+            elif isinstance(part, Chart):
+                _chart(r, part, said)
+                said = ()
+            else:
+                _table(r, part)
+        figures = item.summary()
+        if figures:
+            _emit("", "summary", html.plain(figures))
+
+
+def _chart(r: Report, part: Chart, said: tuple[str, ...]) -> None:
+    """A chart with its alt text (title and what the narrative before it says) and the numbers behind it; an
+    explicit note instead of an empty chart."""
+    if part.spec is None or (part.data is not None and part.data.height == 0):
+        display({"text/html": html.empty(r.not_fetched(*part.needs) or part.empty)}, raw=True)
+        return
+    made = part.spec._repr_mimebundle_()  # the registered SVG renderer: {"image/svg+xml": ...}
+    bundle: dict[str, Any] = dict((made[0] if isinstance(made, tuple) else made) or {})
+    title = charts.chart_title(part.spec)
+    shows = " ".join(said)
+    if not shows and part.data is not None:
+        shows = f"{part.data.height} data points ({', '.join(c.replace('_', ' ') for c in part.data.columns[:6])})."
+    if part.data is not None:  # the chart's numbers, for the workbook (audience rules applied)
+        shown = protect(part.data, r.audience, user_column="user_login")
+        bundle = {**bundle, mime("table"): {"ipc": frame_payload(shown), "note": "", "chart": title}}
+    alt_text = f"Chart: {title or 'untitled'}. {shows}".strip()
+    display(bundle, metadata={"image/svg+xml": {"alt": alt_text}}, raw=True)
+
+
+def _table(r: Report, part: Table) -> None:
+    if part.analyst_only and r.audience.leadership:
+        display({"text/html": html.empty(LEADERSHIP_ONLY_NOTE)}, raw=True)
+        return
+    frame = protect(part.frame, r.audience, user_column=part.user_column)
+    if frame.height == 0:
+        note = r.not_fetched(*part.needs) or part.empty
+        _emit(html.empty(note), "table", {"ipc": frame_payload(frame), "note": note})
+        return
+    _emit(html.table(frame), "table", {"ipc": frame_payload(frame), "note": ""})

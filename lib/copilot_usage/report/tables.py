@@ -1,0 +1,144 @@
+"""What the reports know about the processed tables they read: which fetch fills each, which are snapshots,
+and the columns of an empty table when the cache lacks it (a report then says what to fetch, never fails)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from .. import budgets, cost_centers, store
+
+BILLING_SCHEMA: dict[str, Any] = {
+    "scope": pl.String,
+    "day": pl.Date,
+    "user": pl.String,
+    "organization": pl.String,
+    "cost_center": pl.String,
+    "product": pl.String,
+    "sku": pl.String,
+    "model": pl.String,
+    "unit_type": pl.String,
+    "price_per_unit": pl.Float64,
+    "quantity": pl.Float64,
+    "credits": pl.Float64,
+    "is_ai_credit": pl.Boolean,
+    "gross_amount": pl.Float64,
+    "discount_amount": pl.Float64,
+    "net_amount": pl.Float64,
+    "source": pl.String,
+}
+
+# which `fetch --reports` family fills each processed table a report reads
+FETCHED_BY = {
+    "user_day": "users",
+    "user_ide_day": "users",
+    "user_feature_day": "users",
+    "user_language_feature_day": "users",
+    "user_language_model_day": "users",
+    "user_model_feature_day": "users",
+    "user_3rd_party_agent_day": "users",
+    "user_cli_customisation_day": "users",
+    "aggregate_day": "aggregate",
+    "aggregate_feature_day": "aggregate",
+    "aggregate_model_feature_day": "aggregate",
+    "aggregate_ide_day": "aggregate",
+    "aggregate_language_feature_day": "aggregate",
+    "aggregate_language_model_day": "aggregate",
+    "aggregate_3rd_party_agent_day": "aggregate",
+    "aggregate_cli_customisation_day": "aggregate",
+    "aggregate_ai_adoption_phase_day": "aggregate",
+    "user_team_day": "user-teams",
+    "repo_day": "repos",
+    "repo_review_times_day": "repos",
+    "seats": "seats",
+    "teams": "teams",
+    "team_members": "teams",
+    "billing_ai_credit": "billing",
+    "billing_usage": "billing",
+    "billing_user_month": "billing-users",
+    "cost_centers": "cost-centers",
+    "cost_center_resources": "cost-centers",
+    "cost_center_members": "cost-centers",
+    "budgets": "budgets",
+    "budget_user_states": "budgets",
+}
+# snapshot tables: read whole (no day filter); enterprise-level ones are read for any scope
+SNAPSHOT_TABLES = (
+    "seats",
+    "teams",
+    "team_members",
+    "cost_centers",
+    "cost_center_resources",
+    "cost_center_members",
+    "budgets",
+    "budget_user_states",
+)
+ANY_SCOPE_TABLES = ("teams", "team_members", "cost_centers", "cost_center_resources", "cost_center_members")
+_UTC = pl.Datetime("us", "UTC")
+# the columns the reports read from tables a cache may lack (what `build` writes for them): a report on a cache
+# without them gets an empty frame of this shape and says what to fetch
+EMPTY_TABLES: dict[str, Mapping[str, Any]] = {
+    "repo_review_times_day": {
+        "scope": pl.String,
+        "day": pl.Date,
+        "repository_id": pl.Int64,
+        "repository_name": pl.String,
+        "authored_by": pl.String,
+        "reviewed_by": pl.String,
+        "total_merged": pl.Int64,
+        **{
+            f"{q}_minutes_{stage}": pl.Float64
+            for stage in ("ready_to_first_review", "first_to_final_review", "final_review_to_merge")
+            for q in ("median", "p90")
+        },
+    },
+    "seats": {
+        "scope": pl.String,
+        "snapshot_day": pl.Date,
+        "user_id": pl.Int64,
+        "user_login": pl.String,
+        "organization": pl.String,
+        "plan_type": pl.String,
+        "created_at": _UTC,
+        "last_activity_at": _UTC,
+        "last_activity_editor": pl.String,
+        "pending_cancellation_date": pl.Date,
+        "assigning_team": pl.String,
+    },
+    "teams": {
+        "scope": pl.String,
+        "snapshot_day": pl.Date,
+        "team_id": pl.Int64,
+        "slug": pl.String,
+        "name": pl.String,
+        "parent_id": pl.Int64,
+        "parent_slug": pl.String,
+    },
+    "team_members": {
+        "scope": pl.String,
+        "snapshot_day": pl.Date,
+        "team_id": pl.Int64,
+        "user_id": pl.Int64,
+        "user_login": pl.String,
+        "inherited": pl.Boolean,
+    },
+    "cost_centers": cost_centers.CENTERS_SCHEMA,
+    "cost_center_resources": cost_centers.RESOURCES_SCHEMA,
+    "cost_center_members": cost_centers.MEMBERS_SCHEMA,
+    "budgets": budgets.BUDGETS_SCHEMA,
+    "budget_user_states": budgets.USER_STATES_SCHEMA,
+    "billing_usage": BILLING_SCHEMA,
+    "billing_user_month": store.BILLING_USER_MONTH_SCHEMA,
+    "user_team_day": {
+        "scope": pl.String,
+        "day": pl.Date,
+        "user_id": pl.Int64,
+        "user_login": pl.String,
+        "enterprise_id": pl.String,
+        "organization_id": pl.String,
+        "team_id": pl.Int64,
+        "slug": pl.String,
+    },
+}
