@@ -26,13 +26,13 @@ test: setup ## Run the whole test suite (offline)
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax -q tests notebooks
 
 lint: setup ## ruff + mypy
-	$(BIN)/ruff check lib tests
-	$(BIN)/ruff format --check lib tests
+	$(BIN)/ruff check lib tests benchmarks notebooks
+	$(BIN)/ruff format --check lib tests benchmarks notebooks
 	$(BIN)/mypy
 
 format: setup ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix lib tests
-	$(BIN)/ruff format lib tests
+	$(BIN)/ruff check --fix lib tests benchmarks notebooks
+	$(BIN)/ruff format lib tests benchmarks notebooks
 
 lab: setup ## Open JupyterLab on notebooks/ with the kit importable
 	$(BIN)/jupyter lab notebooks/
