@@ -128,16 +128,17 @@ def _user_rows() -> pl.DataFrame:
 
 
 def test_server_side_only_users_are_active_with_no_activity_detail() -> None:
-    from copilot_usage import metrics, narrative
+    from copilot_usage import metrics
+    from copilot_usage.report import trends
 
     ud = _user_rows()
     detail = metrics.activity_detail(ud)
     assert detail == {"active_users": 3, "no_detail_user_days": 3, "no_detail_users": 1}
     daily = metrics.daily_activity(ud, start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 2))
     assert daily["active_users"].to_list() == [3, 3]  # still counted as active
-    (sentence,) = narrative.no_detail_story(detail)
+    (sentence,) = trends.no_detail_story(detail)
     assert sentence.startswith("1 of the 3 active users (33%)") and "no activity detail" in sentence
-    assert narrative.no_detail_story(metrics.activity_detail(ud.filter(pl.col("user_id") == 1))) == []
+    assert trends.no_detail_story(metrics.activity_detail(ud.filter(pl.col("user_id") == 1))) == []
 
 
 def test_new_surfaces_share_only_days_that_report_them() -> None:
@@ -158,7 +159,8 @@ def test_new_surfaces_share_only_days_that_report_them() -> None:
 
 
 def test_cli_customisations_per_kind_never_summed(built: dict[str, Any]) -> None:
-    from copilot_usage import charts, metrics, narrative
+    from copilot_usage import charts, metrics
+    from copilot_usage.report import trends
 
     kinds = metrics.cli_customisations(built["user_day"], built["aggregate_day"])
     assert kinds["kind"].to_list() == list(CLI_CUSTOMISATION_KINDS)  # one row per kind, no total row
@@ -167,7 +169,7 @@ def test_cli_customisations_per_kind_never_summed(built: dict[str, Any]) -> None
         assert r["entities_latest"] == ad[f"distinct_{r['kind']}_use_count"].item()  # GitHub's per-entity count
         assert r["users"] == (built["user_day"][f"distinct_{r['kind']}_use_count"] > 0).sum()
     assert kinds["users"].max() <= kinds["cli_users"].max()
-    story = " ".join(narrative.customisation_story(kinds))
+    story = " ".join(trends.customisation_story(kinds))
     assert "not added up" in story and "connection attempts" in story
     assert charts.cli_customisations(kinds).to_dict()["mark"]["type"] == "bar"
     top = metrics.top_customisations(built["aggregate_cli_customisation_day"])

@@ -39,7 +39,7 @@ def _frames() -> dict[str, pl.DataFrame]:
         "daily": daily,
         "au": metrics.active_users(ud, start=D, end=days[-1]),
         "adoption": metrics.surface_adoption(ud),
-        "forecast": fc["daily"],
+        "forecast": fc.daily,
     }
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from copilot_usage import InputError, charts, github_changes, narrative
+from copilot_usage import InputError, charts, github_changes
+from copilot_usage.report import trends
 
 D = dt.date
 
@@ -60,10 +61,10 @@ def test_credit_stories_carry_the_straddle_sentence() -> None:
     days = pl.date_range(D(2026, 6, 20), D(2026, 7, 9), eager=True)
     daily = pl.DataFrame({"day": days, "credits": [100.0] * 13 + [150.0] * 7, "active_users": [10] * 20})
     reg = github_changes.register()
-    story = narrative.credits_story(daily, D(2026, 7, 9), register=reg)
+    story = trends.credits_story(daily, D(2026, 7, 9), register=reg)
     assert any("GitHub's 2026-07-02 change" in s for s in story)
-    assert not any("GitHub" in s for s in narrative.credits_story(daily, D(2026, 7, 9)))
-    cpu = narrative.cpu_story(daily.with_columns(pl.col("active_users")), D(2026, 7, 9), register=reg)
+    assert not any("GitHub" in s for s in trends.credits_story(daily, D(2026, 7, 9), register=reg.clear()))
+    cpu = trends.cpu_story(daily.with_columns(pl.col("active_users")), D(2026, 7, 9), register=reg)
     assert sum("GitHub's 2026-07-02 change" in s for s in cpu) == 1  # once, not once per comparison
 
 

@@ -103,10 +103,10 @@ def test_forecast_is_seeded_and_brackets_the_median() -> None:
         pool=2500,
         seed=1,
     )
-    assert a["projected"] == b["projected"] and a["low"] <= a["projected"] <= a["high"]
+    assert a.projected == b.projected and a.low <= a.projected <= a.high
     # 1-15 Nov 2026: 10 weekdays*100 + 5 weekend days*20 = 1100; 16-30 Nov: 11 weekdays + 4 weekend = 1180
-    assert a["to_date"] == 1100 and a["projected"] == pytest.approx(2280)
-    assert a["exhausted_on"] is None
+    assert a.to_date == 1100 and a.projected == pytest.approx(2280)
+    assert a.exhausted_on is None
 
 
 def test_included_pool_counts_each_licence_once_at_its_highest_plan() -> None:

@@ -6,7 +6,8 @@ import datetime as dt
 
 import polars as pl
 
-from copilot_usage import metrics, narrative, pricing, spend
+from copilot_usage import metrics, pricing, spend
+from copilot_usage.report.common import forecast_story
 
 SEATS = pl.DataFrame(
     {
@@ -39,16 +40,8 @@ def test_list_prices_by_default_and_the_credit_price_reaches_the_forecast_senten
     assert (prices.credit, prices.seat_business, prices.seat_enterprise) == (0.01, 19.0, 39.0)
     assert "GitHub list prices" in prices.sentence() and "until 2026-08-31" in prices.sentence()
     assert "GitHub list prices" not in pricing.Prices(seat_business=21.0).sentence()
-    fc = {
-        "projected": 12_000.0,
-        "low": 11_000.0,
-        "high": 13_000.0,
-        "to_date": 6_000.0,
-        "exhausted_on": dt.date(2026, 11, 20),
-    }
-    said = " ".join(
-        narrative.forecast_story(fc, pool=10_000, period_end=dt.date(2026, 11, 30), label="month", credit_price=0.02)
-    )
+    fc = metrics.Forecast(6_000.0, projected=12_000.0, low=11_000.0, high=13_000.0, exhausted_on=dt.date(2026, 11, 20))
+    said = " ".join(forecast_story(fc, pool=10_000, period_end=dt.date(2026, 11, 30), label="month", credit_price=0.02))
     assert "US$0.02 a credit" in said and "US$40" in said  # 2,000 credits over the pool × 0.02
 
 

@@ -82,11 +82,11 @@ def projection(
     projection is null with fewer than 7 days of history.
     """
     fc = metrics.forecast_credits(daily, as_of=as_of, period_start=period_start, period_end=period_end)
-    if fc["projected"] is None:
+    if fc.projected is None:
         return {"consumed": consumed, "projected": None, "low": None, "high": None, "exhausted_on": None}
-    curve = fc["daily"].sort("day")
+    curve = fc.daily.sort("day")
     if consumed is None or consumed_through is None:
-        consumed, consumed_through = fc["to_date"], as_of
+        consumed, consumed_through = fc.to_date, as_of
     out: dict[str, Any] = {"consumed": consumed}
     for name, column in (("projected", "credits"), ("low", "low"), ("high", "high")):
         base = _value_on(curve, column, consumed_through)

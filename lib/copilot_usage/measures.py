@@ -36,3 +36,14 @@ def credited_users(*, user: str = USER, credits: str = CREDITS) -> pl.Expr:
 def credits_per_active_user(*, user: str = USER, credits: str = CREDITS) -> pl.Expr:
     """Credits per active user: :func:`credits_total` ÷ :func:`credited_users` (ratio of sums)."""
     return ratio(credits_total(credits), credited_users(user=user, credits=credits))
+
+
+def as_float(value: object) -> float | None:
+    """A polars scalar result (``Series.median()``, ``.max()``, ``.item()``) as a float, None when missing.
+    polars types these as a union of every Python literal; this is the one place that narrows it."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    msg = f"expected a number, got {type(value).__name__}: {value!r}"
+    raise TypeError(msg)

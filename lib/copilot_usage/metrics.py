@@ -8,7 +8,7 @@ are distinct users over the window and never sums of daily counts.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -296,13 +296,20 @@ def mix(
     return out.sort("week", by).collect()
 
 
+@dataclass(frozen=True)
+class Change:
+    """A period against the one before it: ``change`` is current / previous - 1, None when either is missing
+    or the previous is 0."""
+
+    current: float | None
+    previous: float | None
+    change: float | None
+
+
 def period_change(
     daily: pl.DataFrame, *, column: str, days: int, end: dt.date | None = None, how: str = "sum"
-) -> dict[str, Any]:
-    """Compare the last ``days`` days with the ``days`` before them (ratio of sums or of means).
-
-    Returns ``{"current", "previous", "change"}``; ``change`` is None when either side is empty or 0.
-    """
+) -> Change:
+    """Compare the last ``days`` days with the ``days`` before them (sums, or means with ``how="mean"``)."""
     end = end or daily["day"].max()
     cur = daily.filter(pl.col("day").is_between(end - dt.timedelta(days=days - 1), end))
     prev = daily.filter(pl.col("day").is_between(end - dt.timedelta(days=2 * days - 1), end - dt.timedelta(days=days)))
@@ -314,8 +321,7 @@ def period_change(
         return float(s.sum() if how == "sum" else s.mean())  # type: ignore[arg-type]
 
     c, p = agg(cur), agg(prev)
-    change = None if c is None or not p else c / p - 1
-    return {"current": c, "previous": p, "change": change}
+    return Change(c, p, None if c is None or not p else c / p - 1)
 
 
 def phase_transitions(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
@@ -407,6 +413,23 @@ def included_pool(
     return float(per_user.select(pl.col("credits").sum()).collect().item() or 0.0)
 
 
+@dataclass(frozen=True)
+class Forecast:
+    """Credits of a period: used ``to_date``, the ``projected`` total with its 80 % interval (``low``-``high``),
+    the day cumulative credits cross the pool (median path, and the earliest on the 90th percentile), the trend
+    factor, and ``daily``: ``day, kind (actual/forecast), credits, low, high`` cumulative, for charting. Without
+    enough history every projection is None and ``daily`` is empty."""
+
+    to_date: float
+    projected: float | None = None
+    low: float | None = None
+    high: float | None = None
+    exhausted_on: dt.date | None = None
+    exhausted_earliest: dt.date | None = None
+    trend: float | None = None
+    daily: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+
 def forecast_credits(
     daily: pl.DataFrame,
     *,
@@ -416,15 +439,14 @@ def forecast_credits(
     pool: float | None = None,
     seed: int = 0,
     draws: int = 2000,
-) -> dict[str, Any]:
+) -> Forecast:
     """Project credits of ``[period_start, period_end]`` from ``as_of`` (last complete day), 80 % interval.
 
     Model: each remaining day draws a credit total from the last 28 observed days of the same kind
     (weekday / weekend), scaled by the recent trend (last 14 vs previous 14 days, capped ±30 %). Draws
     are vectorised (seeded bootstrap). ``pool`` gives the date cumulative period credits cross it.
 
-    Returns ``{"to_date", "projected", "low", "high", "exhausted_on", "exhausted_earliest", "trend", "daily"}``;
-    ``daily`` is a frame ``day, kind (actual/forecast), credits, low, high`` of cumulative credits for charting.
+    Returns a :class:`Forecast`.
     """
     month_start = period_start
     horizon_end = period_end
@@ -437,16 +459,7 @@ def forecast_credits(
         else pl.Series("day", [], dtype=pl.Date)
     )
     if recent.height < 7:
-        return {
-            "to_date": to_date,
-            "projected": None,
-            "low": None,
-            "high": None,
-            "exhausted_on": None,
-            "exhausted_earliest": None,
-            "trend": None,
-            "daily": pl.DataFrame(),
-        }
+        return Forecast(to_date)
     last14 = recent.filter(pl.col("day") > as_of - dt.timedelta(days=14))["credits"].sum()
     prev14 = recent.filter(pl.col("day") <= as_of - dt.timedelta(days=14))["credits"].sum()
     trend = float(np.clip(last14 / prev14, 0.7, 1.3)) if prev14 else 1.0
@@ -479,16 +492,16 @@ def forecast_credits(
         idx = np.flatnonzero(series >= pool)
         return remaining[int(idx[0])] if idx.size else None
 
-    return {
-        "to_date": to_date,
-        "projected": float(np.median(total)),
-        "low": float(np.percentile(total, 10)),
-        "high": float(np.percentile(total, 90)),
-        "exhausted_on": crossing(mid),
-        "exhausted_earliest": crossing(hi),
-        "trend": trend,
-        "daily": daily_out,
-    }
+    return Forecast(
+        to_date,
+        projected=float(np.median(total)),
+        low=float(np.percentile(total, 10)),
+        high=float(np.percentile(total, 90)),
+        exhausted_on=crossing(mid),
+        exhausted_earliest=crossing(hi),
+        trend=trend,
+        daily=daily_out,
+    )
 
 
 def top_users(user_day: pl.DataFrame | pl.LazyFrame, *, n: int = 10) -> pl.DataFrame:

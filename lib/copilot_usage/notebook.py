@@ -203,9 +203,9 @@ def change_phrase(what: str, change: float | None, period: str) -> str:
     if change is None:
         return f"There is not enough data to compare {what} {period}."
     if abs(change) < 0.01:
-        return f"{what.capitalize()} was flat {period}."
+        return f"{what[:1].upper()}{what[1:]} was flat {period}."
     verb = "rose" if change > 0 else "fell"
-    return f"{what.capitalize()} {verb} {abs(change):.0%} {period}."
+    return f"{what[:1].upper()}{what[1:]} {verb} {abs(change):.0%} {period}."
 
 
 @dataclass

@@ -1,0 +1,70 @@
+"""Sentences and figures more than one report uses: change phrases, calendar periods, the included pool and the
+forecast sentences."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from .. import metrics
+from ..pricing import CREDIT_PRICE_USD
+from .context import Report
+
+
+def change_phrase(what: str, change: float | None, period: str) -> str:
+    """Deterministic narrative: ``"Credits per active user rose 18% week over week."``"""
+    if change is None:
+        return f"There is not enough data to compare {what} {period}."
+    if abs(change) < 0.01:
+        return f"{what[:1].upper()}{what[1:]} was flat {period}."
+    verb = "rose" if change > 0 else "fell"
+    return f"{what[:1].upper()}{what[1:]} {verb} {abs(change):.0%} {period}."
+
+
+def month_end(day: dt.date) -> dt.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+
+
+def quarter_end(day: dt.date) -> dt.date:
+    q_month = ((day.month - 1) // 3 + 1) * 3
+    return dt.date(day.year, q_month, calendar.monthrange(day.year, q_month)[1])
+
+
+def included_pool(r: Report) -> float | None:
+    """The included pool of the scope's seat roster in the month of the period's end (the allowance in force
+    then, promotional unless the report's prices say otherwise), or None when the roster was not fetched
+    (never 0)."""
+    if not r.fetched("seats"):
+        return None
+    return metrics.included_pool(r.frame("seats"), month=r.end, promotional=r.prices.promotional)
+
+
+def forecast_story(
+    fc: metrics.Forecast, *, pool: float | None, period_end: dt.date, label: str, credit_price: float = CREDIT_PRICE_USD
+) -> list[str]:
+    """Where the period ends at the current pace, and when the included pool runs out (or that it lasts)."""
+    if fc.projected is None or fc.low is None or fc.high is None:
+        return ["Too few days of credit data to forecast."]
+    out = [
+        (
+            f"At the current pace the {label} ends near {fc.projected:,.0f} credits "
+            f"(80% interval {fc.low:,.0f}–{fc.high:,.0f}); {fc.to_date:,.0f} are used so far."
+        )
+    ]
+    if pool:
+        if fc.exhausted_on:
+            out.append(
+                f"The included pool of {pool:,.0f} credits is projected to run out on {fc.exhausted_on:%d %b}"
+                f"; overage at US${credit_price:g} a credit would be about "
+                f"US${max(fc.projected - pool, 0) * credit_price:,.0f}."
+            )
+        else:
+            out.append(
+                f"The included pool of {pool:,.0f} credits is projected to last the month "
+                f"({fc.projected / pool:.0%} used by {period_end:%d %b})."
+            )
+    return out
