@@ -310,7 +310,11 @@ def period_change(
     daily: pl.DataFrame, *, column: str, days: int, end: dt.date | None = None, how: str = "sum"
 ) -> Change:
     """Compare the last ``days`` days with the ``days`` before them (sums, or means with ``how="mean"``)."""
-    end = end or daily["day"].max()
+    if end is None:
+        newest = daily["day"].max()
+        if not isinstance(newest, dt.date):  # no day at all
+            return Change(None, None, None)
+        end = newest
     cur = daily.filter(pl.col("day").is_between(end - dt.timedelta(days=days - 1), end))
     prev = daily.filter(pl.col("day").is_between(end - dt.timedelta(days=2 * days - 1), end - dt.timedelta(days=days)))
 
@@ -460,8 +464,8 @@ def forecast_credits(
     )
     if recent.height < 7:
         return Forecast(to_date)
-    last14 = recent.filter(pl.col("day") > as_of - dt.timedelta(days=14))["credits"].sum()
-    prev14 = recent.filter(pl.col("day") <= as_of - dt.timedelta(days=14))["credits"].sum()
+    last14 = float(recent.filter(pl.col("day") > as_of - dt.timedelta(days=14))["credits"].sum())
+    prev14 = float(recent.filter(pl.col("day") <= as_of - dt.timedelta(days=14))["credits"].sum())
     trend = float(np.clip(last14 / prev14, 0.7, 1.3)) if prev14 else 1.0
     rng = np.random.default_rng(seed)
     weekend = recent["day"].dt.weekday() >= 6

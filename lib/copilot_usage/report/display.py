@@ -35,7 +35,7 @@ def show(r: Report, item: Section | Notes | Title) -> None:
         said: tuple[str, ...] = ()
         for part in item.parts:
             if isinstance(part, Paragraph):
-                said = part.sentences
+                said = (*said, *part.sentences)  # the alt text of the next chart says all of it
                 _emit(html.paragraph(part.sentences), "say", {"sentences": list(part.sentences)})
             elif isinstance(part, Tiles):
                 _emit(
