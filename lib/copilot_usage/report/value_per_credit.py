@@ -134,7 +134,7 @@ def fit(r: Report) -> value.IntensityFit:
 
 def unit_totals(r: Report) -> pl.DataFrame:
     """Per user and team (GitHub's daily team membership, nested teams rolled up; non-additive)."""
-    return r.memo("value.unit_totals", lambda: value.user_totals(_team_days(r, usage(r)), by=["unit"]))
+    return r.memo("value.unit_totals", lambda: value.user_totals(team_days(r, usage(r)), by=["unit"]))
 
 
 def included_pool(r: Report) -> float | None:
@@ -162,7 +162,7 @@ def _team_sources(r: Report, seated: pl.DataFrame) -> tuple[pl.DataFrame, pl.Dat
     return lists, teams.member_intervals(members), fetched
 
 
-def _team_days(r: Report, frame: pl.DataFrame) -> pl.DataFrame:
+def team_days(r: Report, frame: pl.DataFrame) -> pl.DataFrame:
     """User-day rows of ``frame`` attributed to GitHub teams (non-additive) as the team report does."""
     seated = teams.roster(r.frame("seats"), as_of=r.end)
     lists, members, fetched = _team_sources(r, seated)
@@ -390,7 +390,7 @@ def review_table(r: Report, quad: Quadrant, *, n: int = 10) -> pl.DataFrame:
     if quad.label == "unit":
         review = quad.frame.filter(pl.col("quadrant") == value.QUADRANTS[(True, False)])["unit"].implode()
         keys = pl.concat([features.select(day_key), models.select(day_key)]).unique()
-        units = _team_days(r, keys).filter(pl.col("unit").is_in(review)).select(*day_key, "unit")
+        units = team_days(r, keys).filter(pl.col("unit").is_in(review)).select(*day_key, "unit")
         features = features.join(units, on=day_key)
         models = models.join(units, on=day_key)
     return value.review_list(
@@ -444,7 +444,7 @@ def outcomes(r: Report) -> Section:
     return section(
         _outcomes_story(weekly),
         Chart(charts.outcomes(weekly), data=weekly.drop_nulls("created_per_1000_credits")),
-        r.not_fetched("repo_review_times_day") or _review_stages_story(stages),
+        r.not_fetched("repo_review_times_day") or review_stages_story(stages),
     )
 
 
@@ -464,7 +464,7 @@ def _hours(minutes: float | None) -> str:
     return "n/a" if minutes is None else f"{minutes / 60:,.1f} h"
 
 
-def _review_stages_story(stages: pl.DataFrame) -> list[str]:
+def review_stages_story(stages: pl.DataFrame) -> list[str]:
     """The latest week's review-stage times (:func:`value.review_stages`); nothing before GitHub reports them."""
     week: dt.date | None = stages["week"].max()  # type: ignore[assignment]
     if week is None:
