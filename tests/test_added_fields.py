@@ -185,7 +185,8 @@ def test_cli_customisations_per_kind_never_summed(built: dict[str, Any]) -> None
 
 
 def test_review_stages_weekly_medians_and_summed_merges(built: dict[str, Any]) -> None:
-    from copilot_usage import narrative, value
+    from copilot_usage import value
+    from copilot_usage.report.value_per_credit import review_stages_story
 
     rt = built["repo_review_times_day"]
     stages = value.review_stages(rt)
@@ -195,6 +196,6 @@ def test_review_stages_weekly_medians_and_summed_merges(built: dict[str, Any]) -
     first = stages.row(0, named=True)
     assert first["median_minutes"] == counted["median_minutes_ready_to_first_review"].median()
     assert first["p90_minutes"] == counted["p90_minutes_ready_to_first_review"].median()
-    story = narrative.review_stages_story(stages)
+    story = review_stages_story(stages)
     assert "ready for review to first review" in story[0] and "human" in story[1]
-    assert "from 2026-09-25" in narrative.review_stages_story(value.review_stages(rt.clear()))[0]
+    assert "from 2026-09-25" in review_stages_story(value.review_stages(rt.clear()))[0]

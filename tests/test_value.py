@@ -80,9 +80,9 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_ratio() -> None:
 
 def test_concentration_and_gini() -> None:
     equal = value.concentration(pl.DataFrame({"credits": [10.0] * 100}))
-    assert equal["gini"] == pytest.approx(0.0, abs=1e-9) and equal["top10"] == pytest.approx(0.10)
+    assert equal.gini == pytest.approx(0.0, abs=1e-9) and equal.top10 == pytest.approx(0.10)
     skewed = value.concentration(pl.DataFrame({"credits": [0.0] * 99 + [100.0]}))
-    assert skewed["top1"] == pytest.approx(1.0) and skewed["gini"] == pytest.approx(0.99)
+    assert skewed.top1 == pytest.approx(1.0) and skewed.gini == pytest.approx(0.99)
     monthly = value.monthly_concentration(_ud([(0, u, 10.0, 1) for u in range(10)]))
     assert monthly["gini"].to_list() == [pytest.approx(0.0, abs=1e-9)]
 
@@ -118,8 +118,8 @@ def test_estimator_recovers_the_simulators_true_costs(tenant_tables: dict[str, p
         tenant_tables["user_day"], tenant_tables["user_feature_day"], tenant_tables["user_model_feature_day"]
     )
     fit = value.credit_intensity(design)
-    est = {(k, n): c for k, n, c in fit["coefficients"].iter_rows()}
-    shares = value.attributed_credits(design, fit["coefficients"])
+    est = {(k, n): c for k, n, c in fit.coefficients.iter_rows()}
+    shares = value.attributed_credits(design, fit.coefficients)
     share = {(k, n): s for k, n, _, s in shares.iter_rows()}
     truth = {("model", m): c for m, c in MODEL_CREDITS.items()} | {
         ("feature", f): c for f, c in FEATURE_CREDITS.items()
@@ -133,7 +133,8 @@ def test_estimator_recovers_the_simulators_true_costs(tenant_tables: dict[str, p
     for key in minor:
         assert est[key] == pytest.approx(truth[key], rel=0.30), key
     assert est[("feature", "code_completion")] < 0.05  # completions are not billed in credits
-    assert fit["r2_holdout"] > 0.9 and fit["explained_share"] == pytest.approx(1.0, abs=0.05)
+    assert fit.r2_holdout is not None and fit.r2_holdout > 0.9
+    assert fit.explained_share == pytest.approx(1.0, abs=0.05)
 
 
 @pytest.mark.parametrize("label", ["unit", "user_login"])
@@ -142,23 +143,24 @@ def test_review_table_reads_only_the_measure_and_keeps_the_whole_row_answer(labe
     breakdowns is carried through the team attribution (the way it was done before it was projected)."""
     from pathlib import Path
 
-    from copilot_usage import narrative, notebook
+    from copilot_usage.report import open_report
+    from copilot_usage.report.value_per_credit import Quadrant, review_table, team_days, totals, unit_totals
 
     sample = Path(__file__).parents[1] / "data" / "sample"
     end = store.scan(sample, "user_day").select(pl.col("day").max()).collect().item()
-    r = notebook.Report("t", sample, "enterprise:octo-sim", end - dt.timedelta(days=59), end)  # type: ignore[arg-type]
-    usage = r.scan("user_day")
-    totals = value.user_totals(narrative.team_days(r, usage), by=["unit"]) if label == "unit" else None
-    groups = value.by_group(totals, group="unit") if totals is not None else value.user_totals(usage)
-    quad = groups.with_columns(quadrant=pl.lit(value.QUADRANTS[(True, False)]))
-    got = narrative.review_table(r, quad, label, n=1000)
+    r = open_report(
+        "t", data_dir=str(sample), scope="enterprise:octo-sim", start=str(end - dt.timedelta(days=59)), end=str(end)
+    )
+    groups = value.by_group(unit_totals(r), group="unit") if label == "unit" else totals(r)
+    quad = Quadrant(groups.with_columns(quadrant=pl.lit(value.QUADRANTS[(True, False)])), label)
+    got = review_table(r, quad, n=1000)
     measure = "user_initiated_interaction_count"
     key = "user_id" if label == "user_login" else label
-    whole = {t: r.scan(t) for t in ("user_feature_day", "user_model_feature_day")}
+    whole = {t: r.frame(t) for t in ("user_feature_day", "user_model_feature_day")}
     if label == "unit":
-        whole = {t: narrative.team_days(r, lf).lazy() for t, lf in whole.items()}
+        whole = {t: team_days(r, frame) for t, frame in whole.items()}
     want = value.review_list(
-        quad,
+        quad.frame,
         label=label,
         n=1000,
         key=key,

@@ -8,6 +8,7 @@ labelled as such. Pure functions of frames; polars expressions; numpy only for t
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -71,24 +72,31 @@ def gini(values: pl.Expr) -> pl.Expr:
     return ((2 * rank - n - 1) * values).sum() / (n * values.sum())
 
 
-def concentration(totals: pl.DataFrame) -> dict[str, Any]:
-    """Share of credits from the top 1/5/10 % of users, Gini, and the Lorenz curve.
+LORENZ_SCHEMA = {"user_share": pl.Float64, "credit_share": pl.Float64}
 
-    Expects ``credits`` per user (nulls ignored). Returns ``{"users", "credits", "top1", "top5", "top10",
-    "gini", "lorenz"}`` with ``lorenz`` a frame ``user_share, credit_share`` (100 points).
-    """
+
+@dataclass(frozen=True)
+class Concentration:
+    """How concentrated credits are across users: users with credits, their credits, the share of the top 1/5/10 %
+    of them (None without credits), the Gini coefficient and the Lorenz curve (``user_share, credit_share``)."""
+
+    users: int
+    credits: float
+    top1: float | None = None
+    top5: float | None = None
+    top10: float | None = None
+    gini: float | None = None
+    lorenz: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LORENZ_SCHEMA))
+
+
+def concentration(totals: pl.DataFrame) -> Concentration:
+    """Share of credits from the top 1/5/10 % of users, Gini, and the Lorenz curve (100 points).
+
+    Expects ``credits`` per user (nulls ignored)."""
     c = np.sort(totals["credits"].drop_nulls().to_numpy())
     n, total = c.size, float(c.sum()) if c.size else 0.0
     if n == 0 or total <= 0:
-        return {
-            "users": n,
-            "credits": total,
-            "top1": None,
-            "top5": None,
-            "top10": None,
-            "gini": None,
-            "lorenz": pl.DataFrame(schema={"user_share": pl.Float64, "credit_share": pl.Float64}),
-        }
+        return Concentration(users=n, credits=total)
     desc = c[::-1].cumsum() / total
 
     def top(p: float) -> float:
@@ -98,15 +106,9 @@ def concentration(totals: pl.DataFrame) -> dict[str, Any]:
     gini = float(1 - 2 * np.trapezoid(cum, dx=1 / n))
     grid = np.linspace(0, 1, 101)
     lorenz = pl.DataFrame({"user_share": grid, "credit_share": np.interp(grid, np.linspace(0, 1, n + 1), cum)})
-    return {
-        "users": n,
-        "credits": total,
-        "top1": top(0.01),
-        "top5": top(0.05),
-        "top10": top(0.10),
-        "gini": gini,
-        "lorenz": lorenz,
-    }
+    return Concentration(
+        users=n, credits=total, top1=top(0.01), top5=top(0.05), top10=top(0.10), gini=gini, lorenz=lorenz
+    )
 
 
 def monthly_concentration(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
@@ -236,26 +238,32 @@ def intensity_design(
     return out.select(*key, "ai_credits_used", *regressors).with_columns(pl.col(regressors).fill_null(0))
 
 
-def credit_intensity(design: pl.DataFrame, *, holdout_every: int = 5) -> dict[str, Any]:
+COEFFICIENTS_SCHEMA = {"kind": pl.String, "name": pl.String, "credits_per_event": pl.Float64}
+
+
+@dataclass(frozen=True)
+class IntensityFit:
+    """The credit-intensity regression: ``coefficients`` (``kind, name, credits_per_event``), R² on training and
+    held-out days, mean absolute error on held-out days, the share of credits the fit accounts for (None when
+    not computable) and the number of user-day rows."""
+
+    coefficients: pl.DataFrame
+    r2_train: float | None
+    r2_holdout: float | None
+    mae_holdout: float | None
+    explained_share: float | None
+    rows: int
+
+
+def credit_intensity(design: pl.DataFrame, *, holdout_every: int = 5) -> IntensityFit:
     """Non-negative least squares of daily credits on feature generations and model interactions.
 
-    Days are split by calendar day: every ``holdout_every``-th day is held out. Returns
-    ``{"coefficients": frame(kind, name, credits_per_event), "r2_train", "r2_holdout", "mae_holdout",
-    "explained_share", "rows"}``. An *estimate* of each feature's and model's credit intensity — never a
-    billed split.
+    Days are split by calendar day: every ``holdout_every``-th day is held out. An *estimate* of each feature's
+    and model's credit intensity — never a billed split.
     """
     regressors = [c for c in design.columns if ":" in c]
     if design.height < 20 or not regressors:
-        return {
-            "coefficients": pl.DataFrame(
-                schema={"kind": pl.String, "name": pl.String, "credits_per_event": pl.Float64}
-            ),
-            "r2_train": None,
-            "r2_holdout": None,
-            "mae_holdout": None,
-            "explained_share": None,
-            "rows": design.height,
-        }
+        return IntensityFit(pl.DataFrame(schema=COEFFICIENTS_SCHEMA), None, None, None, None, design.height)
     ordinal = (design["day"] - design["day"].min()).dt.total_days().to_numpy()
     test = ordinal % holdout_every == holdout_every - 1
     x = design.select(regressors).to_numpy().astype(float)
@@ -273,16 +281,16 @@ def credit_intensity(design: pl.DataFrame, *, holdout_every: int = 5) -> dict[st
 
     fitted = x @ coef
     kinds = [r.split(":", 1) for r in regressors]
-    return {
-        "coefficients": pl.DataFrame(
+    return IntensityFit(
+        coefficients=pl.DataFrame(
             {"kind": [k for k, _ in kinds], "name": [n for _, n in kinds], "credits_per_event": coef}
         ).sort("kind", "credits_per_event", descending=[False, True]),
-        "r2_train": r2(~test),
-        "r2_holdout": r2(test),
-        "mae_holdout": float(np.abs(y[test] - fitted[test]).mean()) if test.any() else None,
-        "explained_share": float(fitted.sum() / y.sum()) if y.sum() > 0 else None,
-        "rows": design.height,
-    }
+        r2_train=r2(~test),
+        r2_holdout=r2(test),
+        mae_holdout=float(np.abs(y[test] - fitted[test]).mean()) if test.any() else None,
+        explained_share=float(fitted.sum() / y.sum()) if y.sum() > 0 else None,
+        rows=design.height,
+    )
 
 
 def attributed_credits(design: pl.DataFrame, coefficients: pl.DataFrame) -> pl.DataFrame:
@@ -290,6 +298,8 @@ def attributed_credits(design: pl.DataFrame, coefficients: pl.DataFrame) -> pl.D
     share``); shares are within kind."""
     coef = dict(zip(coefficients["kind"] + ":" + coefficients["name"], coefficients["credits_per_event"], strict=True))
     cols = [c for c in design.columns if c in coef]
+    if not cols:  # no fit (too few user-days): nothing to attribute
+        return pl.DataFrame(schema={"kind": pl.String, "name": pl.String, "credits": pl.Float64, "share": pl.Float64})
     sums = design.select(pl.col(cols).sum()).row(0, named=True)
     out = pl.DataFrame(
         {

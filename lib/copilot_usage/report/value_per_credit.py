@@ -1,0 +1,512 @@
+"""The sections of ``notebooks/value_per_credit.ipynb``: where credits go, what a credit buys, which work
+patterns drive the cost, cost against output, patterns and phases, outcomes, money.
+
+Each section is a function of the :class:`Report` returning a :class:`Section`; they share the period's tables
+(read once through :meth:`Report.frame`) and derived results (through :meth:`Report.memo`). The analysis is in
+:mod:`copilot_usage.value`; this module picks the data, writes the sentences and lays out the section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from .. import charts, metrics, teams, value
+from .context import Report
+from .html import fmt_num
+from .privacy import protect
+from .section import Chart, Section, Table, Tile, Tiles, section
+
+# the columns each table is read with (one tuple per table: the table is collected once per report)
+USER_DAY = (
+    "scope",
+    "day",
+    "user_id",
+    "user_login",
+    "ai_credits_used",
+    "loc_added_sum",
+    "code_acceptance_activity_count",
+    "code_generation_activity_count",
+    "user_initiated_interaction_count",
+    "cli_session_count",
+    "used_agent",
+    "used_cli",
+    "used_chat",
+    "ai_adoption_phase_number",
+)
+USER_FEATURE_DAY = (
+    "scope",
+    "day",
+    "user_id",
+    "feature",
+    "code_generation_activity_count",
+    "user_initiated_interaction_count",
+)
+USER_MODEL_FEATURE_DAY = ("scope", "day", "user_id", "model", "user_initiated_interaction_count")
+AGGREGATE_DAY = (
+    "day",
+    "pr_total_created",
+    "pr_total_created_by_copilot",
+    "pr_total_merged_created_by_copilot",
+    "pr_median_minutes_to_merge",
+    "pr_median_minutes_to_merge_copilot_authored",
+)
+USER_TEAM_DAY = ("scope", "day", "user_id", "team_id", "slug")
+REVIEW_MEASURE = "user_initiated_interaction_count"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The report's analysis parameters (notebook parameters of the same names; these defaults otherwise)."""
+
+    min_credits: float = 10.0  # users with fewer credits in the period get no ratio
+    min_active_days: int = 3  # users with fewer active days in the period get no ratio
+    bootstrap_iterations: int = 1000
+    seed: int = 7
+
+
+def settings(r: Report) -> Settings:
+    return Settings(**{f.name: r.parameters[f.name] for f in dataclasses.fields(Settings) if f.name in r.parameters})
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The value report's headline figures (``summary.json``)."""
+
+    credits_total: float
+    cost_usd_list: float
+    users_with_credits: int
+    top1_share: float | None
+    top5_share: float | None
+    top10_share: float | None
+    gini: float | None
+    accepted_lines_per_100_credits: float | None
+    accepted_lines_per_100_credits_ci90: tuple[float | None, float | None]
+    intensity_r2_holdout: float | None
+    feature_intensity: dict[str, float]
+    model_intensity: dict[str, float]
+
+
+# ---------------------------------------------------------------------- shared, computed once per report
+def usage(r: Report) -> pl.DataFrame:
+    return r.frame("user_day", columns=USER_DAY)
+
+
+def totals(r: Report) -> pl.DataFrame:
+    return r.memo("value.totals", lambda: value.user_totals(usage(r)))
+
+
+def concentration(r: Report) -> value.Concentration:
+    return r.memo("value.concentration", lambda: value.concentration(totals(r)))
+
+
+def per_scope(r: Report) -> pl.DataFrame:
+    s = settings(r)
+    return r.memo(
+        "value.per_scope",
+        lambda: value.output_per_credit(
+            totals(r),
+            min_credits=s.min_credits,
+            min_active_days=s.min_active_days,
+            iterations=s.bootstrap_iterations,
+            seed=s.seed,
+        ),
+    )
+
+
+def design(r: Report) -> pl.DataFrame:
+    return r.memo(
+        "value.design",
+        lambda: value.intensity_design(
+            usage(r),
+            r.frame("user_feature_day", columns=USER_FEATURE_DAY),
+            r.frame("user_model_feature_day", columns=USER_MODEL_FEATURE_DAY),
+        ),
+    )
+
+
+def fit(r: Report) -> value.IntensityFit:
+    return r.memo("value.fit", lambda: value.credit_intensity(design(r)))
+
+
+def unit_totals(r: Report) -> pl.DataFrame:
+    """Per user and team (GitHub's daily team membership, nested teams rolled up; non-additive)."""
+    return r.memo("value.unit_totals", lambda: value.user_totals(team_days(r, usage(r)), by=["unit"]))
+
+
+def included_pool(r: Report) -> float | None:
+    """The included pool of the scope's seat roster in the month of the period's end (the allowance in force
+    then), or None when the roster was not fetched (never 0)."""
+    if not r.fetched("seats"):
+        return None
+    return metrics.included_pool(r.frame("seats"), month=r.end, promotional=r.prices.promotional)
+
+
+def _team_sources(r: Report, seated: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """The team lists (``teams``, ``member_intervals`` of their members) of every organization in the scope and,
+    for an enterprise, its enterprise teams; and the scopes whose lists the cache holds."""
+    lists = r.frame("teams", all_scopes=True)
+    members = r.frame("team_members", all_scopes=True)
+    if r.scope.startswith("org:"):
+        orgs = [r.scope.removeprefix("org:")]
+    else:  # the enterprise's organizations: those its seats are granted through, else every org in the cache
+        seat_orgs = seated["organization"].drop_nulls().unique().sort().to_list()
+        orgs = seat_orgs or sorted(s.removeprefix("org:") for s in lists["scope"].unique() if s.startswith("org:"))
+    scopes = ([r.scope] if r.scope.startswith("enterprise:") else []) + [f"org:{o}" for o in orgs]
+    lists = lists.filter(pl.col("scope").is_in(scopes))
+    members = members.filter(pl.col("scope").is_in(scopes))
+    fetched = [s for s in scopes if s in set(lists["scope"].to_list()) | set(members["scope"].to_list())]
+    return lists, teams.member_intervals(members), fetched
+
+
+def team_days(r: Report, frame: pl.DataFrame) -> pl.DataFrame:
+    """User-day rows of ``frame`` attributed to GitHub teams (non-additive) as the team report does."""
+    seated = teams.roster(r.frame("seats"), as_of=r.end)
+    lists, members, fetched = _team_sources(r, seated)
+    fetched_orgs = [s.removeprefix("org:") for s in fetched if s.startswith("org:")]
+    enterprise_teams = any(s.startswith("enterprise:") for s in fetched)
+    return teams.team_user_days(
+        frame,
+        r.frame("user_team_day", columns=USER_TEAM_DAY),
+        lists,
+        members=members,
+        no_team=teams.no_team_label(seated, fetched_orgs, enterprise_teams=enterprise_teams),
+        default=teams.NO_TEAM if fetched else teams.NOT_FETCHED,
+        qualify=r.scope.startswith("enterprise:"),
+    )
+
+
+# ---------------------------------------------------------------------- headline
+def headline(r: Report) -> Section:
+    """Tiles and summary figures of the value-per-credit report."""
+    conc, coef = concentration(r), fit(r).coefficients
+    lines = per_scope(r).filter(pl.col("output") == "accepted lines")
+    row = lines.row(0, named=True) if lines.height else {"per_100_credits": None, "low": None, "high": None}
+    figures = Headline(
+        credits_total=conc.credits,
+        cost_usd_list=conc.credits * r.prices.credit,
+        users_with_credits=conc.users,
+        top1_share=conc.top1,
+        top5_share=conc.top5,
+        top10_share=conc.top10,
+        gini=conc.gini,
+        accepted_lines_per_100_credits=row["per_100_credits"],
+        accepted_lines_per_100_credits_ci90=(row["low"], row["high"]),
+        intensity_r2_holdout=fit(r).r2_holdout,
+        feature_intensity={n: c for k, n, c in coef.iter_rows() if k == "feature"},
+        model_intensity={n: c for k, n, c in coef.iter_rows() if k == "model"},
+    )
+    tiles = Tiles(
+        (
+            Tile("AI credits in period", fmt_num(conc.credits)),
+            Tile("List value (US$)", f"${conc.credits * r.prices.credit:,.0f}"),
+            Tile("Credits from the top 10% of users", "n/a" if conc.top10 is None else f"{conc.top10:.0%}"),
+            Tile("Gini of credits across users", fmt_num(conc.gini, digits=2)),
+            Tile("Accepted lines per 100 credits", fmt_num(row["per_100_credits"], digits=1)),
+        )
+    )
+    return section(tiles, figures=figures)
+
+
+# ---------------------------------------------------------------------- 1. where do credits go?
+def credit_concentration(r: Report) -> Section:
+    conc = concentration(r)
+    return section(
+        _concentration_story(conc),
+        Chart(charts.lorenz(conc.lorenz), data=conc.lorenz),
+        Table(value.monthly_concentration(usage(r))),
+    )
+
+
+def _concentration_story(conc: value.Concentration) -> list[str]:
+    if conc.top10 is None or conc.top1 is None or conc.top5 is None or conc.gini is None:
+        return ["No credits in this period."]
+    return [
+        f"{conc.users:,} users consumed {conc.credits:,.0f} credits. The top 1% of them used "
+        f"{conc.top1:.0%}, the top 5% {conc.top5:.0%} and the top 10% {conc.top10:.0%} of all credits "
+        f"(Gini {conc.gini:.2f}; 0 = everyone equal, 1 = one user uses everything)."
+    ]
+
+
+# ---------------------------------------------------------------------- 2. what does a credit buy?
+def per_credit(r: Report) -> Section:
+    scope_rows = per_scope(r)
+    return section(
+        _per_credit_story(scope_rows, settings(r)),
+        Chart(charts.per_100_credits(scope_rows), data=scope_rows.drop_nulls("per_100_credits")),
+    )
+
+
+def _per_credit_story(rows: pl.DataFrame, s: Settings) -> list[str]:
+    lines = rows.filter(pl.col("output") == "accepted lines")
+    if lines.height == 0 or lines["per_100_credits"][0] is None:
+        return ["No user passes the activity floors in this period."]
+    row = lines.row(0, named=True)
+    ci = "" if row["low"] is None else f" (90% interval {row['low']:,.1f}–{row['high']:,.1f})"
+    return [
+        f"Every 100 AI credits came with {row['per_100_credits']:,.1f} accepted lines{ci}, across "
+        f"{row['users']:,} users with at least {s.min_credits:g} credits and {s.min_active_days} active days.",
+        "Ratios are sums over users divided by their summed credits, never averages of per-user ratios.",
+    ]
+
+
+def per_team(r: Report) -> Section:
+    """Output per 100 credits per team (teams under k_min users above the floors left out)."""
+    s = settings(r)
+    rows = value.output_per_credit(
+        unit_totals(r),
+        by="unit",
+        min_credits=s.min_credits,
+        min_active_days=s.min_active_days,
+        iterations=s.bootstrap_iterations,
+        seed=s.seed,
+        outputs={"loc_added_sum": "accepted lines"},
+    )
+    shown = protect(rows, r.audience, group_users="users")
+    return section(
+        r.not_fetched("user_team_day", "teams"),
+        Table(
+            shown.sort("per_100_credits", descending=True, nulls_last=True),
+            empty="No team has k_min users above the floors.",
+        ),
+    )
+
+
+# ---------------------------------------------------------------------- 3. which work patterns drive the cost?
+def intensity(r: Report) -> Section:
+    result = fit(r)
+    return section(
+        _intensity_story(result),
+        Chart(charts.intensity(result.coefficients), data=result.coefficients),
+        Table(value.attributed_credits(design(r), result.coefficients)),
+    )
+
+
+def _intensity_story(result: value.IntensityFit) -> list[str]:
+    coef = result.coefficients
+    if coef.height == 0 or result.r2_holdout is None or result.mae_holdout is None or result.explained_share is None:
+        return ["Too few user-days with credits to estimate what drives them."]
+    models = coef.filter(pl.col("kind") == "model").sort("credits_per_event", descending=True)
+    comp = coef.filter(pl.col("name") == "code_completion")["credits_per_event"]
+    out = [
+        f"A regression of daily credits on each model's interactions and each feature's generations explains "
+        f"{result.r2_holdout:.0%} of the variation on held-out days (R², mean error "
+        f"{result.mae_holdout:,.1f} credits per user-day) and accounts for {result.explained_share:.0%} of credits."
+    ]
+    if models.height:
+        top = models.row(0, named=True)
+        out.append(
+            f"The most credit-intensive model is {top['name']} at about {top['credits_per_event']:,.1f} "
+            f"credits per interaction."
+        )
+    if comp.len():
+        out.append(
+            "Code completions cost "
+            + (
+                "nothing measurable, as GitHub's billing says (completions are not billed in AI credits)."
+                if comp[0] < 0.05
+                else f"about {comp[0]:.2f} credits per generation, which contradicts "
+                "GitHub's billing rules; check the data."
+            )
+        )
+    out.append("These are estimates from activity counts, not GitHub's billed split.")
+    return out
+
+
+# ---------------------------------------------------------------------- 4. cost versus output
+@dataclass(frozen=True)
+class Quadrant:
+    """Entities placed by cost and output: users for the analyst audience, teams (k_min applied) for
+    leadership. ``label`` is the frame's label column (``user_login`` or ``unit``)."""
+
+    frame: pl.DataFrame
+    label: str
+
+    @property
+    def noun(self) -> str:
+        return "team" if self.label == "unit" else "user"
+
+
+def quadrant(r: Report) -> Quadrant:
+    return r.memo("value.quadrant", lambda: _quadrant(r))
+
+
+def _quadrant(r: Report) -> Quadrant:
+    if r.audience.leadership:
+        units = protect(value.by_group(unit_totals(r), group="unit"), r.audience, group_users="users")
+        return Quadrant(value.quadrant(units) if units.height else units, "unit")
+    s = settings(r)
+    users = totals(r).filter(
+        (pl.col("credits").fill_null(0) >= s.min_credits) & (pl.col("active_days") >= s.min_active_days)
+    )
+    # pseudonyms (when asked) before the chart is built: its spec carries the labels
+    users = protect(users, r.audience, user_column="user_login")
+    return Quadrant(value.quadrant(users) if users.height else users, "user_login")
+
+
+def cost_vs_output(r: Report) -> Section:
+    quad = quadrant(r)
+    return section(
+        _quadrant_story(quad),
+        Chart(charts.quadrant(quad.frame, label=quad.label), data=quad.frame),
+        Table(review_table(r, quad), user_column="user_login", empty="No entry in the review quadrant."),
+    )
+
+
+def _quadrant_story(quad: Quadrant) -> list[str]:
+    if quad.frame.height == 0:
+        return [f"No {quad.noun} passes the floors and the k_min rule."]
+    counts = dict(quad.frame.group_by("quadrant").len().iter_rows())
+    review = counts.get("review: exploration or waste", 0)
+    return [
+        f"Of {quad.frame.height} {quad.noun}s, {review} use more credits than the median with less output than the "
+        f"median (review: exploration or waste) and {counts.get('efficient', 0)} deliver above-median output "
+        f"on below-median credits (efficient)."
+    ]
+
+
+def review_table(r: Report, quad: Quadrant, *, n: int = 10) -> pl.DataFrame:
+    """Top "review: exploration or waste" entries with their dominant feature and model (by interactions);
+    teams are attributed through GitHub's team membership as in the team report.
+
+    Only the measure is read, summed per user-day and feature (model); teams are attributed to the user-days
+    once, and only the review entries' teams are joined to the breakdowns (the same sums as attributing every
+    breakdown row to every team, which at 20,000 users × 60 days cost 1 GB and most of the report's time)."""
+    day_key = ["scope", "day", "user_id"]
+    features = (
+        r.frame("user_feature_day", columns=USER_FEATURE_DAY)
+        .group_by(*day_key, "feature")
+        .agg(pl.col(REVIEW_MEASURE).sum())
+    )
+    models = (
+        r.frame("user_model_feature_day", columns=USER_MODEL_FEATURE_DAY)
+        .group_by(*day_key, "model")
+        .agg(pl.col(REVIEW_MEASURE).sum())
+    )
+    key = "user_id" if quad.label == "user_login" else quad.label
+    if quad.label == "unit":
+        review = quad.frame.filter(pl.col("quadrant") == value.QUADRANTS[(True, False)])["unit"].implode()
+        keys = pl.concat([features.select(day_key), models.select(day_key)]).unique()
+        units = team_days(r, keys).filter(pl.col("unit").is_in(review)).select(*day_key, "unit")
+        features = features.join(units, on=day_key)
+        models = models.join(units, on=day_key)
+    return value.review_list(
+        quad.frame,
+        label=quad.label,
+        n=n,
+        key=key,
+        features=value.dominant(features, key=key, by="feature", measure=REVIEW_MEASURE),
+        models=value.dominant(models, key=key, by="model", measure=REVIEW_MEASURE),
+    )
+
+
+# ---------------------------------------------------------------------- 5. patterns and phases
+def patterns(r: Report) -> Section:
+    by_archetype = protect(
+        value.by_group(value.archetypes(totals(r)), group="archetype"), r.audience, group_users="users"
+    )
+    phases = totals(r).join(value.last_phase(usage(r)), on="user_id", how="left")
+    by_phase = protect(value.by_group(phases, group="phase"), r.audience, group_users="users")
+    chart = charts.group_bars(
+        by_archetype,
+        group="archetype",
+        value="credits_per_user",
+        title="AI credits per user by usage archetype",
+        axis="AI credits per user in period",
+    )
+    return section(_group_story(by_archetype, "archetype"), Chart(chart, data=by_archetype), Table(by_phase))
+
+
+def _group_story(table: pl.DataFrame, group: str) -> list[str]:
+    # groups with a sliver of the credits would top any per-credit ranking: rate those with ≥ 1 % of credits
+    rated = table.filter(
+        pl.col("lines_per_100_credits").is_not_null() & (pl.col("credits") >= 0.01 * pl.col("credits").sum())
+    )
+    if rated.height == 0:
+        return []
+    top = rated.sort("credits_per_user", descending=True).row(0, named=True)
+    best = rated.sort("lines_per_100_credits", descending=True).row(0, named=True)
+    return [
+        f"{top[group]} users consume the most per person ({top['credits_per_user']:,.0f} credits); "
+        f"{best[group]} get the most accepted lines per 100 credits ({best['lines_per_100_credits']:,.1f})."
+    ]
+
+
+# ---------------------------------------------------------------------- 6. outcomes
+def outcomes(r: Report) -> Section:
+    """Pull requests per 1,000 credits (aggregate report), then the review-stage times where GitHub reports them
+    (``repo_review_times_day``, issue 16)."""
+    weekly = value.outcomes(r.frame("aggregate_day", columns=AGGREGATE_DAY), usage(r))
+    stages = value.review_stages(r.frame("repo_review_times_day"))
+    return section(
+        _outcomes_story(weekly),
+        Chart(charts.outcomes(weekly), data=weekly.drop_nulls("created_per_1000_credits")),
+        r.not_fetched("repo_review_times_day") or review_stages_story(stages),
+    )
+
+
+def _outcomes_story(weekly: pl.DataFrame) -> list[str]:
+    rated = weekly.drop_nulls("created_per_1000_credits")
+    if rated.height == 0:
+        return ["No pull-request figures with credits in this period."]
+    created = int(rated["pr_created_by_copilot"].sum())
+    return [
+        f"Across {rated.height} weeks, Copilot created {created:,} pull requests, "
+        f"{created * 1000 / float(rated['credits'].sum()):,.1f} per 1,000 credits. "
+        "This is a scope-level correlation from GitHub's aggregate report, not a per-user effect."
+    ]
+
+
+def _hours(minutes: float | None) -> str:
+    return "n/a" if minutes is None else f"{minutes / 60:,.1f} h"
+
+
+def review_stages_story(stages: pl.DataFrame) -> list[str]:
+    """The latest week's review-stage times (:func:`value.review_stages`); nothing before GitHub reports them."""
+    week: dt.date | None = stages["week"].max()  # type: ignore[assignment]
+    if week is None:
+        return [
+            "GitHub reports review-stage times from 2026-09-25 (pull requests ready for review from 2026-09-21, "
+            "human reviews only); none are in this period."
+        ]
+    last = stages.filter(pl.col("week") == week)
+    merged = int(last["total_merged"].max() or 0)  # type: ignore[arg-type]
+    parts = "; ".join(
+        f"{row['stage']} {_hours(row['median_minutes'])} (p90 {_hours(row['p90_minutes'])})"
+        for row in last.iter_rows(named=True)
+    )
+    return [
+        f"Week of {week:%d %b}: {merged:,} merged pull requests with human review timed by GitHub spent, as the "
+        f"median over repositories and days, {parts}.",
+        "These are human-authored, human-reviewed pull requests only (GitHub's review stages; Copilot code review "
+        "and bots are not timed), so they describe the review process around Copilot, not Copilot's own PRs.",
+    ]
+
+
+# ---------------------------------------------------------------------- 7. money
+def money(r: Report) -> Section:
+    months = value.money_by_month(usage(r), pool=included_pool(r), price=r.prices.credit)
+    return section(_money_story(months), Chart(charts.money(months), data=months), Table(months))
+
+
+def _money_story(months: pl.DataFrame) -> list[str]:
+    if months.height == 0:
+        return ["No credits in this period."]
+    last = months.row(-1, named=True)
+    over = months["overage_usd"].sum()
+    if last["included_pool"] is None:
+        return [
+            f"In {last['month']:%B %Y} so far, {last['credits']:,.0f} credits (US${last['list_value_usd']:,.0f} at "
+            "list price). The included pool is unknown: the seat roster was not fetched (`copilot-usage fetch "
+            "--reports seats`)."
+        ]
+    return [
+        f"In {last['month']:%B %Y} so far, {last['credits']:,.0f} credits (US${last['list_value_usd']:,.0f} at list "
+        f"price) against an included pool of {last['included_pool']:,.0f}: {last['covered_share']:.0%} covered.",
+        f"Overage over the period at list price: US${over:,.0f}."
+        if over
+        else "No month in the period exceeded the included pool.",
+    ]

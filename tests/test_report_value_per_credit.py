@@ -1,0 +1,120 @@
+"""The value report's section functions on the committed sample cache: headline figures against an independent
+recomputation, each table read once, audience rules, and a cache without the optional tables."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from copilot_usage.report import Report, Section, open_report
+from copilot_usage.report import value_per_credit as vpc
+
+SAMPLE = Path(__file__).parents[1] / "data" / "sample"
+SCOPE = "enterprise:octo-sim"
+OPTIONAL = ("seats", "teams", "team_members", "user_team_day", "repo_review_times_day")
+SECTIONS = (
+    vpc.headline,
+    vpc.credit_concentration,
+    vpc.per_credit,
+    vpc.per_team,
+    vpc.intensity,
+    vpc.cost_vs_output,
+    vpc.patterns,
+    vpc.outcomes,
+    vpc.money,
+)
+
+
+def _open(data_dir: Path, **parameters: object) -> Report:
+    return open_report(
+        "Value per AI credit", data_dir=str(data_dir), scope=SCOPE, bootstrap_iterations=100, **parameters
+    )  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def r() -> Report:
+    return _open(SAMPLE)
+
+
+def _user_day(r: Report) -> pl.DataFrame:
+    ud = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_day").rglob("part.parquet")))
+    return ud.filter((pl.col("scope") == SCOPE) & pl.col("day").is_between(r.start, r.end))
+
+
+def test_headline_figures_match_an_independent_computation(r: Report) -> None:
+    figures = vpc.headline(r).figures
+    ud = _user_day(r)
+    per_user = ud.group_by("user_id").agg(
+        pl.col("ai_credits_used").sum(), pl.col("loc_added_sum").sum(), days=pl.col("day").n_unique()
+    )
+    credited = per_user.filter(pl.col("ai_credits_used") > 0).sort("ai_credits_used", descending=True)
+    total = ud["ai_credits_used"].sum()
+    assert figures.credits_total == pytest.approx(total)
+    assert figures.cost_usd_list == pytest.approx(total * r.prices.credit)
+    assert figures.users_with_credits == ud.filter(pl.col("ai_credits_used").is_not_null())["user_id"].n_unique()
+    top10 = credited.head(-(-credited.height // 10))["ai_credits_used"].sum()
+    assert figures.top10_share == pytest.approx(top10 / total)
+    floors = per_user.filter((pl.col("ai_credits_used") >= 10) & (pl.col("days") >= 3))  # the notebook's defaults
+    ratio = 100 * floors["loc_added_sum"].sum() / floors["ai_credits_used"].sum()
+    assert figures.accepted_lines_per_100_credits == pytest.approx(ratio)
+    low, high = figures.accepted_lines_per_100_credits_ci90
+    assert low is not None and high is not None and low < ratio < high
+    assert figures.feature_intensity["code_completion"] < 0.05
+    assert vpc.headline(r).tiles[0].label == "AI credits in period"
+
+
+def test_parameters_reach_the_sections() -> None:
+    strict = _open(SAMPLE, min_credits=1e9)
+    assert vpc.settings(strict).min_credits == 1e9
+    assert vpc.headline(strict).figures.accepted_lines_per_100_credits is None
+    assert vpc.per_credit(strict).sentences == ("No user passes the activity floors in this period.",)
+
+
+def test_every_section_reads_each_table_once(r: Report) -> None:
+    for build in SECTIONS:
+        assert isinstance(build(r), Section)
+    reads = [key[1] for key in r._cache if key[0] == "frame"]
+    assert sorted(reads) == sorted(set(reads)), reads  # one read (one column set) per table
+    assert "user_day" in reads and "repo_review_times_day" in reads
+
+
+def test_outcomes_use_the_review_stage_times(r: Report) -> None:
+    said = " ".join(vpc.outcomes(r).sentences)
+    assert "per 1,000 credits" in said
+    assert "ready for review to first review" in said and "median over repositories" in said
+
+
+def test_leadership_sees_teams_and_analysts_see_users(r: Report) -> None:
+    quad = vpc.quadrant(r)
+    assert quad.label == "unit" and (quad.frame["users"] >= r.k_min).all()
+    analyst = _open(SAMPLE, audience="analyst")
+    assert vpc.quadrant(analyst).label == "user_login"
+    assert "simdev-" in " ".join(vpc.quadrant(analyst).frame["user_login"].to_list())
+    assert vpc.cost_vs_output(r).sentences[0].startswith("Of ") and " teams, " in vpc.cost_vs_output(r).sentences[0]
+
+
+@pytest.fixture(scope="module")
+def without_optional(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample cache without seats, team lists, daily team membership and review-stage times."""
+    root = tmp_path_factory.mktemp("no-optional")
+    for part in (SAMPLE / "processed").iterdir():
+        if part.name not in OPTIONAL:
+            (shutil.copytree if part.is_dir() else shutil.copy)(part, root / "processed" / part.name)
+    return root
+
+
+def test_a_cache_without_optional_tables_says_what_to_fetch(without_optional: Path) -> None:
+    r = _open(without_optional)
+    for build in SECTIONS:
+        build(r)  # nothing fails
+    team = vpc.per_team(r).sentences[0]
+    assert team.startswith(f"Not fetched for {SCOPE}: user_team_day, teams") and "--reports user-teams,teams" in team
+    stages = vpc.outcomes(r).sentences[-1]
+    assert "repo_review_times_day" in stages and "--reports repos" in stages
+    assert "the seat roster was not fetched" in vpc.money(r).sentences[0]
+    assert {"seats", "user_team_day", "repo_review_times_day"} <= set(r.notes().summary["not_fetched"])
+    # the figures do not depend on the optional tables
+    assert vpc.headline(r).figures == vpc.headline(_open(SAMPLE)).figures
