@@ -10,6 +10,7 @@ import pytest
 
 from copilot_usage import teams
 from copilot_usage.errors import InputError
+from copilot_usage.report import Report, open_report, team_distribution
 from copilot_usage.teams import NO_TEAM, NOT_FETCHED
 
 D = dt.date(2026, 11, 2)
@@ -131,26 +132,21 @@ def test_small_teams_are_suppressed_for_leadership() -> None:
 SAMPLE = Path(__file__).parents[1] / "data" / "sample"
 
 
-def _sample_report(scope: str):  # type: ignore[no-untyped-def]
-    from copilot_usage import store
-    from copilot_usage.notebook import Report
-
-    health = store.scan(SAMPLE, "data_health", scope=scope).filter(pl.col("status") == "complete").collect()
-    end = health["day"].max()
-    return Report("t", SAMPLE, scope, max(health["day"].min(), end - dt.timedelta(days=89)), end)
+def _sample_report(scope: str, data_dir: Path = SAMPLE, **parameters: object) -> Report:
+    return open_report("t", data_dir=str(data_dir), scope=scope, **parameters)  # type: ignore[arg-type]
 
 
 def test_idle_members_count_in_their_teams_and_adoption_is_active_seated_over_seated() -> None:
     """GitHub's team membership decides a seated user's team, activity or not (issue 14 §1)."""
-    from copilot_usage import narrative, store
+    from copilot_usage import store
 
     scope = "org:octo-sim-eng"
     r = _sample_report(scope)
-    view = narrative.team_view(r)
+    view = team_distribution.team_view(r)
     summary = teams.unit_summary(view.unit_days, view.seated, scope_credits=view.scope_credits)
     seats = store.scan(SAMPLE, "seats", scope=scope).collect()
     seated_ids = seats.filter(pl.col("snapshot_day") == pl.col("snapshot_day").max())["user_id"].unique()
-    active_ids = r.scan("user_day").select("user_id").unique().collect()["user_id"]
+    active_ids = r.frame("user_day").select("user_id").unique()["user_id"]
     names = store.scan(SAMPLE, "teams", scope=scope).collect().select("team_id", "name")
     members = (
         store.scan(SAMPLE, "team_members", scope=scope)
@@ -178,10 +174,8 @@ def test_idle_members_count_in_their_teams_and_adoption_is_active_seated_over_se
 @pytest.mark.parametrize("scope", ["org:octo-sim-eng", "enterprise:octo-sim"])
 def test_adoption_never_exceeds_one(scope: str) -> None:
     """Adoption is never clamped: a unit with more active seated members than seated members is a bug."""
-    from copilot_usage import narrative
-
     r = _sample_report(scope)
-    view = narrative.team_view(r)
+    view = team_distribution.team_view(r)
     summary = teams.unit_summary(view.unit_days, view.seated, scope_credits=view.scope_credits)
     rated = summary.drop_nulls("adoption")
     assert rated.height and (rated["adoption"] <= 1).all(), rated.filter(pl.col("adoption") > 1)
@@ -259,14 +253,14 @@ def test_a_mapping_is_one_unit_per_user_and_day() -> None:
 @pytest.mark.parametrize("scope", ["enterprise:octo-sim", "org:octo-sim-eng"])
 def test_cost_centres_are_additive_to_the_cent(scope: str) -> None:
     """unit=cost_centre: GitHub's cost-centre names plus (no cost centre); they sum exactly to the scope total."""
-    from copilot_usage import narrative, store
+    from copilot_usage import store
 
-    r = _sample_report(scope)
-    view = narrative.team_view(r, unit="cost_centre")
+    r = _sample_report(scope, unit="cost_centre")
+    view = team_distribution.team_view(r)
     summary = teams.unit_summary(view.unit_days, view.seated, scope_credits=view.scope_credits)
     assert view.additive and "additive" in view.mode and "cost centre" in view.mode
-    assert abs(summary["credits"].sum() - r.scan("user_day").collect()["ai_credits_used"].sum()) < 1e-6
-    assert view.unit_days.height == r.scan("user_day").collect().height  # each user-day in exactly one unit
+    assert abs(summary["credits"].sum() - r.frame("user_day")["ai_credits_used"].sum()) < 1e-6
+    assert view.unit_days.height == r.frame("user_day").height  # each user-day in exactly one unit
     names = set(store.scan(SAMPLE, "cost_centers").filter(pl.col("state") == "active").collect()["cost_center_name"])
     assert set(summary["unit"]) <= names | {"(no cost centre)"} and set(summary["unit"]) & names
     assert (summary.drop_nulls("adoption")["adoption"] <= 1).all()
@@ -274,14 +268,14 @@ def test_cost_centres_are_additive_to_the_cent(scope: str) -> None:
 
 
 def test_a_user_direct_and_through_an_org_counts_once_in_the_direct_cost_centre() -> None:
-    from copilot_usage import narrative, store
+    from copilot_usage import store
 
-    r = _sample_report("enterprise:octo-sim")
+    r = _sample_report("enterprise:octo-sim", unit="cost_centre")
     members = store.scan(SAMPLE, "cost_center_members").collect()
     both = members.filter((pl.col("via") == "User") & (pl.col("candidates") > 1))
     assert both.height, "the sample has directly assigned users whose organization is in another cost centre"
-    view = narrative.team_view(r, unit="cost_centre")
-    usage = r.scan("user_day").collect()
+    view = team_distribution.team_view(r)
+    usage = r.frame("user_day")
     for row in both.iter_rows(named=True):
         mine = view.unit_days.filter(pl.col("user_id") == row["user_id"])
         assert mine.height == usage.filter(pl.col("user_id") == row["user_id"]).height  # not repeated
@@ -295,13 +289,9 @@ def test_a_user_direct_and_through_an_org_counts_once_in_the_direct_cost_centre(
 def test_cost_centres_not_fetched_say_so_with_the_command(tmp_path: Path) -> None:
     import shutil
 
-    from copilot_usage import narrative
-    from copilot_usage.notebook import Report
-
     shutil.copytree(SAMPLE, tmp_path / "s", ignore=shutil.ignore_patterns("cost_center*"))
-    base = _sample_report("enterprise:octo-sim")
-    r = Report("t", tmp_path / "s", base.scope, base.start, base.end)
-    view = narrative.team_view(r, unit="cost_centre")
+    r = _sample_report("enterprise:octo-sim", tmp_path / "s", unit="cost_centre")
+    view = team_distribution.team_view(r)
     assert set(view.unit_days["unit"]) == {"(no cost centre)"}
     assert any("--reports cost-centers" in w and "manage_billing:enterprise" in w for w in view.warnings)
-    assert r.missing.get("cost_centers") == "cost-centers"
+    assert "cost_centers" in r.notes().summary["not_fetched"]

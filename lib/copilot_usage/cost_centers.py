@@ -216,7 +216,7 @@ def chargeback(unit_days: pl.DataFrame, bills: pl.DataFrame, centres: pl.DataFra
     month's billed gross credits; null unless billing names cost centres: the usage-report CSV's
     ``cost_center_name``), ``pool_target_credits`` and ``pool_current_credits`` (cost centres with an AI-credit
     pool, from the newest snapshot). ``unit_days`` are the month's user-days with their cost centre in ``unit``
-    (:func:`narrative.cost_centre_view`); ``bills`` the month's billing rows (``cost_center``, ``credits``,
+    (:func:`copilot_usage.report.team_distribution.cost_centre_view`); ``bills`` the month's billing rows (``cost_center``, ``credits``,
     ``net_amount``, ``is_ai_credit``); ``centres`` the ``cost_centers`` rows of one snapshot. Units sum to the
     scope's totals."""
     used = unit_days.group_by(cost_centre="unit").agg(

@@ -9,8 +9,7 @@ from typing import Any
 import polars as pl
 
 from . import metrics, store
-from .errors import ConfigError
-from .notebook import Report, change_phrase, fmt_num
+from .notebook import Report, fmt_num
 from .pricing import CREDIT_PRICE_USD
 from .report.common import (
     forecast_story,  # noqa: F401 (the spend notebook calls it until it moves)
@@ -27,9 +26,6 @@ def included_pool(r: Report, *, promotional: bool = True) -> float | None:
 
 
 # ---------------------------------------------------------------------- teams
-UNITS = ("team", "department", "cost_centre")
-
-
 @dataclass
 class TeamSources:
     """GitHub's team lists for a report's scope: which scopes' lists the cache holds and what is missing."""
@@ -121,106 +117,6 @@ def team_days(r: Report, frame: pl.DataFrame | pl.LazyFrame, sources: TeamSource
 def _lazy_days(frame: pl.DataFrame | pl.LazyFrame) -> tuple[dt.date, dt.date]:
     span = frame.lazy().select(lo=pl.col("day").min(), hi=pl.col("day").max()).collect().row(0)
     return (span[0] or dt.date(1970, 1, 1), span[1] or dt.date(1970, 1, 1))
-
-
-@dataclass
-class TeamView:
-    """User-day rows attributed to units, the seated users per unit, and the attribution mode."""
-
-    unit_days: pl.DataFrame
-    previous: pl.DataFrame
-    seated: pl.DataFrame
-    additive: bool
-    warnings: list[str]
-    scope_credits: float
-    unit: str = "team"
-
-    @property
-    def mode(self) -> str:
-        if self.unit == "cost_centre":
-            return (
-                "additive — GitHub's cost centres: each user in at most one cost centre on a day (a direct "
-                "assignment wins over an enterprise team, an enterprise team over an organization), so the cost "
-                "centres' credits sum to the scope total"
-            )
-        return (
-            f"additive — one {self.unit} per user-day from the mapping"
-            if self.additive
-            else "non-additive — GitHub team membership; a user on several teams counts in each, nested teams roll up"
-        )
-
-
-def team_view(r: Report, *, org_map: str = "", unit: str = "team") -> TeamView:
-    """Attribute the period (and the previous period of the same length) to units.
-
-    ``unit="team"`` without an ``org_map``: GitHub's team membership (non-additive); with one: the map's teams.
-    ``unit="department"``: the map's departments (needs ``org_map``). ``unit="cost_centre"``: GitHub's cost
-    centres (additive; an ``org_map`` is not used for the units). Any other additive unit plugs in through
-    :func:`teams.units_from_mapping` and :func:`mapped_view`.
-    """
-    from . import teams
-
-    if unit not in UNITS:
-        msg = f"unit {unit!r} is not one of {', '.join(UNITS)}"
-        raise ConfigError(msg)
-    if unit == "cost_centre":
-        return cost_centre_view(r)
-    if unit == "department" and not org_map:
-        msg = "unit='department' needs org_map (a CSV/Parquet of user_login or user_id → team, department)"
-        raise ConfigError(msg)
-    usage, previous = _period_usage(r)
-    seated = teams.roster(r.scan("seats"), as_of=r.end)
-    if org_map:
-        frame, warnings = teams.load_org_map(org_map, known_users=usage.select("user_id", "user_login").unique())
-        mapping = teams.units_from_mapping(frame, unit=unit, source=str(org_map))
-        return mapped_view(r, mapping, unit=unit, warnings=warnings)
-    src = team_sources(r, seated)
-    no_team = teams.no_team_label(seated, src.fetched_orgs, enterprise_teams=src.enterprise_teams)
-    default = teams.NO_TEAM if src.fetched else teams.NOT_FETCHED
-    unit_days = team_days(r, usage, src)
-    prev_days = team_days(r, previous, src) if previous.height else unit_days.clear()
-    seated_units = teams.seated_teams(
-        seated, src.members, src.teams, as_of=r.end, no_team=no_team, default=default, qualify=src.qualify
-    )
-    notes = [src.note(r.scope), r.not_fetched("seats", "user_team_day")]
-    return TeamView(unit_days, prev_days, seated_units, False, notes, usage["ai_credits_used"].sum())
-
-
-def mapped_view(
-    r: Report,
-    mapping: pl.DataFrame,
-    *,
-    unit: str,
-    unassigned: str = "(unmapped)",
-    warnings: list[str] | None = None,
-) -> TeamView:
-    """The additive team view from any user → unit mapping (:func:`teams.units_from_mapping`): each user-day and
-    each seated user in exactly one unit; users the mapping does not cover are ``unassigned``."""
-    from . import teams
-
-    usage, previous = _period_usage(r)
-    seated = teams.roster(r.scan("seats"), as_of=r.end)
-    return TeamView(
-        teams.map_user_days(usage, mapping, unassigned=unassigned),
-        teams.map_user_days(previous, mapping, unassigned=unassigned),
-        teams.mapped_seats(seated, mapping, as_of=r.end, unassigned=unassigned),
-        True,
-        [*(warnings or []), r.not_fetched("seats")],
-        usage["ai_credits_used"].sum(),
-        unit,
-    )
-
-
-def cost_centre_view(r: Report) -> TeamView:
-    """The additive view by GitHub cost centre (``cost_center_members``, effective-dated by snapshot); users in
-    none are ``(no cost centre)``; the notes say where the membership comes from and what it could not place."""
-    from . import cost_centers, teams
-
-    members = r.scan("cost_center_members", all_scopes=True).collect()
-    mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
-    return mapped_view(
-        r, mapping, unit="cost_centre", unassigned=cost_centers.NO_COST_CENTRE, warnings=cost_centre_notes(r, members)
-    )
 
 
 def cost_centre_notes(r: Report, members: pl.DataFrame) -> list[str]:
@@ -562,114 +458,6 @@ def budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str]:
         over.select("budget", "user", "consumed_amount", "target_amount", "share").rename({"user": "user_login"}),
         note,
     )
-
-
-def _period_usage(r: Report) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The period's user-days and the previous period's (empty when the cache does not hold all of it)."""
-    length = r.end - r.start
-    prev_end = r.start - dt.timedelta(days=1)
-    usage = r.scan("user_day").collect()
-    first = (
-        store.scan(r.data_dir, "data_health", scope=r.scope)
-        .filter((pl.col("report") == "users-1-day") & (pl.col("status") == "complete"))
-        .select(pl.col("day").min())
-        .collect()
-    )
-    covered = first.item() is not None and first.item() <= prev_end - length
-    # a previous period the cache only partly holds would show growth that is only missing data: compare none
-    previous = r.scan_between("user_day", prev_end - length, prev_end).collect()
-    return usage, previous if covered else previous.clear()
-
-
-def department_summary(r: Report, view: TeamView, *, level: str = "department") -> pl.DataFrame:
-    """The unit summary one level up (``department`` or ``cost_centre``); needs an organisation map (else empty)."""
-    from . import teams
-
-    if not view.additive or level not in view.unit_days.columns:
-        return pl.DataFrame()
-    days = view.unit_days.with_columns(unit=pl.col(level))
-    seated = view.seated.with_columns(unit=pl.col(level))
-    out = teams.unit_summary(days, seated, scope_credits=view.scope_credits)
-    return r.protect(out, group_users="active_users")
-
-
-def team_headline(r: Report, view: TeamView, summary: pl.DataFrame) -> None:
-    total = view.scope_credits
-    seated_ids = view.seated["user_id"].unique()
-    seated = seated_ids.len()
-    active = view.unit_days["user_id"].n_unique()
-    active_seated = view.unit_days.filter(pl.col("user_id").is_in(seated_ids.implode()))["user_id"].n_unique()
-    adoption = active_seated / seated if seated else None
-    units = summary.filter(pl.col("active_users") >= r.k_min)
-    r.record(
-        additivity="additive" if view.additive else "non-additive",
-        unit=view.unit,
-        credits_total=total,
-        # additive views: every unit's credits (all of them, not only those shown) sum to credits_total
-        units_credits_sum=float(summary["credits"].sum()) if view.additive else None,
-        seated_users=seated,
-        active_users=active,
-        active_seated_users=active_seated,
-        adoption_share=adoption,
-        units={
-            u["unit"]: {
-                "credits": u["credits"],
-                "share": u["share_of_total"],
-                "active_users": u["active_users"],
-                "seated_users": u["seated_users"],
-                "active_seated": u["active_seated"],
-                "adoption_share": u["adoption"],
-            }
-            for u in units.iter_rows(named=True)
-        },
-    )
-    r.tiles(
-        [
-            ("AI credits in period", fmt_num(total), None),
-            ("Seated users", fmt_num(seated), None),
-            ("Active users (distinct)", fmt_num(active), None),
-            ("Adoption (active seated / seated)", "n/a" if adoption is None else f"{adoption:.0%}", None),
-            ("Units shown (≥ k_min users)", fmt_num(units.height), None),
-        ]
-    )
-    r.say(f"Attribution: {view.mode}.", *view.warnings)
-
-
-def team_spend_story(summary: pl.DataFrame, *, additive: bool) -> list[str]:
-    named = summary.filter(~pl.col("unit").str.starts_with("("))
-    if named.height == 0:
-        return ["No team in this period has k_min or more active users."]
-    top = named.row(0, named=True)
-    share = "" if top["share_of_total"] is None else f" ({top['share_of_total']:.0%} of the scope's credits)"
-    out = [
-        f"{top['unit']} used the most credits: {top['credits']:,.0f}{share}, "
-        f"{top['credits_per_active_user'] or 0:,.0f} per active user."
-    ]
-    if "credits_change" in summary.columns and top.get("credits_change") is not None:
-        out.append(change_phrase(f"{top['unit']}'s credits", top["credits_change"], "versus the previous period"))
-    if not additive:
-        out.append("Team figures overlap (users on several teams count in each) and do not add up to the total.")
-    return out
-
-
-def support_story(r: Report, support: pl.DataFrame) -> list[str]:
-    if not r.fetched("seats"):
-        return ["Adoption needs the seat roster.", r.not_fetched("seats")]
-    if support.height == 0:
-        return ["No unit's adoption lags: none is under 60% or well below the scope's adoption."]
-    idle = int(support["idle_seats"].sum())
-    cost = support["idle_seat_cost_month"].drop_nulls()
-    worst = support.row(0, named=True)
-    out = [
-        f"{support.height} units need support: {idle} idle seats between them. Lowest adoption: {worst['unit']}, "
-        f"{worst['active_seated']} of {worst['seated_users']} seated members active ({worst['adoption']:.0%})."
-    ]
-    out.append(
-        f"Their idle seats cost about US${cost.sum():,.0f} a month."
-        if cost.len()
-        else "Set seat_price_business / seat_price_enterprise to price the idle seats."
-    )
-    return out
 
 
 # ---------------------------------------------------------------------- spend

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from . import measures
 from .cost_centers import NO_COST_CENTRE
 from .errors import InputError
 from .metrics import as_lazy as _lazy
@@ -411,37 +412,40 @@ def mapped_seats(
 def unit_summary(unit_days: pl.DataFrame, seated: pl.DataFrame, *, scope_credits: float | None) -> pl.DataFrame:
     """Per unit: seated users, active seated users (seated members with any activity in the period), adoption
     (active seated / seated, never clamped), active users (distinct users whose activity the unit holds),
-    credits, credits per active user and per seat, share of the scope total. Shares of a non-additive mode can
-    sum to more than 1. A unit known only from activity (no member list) has null seats and adoption."""
+    credits, credits per active user (:func:`measures.credits_per_active_user`: ÷ credited users) and per seat,
+    share of the scope total. Shares of a non-additive mode can sum to more than 1. A unit known only from
+    activity (no member list) has null seats and adoption."""
     activity = unit_days.group_by("unit").agg(
         active_users=pl.col("user_id").n_unique(),
         credits=pl.col("ai_credits_used").sum(),
+        credits_per_active_user=measures.credits_per_active_user(),
     )
     seats_ = _seated_counts(seated, unit_days)
     out = seats_.join(activity, on="unit", how="full", coalesce=True).with_columns(
         pl.col("active_users").fill_null(0), pl.col("credits").fill_null(0.0)
     )
+    share = measures.ratio(pl.col("credits"), pl.lit(scope_credits)) if scope_credits else pl.lit(None, pl.Float64)
     return (
         out.with_columns(
-            credits_per_active_user=pl.when(pl.col("active_users") > 0).then(
-                pl.col("credits") / pl.col("active_users")
-            ),
-            credits_per_seat=pl.when(pl.col("seated_users") > 0).then(pl.col("credits") / pl.col("seated_users")),
-            share_of_total=pl.col("credits") / scope_credits if scope_credits else pl.lit(None, dtype=pl.Float64),
+            credits_per_seat=measures.ratio(pl.col("credits"), pl.col("seated_users")),
+            share_of_total=share,
         )
-        .select(
-            "unit",
-            "seated_users",
-            "active_seated",
-            "adoption",
-            "active_users",
-            "credits",
-            "credits_per_active_user",
-            "credits_per_seat",
-            "share_of_total",
-        )
+        .select(*SUMMARY_COLUMNS)
         .sort("credits", descending=True)
     )
+
+
+SUMMARY_COLUMNS = (
+    "unit",
+    "seated_users",
+    "active_seated",
+    "adoption",
+    "active_users",
+    "credits",
+    "credits_per_active_user",
+    "credits_per_seat",
+    "share_of_total",
+)
 
 
 def _seated_counts(seated: pl.DataFrame, unit_days: pl.DataFrame) -> pl.DataFrame:
@@ -477,29 +481,29 @@ def with_change(current: pl.DataFrame, previous: pl.DataFrame, *, column: str = 
 
 def fold_tail(
     summary: pl.DataFrame,
+    unit_days: pl.DataFrame,
+    seated: pl.DataFrame,
     *,
     top: int,
     k_min: int,
+    noun: str = "unit",
+    scope_credits: float | None = None,
     keep: tuple[str, ...] = (NO_TEAM, NOT_FETCHED, UNMAPPED, NO_COST_CENTRE),
 ) -> pl.DataFrame:
-    """Keep the ``top`` units by credits (and the no-team bucket); fold the rest into one "other (n units)" row.
-    Units under ``k_min`` active users are folded too, never shown on their own."""
+    """Keep the ``top`` units of ``summary`` (:func:`unit_summary`) by credits (and the no-team buckets); fold
+    the rest into one "other N units" row. Units under ``k_min`` active users are folded too, never shown on
+    their own. The folded row is the :func:`unit_summary` of the union of its units (``unit_days`` and
+    ``seated``): distinct users and user-days counted once, never sums of distinct counts."""
     ranked = summary.with_columns(_rank=pl.col("credits").rank("ordinal", descending=True))
     shown = ranked.filter(((pl.col("_rank") <= top) & (pl.col("active_users") >= k_min)) | pl.col("unit").is_in(keep))
     rest = ranked.join(shown.select("unit"), on="unit", how="anti")
     if rest.height == 0:
         return shown.drop("_rank")
-    folded = rest.select(
-        unit=pl.lit(f"other ({rest.height} units)"),
-        seated_users=pl.col("seated_users").sum(),
-        active_seated=pl.col("active_seated").sum(),
-        active_users=pl.col("active_users").sum(),
-        credits=pl.col("credits").sum(),
-    ).with_columns(
-        adoption=pl.when(pl.col("seated_users") > 0).then(pl.col("active_seated") / pl.col("seated_users")),
-        credits_per_active_user=pl.when(pl.col("active_users") > 0).then(pl.col("credits") / pl.col("active_users")),
-        credits_per_seat=pl.when(pl.col("seated_users") > 0).then(pl.col("credits") / pl.col("seated_users")),
-    )
+    label = pl.lit(f"other {rest.height} {noun}{'' if rest.height == 1 else 's'}")
+    folded_units = rest["unit"].implode()
+    days = unit_days.filter(pl.col("unit").is_in(folded_units)).unique(_KEY).with_columns(unit=label)
+    seats = seated.filter(pl.col("unit").is_in(folded_units)).unique("user_id").with_columns(unit=label)
+    folded = unit_summary(days, seats, scope_credits=scope_credits)
     return pl.concat([shown.drop("_rank"), folded], how="diagonal_relaxed")
 
 
@@ -619,7 +623,8 @@ def needs_support(
 
 
 def weekly_by_unit(unit_days: pl.DataFrame, *, units: pl.Series | None = None) -> pl.DataFrame:
-    """``week, unit, credits, active_users, credits_per_active_user`` (distinct users per week), for ``units``."""
+    """``week, unit, credits, active_users, credited_users, credits_per_active_user`` (distinct users per week;
+    :func:`measures.credits_per_active_user`), for ``units``."""
     if units is not None:
         unit_days = unit_days.filter(pl.col("unit").is_in(units.implode()))
     return (
@@ -627,14 +632,17 @@ def weekly_by_unit(unit_days: pl.DataFrame, *, units: pl.Series | None = None) -
         .agg(
             credits=pl.col("ai_credits_used").sum(),
             active_users=pl.col("user_id").n_unique(),
+            credited_users=measures.credited_users(),
+            credits_per_active_user=measures.credits_per_active_user(),
         )
-        .with_columns(credits_per_active_user=pl.col("credits") / pl.col("active_users"))
         .sort("week", "unit")
     )
 
 
 def movers(weekly: pl.DataFrame, *, weeks: int = 4) -> pl.DataFrame:
-    """Last ``weeks`` weeks vs the ``weeks`` before: credits growth and credits-per-active-user change per unit."""
+    """Last ``weeks`` weeks vs the ``weeks`` before, per unit: credits growth and the change of credits per
+    user-week (credits ÷ the sum of the weeks' credited users: a user active in three weeks counts three times;
+    not credits per active user, whose denominator is distinct users)."""
     ordered = weekly["week"].unique().sort()
     if ordered.len() < 2 * weeks:
         weeks = max(ordered.len() // 2, 1)
@@ -645,7 +653,9 @@ def movers(weekly: pl.DataFrame, *, weeks: int = 4) -> pl.DataFrame:
         part = weekly.filter(pl.col("week").is_in(days.implode()))
         return part.group_by("unit").agg(
             pl.col("credits").sum().alias(f"credits_{name}"),
-            (pl.col("credits").sum() / pl.col("active_users").sum()).alias(f"credits_per_active_user_{name}"),
+            measures.ratio(pl.col("credits").sum(), pl.col("credited_users").sum()).alias(
+                f"credits_per_user_week_{name}"
+            ),
         )
 
     return (
@@ -655,8 +665,8 @@ def movers(weekly: pl.DataFrame, *, weeks: int = 4) -> pl.DataFrame:
             credits_growth=pl.when(pl.col("credits_before") > 0).then(
                 pl.col("credits_recent") / pl.col("credits_before") - 1
             ),
-            credits_per_active_user_change=pl.when(pl.col("credits_per_active_user_before") > 0).then(
-                pl.col("credits_per_active_user_recent") / pl.col("credits_per_active_user_before") - 1
+            credits_per_user_week_change=pl.when(pl.col("credits_per_user_week_before") > 0).then(
+                pl.col("credits_per_user_week_recent") / pl.col("credits_per_user_week_before") - 1
             ),
         )
         .sort("credits_growth", descending=True, nulls_last=True)

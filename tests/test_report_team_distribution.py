@@ -1,0 +1,189 @@
+"""The team report's section functions on the committed sample cache, against independent polars recomputations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from copilot_usage import store, teams
+from copilot_usage.errors import ConfigError
+from copilot_usage.report import Report, open_report, team_distribution
+
+SAMPLE = Path(__file__).parents[1] / "data" / "sample"
+SCOPE = "enterprise:octo-sim"
+
+
+def _report(data_dir: Path = SAMPLE, **parameters: object) -> Report:
+    return open_report("Team and department distribution", data_dir=str(data_dir), scope=SCOPE, **parameters)  # type: ignore[arg-type]
+
+
+def _usage(r: Report) -> pl.DataFrame:
+    return store.scan(SAMPLE, "user_day", scope=SCOPE, start=r.start, end=r.end).collect()
+
+
+def test_headline_figures_match_an_independent_recomputation() -> None:
+    r = _report()
+    fig = team_distribution.headline(r).figures
+    usage = _usage(r)
+    seats = store.scan(SAMPLE, "seats", scope=SCOPE).collect()
+    newest = seats.filter(pl.col("snapshot_day") == pl.col("snapshot_day").max())["user_id"].unique()
+    assert fig.credits_total == pytest.approx(usage["ai_credits_used"].sum())
+    assert fig.active_users == usage["user_id"].n_unique()
+    assert fig.seated_users == newest.len()
+    active_seated = usage.filter(pl.col("user_id").is_in(newest.implode()))["user_id"].n_unique()
+    assert fig.active_seated_users == active_seated
+    assert fig.adoption_share == pytest.approx(active_seated / newest.len())
+    assert fig.additivity == "non-additive" and fig.units_credits_sum is None
+    assert all(u.active_users >= r.k_min for u in fig.units.values())
+    summary = team_distribution.headline(r).summary()
+    assert set(summary) == {
+        "additivity",
+        "unit",
+        "credits_total",
+        "units_credits_sum",
+        "seated_users",
+        "active_users",
+        "active_seated_users",
+        "adoption_share",
+        "units",
+    }
+
+
+def test_credits_per_active_user_divides_by_credited_users() -> None:
+    """One definition (measures.credits_per_active_user): credits ÷ distinct users whose rows carry credits."""
+    r = _report()
+    view = team_distribution.team_view(r)
+    summary = team_distribution.unit_summary(r)
+    expected = (
+        view.unit_days.group_by("unit")
+        .agg(
+            credits=pl.col("ai_credits_used").sum(),
+            credited=pl.col("user_id").filter(pl.col("ai_credits_used").is_not_null()).n_unique(),
+        )
+        .select("unit", expected=pl.col("credits") / pl.col("credited"))
+    )
+    got = summary.join(expected, on="unit")
+    assert got.height == summary.height
+    assert (got["credits_per_active_user"] - got["expected"]).abs().max() < 1e-9  # type: ignore[operator]
+
+
+def test_the_long_tail_is_one_row_of_distinct_users() -> None:
+    """Folded units count each user and user-day once (a user on two folded teams is not two users)."""
+    r = _report(top_n=2)
+    view = team_distribution.team_view(r)
+    shown = team_distribution.shown_units(r)
+    other = shown.filter(pl.col("unit").str.starts_with("other "))
+    assert other.height == 1
+    folded = team_distribution.unit_summary(r).join(shown.select("unit"), on="unit", how="anti")["unit"]
+    assert other["unit"][0] == f"other {folded.len()} teams"
+    days = view.unit_days.filter(pl.col("unit").is_in(folded.implode()))
+    assert other["active_users"][0] == days["user_id"].n_unique()
+    assert other["credits"][0] == pytest.approx(days.unique(["scope", "day", "user_id"])["ai_credits_used"].sum())
+    # charts draw the shown units only
+    charted = team_distribution.spread_inside(r).charts[0].data
+    assert charted is not None and set(charted["unit"]) <= set(shown["unit"])
+    assert team_distribution.who_spends(r).tables[0].frame.height == shown.height
+
+
+def test_long_tables_keep_the_top_units_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(team_distribution, "FULL_TABLE_MAX", 1)
+    r = _report(top_n=2)
+    part = team_distribution.spread_inside(r)
+    shown = set(team_distribution.shown_units(r)["unit"])
+    assert set(part.tables[0].frame["unit"]) <= shown
+    assert any("largest units by credits" in s for s in part.sentences)
+
+
+def test_movers_are_credits_per_user_week() -> None:
+    r = _report()
+    table = team_distribution.over_time(r).tables[0].frame
+    assert "credits_per_user_week_change" in table.columns
+    assert not any(c.startswith("credits_per_active_user") for c in table.columns)
+
+
+def test_cost_centres_are_additive() -> None:
+    r = _report(unit="cost_centre")
+    fig = team_distribution.figures(r)
+    assert fig.additivity == "additive" and fig.unit == "cost_centre"
+    assert fig.units_credits_sum == pytest.approx(fig.credits_total)
+
+
+def test_an_org_map_gives_teams_and_departments(tmp_path: Path) -> None:
+    users = store.scan(SAMPLE, "user_day", scope=SCOPE).select("user_login").unique().sort("user_login").collect()
+    mapping = users.with_columns(
+        team=pl.format("t{}", pl.int_range(pl.len()) % 3),
+        department=pl.format("d{}", pl.int_range(pl.len()) % 2),
+        cost_centre=pl.lit("cc"),
+    )
+    path = tmp_path / "org_map.csv"
+    mapping.write_csv(path)
+    by_team = _report(org_map=str(path), unit="team")
+    assert set(team_distribution.unit_summary(by_team)["unit"]) <= {"t0", "t1", "t2", teams.UNMAPPED}
+    r = _report(org_map=str(path), unit="department", k_min=1)
+    fig = team_distribution.figures(r)
+    assert fig.additivity == "additive" and set(fig.units) <= {"d0", "d1", teams.UNMAPPED}
+    assert fig.units_credits_sum == pytest.approx(fig.credits_total)
+    levels = team_distribution.departments(r).tables
+    assert set(levels[0].frame["unit"]) <= {"d0", "d1", teams.UNMAPPED} and levels[0].frame.height
+    assert levels[1].frame["unit"].to_list() == ["cc"]
+    with pytest.raises(ConfigError, match="needs org_map"):
+        team_distribution.team_view(_report(unit="department"))
+    with pytest.raises(ConfigError, match="not one of"):
+        team_distribution.team_view(_report(unit="division"))
+
+
+def test_without_seats_the_adoption_section_says_what_to_fetch(tmp_path: Path) -> None:
+    shutil.copytree(SAMPLE, tmp_path / "s", ignore=shutil.ignore_patterns("seats"))
+    r = _report(tmp_path / "s")
+    part = team_distribution.adoption_lag(r)
+    assert "Adoption needs the seat roster." in part.sentences
+    assert any("--reports seats" in s for s in part.sentences)
+    assert team_distribution.figures(r).seated_users == 0
+    assert "seats" in r.notes().summary["not_fetched"]
+    for build in (
+        team_distribution.who_spends,
+        team_distribution.spread_inside,
+        team_distribution.value_by_team,
+        team_distribution.over_time,
+    ):
+        build(r)  # every section still builds
+
+
+def _days(rows: list[tuple[int, str, float | None]]) -> pl.DataFrame:
+    """user-day rows (user_id, unit, credits) on one day."""
+    return pl.DataFrame(
+        {
+            "scope": SCOPE,
+            "day": dt.date(2026, 11, 2),
+            "user_id": [u for u, _, _ in rows],
+            "unit": [t for _, t, _ in rows],
+            "ai_credits_used": [c for _, _, c in rows],
+        },
+        schema_overrides={"ai_credits_used": pl.Float64},
+    )
+
+
+def test_a_user_without_a_credit_figure_is_not_in_the_denominator() -> None:
+    """credits per active user ÷ credited users (1), not ÷ active users (2); weekly likewise."""
+    days = _days([(1, "web", 10.0), (2, "web", None)])
+    seated = pl.DataFrame(schema={"user_id": pl.Int64, "unit": pl.String, "plan_type": pl.String})
+    row = teams.unit_summary(days, seated, scope_credits=10.0).row(0, named=True)
+    assert (row["active_users"], row["credits_per_active_user"]) == (2, 10.0)
+    weekly = teams.weekly_by_unit(days).row(0, named=True)
+    assert (weekly["active_users"], weekly["credited_users"], weekly["credits_per_active_user"]) == (2, 1, 10.0)
+
+
+def test_the_folded_row_counts_a_user_on_two_folded_teams_once() -> None:
+    days = _days([(1, "a", 4.0), (1, "b", 4.0), (2, "c", 2.0), (3, "big", 50.0)])
+    seated = pl.DataFrame(
+        {"user_id": [1, 1, 2, 3], "unit": ["a", "b", "c", "big"], "plan_type": "business"},
+    )
+    summary = teams.unit_summary(days, seated, scope_credits=56.0)
+    out = teams.fold_tail(summary, days, seated, top=1, k_min=1, noun="team", scope_credits=56.0)
+    other = out.filter(pl.col("unit") == "other 3 teams").row(0, named=True)
+    assert (other["active_users"], other["seated_users"], other["credits"]) == (2, 2, 6.0)
+    assert other["credits_per_active_user"] == 3.0
