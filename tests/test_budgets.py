@@ -59,17 +59,16 @@ def test_no_exhaustion_already_exhausted_and_metrics_only() -> None:
 def _sample_report(scope: str, **kw: object):  # type: ignore[no-untyped-def]
     from test_teams import _sample_report as base
 
-    r = base(scope)
-    for k, v in kw.items():
-        setattr(r, k, v)
-    return r
+    return base(scope, **kw)
 
 
 def test_budget_section_on_the_sample() -> None:
-    from copilot_usage import narrative
+    from copilot_usage.report import spend
 
     r = _sample_report("enterprise:octo-sim")
-    table, users, note = narrative.budget_table(r)
+    got = spend.budget_section(r)
+    (note,) = got.sentences
+    table, users = (t.frame for t in got.tables)
     by = {t["budget_scope"]: t for t in table.iter_rows(named=True)}
     assert {"enterprise", "cost_center", "multi_user_cost_center", "user"} <= set(by)
     # a budget already over its target ran out on the day its consumed figure runs to
@@ -83,7 +82,7 @@ def test_budget_section_on_the_sample() -> None:
     assert multi["projected_usd"] is None and multi["users_over_80pct"] >= multi["users_over_100pct"] >= 0
     assert by["user"]["entity"] == "(one user)"  # leadership: no login
     assert users.height == multi["users_over_80pct"]  # the analyst list, when shown
-    summary = {b["scope"]: b for b in r.summary["budgets"]}
+    summary = {b["scope"]: b for b in got.summary()["budgets"]}
     assert set(summary["cost_center"]) == {
         "id",
         "scope",
@@ -100,14 +99,14 @@ def test_budget_section_on_the_sample() -> None:
 def test_budgets_not_fetched_say_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import shutil
 
-    from copilot_usage import narrative
-    from copilot_usage.notebook import Report
+    from copilot_usage.report import spend
     from test_teams import SAMPLE
 
     shutil.copytree(SAMPLE, tmp_path / "s", ignore=shutil.ignore_patterns("budget*"))
-    base = _sample_report("org:octo-sim-eng")
-    r = Report("t", tmp_path / "s", base.scope, base.start, base.end)
-    table, _, note = narrative.budget_table(r)
+    r = _sample_report("org:octo-sim-eng", data_dir=tmp_path / "s")
+    got = spend.budget_section(r)
+    (note,) = got.sentences
+    table = got.tables[0].frame
     assert table.height == 0 and "--org octo-sim-eng --reports budgets" in note and "manage_billing" in note
 
 

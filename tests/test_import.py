@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES
-from copilot_usage import notebook, rawstore, store
+from copilot_usage import rawstore, store
 from copilot_usage.cli import main
 from copilot_usage.errors import InputError
 from copilot_usage.importer import import_file
+from copilot_usage.report import Report
 from copilot_usage.status import status_table
 
 GH = FIXTURES / "github"
@@ -187,7 +188,7 @@ def test_quarantine_of_one_report_survives_another_report_of_the_same_month(tmp_
     assert status_table(data).filter(pl.col("report") == "users-1-day")["quarantined_lines"].to_list() == [1]
 
 
-def test_data_notes_name_late_corrections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_data_notes_name_late_corrections(tmp_path: Path) -> None:
     data = tmp_path / "data"
     import_file(_ndjson(tmp_path / "month.ndjson", _user_rows(DAYS_28, [1, 2, 3, 4])), data)
     body = "".join(json.dumps(r) + "\n" for r in _user_rows(["2026-10-12"], [1, 2])).encode()
@@ -196,15 +197,11 @@ def test_data_notes_name_late_corrections(tmp_path: Path, monkeypatch: pytest.Mo
         provenance={"endpoint": "/orgs/x/copilot/metrics/reports/users-1-day"},
     )  # fmt: skip
     store.build(data)
-    shown: list[str] = []
-    monkeypatch.setattr(
-        notebook, "display", lambda obj, **kw: shown.append(obj["text/html"] if kw.get("raw") else obj.data)
-    )
-    report = notebook.Report("t", data, "org:id-5", dt.date(2026, 10, 1), dt.date(2026, 10, 28))
-    report.data_notes()
-    assert "Late correction 2026-10-12 (users-1-day, fetched" in shown[-1]
-    assert "2 user(s) removed" in shown[-1] and "credits 10.0 → 3.0" in shown[-1]
-    assert report.summary["late_corrections"] == 1
+    notes = Report("t", data, "org:id-5", dt.date(2026, 10, 1), dt.date(2026, 10, 28)).notes()
+    said = " ".join(notes.corrections)
+    assert "Late correction 2026-10-12 (users-1-day, fetched" in said
+    assert "2 user(s) removed" in said and "credits 10.0 → 3.0" in said
+    assert notes.summary["late_corrections"] == 1
 
 
 def test_user_teams_imports_merge_per_user(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Report helpers: audience rules, pseudonyms, events, narrative, scheduled parameter sets."""
+"""Report-layer helpers: audience rules, pseudonyms, events, change phrases, scheduled parameter sets."""
 
 from __future__ import annotations
 
@@ -9,39 +9,43 @@ import polars as pl
 import pytest
 import yaml
 
-from copilot_usage import charts, notebook
+from copilot_usage import charts
+from copilot_usage.errors import ConfigError
 from copilot_usage.render import coerce
+from copilot_usage.report import Audience, protect
+from copilot_usage.report.common import change_phrase
+from copilot_usage.report.privacy import PSEUDONYM_ENV
 
 ROOT = Path(__file__).parents[1]
 D = dt.date(2026, 11, 2)
 
 
-def _report(**kw: object) -> notebook.Report:
-    return notebook.Report("t", Path("."), "org:acme", D, D, **kw)  # type: ignore[arg-type]
+def _audience(name: str, *, k_min: int = 5, pseudonymize: bool = False) -> Audience:
+    return Audience(name, k_min, pseudonymize)
 
 
 def test_pseudonyms_are_stable_keyed_and_never_the_login(monkeypatch: pytest.MonkeyPatch) -> None:
     frame = pl.DataFrame({"user_login": ["alice", "bob", "alice"], "credits": [1.0, 2.0, 3.0]})
-    monkeypatch.setenv(notebook.PSEUDONYM_ENV, "k1")
-    a = _report(audience="analyst", pseudonymize=True).protect(frame, user_column="user_login")
-    b = _report(audience="analyst", pseudonymize=True).protect(frame, user_column="user_login")
+    monkeypatch.setenv(PSEUDONYM_ENV, "k1")
+    a = protect(frame, _audience("analyst", pseudonymize=True), user_column="user_login")
+    b = protect(frame, _audience("analyst", pseudonymize=True), user_column="user_login")
     assert a.equals(b) and a["user_login"][0] == a["user_login"][2] != a["user_login"][1]
     assert not set(a["user_login"]) & {"alice", "bob"}
-    monkeypatch.setenv(notebook.PSEUDONYM_ENV, "k2")
-    c = _report(audience="analyst", pseudonymize=True).protect(frame, user_column="user_login")
+    monkeypatch.setenv(PSEUDONYM_ENV, "k2")
+    c = protect(frame, _audience("analyst", pseudonymize=True), user_column="user_login")
     assert c["user_login"][0] != a["user_login"][0]  # a different key gives different pseudonyms
-    monkeypatch.delenv(notebook.PSEUDONYM_ENV)
-    with pytest.raises(RuntimeError, match="COPILOT_USAGE_PSEUDONYM_KEY"):
-        _report(audience="analyst", pseudonymize=True).protect(frame, user_column="user_login")
+    monkeypatch.delenv(PSEUDONYM_ENV)
+    with pytest.raises(ConfigError, match="COPILOT_USAGE_PSEUDONYM_KEY"):
+        protect(frame, _audience("analyst", pseudonymize=True), user_column="user_login")
 
 
 def test_leadership_drops_user_columns_and_small_groups() -> None:
     frame = pl.DataFrame(
         {"unit": ["a", "b"], "users": [4, 9], "user_id": [1, 2], "user_login": ["x", "y"], "gini": [0.1, 0.2]}
     )
-    out = _report(audience="leadership", k_min=5).protect(frame, group_users="users", analyst_only=("gini",))
+    out = protect(frame, _audience("leadership"), group_users="users", analyst_only=("gini",))
     assert out.columns == ["unit", "users"] and out["unit"].to_list() == ["b"]
-    analyst = _report(audience="analyst", k_min=5).protect(frame, analyst_only=("gini",))
+    analyst = protect(frame, _audience("analyst"), analyst_only=("gini",))
     assert "gini" in analyst.columns and "user_login" in analyst.columns
 
 
@@ -56,12 +60,12 @@ def test_events_parameter_forms() -> None:
 
 def test_change_phrases_are_deterministic() -> None:
     assert (
-        notebook.change_phrase("credits per active user", 0.18, "week over week")
+        change_phrase("credits per active user", 0.18, "week over week")
         == "Credits per active user rose 18% week over week."
     )
-    assert notebook.change_phrase("credits", -0.05, "month over month") == "Credits fell 5% month over month."
-    assert notebook.change_phrase("credits", 0.001, "today") == "Credits was flat today."
-    assert "not enough data" in notebook.change_phrase("credits", None, "week over week")
+    assert change_phrase("credits", -0.05, "month over month") == "Credits fell 5% month over month."
+    assert change_phrase("credits", 0.001, "today") == "Credits was flat today."
+    assert "not enough data" in change_phrase("credits", None, "week over week")
 
 
 def test_scheduled_parameter_sets_name_real_notebooks_and_parameters() -> None:

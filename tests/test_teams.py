@@ -121,11 +121,10 @@ def test_malformed_maps_are_named(tmp_path: Path, text: str, message: str) -> No
 
 
 def test_small_teams_are_suppressed_for_leadership() -> None:
-    from copilot_usage.notebook import Report
+    from copilot_usage.report import Audience, protect
 
-    r = Report("t", Path("."), S, D, D, audience="leadership", k_min=5)
     frame = pl.DataFrame({"unit": ["big", "small"], "users": [7, 3], "user_login": ["x", "y"]})
-    out = r.protect(frame, group_users="users")
+    out = protect(frame, Audience("leadership", 5), group_users="users")
     assert out["unit"].to_list() == ["big"] and "user_login" not in out.columns
 
 

@@ -1,7 +1,7 @@
 """What a report shows, read back from its executed notebook for the PDF, workbook and digest.
 
-Each display of :class:`notebook.Report` (title block, tiles, narrative, tables, data notes) carries, beside its
-``text/html``, a JSON copy under a MIME type of its own (:func:`mime`). The HTML export shows only the HTML; this
+Each display of a report (:mod:`copilot_usage.report.display`: title block, tiles, sentences, tables, data notes)
+carries, beside its ``text/html``, a JSON copy under a MIME type of its own (:func:`mime`). The HTML export shows only the HTML; this
 module reads the JSON copies back, in order, grouped by the notebook's ``##`` section headings. Tables travel as
 Arrow IPC (base64), so their column types reach the workbook unchanged; a chart's display carries the numbers
 behind it the same way. Only what the report already shows is

@@ -13,7 +13,6 @@ the executed notebook with the error is kept.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 from collections.abc import Iterable
@@ -157,10 +156,7 @@ def render(
     folder = Path(out_dir) / notebook.stem
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        summary_path = Path(tmp) / "summary.json"
         executed_tmp = Path(tmp) / "executed.ipynb"
-        previous = os.environ.get("COPILOT_USAGE_SUMMARY")
-        os.environ["COPILOT_USAGE_SUMMARY"] = str(summary_path)
         try:
             papermill.execute_notebook(
                 str(notebook),
@@ -178,13 +174,7 @@ def render(
                 f"{exc.ename}: {exc.evalue} (executed notebook kept at {failed})"
             )
             raise RenderError(msg, executed=failed) from exc
-        finally:
-            if previous is None:
-                os.environ.pop("COPILOT_USAGE_SUMMARY", None)
-            else:
-                os.environ["COPILOT_USAGE_SUMMARY"] = previous
-        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-        summary.update(read_summary(executed_tmp))
+        summary = read_summary(executed_tmp)  # the headline figures the notebook displayed
         stem = _stem(params, summary)
         executed = folder / f"{stem}.ipynb"
         executed.write_bytes(executed_tmp.read_bytes())

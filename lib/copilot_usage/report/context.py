@@ -206,8 +206,12 @@ class Report:
         definition changes in the period, provenance, and the report-wide part of ``summary.json``."""
         counts = self.health.group_by("status").len().sort("status") if self.health.height else pl.DataFrame()
         health = ", ".join(f"{s}: {n}" for s, n in counts.iter_rows()) or "no data"
-        not_complete = self.health.filter(pl.col("status") != "complete") if self.health.height else self.health
-        listed = ", ".join(f"{d} ({s})" for d, s in not_complete.head(12).select("day", "status").iter_rows())
+        not_complete = (
+            self.health.filter(pl.col("status") != "complete").select("day", "status")
+            if self.health.height
+            else pl.DataFrame(schema={"day": pl.Date, "status": pl.String})
+        )
+        listed = ", ".join(f"{d} ({s})" for d, s in not_complete.head(12).iter_rows())
         more = f" and {not_complete.height - 12} more" if not_complete.height > 12 else ""
         fingerprint = data_fingerprint(self.data_dir)
         params = {k: v for k, v in self.parameters.items() if "token" not in k.lower()}

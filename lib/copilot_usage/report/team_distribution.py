@@ -19,7 +19,7 @@ import polars as pl
 
 from .. import charts, cost_centers, teams, value
 from ..errors import ConfigError
-from ..notebook import change_phrase
+from .common import change_phrase
 from .context import Report
 from .html import fmt_num
 from .privacy import protect

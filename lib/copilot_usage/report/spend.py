@@ -1,0 +1,650 @@
+"""The sections of ``notebooks/spend.ipynb``: does billing agree with the metrics, how much of the included pool
+is used and when it runs out, chargeback by cost centre, budgets, idle seats, and what next month could cost.
+
+Each section is a function of the :class:`Report` returning a :class:`Section`; they share the period's tables
+(read once through :meth:`Report.frame`) and derived results (through :meth:`Report.memo`). The reconciliation
+and pricing arithmetic is in :mod:`copilot_usage.spend`, :mod:`copilot_usage.cost_centers` and
+:mod:`copilot_usage.budgets`; this module picks the data, writes the sentences and lays out the section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from .. import budgets, charts, cost_centers, metrics, spend, store, teams, value
+from .common import forecast_story, month_end
+from .context import Report
+from .html import fmt_num
+from .privacy import protect
+from .section import Chart, Section, Table, Tile, Tiles, section
+
+# the user_day columns the spend report reads (collected once per window)
+USER_DAY = ("scope", "day", "user_id", "user_login", "ai_credits_used")
+COST_CENTRE_TOKEN = " Cost centres need the billing token (a classic PAT with manage_billing:enterprise)."
+BUDGET_TOKEN = (
+    " Budgets need the billing token (a classic PAT with manage_billing:enterprise, or manage_billing:copilot for a "
+    "standalone org)."
+)
+BUDGET_STATES_SCHEMA = {
+    "budget": pl.String,
+    "user_login": pl.String,
+    "consumed_amount": pl.Float64,
+    "target_amount": pl.Float64,
+    "share": pl.Float64,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The spend report's analysis parameters (notebook parameters of the same names; these defaults otherwise)."""
+
+    inactive_days: int = 30  # a seat with no activity for this many days counts as inactive
+    aliases_csv: str = ""  # CSV of billing_username,user_login (EMU tenants)
+    tolerance_credits: float = 1.0  # differences up to this many credits (or 0.1 %) are not reported
+    included_business: int = 1900  # included AI credits per Business licence per month
+    included_enterprise: int = 3900  # included AI credits per Enterprise licence per month
+    cap_credits: float = 3000.0  # what-if: monthly per-user budget in credits
+    adoption_growth: float = 0.2  # what-if: relative growth of credit use next month
+
+
+def settings(r: Report) -> Settings:
+    return Settings(**{f.name: r.parameters[f.name] for f in dataclasses.fields(Settings) if f.name in r.parameters})
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The spend report's headline figures (``summary.json``)."""
+
+    month: dt.date
+    metrics_credits_mtd: float
+    billed_gross_credits_mtd: float | None
+    billed_net_usd_mtd: float | None
+    included_pool: float | None
+    pool_used_share: float | None
+    projected_month_credits: float | None
+    projected_low: float | None
+    projected_high: float | None
+    projected_exhaustion_date: dt.date | None
+    idle_seat_cost_month: float
+    reassignable_seats: int
+    reconciliation: str
+
+
+# ---------------------------------------------------------------------- shared, computed once per report
+def _usage(r: Report) -> pl.DataFrame:
+    return r.frame("user_day", columns=USER_DAY)
+
+
+def _bills(r: Report) -> pl.DataFrame:
+    """Billing rows for the scope from the period's start to a week past its end (API items and imported CSV)."""
+    return r.frame_between("billing_usage", r.start, r.end + dt.timedelta(days=7))
+
+
+def _billing_note(r: Report, bills: pl.DataFrame) -> str:
+    if not r.fetched("billing_usage"):
+        return (
+            "No billing data in the cache. Billing needs its own token (COPILOT_BILLING_TOKEN: a classic PAT with "
+            "manage_billing:enterprise, or manage_billing:copilot for a standalone org; organizations billed "
+            f"through an enterprise answer 404), or import GitHub's usage-report CSV with `copilot-usage import "
+            f"FILE.csv --scope {r.scope}`. Every metrics-only section below is complete."
+        )
+    if bills.height == 0:
+        return f"The billing data in the cache has no row for {r.scope} from {r.start}."
+    sources = ", ".join(sorted(bills["source"].unique().to_list()))
+    return f"Billing rows: {bills.height:,} ({sources})."
+
+
+def _days(r: Report) -> pl.DataFrame:
+    s = settings(r)
+    return r.memo(
+        "spend.days",
+        lambda: spend.reconcile_days(_usage(r), _bills(r), newest_metrics_day=r.end, abs_tol=s.tolerance_credits),
+    )
+
+
+def _users(r: Report) -> pl.DataFrame:
+    def compute() -> pl.DataFrame:
+        s = settings(r)
+        aliases = spend.login_aliases(r.frame("seats").lazy(), _usage(r), s.aliases_csv)
+        return spend.reconcile_users(
+            _usage(r), _bills(r), newest_metrics_day=r.end, abs_tol=s.tolerance_credits, aliases=aliases
+        )
+
+    return r.memo("spend.users", compute)
+
+
+def _included(r: Report) -> dict[str, int]:
+    s = settings(r)
+    return {"business": s.included_business, "enterprise": s.included_enterprise}
+
+
+def _pool(r: Report) -> float | None:
+    """The month's included pool (the roster × the allowance in force), None without a seat roster."""
+
+    def compute() -> float | None:
+        if not r.fetched("seats"):
+            return None
+        pool = spend.pool_by_day(
+            r.frame("seats").lazy(), month=r.end, as_of=r.end, promotional=r.prices.promotional, included=_included(r)
+        )
+        top = pool["pool"].max()
+        return None if top is None else float(top)  # type: ignore[arg-type]
+
+    return r.memo("spend.pool", compute)
+
+
+def _month(r: Report) -> metrics.Forecast:
+    def compute() -> metrics.Forecast:
+        first = r.end - dt.timedelta(days=59)
+        daily = metrics.daily_activity(
+            r.frame_between("user_day", first, r.end, columns=USER_DAY), start=first, end=r.end
+        )
+        return metrics.forecast_credits(
+            daily, as_of=r.end, period_start=r.end.replace(day=1), period_end=month_end(r.end), pool=_pool(r)
+        )
+
+    return r.memo("spend.month", compute)
+
+
+def _idle(r: Report) -> pl.DataFrame:
+    return r.memo(
+        "spend.idle",
+        lambda: spend.idle_seats(
+            r.frame("seats").lazy(),
+            as_of=r.end,
+            inactive_days=settings(r).inactive_days,
+            seat_price_business=r.prices.seat_business,
+            seat_price_enterprise=r.prices.seat_enterprise,
+        ),
+    )
+
+
+def _user_differences(r: Report, users: pl.DataFrame, *, unit: str = "user_days") -> Table:
+    """Analysts see the user-days (or user-months); leadership sees counts per cause (no logins)."""
+    empty = (
+        "No user-day differs by more than the tolerance (per user and day, billing comes from the usage-report CSV)."
+        if unit == "user_days"
+        else "No user-month differs by more than the tolerance, or billing was not asked per user."
+    )
+    if not r.audience.leadership:
+        return Table(users, user_column="user_login", empty=empty)
+    counts = (
+        users.group_by("cause")
+        .agg(pl.len().alias(unit), users=pl.col("user_login").n_unique(), difference=pl.col("difference").sum())
+        .sort(unit, descending=True)
+    )
+    return Table(counts, empty=empty)
+
+
+# ---------------------------------------------------------------------- sections
+def headline(r: Report) -> Section:
+    """Tiles: this month's credits, billed credits and US$, pool used, run-out, reassignable seats, reconciliation."""
+    month_start = r.end.replace(day=1)
+    bills, days, idle, fc, pool = _bills(r), _days(r), _idle(r), _month(r), _pool(r)
+    billed = bills.filter((pl.col("day") >= month_start) & pl.col("is_ai_credit")) if bills.height else None
+    gross = None if billed is None else float(billed["credits"].sum())
+    net = None if billed is None else float(billed["net_amount"].drop_nulls().sum())
+    status = (
+        "no billing data"
+        if days.height == 0
+        else ("reconciled" if not days["over_tolerance"].any() else f"{int(days['over_tolerance'].sum())} days differ")
+    )
+    reassignable = int(idle["reassignable"].sum()) if idle.height else 0
+    figures = Headline(
+        month=month_start,
+        metrics_credits_mtd=fc.to_date,
+        billed_gross_credits_mtd=gross,
+        billed_net_usd_mtd=net,
+        included_pool=pool,
+        pool_used_share=fc.to_date / pool if pool else None,
+        projected_month_credits=fc.projected,
+        projected_low=fc.low,
+        projected_high=fc.high,
+        projected_exhaustion_date=fc.exhausted_on,
+        idle_seat_cost_month=float(idle.filter(pl.col("reassignable"))["monthly_cost"].sum()) if idle.height else 0.0,
+        reassignable_seats=reassignable,
+        reconciliation=status,
+    )
+    tiles = Tiles(
+        (
+            Tile("Credits this month (metrics)", fmt_num(fc.to_date)),
+            Tile("Billed gross credits this month", fmt_num(gross)),
+            Tile("Billed net this month (US$)", "n/a" if net is None else f"${net:,.0f}"),
+            Tile("Included pool used", "n/a" if not pool else f"{fc.to_date / pool:.0%}"),
+            Tile("Pool runs out", "not this month" if fc.exhausted_on is None else f"{fc.exhausted_on:%d %b}"),
+            Tile("Reassignable seats", fmt_num(reassignable)),
+            Tile("Reconciliation", status),
+        )
+    )
+    return section(tiles, figures=figures)
+
+
+def reconciliation(r: Report) -> Section:
+    """Metrics `ai_credits_used` per day against billing's gross AI credits; users and days on one side only."""
+    bills, days, users = _bills(r), _days(r), _users(r)
+    story: list[str] = [_billing_note(r, bills)]
+    if days.height:
+        over = days.filter(pl.col("over_tolerance"))
+        story.append(f"{days.height} days compared; {over.height} differ by more than the tolerance.")
+        causes = over.group_by("cause").len().sort("len", descending=True)
+        story += [f"{n} day(s): {c}." for c, n in causes.iter_rows()]
+        if users.height:
+            story.append(f"Per user: {users.height} user-days differ, listed below with their likely cause.")
+    story.append(spend.unmatched_billing(users) or "")
+    return section(
+        story,
+        Table(
+            spend.differences(days), empty="No day differs by more than the tolerance (or there is no billing data)."
+        ),
+        _user_differences(r, users),
+        Table(spend.gross_to_net(bills), empty="Gross, discount and net need billing data."),
+    )
+
+
+def billing_per_user(r: Report) -> Section:
+    """Per user and month where billing was asked per seat holder: metrics credits against what billing charged."""
+    first_month = r.start.replace(day=1)
+    per_user = r.frame_between("billing_user_month", r.start, r.end)
+    if not r.fetched("billing_user_month"):
+        note = (
+            "Billing was not asked per user. `copilot-usage fetch --reports billing-users` asks it once per seat "
+            "holder and month (one API call each); GitHub's usage-report CSV, imported, gives users per day."
+        )
+    elif per_user.height == 0:
+        note = f"The per-user billing in the cache has no month for {r.scope} from {r.start}."
+    else:
+        months = per_user["month"].unique().sort()
+        note = (
+            f"Billing asked per user: {per_user['user_asked'].n_unique():,} seat holders, {months.len()} month(s) "
+            f"from {months[0]:%B %Y}. A month's bill that no asked user accounts for is the unattributed rest."
+        )
+    user_months = spend.reconcile_user_months(
+        r.frame_between("user_day", first_month, r.end, columns=USER_DAY).lazy(),
+        per_user,
+        newest_metrics_day=r.end,
+        abs_tol=settings(r).tolerance_credits,
+    )
+    month_bills = r.frame_between("billing_usage", first_month, month_end(r.end))
+    return section(
+        note,
+        Table(
+            spend.billing_attribution(month_bills, per_user), empty="No per-user billing months (see the note above)."
+        ),
+        _user_differences(r, user_months, unit="user_months"),
+    )
+
+
+def models(r: Report) -> Section:
+    """Billing's credits per model next to the value report's regression estimate (an estimate, not a match)."""
+    design = value.intensity_design(
+        r.frame("user_day").lazy(), r.frame("user_feature_day").lazy(), r.frame("user_model_feature_day").lazy()
+    )
+    estimated = value.attributed_credits(design, value.credit_intensity(design).coefficients)
+    return section(Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows."))
+
+
+def pool(r: Report) -> Section:
+    """The month's forecast against the included pool, and when it runs out."""
+    fc, top = _month(r), _pool(r)
+    story = forecast_story(fc, pool=top, period_end=month_end(r.end), label="month", credit_price=r.prices.credit)
+    return section(
+        story,
+        Chart(charts.forecast(fc.daily, pool=top), data=fc.daily, needs=("seats",)),
+    )
+
+
+def chargeback(r: Report) -> Section:
+    """This month's credits per GitHub cost centre at list price, billed per cost centre, and each pool's run-out."""
+    table, note, figures = _chargeback(r, _bills(r), price=r.prices.credit)
+    return section(
+        note,
+        Table(table, empty="No cost centre has k_min or more active users this month."),
+        figures={"cost_centres": figures},
+    )
+
+
+def budget_section(r: Report) -> Section:
+    """Each budget's target, consumption, projection and run-out; per-user budgets' users above 80 % / 100 %."""
+    table, users, note, figures = _budget_table(r)
+    return section(
+        note,
+        Table(table, empty="No budget is set for this scope."),
+        Table(users, user_column="user_login", analyst_only=True, empty="No user is above 80 % of a budget."),
+        figures={"budgets": figures},
+    )
+
+
+def idle_seats(r: Report) -> Section:
+    """Seats by status, what the reassignable ones cost, per plan and organization; analysts see who."""
+    idle = _idle(r)
+    if idle.height == 0:
+        story = ["No seat roster in the cache (`copilot-usage fetch --reports seats` fetches it)."]
+    else:
+        counts = dict(idle.group_by("status").len().iter_rows())
+        unused = idle.filter(pl.col("reassignable"))
+        story = [", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f" out of {idle.height} licensed users."]
+        story.append(
+            f"The {unused.height} reassignable seats cost US${unused['monthly_cost'].sum():,.0f} a month "
+            f"(seats at US${r.prices.seat_business:,.0f} Business / US${r.prices.seat_enterprise:,.0f} Enterprise "
+            "a month)."
+        )
+    columns = ("user_login", "plan_type", "organization", "status", "days_since_activity", "monthly_cost")
+    return section(
+        story,
+        Table(spend.idle_cost(idle, by="plan_type"), needs=("seats",)),
+        Table(
+            protect(spend.idle_cost(idle, by="organization"), r.audience, group_users="seats"),
+            empty="No organization has k_min or more seats in a status.",
+        ),
+        Table(
+            idle.filter(pl.col("reassignable")).select(columns) if idle.height else pl.DataFrame(),
+            user_column="user_login",
+            analyst_only=True,
+            empty="No reassignable seat.",
+        ),
+    )
+
+
+def what_if(r: Report) -> Section:
+    """Next month under simple assumptions (printed in the last column); deterministic arithmetic, no model."""
+    s, top = settings(r), _pool(r)
+    if top is None:
+        return section(r.not_fetched("seats"), Table(pl.DataFrame(), needs=("seats",)))
+    table = spend.scenarios(
+        _usage(r),
+        _idle(r),
+        forecast=_month(r).projected,
+        pool=top,
+        cap_credits=s.cap_credits,
+        growth=s.adoption_growth,
+        price=r.prices.credit,
+        included=_included(r),
+    )
+    return section(Table(table))
+
+
+# ---------------------------------------------------------------------- cost centres and budgets
+CHARGEBACK_SCHEMA = {
+    "cost_centre": pl.String,
+    "active_users": pl.Int64,
+    "credits": pl.Float64,
+    "list_usd": pl.Float64,
+    "share_of_credits": pl.Float64,
+    "billed_gross_credits": pl.Float64,
+    "billed_net_usd": pl.Float64,
+    "share_of_bill": pl.Float64,
+    "pool_target_credits": pl.Float64,
+    "pool_current_credits": pl.Float64,
+    "pool_projected_credits": pl.Float64,
+    "pool_projected_exhaustion": pl.Date,
+}
+
+
+def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.DataFrame, str, list[dict[str, Any]]]:
+    """The month's chargeback per GitHub cost centre (month of the report's end; see
+    :func:`cost_centers.chargeback`), with each AI-credit pool's projected exhaustion at the current pace
+    (:func:`budgets.projection` on the cost centre's own credits), and a note; empty with the fetch command when
+    cost centres were not fetched."""
+    if not r.fetched("cost_centers"):
+        missing = r.not_fetched("cost_centers", "cost_center_members") + COST_CENTRE_TOKEN
+        return pl.DataFrame(schema=CHARGEBACK_SCHEMA), missing, []
+    members = r.frame("cost_center_members", all_scopes=True)
+    month, last = r.end.replace(day=1), month_end(r.end)
+    mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
+    first = min(month, r.end - dt.timedelta(days=59))
+    days = teams.map_user_days(
+        r.frame_between("user_day", first, r.end, columns=USER_DAY), mapping, unassigned=cost_centers.NO_COST_CENTRE
+    )
+    centres = r.frame("cost_centers", all_scopes=True)
+    snapshot: dt.date = centres["snapshot_day"].max()  # type: ignore[assignment]
+    newest = centres.filter(pl.col("snapshot_day") == snapshot)
+    in_month = bills.filter(pl.col("day").is_between(month, last))
+    table = cost_centers.chargeback(days.filter(pl.col("day") >= month), in_month, newest, price=price)
+    grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
+    projected = []
+    pooled = table.filter(pl.col("pool_target_credits").is_not_null())
+    # a pool is of the month of its snapshot (it resets on the 1st): projected over that month
+    pool_month = snapshot.replace(day=1) if isinstance(snapshot, dt.date) else month
+    for row in pooled.iter_rows(named=True):  # the few cost centres with a pool
+        daily = grid.join(
+            days.filter(pl.col("unit") == row["cost_centre"])
+            .group_by("day")
+            .agg(credits=pl.col("ai_credits_used").sum()),
+            on="day",
+            how="left",
+        ).with_columns(pl.col("credits").fill_null(0.0))
+        p = budgets.projection(
+            daily,
+            target=row["pool_target_credits"],
+            consumed=row["pool_current_credits"],
+            consumed_through=max(snapshot - dt.timedelta(days=1), pool_month),
+            as_of=r.end,
+            period_start=pool_month,
+            period_end=month_end(pool_month),
+        )
+        projected.append(
+            {
+                "cost_centre": row["cost_centre"],
+                "pool_projected_credits": p["projected"],
+                "pool_projected_exhaustion": p["exhausted_on"],
+            }
+        )
+    proj = pl.DataFrame(
+        projected,
+        schema={
+            k: CHARGEBACK_SCHEMA[k] for k in ("cost_centre", "pool_projected_credits", "pool_projected_exhaustion")
+        },
+    )
+    table = table.join(proj, on="cost_centre", how="left").select(list(CHARGEBACK_SCHEMA))
+    shown = protect(table, r.audience, group_users="active_users")
+    billed = table["billed_gross_credits"].drop_nulls().len() > 0
+    note = (
+        f"Chargeback for {month:%B %Y} (metrics to {r.end}; cost centres as of {snapshot}): "
+        f"{table.height} units whose credits sum to the scope's {table['credits'].sum():,.0f}. "
+        + (
+            "Billed figures come from GitHub's usage-report CSV (cost_center_name)."
+            if billed
+            else "Billed per cost centre needs GitHub's usage-report CSV, which names each line's cost centre "
+            f"(`copilot-usage import FILE.csv --scope {r.scope}`); the billing API's totals do not."
+        )
+    )
+    if pooled.height and pool_month != month:
+        note += (
+            f" The AI-credit pools are of {pool_month:%B %Y} (as of {snapshot}); their run-out is projected over that "
+            "month from the cost centre's recent pace."
+        )
+    if shown.height < table.height:
+        note += f" {table.height - shown.height} cost centre(s) under k_min active users are not shown."
+    figures = [
+        {
+            "cost_centre": c["cost_centre"],
+            "credits": c["credits"],
+            "list_usd": c["list_usd"],
+            "billed_net_usd": c["billed_net_usd"],
+            "pool_target_credits": c["pool_target_credits"],
+            "pool_current_credits": c["pool_current_credits"],
+            "pool_projected_exhaustion_date": c["pool_projected_exhaustion"],
+        }
+        for c in shown.iter_rows(named=True)
+    ]
+    return shown, note, figures
+
+
+BUDGET_TABLE_SCHEMA = {
+    "budget_id": pl.String,
+    "budget_scope": pl.String,
+    "entity": pl.String,
+    "target_usd": pl.Float64,
+    "consumed_usd": pl.Float64,
+    "projected_usd": pl.Float64,
+    "projected_low_usd": pl.Float64,
+    "projected_high_usd": pl.Float64,
+    "projected_exhaustion_date": pl.Date,
+    "blocks": pl.Boolean,
+    "users_over_80pct": pl.Int64,
+    "users_over_100pct": pl.Int64,
+    "attribution": pl.String,
+}
+
+
+def _budget_daily(
+    r: Report, kind: str, entity: str, recent: pl.DataFrame, by_centre: pl.DataFrame | None
+) -> tuple[pl.DataFrame | None, str]:
+    """The metrics' user-days of a budget's scope (None: the kit cannot attribute it) and how they were chosen."""
+    slug = r.scope.split(":", 1)[1]
+    if kind == "enterprise" and r.scope.startswith("enterprise:"):
+        return recent, "the enterprise's metrics"
+    if kind == "organization":
+        if r.scope == f"org:{entity}":
+            return recent, "the organization's metrics"
+        try:
+            first: dt.date = recent["day"].min() or r.end  # type: ignore[assignment]
+            org = (
+                store.scan(r.data_dir, "user_day", scope=f"org:{entity}", start=first, end=r.end)
+                .select(USER_DAY)
+                .collect()
+            )
+        except FileNotFoundError:
+            org = recent.clear()
+        if org.height:
+            return org, f"organization {entity}'s metrics (its members in every org they belong to)"
+        return None, f"the metrics of organization {entity} are not in the cache (`fetch --org {entity}`)"
+    if kind == "cost_center":
+        if by_centre is None:
+            return None, "cost centres were not fetched (`fetch --reports cost-centers`)"
+        return by_centre.filter(pl.col("unit") == entity), f"the metrics of cost centre {entity}'s members"
+    if kind == "user":
+        return recent.filter(pl.col("user_login").str.to_lowercase() == entity.lower()), "the user's metrics"
+    if kind == "enterprise":
+        return None, f"an enterprise budget: the {slug} report holds one organization's metrics"
+    return None, f"the kit cannot attribute a {kind} budget to metrics"
+
+
+def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict[str, Any]]]:
+    """The scope's budgets from the newest snapshot: target, consumed this month (GitHub's figure), projected
+    consumption at month end (the trends forecast restricted to the budget's scope, with its 80 % interval, added
+    to what was consumed), projected exhaustion date (null when it will not run out), whether it blocks, and for
+    per-user budgets how many users are above 80 % and 100 % of their target. Returns the table, the per-user
+    states above 80 % (analysts) and a note; empty tables with the fetch command when budgets were not fetched."""
+    if not r.fetched("budgets"):
+        return (
+            pl.DataFrame(schema=BUDGET_TABLE_SCHEMA),
+            pl.DataFrame(schema=BUDGET_STATES_SCHEMA),
+            r.not_fetched("budgets", "budget_user_states") + BUDGET_TOKEN,
+            [],
+        )
+    frame = r.frame("budgets")
+    states_all = r.frame("budget_user_states")
+    snapshot = frame["snapshot_day"].max()
+    assert isinstance(snapshot, dt.date)
+    frame = frame.filter(pl.col("snapshot_day") == snapshot)
+    states = states_all.filter(pl.col("snapshot_day") == snapshot).with_columns(
+        share=pl.col("consumed_amount") / pl.col("target_amount")
+    )
+    start, end = snapshot.replace(day=1), month_end(snapshot)
+    through = max(snapshot - dt.timedelta(days=1), start)
+    first = r.end - dt.timedelta(days=59)
+    recent = r.frame_between("user_day", first, r.end, columns=USER_DAY)
+    by_centre = None
+    if r.fetched("cost_centers"):
+        members = r.frame("cost_center_members", all_scopes=True)
+        mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
+        by_centre = teams.map_user_days(recent, mapping, unassigned=cost_centers.NO_COST_CENTRE)
+    grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
+    per_budget = states.group_by("budget_id").agg(
+        users_over_80pct=(pl.col("share") >= 0.8).sum().cast(pl.Int64),
+        users_over_100pct=(pl.col("share") >= 1.0).sum().cast(pl.Int64),
+    )
+    rows = []
+    for b in frame.iter_rows(named=True):  # a budget each: a handful, each its own forecast
+        kind, entity = b["scope_kind"] or "", b["budget_entity_name"] or ""
+        target = None if b["budget_amount"] is None else b["budget_amount"] * cost_centers.CREDITS_PER_USD
+        consumed = None if b["consumed_amount"] is None else b["consumed_amount"] * cost_centers.CREDITS_PER_USD
+        p: dict[str, Any] = {"projected": None, "low": None, "high": None, "exhausted_on": None}
+        if kind.startswith("multi_user"):
+            how = "per user: see the users above 80 % and 100 % of their target"
+        elif not b["known_scope"]:
+            how = f"a budget scope the kit does not know ({b['budget_scope']}): kept, reported as drift"
+        else:
+            days, how = _budget_daily(r, kind, entity, recent, by_centre)
+            if days is not None:
+                daily = grid.join(
+                    days.group_by("day").agg(credits=pl.col("ai_credits_used").sum()), on="day", how="left"
+                ).with_columns(pl.col("credits").fill_null(0.0))
+                p = budgets.projection(
+                    daily,
+                    target=target,
+                    consumed=consumed,
+                    consumed_through=through,
+                    as_of=r.end,
+                    period_start=start,
+                    period_end=end,
+                )
+        usd = {
+            k: None if p[k] is None else round(p[k] / cost_centers.CREDITS_PER_USD, 2)
+            for k in ("projected", "low", "high")
+        }
+        rows.append(
+            {
+                "budget_id": b["budget_id"],
+                "budget_scope": b["budget_scope"],
+                "entity": "(one user)" if kind == "user" and r.audience.leadership else entity,
+                "target_usd": b["budget_amount"],
+                "consumed_usd": b["consumed_amount"],
+                "projected_usd": usd["projected"],
+                "projected_low_usd": usd["low"],
+                "projected_high_usd": usd["high"],
+                "projected_exhaustion_date": p["exhausted_on"],
+                "blocks": b["prevent_further_usage"],
+                "attribution": how,
+            }
+        )
+    table = (
+        pl.DataFrame(rows, schema={k: v for k, v in BUDGET_TABLE_SCHEMA.items() if not k.startswith("users_")})
+        .join(per_budget, on="budget_id", how="left")
+        .select(list(BUDGET_TABLE_SCHEMA))
+    )
+    figures = [
+        {
+            "id": t["budget_id"],
+            "scope": t["budget_scope"],
+            "entity": t["entity"],
+            "target_usd": t["target_usd"],
+            "consumed_usd": t["consumed_usd"],
+            "projected_usd": t["projected_usd"],
+            "projected_exhaustion_date": t["projected_exhaustion_date"],
+            "blocks": t["blocks"],
+        }
+        for t in table.iter_rows(named=True)
+    ]
+    running_out = table.filter(pl.col("projected_exhaustion_date").is_not_null())
+    note = (
+        f"{table.height} budget(s) of {r.scope} as of {snapshot} (month {start:%B %Y}, consumed through {through}); "
+        f"{int(table['blocks'].fill_null(False).sum())} block further usage when reached. "
+        f"{running_out.height} run out before the month ends at the current pace"
+        + (
+            ": "
+            + ", ".join(
+                f"{t['entity']} on {t['projected_exhaustion_date']:%d %b}" for t in running_out.iter_rows(named=True)
+            )
+            if running_out.height
+            else ""
+        )
+        + ". Consumed is GitHub's figure; the projection adds the trends forecast of the budget's scope (80 % interval)."
+    )
+    over = states.filter(pl.col("share") >= 0.8).join(
+        frame.select("budget_id", budget="budget_entity_name"), on="budget_id", how="left"
+    )
+    return (
+        table.drop("budget_id").with_columns(
+            blocks=pl.when(pl.col("blocks")).then(pl.lit("yes")).when(~pl.col("blocks")).then(pl.lit("no"))
+        ),
+        over.select("budget", "user", "consumed_amount", "target_amount", "share").rename({"user": "user_login"}),
+        note,
+        figures,
+    )
