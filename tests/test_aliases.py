@@ -48,3 +48,31 @@ def test_an_aliases_csv_adds_and_overrides(tmp_path: Path) -> None:
     assert aliases.rows() == [("ghost", "ann_acme"), ("jdoe", "jdoe_acme")]
     with pytest.raises(InputError, match="aliases"):
         spend.login_aliases(SEATS, USAGE, tmp_path / "missing.csv")
+
+
+def test_per_user_billing_months_join_through_the_aliases_and_show_the_unmatched() -> None:
+    """``fetch --reports billing-users`` asks billing by its username: an EMU user billed as ``jdoe`` is the
+    metrics user ``jdoe_acme``, and a billed username nobody maps stays on its own line."""
+    month = DAY.replace(day=1)
+    asked = pl.DataFrame(
+        {
+            "scope": ["enterprise:acme"] * 3,
+            "month": [month] * 3,
+            "user_asked": ["JDoe", "ann_acme", "ghost"],
+            "sku": ["copilot_ai_credits"] * 3,
+            "unit_type": ["credits"] * 3,
+            "price_per_unit": [0.01] * 3,
+            "gross_quantity": [10.0, 5.0, 3.0],
+        }
+    )
+    first = pl.DataFrame({"day": [month], "user_id": [2], "user_login": ["ann_acme"], "ai_credits_used": [0.0]})
+    usage = pl.concat([first, USAGE])  # metrics cover the whole month
+    aliases = spend.login_aliases(SEATS, usage)
+    months = spend.reconcile_user_months(usage, asked, newest_metrics_day=DAY.replace(day=30), aliases=aliases)
+    assert months.select("user_login", "cause").rows() == [("ghost", spend.CAUSES["billing_only_user"])]
+    assert spend.unmatched_billing(months) == (
+        "Unmatched: 1 billed users, 3.0 credits, match no metrics user (another scope, or a billing username unlike "
+        "the login: pass an aliases CSV)."
+    )
+    without = spend.reconcile_user_months(usage, asked, newest_metrics_day=DAY.replace(day=30))
+    assert {"jdoe", "jdoe_acme"} <= set(without["user_login"])  # what the alias join fixes

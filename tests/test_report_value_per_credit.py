@@ -118,3 +118,24 @@ def test_a_cache_without_optional_tables_says_what_to_fetch(without_optional: Pa
     assert {"seats", "user_team_day", "repo_review_times_day"} <= set(r.notes().summary["not_fetched"])
     # the figures do not depend on the optional tables
     assert vpc.headline(r).figures == vpc.headline(_open(SAMPLE)).figures
+
+
+def test_pseudonyms_are_applied_once_to_the_quadrant_chart_and_review_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analyst quadrant is pseudonymised before its chart is built (the spec carries the labels); the chart's
+    numbers and the review table must show those same pseudonyms, not pseudonyms of pseudonyms."""
+    from copilot_usage.output_record import mime, payload_frame
+    from copilot_usage.report import display, pseudonyms
+    from copilot_usage.report.privacy import PSEUDONYM_ENV
+
+    monkeypatch.setenv(PSEUDONYM_ENV, "k")
+    shown: list[dict[str, object]] = []
+    monkeypatch.setattr(display, "display", lambda bundle, **_: shown.append(bundle))
+    r = _open(SAMPLE, audience="analyst", pseudonymize=True)
+    display.show(r, vpc.cost_vs_output(r))
+    logins = _user_day(r)["user_login"].unique()
+    once = set(pseudonyms(logins, key=b"k").to_list())
+    tables = [payload_frame(b[mime("table")]["ipc"]) for b in shown if mime("table") in b]  # type: ignore[index]
+    labels = [t["user_login"] for t in tables if "user_login" in t.columns and t.height]
+    assert len(labels) == 2  # the chart's numbers and the review table
+    for column in labels:
+        assert set(column.to_list()) <= once

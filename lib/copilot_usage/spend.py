@@ -127,6 +127,18 @@ def unmatched_billing(users: pl.DataFrame) -> str | None:
     )
 
 
+def _through_aliases(billed: pl.LazyFrame, column: str, aliases: pl.DataFrame | None) -> pl.LazyFrame:
+    """``column`` (a lower-case billing username) replaced by its metrics login where ``aliases`` names one."""
+    if aliases is None or aliases.height == 0:
+        return billed
+    mapping = aliases.lazy().select(pl.col("billing_username").alias(column), _metrics_login=pl.col("user_login"))
+    return (
+        billed.join(mapping, on=column, how="left")
+        .with_columns(pl.coalesce("_metrics_login", column).alias(column))
+        .drop("_metrics_login")
+    )
+
+
 def reconcile_users(
     user_day: pl.DataFrame | pl.LazyFrame,
     billing: pl.DataFrame | pl.LazyFrame,
@@ -151,11 +163,7 @@ def reconcile_users(
                 "cause": pl.String,
             }
         )
-    billed = billed.with_columns(user=pl.col("user").str.to_lowercase())
-    if aliases is not None and aliases.height:
-        billed = billed.join(aliases.lazy(), left_on="user", right_on="billing_username", how="left").with_columns(
-            user=pl.coalesce("user_login", "user")
-        )
+    billed = _through_aliases(billed.with_columns(user=pl.col("user").str.to_lowercase()), "user", aliases)
     b = billed.group_by("day", user_login=pl.col("user")).agg(billed_credits=pl.col("credits").sum())
     m = (
         _lazy(user_day)
@@ -200,12 +208,16 @@ def reconcile_users(
     )
 
 
-def _user_month_billed(billing_user_month: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """Per month and user asked: billed gross AI credits (0 for a user asked who had no usage)."""
+def _user_month_billed(
+    billing_user_month: pl.DataFrame | pl.LazyFrame, aliases: pl.DataFrame | None = None
+) -> pl.LazyFrame:
+    """Per month and user asked: billed gross AI credits (0 for a user asked who had no usage); the billing
+    username asked mapped to its metrics login through ``aliases``."""
     ai = is_ai_credit(pl.col("sku"), pl.col("unit_type"), pl.col("price_per_unit"))
+    asked = _lazy(billing_user_month).with_columns(user_login=pl.col("user_asked").str.to_lowercase())
     return (
-        _lazy(billing_user_month)
-        .group_by("month", user_login=pl.col("user_asked").str.to_lowercase())
+        _through_aliases(asked, "user_login", aliases)
+        .group_by("month", "user_login")
         .agg(billed_credits=pl.col("gross_quantity").filter(ai).sum())
     )
 
@@ -217,15 +229,17 @@ def reconcile_user_months(
     newest_metrics_day: dt.date | None,
     abs_tol: float = 1.0,
     rel_tol: float = 0.001,
+    aliases: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per month and user, where billing was asked per user (``fetch --reports billing-users``): the month's
     metrics credits vs billed gross AI credits; only rows over the tolerance, each with its likely cause. A user
-    asked who had no usage counts as 0 billed; a user on one side only is shown, not dropped.
+    asked who had no usage counts as 0 billed; a user on one side only is shown, not dropped. ``aliases``
+    (:func:`login_aliases`) maps the billing usernames asked to metrics logins first (EMU tenants).
 
     Returns ``month, user_login, metrics_credits, billed_credits, difference, cause``; the current month's rows
     (differences the processing lag explains) come last.
     """
-    b = _user_month_billed(billing_user_month)
+    b = _user_month_billed(billing_user_month, aliases)
     months = b.select("month").unique()
     ud = _lazy(user_day).with_columns(month=pl.col("day").dt.truncate("1mo"))
     first_metrics_day = ud.select(pl.col("day").min()).collect().item()

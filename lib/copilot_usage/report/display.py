@@ -66,7 +66,7 @@ def _chart(r: Report, part: Chart, said: tuple[str, ...]) -> None:
     if not shows and part.data is not None:
         shows = f"{part.data.height} data points ({', '.join(c.replace('_', ' ') for c in part.data.columns[:6])})."
     if part.data is not None:  # the chart's numbers, for the workbook (audience rules applied)
-        shown = protect(part.data, r.audience, user_column="user_login")
+        shown = protect(part.data, r.audience, user_column=part.user_column)
         bundle = {**bundle, mime("table"): {"ipc": frame_payload(shown), "note": "", "chart": title}}
     alt_text = f"Chart: {title or 'untitled'}. {shows}".strip()
     display(bundle, metadata={"image/svg+xml": {"alt": alt_text}}, raw=True)

@@ -38,12 +38,15 @@ class Tiles:
 @dataclass(frozen=True)
 class Chart:
     """A chart and the numbers behind it (audience rules are applied when shown). ``spec`` None or ``data``
-    empty shows ``empty`` instead — or, when a table in ``needs`` was not fetched, which fetch fills it."""
+    empty shows ``empty`` instead — or, when a table in ``needs`` was not fetched, which fetch fills it.
+    ``user_column`` is hidden or pseudonymised by audience; None when ``data`` is already protected (a chart whose
+    labels are pseudonyms must not be pseudonymised twice)."""
 
     spec: alt.TopLevelMixin | None
     data: pl.DataFrame | None = None
     empty: str = NO_ACTIVITY
     needs: tuple[str, ...] = ()
+    user_column: str | None = "user_login"
 
 
 @dataclass(frozen=True)

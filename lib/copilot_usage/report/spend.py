@@ -107,15 +107,21 @@ def _days(r: Report) -> pl.DataFrame:
     )
 
 
-def _users(r: Report) -> pl.DataFrame:
-    def compute() -> pl.DataFrame:
-        s = settings(r)
-        aliases = spend.login_aliases(r.frame("seats").lazy(), _usage(r), s.aliases_csv)
-        return spend.reconcile_users(
-            _usage(r), _bills(r), newest_metrics_day=r.end, abs_tol=s.tolerance_credits, aliases=aliases
-        )
+def _aliases(r: Report) -> pl.DataFrame:
+    """Billing username → metrics login where they differ (seat roster by user id, plus the aliases CSV)."""
+    return r.memo(
+        "spend.aliases", lambda: spend.login_aliases(r.frame("seats").lazy(), _usage(r), settings(r).aliases_csv)
+    )
 
-    return r.memo("spend.users", compute)
+
+def _users(r: Report) -> pl.DataFrame:
+    s = settings(r)
+    return r.memo(
+        "spend.users",
+        lambda: spend.reconcile_users(
+            _usage(r), _bills(r), newest_metrics_day=r.end, abs_tol=s.tolerance_credits, aliases=_aliases(r)
+        ),
+    )
 
 
 def _included(r: Report) -> dict[str, int]:
@@ -268,10 +274,11 @@ def billing_per_user(r: Report) -> Section:
         per_user,
         newest_metrics_day=r.end,
         abs_tol=settings(r).tolerance_credits,
+        aliases=_aliases(r),
     )
     month_bills = r.frame_between("billing_usage", first_month, month_end(r.end))
     return section(
-        note,
+        [note, spend.unmatched_billing(user_months) or ""],
         Table(
             spend.billing_attribution(month_bills, per_user), empty="No per-user billing months (see the note above)."
         ),

@@ -19,6 +19,7 @@ import polars as pl
 
 from .. import charts, cost_centers, teams, value
 from ..errors import ConfigError
+from . import attribution
 from .common import change_phrase
 from .context import Report
 from .html import fmt_num
@@ -56,90 +57,6 @@ ADOPTION_TABLE = (
     "median_days_to_first_use",
     "median_days_to_first_agent",
 )
-
-
-# ---------------------------------------------------------------------- where a user's teams come from
-@dataclass(frozen=True)
-class TeamSources:
-    """GitHub's team lists for a report's scope: which scopes' lists the cache holds and what is missing."""
-
-    members: pl.DataFrame  # teams.member_intervals of those lists
-    teams: pl.DataFrame  # the team lists (names, parents)
-    fetched: tuple[str, ...]  # scopes whose team lists are in the cache
-    missing_orgs: tuple[str, ...]  # organizations of the scope's seats whose teams were not fetched
-    qualify: bool  # label organization teams "org/name" (an enterprise's orgs share slugs)
-
-    @property
-    def fetched_orgs(self) -> list[str]:
-        return [s.removeprefix("org:") for s in self.fetched if s.startswith("org:")]
-
-    @property
-    def enterprise_teams(self) -> bool:
-        return any(s.startswith("enterprise:") for s in self.fetched)
-
-    def note(self, r: Report) -> str:
-        if not self.fetched:
-            return (
-                f"No team list was fetched for {r.scope}: every seat holder is shown as (teams not fetched). "
-                f"`copilot-usage fetch {r.scope_flag} --reports teams` fills it."
-            )
-        listed = ", ".join(
-            f"enterprise {s.split(':', 1)[1]} (enterprise teams)"
-            if s.startswith("enterprise:")
-            else f"organization {s.split(':', 1)[1]}"
-            for s in self.fetched
-        )
-        out = f"Team lists fetched for: {listed}."
-        if self.missing_orgs:
-            flags = " ".join(f"--org {o}" for o in self.missing_orgs)
-            out += (
-                f" Not fetched for organization(s) {', '.join(self.missing_orgs)}: their seat holders outside any "
-                "fetched team are shown as (teams not fetched), not as team-less, and their teams appear only "
-                f"through members' activity (no seats, no adoption). `copilot-usage fetch {flags} --reports teams` "
-                "fills them."
-            )
-        return out
-
-
-def _seated(r: Report) -> pl.DataFrame:
-    return r.memo("team_distribution.seated", lambda: teams.roster(r.frame("seats"), as_of=r.end))
-
-
-def _sources(r: Report) -> TeamSources:
-    """The team lists of every organization in the scope (and, for an enterprise, its enterprise teams)."""
-    seated = _seated(r)
-    lists = r.frame("teams", all_scopes=True)
-    members = r.frame("team_members", all_scopes=True)
-    if r.scope.startswith("org:"):
-        orgs = [r.scope.removeprefix("org:")]
-    else:  # the enterprise's organizations: those its seats are granted through, else every org in the cache
-        seat_orgs = seated["organization"].drop_nulls().unique().sort().to_list()
-        orgs = seat_orgs or sorted(s.removeprefix("org:") for s in lists["scope"].unique() if s.startswith("org:"))
-    scopes = ([r.scope] if r.scope.startswith("enterprise:") else []) + [f"org:{o}" for o in orgs]
-    lists = lists.filter(pl.col("scope").is_in(scopes))
-    members = members.filter(pl.col("scope").is_in(scopes))
-    held = set(lists["scope"].to_list()) | set(members["scope"].to_list())
-    fetched = tuple(s for s in scopes if s in held)
-    missing = tuple(
-        o for o in seated["organization"].drop_nulls().unique().sort().to_list() if f"org:{o}" not in fetched
-    )
-    return TeamSources(
-        teams.member_intervals(members), lists, fetched, missing, qualify=r.scope.startswith("enterprise:")
-    )
-
-
-def _team_days(r: Report, frame: pl.DataFrame, src: TeamSources, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """User-day rows of ``frame`` (days ``start``…``end``) attributed to GitHub teams (non-additive)."""
-    no_team = teams.no_team_label(_seated(r), src.fetched_orgs, enterprise_teams=src.enterprise_teams)
-    return teams.team_user_days(
-        frame,
-        r.frame_between("user_team_day", start, end),
-        src.teams,
-        members=src.members,
-        no_team=no_team,
-        default=teams.NO_TEAM if src.fetched else teams.NOT_FETCHED,
-        qualify=src.qualify,
-    )
 
 
 # ---------------------------------------------------------------------- the view every section reads
@@ -220,13 +137,13 @@ def _team_view(r: Report) -> TeamView:
         frame, warnings = teams.load_org_map(org_map, known_users=usage.select("user_id", "user_login").unique())
         mapping = teams.units_from_mapping(frame, unit=unit, source=str(org_map))
         return mapped_view(r, mapping, unit=unit, warnings=warnings)
-    seated = _seated(r)
-    src = _sources(r)
+    seated = attribution.seated(r)
+    src = attribution.sources(r)
     no_team = teams.no_team_label(seated, src.fetched_orgs, enterprise_teams=src.enterprise_teams)
     default = teams.NO_TEAM if src.fetched else teams.NOT_FETCHED
-    unit_days = _team_days(r, usage, src, r.start, r.end)
+    unit_days = attribution.team_days(r, usage)
     prev_days = (
-        _team_days(r, previous, src, prev_start, r.start - dt.timedelta(days=1))
+        attribution.team_days(r, previous, prev_start, r.start - dt.timedelta(days=1))
         if previous.height
         else unit_days.clear()
     )
@@ -251,7 +168,7 @@ def mapped_view(
     return TeamView(
         teams.map_user_days(usage, mapping, unassigned=unassigned),
         teams.map_user_days(previous, mapping, unassigned=unassigned),
-        teams.mapped_seats(_seated(r), mapping, as_of=r.end, unassigned=unassigned),
+        teams.mapped_seats(attribution.seated(r), mapping, as_of=r.end, unassigned=unassigned),
         True,
         (*(warnings or []), r.not_fetched("seats")),
         _scope_credits(usage),
@@ -599,7 +516,6 @@ __all__ = [
     "FULL_TABLE_MAX",
     "UNITS",
     "TeamFigures",
-    "TeamSources",
     "TeamView",
     "UnitFigures",
     "adoption_lag",

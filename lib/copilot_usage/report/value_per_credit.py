@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .. import charts, metrics, teams, value
+from .. import charts, value
+from .attribution import team_days
+from .common import included_pool
 from .context import Report
 from .html import fmt_num
 from .privacy import protect
@@ -54,7 +56,6 @@ AGGREGATE_DAY = (
     "pr_median_minutes_to_merge",
     "pr_median_minutes_to_merge_copilot_authored",
 )
-USER_TEAM_DAY = ("scope", "day", "user_id", "team_id", "slug")
 REVIEW_MEASURE = "user_initiated_interaction_count"
 
 
@@ -135,48 +136,6 @@ def fit(r: Report) -> value.IntensityFit:
 def unit_totals(r: Report) -> pl.DataFrame:
     """Per user and team (GitHub's daily team membership, nested teams rolled up; non-additive)."""
     return r.memo("value.unit_totals", lambda: value.user_totals(team_days(r, usage(r)), by=["unit"]))
-
-
-def included_pool(r: Report) -> float | None:
-    """The included pool of the scope's seat roster in the month of the period's end (the allowance in force
-    then), or None when the roster was not fetched (never 0)."""
-    if not r.fetched("seats"):
-        return None
-    return metrics.included_pool(r.frame("seats"), month=r.end, promotional=r.prices.promotional)
-
-
-def _team_sources(r: Report, seated: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
-    """The team lists (``teams``, ``member_intervals`` of their members) of every organization in the scope and,
-    for an enterprise, its enterprise teams; and the scopes whose lists the cache holds."""
-    lists = r.frame("teams", all_scopes=True)
-    members = r.frame("team_members", all_scopes=True)
-    if r.scope.startswith("org:"):
-        orgs = [r.scope.removeprefix("org:")]
-    else:  # the enterprise's organizations: those its seats are granted through, else every org in the cache
-        seat_orgs = seated["organization"].drop_nulls().unique().sort().to_list()
-        orgs = seat_orgs or sorted(s.removeprefix("org:") for s in lists["scope"].unique() if s.startswith("org:"))
-    scopes = ([r.scope] if r.scope.startswith("enterprise:") else []) + [f"org:{o}" for o in orgs]
-    lists = lists.filter(pl.col("scope").is_in(scopes))
-    members = members.filter(pl.col("scope").is_in(scopes))
-    fetched = [s for s in scopes if s in set(lists["scope"].to_list()) | set(members["scope"].to_list())]
-    return lists, teams.member_intervals(members), fetched
-
-
-def team_days(r: Report, frame: pl.DataFrame) -> pl.DataFrame:
-    """User-day rows of ``frame`` attributed to GitHub teams (non-additive) as the team report does."""
-    seated = teams.roster(r.frame("seats"), as_of=r.end)
-    lists, members, fetched = _team_sources(r, seated)
-    fetched_orgs = [s.removeprefix("org:") for s in fetched if s.startswith("org:")]
-    enterprise_teams = any(s.startswith("enterprise:") for s in fetched)
-    return teams.team_user_days(
-        frame,
-        r.frame("user_team_day", columns=USER_TEAM_DAY),
-        lists,
-        members=members,
-        no_team=teams.no_team_label(seated, fetched_orgs, enterprise_teams=enterprise_teams),
-        default=teams.NO_TEAM if fetched else teams.NOT_FETCHED,
-        qualify=r.scope.startswith("enterprise:"),
-    )
 
 
 # ---------------------------------------------------------------------- headline
@@ -351,8 +310,9 @@ def cost_vs_output(r: Report) -> Section:
     quad = quadrant(r)
     return section(
         _quadrant_story(quad),
-        Chart(charts.quadrant(quad.frame, label=quad.label), data=quad.frame),
-        Table(review_table(r, quad), user_column="user_login", empty="No entry in the review quadrant."),
+        # the quadrant is protected already (pseudonyms before the chart is built): not pseudonymised again
+        Chart(charts.quadrant(quad.frame, label=quad.label), data=quad.frame, user_column=None),
+        Table(review_table(r, quad), empty="No entry in the review quadrant."),
     )
 
 
