@@ -134,7 +134,7 @@ def test_workbook_sheets_types_formats_and_frozen_headers(runs: dict) -> None:
     row = dict(zip(header, ws[2], strict=True))
     assert row["month"].is_date and row["month"].number_format == MONTH
     assert row["credits"].data_type == "n" and row["credits"].number_format == CREDITS
-    assert row["list_value_usd"].number_format == USD and row["covered_share"].number_format == PERCENT
+    assert row["list value usd"].number_format == USD and row["covered share"].number_format == PERCENT
     assert row["days"].data_type == "n" and isinstance(row["days"].value, int)
     assert ws.max_row == next(t for t in tables if t.section.endswith("Money")).frame.height + 1
     summary = {c[0].value: c[1].value for c in wb["Summary"].iter_rows(min_row=2)}
@@ -154,7 +154,7 @@ def test_charts_have_alt_text_and_their_numbers_in_the_workbook(runs: dict) -> N
     assert "Chart: Active users: daily, 7-day and 28-day distinct. On " in alts[0]  # title, then what it shows
     wb = openpyxl.load_workbook(r.outputs["xlsx"])
     ws = wb[next(n for n in wb.sheetnames if n.startswith("1.1 How many people"))]
-    assert [c.value for c in ws[1]][:2] == ["day", "daily_active_users"] and ws["A2"].is_date
+    assert [c.value for c in ws[1]][:2] == ["day", "daily active users"] and ws["A2"].is_date  # as the HTML heads it
 
 
 def test_number_formats_follow_the_column() -> None:
@@ -164,6 +164,7 @@ def test_number_formats_follow_the_column() -> None:
     assert number_format("idle_seat_cost_month", pl.Float64()) == USD
     assert number_format("billed_credits", pl.Float64()) == CREDITS
     assert number_format("credits_per_active_user", pl.Float64()) == "#,##0.0"
+    assert CREDITS == "#,##0.0"  # fractional credits keep one decimal (a 12.5-credit difference is not "13")
     assert number_format("users", pl.UInt32()) == "#,##0"
     assert number_format("unit", pl.String()) is None
 
@@ -256,3 +257,17 @@ def test_cli_rejects_an_unknown_format_before_running_anything(tmp_path: Path) -
     assert not list(tmp_path.iterdir())
     result = CliRunner().invoke(main, ["render", "trends", "--paper", "a3"])
     assert result.exit_code == 2 and "'a4', 'letter'" in result.output
+
+
+def test_table_cells_say_number_or_text_for_the_print_layout() -> None:
+    """The PDF keeps numbers on one line and wraps text (JupyterLab's fixed table layout made wide tables'
+    numbers run together on A4): each cell carries its column's kind."""
+    from copilot_usage.output_pdf import print_css
+    from copilot_usage.report import html as report_html
+
+    out = report_html.table(pl.DataFrame({"cause": ["late correction"], "credits": [12.5]}))
+    assert '<th class="t">cause</th><th class="n">credits</th>' in out
+    assert '<td class="t">late correction</td><td class="n">12.5</td>' in out
+    css = print_css({"title": "T"})
+    assert "table-layout: auto !important" in css and "td.n { white-space: nowrap; }" in css
+    assert "grid-template-columns: repeat(4" in css  # tiles four to a row on page 1

@@ -6,8 +6,9 @@ size, margin boxes with page counters, ``break-*``), and is a maintained Debian 
 WeasyPrint would add a Python dependency with its own CSS engine and system libraries (Pango) to keep in step.
 
 Layout: A4 or US Letter; the title block and tiles on page 1; a section heading stays with what follows it, no
-chart, tile row or table row is split across pages, the data-notes appendix starts on a new page; running head with title, scope and
-period; page numbers "Page n of N". Chromium is started with a throw-away profile and every host name resolving
+chart, tile or table row is split across pages (a section flows on from the page before), charts scale to the
+page width, tiles sit four to a row, wide tables get a smaller type and their text columns wrap; the data-notes
+appendix starts on a new page; running head with title, scope and period; page numbers "Page n of N". Chromium is started with a throw-away profile and every host name resolving
 nowhere, so printing makes no network request.
 """
 
@@ -72,7 +73,7 @@ def print_css(title: dict[str, Any], *, paper: str = "a4") -> str:
 * {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
 html, body {{ background: #fff !important; }}
 body, .jp-Notebook {{ padding: 0 !important; margin: 0 !important; font-size: 10pt; }}
-.jp-Cell {{ padding: 0 !important; break-inside: avoid-page; }}
+.jp-Cell {{ padding: 0 !important; }}  /* a cell may span pages; its charts, tiles and table rows may not */
 main {{ display: flex; flex-direction: column; }}
 main > .jp-Cell:has(.cu-title) {{ order: -1; }}  /* the title block first, then the notebook's introduction */
 .jp-Cell:has(.cu-notes) {{ break-before: page; }}
@@ -80,11 +81,16 @@ h2 {{ break-after: avoid-page; }}
 .jp-MarkdownCell {{ break-after: avoid-page; }}
 img, svg, .cu-tile, .cu-tiles, .cu-title, tr, .cu-empty {{ break-inside: avoid; }}
 .jp-OutputArea-output, .jp-RenderedHTMLCommon {{ overflow: visible !important; max-width: 100% !important; }}
-.jp-RenderedImage img {{ max-width: 100% !important; height: auto !important; }}
-table.cu {{ font-size: 7.5pt; width: 100%; }}
-table.cu th, table.cu td {{ padding: .2em .45em !important; }}
-table.cu th {{ white-space: normal; vertical-align: bottom; }}
-table.cu td:first-child {{ white-space: nowrap; }}
+img, svg {{ max-width: 100% !important; height: auto !important; }}  /* a chart wider than the page is scaled */
+.cu-tiles {{ display: grid !important; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: .5em; }}
+.cu-tile {{ min-width: 0 !important; }}
+/* JupyterLab fixes table layouts: columns then overlap; let the content size them, smaller when wide */
+table.cu {{ font-size: 7.5pt; width: 100%; table-layout: auto !important; }}
+table.cu:has(th:nth-child(9)) {{ font-size: 6.3pt; }}
+table.cu th, table.cu td {{ padding: .2em .45em !important; overflow: visible; }}
+table.cu th {{ white-space: normal; vertical-align: bottom; overflow-wrap: break-word; }}
+table.cu td.n {{ white-space: nowrap; }}
+table.cu td.t {{ white-space: normal; min-width: 6em; }}
 thead {{ display: table-header-group; }}
 .cu-narr {{ max-width: none; }}
 </style>

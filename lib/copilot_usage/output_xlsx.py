@@ -20,7 +20,7 @@ import polars as pl
 from .output_record import Record, Table
 
 COUNT = "#,##0"
-CREDITS = "#,##0"
+CREDITS = "#,##0.0"  # GitHub reports credits to three decimals: a 12.5-credit gap must not read "13"
 RATIO = "#,##0.0"
 PERCENT = "0.0%"
 USD = "$#,##0.00"
@@ -53,6 +53,11 @@ def number_format(name: str, dtype: pl.DataType) -> str | None:
     if ("credits" in key and "per_" not in key) or key in ("included_pool", "difference"):
         return CREDITS
     return RATIO
+
+
+def heading(column: str) -> str:
+    """A column's header as the HTML and PDF show it (``billed_credits`` → ``billed credits``)."""
+    return column.replace("_", " ")
 
 
 def sheet_names(tables: list[Table]) -> list[str]:
@@ -112,8 +117,8 @@ def write_xlsx(record: Record, summary: dict[str, Any], path: Path, *, html: Pat
     _summary_sheet(wb, fmt, record, summary, list(zip(names, shown, strict=True)), html)
     for name, table in zip(names, shown, strict=True):
         frame = excel_ready(table.frame)
-        formats = {c: f for c, d in frame.schema.items() if (f := number_format(c, d))}
-        frame.write_excel(
+        formats = {heading(c): f for c, d in frame.schema.items() if (f := number_format(c, d))}
+        frame.rename(heading).write_excel(
             wb,
             name,
             column_formats=formats,  # type: ignore[arg-type]

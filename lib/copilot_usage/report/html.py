@@ -68,10 +68,17 @@ def empty(note: str) -> str:
 
 
 def table(frame: pl.DataFrame) -> str:
-    """An already aggregated, small table."""
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in frame.columns)
+    """An already aggregated, small table; numeric columns are class ``n`` (right-aligned, never wrapped), the
+    others class ``t`` (left-aligned, wrapped when the page is narrow)."""
+    kinds = ["n" if dtype.is_numeric() else "t" for dtype in frame.dtypes]
+    head = "".join(
+        f'<th class="{k}">{html.escape(c.replace("_", " "))}</th>' for c, k in zip(frame.columns, kinds, strict=True)
+    )
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell(v))}</td>" for v in row) + "</tr>" for row in frame.iter_rows()
+        "<tr>"
+        + "".join(f'<td class="{k}">{html.escape(cell(v))}</td>' for v, k in zip(row, kinds, strict=True))
+        + "</tr>"
+        for row in frame.iter_rows()
     )
     return f'<table class="cu"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
