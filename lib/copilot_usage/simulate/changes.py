@@ -5,8 +5,9 @@ Real GitHub does not backfill: a day is served as GitHub measured it then. The d
 simulator's assumptions, not GitHub's figures.
 
 - server-side users counted (https://github.blog/changelog/2026-06-15-copilot-usage-metrics-now-include-more-of-your-active-users):
-  from that day a few per cent more users per day appear, with ``user_id``, ``user_login`` and ``ai_credits_used``
-  only (empty breakdowns), counted in ``daily_active_users``; before it they are in no report (billing has them).
+  a few per cent of users (whose client sends no usage telemetry) are in no report before that day, though billing
+  charges them; from it their active days appear with ``user_id``, ``user_login`` and ``ai_credits_used`` only
+  (empty breakdowns), counted in ``daily_active_users``.
 - credit attribution fixed (https://github.blog/changelog/2026-07-02-improved-accuracy-and-coverage-in-copilot-usage-metrics-reports):
   before that day ``ai_credits_used`` misses a share of the credits billing charges, and the CLI reports no
   ``loc_suggested_to_*``.
@@ -54,7 +55,7 @@ def agent_as_cli() -> dt.date:
     return on("agent activity under-counted")
 
 
-SERVER_SIDE_SHARE = 0.04  # extra users per day, as a share of the users client telemetry reports active
+SERVER_SIDE_SHARE = 0.04  # share of users whose client sends no usage telemetry (GitHub sees them server-side)
 CREDITS_COUNTED_BEFORE_FIX = 0.75  # share of the billed credits ``ai_credits_used`` carried before the fix
 APP_ONLY_P = 0.35  # chance a Copilot app user who is otherwise inactive on a weekday uses the app alone
 AGENT_AS_CLI_P = 0.5  # chance an agent-mode day of a not-yet-updated IDE goes through the SDK without IDE identity

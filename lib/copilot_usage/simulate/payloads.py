@@ -197,7 +197,7 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
     members = scope_members(t, scope)
     active = np.flatnonzero(f["listed"] & members)
     detailed = np.flatnonzero(f["listed"] & ~f["server_side"] & members)
-    cells = t.reported_cells(day).filter(pl.col("u").is_in(active))
+    cells = t.reported_cells(day).filter(pl.col("u").is_in(detailed))
     rng = t._rng(30, (day - t.start).days + 10_000)
     base = pl.DataFrame({"u": active}).with_columns(
         day=pl.lit(day.isoformat()),
@@ -285,8 +285,8 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
         },
         schema_overrides={"u": pl.Int64},
     )
-    app = app_frame(t, day, active)
-    tp_u = active[t.third_party[active] & f["agent"][active]]
+    app = app_frame(t, day, detailed)
+    tp_u = detailed[t.third_party[detailed] & f["agent"][detailed]]
     which = (t.user_id[tp_u] % len(THIRD_PARTY_AGENTS)).astype(int)
     third = (
         pl.DataFrame(
@@ -334,8 +334,8 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
         .join(cli, on="u", how="left")
         .join(app, on="u", how="left")
         .join(third, on="u", how="left")
-        .join(vscode_agent_frame(t, day, active), on="u", how="left")
-        .join(customisation_user_frame(t, day, active), on="u", how="left")
+        .join(vscode_agent_frame(t, day, detailed), on="u", how="left")
+        .join(customisation_user_frame(t, day, detailed), on="u", how="left")
         .sort("u")
     )
     dropped = [
@@ -401,7 +401,8 @@ def aggregate_record(t: Tenant, day: dt.date, scope: Scope) -> dict[str, Any]:
     members = scope_members(t, scope)
     f = t.flags(day)
     active = np.flatnonzero(f["listed"] & members)  # the users GitHub counts that day (simulate/changes.py)
-    cells = t.reported_cells(day).filter(pl.col("u").is_in(active)).rename({"lang": "language"})
+    detailed = active[~f["server_side"][active]]  # server-side-only users have no breakdowns
+    cells = t.reported_cells(day).filter(pl.col("u").is_in(detailed)).rename({"lang": "language"})
     tot = cells.select(_sums()).row(0, named=True) if cells.height else dict.fromkeys(_COUNTS, 0)
     ide = cells.with_columns(ide=pl.Series(np.array(IDES)[t.ide[cells["u"].to_numpy()]], dtype=pl.String))
 
@@ -478,7 +479,7 @@ def aggregate_record(t: Tenant, day: dt.date, scope: Scope) -> dict[str, Any]:
                 .agg(pl.col("user_initiated_interaction_count").sum(), pl.len().cast(pl.Int64).alias("session_count"))
                 .sort("agent_id")
             )
-    record.update(_new_aggregate_fields(t, day, members, active, record["pull_requests"]["total_merged"]))
+    record.update(_new_aggregate_fields(t, day, members, detailed, record["pull_requests"]["total_merged"]))
     return record
 
 

@@ -217,6 +217,8 @@ class Tenant:
         self.customiser = extra.uniform(0.0, 1.0, n) * (self.archetype != 1)
         # the day each user's IDE reports agent activity with its identity again (GitHub's 2026-10-06 change)
         self.ide_updated = changes.ide_updated(changes.agent_as_cli(), self.ide == 0, self._rng(6))
+        # users whose client sends no usage telemetry: GitHub sees them server-side only, from 2026-06-15
+        self.server_only = self._rng(7).random(n) < changes.SERVER_SIDE_SHARE
 
     def _org_weights(self) -> np.ndarray:
         w = np.array([1.0 / (i + 1) ** 0.7 for i in range(self.orgs)])
@@ -341,16 +343,14 @@ class Tenant:
         completion = active & ((r[4] < _P_COMPLETION[a]) | ~(chat | agent | cli))
         since = {k: day >= dt.date.fromisoformat(v) for k, v in FIELD_STARTS.items()}
         e = self._rng(11, t).random((2, n))  # GitHub's definition changes (simulate/changes.py)
-        # users client telemetry missed, reported from server-side telemetry from 2026-06-15 (credits only)
-        server_side = (
-            eligible & ~active & (r[0] < p_active * (1 + changes.SERVER_SIDE_SHARE)) & (day >= changes.server_side_users())
-        )
+        # users client telemetry misses: absent before 2026-06-15, then reported server-side (credits only)
+        hidden = active & self.server_only
+        server_side = hidden & (day >= changes.server_side_users())
         # Copilot app users with no other activity that day: in the app figures from 2026-07-17, counted as active
         # users (and listed in the per-user reports) only from 2026-07-28
         app_only = (
             eligible
             & ~active
-            & ~server_side
             & self.copilot_app
             & (e[0] < changes.APP_ONLY_P * weekday)
             & since["copilot_app_aggregate"]
@@ -369,14 +369,14 @@ class Tenant:
             "cloud_agent": active & agent_ok & (r[7] < _P_CLOUD[a]),
             # Copilot app users (reported from 2026-07-17) and the VS Code Agents window (from 2026-09-11)
             "copilot_app": (active | app_only) & self.copilot_app & since["copilot_app_aggregate"],
-            "vscode_agent": agent & self.vscode_agent_user & since["vscode_agent"],
+            "vscode_agent": agent & self.vscode_agent_user & since["vscode_agent"] & ~hidden,
             # what GitHub's metrics report (ground truth above; billing charges the truth)
             "server_side": server_side,
             "app_only": app_only,
-            "listed": active | server_side | (app_only & (day >= changes.app_users_counted())),
+            "listed": (active & ~hidden) | server_side | (app_only & (day >= changes.app_users_counted())),
             "agent_sdk": sdk,
-            "reported_agent": agent & ~sdk,
-            "reported_cli": cli | sdk,
+            "reported_agent": agent & ~sdk & ~hidden,
+            "reported_cli": (cli | sdk) & ~hidden,
         }
 
     def window_flags(self, day: dt.date, length: int, key: str = "active") -> np.ndarray:
@@ -570,22 +570,9 @@ class Tenant:
         the ground truth (``ai_credits_used`` is :meth:`user_credits`, under-counted before 2026-07-02)."""
         return changes.as_reported(self.cells(day), day, self.flags(day)["agent_sdk"], self._rng(24, _ordinal(day)))
 
-    def server_credits(self, day: dt.date) -> pl.DataFrame:
-        """``u, model, credits`` of the users only server-side telemetry reports on ``day`` (one model each)."""
-        rng = self._rng(25, _ordinal(day))
-        u = np.flatnonzero(self.flags(day)["server_side"])
-        model = (self.model_p[u].cumsum(axis=1) < rng.random(u.size)[:, None]).sum(axis=1).clip(0, len(MODELS) - 1)
-        inter = rng.poisson(2.0 * self.intensity[u]) + 1
-        credits = inter * np.array(list(MODEL_CREDITS.values()))[model] * rng.lognormal(0.0, 0.12, u.size)
-        return pl.DataFrame(
-            {"u": u.astype(np.int64), "model": np.array(MODELS)[model], "credits": credits},
-            schema={"u": _INT, "model": pl.String, "credits": pl.Float64},
-        )
-
     def user_credits(self, day: dt.date) -> pl.DataFrame:
         """Per (user index, model) credits of ``day`` (what billing charges); model null for unbilled completions."""
-        cells = self.cells(day).select("u", "model", "credits")
-        return pl.concat([cells, self.server_credits(day)]).group_by("u", "model").agg(pl.col("credits").sum())
+        return self.cells(day).group_by("u", "model").agg(pl.col("credits").sum())
 
     def phase(self, day: dt.date) -> np.ndarray:
         """``ai_adoption_phase.phase_number`` per user over the 28 days ending at ``day``."""
