@@ -60,7 +60,10 @@ def test_credits_chart_shows_the_step_on_07_02_and_draws_and_names_githubs_chang
     weekday = ud.filter(pl.col("day").dt.weekday() <= 5).group_by("day").agg(pl.col("ai_credits_used").sum())
     mean = {
         side: weekday.filter(pl.col("day").is_between(a, b))["ai_credits_used"].mean()
-        for side, (a, b) in {"before": (D(2026, 6, 19), D(2026, 7, 1)), "after": (D(2026, 7, 2), D(2026, 7, 15))}.items()
+        for side, (a, b) in {
+            "before": (D(2026, 6, 19), D(2026, 7, 1)),
+            "after": (D(2026, 7, 2), D(2026, 7, 15)),
+        }.items()
     }
     assert mean["after"] / mean["before"] > 1.15  # type: ignore[operator]
     credits = trends.credits(r)

@@ -104,7 +104,7 @@ def test_credit_field_semantics(tenant: Any) -> None:
         pl.col("totals_by_feature")
         .list.eval(pl.element().struct.field("feature") != "code_completion")
         .list.any()
-        .not_()
+        .not_(),
     )
     assert only_completion.height > 0 and (only_completion["ai_credits_used"] == 0).all()
 

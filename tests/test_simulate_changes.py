@@ -40,7 +40,12 @@ def _users(days: list[dt.date]) -> pl.DataFrame:
 def test_the_effect_dates_are_the_registers() -> None:
     reg = github_changes.register()
     github_days = set(reg.filter(pl.col("origin") == github_changes.GITHUB)["day"].to_list())
-    effects = (changes.server_side_users(), changes.credits_fixed(), changes.app_users_counted(), changes.agent_as_cli())
+    effects = (
+        changes.server_side_users(),
+        changes.credits_fixed(),
+        changes.app_users_counted(),
+        changes.agent_as_cli(),
+    )
     assert effects == (D(2026, 6, 15), D(2026, 7, 2), D(2026, 7, 28), D(2026, 10, 6))
     assert set(effects) <= github_days
 

@@ -145,15 +145,13 @@ def active_users(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> 
     return alt.layer(line, *_events_layer(events)).properties(title="Active users: daily, 7-day and 28-day distinct")
 
 
-def _with_events(chart: alt.Chart, events: pl.DataFrame | None, title: str) -> alt.Chart | alt.LayerChart:
+def _with_events(chart: alt.Chart, events: pl.DataFrame | None, title: str) -> alt.TopLevelMixin:
     """``chart`` titled ``title``, with the events' rules and labels layered over it when there are any."""
     layers = _events_layer(events)
     return alt.layer(chart, *layers).properties(title=title) if layers else chart.properties(title=title)
 
 
-def mix_share(
-    frame: pl.DataFrame, *, by: str, title: str, events: pl.DataFrame | None = None
-) -> alt.Chart | alt.LayerChart:
+def mix_share(frame: pl.DataFrame, *, by: str, title: str, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
     """Stacked weekly share by category, with ``events`` drawn (e.g. GitHub's definition changes of the feature
     mix). Expects ``week, <by>, share``."""
     chart = (
@@ -169,7 +167,7 @@ def mix_share(
     return _with_events(chart, events, title)
 
 
-def surface_adoption(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
+def surface_adoption(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
     """Weekly share of active users who used each surface, with ``events`` drawn (e.g. GitHub's definition
     changes of agent and CLI activity). Expects ``week, surface, share``."""
     chart = (

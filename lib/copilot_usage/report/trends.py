@@ -238,8 +238,9 @@ def mix_story(shares: pl.DataFrame, by: str, *, register: pl.DataFrame, end: dt.
     out = [f"In the latest week, {top[by]} had the largest share of code generations by {by} ({top['share']:.0%})."]
     if before.len() and weeks.len() > 1:
         out.append(f"That share was {before.item():.0%} in the first week of the period.")
+        first_week: dt.date = weeks.min()  # type: ignore[assignment]
         if by == "feature":
-            out += github_changes.between(register, ["feature_mix"], first=weeks.min(), end=end)  # type: ignore[arg-type]
+            out += github_changes.between(register, ["feature_mix"], first=first_week, end=end)
     return out
 
 

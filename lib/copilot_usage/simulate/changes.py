@@ -4,17 +4,21 @@ Real GitHub does not backfill: a day is served as GitHub measured it then. The d
 (``github_changes.json``), so the simulator and the reports draw the same dates; the shares below are the
 simulator's assumptions, not GitHub's figures.
 
-- server-side users counted (https://github.blog/changelog/2026-06-15-copilot-usage-metrics-now-include-more-of-your-active-users):
+- server-side users counted, 2026-06-15
+  (https://github.blog/changelog/2026-06-15-copilot-usage-metrics-now-include-more-of-your-active-users):
   a few per cent of users (whose client sends no usage telemetry) are in no report before that day, though billing
   charges them; from it their active days appear with ``user_id``, ``user_login`` and ``ai_credits_used`` only
   (empty breakdowns), counted in ``daily_active_users``.
-- credit attribution fixed (https://github.blog/changelog/2026-07-02-improved-accuracy-and-coverage-in-copilot-usage-metrics-reports):
+- credit attribution fixed, 2026-07-02
+  (https://github.blog/changelog/2026-07-02-improved-accuracy-and-coverage-in-copilot-usage-metrics-reports):
   before that day ``ai_credits_used`` misses a share of the credits billing charges, and the CLI reports no
   ``loc_suggested_to_*``.
-- Copilot app users counted (https://github.blog/changelog/2026-07-28-github-copilot-app-usage-metrics-now-expand-across-report-rollups):
+- Copilot app users counted, 2026-07-28
+  (https://github.blog/changelog/2026-07-28-github-copilot-app-usage-metrics-now-expand-across-report-rollups):
   before that day users whose only activity is the Copilot app are not in ``daily_active_users`` (nor in the
   per-user reports), though the aggregate's app figures (from 2026-07-17) include them.
-- agent activity under-counted (https://github.blog/changelog/2026-10-06-update-your-ide-to-restore-agent-activity-in-copilot-usage-metrics):
+- agent activity under-counted, 2026-10-06
+  (https://github.blog/changelog/2026-10-06-update-your-ide-to-restore-agent-activity-in-copilot-usage-metrics):
   from that day, until the user's IDE updates (VS Code first, the others by the end of November), part of a
   user's agent-mode days are reported as CLI (``used_cli``, feature ``copilot_cli``) with only part of their
   counts; billing is not affected.
