@@ -98,12 +98,13 @@ def test_credit_field_semantics(tenant: Any) -> None:
     rows = P.user_frame(tenant, DAY, _ent(tenant))
     credits = rows["ai_credits_used"]
     assert credits.dtype == pl.Float64 and (credits % 1 != 0).any()
-    # completion-only users are unbilled: 0, not absent
+    # completion-only users are unbilled: 0, not absent (server-side-only rows, empty breakdowns, are not them)
     only_completion = rows.filter(
+        pl.col("totals_by_feature").list.len() > 0,
         pl.col("totals_by_feature")
         .list.eval(pl.element().struct.field("feature") != "code_completion")
         .list.any()
-        .not_()
+        .not_(),
     )
     assert only_completion.height > 0 and (only_completion["ai_credits_used"] == 0).all()
 

@@ -145,10 +145,17 @@ def active_users(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> 
     return alt.layer(line, *_events_layer(events)).properties(title="Active users: daily, 7-day and 28-day distinct")
 
 
-def mix_share(frame: pl.DataFrame, *, by: str, title: str) -> alt.Chart:
-    """Stacked weekly share by category. Expects ``week, <by>, share``."""
-    return (
-        alt.Chart(frame, title=title)
+def _with_events(chart: alt.Chart, events: pl.DataFrame | None, title: str) -> alt.TopLevelMixin:
+    """``chart`` titled ``title``, with the events' rules and labels layered over it when there are any."""
+    layers = _events_layer(events)
+    return alt.layer(chart, *layers).properties(title=title) if layers else chart.properties(title=title)
+
+
+def mix_share(frame: pl.DataFrame, *, by: str, title: str, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
+    """Stacked weekly share by category, with ``events`` drawn (e.g. GitHub's definition changes of the feature
+    mix). Expects ``week, <by>, share``."""
+    chart = (
+        alt.Chart(frame)
         .mark_area()
         .encode(
             alt.X("week:T").title("Week"),
@@ -157,12 +164,14 @@ def mix_share(frame: pl.DataFrame, *, by: str, title: str) -> alt.Chart:
             tooltip=[alt.Tooltip("week:T"), alt.Tooltip(f"{by}:N"), alt.Tooltip("share:Q", format=".1%")],
         )
     )
+    return _with_events(chart, events, title)
 
 
-def surface_adoption(frame: pl.DataFrame) -> alt.Chart:
-    """Weekly share of active users who used each surface. Expects ``week, surface, share``."""
-    return (
-        alt.Chart(frame, title="Share of weekly active users using each surface")
+def surface_adoption(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
+    """Weekly share of active users who used each surface, with ``events`` drawn (e.g. GitHub's definition
+    changes of agent and CLI activity). Expects ``week, surface, share``."""
+    chart = (
+        alt.Chart(frame)
         .mark_line(point=True)
         .encode(
             alt.X("week:T").title("Week"),
@@ -171,6 +180,7 @@ def surface_adoption(frame: pl.DataFrame) -> alt.Chart:
             tooltip=[alt.Tooltip("week:T"), alt.Tooltip("surface:N"), alt.Tooltip("share:Q", format=".1%")],
         )
     )
+    return _with_events(chart, events, "Share of weekly active users using each surface")
 
 
 def cli_customisations(frame: pl.DataFrame) -> alt.Chart:

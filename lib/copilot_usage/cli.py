@@ -460,7 +460,7 @@ def _report_results(results: list[Any]) -> None:
 
 @main.command("demo")
 @click.option("--users", type=int, default=400, show_default=True)
-@click.option("--days", type=int, default=120, show_default=True)
+@click.option("--days", type=int, default=200, show_default=True)  # demo.DEMO_DAYS (not imported: slow)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/demo"), show_default=True)

@@ -17,6 +17,9 @@ from .simulate.tenant import Tenant
 from .store import build
 
 SAMPLE = {"seed": 11, "users": 60, "days": 75, "today": dt.date(2026, 11, 26)}
+# the demo's history starts before GitHub's first definition change (2026-06-15), so its trends charts show them
+DEMO_DAYS = 200
+WHOLE_HISTORY = ("trends",)  # reports the demo renders over every simulated day (the others: their default)
 
 
 def simulate_cache(
@@ -62,17 +65,21 @@ def run_demo(
     notebooks_dir: Path,
     seed: int = 7,
     users: int = 400,
-    days: int = 120,
+    days: int = DEMO_DAYS,
     today: dt.date | None = None,
 ) -> list[Rendered]:
-    """Render every report notebook for the simulated enterprise and one org (leadership audience)."""
+    """Render every report notebook for the simulated enterprise and one org (leadership audience); the
+    :data:`WHOLE_HISTORY` reports cover every simulated day, so their time charts cross GitHub's definition
+    changes."""
     today = today or dt.datetime.now(dt.UTC).date()
     scopes, summary = simulate_cache(Path(data_dir), seed=seed, users=users, days=days, today=today)
     if summary.failed:
         msg = "demo fetch failed: " + "; ".join(summary.errors[:3])
         raise RuntimeError(msg)
+    first = Tenant(seed=seed, users=users, days=days, today=today).start
     results = []
     for nb in sorted(Path(notebooks_dir).glob("*.ipynb")):
+        period = {"start": first.isoformat()} if nb.stem in WHOLE_HISTORY else {}
         for scope in scopes:
-            results.append(render(nb, {"data_dir": str(data_dir), "scope": str(scope)}, out_dir))
+            results.append(render(nb, {"data_dir": str(data_dir), "scope": str(scope), **period}, out_dir))
     return results

@@ -128,7 +128,18 @@ def straddling(reg: pl.DataFrame, measure: str, *, end: dt.date, days: int) -> l
     comparison ending on ``end`` measures: the previous period starts after its first day, or the current one
     was measured differently from it. Empty when no entry affects ``measure`` there."""
     previous_start = end - dt.timedelta(days=2 * days - 1)
-    hits = affecting(reg, measure, start=previous_start + dt.timedelta(days=1), end=end)
+    return _sentences(affecting(reg, measure, start=previous_start + dt.timedelta(days=1), end=end))
+
+
+def between(reg: pl.DataFrame, measures: list[str], *, first: dt.date, end: dt.date) -> list[str]:
+    """Sentences for entries affecting any of ``measures`` that fall between a first period starting on ``first``
+    and a latest one ending on ``end`` (e.g. the first and the latest week of a weekly share): dated after
+    ``first``, up to ``end``. Each entry once, however many of the measures it affects."""
+    hits = pl.concat([affecting(reg, m, start=first + dt.timedelta(days=1), end=end) for m in measures])
+    return _sentences(hits.unique(["day", "origin", "label"], maintain_order=True).sort("day", "origin"))
+
+
+def _sentences(hits: pl.DataFrame) -> list[str]:
     whose = {GITHUB: "GitHub's"}
     return [
         f"Part of this change may be {whose.get(row['origin'], 'your')} {row['day']:%Y-%m-%d} change: "

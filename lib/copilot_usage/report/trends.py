@@ -220,11 +220,14 @@ def mix(r: Report, by: str) -> Section:
     categories under ``k_min`` users are folded into *other*."""
     table, title = _MIX[by]
     shares = metrics.mix(r.frame(table), by=by, k_min=r.k_min)
-    said = mix_story(shares, by) if by != "ide" else []
-    return section(said, Chart(charts.mix_share(shares, by=by, title=title), data=shares))
+    said = mix_story(shares, by, register=r.register, end=r.end) if by != "ide" else []
+    events = r.events_for("feature_mix") if by == "feature" else r.events
+    return section(said, Chart(charts.mix_share(shares, by=by, title=title, events=events), data=shares))
 
 
-def mix_story(shares: pl.DataFrame, by: str) -> list[str]:
+def mix_story(shares: pl.DataFrame, by: str, *, register: pl.DataFrame, end: dt.date) -> list[str]:
+    """The largest share of the latest week against the first week; for the feature mix, the definition changes
+    between those weeks."""
     if shares.height == 0:
         return []
     weeks = shares["week"].unique().sort()
@@ -235,6 +238,9 @@ def mix_story(shares: pl.DataFrame, by: str) -> list[str]:
     out = [f"In the latest week, {top[by]} had the largest share of code generations by {by} ({top['share']:.0%})."]
     if before.len() and weeks.len() > 1:
         out.append(f"That share was {before.item():.0%} in the first week of the period.")
+        first_week: dt.date = weeks.min()  # type: ignore[assignment]
+        if by == "feature":
+            out += github_changes.between(register, ["feature_mix"], first=first_week, end=end)
     return out
 
 
@@ -242,10 +248,14 @@ def surfaces(r: Report) -> Section:
     """Share of each week's active users on each surface (agent mode, chat, CLI, code review, cloud agent, the
     Copilot app, the VS Code Agents window, third-party agents — the last three only on days GitHub reports them)."""
     adoption = metrics.surface_adoption(usage(r))
-    return section(surface_story(adoption), Chart(charts.surface_adoption(adoption), data=adoption))
+    events = pl.concat([r.events_for("agent"), r.events_for("cli")]).unique(maintain_order=True)
+    chart = Chart(charts.surface_adoption(adoption, events=events), data=adoption)
+    return section(surface_story(adoption, register=r.register, end=r.end), chart)
 
 
-def surface_story(adoption: pl.DataFrame) -> list[str]:
+def surface_story(adoption: pl.DataFrame, *, register: pl.DataFrame, end: dt.date) -> list[str]:
+    """The surface that grew most from the first to the latest week (and the definition changes of agent and CLI
+    activity between them), then the surfaces GitHub added in 2026."""
     if adoption.height == 0:
         return []
     weeks = adoption["week"].unique().sort()
@@ -263,6 +273,7 @@ def surface_story(adoption: pl.DataFrame) -> list[str]:
             f"{grew['surface']} grew most: {grew['share_first']:.0%} → {grew['share']:.0%} of weekly active users "
             f"from the first to the latest week."
         )
+        out += github_changes.between(register, ["agent", "cli"], first=weeks.min(), end=end)  # type: ignore[arg-type]
     new = last.filter(pl.col("surface").is_in(list(NEW_SURFACES)) & pl.col("share").is_not_null())
     if new.height:
         listed = ", ".join(

@@ -28,6 +28,7 @@ from ..catalog import (
     Scope,
 )
 from ..pricing import CREDIT_PRICE_USD, included_amount
+from . import changes
 from .tenant import _IDE_VERSION, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant, stable_hash
 
 _COUNTS = COUNT_FIELDS
@@ -44,6 +45,18 @@ _OPTIONAL_KEYS = (
     "totals_by_vscode_agent",
     *(f"totals_by_{k}" for k in CLI_CUSTOMISATION_KINDS),
     *(f"distinct_{k}_use_count" for k in CLI_CUSTOMISATION_KINDS),
+)
+# what a server-side-only row (GitHub's 2026-06-15 change) lacks: omitted rather than null
+_DETAIL_KEYS = (
+    *COUNT_FIELDS,
+    "used_agent",
+    "used_chat",
+    "used_cli",
+    "used_copilot_code_review_active",
+    "used_copilot_code_review_passive",
+    "used_copilot_coding_agent",
+    "used_copilot_cloud_agent",
+    "ai_adoption_phase",
 )
 
 
@@ -123,7 +136,7 @@ def _top5(frame: pl.DataFrame, kind: str, by: list[str]) -> pl.DataFrame:
 def customisation_user_frame(t: Tenant, day: dt.date, users: np.ndarray) -> pl.DataFrame:
     """Per CLI user among ``users``: ``totals_by_<kind>`` (top 5) and ``distinct_<kind>_use_count`` for each kind
     (2026-09-17 changelog); a CLI user who used none of a kind has ``[]`` and 0."""
-    cli = np.flatnonzero(t.flags(day)["cli"])
+    cli = np.flatnonzero(t.flags(day)["reported_cli"])
     cli = cli[np.isin(cli, users)]
     used = t.customisations(day).filter(pl.col("u").is_in(cli))
     out = pl.DataFrame({"u": cli}, schema={"u": pl.Int64})
@@ -178,10 +191,13 @@ def _entity(t: Tenant, scope: Scope) -> dict[str, str]:
 
 
 def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
-    """One nested row per active user of ``scope`` on ``day`` (the ``users-1-day`` record)."""
+    """One nested row per active user of ``scope`` on ``day`` (the ``users-1-day`` record). Users only server-side
+    telemetry reports (from 2026-06-15) carry ``user_id``, ``user_login`` and ``ai_credits_used`` only."""
     f = t.flags(day)
-    active = np.flatnonzero(f["active"] & scope_members(t, scope))
-    cells = t.cells(day).filter(pl.col("u").is_in(active))
+    members = scope_members(t, scope)
+    active = np.flatnonzero(f["listed"] & members)
+    detailed = np.flatnonzero(f["listed"] & ~f["server_side"] & members)
+    cells = t.reported_cells(day).filter(pl.col("u").is_in(detailed))
     rng = t._rng(30, (day - t.start).days + 10_000)
     base = pl.DataFrame({"u": active}).with_columns(
         day=pl.lit(day.isoformat()),
@@ -189,18 +205,23 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
         user_id=pl.Series(t.user_id[active]),
         user_login=pl.Series(t.login[active]),
     )
-    top = cells.group_by("u").agg(*_sums(), pl.col("credits").sum().alias("ai_credits_used"))
-    phase = t.phase(day)[active]
+    # ai_credits_used: what billing charges, less the share GitHub missed before its 2026-07-02 fix
+    counted = 1.0 if day >= changes.credits_fixed() else changes.CREDITS_COUNTED_BEFORE_FIX
+    credits = t.user_credits(day).group_by("u").agg(ai_credits_used=pl.col("credits").sum() * counted)
+    top = cells.group_by("u").agg(*_sums()).join(credits, on="u", how="full", coalesce=True)
+    phase = t.phase(day)[detailed]
     flags = pl.DataFrame(
         {
-            "u": active,
-            "used_agent": f["agent"][active],
-            "used_chat": f["chat"][active],
-            "used_cli": f["cli"][active],
-            "used_copilot_code_review_active": f["review_active"][active],
-            "used_copilot_code_review_passive": f["review_passive"][active],
-            "used_copilot_coding_agent": f["cloud_agent"][active],
-            "used_copilot_cloud_agent": f["cloud_agent"][active],
+            "u": detailed,
+            "used_agent": f["reported_agent"][detailed],
+            "used_chat": f["chat"][detailed],
+            "used_cli": f["reported_cli"][detailed],
+            "used_copilot_code_review_active": f["review_active"][detailed],
+            "used_copilot_code_review_passive": f["review_passive"][detailed],
+            "used_copilot_coding_agent": f["cloud_agent"][detailed],
+            "used_copilot_cloud_agent": f["cloud_agent"][detailed],
+            "used_copilot_app": f["copilot_app"][detailed],
+            "used_vscode_agent": f["vscode_agent"][detailed],
             "ai_adoption_phase": pl.DataFrame(
                 {
                     "phase": np.array(PHASES)[phase],
@@ -264,8 +285,8 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
         },
         schema_overrides={"u": pl.Int64},
     )
-    app = app_frame(t, day, active)
-    tp_u = active[t.third_party[active] & f["agent"][active]]
+    app = app_frame(t, day, detailed)
+    tp_u = detailed[t.third_party[detailed] & f["agent"][detailed]]
     which = (t.user_id[tp_u] % len(THIRD_PARTY_AGENTS)).astype(int)
     third = (
         pl.DataFrame(
@@ -313,12 +334,8 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
         .join(cli, on="u", how="left")
         .join(app, on="u", how="left")
         .join(third, on="u", how="left")
-        .join(vscode_agent_frame(t, day, active), on="u", how="left")
-        .join(customisation_user_frame(t, day, active), on="u", how="left")
-        .with_columns(
-            used_copilot_app=pl.Series(f["copilot_app"][active]),
-            used_vscode_agent=pl.Series(f["vscode_agent"][active]),
-        )
+        .join(vscode_agent_frame(t, day, detailed), on="u", how="left")
+        .join(customisation_user_frame(t, day, detailed), on="u", how="left")
         .sort("u")
     )
     dropped = [
@@ -353,7 +370,7 @@ def to_ndjson(frame: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
     frame.write_ndjson(buf)
     data = buf.getvalue()
-    for key in _OPTIONAL_KEYS:
+    for key in (*_OPTIONAL_KEYS, *_DETAIL_KEYS):
         data = data.replace(f',"{key}":null'.encode(), b"")
     return data
 
@@ -383,8 +400,9 @@ def aggregate_record(t: Tenant, day: dt.date, scope: Scope) -> dict[str, Any]:
     """The ``enterprise-1-day`` / ``organization-1-day`` record: sums of the scope's user rows."""
     members = scope_members(t, scope)
     f = t.flags(day)
-    active = np.flatnonzero(f["active"] & members)
-    cells = t.cells(day).filter(pl.col("u").is_in(active)).rename({"lang": "language"})
+    active = np.flatnonzero(f["listed"] & members)  # the users GitHub counts that day (simulate/changes.py)
+    detailed = active[~f["server_side"][active]]  # server-side-only users have no breakdowns
+    cells = t.reported_cells(day).filter(pl.col("u").is_in(detailed)).rename({"lang": "language"})
     tot = cells.select(_sums()).row(0, named=True) if cells.height else dict.fromkeys(_COUNTS, 0)
     ide = cells.with_columns(ide=pl.Series(np.array(IDES)[t.ide[cells["u"].to_numpy()]], dtype=pl.String))
 
@@ -399,10 +417,10 @@ def aggregate_record(t: Tenant, day: dt.date, scope: Scope) -> dict[str, Any]:
         "day": day.isoformat(),
         **_entity(t, scope),
         "daily_active_users": int(active.size),
-        "weekly_active_users": distinct("active", 7),
-        "monthly_active_users": distinct("active", 28),
+        "weekly_active_users": distinct("listed", 7),
+        "monthly_active_users": distinct("listed", 28),
         "monthly_active_chat_users": distinct("chat", 28),
-        "monthly_active_agent_users": distinct("agent", 28),
+        "monthly_active_agent_users": distinct("reported_agent", 28),
         "daily_active_copilot_cloud_agent_users": int((f["cloud_agent"] & members).sum()),
         "weekly_active_copilot_cloud_agent_users": distinct("cloud_agent", 7),
         "monthly_active_copilot_cloud_agent_users": distinct("cloud_agent", 28),
@@ -422,7 +440,7 @@ def aggregate_record(t: Tenant, day: dt.date, scope: Scope) -> dict[str, Any]:
         ),
         "totals_by_model_feature": grouped(cells.filter(pl.col("model").is_not_null()), ["model", "feature"]),
     }
-    n_cli = int((f["cli"] & members).sum())
+    n_cli = int((f["reported_cli"] & members).sum())
     if n_cli:
         record["daily_active_cli_users"] = n_cli
         cli = (
@@ -461,7 +479,7 @@ def aggregate_record(t: Tenant, day: dt.date, scope: Scope) -> dict[str, Any]:
                 .agg(pl.col("user_initiated_interaction_count").sum(), pl.len().cast(pl.Int64).alias("session_count"))
                 .sort("agent_id")
             )
-    record.update(_new_aggregate_fields(t, day, members, active, record["pull_requests"]["total_merged"]))
+    record.update(_new_aggregate_fields(t, day, members, detailed, record["pull_requests"]["total_merged"]))
     return record
 
 
@@ -472,8 +490,9 @@ def _new_aggregate_fields(
     f = t.flags(day)
     out: dict[str, Any] = {}
     if since(day, "copilot_app_aggregate"):
-        out["daily_active_copilot_app_users"] = int((f["copilot_app"] & members).sum())
-        app = app_frame(t, day, active)
+        app_users = f["copilot_app"] & members  # app-only users too, before they count as active users (07-28)
+        out["daily_active_copilot_app_users"] = int(app_users.sum())
+        app = app_frame(t, day, np.flatnonzero(app_users))
         if app.height:  # null (here: omitted) when there is no app activity
             tot = app["totals_by_copilot_app"].struct.unnest()
             tok = tot["token_usage"].struct.unnest().sum().row(0, named=True)
@@ -499,7 +518,7 @@ def _new_aggregate_fields(
             out[f"totals_by_{kind}"] = _rows(_top5(used.with_columns(k=pl.lit(0)), kind, ["k"]).drop("k"))
             # per entity: how many distinct entities the scope used, not a sum over users
             out[f"distinct_{kind}_use_count"] = used.filter(pl.col("kind") == kind)["entity"].n_unique()
-    phase = t.phase(day)[active]
+    phase = t.phase(day)[active[~f["server_side"][active]]]  # server-side-only rows carry no phase
     phases = (
         pl.DataFrame({"phase_number": phase})
         .group_by("phase_number")

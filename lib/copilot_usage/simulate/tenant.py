@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from ..catalog import AI_CREDITS_FIELD_START, ENTERPRISE_DATA_START, FIELD_STARTS, ORG_DATA_START
+from . import changes
 
 FEATURES = (
     "code_completion",
@@ -214,6 +215,10 @@ class Tenant:
         extra = self._rng(5)  # attributes for the fields added June–October 2026 (earlier draws unchanged)
         self.vscode_agent_user = (self.ide == 0) & np.isin(self.archetype, (3, 4, 5)) & (extra.random(n) < 0.35)
         self.customiser = extra.uniform(0.0, 1.0, n) * (self.archetype != 1)
+        # the day each user's IDE reports agent activity with its identity again (GitHub's 2026-10-06 change)
+        self.ide_updated = changes.ide_updated(changes.agent_as_cli(), self.ide == 0, self._rng(6))
+        # users whose client sends no usage telemetry: GitHub sees them server-side only, from 2026-06-15
+        self.server_only = self._rng(7).random(n) < changes.SERVER_SIDE_SHARE
 
     def _org_weights(self) -> np.ndarray:
         w = np.array([1.0 / (i + 1) ** 0.7 for i in range(self.orgs)])
@@ -329,13 +334,30 @@ class Tenant:
         growth = 0.45 + 0.55 / (1 + np.exp(-(t - 250) / 45))  # adoption grows over months
         weekday = 1.0 if day.weekday() < 5 else 0.18
         holiday = 0.3 if (day.month, day.day) in _HOLIDAYS else 1.0
-        active = eligible & (r[0] < self.engagement * growth * weekday * holiday)
+        p_active = self.engagement * growth * weekday * holiday
+        active = eligible & (r[0] < p_active)
         agent_ok = i >= self.first_agent
         chat = active & (r[1] < _P_CHAT[a])
         agent = active & agent_ok & (r[2] < _P_AGENT[a] * min(1.0, 0.5 + growth))
         cli = active & (r[3] < _P_CLI[a])
         completion = active & ((r[4] < _P_COMPLETION[a]) | ~(chat | agent | cli))
         since = {k: day >= dt.date.fromisoformat(v) for k, v in FIELD_STARTS.items()}
+        e = self._rng(11, t).random((2, n))  # GitHub's definition changes (simulate/changes.py)
+        # users client telemetry misses: absent before 2026-06-15, then reported server-side (credits only)
+        hidden = active & self.server_only
+        server_side = hidden & (day >= changes.server_side_users())
+        # Copilot app users with no other activity that day: in the app figures from 2026-07-17, counted as active
+        # users (and listed in the per-user reports) only from 2026-07-28
+        app_only = (
+            eligible
+            & ~active
+            & self.copilot_app
+            & (e[0] < changes.APP_ONLY_P * weekday)
+            & since["copilot_app_aggregate"]
+        )
+        # from 2026-10-06 until the user's IDE updates, part of agent-mode days are reported as CLI
+        sdk = agent & (np.datetime64(day, "D") < self.ide_updated) & (e[1] < changes.AGENT_AS_CLI_P)
+        sdk &= day >= changes.agent_as_cli()
         return {
             "active": active,
             "completion": completion,
@@ -346,8 +368,15 @@ class Tenant:
             "review_passive": active & (r[6] < _P_REVIEW[a] * 1.5),
             "cloud_agent": active & agent_ok & (r[7] < _P_CLOUD[a]),
             # Copilot app users (reported from 2026-07-17) and the VS Code Agents window (from 2026-09-11)
-            "copilot_app": active & self.copilot_app & since["copilot_app_aggregate"],
-            "vscode_agent": agent & self.vscode_agent_user & since["vscode_agent"],
+            "copilot_app": (active | app_only) & self.copilot_app & since["copilot_app_aggregate"],
+            "vscode_agent": agent & self.vscode_agent_user & since["vscode_agent"] & ~hidden,
+            # what GitHub's metrics report (ground truth above; billing charges the truth)
+            "server_side": server_side,
+            "app_only": app_only,
+            "listed": (active & ~hidden) | server_side | (app_only & (day >= changes.app_users_counted())),
+            "agent_sdk": sdk,
+            "reported_agent": agent & ~sdk & ~hidden,
+            "reported_cli": (cli | sdk) & ~hidden,
         }
 
     def window_flags(self, day: dt.date, length: int, key: str = "active") -> np.ndarray:
@@ -432,6 +461,11 @@ class Tenant:
         added = np.where(agentish, rng.poisson(9.0 * g), rng.poisson(3.0 * acc))
         deleted = np.where(agentish, rng.poisson(2.5 * g), 0)
         sugg_del = np.where(agentish, 0, rng.poisson(0.2 * g))
+        # the CLI suggests lines too (its own generator: the other draws of the day do not change); GitHub reports
+        # them from 2026-07-02 (:func:`changes.as_reported`)
+        cli_rng, is_cli = self._rng(23, _ordinal(day)), c["feature"].to_numpy() == "copilot_cli"
+        sugg_add = np.where(is_cli, cli_rng.poisson(6.0 * g), sugg_add)
+        sugg_del = np.where(is_cli, cli_rng.poisson(1.5 * g), sugg_del)
         # language split: the user's first language gets ``lang_share`` of each cell
         u = c["u"].to_numpy()
         first = rng.random(k) < self.lang_share[u]
@@ -530,8 +564,14 @@ class Tenant:
         )
         return pl.concat([*parts, plugins]).sort("u", "kind", "entity")
 
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def reported_cells(self, day: dt.date) -> pl.DataFrame:
+        """:meth:`cells` as GitHub's metrics report them on ``day`` (:func:`changes.as_reported`); credits stay
+        the ground truth (``ai_credits_used`` is :meth:`user_credits`, under-counted before 2026-07-02)."""
+        return changes.as_reported(self.cells(day), day, self.flags(day)["agent_sdk"], self._rng(24, _ordinal(day)))
+
     def user_credits(self, day: dt.date) -> pl.DataFrame:
-        """Per (user index, model) credits of ``day``; model null for unbilled completions."""
+        """Per (user index, model) credits of ``day`` (what billing charges); model null for unbilled completions."""
         return self.cells(day).group_by("u", "model").agg(pl.col("credits").sum())
 
     def phase(self, day: dt.date) -> np.ndarray:
