@@ -112,3 +112,10 @@ def test_negative_counts_are_quarantined_with_file_and_line(tmp_path: Path) -> N
     q = store.scan(data, "quarantine").collect().sort("line")
     assert q["line"].to_list() == [2, 3] and q["file"].str.ends_with(".ndjson").all()
     assert status_table(data).filter(pl.col("report") == "users-1-day")["quarantined_lines"].to_list() == [2]
+
+
+@pytest.mark.parametrize("body", [b"", b"\n", b"\xef\xbb\xbf", b"  \r\n"])
+def test_an_empty_report_file_is_zero_rows_not_a_bad_file(body: bytes) -> None:
+    """A users-1-day file for a day nobody used Copilot is empty: no rows, nothing quarantined."""
+    parsed = parse_rows(body, "users", "users-1-day/2026-09-12.ndjson")
+    assert parsed.table.num_rows == 0 and parsed.quarantine == []

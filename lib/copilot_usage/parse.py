@@ -246,6 +246,8 @@ def to_ndjson_bytes(data: bytes, source: str) -> tuple[bytes, list[dict[str, Any
     """Normalise the documented shapes to NDJSON bytes. Object/array files are small; NDJSON passes through
     without a copy (only its first line is looked at)."""
     data = data.removeprefix(b"\xef\xbb\xbf")
+    if not data.strip():  # a day with no users: GitHub's NDJSON file is empty (zero rows, not a bad file)
+        return b"", []
     if _is_ndjson(data):
         return data, []
     try:
