@@ -16,7 +16,9 @@ a forked child's ``ru_maxrss`` starts at its parent's RSS, so a parent holding a
 ``--delete-built-raw`` then deletes each month's raw users-1-day files once built and older than the reports'
 window (a year of 100,000 users is about 58 GB of them), which the JSON records. The build figures are then the
 sum of the monthly builds' wall times and the largest of their peaks. ``--reuse-raw`` keeps the raw store of an
-earlier run in ``--work`` (and rebuilds it from scratch).
+earlier run in ``--work`` (and rebuilds it from scratch); ``--render-only`` keeps its raw and processed stores
+and only renders (to compare report code on the same cache: the build figures are then the earlier run's, read
+from ``--json`` when it exists).
 """
 
 from __future__ import annotations
@@ -123,10 +125,14 @@ def main() -> None:
     ap.add_argument("--monthly", action="store_true", help="write and build month by month")
     ap.add_argument("--delete-built-raw", action="store_true", help="with --monthly: delete built raw users months")
     ap.add_argument("--reuse-raw", action="store_true", help="keep the raw store already in --work")
+    ap.add_argument("--render-only", action="store_true", help="keep --work's raw and processed; only render")
     ap.add_argument("--only", default=",".join(NOTEBOOKS), help="comma-separated reports to render")
     args = ap.parse_args()
     data_dir = args.work / "data"
-    if args.reuse_raw:
+    earlier = json.loads(args.json.read_text()) if args.render_only and args.json.exists() else {}
+    if args.render_only:
+        shutil.rmtree(args.work / "reports", ignore_errors=True)
+    elif args.reuse_raw:
         shutil.rmtree(data_dir / "processed", ignore_errors=True)
         shutil.rmtree(args.work / "reports", ignore_errors=True)
     else:
@@ -142,7 +148,9 @@ def main() -> None:
     generate: list[dict[str, Any]] = []
     builds: list[dict[str, Any]] = []
     deleted: list[str] = []
-    if not args.reuse_raw and not args.monthly:
+    if args.render_only:
+        pass
+    elif not args.reuse_raw and not args.monthly:
         generate.append(run(gen, args.work / "generate.log"))
     elif args.monthly:
         generate.append(run([*gen, "--snapshots"], args.work / "generate-snapshots.log"))
@@ -159,7 +167,9 @@ def main() -> None:
     logs = [log for log in os.listdir(args.work) if log.startswith("generate")]
     # bytes the generator wrote (its last output line); a reused raw store without its logs: its size on disk
     written = sum(int((args.work / log).read_text().split()[-1]) for log in logs) if logs else raw_bytes(data_dir)
-    if args.monthly:
+    if args.render_only:
+        build_figures = earlier.get("build", {})
+    elif args.monthly:
         build_figures = {
             "s": round(sum(b["s"] for b in builds), 2),
             "peak_rss_mb": max(b["peak_rss_mb"] for b in builds),
@@ -178,10 +188,11 @@ def main() -> None:
         "days": args.days,
         "raw_bytes": written,
         "raw_bytes_on_disk": raw_bytes(data_dir),
-        "raw_users_months_deleted": deleted,
-        "generate": generate,
+        "raw_users_months_deleted": earlier.get("raw_users_months_deleted", deleted),
+        "generate": earlier.get("generate", generate),
         "report_period": [start.isoformat(), end.isoformat()],
         "formats": ["html"],
+        "render_only": args.render_only,
         "build": build_figures,
         "renders": renders,
         "processed_bytes": sum(p.stat().st_size for p in (data_dir / "processed").rglob("*") if p.is_file()),

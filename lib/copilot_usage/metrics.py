@@ -29,7 +29,7 @@ SURFACES = {
     "used_3rd_party_agent": "Third-party agents",  # the kit's flag: a non-empty totals_by_3rd_party_agent
 }
 # what a server-side-only row lacks (2026-06-15 changelog: counted as active, breakdowns empty)
-_DETAIL = [*COUNT_FIELDS, "used_agent", "used_chat", "used_cli", "used_copilot_code_review_active"]
+DETAIL = [*COUNT_FIELDS, "used_agent", "used_chat", "used_cli", "used_copilot_code_review_active"]
 CUSTOMISATION_LABELS = {
     "skill": "Skills",
     "custom_agent": "Custom agents",
@@ -153,7 +153,7 @@ def activity_detail(user_day: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
     ``no_detail_users`` (distinct users none of whose rows in the frame has detail) and ``no_detail_user_days``."""
     lf = _lazy(user_day)
     names = lf.collect_schema().names()
-    detail = pl.any_horizontal([pl.col(c).is_not_null() for c in _DETAIL if c in names] or [pl.lit(True)])
+    detail = pl.any_horizontal([pl.col(c).is_not_null() for c in DETAIL if c in names] or [pl.lit(True)])
     row = (
         lf.with_columns(_detail=detail)
         .select(

@@ -32,6 +32,9 @@ from .errors import InputError
 from .metrics import as_lazy as _lazy
 from .value import gini
 
+# the surfaces a unit's adoption row says its users ever used
+ADOPTION_FLAGS = ("used_agent", "used_chat", "used_cli", "used_copilot_code_review_active", "used_copilot_cloud_agent")
+
 NO_TEAM = "(no team)"
 NOT_FETCHED = "(teams not fetched)"
 UNMAPPED = "(unmapped)"
@@ -533,16 +536,7 @@ def adoption(unit_days: pl.DataFrame, seated: pl.DataFrame, seats: pl.DataFrame 
         first_use=pl.col("day").min(),
         first_agent=pl.col("day").filter(pl.col("used_agent").fill_null(False)).min(),
         phase=pl.col("ai_adoption_phase_number").sort_by("day").drop_nulls().last(),
-        **{
-            s: pl.col(s).fill_null(False).any()
-            for s in (
-                "used_agent",
-                "used_chat",
-                "used_cli",
-                "used_copilot_code_review_active",
-                "used_copilot_cloud_agent",
-            )
-        },
+        **{s: pl.col(s).fill_null(False).any() for s in ADOPTION_FLAGS},
     )
     since = unit_days["day"].min()
     grants = _lazy(seats).group_by("user_id").agg(granted=pl.col("created_at").min().dt.date()).collect()

@@ -206,6 +206,13 @@ def output_per_credit(
     return out.drop("_scope") if by is None else out
 
 
+# the columns :func:`intensity_design` reads from its feature and model tables
+DESIGN_COLUMNS = {
+    "user_feature_day": ("scope", "day", "user_id", "feature", "code_generation_activity_count"),
+    "user_model_feature_day": ("scope", "day", "user_id", "model", "user_initiated_interaction_count"),
+}
+
+
 def intensity_design(
     user_day: pl.DataFrame | pl.LazyFrame,
     user_feature_day: pl.DataFrame | pl.LazyFrame,

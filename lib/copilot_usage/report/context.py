@@ -110,7 +110,8 @@ class Report:
         table for the scope; ``all_scopes``: every scope, e.g. an enterprise's organizations' team lists).
 
         ``lookback_days`` widens the start (27 for 28-day distinct counts on the period's first day); ``columns``
-        reads only those. A table the cache lacks is an empty frame of its columns, noted for :meth:`not_fetched`
+        reads only those the cache has (a cache built before GitHub added a field lacks its column, and the
+        measures treat a missing column as not reported). A table the cache lacks is an empty frame of its columns, noted for :meth:`not_fetched`
         and the data notes.
         """
         dated = table not in SNAPSHOT_TABLES
@@ -139,7 +140,10 @@ class Report:
                     raise ConfigError(msg) from None
                 self._missing[table] = FETCHED_BY[table]
                 lazy = pl.LazyFrame(schema=EMPTY_TABLES[table])
-            self._cache[key] = (lazy.select(cols) if cols is not None else lazy).collect()
+            if cols is not None:
+                names = set(lazy.collect_schema().names())
+                lazy = lazy.select(c for c in cols if c in names)
+            self._cache[key] = lazy.collect()
         frame: pl.DataFrame = self._cache[key]
         return frame
 

@@ -289,7 +289,9 @@ def billing_per_user(r: Report) -> Section:
 def models(r: Report) -> Section:
     """Billing's credits per model next to the value report's regression estimate (an estimate, not a match)."""
     design = value.intensity_design(
-        r.frame("user_day").lazy(), r.frame("user_feature_day").lazy(), r.frame("user_model_feature_day").lazy()
+        _usage(r).lazy(),
+        r.frame("user_feature_day", columns=value.DESIGN_COLUMNS["user_feature_day"]).lazy(),
+        r.frame("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]).lazy(),
     )
     estimated = value.attributed_credits(design, value.credit_intensity(design).coefficients)
     return section(Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows."))

@@ -26,6 +26,22 @@ from .html import fmt_num
 from .privacy import protect
 from .section import Chart, Section, Table, Tile, Tiles, section
 
+# the user_day columns the report reads (a 100,000-seat quarter is 5 M rows of about 40 columns)
+USER_DAY = (
+    "scope",
+    "day",
+    "user_id",
+    "user_login",
+    "ai_credits_used",
+    "loc_added_sum",
+    "code_acceptance_activity_count",
+    "code_generation_activity_count",
+    "user_initiated_interaction_count",
+    "cli_session_count",
+    "ai_adoption_phase_number",
+    *teams.ADOPTION_FLAGS,
+)
+
 UNITS = ("team", "department", "cost_centre")
 FULL_TABLE_MAX = 50  # per-unit tables up to this many rows are shown whole; longer ones keep the top_n units
 HEALTH_COLUMNS = ("report", "status", "day")
@@ -96,12 +112,12 @@ def _period_usage(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, dt.date]:
     previous period's first day."""
     length = r.end - r.start
     prev_end = r.start - dt.timedelta(days=1)
-    usage = r.frame("user_day")
+    usage = r.frame("user_day", columns=USER_DAY)
     health = r.frame_between("data_health", None, None, columns=HEALTH_COLUMNS)
     first = health.filter((pl.col("report") == "users-1-day") & (pl.col("status") == "complete"))["day"].min()
     covered = isinstance(first, dt.date) and first <= prev_end - length
     # a previous period the cache only partly holds would show growth that is only missing data: compare none
-    previous = r.frame_between("user_day", prev_end - length, prev_end)
+    previous = r.frame_between("user_day", prev_end - length, prev_end, columns=USER_DAY)
     return usage, previous if covered else previous.clear(), prev_end - length
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .. import charts, github_changes, metrics
-from ..catalog import FIELD_STARTS
+from ..catalog import CLI_CUSTOMISATION_KINDS, FIELD_STARTS
 from ..measures import as_float
 from .common import change_phrase, forecast_story, included_pool, month_end, quarter_end, quarter_start
 from .context import Report
@@ -27,11 +27,26 @@ NEW_SURFACES = {
     "VS Code Agents window": FIELD_STARTS["vscode_agent"],
     "Third-party agents": FIELD_STARTS["third_party_agent"],
 }
+# the user_day columns the report reads (a 100,000-seat quarter is 5 M rows of about 40 columns)
+USER_DAY = tuple(
+    dict.fromkeys(
+        (
+            "day",
+            "user_id",
+            "user_login",
+            "ai_credits_used",
+            "ai_adoption_phase_number",
+            *metrics.SURFACES,
+            *metrics.DETAIL,
+            *(f"distinct_{kind}_use_count" for kind in CLI_CUSTOMISATION_KINDS),
+        )
+    )
+)
 
 
 # ---------------------------------------------------------------------- shared frames
 def _with_lookback(r: Report) -> pl.DataFrame:
-    return r.frame("user_day", lookback_days=LOOKBACK_DAYS)
+    return r.frame("user_day", lookback_days=LOOKBACK_DAYS, columns=USER_DAY)
 
 
 def usage(r: Report) -> pl.DataFrame:
