@@ -41,6 +41,14 @@ def test_user_entries_are_added_and_bad_files_name_the_entry(tmp_path: Path) -> 
     own.write_text('[{"date": ')
     with pytest.raises(InputError, match=r"ours\.json: line 1: not valid JSON"):
         github_changes.register(own)
+    own.write_text(json.dumps([{**entry, "until": "2026-09-01"}]))
+    with pytest.raises(InputError, match=r"entry 1 ends \(2026-09-01\) before it starts \(2026-09-15\)"):
+        github_changes.register(own)
+    own.write_text(json.dumps([{**entry, "until": "2026-10-31"}]))
+    lasting = github_changes.bearing_on(
+        github_changes.register(own), ["credits"], start=D(2026, 10, 1), end=D(2026, 10, 31), what="x"
+    )
+    assert lasting == ["Your 2026-09-15 change bears on x (it lasts until 2026-10-31): x (wiki)"]
 
 
 def test_a_comparison_straddling_an_entry_says_so_and_one_that_does_not_is_silent() -> None:

@@ -145,3 +145,11 @@ def test_pseudonyms_are_applied_once_to_the_quadrant_chart_and_review_table(monk
     assert len(labels) == 2  # the chart's numbers and the review table
     for column in labels:
         assert set(column.to_list()) <= once
+
+
+def test_intensity_names_what_limits_the_estimates(r: Report) -> None:
+    """The sample's period (09-11..11-24) lies in GitHub's 10-06 change and holds server-side users."""
+    said = vpc.intensity(r).sentences
+    assert any(s.startswith("GitHub's 2026-10-06 change bears on these estimates") for s in said)
+    assert any("no activity detail" in s for s in said)
+    assert vpc.no_detail_sentence(0.0) == []

@@ -7,7 +7,8 @@ a period-over-period sentence whose two periods straddle an entry says so, and t
 the report period.
 
 The register is one data file shipped with the kit (``github_changes.json``; each entry: ``date``, ``measures``,
-``label``, ``change``, ``source`` — a GitHub changelog or docs URL). Users may add entries of their own in a JSON file
+``label``, ``change``, ``source`` — a GitHub changelog or docs URL — and, for a change whose effect lasts a while
+rather than stepping once, ``until``: the last day it lasts). Users may add entries of their own in a JSON file
 of the same format (the reports' ``definitions`` parameter); they are drawn and named as theirs, not GitHub's.
 """
 
@@ -47,6 +48,7 @@ SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "change": pl.String,
     "source": pl.String,
     "origin": pl.String,
+    "until": pl.Date,
 }
 FIELDS = ("date", "measures", "label", "change", "source")
 
@@ -65,11 +67,11 @@ def _entries(raw: Any, *, where: str, origin: str) -> list[dict[str, Any]]:
         if unknown:
             msg = f"{where}: entry {i} names unknown measures {unknown}; known: {sorted(MEASURES)}"
             raise InputError(msg)
-        try:
-            day = dt.date.fromisoformat(str(entry["date"]))
-        except ValueError:
-            msg = f"{where}: entry {i} has date {entry['date']!r}, not an ISO date (YYYY-MM-DD)"
-            raise InputError(msg) from None
+        day = _date(entry["date"], where=f"{where}: entry {i} has date")
+        until = _date(entry["until"], where=f"{where}: entry {i} has until") if entry.get("until") else None
+        if until is not None and until < day:
+            msg = f"{where}: entry {i} ends ({until}) before it starts ({day})"
+            raise InputError(msg)
         out.append(
             {
                 "day": day,
@@ -78,9 +80,18 @@ def _entries(raw: Any, *, where: str, origin: str) -> list[dict[str, Any]]:
                 "change": str(entry["change"]),
                 "source": str(entry["source"]),
                 "origin": origin,
+                "until": until,
             }
         )
     return out
+
+
+def _date(value: Any, *, where: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        msg = f"{where} {value!r}, not an ISO date (YYYY-MM-DD)"
+        raise InputError(msg) from None
 
 
 def register(extra: str | Path | None = None) -> pl.DataFrame:
@@ -112,6 +123,28 @@ def affecting(reg: pl.DataFrame, measure: str, *, start: dt.date, end: dt.date) 
 def in_period(reg: pl.DataFrame, *, start: dt.date, end: dt.date) -> pl.DataFrame:
     """Every entry dated within ``start``..``end``, whatever it affects (the data notes list them)."""
     return reg.filter(pl.col("day").is_between(start, end))
+
+
+def overlapping(reg: pl.DataFrame, measures: list[str], *, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Entries affecting any of ``measures`` whose change falls in, or whose lasting effect (``until``) reaches
+    into, ``start``..``end``: the period mixes two definitions (an estimate over it is biased)."""
+    unknown = sorted(set(measures) - MEASURES)
+    if unknown:
+        msg = f"unknown measures {unknown}; known: {sorted(MEASURES)}"
+        raise ValueError(msg)
+    hits = pl.col("measures").list.set_intersection(pl.lit(measures, dtype=pl.List(pl.String))).list.len() > 0
+    return reg.filter(hits, pl.col("day") <= end, pl.coalesce("until", "day") >= start)
+
+
+def bearing_on(reg: pl.DataFrame, measures: list[str], *, start: dt.date, end: dt.date, what: str) -> list[str]:
+    """Sentences naming the :func:`overlapping` entries as bearing on ``what`` (e.g. "these estimates")."""
+    whose = {GITHUB: "GitHub's"}
+    return [
+        f"{whose.get(row['origin'], 'Your')} {row['day']:%Y-%m-%d} change bears on {what}"
+        + (f" (it lasts until {row['until']:%Y-%m-%d})" if row["until"] is not None else "")
+        + f": {row['change']} ({row['source']})"
+        for row in overlapping(reg, measures, start=start, end=end).iter_rows(named=True)
+    ]
 
 
 def as_events(reg: pl.DataFrame) -> pl.DataFrame:

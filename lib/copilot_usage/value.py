@@ -251,8 +251,10 @@ COEFFICIENTS_SCHEMA = {"kind": pl.String, "name": pl.String, "credits_per_event"
 @dataclass(frozen=True)
 class IntensityFit:
     """The credit-intensity regression: ``coefficients`` (``kind, name, credits_per_event``), R² on training and
-    held-out days, mean absolute error on held-out days, the share of credits the fit accounts for (None when
-    not computable) and the number of user-day rows."""
+    held-out days, mean absolute error on held-out days, the share of the fitted user-days' credits the fit
+    accounts for (None when not computable), the number of fitted user-day rows, and ``no_detail_share``: the
+    share of all credits on user-days with no activity counts (server-side users, GitHub's 2026-06-15 change),
+    which no regression on activity can attribute and which the fit leaves out (None without credits)."""
 
     coefficients: pl.DataFrame
     r2_train: float | None
@@ -260,6 +262,7 @@ class IntensityFit:
     mae_holdout: float | None
     explained_share: float | None
     rows: int
+    no_detail_share: float | None = None
 
 
 def credit_intensity(design: pl.DataFrame, *, holdout_every: int = 5) -> IntensityFit:
@@ -269,8 +272,16 @@ def credit_intensity(design: pl.DataFrame, *, holdout_every: int = 5) -> Intensi
     and model's credit intensity — never a billed split.
     """
     regressors = [c for c in design.columns if ":" in c]
+    # a user-day with credits but no activity counts says nothing about what activity costs: left out of the fit
+    # (with it the estimates are unbiased but the R² and the share accounted for fall by its credits)
+    detail = pl.sum_horizontal(regressors) > 0 if regressors else pl.lit(False)
+    total = float(design["ai_credits_used"].sum() or 0.0)
+    no_detail = float(design.filter(~detail)["ai_credits_used"].sum() or 0.0)
+    no_detail_share = no_detail / total if total else None
+    design = design.filter(detail)
     if design.height < 20 or not regressors:
-        return IntensityFit(pl.DataFrame(schema=COEFFICIENTS_SCHEMA), None, None, None, None, design.height)
+        empty = pl.DataFrame(schema=COEFFICIENTS_SCHEMA)
+        return IntensityFit(empty, None, None, None, None, design.height, no_detail_share)
     ordinal = (design["day"] - design["day"].min()).dt.total_days().to_numpy()
     test = ordinal % holdout_every == holdout_every - 1
     x = design.select(regressors).to_numpy().astype(float)
@@ -297,6 +308,7 @@ def credit_intensity(design: pl.DataFrame, *, holdout_every: int = 5) -> Intensi
         mae_holdout=float(np.abs(y[test] - fitted[test]).mean()) if test.any() else None,
         explained_share=float(fitted.sum() / y.sum()) if y.sum() > 0 else None,
         rows=design.height,
+        no_detail_share=no_detail_share,
     )
 
 

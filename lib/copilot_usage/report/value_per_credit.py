@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .. import charts, value
+from .. import charts, github_changes, value
 from .attribution import team_days
 from .common import included_pool
 from .context import Report
@@ -57,6 +57,8 @@ AGGREGATE_DAY = (
     "pr_median_minutes_to_merge_copilot_authored",
 )
 REVIEW_MEASURE = "user_initiated_interaction_count"
+# register measures whose definition changes bias the credit-intensity estimates
+INTENSITY_MEASURES = ("credits", "code_generation", "feature_mix", "agent", "cli")
 
 
 @dataclass(frozen=True)
@@ -236,12 +238,29 @@ def per_team(r: Report) -> Section:
 
 # ---------------------------------------------------------------------- 3. which work patterns drive the cost?
 def intensity(r: Report) -> Section:
+    """The credit-intensity regression's fit and estimates, with what limits them: credits on user-days without
+    activity detail, and GitHub's definition changes in the period."""
     result = fit(r)
+    changes = github_changes.bearing_on(
+        r.register, list(INTENSITY_MEASURES), start=r.start, end=r.end, what="these estimates"
+    )
     return section(
         _intensity_story(result),
+        no_detail_sentence(result.no_detail_share),
+        changes,
         Chart(charts.intensity(result.coefficients), data=result.coefficients),
         Table(value.attributed_credits(design(r), result.coefficients)),
     )
+
+
+def no_detail_sentence(share: float | None) -> list[str]:
+    """The credits no activity-based estimate can attribute (nothing when there are none)."""
+    if not share:
+        return []
+    return [
+        f"{share:.1%} of credits are on user-days GitHub reports with no activity detail (server-side users, "
+        "GitHub's 2026-06-15 change); the estimate leaves them out and attributes the rest."
+    ]
 
 
 def _intensity_story(result: value.IntensityFit) -> list[str]:
@@ -253,7 +272,7 @@ def _intensity_story(result: value.IntensityFit) -> list[str]:
     out = [
         f"A regression of daily credits on each model's interactions and each feature's generations explains "
         f"{result.r2_holdout:.0%} of the variation on held-out days (R², mean error "
-        f"{result.mae_holdout:,.1f} credits per user-day) and accounts for {result.explained_share:.0%} of credits."
+        f"{result.mae_holdout:,.1f} credits per user-day) and accounts for {result.explained_share:.0%} of the credits on user-days with activity."
     ]
     if models.height:
         top = models.row(0, named=True)
