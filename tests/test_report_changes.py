@@ -111,3 +111,13 @@ def test_feature_mix_and_surfaces_draw_and_name_the_10_06_agent_as_cli_change() 
     for by in ("model", "ide"):
         section = trends.mix(r, by)
         assert label not in _spec(section) and not any("2026-10-06" in s for s in section.sentences)
+
+
+def test_headline_and_active_users_name_the_changes_between_their_comparisons(summer: Path) -> None:
+    # the tiles compare the week to 07-08 with the week before: the 07-02 fix lies between them
+    head = trends.headline(_report(summer, end="2026-07-08"))
+    assert [s[:55] for s in head.sentences] == ["Part of this change may be GitHub's 2026-07-02 change: "]
+    assert trends.headline(_report(summer, end="2026-07-29")).sentences == ()  # both weeks after it: silent
+    # 28-day active users against four weeks earlier (07-29 vs 07-01): the 07-28 app-user change lies between
+    active = trends.active_users(_report(summer, end="2026-07-29"))
+    assert any(s.startswith("Part of this change may be GitHub's 2026-07-28 change") for s in active.sentences)

@@ -121,7 +121,11 @@ def headline(r: Report) -> Section:
         ),
         Tile("Credits, last 7 days", fmt_num(week.current), h.credits_wow_change),
     )
-    return section(Tiles(tiles), figures=h)
+    # the tiles' week-over-week changes: the definition changes between the two weeks, each once
+    week_changes = github_changes.between(
+        r.register, ["credits", "credits_per_active_user"], first=r.end - dt.timedelta(days=13), end=r.end
+    )
+    return section(Tiles(tiles), week_changes, figures=h)
 
 
 # ---------------------------------------------------------------------- sections
@@ -130,13 +134,13 @@ def active_users(r: Report) -> Section:
     credits but no activity detail."""
     au = active(r)
     return section(
-        active_story(au, r.end),
+        active_story(au, r.end, register=r.register),
         Chart(charts.active_users(au, events=r.events_for("active_users")), data=au),
         no_detail_story(metrics.activity_detail(usage(r))),
     )
 
 
-def active_story(au: pl.DataFrame, end: dt.date) -> list[str]:
+def active_story(au: pl.DataFrame, end: dt.date, *, register: pl.DataFrame) -> list[str]:
     last = au.filter(pl.col("day") == end)
     if last.height == 0:
         return []
@@ -156,6 +160,7 @@ def active_story(au: pl.DataFrame, end: dt.date) -> list[str]:
                 "versus four weeks earlier",
             )
         )
+        out += github_changes.straddling(register, "active_users", end=end, days=28)
     if not row["full_window"]:
         out.append("The cache holds less than 28 days before this date, so the 28-day count is a lower bound.")
     return out
