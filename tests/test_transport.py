@@ -116,6 +116,9 @@ def test_429_without_retry_after_is_still_a_rate_limit(monkeypatch: pytest.Monke
     script = Script(httpx.Response(429, json={"message": "You have exceeded a secondary rate limit"}), ok())
     assert _run(script, lambda gh: gh.get("/x")).status_code == 200
     assert script.times[1] - script.times[0] >= 0.25
+    bare = Script(httpx.Response(429, content=b""), ok())  # no header, no message (e.g. from a proxy)
+    assert _run(bare, lambda gh: gh.get("/x")).status_code == 200
+    assert bare.times[1] - bare.times[0] >= 0.25
 
 
 def test_rate_limit_outlasting_every_attempt_raises_rate_limited() -> None:

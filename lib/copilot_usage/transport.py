@@ -50,7 +50,8 @@ def rate_wait(response: httpx.Response) -> float | None:
             return max(float(h["x-ratelimit-reset"]) - time.time(), 1.0)
         except ValueError:
             return SECONDARY_DEFAULT_WAIT_S
-    if b"rate limit" in response.content.lower():
+    # a 429 is "too many requests" whatever its body says (a proxy's may be empty); a 403 only with the message
+    if response.status_code == 429 or b"rate limit" in response.content.lower():
         return SECONDARY_DEFAULT_WAIT_S
     return None
 
