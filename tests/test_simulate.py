@@ -121,7 +121,7 @@ def test_official_user_example_fields_have_same_json_types(tenant: Any) -> None:
     official = load_fixture("github-docs_example-schema_user-level.json")[0]  # type: ignore[index]
     sim_rows = [json.loads(line) for line in P.to_ndjson(P.user_frame(tenant, DAY, _ent(tenant))).splitlines()]
     with_cli = next(r for r in sim_rows if "totals_by_cli" in r)
-    undocumented = {"etl_id", "day_partition", "entity_id_partition"}  # REFERENCE §3.2: internals
+    undocumented = {"etl_id", "day_partition", "entity_id_partition"}  # internals in GitHub's example schema
     for key, value in official.items():
         if key in undocumented:
             continue

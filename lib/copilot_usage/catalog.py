@@ -1,7 +1,7 @@
-"""Catalogue of GitHub's Copilot usage-metrics report kinds (REFERENCE §2.1, §3.1).
+"""Catalogue of GitHub's Copilot usage-metrics report kinds.
 
-One table, used by the simulator (to serve them) and by the fetcher (to request them), so both agree
-on paths, windows and shapes.
+One table of the report endpoints of https://docs.github.com/rest/copilot/copilot-usage-metrics, used by the
+simulator (to serve them) and by the fetcher (to request them), so both agree on paths, windows and shapes.
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ def report_for_endpoint(endpoint: str) -> ReportKind:
     raise KeyError(msg)
 
 
-# REFERENCE §3.2/§3.3: the activity counts every user row, aggregate row and breakdown entry carries
+# the activity counts every user row, aggregate row and breakdown entry carries
+# (https://docs.github.com/en/copilot/reference/copilot-usage-metrics/copilot-usage-metrics)
 COUNT_FIELDS = (
     "user_initiated_interaction_count",
     "code_generation_activity_count",
@@ -100,15 +101,19 @@ COUNT_FIELDS = (
 
 # what `fetch --reports` fetches by default
 FAMILIES = ("users", "user-teams", "aggregate", "repos", "seats", "teams", "billing", "cost-centers", "budgets")
-# asked for by name only: per-user billing costs one API call per seat holder per month (REFERENCE §7.3)
+# asked for by name only: per-user billing costs one API call per seat holder per month (GitHub's billing usage
+# API has no "group by user")
 OPT_IN_FAMILIES = ("billing-users",)
 
-# REFERENCE §2.4: first days for which GitHub publishes reports.
+# First days for which GitHub publishes reports (enterprise: https://docs.github.com/rest/copilot/copilot-usage-metrics;
+# organization: GitHub's Copilot metrics concepts docs).
 ENTERPRISE_DATA_START = "2025-10-10"
 ORG_DATA_START = "2025-12-12"
-# REFERENCE §3.5: ai_credits_used appears on rows from this day.
+# ai_credits_used appears on rows from this day
+# (https://github.blog/changelog/2026-06-19-ai-credits-consumed-per-user-now-in-the-copilot-usage-metrics-api).
 AI_CREDITS_FIELD_START = "2026-06-19"
-# REFERENCE §7.1: usage-based billing in AI credits starts on this day.
+# Usage-based billing in AI credits starts on this day (GitHub Docs, "Usage-based billing for organizations and
+# enterprises", linked in pricing.py).
 CREDIT_BILLING_START = "2026-06-01"
 
 # First days on which GitHub's reports carry the fields added in June–October 2026 (GitHub's changelog,

@@ -1,9 +1,12 @@
-"""``copilot-usage fetch``: every report, day by day, into the raw store (REFERENCE §2, §9).
+"""``copilot-usage fetch``: every report, day by day, into the raw store.
+
+The report endpoints: https://docs.github.com/rest/copilot/copilot-usage-metrics.
 
 The plan: for each scope and each 1-day report, every day from the data start (or one year back) to the
-newest possibly available day that is not cached yet, plus the last four days again (late finalisation,
-REFERENCE §2.4); the 28-day reports' latest window; seat, team and billing snapshots. Each task does the
-two-step flow (API → signed links → streamed bodies) and records its outcome.
+newest possibly available day that is not cached yet, plus the last four days again (late finalisation:
+GitHub's docs say a day's data typically finalises within three full UTC days); the 28-day reports' latest
+window; seat, team and billing snapshots. Each task does the two-step flow (API → signed links → streamed
+bodies) and records its outcome.
 """
 
 from __future__ import annotations
@@ -392,8 +395,8 @@ def seat_logins(data_dir: Path, scope: Scope, month: dt.date) -> list[str]:
 
 
 async def _billing_users(gh: GitHub, data_dir: Path, scope: Scope, month: dt.date) -> str:
-    """One month of per-user AI-credit billing: one call per seat holder (REFERENCE §7.3: the API has no
-    "group by user"), stored as ``{"users": [...], "responses": [...]}`` with each answer verbatim."""
+    """One month of per-user AI-credit billing: one call per seat holder (GitHub's billing usage API has
+    no "group by user"), stored as ``{"users": [...], "responses": [...]}`` with each answer verbatim."""
     logins = await asyncio.to_thread(seat_logins, data_dir, scope, month)
     if not logins:
         msg = f"no seat roster for {scope}: per-user billing asks for each seat holder; fetch --reports seats first"

@@ -1,10 +1,12 @@
 """``copilot-usage import``: files downloaded from GitHub's dashboard (or anywhere) into the raw store.
 
 Accepts every documented shape (NDJSON, a single JSON object, a JSON array, an object wrapping rows in
-``day_totals``; REFERENCE §3.1), with or without a byte-order mark. The report kind and scope are read from
-the records (or given), rows are split by ``day`` into the same raw slots ``fetch`` writes, so ``build`` treats
-them alike. A 28-day user file becomes the 1-day user rows of each of its days. A line that cannot be read or
-placed is rejected with its file and line number; the rest of the file is imported.
+``day_totals``; see GitHub's examples at
+https://docs.github.com/en/enterprise-cloud@latest/copilot/reference/copilot-usage-metrics/example-schema),
+with or without a byte-order mark. The report kind and scope are read from the records (or given), rows are
+split by ``day`` into the same raw slots ``fetch`` writes, so ``build`` treats them alike. A 28-day user file
+becomes the 1-day user rows of each of its days. A line that cannot be read or placed is rejected with its
+file and line number; the rest of the file is imported.
 """
 
 from __future__ import annotations

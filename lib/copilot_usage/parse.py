@@ -1,8 +1,11 @@
 """Raw report bytes → typed polars frames, tolerant of what GitHub's docs do not promise.
 
 * Shapes: NDJSON, a single JSON object, a JSON array, or an object wrapping rows in ``day_totals``
-  (REFERENCE §3.1); a UTF-8 byte-order mark is dropped.
-* Types: an explicit Arrow schema for every documented field (REFERENCE §3.2–§3.4); fields we do not know
+  (as in GitHub's examples,
+  https://docs.github.com/en/enterprise-cloud@latest/copilot/reference/copilot-usage-metrics/example-schema);
+  a UTF-8 byte-order mark is dropped.
+* Types: an explicit Arrow schema for every documented field
+  (https://docs.github.com/en/copilot/reference/copilot-usage-metrics/copilot-usage-metrics); fields we do not know
   are read too (inferred) and reported as schema drift — they never break the read.
 * A line that is not JSON is quarantined with file and line number; the rest of the file still loads.
 """
@@ -122,7 +125,8 @@ USER_SCHEMA = pa.schema(
         ("totals_by_3rd_party_agent", _THIRD),
         ("totals_by_vscode_agent", _VSCODE_AGENT),
         *CUSTOMISATIONS,
-        # undocumented internals seen in GitHub's example (REFERENCE §3.2): known, ignored downstream
+        # undocumented internals seen in GitHub's example (known, ignored downstream):
+        # https://docs.github.com/en/enterprise-cloud@latest/copilot/reference/copilot-usage-metrics/example-schema
         ("etl_id", _S),
         ("day_partition", _S),
         ("entity_id_partition", _I),

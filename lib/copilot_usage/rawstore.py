@@ -64,7 +64,7 @@ FLUSH_BYTES = 1 << 20  # what a download holds in memory before it is written ou
 
 class Incoming:
     """A download being written: its parts (a sharded day's links) streamed one after another into one temp file,
-    newline-separated, gzip bodies decompressed as they arrive (REFERENCE §2.6: compression is undocumented, so the
+    newline-separated, gzip bodies decompressed as they arrive (GitHub does not document compression, so the
     magic bytes decide). A part can be rewound and received again (a retried link) without touching the parts
     before it. The file is hashed as it is written (no second read).
 

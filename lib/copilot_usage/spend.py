@@ -1,6 +1,7 @@
 """Spend and budget: reconcile metrics with billing, the included pool, idle seats, and what-if scenarios.
 
-``ai_credits_used`` is a consumption signal; invoices come from billing (REFERENCE §3.5, §7). Every
+``ai_credits_used`` is a consumption signal; invoices come from billing
+(https://github.blog/changelog/2026-06-19-ai-credits-consumed-per-user-now-in-the-copilot-usage-metrics-api). Every
 difference between the two is shown with its likely cause, never dropped.
 """
 
@@ -350,8 +351,9 @@ def pool_by_day(
     removed: pl.DataFrame | None = None,
     included: dict[str, int] | None = None,
 ) -> pl.DataFrame:
-    """The month's pooled included credits, day by day (REFERENCE §7.1): seats held at the month start count
-    from day 1, seats added mid-month grow the pool on the day they start, removals only next month.
+    """The month's pooled included credits, day by day (GitHub Docs, "Usage-based billing for organizations and
+    enterprises", linked in ``pricing.py``): seats held at the month start count from day 1, seats added mid-month
+    grow the pool on the day they start, removals only next month.
 
     ``seats`` is the roster (one row per licence holder: ``user_id, plan_type, created_at``); ``removed`` optional
     seats removed during the month (still counted this month). Returns ``day, pool``.

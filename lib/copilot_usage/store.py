@@ -670,8 +670,8 @@ BILLING_USER_MONTH_SCHEMA = {"scope": pl.String, "month": pl.Date, "user_asked":
 
 
 def _billing_items(body: dict[str, Any], user: str | None = None) -> list[dict[str, Any]]:
-    """The ``usageItems`` of one AI-credit usage answer as rows (REFERENCE §7.2); an item's own ``user`` wins
-    over the answer's echo, which wins over the user asked for."""
+    """The ``usageItems`` of one AI-credit usage answer as rows (GitHub's billing usage API); an item's own
+    ``user`` wins over the answer's echo, which wins over the user asked for."""
     echo = body.get("user", user)
     return [
         {
@@ -737,7 +737,8 @@ BILLING_CSV_COLUMNS = {
 
 
 def is_ai_credit(sku: pl.Expr, unit_type: pl.Expr, price: pl.Expr) -> pl.Expr:
-    """An AI-credit line, matched case-insensitively by SKU, unit type or price (REFERENCE §7.3)."""
+    """An AI-credit line, matched case-insensitively by SKU, unit type or price (the spellings GitHub's billing
+    returns vary and are not all documented)."""
     s = sku.str.to_lowercase().str.replace_all(r"[\s_-]+", " ")
     u = unit_type.str.to_lowercase().str.replace_all(r"[\s_-]+", " ")
     return (

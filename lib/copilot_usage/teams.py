@@ -1,4 +1,4 @@
-"""Users → teams → departments (REFERENCE §2.5, §3.4, §6).
+"""Users → teams → departments (https://docs.github.com/en/copilot/reference/copilot-usage-metrics/team-level-metrics).
 
 Two modes, and every output says which one it used:
 

@@ -1,6 +1,7 @@
 """Value per credit: where credits go, what they buy, which work patterns drive them.
 
-``ai_credits_used`` is one total per user-day, not split by feature, model or surface (REFERENCE §3.5), so
+``ai_credits_used`` is one total per user-day, not split by feature, model or surface
+(https://github.blog/changelog/2026-06-19-ai-credits-consumed-per-user-now-in-the-copilot-usage-metrics-api), so
 everything here is either a ratio of sums over the same rows or an *estimate* (the intensity regression),
 labelled as such. Pure functions of frames; polars expressions; numpy only for the bootstrap and the fit.
 """

@@ -2,9 +2,11 @@
 
 Mount it in-process with ``httpx.ASGITransport(app=...)`` for unit tests, or serve it over loopback
 with :func:`serve` (uvicorn). API calls are answered on the API host; report files on a *different*
-host (``localhost`` vs ``127.0.0.1``) through signed, expiring links, as GitHub does (REFERENCE §2.6).
+host (``localhost`` vs ``127.0.0.1``) through signed, expiring links, as GitHub does
+(https://github.blog/changelog/2026-05-20-copilot-usage-metrics-reports-now-use-github-owned-download-urls).
 
-Chosen behaviours where GitHub's are undocumented (REFERENCE §2.1, §10):
+Chosen behaviours where GitHub's are undocumented (https://docs.github.com/rest/copilot/copilot-usage-metrics lists only
+200, 204, 403, 404 and 500 for the report endpoints):
 
 * a day not yet processed, in the future, before the data start or over a year old → ``200`` with an
   empty ``download_links`` (what integrators observe); organization and repos reports answer ``204``
@@ -59,7 +61,7 @@ class SimConfig:
     link_ttl_s: float = 3600.0
     shard_rows: int = 2000
     gzip_reports: tuple[str, ...] = ("repos-1-day",)  # served gzip-compressed without Content-Encoding
-    primary_limit: int = 5000  # per token per hour (REFERENCE §8)
+    primary_limit: int = 5000  # per token per hour (GitHub's primary rate limit; see transport.py)
     primary_window_s: float = 3600.0  # the primary limit's window (shortened in tests)
     max_concurrent: int = 100  # secondary limit: concurrent requests
     points_per_minute: int = 900  # secondary limit per endpoint

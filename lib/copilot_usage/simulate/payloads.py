@@ -2,11 +2,13 @@
 
 Everything here derives from ``Tenant.flags`` / ``Tenant.cells`` so that the reports reconcile: aggregate
 sums equal summed user rows, active-user counts are distinct users over 1/7/28 days, org reports list a
-multi-org user in each org while the enterprise counts them once (REFERENCE §2.5).
+multi-org user in each org while the enterprise counts them once (GitHub's attribution rules,
+linked from https://docs.github.com/rest/copilot/copilot-usage-metrics).
 
 Deliberate differences from GitHub, each documented in ARCHITECTURE.md: empty optional objects are
 omitted (as GitHub does) by stripping ``null`` keys after serialisation; ``repos-1-day`` fields are our
-guess (REFERENCE §10); aggregate ``median_minutes_to_merge*`` is the median of the repositories' medians.
+guess (GitHub does not document them); aggregate ``median_minutes_to_merge*`` is the median of the
+repositories' medians.
 """
 
 from __future__ import annotations
@@ -360,7 +362,8 @@ def user_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
     frame = frame.with_columns(pl.col(c).fill_null(pl.lit([], dtype=frame.schema[c])) for c in lists)
     if day >= t.credits_start:
         frame = frame.with_columns(pl.col("ai_credits_used").round(3))
-    else:  # REFERENCE §3.5: the field is absent on rows before 2026-06-19
+    else:  # the field is absent on rows before 2026-06-19, when GitHub added it
+        # (https://github.blog/changelog/2026-06-19-ai-credits-consumed-per-user-now-in-the-copilot-usage-metrics-api)
         frame = frame.drop("ai_credits_used")
     return frame.drop("u")
 
@@ -578,7 +581,8 @@ def user_teams_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
 
 
 def repos_frame(t: Tenant, day: dt.date, scope: Scope) -> pl.DataFrame:
-    """``repos-1-day``: per-repository pull-request figures (field list is our guess, REFERENCE §10)."""
+    """``repos-1-day``: per-repository pull-request figures (field list is our guess: GitHub does not
+    document it)."""
     f = t.flags(day)
     orgs = range(t.orgs) if scope.kind == "enterprise" else [t.org_names.index(scope.slug)]
     dau = np.array([int((f["active"] & t.member[:, o]).sum()) for o in range(t.orgs)])
@@ -769,7 +773,8 @@ def teams(t: Tenant, scope: Scope) -> list[dict[str, Any]]:
 
 
 def team_members(t: Tenant, scope: Scope, team: str) -> list[dict[str, Any]] | None:
-    """Current members of a team, including members of child teams (REFERENCE §6)."""
+    """Current members of a team, including members of child teams (as GitHub's team-members REST API lists
+    them)."""
     match = np.flatnonzero(t.team_slug == team)
     if scope.kind == "org":
         match = match[t.team_org[match] == t.org_names.index(scope.slug)]
@@ -799,7 +804,8 @@ def billing_lines(t: Tenant, scope: Scope, year: int, month: int) -> pl.DataFram
 
     Billing entity: the enterprise (every user) or, for an organization, the users whose licence it
     grants (primary org). Pool = included credits of every licence held at month start or added
-    during the month, growing on the day a seat is added (REFERENCE §7.1).
+    during the month, growing on the day a seat is added (GitHub Docs, "Usage-based billing for organizations
+    and enterprises", linked in ``pricing.py``).
     """
     first = dt.date(year, month, 1)
     # billing is near real time: it runs to yesterday, past the metrics' processing lag
@@ -912,7 +918,7 @@ def billing_csv(t: Tenant, scope: Scope, year: int, month: int) -> bytes:
 def billing_usage(
     t: Tenant, scope: Scope, params: dict[str, str], lines_for: Callable[[Scope, int, int], pl.DataFrame] | None = None
 ) -> dict[str, Any]:
-    """The ``settings/billing/ai_credit/usage`` body for the given query filters (REFERENCE §7.2)."""
+    """The ``settings/billing/ai_credit/usage`` body for the given query filters (GitHub's billing usage API)."""
     today = t.today
     year = int(params.get("year", today.year))
     month = int(params.get("month", today.month))

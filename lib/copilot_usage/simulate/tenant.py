@@ -5,7 +5,8 @@ The tenant is a set of per-user attribute arrays (drawn once from the seed) plus
 1. ``flags(day)`` — who is active and which surfaces they touched (cheap: a few random numbers per
    user). Weekly/monthly active users are distinct counts over 7/28 days of these flags.
 2. ``user_rows(day)`` — the activity counts and breakdowns of the active users, as a polars frame
-   that serialises to GitHub's NDJSON record (REFERENCE §3.2).
+   that serialises to GitHub's NDJSON record
+   (https://docs.github.com/en/copilot/reference/copilot-usage-metrics/copilot-usage-metrics).
 
 Every other report (aggregates, user-teams, repos, billing) is derived from these, so they
 reconcile exactly. Each day draws from its own ``numpy`` generator keyed by ``(seed, stage, day)``:
@@ -13,7 +14,8 @@ a day is the same whichever days were generated before it.
 
 Ground truth for tests: credits of a (model, feature) cell are
 ``interactions × MODEL_CREDITS[model] + generations × FEATURE_CREDITS[feature]``, times a per-user-day
-noise factor; code completions cost nothing (REFERENCE §7.1).
+noise factor; code completions cost nothing (GitHub Docs, "Usage-based billing for organizations and
+enterprises", linked in ``pricing.py``).
 """
 
 from __future__ import annotations
