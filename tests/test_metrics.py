@@ -62,6 +62,26 @@ def test_weekly_and_monthly_active_users_are_distinct_not_summed() -> None:
     assert out["daily_active_users"].sum() == 11
 
 
+def test_trailing_window_counts_match_counting_each_window_directly() -> None:
+    """Sparse users with gaps shorter, equal to and longer than each window; the period starts after the data."""
+    import random
+
+    rng = random.Random(7)
+    rows = [(day, user, 1.0) for user in range(40) for day in range(70) if rng.random() < (0.05 + user / 80)]
+    ud = _ud(rows)
+    start, end = D + dt.timedelta(days=20), D + dt.timedelta(days=75)
+    out = metrics.active_users(ud, start=start, end=end)
+    assert out["day"].to_list() == pl.date_range(start, end, eager=True).to_list()
+    for width, name in ((1, "daily_active_users"), (7, "weekly_active_users"), (28, "monthly_active_users")):
+        direct = [
+            ud.filter(pl.col("day").is_between(day - dt.timedelta(days=width - 1), day))["user_id"].n_unique()
+            for day in out["day"]
+        ]
+        assert out[name].to_list() == direct, name
+    first = ud["day"].min()
+    assert out["full_window"].to_list() == [(day - first).days >= 27 for day in out["day"]]  # type: ignore[operator]
+
+
 def test_weekly_surface_share_counts_distinct_users() -> None:
     flags = {k: [False] * 4 for k in metrics.SURFACES}
     flags["used_agent"] = [True, True, False, False]

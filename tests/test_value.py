@@ -175,7 +175,8 @@ def test_review_table_reads_only_the_measure_and_keeps_the_whole_row_answer(labe
     from pathlib import Path
 
     from copilot_usage.report import open_report
-    from copilot_usage.report.value_per_credit import Quadrant, review_table, team_days, totals, unit_totals
+    from copilot_usage.report.attribution import team_days
+    from copilot_usage.report.value_per_credit import Quadrant, review_table, totals, unit_totals
 
     sample = Path(__file__).parents[1] / "data" / "sample"
     end = store.scan(sample, "user_day").select(pl.col("day").max()).collect().item()

@@ -171,15 +171,15 @@ def output_per_credit(
     for key, part in keep.sort(group).group_by(group, maintain_order=True):  # a loop over groups, not rows
         credits = part["credits"].to_numpy()
         n = credits.size
-        idx = rng.integers(0, n, size=(iterations, n)) if n > 1 and iterations else None
-        den = credits[idx].sum(axis=1) if idx is not None else None
-        for col, label in outputs.items():
-            v = part[col].to_numpy().astype(float)
+        values = [part[col].to_numpy().astype(float) for col in outputs]
+        sums = _resampled_sums(rng, [credits, *values], iterations) if n > 1 and iterations else None
+        for (col, label), v in zip(outputs.items(), values, strict=True):
             total_c, total_v = float(credits.sum()), float(v.sum())
             ratio = 100 * total_v / total_c if total_c > 0 else None
             low = high = None
-            if idx is not None and den is not None and ratio is not None:
-                boot = 100 * v[idx].sum(axis=1) / np.where(den > 0, den, np.nan)
+            if sums is not None and ratio is not None:
+                den = sums[0]
+                boot = 100 * sums[1 + list(outputs).index(col)] / np.where(den > 0, den, np.nan)
                 low, high = (float(x) for x in np.nanpercentile(boot, [5, 95]))
             rows.append(
                 {
@@ -207,6 +207,22 @@ def output_per_credit(
     return out.drop("_scope") if by is None else out
 
 
+def _resampled_sums(
+    rng: np.random.Generator, columns: list[np.ndarray], iterations: int, *, budget: int = 1 << 22
+) -> list[np.ndarray]:
+    """Per bootstrap iteration, the sum of each column over ``n`` users drawn with replacement (the same draws
+    for every column). Drawn in blocks of iterations of at most ``budget`` indices: one draw of all 1,000
+    iterations for 100,000 users would hold 800 MB of indices. The generator's stream is the same either way."""
+    n = columns[0].size
+    step = max(1, budget // n)
+    out = [np.empty(iterations) for _ in columns]
+    for lo in range(0, iterations, step):  # blocks of iterations, not rows
+        idx = rng.integers(0, n, size=(min(step, iterations - lo), n))
+        for sums, column in zip(out, columns, strict=True):
+            sums[lo : lo + idx.shape[0]] = column[idx].sum(axis=1)
+    return out
+
+
 # the columns :func:`intensity_design` reads from its feature and model tables
 DESIGN_COLUMNS = {
     "user_feature_day": ("scope", "day", "user_id", "feature", "code_generation_activity_count"),
@@ -222,28 +238,27 @@ def intensity_design(
     """One row per user-day with credits: ``ai_credits_used``, ``day`` and the regressors — code generations
     per feature (``feature:<name>``) and user-initiated interactions per model (``model:<name>``)."""
     key = ["scope", "day", "user_id"]
-    feat = (
-        _lazy(user_feature_day)
-        .group_by(*key, "feature")
-        .agg(pl.col("code_generation_activity_count").sum())
-        .collect()
-        .pivot(on="feature", index=key, values="code_generation_activity_count")
-        .fill_null(0)
-    )
-    feat = feat.rename({c: f"feature:{c}" for c in feat.columns if c not in key})
-    model = (
-        _lazy(user_model_feature_day)
-        .group_by(*key, "model")
-        .agg(pl.col("user_initiated_interaction_count").sum())
-        .collect()
-        .pivot(on="model", index=key, values="user_initiated_interaction_count")
-        .fill_null(0)
-    )
-    model = model.rename({c: f"model:{c}" for c in model.columns if c not in key})
-    base = _lazy(user_day).filter(pl.col("ai_credits_used").is_not_null()).select(*key, "ai_credits_used").collect()
+    feat = _per_user_day(_lazy(user_feature_day), key, "feature", "code_generation_activity_count")
+    model = _per_user_day(_lazy(user_model_feature_day), key, "model", "user_initiated_interaction_count")
+    base = _lazy(user_day).filter(pl.col("ai_credits_used").is_not_null()).select(*key, "ai_credits_used")
     out = base.join(feat, on=key, how="left").join(model, on=key, how="left")
-    regressors = sorted(c for c in out.columns if ":" in c)
-    return out.select(*key, "ai_credits_used", *regressors).with_columns(pl.col(regressors).fill_null(0))
+    regressors = sorted(c for c in out.collect_schema().names() if ":" in c)
+    # sorted: joins keep no row order, and the fit's last digits follow the row order
+    return (
+        out.select(*key, "ai_credits_used", *regressors)
+        .with_columns(pl.col(regressors).fill_null(0))
+        .sort(key)
+        .collect()
+    )
+
+
+def _per_user_day(breakdown: pl.LazyFrame, key: list[str], by: str, measure: str) -> pl.LazyFrame:
+    """One column ``<by>:<name>`` per category: the measure's sum per user-day (a pivot as one aggregation of the
+    scan, so the per-category rows are never held)."""
+    names = breakdown.select(pl.col(by).unique()).collect()[by].drop_nulls().sort().to_list()
+    return breakdown.group_by(key).agg(
+        **{f"{by}:{name}": pl.col(measure).filter(pl.col(by) == name).sum() for name in names}
+    )
 
 
 COEFFICIENTS_SCHEMA = {"kind": pl.String, "name": pl.String, "credits_per_event": pl.Float64}
@@ -531,6 +546,11 @@ def last_phase(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     )
 
 
+def review_entries(quad: pl.DataFrame, *, n: int = 10) -> pl.DataFrame:
+    """The ``n`` highest-credit entries of the "review: exploration or waste" quadrant."""
+    return quad.filter(pl.col("quadrant") == QUADRANTS[(True, False)]).sort("credits", descending=True).head(n)
+
+
 def review_list(
     quad: pl.DataFrame,
     *,
@@ -545,7 +565,7 @@ def review_list(
 
     ``features``/``models`` are keyed by ``key`` (default ``label``), e.g. ``user_id`` for users."""
     key = key or label
-    review = quad.filter(pl.col("quadrant") == QUADRANTS[(True, False)]).sort("credits", descending=True).head(n)
+    review = review_entries(quad, n=n)
     cols = [label, "credits", "loc_added_sum", *(c for c in ("users", "active_days") if c in review.columns)]
     out = (
         review.select(list(dict.fromkeys([key, *cols])))

@@ -93,9 +93,16 @@ def _sources(r: Report) -> TeamSources:
 def team_days(r: Report, frame: pl.DataFrame, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
     """User-day rows of ``frame`` (days ``start``…``end``, the report's period by default) attributed to GitHub
     teams (non-additive), with a ``unit`` column."""
+    return team_days_query(r, frame, start, end).collect()
+
+
+def team_days_query(
+    r: Report, frame: pl.DataFrame | pl.LazyFrame, start: dt.date | None = None, end: dt.date | None = None
+) -> pl.LazyFrame:
+    """:func:`team_days` as a lazy query, for a section that aggregates the attributed rows."""
     src = sources(r)
     no_team = teams.no_team_label(seated(r), src.fetched_orgs, enterprise_teams=src.enterprise_teams)
-    return teams.team_user_days(
+    return teams.team_user_days_query(
         frame,
         r.frame_between("user_team_day", start or r.start, end or r.end, columns=USER_TEAM_DAY),
         src.teams,

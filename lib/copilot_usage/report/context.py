@@ -131,21 +131,42 @@ class Report:
         cols = tuple(columns) if columns is not None else None
         key = ("frame", table, start, end, all_scopes, cols)
         if key not in self._cache:
-            scope = None if all_scopes else self.scope
-            try:
-                lazy = store.scan(self.data_dir, table, scope=scope, start=start, end=end)
-            except FileNotFoundError:
-                if table not in EMPTY_TABLES:
-                    msg = f"{table} is not in the cache under {self.data_dir}: fetch and build first"
-                    raise ConfigError(msg) from None
-                self._missing[table] = FETCHED_BY[table]
-                lazy = pl.LazyFrame(schema=EMPTY_TABLES[table])
-            if cols is not None:
-                names = set(lazy.collect_schema().names())
-                lazy = lazy.select(c for c in cols if c in names)
-            self._cache[key] = lazy.collect()
+            self._cache[key] = self.scan_between(table, start, end, all_scopes=all_scopes, columns=cols).collect()
         frame: pl.DataFrame = self._cache[key]
         return frame
+
+    def scan(self, table: str, *, lookback_days: int = 0, columns: Iterable[str] | None = None) -> pl.LazyFrame:
+        """A processed table for this report's scope and period as a lazy query, for a section that only
+        aggregates it (the feature and model breakdowns are several rows per user-day: a 100,000-seat quarter is
+        over 20 M rows). Projected like :meth:`frame`; not cached — collect each aggregate once (:meth:`memo`)."""
+        dated = table not in SNAPSHOT_TABLES
+        start = self.start - dt.timedelta(days=lookback_days) if dated else None
+        return self.scan_between(table, start, self.end if dated else None, columns=columns)
+
+    def scan_between(
+        self,
+        table: str,
+        start: dt.date | None,
+        end: dt.date | None,
+        *,
+        all_scopes: bool = False,
+        columns: Iterable[str] | None = None,
+    ) -> pl.LazyFrame:
+        """:meth:`scan` over another window. A table the cache lacks is an empty frame of its columns (noted for
+        the data notes); ``columns`` keeps those the cache has."""
+        scope = None if all_scopes else self.scope
+        try:
+            lazy = store.scan(self.data_dir, table, scope=scope, start=start, end=end)
+        except FileNotFoundError:
+            if table not in EMPTY_TABLES:
+                msg = f"{table} is not in the cache under {self.data_dir}: fetch and build first"
+                raise ConfigError(msg) from None
+            self._missing[table] = FETCHED_BY[table]
+            lazy = pl.LazyFrame(schema=EMPTY_TABLES[table])
+        if columns is not None:
+            names = set(lazy.collect_schema().names())
+            lazy = lazy.select(c for c in columns if c in names)
+        return lazy
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per report (a derived frame several sections share, e.g. daily activity)."""

@@ -234,12 +234,15 @@ _MIX = {
     "ide": ("user_ide_day", "Code generations by IDE (weekly share)"),
 }
 
+MIX_COLUMNS = {by: ("day", "user_id", by, "code_generation_activity_count") for by in _MIX}
+
 
 def mix(r: Report, by: str) -> Section:
     """Weekly share of code generations by ``by`` (``feature``, ``model`` or ``ide``); small categories and
     categories under ``k_min`` users are folded into *other*."""
     table, title = _MIX[by]
-    shares = metrics.mix(r.frame(table), by=by, k_min=r.k_min)
+    # aggregated straight from the scan: the breakdowns are several rows per user-day and are read by no other section
+    shares = metrics.mix(r.scan(table, columns=MIX_COLUMNS[by]), by=by, k_min=r.k_min)
     said = mix_story(shares, by, register=r.register, end=r.end) if by != "ide" else []
     events = r.events_for("feature_mix") if by == "feature" else r.events
     return section(said, Chart(charts.mix_share(shares, by=by, title=title, events=events), data=shares))

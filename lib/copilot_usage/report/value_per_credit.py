@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .. import charts, github_changes, value
-from .attribution import team_days
+from .attribution import team_days_query
 from .common import included_pool
 from .context import Report
 from .html import fmt_num
@@ -125,8 +125,9 @@ def design(r: Report) -> pl.DataFrame:
         "value.design",
         lambda: value.intensity_design(
             usage(r),
-            r.frame("user_feature_day", columns=USER_FEATURE_DAY),
-            r.frame("user_model_feature_day", columns=USER_MODEL_FEATURE_DAY),
+            # aggregated from the scans: the breakdowns are several rows per user-day (over 20 M at 100,000 seats)
+            r.scan("user_feature_day", columns=value.DESIGN_COLUMNS["user_feature_day"]),
+            r.scan("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]),
         ),
     )
 
@@ -137,7 +138,7 @@ def fit(r: Report) -> value.IntensityFit:
 
 def unit_totals(r: Report) -> pl.DataFrame:
     """Per user and team (GitHub's daily team membership, nested teams rolled up; non-additive)."""
-    return r.memo("value.unit_totals", lambda: value.user_totals(team_days(r, usage(r)), by=["unit"]))
+    return r.memo("value.unit_totals", lambda: value.user_totals(team_days_query(r, usage(r)), by=["unit"]))
 
 
 # ---------------------------------------------------------------------- headline
@@ -351,27 +352,35 @@ def review_table(r: Report, quad: Quadrant, *, n: int = 10) -> pl.DataFrame:
     """Top "review: exploration or waste" entries with their dominant feature and model (by interactions);
     teams are attributed through GitHub's team membership as in the team report.
 
-    Only the measure is read, summed per user-day and feature (model); teams are attributed to the user-days
-    once, and only the review entries' teams are joined to the breakdowns (the same sums as attributing every
-    breakdown row to every team, which at 20,000 users × 60 days cost 1 GB and most of the report's time)."""
+    Only the listed entries' user-days are read from the breakdowns, and only the measure: users by id; teams
+    through the user-days attributed to them (at 100,000 seats the breakdowns are over 30 M rows a quarter)."""
     day_key = ["scope", "day", "user_id"]
-    features = (
-        r.frame("user_feature_day", columns=USER_FEATURE_DAY)
-        .group_by(*day_key, "feature")
-        .agg(pl.col(REVIEW_MEASURE).sum())
-    )
-    models = (
-        r.frame("user_model_feature_day", columns=USER_MODEL_FEATURE_DAY)
-        .group_by(*day_key, "model")
-        .agg(pl.col(REVIEW_MEASURE).sum())
-    )
+    listed = value.review_entries(quad.frame, n=n)
     key = "user_id" if quad.label == "user_login" else quad.label
     if quad.label == "unit":
-        review = quad.frame.filter(pl.col("quadrant") == value.QUADRANTS[(True, False)])["unit"].implode()
-        keys = pl.concat([features.select(day_key), models.select(day_key)]).unique()
-        units = team_days(r, keys).filter(pl.col("unit").is_in(review)).select(*day_key, "unit")
-        features = features.join(units, on=day_key)
-        models = models.join(units, on=day_key)
+        units = (
+            team_days_query(r, usage(r).select(day_key))
+            .filter(pl.col("unit").is_in(listed["unit"].implode()))
+            .select(*day_key, "unit")
+            .collect()
+        )
+    else:
+        units = usage(r).filter(pl.col("user_id").is_in(listed["user_id"].implode())).select(day_key)
+    days = units.select(day_key).unique().lazy()
+    features = (
+        r.scan("user_feature_day", columns=USER_FEATURE_DAY)
+        .join(days, on=day_key, how="semi")
+        .group_by(*day_key, "feature")
+        .agg(pl.col(REVIEW_MEASURE).sum())
+        .join(units.lazy(), on=day_key)
+    )
+    models = (
+        r.scan("user_model_feature_day", columns=USER_MODEL_FEATURE_DAY)
+        .join(days, on=day_key, how="semi")
+        .group_by(*day_key, "model")
+        .agg(pl.col(REVIEW_MEASURE).sum())
+        .join(units.lazy(), on=day_key)
+    )
     return value.review_list(
         quad.frame,
         label=quad.label,
