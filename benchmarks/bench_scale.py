@@ -15,7 +15,10 @@ a forked child's ``ru_maxrss`` starts at its parent's RSS, so a parent holding a
 ``--monthly`` writes a month, builds it (incremental) and goes on, so a year never sits in raw whole;
 ``--delete-built-raw`` then deletes each month's raw users-1-day files once built and older than the reports'
 window (a year of 100,000 users is about 58 GB of them), which the JSON records. The build figures are then the
-sum of the monthly builds' wall times and the largest of their peaks. ``--reuse-raw`` keeps the raw store of an
+sum of the monthly builds' wall times and the largest of their peaks. ``--newest-first`` (with ``--monthly``) goes from the newest month back, and renders once as soon as the
+report window's months are built (``renders_window_only`` in the JSON: the reports then lack the older history
+their previous-period comparisons read), so a year's run gives report figures early; the final renders run on
+the whole year as usual. ``--reuse-raw`` keeps the raw store of an
 earlier run in ``--work`` (and rebuilds it from scratch); ``--render-only`` keeps its raw and processed stores
 and only renders (to compare report code on the same cache: the build figures are then the earlier run's, read
 from ``--json`` when it exists).
@@ -124,6 +127,7 @@ def main() -> None:
     ap.add_argument("--today", type=dt.date.fromisoformat, default=dt.date(2026, 11, 26))
     ap.add_argument("--monthly", action="store_true", help="write and build month by month")
     ap.add_argument("--delete-built-raw", action="store_true", help="with --monthly: delete built raw users months")
+    ap.add_argument("--newest-first", action="store_true", help="with --monthly: newest month first, early renders")
     ap.add_argument("--reuse-raw", action="store_true", help="keep the raw store already in --work")
     ap.add_argument("--render-only", action="store_true", help="keep --work's raw and processed; only render")
     ap.add_argument("--only", default=",".join(NOTEBOOKS), help="comma-separated reports to render")
@@ -148,13 +152,15 @@ def main() -> None:
     generate: list[dict[str, Any]] = []
     builds: list[dict[str, Any]] = []
     deleted: list[str] = []
+    early: dict[str, Any] = {}
     if args.render_only:
         pass
     elif not args.reuse_raw and not args.monthly:
         generate.append(run(gen, args.work / "generate.log"))
     elif args.monthly:
         generate.append(run([*gen, "--snapshots"], args.work / "generate-snapshots.log"))
-        for month in months(first, end):
+        order = months(first, end)
+        for month in reversed(order) if args.newest_first else order:
             generate.append({"month": month, **run([*gen, "--month", month], args.work / f"generate-{month}.log")})
             builds.append({"month": month, **build(data_dir, args.work, f"build-{month}", full=False)})
             print(f"{month}: raw {raw_bytes(data_dir) / 1e9:.2f} GB on disk, build {builds[-1]}", flush=True)
@@ -164,6 +170,10 @@ def main() -> None:
                 ):
                     shutil.rmtree(folder)
                 deleted.append(month)
+            if args.newest_first and not early and month <= f"{start:%Y-%m}":  # the window's months are built
+                for notebook in args.only.split(","):
+                    early[notebook] = render(data_dir, args.work, notebook, scope, start, end)
+                    print(f"render (window only) {notebook} {early[notebook]}", flush=True)
     logs = [log for log in os.listdir(args.work) if log.startswith("generate")]
     # bytes the generator wrote (its last output line); a reused raw store without its logs: its size on disk
     written = sum(int((args.work / log).read_text().split()[-1]) for log in logs) if logs else raw_bytes(data_dir)
@@ -195,6 +205,7 @@ def main() -> None:
         "render_only": args.render_only,
         "build": build_figures,
         "renders": renders,
+        "renders_window_only": earlier.get("renders_window_only", early),
         "processed_bytes": sum(p.stat().st_size for p in (data_dir / "processed").rglob("*") if p.is_file()),
         "cpus": os.cpu_count(),
         "nice": os.nice(0),

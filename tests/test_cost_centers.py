@@ -138,5 +138,10 @@ def test_chargeback_sums_to_the_total_and_reads_billed_cost_centres() -> None:
     assert abs(cb["share_of_bill"].sum() - 1) < 1e-12 and by["Data"]["share_of_bill"] == 0.5
     assert by["Data"]["pool_target_credits"] == 500.0 and by["Data"]["pool_current_credits"] == 250.0
     assert by["Eng"]["pool_target_credits"] is None
+    # GitHub gives pools in US$: credits at the report's price, not a fixed 100 a dollar
+    dearer = {
+        r["cost_centre"]: r for r in cost_centers.chargeback(days, bills, centres, price=0.02).iter_rows(named=True)
+    }
+    assert dearer["Data"]["pool_target_credits"] == 250.0 and dearer["Eng"]["list_usd"] == 3.0
     no_csv = cost_centers.chargeback(days, bills.filter(pl.col("cost_center").is_null()), centres, price=0.01)
     assert no_csv["billed_gross_credits"].null_count() == no_csv.height and no_csv["share_of_bill"].null_count() == 3

@@ -404,3 +404,10 @@ def test_budgets_and_user_states_built_as_billing_says(clean: tuple[Path, Simula
     expected = payloads.budget_user_states(sim.tenant, multi["id"]) or []
     assert states.height == len(expected) > 30  # every page (30 a page by default) of the in-body paging
     assert states.filter(pl.col("override_budget_id").is_not_null()).height == 1
+
+
+def test_the_api_host_is_recorded_for_each_day_and_nothing_else_of_the_url(clean: tuple[Path, Simulator]) -> None:
+    """data_health carries the host the day came from (a GHE.com host puts the data-residency note in reports)."""
+    data_dir, _ = clean
+    health = store.scan(data_dir, "data_health").collect()
+    assert health.filter(pl.col("status") == "complete")["api_host"].unique().to_list() == ["127.0.0.1"]

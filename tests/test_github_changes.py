@@ -104,10 +104,35 @@ def test_time_charts_draw_githubs_entries_marked_as_githubs() -> None:
     assert len(github_layers) == 2 and len(own_layers) == 2  # a rule and a label each
     data = json.dumps(spec.get("datasets", {}))
     assert "GitHub 10-06: agent activity under-counted" in data and "training day" in data
+    # and the chart's alt text can say what is marked on it
+    assert charts.event_labels(charts.active_users(frame, events=events)) == [
+        "training day",
+        "GitHub 10-06: agent activity under-counted",
+    ]
 
 
 def test_data_notes_list_the_entries_inside_the_period() -> None:
     reg = github_changes.register()
     notes = github_changes.notes(reg, start=D(2026, 9, 2), end=D(2026, 11, 30))
-    assert len(notes) == 1 and notes[0].startswith("GitHub 2026-10-06 (agent, cli, feature_mix, active_users)")
-    assert github_changes.notes(reg, start=D(2026, 11, 1), end=D(2026, 11, 30)) == []
+    assert len(notes) == 1
+    assert notes[0].startswith("GitHub 2026-10-06 (lasting until 2026-11-30) (agent, cli, feature_mix, active_users)")
+    # a change whose effect lasts is listed in every period it reaches into, and in none after
+    november = github_changes.notes(reg, start=D(2026, 11, 1), end=D(2026, 11, 30))
+    assert [n[:17] for n in november] == ["GitHub 2026-10-06"]
+    assert github_changes.notes(reg, start=D(2026, 12, 1), end=D(2026, 12, 31)) == []
+
+
+def test_forecast_and_outcome_charts_draw_only_the_entries_inside_their_days() -> None:
+    events = github_changes.as_events(github_changes.register())  # 06-15 .. 10-06
+    month = pl.DataFrame(
+        {
+            "day": pl.date_range(D(2026, 10, 1), D(2026, 10, 31), eager=True),
+            "kind": ["actual"] * 20 + ["forecast"] * 11,
+        }
+    ).with_columns(credits=pl.lit(1.0), low=pl.lit(1.0), high=pl.lit(1.0))
+    assert charts.event_labels(charts.forecast(month, pool=10.0, events=events)) == [
+        "GitHub 10-06: agent activity under-counted"
+    ]  # 07-02 is a credits change too, but outside October: it would stretch the axis
+    weeks = pl.DataFrame({"week": [D(2026, 6, 29), D(2026, 7, 6)], "created_per_1000_credits": [1.0, 2.0]})
+    weekly = weeks.with_columns(merged_per_1000_credits=pl.lit(0.5))
+    assert charts.event_labels(charts.outcomes(weekly, events=events)) == ["GitHub 07-02: credit attribution fixed"]

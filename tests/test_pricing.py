@@ -6,8 +6,9 @@ import datetime as dt
 
 import polars as pl
 
-from copilot_usage import metrics, pricing, spend
+from copilot_usage import metrics, pricing, spend, value
 from copilot_usage.report.common import forecast_story
+from copilot_usage.report.context import api_hosts
 
 SEATS = pl.DataFrame(
     {
@@ -48,3 +49,26 @@ def test_list_prices_by_default_and_the_credit_price_reaches_the_forecast_senten
 def test_ghe_com_is_data_resident() -> None:
     assert pricing.data_resident("https://api.octo.ghe.com")
     assert not pricing.data_resident("https://api.github.com")
+
+
+def test_each_month_of_the_money_table_has_its_own_pool_across_2026_09_01() -> None:
+    days = pl.date_range(dt.date(2026, 8, 25), dt.date(2026, 9, 5), eager=True)
+    usage = pl.DataFrame({"day": days, "user_id": [1] * len(days), "ai_credits_used": [1_000.0] * len(days)})
+    months = [dt.date(2026, 8, 1), dt.date(2026, 9, 1)]
+    pools = pl.DataFrame({"month": months, "included_pool": [metrics.included_pool(SEATS, month=m) for m in months]})
+    table = value.money_by_month(usage, pools=pools, price=0.02)
+    assert table["included_pool"].to_list() == [13_000.0, 7_700.0]
+    assert table["overage_credits"].to_list() == [0.0, 0.0] and table["list_value_usd"].to_list() == [140.0, 100.0]
+    # a month the pools lack (no seat roster then) is null, never a pool of 0
+    assert value.money_by_month(usage, pools=pools.head(1))["included_pool"].to_list() == [13_000.0, None]
+    assert value.money_by_month(usage, pools=None)["covered_share"].to_list() == [None, None]
+
+
+def test_reports_fetched_from_ghe_com_say_the_multiplier_applies() -> None:
+    health = pl.DataFrame({"api_host": ["api.octo.ghe.com", None, "api.octo.ghe.com"]})
+    hosts = api_hosts(health)
+    assert hosts == ("api.octo.ghe.com",)
+    said = pricing.Prices().sentence(data_resident=any(pricing.data_resident(f"https://{h}") for h in hosts))
+    assert "GHE.com (data residency)" in said and "10% multiplier" in said
+    assert "GHE.com" not in pricing.Prices().sentence()
+    assert api_hosts(pl.DataFrame({"day": [dt.date(2026, 9, 1)]})) == ()  # a cache built before hosts were kept

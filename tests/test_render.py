@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -439,3 +440,29 @@ def test_spend_report_chargeback_by_cost_centre(tmp_path: Path) -> None:
     assert {"enterprise", "cost_center", "multi_user_cost_center", "user"} <= set(budgets)
     assert budgets["user"]["entity"] == "(one user)" and budgets["cost_center"]["blocks"] is True
     assert "Budgets: how much headroom" in html
+
+
+def test_every_report_takes_definitions_and_prices() -> None:
+    given = {"definitions": "ours.json", "credit_price": "0.02", "promotional": "False"}
+    for notebook in REPORT_NOTEBOOKS:
+        assert coerce(notebook, given) == {"definitions": "ours.json", "credit_price": 0.02, "promotional": False}
+
+
+def test_render_definitions_option_draws_and_names_your_own_entry(tmp_path: Path) -> None:
+    own = tmp_path / "ours.json"
+    entry = {"date": "2026-10-20", "measures": ["credits"], "label": "SSO move", "change": "Login moved to SSO."}
+    own.write_text(json.dumps([{**entry, "source": "https://wiki.example/sso"}]))
+    cli = [sys.executable, "-m", "copilot_usage", "render", "trends", "--notebooks-dir", str(NOTEBOOKS)]
+    args = ["-p", "data_dir", str(SAMPLE), "-p", "scope", "enterprise:octo-sim", "--format", "html"]
+    done = subprocess.run(
+        [*cli, *args, "--definitions", str(own), "--out", str(tmp_path / "r")], capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    page = next((tmp_path / "r").rglob("*.html")).read_text()
+    assert "ours.json 2026-10-20" in page and "Login moved to SSO." in page  # named in the data notes
+    credits_alt = re.search(r'alt="(Chart: AI credits per day[^"]*)"', page)
+    assert credits_alt and "Marked on the chart: ours.json 10-20: SSO move" in credits_alt.group(1)  # drawn
+    missing = subprocess.run(
+        [*cli, *args, "--definitions", str(tmp_path / "nope.json")], capture_output=True, check=False
+    )
+    assert missing.returncode == 2 and b"nope.json" in missing.stderr

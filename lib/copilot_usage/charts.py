@@ -99,6 +99,13 @@ def _events_layer(events: pl.DataFrame | None) -> list[alt.Chart]:
     return layers
 
 
+def _within(events: pl.DataFrame | None, days: pl.Series) -> pl.DataFrame | None:
+    """The events dated inside ``days``' range: a rule outside a chart's data would stretch its time axis."""
+    if events is None or days.is_empty():
+        return None
+    return events.filter(pl.col("day").is_between(days.min(), days.max()))
+
+
 def credits_per_day(daily: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
     """Bars of daily AI credits and the 7-day rolling mean. Expects ``day, credits, credits_7d_mean``."""
     base = alt.Chart(daily.drop_nulls("credits"))
@@ -246,9 +253,14 @@ def seat_ramp(frame: pl.DataFrame) -> alt.Chart:
 
 
 def forecast(
-    frame: pl.DataFrame, *, pool: float | None = None, title: str = "Month-to-date AI credits and forecast"
+    frame: pl.DataFrame,
+    *,
+    pool: float | None = None,
+    title: str = "Month-to-date AI credits and forecast",
+    events: pl.DataFrame | None = None,
 ) -> alt.TopLevelMixin:
-    """Cumulative credits: actual, forecast median and 80 % band, and the included pool as a rule."""
+    """Cumulative credits: actual, forecast median and 80 % band, the included pool as a rule, and the ``events``
+    dated within the chart's days."""
     base = alt.Chart(frame)
     band = (
         base.transform_filter(alt.datum.kind == "forecast")
@@ -267,7 +279,7 @@ def forecast(
                 alt.Y("pool:Q"), alt.X(value=4), alt.Text("label:N")
             ),
         ]
-    return alt.layer(*layers).properties(title=title)
+    return alt.layer(*layers, *_events_layer(_within(events, frame["day"]))).properties(title=title)
 
 
 def events_frame(events: list[Any] | None) -> pl.DataFrame:
@@ -400,8 +412,9 @@ def group_bars(frame: pl.DataFrame, *, group: str, value: str, title: str, axis:
     )
 
 
-def outcomes(frame: pl.DataFrame) -> alt.Chart:
-    """Weekly Copilot-authored PRs created and merged per 1,000 credits. Expects :func:`value.outcomes`."""
+def outcomes(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
+    """Weekly Copilot-authored PRs created and merged per 1,000 credits, with the ``events`` dated within its
+    weeks. Expects :func:`value.outcomes`."""
     long = (
         frame.unpivot(
             index="week",
@@ -419,8 +432,8 @@ def outcomes(frame: pl.DataFrame) -> alt.Chart:
             )
         )
     )
-    return (
-        alt.Chart(long, title="Copilot-authored pull requests per 1,000 AI credits (scope-level correlation)")
+    lines = (
+        alt.Chart(long)
         .mark_line(point=True)
         .encode(
             alt.X("week:T").title("Week"),
@@ -428,10 +441,15 @@ def outcomes(frame: pl.DataFrame) -> alt.Chart:
             alt.Color("measure:N").title(None),
         )
     )
+    marked = _events_layer(_within(events, long["week"].cast(pl.Date)))
+    return alt.layer(lines, *marked).properties(
+        title="Copilot-authored pull requests per 1,000 AI credits (scope-level correlation)"
+    )
 
 
-def money(frame: pl.DataFrame) -> alt.TopLevelMixin:
-    """Monthly credits against the included pool. Expects :func:`value.money_by_month`."""
+def money(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
+    """Monthly credits against the included pool (each month's allowance), with ``events`` drawn (e.g. the end of
+    GitHub's promotional included credits). Expects :func:`value.money_by_month`."""
     base = alt.Chart(frame)
     bars = base.mark_bar(color="#2f6fdf", opacity=0.85).encode(
         alt.X("month:T").title(None).timeUnit("yearmonth"),
@@ -446,7 +464,9 @@ def money(frame: pl.DataFrame) -> alt.TopLevelMixin:
     pool = base.mark_tick(color="#c2458e", thickness=3, size=40).encode(
         alt.X("month:T").timeUnit("yearmonth"), alt.Y("included_pool:Q")
     )
-    return alt.layer(bars, pool).properties(title="AI credits per month (pink: included pool)", width=480)
+    return alt.layer(bars, pool, *_events_layer(events)).properties(
+        title="AI credits per month (pink: included pool)", width=480
+    )
 
 
 def unit_credits(frame: pl.DataFrame, *, additive: bool) -> alt.Chart:
@@ -497,6 +517,21 @@ def unit_heatmap(frame: pl.DataFrame) -> alt.Chart:
         )
         .properties(width=560)
     )
+
+
+def event_labels(chart: Any) -> list[str]:
+    """The labels of the dated events a chart draws (its :func:`_events_layer` text layers, in any layer or
+    panel), for its alt text: a reader who cannot see the chart still learns what is marked on it."""
+    found: list[str] = []
+    data = getattr(chart, "data", None)
+    if getattr(chart, "mark", None) is not None and isinstance(data, pl.DataFrame):
+        mark = chart.mark if isinstance(chart.mark, str) else getattr(chart.mark, "type", "")
+        if mark == "text" and {"day", "label", "origin"} <= set(data.columns):
+            found += data["label"].to_list()
+    for part in ("layer", "vconcat", "hconcat", "concat"):
+        for inner in getattr(chart, part, None) or []:
+            found += [label for label in event_labels(inner) if label not in found]
+    return found
 
 
 def chart_title(chart: Any) -> str:

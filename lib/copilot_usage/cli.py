@@ -409,6 +409,12 @@ def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:
     "in reports.yml]. The HTML is always written.",
 )
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="PDF page size.")
+@click.option(
+    "--definitions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file of your own definition-change entries (the format of GitHub's register, "
+    "copilot_usage/github_changes.json), drawn and named beside GitHub's in every report.",
+)
 def render_cmd(
     notebook: str,
     params: tuple[tuple[str, str], ...],
@@ -417,6 +423,7 @@ def render_cmd(
     notebooks_dir: Path,
     formats: str | None,
     paper: str,
+    definitions: Path | None,
 ) -> None:
     """Render NOTEBOOK (a name in notebooks/ or a path) or `all` to HTML, PDF, Excel and a Markdown digest beside
     the executed .ipynb and summary.json.
@@ -427,6 +434,8 @@ def render_cmd(
     from .errors import CopilotUsageError
     from .render import parse_formats, render, render_all
 
+    if definitions is not None:  # the notebooks' `definitions` parameter, absolute: papermill runs elsewhere
+        params = (*params, ("definitions", str(definitions.resolve())))
     try:
         chosen = None if formats is None else parse_formats(formats)
     except CopilotUsageError as exc:

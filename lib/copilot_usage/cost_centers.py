@@ -207,15 +207,12 @@ def mapping(members: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-CREDITS_PER_USD = 100  # 1 AI credit = US$0.01: pool and budget amounts are US$
-
-
 def chargeback(unit_days: pl.DataFrame, bills: pl.DataFrame, centres: pl.DataFrame, *, price: float) -> pl.DataFrame:
     """Per cost centre for one month: ``cost_centre, active_users, credits`` (metrics), ``list_usd`` (credits ×
     ``price``), ``share_of_credits``, ``billed_gross_credits``, ``billed_net_usd`` and ``share_of_bill`` (of the
     month's billed gross credits; null unless billing names cost centres: the usage-report CSV's
     ``cost_center_name``), ``pool_target_credits`` and ``pool_current_credits`` (cost centres with an AI-credit
-    pool, from the newest snapshot). ``unit_days`` are the month's user-days with their cost centre in ``unit``
+    pool, from the newest snapshot; GitHub gives US$, converted at ``price``). ``unit_days`` are the month's user-days with their cost centre in ``unit``
     (:func:`copilot_usage.report.team_distribution.cost_centre_view`); ``bills`` the month's billing rows (``cost_center``, ``credits``,
     ``net_amount``, ``is_ai_credit``); ``centres`` the ``cost_centers`` rows of one snapshot. Units sum to the
     scope's totals."""
@@ -237,8 +234,8 @@ def chargeback(unit_days: pl.DataFrame, bills: pl.DataFrame, centres: pl.DataFra
     )
     pools = centres.filter((pl.col("state") == "active") & pl.col("ai_credit_pool_enabled").fill_null(False)).select(
         cost_centre="cost_center_name",
-        pool_target_credits=(pl.col("pool_target_usd") * CREDITS_PER_USD).round(3),
-        pool_current_credits=(pl.col("pool_current_usd") * CREDITS_PER_USD).round(3),
+        pool_target_credits=(pl.col("pool_target_usd") / price).round(3),
+        pool_current_credits=(pl.col("pool_current_usd") / price).round(3),
     )
     active = centres.filter(pl.col("state") == "active").select(cost_centre="cost_center_name")
     total_credits = used["credits"].sum()

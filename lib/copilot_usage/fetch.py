@@ -173,6 +173,7 @@ async def fetch_report_day(
             raise
         provenance = {
             "endpoint": path,
+            "api_host": httpx.URL(gh.base_url).host,  # GHE.com (data residency) is billed differently
             "report_day": body.get("report_day"),
             "report_start_day": body.get("report_start_day"),
             "report_end_day": body.get("report_end_day"),

@@ -121,8 +121,9 @@ def affecting(reg: pl.DataFrame, measure: str, *, start: dt.date, end: dt.date) 
 
 
 def in_period(reg: pl.DataFrame, *, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """Every entry dated within ``start``..``end``, whatever it affects (the data notes list them)."""
-    return reg.filter(pl.col("day").is_between(start, end))
+    """Every entry dated within ``start``..``end``, or whose lasting effect (``until``) reaches into it, whatever
+    it affects (the data notes list them)."""
+    return reg.filter(pl.col("day") <= end, pl.coalesce("until", "day") >= start)
 
 
 def overlapping(reg: pl.DataFrame, measures: list[str], *, start: dt.date, end: dt.date) -> pl.DataFrame:
@@ -182,8 +183,10 @@ def _sentences(hits: pl.DataFrame) -> list[str]:
 
 
 def notes(reg: pl.DataFrame, *, start: dt.date, end: dt.date) -> list[str]:
-    """One data-notes line per entry inside the report period."""
+    """One data-notes line per entry inside the report period (or lasting into it)."""
     return [
-        f"{row['origin']} {row['day']:%Y-%m-%d} ({', '.join(row['measures'])}): {row['change']} Source: {row['source']}"
+        f"{row['origin']} {row['day']:%Y-%m-%d}"
+        + (f" (lasting until {row['until']:%Y-%m-%d})" if row["until"] is not None else "")
+        + f" ({', '.join(row['measures'])}): {row['change']} Source: {row['source']}"
         for row in in_period(reg, start=start, end=end).iter_rows(named=True)
     ]

@@ -38,8 +38,9 @@ class Prices:
     seat_enterprise: float = SEAT_PRICE_USD["enterprise"]
     promotional: bool = True
 
-    def sentence(self) -> str:
-        """What the report's money figures assume, for its data notes."""
+    def sentence(self, *, data_resident: bool = False) -> str:
+        """What the report's money figures assume, for its data notes; ``data_resident``: the data came from a
+        GHE.com (data residency) API, where GitHub bills model usage with a multiplier."""
         listed = (
             self.credit == CREDIT_PRICE_USD
             and self.seat_business == SEAT_PRICE_USD["business"]
@@ -50,9 +51,17 @@ class Prices:
             if self.promotional
             else "1,900 / 3,900 included credits per licence (no promotional allowance)"
         )
+        residency = (
+            f" The data was fetched from GHE.com (data residency): GitHub bills model usage there with a "
+            f"{DATA_RESIDENCY_MULTIPLIER - 1:.0%} multiplier, so US$ figures at the list price per credit may "
+            f"understate the bill; billing figures are as GitHub charged them."
+            if data_resident
+            else ""
+        )
         return (
             f"Prices used: US${self.credit:g} per AI credit, seats US${self.seat_business:g} (Business) and "
             f"US${self.seat_enterprise:g} (Enterprise) a month{' (GitHub list prices)' if listed else ''}; {promo}."
+            + residency
         )
 
 

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from . import added_fields, budgets, cost_centers, merge, rawstore
 from .catalog import COUNT_FIELDS, Scope
 from .parse import BREAKDOWNS, REPO_ALIASES, Parsed, parse_rows
+from .pricing import CREDIT_PRICE_USD
 
 DAILY = {
     "users-1-day": "users",
@@ -744,7 +745,7 @@ def is_ai_credit(sku: pl.Expr, unit_type: pl.Expr, price: pl.Expr) -> pl.Expr:
     return (
         s.str.contains("ai credit").fill_null(False)
         | u.is_in(["credits", "ai credits"]).fill_null(False)
-        | (price.round(6) == 0.01).fill_null(False)
+        | (price.round(6) == CREDIT_PRICE_USD).fill_null(False)  # GitHub's list price per credit
     )
 
 
@@ -832,6 +833,7 @@ def data_health(data_dir: Path) -> pl.DataFrame:
                         "status": "complete",
                         "fetched_at": newest.fetched_at,
                         "versions": len(rawstore.versions(folder)),
+                        "api_host": newest.meta.get("api_host"),  # None for imported files and older fetches
                     }
                 )
     seen = {(r["scope"], r["report"], r["day"]) for r in rows}
@@ -849,6 +851,7 @@ def data_health(data_dir: Path) -> pl.DataFrame:
                     "status": "error" if status == "failed" else status,
                     "fetched_at": None,
                     "versions": 0,
+                    "api_host": None,
                 }
             )
     schema = {
@@ -858,6 +861,7 @@ def data_health(data_dir: Path) -> pl.DataFrame:
         "status": pl.String,
         "fetched_at": pl.String,
         "versions": pl.Int64,
+        "api_host": pl.String,
     }
     return pl.DataFrame(rows, schema=schema).with_columns(pl.col("day").str.to_date()).sort("scope", "report", "day")
 

@@ -499,13 +499,19 @@ def review_stages(review_times: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 
 
 def money_by_month(
-    user_day: pl.DataFrame | pl.LazyFrame, *, pool: float | None, price: float = CREDIT_PRICE_USD
+    user_day: pl.DataFrame | pl.LazyFrame, *, pools: pl.DataFrame | None, price: float = CREDIT_PRICE_USD
 ) -> pl.DataFrame:
     """Per month: credits, list value, included pool, share covered, overage credits and cost (list price).
 
-    ``pool`` is the monthly included credits of the current seat roster (applied to every month: an
-    approximation when the roster changed; the spend report reconciles with billing); ``None`` when the seat
-    roster was not fetched: pool, share covered and overage are then null, never zero."""
+    ``pools`` is ``month, included_pool``: the current seat roster's included credits at the allowance in force in
+    each month (the promotional amounts end on 2026-09-01; the roster of today is an approximation for earlier
+    months, the spend report reconciles with billing). ``None`` when the seat roster was not fetched: pool, share
+    covered and overage are then null, never zero; so are they for a month ``pools`` lacks."""
+    pool_of = (
+        (pools if pools is not None else pl.DataFrame(schema=POOLS_SCHEMA))
+        .lazy()
+        .select(pl.col("month").cast(pl.Date), pl.col("included_pool").cast(pl.Float64))
+    )
     return (
         _lazy(user_day)
         .group_by(month=pl.col("day").dt.truncate("1mo"))
@@ -515,19 +521,32 @@ def money_by_month(
             billed_rows=pl.col("ai_credits_used").is_not_null().sum(),
         )
         .filter(pl.col("billed_rows") > 0)
+        .join(pool_of, on="month", how="left")
         .with_columns(
             list_value_usd=pl.col("credits") * price,
-            included_pool=pl.lit(pool, dtype=pl.Float64),
-            covered_share=pl.when(pl.lit(pool is not None)).then(
-                pl.min_horizontal(pl.col("credits"), pl.lit(pool, dtype=pl.Float64)) / pl.col("credits")
+            # min_horizontal skips nulls: without a pool the share is unknown, not 100 %
+            covered_share=pl.when(pl.col("included_pool").is_not_null()).then(
+                pl.min_horizontal(pl.col("credits"), pl.col("included_pool")) / pl.col("credits")
             ),
-            overage_credits=(pl.col("credits") - pl.lit(pool, dtype=pl.Float64)).clip(0),
+            overage_credits=(pl.col("credits") - pl.col("included_pool")).clip(0),
         )
         .with_columns(overage_usd=pl.col("overage_credits") * price)
-        .drop("billed_rows")
+        .select(
+            "month",
+            "credits",
+            "days",
+            "list_value_usd",
+            "included_pool",
+            "covered_share",
+            "overage_credits",
+            "overage_usd",
+        )
         .sort("month")
         .collect()
     )
+
+
+POOLS_SCHEMA = {"month": pl.Date, "included_pool": pl.Float64}
 
 
 def period_days(start: dt.date, end: dt.date) -> int:

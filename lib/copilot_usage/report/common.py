@@ -6,6 +6,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+import polars as pl
+
 from .. import metrics
 from ..pricing import CREDIT_PRICE_USD
 from .context import Report
@@ -34,13 +36,25 @@ def quarter_end(day: dt.date) -> dt.date:
     return dt.date(day.year, q_month, calendar.monthrange(day.year, q_month)[1])
 
 
-def included_pool(r: Report) -> float | None:
-    """The included pool of the scope's seat roster in the month of the period's end (the allowance in force
-    then, promotional unless the report's prices say otherwise), or None when the roster was not fetched
+def included_pool(r: Report, month: dt.date | None = None) -> float | None:
+    """The included pool of the scope's seat roster in ``month`` (the period's end by default; the allowance in
+    force then, promotional unless the report's prices say otherwise), or None when the roster was not fetched
     (never 0)."""
     if not r.fetched("seats"):
         return None
-    return metrics.included_pool(r.frame("seats"), month=r.end, promotional=r.prices.promotional)
+    return metrics.included_pool(r.frame("seats"), month=month or r.end, promotional=r.prices.promotional)
+
+
+def monthly_pools(r: Report) -> pl.DataFrame | None:
+    """``month, included_pool`` for each month the period touches, each at the allowance in force that month
+    (a period across 2026-09-01 has two amounts); None when the seat roster was not fetched."""
+    if not r.fetched("seats"):
+        return None
+    months = pl.date_range(r.start.replace(day=1), r.end, interval="1mo", eager=True).to_list()
+    return pl.DataFrame(
+        {"month": months, "included_pool": [included_pool(r, m) for m in months]},  # months, not rows
+        schema={"month": pl.Date, "included_pool": pl.Float64},
+    )
 
 
 def forecast_story(

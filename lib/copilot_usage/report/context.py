@@ -37,7 +37,7 @@ CAVEATS = (
     ),
     "Seat holders with no activity have no usage rows: idle seats appear only in seat-roster figures.",
     (
-        "`ai_credits_used` is GitHub's consumption signal (1 credit = US$0.01 at list value), not an invoice: the "
+        "`ai_credits_used` is GitHub's consumption signal (1 credit = US${credit:g} at the report's price), not an invoice: the "
         "included pool and billing decide what is charged."
     ),
     (
@@ -63,6 +63,7 @@ class Report:
     register: pl.DataFrame = field(default_factory=github_changes.register)  # GitHub's definition changes (+ yours)
     health: pl.DataFrame = field(default_factory=pl.DataFrame)  # users-1-day status of every day of the period
     retention: tuple[str, ...] = ()  # history only this cache holds, or that GitHub will delete
+    api_hosts: tuple[str, ...] = ()  # the API hosts the scope's reports were fetched from (GHE.com: data residency)
     parameters: dict[str, Any] = field(default_factory=dict)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     _missing: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -246,10 +247,12 @@ class Report:
             health=health,
             not_complete=listed + more,
             not_in_cache=tuple(f"{t} (`--reports {f}`)" for t, f in sorted(self._missing.items())),
-            prices=self.prices.sentence(),
+            prices=self.prices.sentence(
+                data_resident=any(pricing.data_resident(f"https://{h}") for h in self.api_hosts)
+            ),
             history=self.retention,
             corrections=tuple(status.correction_notes(self.data_dir, scope=self.scope, start=self.start, end=self.end)),
-            caveats=CAVEATS,
+            caveats=tuple(c.format(credit=self.prices.credit) for c in CAVEATS),
             definition_changes=tuple(github_changes.notes(self.register, start=self.start, end=self.end)),
             kit_version=__version__,
             data_fingerprint=fingerprint,
@@ -287,6 +290,14 @@ def data_fingerprint(data_dir: Path | str) -> str:
     if not manifest.exists():
         return "none"
     return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+
+
+def api_hosts(health: pl.DataFrame) -> tuple[str, ...]:
+    """The API hosts a scope's reports were fetched from, from ``data_health`` (a cache built before the kit
+    recorded them, and imported files, have none)."""
+    if "api_host" not in health.columns:
+        return ()
+    return tuple(sorted(health["api_host"].drop_nulls().unique().to_list()))
 
 
 def _prices(parameters: dict[str, Any]) -> pricing.Prices:
@@ -367,6 +378,7 @@ def open_report(
         register=github_changes.register(definitions or None),
         health=store.health(data_path, scope=scope, start=start_d, end=end_d),
         retention=tuple(status.retention_notes(status.retention_frame(health_all, today=today), today=today)),
+        api_hosts=api_hosts(health_all),
         parameters=given,
     )
     charts.enable_theme()

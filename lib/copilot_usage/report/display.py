@@ -68,6 +68,8 @@ def _chart(r: Report, part: Chart, said: tuple[str, ...]) -> None:
     if part.data is not None:  # the chart's numbers, for the workbook (audience rules applied)
         shown = protect(part.data, r.audience, user_column=part.user_column)
         bundle = {**bundle, mime("table"): {"ipc": frame_payload(shown), "note": "", "chart": title}}
+    marked = charts.event_labels(part.spec)
+    shows += f" Marked on the chart: {'; '.join(marked)}." if marked else ""
     alt_text = f"Chart: {title or 'untitled'}. {shows}".strip()
     display(bundle, metadata={"image/svg+xml": {"alt": alt_text}}, raw=True)
 

@@ -303,7 +303,7 @@ def pool(r: Report) -> Section:
     story = forecast_story(fc, pool=top, period_end=month_end(r.end), label="month", credit_price=r.prices.credit)
     return section(
         story,
-        Chart(charts.forecast(fc.daily, pool=top), data=fc.daily, needs=("seats",)),
+        Chart(charts.forecast(fc.daily, pool=top, events=r.events_for("credits")), data=fc.daily, needs=("seats",)),
     )
 
 
@@ -572,8 +572,8 @@ def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict
     rows = []
     for b in frame.iter_rows(named=True):  # a budget each: a handful, each its own forecast
         kind, entity = b["scope_kind"] or "", b["budget_entity_name"] or ""
-        target = None if b["budget_amount"] is None else b["budget_amount"] * cost_centers.CREDITS_PER_USD
-        consumed = None if b["consumed_amount"] is None else b["consumed_amount"] * cost_centers.CREDITS_PER_USD
+        target = None if b["budget_amount"] is None else b["budget_amount"] / r.prices.credit
+        consumed = None if b["consumed_amount"] is None else b["consumed_amount"] / r.prices.credit
         p: dict[str, Any] = {"projected": None, "low": None, "high": None, "exhausted_on": None}
         if kind.startswith("multi_user"):
             how = "per user: see the users above 80 % and 100 % of their target"
@@ -594,10 +594,7 @@ def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict
                     period_start=start,
                     period_end=end,
                 )
-        usd = {
-            k: None if p[k] is None else round(p[k] / cost_centers.CREDITS_PER_USD, 2)
-            for k in ("projected", "low", "high")
-        }
+        usd = {k: None if p[k] is None else round(p[k] * r.prices.credit, 2) for k in ("projected", "low", "high")}
         rows.append(
             {
                 "budget_id": b["budget_id"],

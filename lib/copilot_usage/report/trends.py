@@ -409,7 +409,7 @@ def forecast(r: Report) -> Section:
             r.not_fetched("seats"),
         ],
         forecast_story(quarter, pool=None, period_end=quarter_end(r.end), label="quarter", credit_price=credit),
-        Chart(charts.forecast(month.daily, pool=pool), data=month.daily),
+        Chart(charts.forecast(month.daily, pool=pool, events=r.events_for("credits")), data=month.daily),
         figures=figures,
     )
 

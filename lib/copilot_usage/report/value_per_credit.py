@@ -16,7 +16,7 @@ import polars as pl
 
 from .. import charts, github_changes, value
 from .attribution import team_days_query
-from .common import included_pool
+from .common import monthly_pools
 from .context import Report
 from .html import fmt_num
 from .privacy import protect
@@ -431,7 +431,9 @@ def outcomes(r: Report) -> Section:
     stages = value.review_stages(r.frame("repo_review_times_day"))
     return section(
         _outcomes_story(weekly),
-        Chart(charts.outcomes(weekly), data=weekly.drop_nulls("created_per_1000_credits")),
+        Chart(
+            charts.outcomes(weekly, events=r.events_for("credits")), data=weekly.drop_nulls("created_per_1000_credits")
+        ),
         r.not_fetched("repo_review_times_day") or review_stages_story(stages),
     )
 
@@ -476,8 +478,12 @@ def review_stages_story(stages: pl.DataFrame) -> list[str]:
 
 # ---------------------------------------------------------------------- 7. money
 def money(r: Report) -> Section:
-    months = value.money_by_month(usage(r), pool=included_pool(r), price=r.prices.credit)
-    return section(_money_story(months), Chart(charts.money(months), data=months), Table(months))
+    months = value.money_by_month(usage(r), pools=monthly_pools(r), price=r.prices.credit)
+    allowance = github_changes.bearing_on(
+        r.register, ["included_credits"], start=r.start, end=r.end, what="each month's included pool"
+    )
+    chart = charts.money(months, events=r.events_for("included_credits"))
+    return section(_money_story(months), allowance, Chart(chart, data=months), Table(months))
 
 
 def _money_story(months: pl.DataFrame) -> list[str]:
