@@ -197,5 +197,13 @@ def test_review_stages_weekly_medians_and_summed_merges(built: dict[str, Any]) -
     assert first["median_minutes"] == counted["median_minutes_ready_to_first_review"].median()
     assert first["p90_minutes"] == counted["p90_minutes_ready_to_first_review"].median()
     story = review_stages_story(stages)
-    assert "ready for review to first review" in story[0] and "human" in story[1]
+    assert "ready for review to first review" in story[0] and "authored by human" in story[0]
+    assert "human reviews only" in story[-1]
+    # Copilot-authored PRs are timed apart: their medians never pool with human-authored ones
+    both = pl.concat([rt, rt.with_columns(authored_by=pl.lit("copilot"), median_minutes_ready_to_first_review=0.0)])
+    split = value.review_stages(both)
+    assert sorted(split["authored_by"].unique()) == ["copilot", "human"]
+    human = split.filter(pl.col("authored_by") == "human").row(0, named=True)
+    assert human["median_minutes"] == first["median_minutes"]
+    assert len(review_stages_story(split)) == 3
     assert "from 2026-09-25" in review_stages_story(value.review_stages(rt.clear()))[0]

@@ -76,3 +76,11 @@ def test_per_user_billing_months_join_through_the_aliases_and_show_the_unmatched
     )
     without = spend.reconcile_user_months(usage, asked, newest_metrics_day=DAY.replace(day=30))
     assert {"jdoe", "jdoe_acme"} <= set(without["user_login"])  # what the alias join fixes
+
+
+def test_a_user_budget_named_by_billing_username_finds_the_metrics_login() -> None:
+    """Budgets name users as billing does: a per-user budget on ``JDoe`` forecasts ``jdoe_acme``'s usage."""
+    aliases = spend.login_aliases(SEATS, USAGE)
+    assert spend.metrics_login("JDoe", aliases) == "jdoe_acme"
+    assert spend.metrics_login("Ann_Acme", aliases) == "ann_acme"  # no alias: the name itself, lower case
+    assert spend.metrics_login("JDoe", None) == "jdoe"

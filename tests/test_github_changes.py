@@ -82,12 +82,13 @@ def test_time_charts_draw_githubs_entries_marked_as_githubs() -> None:
         [
             charts.events_frame(["2026-10-20: training day"]),
             github_changes.as_events(
-                github_changes.affecting(reg, "active_users", start=D(2026, 9, 1), end=D(2026, 11, 30))
+                github_changes.affecting(reg, "active_users", start=D(2026, 9, 1), end=D(2026, 12, 5))
             ),
         ]
     )
     assert events.filter(pl.col("origin") == "GitHub")["label"].to_list() == [
-        "GitHub 10-06: agent activity under-counted"
+        "GitHub 10-06: agent activity under-counted",
+        "GitHub 12-01: end of the 10-06 change",  # the day after its until: the second step
     ]
     frame = pl.DataFrame(
         {
@@ -108,6 +109,7 @@ def test_time_charts_draw_githubs_entries_marked_as_githubs() -> None:
     assert charts.event_labels(charts.active_users(frame, events=events)) == [
         "training day",
         "GitHub 10-06: agent activity under-counted",
+        "GitHub 12-01: end of the 10-06 change",
     ]
 
 

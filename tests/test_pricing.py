@@ -72,3 +72,30 @@ def test_reports_fetched_from_ghe_com_say_the_multiplier_applies() -> None:
     assert "GHE.com (data residency)" in said and "10% multiplier" in said
     assert "GHE.com" not in pricing.Prices().sentence()
     assert api_hosts(pl.DataFrame({"day": [dt.date(2026, 9, 1)]})) == ()  # a cache built before hosts were kept
+
+
+def test_what_ifs_for_september_use_septembers_allowance_for_the_pool_and_the_removed_seats() -> None:
+    sep = dt.date(2026, 9, 1)
+    pool = spend.pool_by_day(SEATS, month=sep, as_of=sep)["pool"].max()
+    assert pool == 7_700  # an August report's "next month": 1,900 + 3,900 + 1,900, not August's 13,000
+    usage = pl.DataFrame({"day": [dt.date(2026, 8, 20)], "user_id": [1], "ai_credits_used": [100.0]})
+    idle = pl.DataFrame({"reassignable": [True], "monthly_cost": [19.0], "plan_type": ["business"]})
+    table = spend.scenarios(usage, idle, forecast=12_000.0, pool=pool, month=sep, cap_credits=3_000, growth=0.2)
+    rows = {r["scenario"]: r for r in table.iter_rows(named=True)}
+    assert rows["baseline"]["overage_credits"] == 4_300
+    assert rows["remove reassignable seats"]["included_pool"] == 7_700 - 1_900  # September's amount leaves
+    aug = spend.scenarios(
+        usage, idle, forecast=12_000.0, pool=13_000, month=dt.date(2026, 8, 1), cap_credits=3_000, growth=0.2
+    )
+    assert aug.filter(pl.col("scenario") == "remove reassignable seats")["included_pool"].item() == 10_000
+    not_eligible = spend.scenarios(
+        usage,
+        idle,
+        forecast=0.0,
+        pool=7_700,
+        month=dt.date(2026, 8, 1),
+        cap_credits=3_000,
+        growth=0.2,
+        promotional=False,
+    )
+    assert not_eligible.filter(pl.col("scenario") == "remove reassignable seats")["included_pool"].item() == 5_800

@@ -103,14 +103,11 @@ def test_feature_mix_and_surfaces_draw_and_name_the_10_06_agent_as_cli_change() 
     assert after > 1.3 * before  # the sample carries the shift the charts annotate
     r = _report(SAMPLE)
     label = "GitHub 10-06: agent activity under-counted"
-    for section in (trends.mix(r, "feature"), trends.surfaces(r)):
+    # an under-count of agent activity moves every share of code generations: by feature, model and IDE
+    for section in (trends.mix(r, "feature"), trends.mix(r, "model"), trends.mix(r, "ide"), trends.surfaces(r)):
         assert _rules(section, label) == ["2026-10-06"]
         said = [s for s in section.sentences if s.startswith("Part of this change may be GitHub's 2026-10-06 change")]
         assert len(said) == 1 and "https://github.blog/changelog/2026-10-06" in said[0]
-    # the model and IDE mixes are not among the entry's measures
-    for by in ("model", "ide"):
-        section = trends.mix(r, by)
-        assert label not in _spec(section) and not any("2026-10-06" in s for s in section.sentences)
 
 
 def test_headline_and_active_users_name_the_changes_between_their_comparisons(summer: Path) -> None:
@@ -121,3 +118,16 @@ def test_headline_and_active_users_name_the_changes_between_their_comparisons(su
     # 28-day active users against four weeks earlier (07-29 vs 07-01): the 07-28 app-user change lies between
     active = trends.active_users(_report(summer, end="2026-07-29"))
     assert any(s.startswith("Part of this change may be GitHub's 2026-07-28 change") for s in active.sentences)
+
+
+def test_model_mix_draws_and_names_the_copilot_app_change_of_07_28(summer: Path) -> None:
+    section = trends.mix(_report(summer), "model")
+    assert _rules(section, "GitHub 07-28: Copilot app users counted") == ["2026-07-28"]
+    assert any(s.startswith("Part of this change may be GitHub's 2026-07-28 change") for s in section.sentences)
+
+
+def test_a_lasting_change_marks_its_end_only_inside_the_period() -> None:
+    r = _report(SAMPLE)  # through 2026-11-24: the 10-06 effect lasts until 11-30
+    assert r.events_for("agent")["label"].to_list() == ["GitHub 10-06: agent activity under-counted"]
+    late = open_report("Copilot usage trends", data_dir=str(SAMPLE), scope=SCOPE, start="2026-11-01", end="2026-12-03")
+    assert late.events_for("agent")["label"].to_list() == ["GitHub 12-01: end of the 10-06 change"]

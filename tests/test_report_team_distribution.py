@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -187,3 +188,18 @@ def test_the_folded_row_counts_a_user_on_two_folded_teams_once() -> None:
     other = out.filter(pl.col("unit") == "other 3 teams").row(0, named=True)
     assert (other["active_users"], other["seated_users"], other["credits"]) == (2, 2, 6.0)
     assert other["credits_per_active_user"] == 3.0
+
+
+def test_period_comparisons_and_the_weekly_view_name_a_credits_change_between_them(tmp_path: Path) -> None:
+    own = tmp_path / "ours.json"
+    entry = {"date": "2026-11-10", "measures": ["credits"], "label": "new model", "change": "Default model changed."}
+    own.write_text(json.dumps([{**entry, "source": "wiki"}]))
+    r = _report(definitions=str(own), start="2026-10-20", end="2026-11-24")  # the 36 days before are cached too
+    who = [s for s in team_distribution.who_spends(r).sentences if "2026-11-10" in s]
+    assert who == ["Part of this change may be your 2026-11-10 change: Default model changed. (wiki)"]
+    weekly = team_distribution.over_time(r).sentences
+    assert "Your 2026-11-10 change bears on the weekly credits: Default model changed. (wiki)" in weekly
+    assert "Part of this change may be your 2026-11-10 change: Default model changed. (wiki)" in weekly
+    plain = _report(start="2026-10-20", end="2026-11-24")
+    assert not any("2026-11-10" in s for s in team_distribution.over_time(plain).sentences)
+    assert not any("2026-11-10" in s for s in team_distribution.who_spends(plain).sentences)

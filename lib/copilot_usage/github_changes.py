@@ -113,11 +113,13 @@ def register(extra: str | Path | None = None) -> pl.DataFrame:
 
 
 def affecting(reg: pl.DataFrame, measure: str, *, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """Entries that affect ``measure`` dated within ``start``..``end`` (inclusive)."""
+    """Entries that affect ``measure`` dated within ``start``..``end`` (inclusive), or whose lasting effect ends
+    there (the day after ``until``: a second step in the measure)."""
     if measure not in MEASURES:
         msg = f"unknown measure {measure!r}; known: {sorted(MEASURES)}"
         raise ValueError(msg)
-    return reg.filter(pl.col("measures").list.contains(measure), pl.col("day").is_between(start, end))
+    ends = (pl.col("until") + pl.duration(days=1)).is_between(start, end).fill_null(False)
+    return reg.filter(pl.col("measures").list.contains(measure), pl.col("day").is_between(start, end) | ends)
 
 
 def in_period(reg: pl.DataFrame, *, start: dt.date, end: dt.date) -> pl.DataFrame:
@@ -149,12 +151,24 @@ def bearing_on(reg: pl.DataFrame, measures: list[str], *, start: dt.date, end: d
 
 
 def as_events(reg: pl.DataFrame) -> pl.DataFrame:
-    """Entries as a chart's ``day, label, origin`` event frame, labelled with their origin."""
-    return reg.select(
+    """Entries as a chart's ``day, label, origin`` event frame, labelled with their origin; an entry whose effect
+    lasts (``until``) also marks the day it ends."""
+    starts = reg.select(
         "day",
         label=pl.format("{} {}: {}", pl.col("origin"), pl.col("day").dt.strftime("%m-%d"), pl.col("label")),
         origin="origin",
     )
+    ends = reg.filter(pl.col("until").is_not_null()).select(
+        day=pl.col("until") + pl.duration(days=1),
+        label=pl.format(
+            "{} {}: end of the {} change",
+            pl.col("origin"),
+            (pl.col("until") + pl.duration(days=1)).dt.strftime("%m-%d"),
+            pl.col("day").dt.strftime("%m-%d"),
+        ),
+        origin="origin",
+    )
+    return pl.concat([starts, ends]).sort("day")
 
 
 def straddling(reg: pl.DataFrame, measure: str, *, end: dt.date, days: int) -> list[str]:

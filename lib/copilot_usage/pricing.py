@@ -37,6 +37,13 @@ class Prices:
     seat_business: float = SEAT_PRICE_USD["business"]
     seat_enterprise: float = SEAT_PRICE_USD["enterprise"]
     promotional: bool = True
+    included_business: int = INCLUDED_CREDITS["business"]  # standard included credits per licence a month
+    included_enterprise: int = INCLUDED_CREDITS["enterprise"]
+
+    @property
+    def included(self) -> dict[str, int]:
+        """The standard included credits per licence a month, by plan (the promotional ones are GitHub's)."""
+        return {"business": self.included_business, "enterprise": self.included_enterprise}
 
     def sentence(self, *, data_resident: bool = False) -> str:
         """What the report's money figures assume, for its data notes; ``data_resident``: the data came from a
@@ -46,10 +53,13 @@ class Prices:
             and self.seat_business == SEAT_PRICE_USD["business"]
             and self.seat_enterprise == SEAT_PRICE_USD["enterprise"]
         )
+        standard = f"{self.included_business:,} / {self.included_enterprise:,}"
+        last_promo_day = PROMO_END - dt.timedelta(days=1)
         promo = (
-            "the promotional 3,000 / 7,000 included credits per licence until 2026-08-31, then 1,900 / 3,900"
+            f"the promotional {PROMO_CREDITS['business']:,} / {PROMO_CREDITS['enterprise']:,} included credits per "
+            f"licence (Business / Enterprise) until {last_promo_day:%Y-%m-%d}, then {standard}"
             if self.promotional
-            else "1,900 / 3,900 included credits per licence (no promotional allowance)"
+            else f"{standard} included credits per licence (Business / Enterprise; no promotional allowance)"
         )
         residency = (
             f" The data was fetched from GHE.com (data residency): GitHub bills model usage there with a "

@@ -15,7 +15,7 @@ import polars as pl
 
 from .errors import InputError
 from .metrics import as_lazy as _lazy
-from .pricing import CREDIT_PRICE_USD, PROMO_END, included_credits
+from .pricing import CREDIT_PRICE_USD, included_credits
 from .store import is_ai_credit
 
 CAUSES = {
@@ -114,6 +114,15 @@ def login_aliases(
         msg = f"{path}: cannot read the login aliases (a CSV with columns billing_username,user_login): {exc}"
         raise InputError(msg) from None
     return pl.concat([given, found]).unique("billing_username", keep="first").sort("billing_username")
+
+
+def metrics_login(billing_username: str, aliases: pl.DataFrame | None) -> str:
+    """The metrics login (lower case) of a billing username: its alias where ``aliases`` names one, else itself."""
+    name = billing_username.lower()
+    if aliases is None or aliases.height == 0:
+        return name
+    hit = aliases.filter(pl.col("billing_username") == name)["user_login"]
+    return str(hit[0]) if hit.len() else name
 
 
 def unmatched_billing(users: pl.DataFrame) -> str | None:
@@ -442,15 +451,19 @@ def scenarios(
     *,
     forecast: float | None,
     pool: float,
+    month: dt.date,
     cap_credits: float,
     growth: float,
     price: float = CREDIT_PRICE_USD,
     included: dict[str, int] | None = None,
+    promotional: bool = True,
 ) -> pl.DataFrame:
-    """Next month under simple, printed assumptions (deterministic arithmetic).
+    """Next month (``month``, whose included ``pool`` is given at the allowance in force then) under simple,
+    printed assumptions (deterministic arithmetic).
 
     * baseline — this month's projection; overage = projection − pool;
-    * remove reassignable seats — their seat cost saved, their included credits leave the pool;
+    * remove reassignable seats — their seat cost saved, their included credits (``month``'s allowance) leave
+      the pool;
     * cap each user at ``cap_credits`` a month — credits above the cap (last 30 days per user) removed;
     * adoption grows by ``growth`` — credits × (1 + growth).
     """
@@ -468,7 +481,9 @@ def scenarios(
     seat_saving = float(reassignable["monthly_cost"].sum())
     pool_loss = float(
         reassignable.select(
-            included_credits(pl.col("plan_type"), pl.lit(PROMO_END), promotional=False, included=included).sum()
+            included_credits(
+                pl.col("plan_type"), pl.lit(month.replace(day=1)), promotional=promotional, included=included
+            ).sum()
         ).item()
         or 0.0
     )

@@ -471,14 +471,15 @@ REVIEW_STAGES = {
 
 def review_stages(review_times: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Weekly time in each review stage from ``repo_review_times_day`` (GitHub's ``pull_request_review_times``,
-    from 2026-09-25; human-authored, human-reviewed PRs ready on or after 2026-09-21, attributed to the merge day):
-    ``week, stage, total_merged, median_minutes, p90_minutes``. GitHub gives medians and p90s per repository and
-    day, not the PRs, so the week's figures are the medians of those entries' medians and p90s (entries with merged
-    PRs only); ``total_merged`` is a sum of merges, which are additive."""
+    from 2026-09-25; human reviews of PRs ready on or after 2026-09-21, attributed to the merge day), per author
+    kind (GitHub's ``authored_by``: medians of human- and Copilot-authored PRs are never pooled):
+    ``week, authored_by, stage, total_merged, median_minutes, p90_minutes``. GitHub gives medians and p90s per
+    repository and day, not the PRs, so the week's figures are the medians of those entries' medians and p90s
+    (entries with merged PRs only); ``total_merged`` is a sum of merges, which are additive."""
     weekly = (
         _lazy(review_times)
         .filter(pl.col("total_merged") > 0)
-        .group_by(week=pl.col("day").dt.truncate("1w"))
+        .group_by(week=pl.col("day").dt.truncate("1w"), authored_by=pl.col("authored_by").fill_null("unknown"))
         .agg(
             pl.col("total_merged").sum(),
             *[pl.col(f"{q}_minutes_{s}").median().alias(f"{q}_{s}") for s in REVIEW_STAGES for q in ("median", "p90")],
@@ -487,6 +488,7 @@ def review_stages(review_times: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     parts = [
         weekly.select(
             "week",
+            "authored_by",
             "total_merged",
             stage=pl.lit(label),
             order=pl.lit(i),
@@ -495,7 +497,7 @@ def review_stages(review_times: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         )
         for i, (s, label) in enumerate(REVIEW_STAGES.items())
     ]
-    return pl.concat(parts).sort("week", "order").drop("order").collect()
+    return pl.concat(parts).sort("week", "authored_by", "order").drop("order").collect()
 
 
 def money_by_month(

@@ -42,7 +42,9 @@ def included_pool(r: Report, month: dt.date | None = None) -> float | None:
     (never 0)."""
     if not r.fetched("seats"):
         return None
-    return metrics.included_pool(r.frame("seats"), month=month or r.end, promotional=r.prices.promotional)
+    return metrics.included_pool(
+        r.frame("seats"), month=month or r.end, promotional=r.prices.promotional, included=r.prices.included
+    )
 
 
 def monthly_pools(r: Report) -> pl.DataFrame | None:

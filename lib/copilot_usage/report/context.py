@@ -96,7 +96,8 @@ class Report:
         """Events to draw on a time chart of ``measure``: the user's own, and every definition change in the
         register that affects ``measure`` within the period (always drawn, labelled as GitHub's)."""
         github = github_changes.affecting(self.register, measure, start=self.start, end=self.end)
-        return pl.concat([self.events, github_changes.as_events(github)])
+        marks = github_changes.as_events(github).filter(pl.col("day").is_between(self.start, self.end))
+        return pl.concat([self.events, marks])
 
     # ------------------------------------------------------------------ data, read once
     def frame(
@@ -302,12 +303,15 @@ def api_hosts(health: pl.DataFrame) -> tuple[str, ...]:
 
 def _prices(parameters: dict[str, Any]) -> pricing.Prices:
     """The prices given as notebook parameters (``credit_price``, ``seat_price_business``,
-    ``seat_price_enterprise``, ``promotional``); every other price is :class:`pricing.Prices`' default."""
+    ``seat_price_enterprise``, ``promotional``, ``included_business``, ``included_enterprise``); every other price
+    is :class:`pricing.Prices`' default."""
     names = {
         "credit_price": "credit",
         "seat_price_business": "seat_business",
         "seat_price_enterprise": "seat_enterprise",
         "promotional": "promotional",
+        "included_business": "included_business",
+        "included_enterprise": "included_enterprise",
     }
     return pricing.Prices(**{field: parameters[p] for p, field in names.items() if p in parameters})
 

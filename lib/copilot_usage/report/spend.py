@@ -46,8 +46,6 @@ class Settings:
     inactive_days: int = 30  # a seat with no activity for this many days counts as inactive
     aliases_csv: str = ""  # CSV of billing_username,user_login (EMU tenants)
     tolerance_credits: float = 1.0  # differences up to this many credits (or 0.1 %) are not reported
-    included_business: int = 1900  # included AI credits per Business licence per month
-    included_enterprise: int = 3900  # included AI credits per Enterprise licence per month
     cap_credits: float = 3000.0  # what-if: monthly per-user budget in credits
     adoption_growth: float = 0.2  # what-if: relative growth of credit use next month
 
@@ -125,8 +123,7 @@ def _users(r: Report) -> pl.DataFrame:
 
 
 def _included(r: Report) -> dict[str, int]:
-    s = settings(r)
-    return {"business": s.included_business, "enterprise": s.included_enterprise}
+    return r.prices.included
 
 
 def _pool(r: Report) -> float | None:
@@ -359,22 +356,42 @@ def idle_seats(r: Report) -> Section:
     )
 
 
+def _next_month_pool(r: Report) -> float | None:
+    """Next month's included pool: today's roster at the allowance in force next month (the promotional amounts
+    end on 2026-09-01), None without a seat roster."""
+    if not r.fetched("seats"):
+        return None
+    start = month_end(r.end) + dt.timedelta(days=1)
+    pool = spend.pool_by_day(
+        r.frame("seats").lazy(), month=start, as_of=start, promotional=r.prices.promotional, included=_included(r)
+    )
+    top = pool["pool"].max()
+    return None if top is None else float(top)  # type: ignore[arg-type]
+
+
 def what_if(r: Report) -> Section:
     """Next month under simple assumptions (printed in the last column); deterministic arithmetic, no model."""
-    s, top = settings(r), _pool(r)
+    s, top = settings(r), _next_month_pool(r)
     if top is None:
         return section(r.not_fetched("seats"), Table(pl.DataFrame(), needs=("seats",)))
+    month = month_end(r.end) + dt.timedelta(days=1)
+    story = [
+        f"Next month ({month:%B %Y}) at this month's pace; its included pool is {top:,.0f} credits at the "
+        f"allowance in force then."
+    ]
     table = spend.scenarios(
         _usage(r),
         _idle(r),
         forecast=_month(r).projected,
         pool=top,
+        month=month,
+        promotional=r.prices.promotional,
         cap_credits=s.cap_credits,
         growth=s.adoption_growth,
         price=r.prices.credit,
         included=_included(r),
     )
-    return section(Table(table))
+    return section(story, Table(table))
 
 
 # ---------------------------------------------------------------------- cost centres and budgets
@@ -527,8 +544,12 @@ def _budget_daily(
         if by_centre is None:
             return None, "cost centres were not fetched (`fetch --reports cost-centers`)"
         return by_centre.filter(pl.col("unit") == entity), f"the metrics of cost centre {entity}'s members"
-    if kind == "user":
-        return recent.filter(pl.col("user_login").str.to_lowercase() == entity.lower()), "the user's metrics"
+    if kind == "user":  # a billing username: on EMU tenants it can differ from the metrics login
+        login = spend.metrics_login(entity, _aliases(r))
+        how = "the user's metrics" + (
+            f" (billing username {entity} is metrics login {login})" if login != entity.lower() else ""
+        )
+        return recent.filter(pl.col("user_login").str.to_lowercase() == login), how
     if kind == "enterprise":
         return None, f"an enterprise budget: the {slug} report holds one organization's metrics"
     return None, f"the kit cannot attribute a {kind} budget to metrics"

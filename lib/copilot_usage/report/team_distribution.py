@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .. import charts, cost_centers, teams, value
+from .. import charts, cost_centers, github_changes, teams, value
 from ..errors import ConfigError
 from . import attribution
 from .common import change_phrase
@@ -374,7 +374,9 @@ def headline(r: Report) -> Section:
     return section(tiles, [f"Attribution: {view.mode}.", *view.warnings], figures=fig)
 
 
-def spend_story(summary: pl.DataFrame, *, additive: bool) -> list[str]:
+def spend_story(summary: pl.DataFrame, *, additive: bool, straddle: list[str] | None = None) -> list[str]:
+    """The unit that used the most credits and its change versus the previous period (with ``straddle``: the
+    sentences naming definition changes between the two periods)."""
     named = summary.filter(~pl.col("unit").str.starts_with("(") & ~pl.col("unit").str.starts_with("other "))
     if named.height == 0:
         return ["No team in this period has k_min or more active users."]
@@ -386,6 +388,7 @@ def spend_story(summary: pl.DataFrame, *, additive: bool) -> list[str]:
     ]
     if "credits_change" in summary.columns and top.get("credits_change") is not None:
         out.append(change_phrase(f"{top['unit']}'s credits", top["credits_change"], "versus the previous period"))
+        out += straddle or []
     if not additive:
         out.append("Team figures overlap (users on several teams count in each) and do not add up to the total.")
     return out
@@ -396,7 +399,11 @@ def who_spends(r: Report) -> Section:
     view = team_view(r)
     shown = shown_units(r)
     return section(
-        spend_story(shown, additive=view.additive),
+        spend_story(
+            shown,
+            additive=view.additive,
+            straddle=github_changes.straddling(r.register, "credits", end=r.end, days=r.days),
+        ),
         Chart(charts.unit_credits(shown, additive=view.additive), data=shown),
         Table(shown.select(c for c in SUMMARY_TABLE if c in shown.columns)),
     )
@@ -522,8 +529,12 @@ def value_by_team(r: Report) -> Section:
 def over_time(r: Report) -> Section:
     """Weekly credits of the shown units and the units that moved most (last four weeks against the four before)."""
     weekly = teams.weekly_by_unit(team_view(r).unit_days, units=shown_units(r)["unit"])
+    # the movers compare the last four weeks with the four before; the heat map spans the period
+    said = github_changes.bearing_on(r.register, ["credits"], start=r.start, end=r.end, what="the weekly credits")
     return section(
+        said,
         Chart(charts.unit_heatmap(weekly), data=weekly),
+        github_changes.straddling(r.register, "credits", end=r.end, days=28),
         Table(teams.movers(weekly).head(10), empty="Fewer than two weeks of data."),
     )
 

@@ -235,6 +235,13 @@ _MIX = {
 }
 
 MIX_COLUMNS = {by: ("day", "user_id", by, "code_generation_activity_count") for by in _MIX}
+# the register's measures each mix can move with: GitHub's 07-28 change added Copilot-app code generations (a
+# copilot_app value in the roll-ups), the 10-06 one under-counts agent activity by IDE version and model
+MIX_MEASURES = {
+    "feature": ["feature_mix", "code_generation"],
+    "model": ["code_generation", "agent"],
+    "ide": ["code_generation", "agent"],
+}
 
 
 def mix(r: Report, by: str) -> Section:
@@ -243,14 +250,14 @@ def mix(r: Report, by: str) -> Section:
     table, title = _MIX[by]
     # aggregated straight from the scan: the breakdowns are several rows per user-day and are read by no other section
     shares = metrics.mix(r.scan(table, columns=MIX_COLUMNS[by]), by=by, k_min=r.k_min)
-    said = mix_story(shares, by, register=r.register, end=r.end) if by != "ide" else []
-    events = r.events_for("feature_mix") if by == "feature" else r.events
+    said = mix_story(shares, by, register=r.register, end=r.end)
+    events = pl.concat([r.events_for(m) for m in MIX_MEASURES[by]]).unique(maintain_order=True)
     return section(said, Chart(charts.mix_share(shares, by=by, title=title, events=events), data=shares))
 
 
 def mix_story(shares: pl.DataFrame, by: str, *, register: pl.DataFrame, end: dt.date) -> list[str]:
-    """The largest share of the latest week against the first week; for the feature mix, the definition changes
-    between those weeks."""
+    """The largest share of the latest week against the first week, and the definition changes between those
+    weeks that can move this mix (:data:`MIX_MEASURES`)."""
     if shares.height == 0:
         return []
     weeks = shares["week"].unique().sort()
@@ -262,8 +269,7 @@ def mix_story(shares: pl.DataFrame, by: str, *, register: pl.DataFrame, end: dt.
     if before.len() and weeks.len() > 1:
         out.append(f"That share was {before.item():.0%} in the first week of the period.")
         first_week: dt.date = weeks.min()  # type: ignore[assignment]
-        if by == "feature":
-            out += github_changes.between(register, ["feature_mix"], first=first_week, end=end)
+        out += github_changes.between(register, MIX_MEASURES[by], first=first_week, end=end)
     return out
 
 

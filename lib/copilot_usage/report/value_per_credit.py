@@ -463,17 +463,23 @@ def review_stages_story(stages: pl.DataFrame) -> list[str]:
             "human reviews only); none are in this period."
         ]
     last = stages.filter(pl.col("week") == week)
-    merged = int(last["total_merged"].max() or 0)  # type: ignore[arg-type]
-    parts = "; ".join(
-        f"{row['stage']} {_hours(row['median_minutes'])} (p90 {_hours(row['p90_minutes'])})"
-        for row in last.iter_rows(named=True)
+    out = []
+    for author in last["authored_by"].unique().sort().to_list():  # a kind of author each: human, copilot, ...
+        rows = last.filter(pl.col("authored_by") == author)
+        merged = int(rows["total_merged"].max() or 0)  # type: ignore[arg-type]
+        parts = "; ".join(
+            f"{row['stage']} {_hours(row['median_minutes'])} (p90 {_hours(row['p90_minutes'])})"
+            for row in rows.iter_rows(named=True)
+        )
+        out.append(
+            f"Week of {week:%d %b}, {merged:,} merged pull requests authored by {author} with human review timed "
+            f"by GitHub: as the median over repositories and days, {parts}."
+        )
+    out.append(
+        "GitHub times human reviews only (Copilot code review and bots are not timed), so these describe the "
+        "review process around Copilot; author kinds are shown apart, never pooled."
     )
-    return [
-        f"Week of {week:%d %b}: {merged:,} merged pull requests with human review timed by GitHub spent, as the "
-        f"median over repositories and days, {parts}.",
-        "These are human-authored, human-reviewed pull requests only (GitHub's review stages; Copilot code review "
-        "and bots are not timed), so they describe the review process around Copilot, not Copilot's own PRs.",
-    ]
+    return out
 
 
 # ---------------------------------------------------------------------- 7. money
@@ -482,7 +488,9 @@ def money(r: Report) -> Section:
     allowance = github_changes.bearing_on(
         r.register, ["included_credits"], start=r.start, end=r.end, what="each month's included pool"
     )
-    chart = charts.money(months, events=r.events_for("included_credits"))
+    # the allowance's step and the credit changes (06-19: the field appears; 07-02: attribution fixed)
+    events = pl.concat([r.events_for("included_credits"), r.events_for("credits")]).unique(maintain_order=True)
+    chart = charts.money(months, events=events)
     return section(_money_story(months), allowance, Chart(chart, data=months), Table(months))
 
 
