@@ -18,7 +18,10 @@ window (a year of 100,000 users is about 58 GB of them), which the JSON records.
 sum of the monthly builds' wall times and the largest of their peaks. ``--newest-first`` (with ``--monthly``) goes from the newest month back, and renders once as soon as the
 report window's months are built (``renders_window_only`` in the JSON: the reports then lack the older history
 their previous-period comparisons read), so a year's run gives report figures early; the final renders run on
-the whole year as usual. ``--reuse-raw`` keeps the raw store of an
+the whole year as usual. ``--parallel-generate`` (with ``--monthly``) has a second process write every other
+month ahead into ``WORK/staged/`` (``scale_raw.take_staged`` moves it in when its turn comes): writing a
+simulated year is the slow part on two cores, not the build; the generate figures of staged months are then the
+move, not the writing. ``--reuse-raw`` keeps the raw store of an
 earlier run in ``--work`` (and rebuilds it from scratch); ``--render-only`` keeps its raw and processed stores
 and only renders (to compare report code on the same cache: the build figures are then the earlier run's, read
 from ``--json`` when it exists).
@@ -112,6 +115,19 @@ def render(data_dir: Path, work: Path, notebook: str, scope: str, start: dt.date
     return figures
 
 
+def stage_months(ahead: list[str], gen: list[str], work: Path) -> None:
+    """Write ``ahead`` months, one after the other, into ``WORK/staged/MONTH/data`` (marked started, then done
+    with the bytes written), for :func:`scale_raw.take_staged`; not measured."""
+    for month in ahead:
+        stage = work / "staged" / month
+        stage.mkdir(parents=True, exist_ok=True)
+        (stage / ".started").touch()
+        cmd = [gen[0], gen[1], str(stage / "data"), *gen[3:], "--month", month]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+        (stage / ".done.tmp").write_text(done.stdout.split()[-1])
+        (stage / ".done.tmp").rename(stage / ".done")
+
+
 def months(first: dt.date, last: dt.date) -> list[str]:
     days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
     return sorted({f"{d:%Y-%m}" for d in days})
@@ -128,6 +144,7 @@ def main() -> None:
     ap.add_argument("--monthly", action="store_true", help="write and build month by month")
     ap.add_argument("--delete-built-raw", action="store_true", help="with --monthly: delete built raw users months")
     ap.add_argument("--newest-first", action="store_true", help="with --monthly: newest month first, early renders")
+    ap.add_argument("--parallel-generate", action="store_true", help="with --monthly: a second writer, months ahead")
     ap.add_argument("--reuse-raw", action="store_true", help="keep the raw store already in --work")
     ap.add_argument("--render-only", action="store_true", help="keep --work's raw and processed; only render")
     ap.add_argument("--only", default=",".join(NOTEBOOKS), help="comma-separated reports to render")
@@ -160,7 +177,10 @@ def main() -> None:
     elif args.monthly:
         generate.append(run([*gen, "--snapshots"], args.work / "generate-snapshots.log"))
         order = months(first, end)
-        for month in reversed(order) if args.newest_first else order:
+        sequence = list(reversed(order)) if args.newest_first else order
+        if args.parallel_generate:  # the second writer takes every other month, from the second on
+            threading.Thread(target=stage_months, args=(sequence[1::2], gen, args.work), daemon=True).start()
+        for month in sequence:
             generate.append({"month": month, **run([*gen, "--month", month], args.work / f"generate-{month}.log")})
             builds.append({"month": month, **build(data_dir, args.work, f"build-{month}", full=False)})
             print(f"{month}: raw {raw_bytes(data_dir) / 1e9:.2f} GB on disk, build {builds[-1]}", flush=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,24 @@ def months_of(t: Tenant) -> Iterator[list[dt.date]]:
         yield [d for d in days if d.strftime("%Y-%m") == month]
 
 
+def take_staged(data_dir: Path, month: str) -> int | None:
+    """A month another generator process wrote ahead into ``DATA_DIR/../staged/MONTH/data`` (``bench_scale
+    --parallel-generate``): wait for it to finish, move its day slots into ``data_dir`` (a rename each) and return
+    the bytes it wrote; None when nobody staged ``month``."""
+    stage = data_dir.parent / "staged" / month
+    if not (stage / ".started").exists():
+        return None
+    while not (stage / ".done").exists():
+        time.sleep(2)
+    root = rawstore.raw_root(stage / "data")
+    for folder in sorted(root.glob("*=*/*/*")):
+        if folder.is_dir():
+            target = rawstore.raw_root(data_dir) / folder.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folder.rename(target)
+    return int((stage / ".done").read_text().split()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data_dir", type=Path)
@@ -151,6 +170,10 @@ def main() -> None:
     ap.add_argument("--month", help="YYYY-MM: only this month's 1-day reports")
     ap.add_argument("--snapshots", action="store_true", help="only seats, teams and billing")
     args = ap.parse_args()
+    staged = take_staged(args.data_dir, args.month) if args.month else None
+    if staged is not None:
+        print(staged)
+        return
     t = Tenant(seed=args.seed, users=args.users, days=args.days, today=args.today)
     scope = Scope("enterprise", t.enterprise)
     written = 0

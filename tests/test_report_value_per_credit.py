@@ -122,7 +122,11 @@ def test_a_cache_without_optional_tables_says_what_to_fetch(without_optional: Pa
     got, full = dataclasses.asdict(vpc.headline(r).figures), dataclasses.asdict(vpc.headline(_open(SAMPLE)).figures)
     assert got.keys() == full.keys()
     for name, value in full.items():
-        numeric = isinstance(value, float) or (isinstance(value, tuple) and all(isinstance(v, float) for v in value))
+        numeric = (
+            isinstance(value, float)
+            or (isinstance(value, tuple) and all(isinstance(v, float) for v in value))
+            or (isinstance(value, dict) and all(isinstance(v, float) for v in value.values()))
+        )
         assert got[name] == (pytest.approx(value, rel=1e-9) if numeric else value), name
 
 

@@ -192,6 +192,7 @@ def team_user_days_query(
     default: str = NO_TEAM,
     qualify: bool = False,
     rollup: bool = True,
+    slugs: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """User-day rows attributed to teams (non-additive): one row per (user-day, team), as a lazy query (a caller
     that only aggregates them never holds every (user-day, team) row: 11 M for a 100,000-seat quarter).
@@ -201,7 +202,8 @@ def team_user_days_query(
     5 seated users; days whose user-teams file was not fetched). With ``rollup`` a user-day also counts for each
     ancestor of its teams (once per ancestor). Returns every column of ``user_day`` plus ``unit`` (team label,
     :func:`team_labels`) and ``unit_id``; a user-day in no team gets the user's ``no_team`` label
-    (:func:`no_team_label`), else ``default``.
+    (:func:`no_team_label`), else ``default``. ``slugs`` (``team_id, slug``) names teams no list knows; by
+    default the newest slug in ``user_team_day`` (give it when ``user_team_day`` is one part of a longer period).
     """
     ud = _lazy(user_day)
     rows = _lazy(user_team_day)
@@ -220,7 +222,7 @@ def team_user_days_query(
         parts.append(snap)
     known = latest_teams(teams) if teams is not None else pl.DataFrame(schema=_TEAMS_SCHEMA)
     memberships = _rolled_up(pl.concat(parts), known, _KEY, rollup=rollup)
-    slugs = rows.group_by("team_id").agg(pl.col("slug").last())
+    slugs = rows.group_by("team_id").agg(pl.col("slug").last()) if slugs is None else slugs
     named = team_labels(known, qualify=qualify).lazy()
     labels = slugs.join(named, on="team_id", how="full", coalesce=True).select(
         "team_id",

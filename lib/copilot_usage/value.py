@@ -61,7 +61,7 @@ def user_totals(user_day: pl.DataFrame | pl.LazyFrame, *, by: list[str] | None =
             interaction_days=(pl.col("user_initiated_interaction_count") > 0).sum(),
         )
         .sort(keys)
-        .collect()
+        .collect(engine="streaming")  # a team attribution feeds it several rows per user-day: never held whole
     )
 
 
@@ -234,22 +234,17 @@ def intensity_design(
     user_day: pl.DataFrame | pl.LazyFrame,
     user_feature_day: pl.DataFrame | pl.LazyFrame,
     user_model_feature_day: pl.DataFrame | pl.LazyFrame,
-) -> pl.DataFrame:
-    """One row per user-day with credits: ``ai_credits_used``, ``day`` and the regressors — code generations
-    per feature (``feature:<name>``) and user-initiated interactions per model (``model:<name>``)."""
-    key = ["scope", "day", "user_id"]
+) -> pl.LazyFrame:
+    """One row per user-day with credits, as a lazy query: ``day``, ``ai_credits_used`` and the regressors — code
+    generations per feature (``feature:<name>``) and user-initiated interactions per model (``model:<name>``).
+    Lazy: :func:`credit_intensity` reads it as sums (at 100,000 seats a quarter is millions of rows)."""
+    key = ["day", "user_id"]  # one scope: a report reads its own
     feat = _per_user_day(_lazy(user_feature_day), key, "feature", "code_generation_activity_count")
     model = _per_user_day(_lazy(user_model_feature_day), key, "model", "user_initiated_interaction_count")
     base = _lazy(user_day).filter(pl.col("ai_credits_used").is_not_null()).select(*key, "ai_credits_used")
     out = base.join(feat, on=key, how="left").join(model, on=key, how="left")
     regressors = sorted(c for c in out.collect_schema().names() if ":" in c)
-    # sorted: joins keep no row order, and the fit's last digits follow the row order
-    return (
-        out.select(*key, "ai_credits_used", *regressors)
-        .with_columns(pl.col(regressors).fill_null(0))
-        .sort(key)
-        .collect()
-    )
+    return out.select("day", "ai_credits_used", pl.col(regressors).fill_null(0).cast(pl.Float64))
 
 
 def _per_user_day(breakdown: pl.LazyFrame, key: list[str], by: str, measure: str) -> pl.LazyFrame:
@@ -268,9 +263,10 @@ COEFFICIENTS_SCHEMA = {"kind": pl.String, "name": pl.String, "credits_per_event"
 class IntensityFit:
     """The credit-intensity regression: ``coefficients`` (``kind, name, credits_per_event``), R² on training and
     held-out days, mean absolute error on held-out days, the share of the fitted user-days' credits the fit
-    accounts for (None when not computable), the number of fitted user-day rows, and ``no_detail_share``: the
+    accounts for (None when not computable), the number of fitted user-day rows, ``no_detail_share``: the
     share of all credits on user-days with no activity counts (server-side users, GitHub's 2026-06-15 change),
-    which no regression on activity can attribute and which the fit leaves out (None without credits)."""
+    which no regression on activity can attribute and which the fit leaves out (None without credits), and
+    ``activity``: each regressor's total over the fitted user-days (for :func:`attributed_credits`)."""
 
     coefficients: pl.DataFrame
     r2_train: float | None
@@ -279,68 +275,131 @@ class IntensityFit:
     explained_share: float | None
     rows: int
     no_detail_share: float | None = None
+    activity: dict[str, float] = field(default_factory=dict)
 
 
-def credit_intensity(design: pl.DataFrame, *, holdout_every: int = 5) -> IntensityFit:
+def credit_intensity(design: pl.DataFrame | pl.LazyFrame, *, holdout_every: int = 5) -> IntensityFit:
     """Non-negative least squares of daily credits on feature generations and model interactions.
 
     Days are split by calendar day: every ``holdout_every``-th day is held out. An *estimate* of each feature's
     and model's credit intensity — never a billed split.
+
+    Solved from sufficient statistics, never from the rows: the design is read in two aggregating passes (per
+    split: row count, sums of y, y², each x, x·y and x·xᵀ; then the held-out absolute errors), and the NNLS runs
+    on the Cholesky factor of the scaled XᵀX (‖Xc − y‖² = ‖Lᵀc − z‖² + const, with L z = Xᵀy), which has the same
+    minimiser as the NNLS on the rows. Memory is O(regressors²), not O(user-days).
     """
-    regressors = [c for c in design.columns if ":" in c]
+    lazy = _lazy(design)
+    regressors = [c for c in lazy.collect_schema().names() if ":" in c]
     # a user-day with credits but no activity counts says nothing about what activity costs: left out of the fit
     # (with it the estimates are unbiased but the R² and the share accounted for fall by its credits)
     detail = pl.sum_horizontal(regressors) > 0 if regressors else pl.lit(False)
-    total = float(design["ai_credits_used"].sum() or 0.0)
-    no_detail = float(design.filter(~detail)["ai_credits_used"].sum() or 0.0)
+    y = pl.col("ai_credits_used")
+    first = lazy.select(pl.col("day").min()).collect().item()
+    test = ((pl.col("day") - pl.lit(first)).dt.total_days() % holdout_every) == holdout_every - 1
+    pairs = [(a, b) for i, a in enumerate(regressors) for b in regressors[i:]]
+    stats = (
+        lazy.with_columns(detail=detail, test=test)
+        .group_by("detail", "test")
+        .agg(
+            n=pl.len(),
+            y=y.sum(),
+            yy=(y * y).sum(),
+            **{f"x{i}": pl.col(c).sum() for i, c in enumerate(regressors)},
+            **{f"m{i}": pl.col(c).max() for i, c in enumerate(regressors)},
+            **{f"xy{i}": (pl.col(c) * y).sum() for i, c in enumerate(regressors)},
+            **{f"g{k}": (pl.col(a) * pl.col(b)).sum() for k, (a, b) in enumerate(pairs)},
+        )
+        .collect(engine="streaming")
+    )
+    total = float(stats["y"].sum() or 0.0)
+    no_detail = float(stats.filter(~pl.col("detail"))["y"].sum() or 0.0)
     no_detail_share = no_detail / total if total else None
-    design = design.filter(detail)
-    if design.height < 20 or not regressors:
+    fitted_rows = stats.filter(pl.col("detail"))
+    rows = int(fitted_rows["n"].sum() or 0)
+    if rows < 20 or not regressors:
         empty = pl.DataFrame(schema=COEFFICIENTS_SCHEMA)
-        return IntensityFit(empty, None, None, None, None, design.height, no_detail_share)
-    ordinal = (design["day"] - design["day"].min()).dt.total_days().to_numpy()
-    test = ordinal % holdout_every == holdout_every - 1
-    x = design.select(regressors).to_numpy().astype(float)
-    y = design["ai_credits_used"].to_numpy()
-    scale = np.maximum(x[~test].max(axis=0), 1.0)  # column scaling keeps NNLS well conditioned
-    coef_scaled, _ = nnls(x[~test] / scale, y[~test], maxiter=50 * len(regressors))
-    coef = coef_scaled / scale
+        return IntensityFit(empty, None, None, None, None, rows, no_detail_share)
+    k = len(regressors)
 
-    def r2(mask: np.ndarray) -> float | None:
-        if mask.sum() < 2:
+    def split(is_test: bool) -> dict[str, Any]:
+        part = fitted_rows.filter(pl.col("test") == is_test)
+        if part.height == 0:
+            return {
+                "n": 0,
+                "y": 0.0,
+                "yy": 0.0,
+                "x": np.zeros(k),
+                "xy": np.zeros(k),
+                "g": np.zeros((k, k)),
+                "m": np.zeros(k),
+            }
+        row = part.row(0, named=True)
+        g = np.zeros((k, k))
+        for idx, (a, b) in enumerate(pairs):
+            i, j = regressors.index(a), regressors.index(b)
+            g[i, j] = g[j, i] = row[f"g{idx}"]
+        vec = {p: np.array([row[f"{p}{i}"] or 0.0 for i in range(k)], dtype=float) for p in ("x", "xy", "m")}
+        return {"n": row["n"], "y": row["y"] or 0.0, "yy": row["yy"] or 0.0, "g": g, **vec}
+
+    train, held = split(False), split(True)
+    scale = np.maximum(train["m"], 1.0)  # column scaling keeps the problem well conditioned
+    gram = train["g"] / np.outer(scale, scale)
+    used = np.diag(gram) > 0  # a regressor never non-zero on training days gets coefficient 0
+    coef = np.zeros(k)
+    if used.any():
+        sub_gram = gram[np.ix_(used, used)]
+        chol = np.linalg.cholesky(sub_gram + np.eye(used.sum()) * 1e-12 * np.trace(sub_gram))
+        z = np.linalg.solve(chol, (train["xy"] / scale)[used])
+        solved, _ = nnls(chol.T, z, maxiter=50 * k)
+        coef[used] = solved / scale[used]
+
+    def r2(s: dict[str, Any]) -> float | None:
+        if s["n"] < 2:
             return None
-        resid = y[mask] - x[mask] @ coef
-        ss = ((y[mask] - y[mask].mean()) ** 2).sum()
-        return float(1 - (resid**2).sum() / ss) if ss > 0 else None
+        ss_res = s["yy"] - 2 * coef @ s["xy"] + coef @ s["g"] @ coef
+        ss_tot = s["yy"] - s["y"] ** 2 / s["n"]
+        return float(1 - ss_res / ss_tot) if ss_tot > 0 else None
 
-    fitted = x @ coef
+    mae = None
+    if held["n"]:
+        prediction = pl.sum_horizontal([pl.col(c) * float(b) for c, b in zip(regressors, coef, strict=True)])
+        mae = lazy.filter(detail & test).select((y - prediction).abs().mean()).collect(engine="streaming").item()
+    activity = train["x"] + held["x"]
+    y_fitted = train["y"] + held["y"]
     kinds = [r.split(":", 1) for r in regressors]
     return IntensityFit(
         coefficients=pl.DataFrame(
             {"kind": [k for k, _ in kinds], "name": [n for _, n in kinds], "credits_per_event": coef}
         ).sort("kind", "credits_per_event", descending=[False, True]),
-        r2_train=r2(~test),
-        r2_holdout=r2(test),
-        mae_holdout=float(np.abs(y[test] - fitted[test]).mean()) if test.any() else None,
-        explained_share=float(fitted.sum() / y.sum()) if y.sum() > 0 else None,
-        rows=design.height,
+        r2_train=r2(train),
+        r2_holdout=r2(held),
+        mae_holdout=None if mae is None else float(mae),
+        explained_share=float(coef @ activity / y_fitted) if y_fitted > 0 else None,
+        rows=rows,
         no_detail_share=no_detail_share,
+        activity=dict(zip(regressors, activity.tolist(), strict=True)),
     )
 
 
-def attributed_credits(design: pl.DataFrame, coefficients: pl.DataFrame) -> pl.DataFrame:
-    """Estimated credits per feature and per model: coefficient × activity, summed (``kind, name, credits,
-    share``); shares are within kind."""
-    coef = dict(zip(coefficients["kind"] + ":" + coefficients["name"], coefficients["credits_per_event"], strict=True))
-    cols = [c for c in design.columns if c in coef]
+def attributed_credits(fit: IntensityFit) -> pl.DataFrame:
+    """Estimated credits per feature and per model: coefficient × activity over the fitted user-days (``kind,
+    name, credits, share``); shares are within kind."""
+    coef = dict(
+        zip(
+            fit.coefficients["kind"] + ":" + fit.coefficients["name"],
+            fit.coefficients["credits_per_event"],
+            strict=True,
+        )
+    )
+    cols = [c for c in fit.activity if c in coef]
     if not cols:  # no fit (too few user-days): nothing to attribute
         return pl.DataFrame(schema={"kind": pl.String, "name": pl.String, "credits": pl.Float64, "share": pl.Float64})
-    sums = design.select(pl.col(cols).sum()).row(0, named=True)
     out = pl.DataFrame(
         {
             "kind": [c.split(":", 1)[0] for c in cols],
             "name": [c.split(":", 1)[1] for c in cols],
-            "credits": [coef[c] * sums[c] for c in cols],
+            "credits": [coef[c] * fit.activity[c] for c in cols],
         }
     )
     return out.with_columns(share=pl.col("credits") / pl.col("credits").sum().over("kind")).sort(

@@ -96,18 +96,47 @@ def team_days(r: Report, frame: pl.DataFrame, start: dt.date | None = None, end:
     return team_days_query(r, frame, start, end).collect()
 
 
+MEMBERSHIP_DAYS = 31  # the attribution is made this many days at a time: its joins never hold a quarter at once
+
+
+def memberships(r: Report, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
+    """``day, user_id, unit, unit_id``: every user-day of the scope's ``user_day`` in ``start``…``end`` (the
+    period by default) with each of its teams (GitHub's daily team rows and member lists, nested teams rolled up;
+    the no-team label when it has none). Computed once per report, :data:`MEMBERSHIP_DAYS` at a time (at 100,000
+    seats a quarter's attribution joins hold gigabytes; the result is a few bytes per user-day and team)."""
+    first, last = start or r.start, end or r.end
+    return r.memo(f"attribution.memberships {first} {last}", lambda: _memberships(r, first, last))
+
+
+def _memberships(r: Report, first: dt.date, last: dt.date) -> pl.DataFrame:
+    src = sources(r)
+    no_team = teams.no_team_label(seated(r), src.fetched_orgs, enterprise_teams=src.enterprise_teams)
+    rows = r.scan_between("user_team_day", first, last, columns=USER_TEAM_DAY)
+    slugs = rows.group_by("team_id").agg(pl.col("slug").sort_by("day").last()).collect().lazy()  # the period's
+    parts = []
+    lo = first
+    while lo <= last:  # a few chunks a report, each its own joins
+        hi = min(lo + dt.timedelta(days=MEMBERSHIP_DAYS - 1), last)
+        keys = r.scan_between("user_day", lo, hi, columns=("scope", "day", "user_id")).unique()
+        part = teams.team_user_days_query(
+            keys,
+            r.scan_between("user_team_day", lo, hi, columns=USER_TEAM_DAY),
+            src.teams,
+            members=src.members,
+            no_team=no_team,
+            default=teams.NO_TEAM if src.fetched else teams.NOT_FETCHED,
+            qualify=src.qualify,
+            slugs=slugs,
+        )
+        parts.append(part.select("day", "user_id", "unit", "unit_id").collect())
+        lo = hi + dt.timedelta(days=1)
+    schema = {"day": pl.Date, "user_id": pl.Int64, "unit": pl.String, "unit_id": pl.Int64}
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+
+
 def team_days_query(
     r: Report, frame: pl.DataFrame | pl.LazyFrame, start: dt.date | None = None, end: dt.date | None = None
 ) -> pl.LazyFrame:
-    """:func:`team_days` as a lazy query, for a section that aggregates the attributed rows."""
-    src = sources(r)
-    no_team = teams.no_team_label(seated(r), src.fetched_orgs, enterprise_teams=src.enterprise_teams)
-    return teams.team_user_days_query(
-        frame,
-        r.frame_between("user_team_day", start or r.start, end or r.end, columns=USER_TEAM_DAY),
-        src.teams,
-        members=src.members,
-        no_team=no_team,
-        default=teams.NO_TEAM if src.fetched else teams.NOT_FETCHED,
-        qualify=src.qualify,
-    )
+    """:func:`team_days` as a lazy query, for a section that aggregates the attributed rows: ``frame``'s user-days
+    (of this report's scope, in ``start``…``end``) joined to their teams (:func:`memberships`)."""
+    return frame.lazy().join(memberships(r, start, end).lazy(), on=["day", "user_id"], how="inner")

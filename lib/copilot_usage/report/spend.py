@@ -287,10 +287,11 @@ def models(r: Report) -> Section:
     """Billing's credits per model next to the value report's regression estimate (an estimate, not a match)."""
     design = value.intensity_design(
         _usage(r).lazy(),
-        r.frame("user_feature_day", columns=value.DESIGN_COLUMNS["user_feature_day"]).lazy(),
-        r.frame("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]).lazy(),
+        # aggregated from the scans: the breakdowns are several rows per user-day
+        r.scan("user_feature_day", columns=value.DESIGN_COLUMNS["user_feature_day"]),
+        r.scan("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]),
     )
-    estimated = value.attributed_credits(design, value.credit_intensity(design).coefficients)
+    estimated = value.attributed_credits(value.credit_intensity(design))
     return section(Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows."))
 
 

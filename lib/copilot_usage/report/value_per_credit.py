@@ -120,7 +120,8 @@ def per_scope(r: Report) -> pl.DataFrame:
     )
 
 
-def design(r: Report) -> pl.DataFrame:
+def design(r: Report) -> pl.LazyFrame:
+    """The regression's design as a lazy query (read as sums by :func:`value.credit_intensity`)."""
     return r.memo(
         "value.design",
         lambda: value.intensity_design(
@@ -250,7 +251,7 @@ def intensity(r: Report) -> Section:
         no_detail_sentence(result.no_detail_share),
         changes,
         Chart(charts.intensity(result.coefficients), data=result.coefficients),
-        Table(value.attributed_credits(design(r), result.coefficients)),
+        Table(value.attributed_credits(result)),
     )
 
 
