@@ -60,7 +60,8 @@ def test_credits_per_active_user_divides_by_credited_users() -> None:
     view = team_distribution.team_view(r)
     summary = team_distribution.unit_summary(r)
     expected = (
-        view.unit_days.group_by("unit")
+        view.unit_days.collect()
+        .group_by("unit")
         .agg(
             credits=pl.col("ai_credits_used").sum(),
             credited=pl.col("user_id").filter(pl.col("ai_credits_used").is_not_null()).n_unique(),
@@ -81,7 +82,7 @@ def test_the_long_tail_is_one_row_of_distinct_users() -> None:
     assert other.height == 1
     folded = team_distribution.unit_summary(r).join(shown.select("unit"), on="unit", how="anti")["unit"]
     assert other["unit"][0] == f"other {folded.len()} teams"
-    days = view.unit_days.filter(pl.col("unit").is_in(folded.implode()))
+    days = view.unit_days.collect().filter(pl.col("unit").is_in(folded.implode()))
     assert other["active_users"][0] == days["user_id"].n_unique()
     assert other["credits"][0] == pytest.approx(days.unique(["scope", "day", "user_id"])["ai_credits_used"].sum())
     # charts draw the shown units only

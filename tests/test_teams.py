@@ -259,7 +259,7 @@ def test_cost_centres_are_additive_to_the_cent(scope: str) -> None:
     summary = teams.unit_summary(view.unit_days, view.seated, scope_credits=view.scope_credits)
     assert view.additive and "additive" in view.mode and "cost centre" in view.mode
     assert abs(summary["credits"].sum() - r.frame("user_day")["ai_credits_used"].sum()) < 1e-6
-    assert view.unit_days.height == r.frame("user_day").height  # each user-day in exactly one unit
+    assert view.unit_days.collect().height == r.frame("user_day").height  # each user-day in exactly one unit
     names = set(store.scan(SAMPLE, "cost_centers").filter(pl.col("state") == "active").collect()["cost_center_name"])
     assert set(summary["unit"]) <= names | {"(no cost centre)"} and set(summary["unit"]) & names
     assert (summary.drop_nulls("adoption")["adoption"] <= 1).all()
@@ -276,7 +276,7 @@ def test_a_user_direct_and_through_an_org_counts_once_in_the_direct_cost_centre(
     view = team_distribution.team_view(r)
     usage = r.frame("user_day")
     for row in both.iter_rows(named=True):
-        mine = view.unit_days.filter(pl.col("user_id") == row["user_id"])
+        mine = view.unit_days.collect().filter(pl.col("user_id") == row["user_id"])
         assert mine.height == usage.filter(pl.col("user_id") == row["user_id"]).height  # not repeated
         assert set(mine["unit"]) <= {row["cost_center_name"]}
         assert view.seated.filter(pl.col("user_id") == row["user_id"])["unit"].to_list() in (
@@ -291,6 +291,6 @@ def test_cost_centres_not_fetched_say_so_with_the_command(tmp_path: Path) -> Non
     shutil.copytree(SAMPLE, tmp_path / "s", ignore=shutil.ignore_patterns("cost_center*"))
     r = _sample_report("enterprise:octo-sim", tmp_path / "s", unit="cost_centre")
     view = team_distribution.team_view(r)
-    assert set(view.unit_days["unit"]) == {"(no cost centre)"}
+    assert set(view.unit_days.collect()["unit"]) == {"(no cost centre)"}
     assert any("--reports cost-centers" in w and "manage_billing:enterprise" in w for w in view.warnings)
     assert "cost_centers" in r.notes().summary["not_fetched"]

@@ -439,16 +439,24 @@ def mapped_seats(
 
 
 # ---------------------------------------------------------------------- team / department measures
-def unit_summary(unit_days: pl.DataFrame, seated: pl.DataFrame, *, scope_credits: float | None) -> pl.DataFrame:
+Frame = pl.DataFrame | pl.LazyFrame  # unit-day rows: a report's team view keeps them as a lazy join
+
+
+def unit_summary(unit_days: Frame, seated: pl.DataFrame, *, scope_credits: float | None) -> pl.DataFrame:
     """Per unit: seated users, active seated users (seated members with any activity in the period), adoption
     (active seated / seated, never clamped), active users (distinct users whose activity the unit holds),
     credits, credits per active user (:func:`measures.credits_per_active_user`: ÷ credited users) and per seat,
     share of the scope total. Shares of a non-additive mode can sum to more than 1. A unit known only from
     activity (no member list) has null seats and adoption."""
-    activity = unit_days.group_by("unit").agg(
-        active_users=pl.col("user_id").n_unique(),
-        credits=pl.col("ai_credits_used").sum(),
-        credits_per_active_user=measures.credits_per_active_user(),
+    activity = (
+        _lazy(unit_days)
+        .group_by("unit")
+        .agg(
+            active_users=pl.col("user_id").n_unique(),
+            credits=pl.col("ai_credits_used").sum(),
+            credits_per_active_user=measures.credits_per_active_user(),
+        )
+        .collect()
     )
     seats_ = _seated_counts(seated, unit_days)
     out = seats_.join(activity, on="unit", how="full", coalesce=True).with_columns(
@@ -478,9 +486,9 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _seated_counts(seated: pl.DataFrame, unit_days: pl.DataFrame) -> pl.DataFrame:
+def _seated_counts(seated: pl.DataFrame, unit_days: Frame) -> pl.DataFrame:
     """``unit, seated_users, active_seated, idle_seats, adoption, business, enterprise`` from the seated roster."""
-    active = unit_days.select("user_id").unique().with_columns(_active=pl.lit(True))
+    active = _lazy(unit_days).select("user_id").unique().collect().with_columns(_active=pl.lit(True))
     return (
         seated.join(active, on="user_id", how="left")
         .group_by("unit")
@@ -511,7 +519,7 @@ def with_change(current: pl.DataFrame, previous: pl.DataFrame, *, column: str = 
 
 def fold_tail(
     summary: pl.DataFrame,
-    unit_days: pl.DataFrame,
+    unit_days: Frame,
     seated: pl.DataFrame,
     *,
     top: int,
@@ -531,15 +539,15 @@ def fold_tail(
         return shown.drop("_rank")
     label = pl.lit(f"other {rest.height} {noun}{'' if rest.height == 1 else 's'}")
     folded_units = rest["unit"].implode()
-    days = unit_days.filter(pl.col("unit").is_in(folded_units)).unique(_KEY).with_columns(unit=label)
+    days = _lazy(unit_days).filter(pl.col("unit").is_in(folded_units)).unique(_KEY).with_columns(unit=label)
     seats = seated.filter(pl.col("unit").is_in(folded_units)).unique("user_id").with_columns(unit=label)
     folded = unit_summary(days, seats, scope_credits=scope_credits)
     return pl.concat([shown.drop("_rank"), folded], how="diagonal_relaxed")
 
 
-def spread(unit_days: pl.DataFrame) -> pl.DataFrame:
+def spread(unit_days: Frame) -> pl.DataFrame:
     """Per unit, the distribution of per-user credits: ``users, p10, p25, median, p75, p90, gini, top_user_share``."""
-    per_user = unit_days.group_by("unit", "user_id").agg(credits=pl.col("ai_credits_used").sum())
+    per_user = _lazy(unit_days).group_by("unit", "user_id").agg(credits=pl.col("ai_credits_used").sum()).collect()
     return (
         per_user.group_by("unit")
         .agg(
@@ -555,17 +563,22 @@ def spread(unit_days: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def adoption(unit_days: pl.DataFrame, seated: pl.DataFrame, seats: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+def adoption(unit_days: Frame, seated: pl.DataFrame, seats: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Per unit: seated, active seated, idle seats, adoption (as :func:`unit_summary`), surface use shares and
     adoption-phase mix (users by last phase) of its active users, and median days from seat grant to first use /
     first agent use."""
-    firsts = unit_days.group_by("unit", "user_id").agg(
-        first_use=pl.col("day").min(),
-        first_agent=pl.col("day").filter(pl.col("used_agent").fill_null(False)).min(),
-        phase=pl.col("ai_adoption_phase_number").sort_by("day").drop_nulls().last(),
-        **{s: pl.col(s).fill_null(False).any() for s in ADOPTION_FLAGS},
+    firsts = (
+        _lazy(unit_days)
+        .group_by("unit", "user_id")
+        .agg(
+            first_use=pl.col("day").min(),
+            first_agent=pl.col("day").filter(pl.col("used_agent").fill_null(False)).min(),
+            phase=pl.col("ai_adoption_phase_number").sort_by("day").drop_nulls().last(),
+            **{s: pl.col(s).fill_null(False).any() for s in ADOPTION_FLAGS},
+        )
+        .collect()
     )
-    since = unit_days["day"].min()
+    since = firsts["first_use"].min()  # the first day of any unit's activity
     grants = _lazy(seats).group_by("user_id").agg(granted=pl.col("created_at").min().dt.date()).collect()
     # ramp-up only for seats granted inside the period: older seats' first use is not observed
     firsts = (
@@ -643,13 +656,14 @@ def needs_support(
     )
 
 
-def weekly_by_unit(unit_days: pl.DataFrame, *, units: pl.Series | None = None) -> pl.DataFrame:
+def weekly_by_unit(unit_days: Frame, *, units: pl.Series | None = None) -> pl.DataFrame:
     """``week, unit, credits, active_users, credited_users, credits_per_active_user`` (distinct users per week;
     :func:`measures.credits_per_active_user`), for ``units``."""
+    rows = _lazy(unit_days)
     if units is not None:
-        unit_days = unit_days.filter(pl.col("unit").is_in(units.implode()))
+        rows = rows.filter(pl.col("unit").is_in(units.implode()))
     return (
-        unit_days.group_by(week=pl.col("day").dt.truncate("1w"), unit=pl.col("unit"))
+        rows.group_by(week=pl.col("day").dt.truncate("1w"), unit=pl.col("unit"))
         .agg(
             credits=pl.col("ai_credits_used").sum(),
             active_users=pl.col("user_id").n_unique(),
@@ -657,6 +671,7 @@ def weekly_by_unit(unit_days: pl.DataFrame, *, units: pl.Series | None = None) -
             credits_per_active_user=measures.credits_per_active_user(),
         )
         .sort("week", "unit")
+        .collect()
     )
 
 

@@ -96,14 +96,14 @@ def team_days(r: Report, frame: pl.DataFrame, start: dt.date | None = None, end:
     return team_days_query(r, frame, start, end).collect()
 
 
-MEMBERSHIP_DAYS = 31  # the attribution is made this many days at a time: its joins never hold a quarter at once
+MEMBERSHIP_DAYS = 7  # the attribution is made a week at a time: its joins never hold a month at once
 
 
 def memberships(r: Report, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
     """``day, user_id, unit, unit_id``: every user-day of the scope's ``user_day`` in ``start``…``end`` (the
     period by default) with each of its teams (GitHub's daily team rows and member lists, nested teams rolled up;
     the no-team label when it has none). Computed once per report, :data:`MEMBERSHIP_DAYS` at a time (at 100,000
-    seats a quarter's attribution joins hold gigabytes; the result is a few bytes per user-day and team)."""
+    seats a month's attribution joins hold a gigabyte; the result is a few bytes per user-day and team)."""
     first, last = start or r.start, end or r.end
     return r.memo(f"attribution.memberships {first} {last}", lambda: _memberships(r, first, last))
 

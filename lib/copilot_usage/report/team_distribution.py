@@ -78,10 +78,12 @@ ADOPTION_TABLE = (
 # ---------------------------------------------------------------------- the view every section reads
 @dataclass(frozen=True)
 class TeamView:
-    """User-day rows attributed to units, the seated users per unit, and the attribution mode."""
+    """User-day rows attributed to units (lazy: the period's user-days joined to their units, aggregated by each
+    section, never held whole — a user-day counts once per team), the seated users per unit, and the attribution
+    mode."""
 
-    unit_days: pl.DataFrame
-    previous: pl.DataFrame
+    unit_days: pl.LazyFrame
+    previous: pl.LazyFrame
     seated: pl.DataFrame
     additive: bool
     warnings: tuple[str, ...]
@@ -157,9 +159,9 @@ def _team_view(r: Report) -> TeamView:
     src = attribution.sources(r)
     no_team = teams.no_team_label(seated, src.fetched_orgs, enterprise_teams=src.enterprise_teams)
     default = teams.NO_TEAM if src.fetched else teams.NOT_FETCHED
-    unit_days = attribution.team_days(r, usage)
+    unit_days = attribution.team_days_query(r, usage)
     prev_days = (
-        attribution.team_days(r, previous, prev_start, r.start - dt.timedelta(days=1))
+        attribution.team_days_query(r, previous, prev_start, r.start - dt.timedelta(days=1))
         if previous.height
         else unit_days.clear()
     )
@@ -182,8 +184,8 @@ def mapped_view(
     each seated user in exactly one unit; users the mapping does not cover are ``unassigned``."""
     usage, previous, _ = _period_usage(r)
     return TeamView(
-        teams.map_user_days(usage, mapping, unassigned=unassigned),
-        teams.map_user_days(previous, mapping, unassigned=unassigned),
+        teams.map_user_days(usage, mapping, unassigned=unassigned).lazy(),
+        teams.map_user_days(previous, mapping, unassigned=unassigned).lazy(),
         teams.mapped_seats(attribution.seated(r), mapping, as_of=r.end, unassigned=unassigned),
         True,
         (*(warnings or []), r.not_fetched("seats")),
@@ -329,7 +331,8 @@ def figures(r: Report) -> TeamFigures:
         summary = unit_summary(r)
         seated_ids = view.seated["user_id"].unique()
         seated = seated_ids.len()
-        active_seated = view.unit_days.filter(pl.col("user_id").is_in(seated_ids.implode()))["user_id"].n_unique()
+        active = view.unit_days.select("user_id").unique().collect()["user_id"]
+        active_seated = int(active.is_in(seated_ids.implode()).sum())
         units = summary.filter(pl.col("active_users") >= r.k_min)
         return TeamFigures(
             additivity="additive" if view.additive else "non-additive",
@@ -337,7 +340,7 @@ def figures(r: Report) -> TeamFigures:
             credits_total=view.scope_credits,
             units_credits_sum=float(summary["credits"].sum()) if view.additive else None,
             seated_users=seated,
-            active_users=view.unit_days["user_id"].n_unique(),
+            active_users=active.len(),
             active_seated_users=active_seated,
             adoption_share=active_seated / seated if seated else None,
             units={
@@ -412,7 +415,7 @@ def who_spends(r: Report) -> Section:
 def level_summary(r: Report, level: str) -> pl.DataFrame:
     """The unit summary one level up (``department`` or ``cost_centre``); needs an organisation map (else empty)."""
     view = team_view(r)
-    if not view.additive or level not in view.unit_days.columns:
+    if not view.additive or level not in view.unit_days.collect_schema().names():
         return pl.DataFrame()
     days = view.unit_days.with_columns(unit=pl.col(level))
     seated = view.seated.with_columns(unit=pl.col(level))
