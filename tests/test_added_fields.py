@@ -207,3 +207,54 @@ def test_review_stages_weekly_medians_and_summed_merges(built: dict[str, Any]) -
     assert human["median_minutes"] == first["median_minutes"]
     assert len(review_stages_story(split)) == 3
     assert "from 2026-09-25" in review_stages_story(value.review_stages(rt.clear()))[0]
+
+
+def test_third_party_agents_count_distinct_users_and_job_starts_never_interactions() -> None:
+    from copilot_usage import metrics
+
+    d1, d2 = dt.date(2026, 9, 1), dt.date(2026, 9, 2)
+    users = pl.DataFrame(
+        {
+            "day": [d1, d2, d2],
+            "user_id": [1, 1, 2],
+            "agent_id": ["a", "a", "a"],
+            "agent_name": ["Claude", "Claude (Anthropic)", "Claude (Anthropic)"],  # renamed: the latest name
+            "user_initiated_interaction_count": [2, 3, 1],
+        }
+    )
+    agg = pl.DataFrame(
+        {
+            "day": [d1, d2, d2],
+            "agent_id": ["a", "a", "b"],
+            "agent_name": ["Claude", "Claude (Anthropic)", "Codex"],
+            "user_initiated_interaction_count": [2, 4, 5],
+            "session_count": [1, 2, 3],
+        }
+    )
+    out = {r["agent"]: r for r in metrics.third_party_agents(users, agg).iter_rows(named=True)}
+    assert out["Claude (Anthropic)"]["users"] == 2  # distinct over the days, not 1 + 2
+    assert out["Claude (Anthropic)"]["job_starts"] == 6 and out["Claude (Anthropic)"]["sessions"] == 3
+    assert out["Codex"]["users"] is None  # in the aggregate only: users unknown, not zero
+
+
+def test_phase_outcomes_weight_daily_averages_by_merges_and_never_sum_daily_users() -> None:
+    from copilot_usage import value
+
+    d1, d2 = dt.date(2026, 7, 1), dt.date(2026, 7, 2)
+    phases = pl.DataFrame(
+        {
+            "day": [d1, d2, d1],
+            "phase_number": [1, 1, 2],
+            "phase": ["Phase 1", "Phase 1", "Phase 2"],
+            "engaged_users": [10, 20, 5],
+            "total_pull_requests_merged": [1, 3, 0],
+            "avg_pull_requests_minutes_to_review": [100.0, 200.0, None],
+            "avg_pull_requests_review_cycles": [1.0, 2.0, None],
+        }
+    )
+    out = value.phase_outcomes(phases)
+    one = out.row(0, named=True)
+    assert one["mean_daily_engaged_users"] == 15.0 and one["pull_requests_merged"] == 4
+    assert one["avg_minutes_to_review"] == 175.0  # (100×1 + 200×3) / 4, not the mean of the averages (150)
+    assert one["avg_review_cycles"] == 1.75
+    assert out.row(1, named=True)["avg_minutes_to_review"] is None  # no merges: no average, not zero

@@ -74,7 +74,9 @@ def test_fetch_at_the_rate_floor_never_violates_the_limit_and_goes_newest_first(
     assert wall <= floor + 25, (wall, floor)
     assert sim.record.limit_violations.get("primary", 0) == 0
     days = [line.split()[2] for line in done if "-1-day 2" in line]
-    assert days[:4] == sorted(days, reverse=True)[:4]  # the newest days came back first
+    # the newest days came back first (four requests in flight: a slow one may finish after the next day's)
+    newest = sorted(set(days), reverse=True)[:3]
+    assert days[0] == newest[0] and all(d in newest for d in days[:4]), days[:6]
 
 
 @pytest.fixture(scope="module")

@@ -97,3 +97,14 @@ def test_leadership_never_sees_the_per_user_table(r: Report, shown: list[Any]) -
 
 def test_sections_never_chart_an_empty_frame() -> None:
     assert Chart(None).empty  # a chart without a spec shows its note
+
+
+def test_cli_section_lists_the_top_customisations_of_each_kind_never_summed_across_kinds(r: Report) -> None:
+    (table,) = [p for p in trends.cli_customisations(r).parts if hasattr(p, "frame")]
+    top = table.frame
+    assert set(top["kind"]) <= {"skill", "custom_agent", "mcp", "slash_cmd", "plugin"}
+    assert top.group_by("kind").len()["len"].max() <= 5
+    raw = store.scan(SAMPLE, "aggregate_cli_customisation_day", scope=r.scope, start=r.start, end=r.end).collect()
+    one = top.row(0, named=True)
+    expect = raw.filter((pl.col("kind") == one["kind"]) & (pl.col("name") == one["name"]))["interaction_count"].sum()
+    assert one["interaction_count"] == expect  # summed over days within a name of one kind

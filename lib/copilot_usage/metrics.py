@@ -270,6 +270,44 @@ def top_customisations(customisation_day: pl.DataFrame | pl.LazyFrame, *, n: int
     )
 
 
+def third_party_agents(
+    user_rows: pl.DataFrame | pl.LazyFrame, aggregate_rows: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
+    """Per third-party agent app (GitHub's ``totals_by_3rd_party_agent``, from 2026-08-07), keyed on ``agent_id``
+    with its latest name: ``agent, users`` (distinct users in the rows), ``job_starts`` (the nested
+    ``user_initiated_interaction_count``: agent **job starts**, never part of the top-level interaction count;
+    the aggregate report's when present), ``sessions`` (aggregate report only, counted per day) and ``days``
+    reported. GitHub omits agents it does not recognise, so the rows are not a partition of any total."""
+    latest = pl.col("agent_name").sort_by("day").last()
+    users = (
+        _lazy(user_rows)
+        .group_by("agent_id")
+        .agg(users=pl.col("user_id").n_unique(), user_starts=pl.col("user_initiated_interaction_count").sum(), u=latest)
+    )
+    agg = (
+        _lazy(aggregate_rows)
+        .group_by("agent_id")
+        .agg(
+            starts=pl.col("user_initiated_interaction_count").sum(),
+            sessions=pl.col("session_count").sum(),
+            days=pl.col("day").n_unique(),
+            a=latest,
+        )
+    )
+    return (
+        users.join(agg, on="agent_id", how="full", coalesce=True)
+        .select(
+            agent=pl.coalesce("a", "u", "agent_id"),
+            users="users",
+            job_starts=pl.coalesce("starts", "user_starts"),
+            sessions="sessions",
+            days="days",
+        )
+        .sort("users", "agent", descending=[True, False], nulls_last=True)
+        .collect()
+    )
+
+
 def surface_adoption(user_day: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Long form of :func:`weekly`'s adoption shares: ``week, surface, share`` (0–1)."""
     w = weekly(user_day)

@@ -559,6 +559,46 @@ def review_stages(review_times: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return pl.concat(parts).sort("week", "authored_by", "order").drop("order").collect()
 
 
+PHASE_OUTCOMES_SCHEMA = {
+    "phase": pl.String,
+    "days": pl.UInt32,
+    "mean_daily_engaged_users": pl.Float64,
+    "pull_requests_merged": pl.Int64,
+    "avg_minutes_to_review": pl.Float64,
+    "avg_review_cycles": pl.Float64,
+}
+
+
+def phase_outcomes(phase_days: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Pull requests by AI-adoption phase over the period, from the aggregate report's
+    ``totals_by_ai_adoption_phase`` (GitHub, from 2026-06-26): ``phase, days, mean_daily_engaged_users`` (daily
+    counts are not distinct users over days: their mean, never their sum), ``pull_requests_merged`` (additive),
+    and the averages of minutes to review and review cycles weighted by each day's merged pull requests (GitHub
+    gives a day's average; a day without merges has none). Days GitHub did not report a phase are not zeros."""
+    merged = pl.col("total_pull_requests_merged")
+
+    def weighted(col: str) -> pl.Expr:
+        has = pl.col(col).is_not_null() & (merged > 0)
+        weight = merged.filter(has).sum()
+        return pl.when(weight > 0).then((pl.col(col) * merged).filter(has).sum() / weight)
+
+    return (
+        _lazy(phase_days)
+        .group_by("phase_number")
+        .agg(
+            phase=pl.col("phase").sort_by("day").last(),
+            days=pl.col("day").n_unique(),
+            mean_daily_engaged_users=pl.col("engaged_users").mean(),
+            pull_requests_merged=merged.sum(),
+            avg_minutes_to_review=weighted("avg_pull_requests_minutes_to_review"),
+            avg_review_cycles=weighted("avg_pull_requests_review_cycles"),
+        )
+        .sort("phase_number")
+        .select(list(PHASE_OUTCOMES_SCHEMA))
+        .collect()
+    )
+
+
 def money_by_month(
     user_day: pl.DataFrame | pl.LazyFrame, *, pools: pl.DataFrame | None, price: float = CREDIT_PRICE_USD
 ) -> pl.DataFrame:

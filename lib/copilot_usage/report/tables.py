@@ -80,6 +80,40 @@ _UTC = pl.Datetime("us", "UTC")
 # the columns the reports read from tables a cache may lack (what `build` writes for them): a report on a cache
 # without them gets an empty frame of this shape and says what to fetch
 EMPTY_TABLES: dict[str, Mapping[str, Any]] = {
+    # GitHub added these from 2026-08-07 and 2026-06-26: a cache of older days has none
+    "user_3rd_party_agent_day": {
+        "scope": pl.String,
+        "day": pl.Date,
+        "user_id": pl.Int64,
+        "agent_id": pl.String,
+        "agent_name": pl.String,
+        "user_initiated_interaction_count": pl.Int64,
+    },
+    "aggregate_3rd_party_agent_day": {
+        "scope": pl.String,
+        "day": pl.Date,
+        "agent_id": pl.String,
+        "agent_name": pl.String,
+        "user_initiated_interaction_count": pl.Int64,
+        "session_count": pl.Int64,
+    },
+    "aggregate_cli_customisation_day": {
+        "scope": pl.String,
+        "day": pl.Date,
+        "kind": pl.String,
+        "name": pl.String,
+        "interaction_count": pl.Int64,
+    },
+    "aggregate_ai_adoption_phase_day": {
+        "scope": pl.String,
+        "day": pl.Date,
+        "phase_number": pl.Int64,
+        "phase": pl.String,
+        "engaged_users": pl.Int64,
+        "total_pull_requests_merged": pl.Int64,
+        "avg_pull_requests_minutes_to_review": pl.Float64,
+        "avg_pull_requests_review_cycles": pl.Float64,
+    },
     "repo_review_times_day": {
         "scope": pl.String,
         "day": pl.Date,

@@ -279,7 +279,33 @@ def surfaces(r: Report) -> Section:
     adoption = metrics.surface_adoption(usage(r))
     events = pl.concat([r.events_for("agent"), r.events_for("cli")]).unique(maintain_order=True)
     chart = Chart(charts.surface_adoption(adoption, events=events), data=adoption)
-    return section(surface_story(adoption, register=r.register, end=r.end), chart)
+    agents = protect(
+        metrics.third_party_agents(r.frame("user_3rd_party_agent_day"), r.frame("aggregate_3rd_party_agent_day")),
+        r.audience,
+        group_users="users",
+    )
+    empty = "No third-party agent activity in this period (GitHub reports it from 2026-08-07; absent is not zero)."
+    return section(
+        surface_story(adoption, register=r.register, end=r.end),
+        chart,
+        agents_story(agents),
+        Table(agents, empty=empty, needs=("user_3rd_party_agent_day", "aggregate_3rd_party_agent_day")),
+    )
+
+
+def agents_story(agents: pl.DataFrame) -> list[str]:
+    """The third-party agent apps of the period, each with its users and job starts."""
+    named = agents.drop_nulls("users")
+    if named.height == 0:
+        return []
+    listed = "; ".join(
+        f"{row['agent']}: {row['users']:,} users, {row['job_starts'] or 0:,} job starts"
+        for row in named.head(5).iter_rows(named=True)
+    )
+    return [
+        f"Third-party agents GitHub recognised in the period — {listed}. A job start is not an interaction: it is "
+        "never added to the interaction counts, and agents GitHub does not recognise are not listed."
+    ]
 
 
 def surface_story(adoption: pl.DataFrame, *, register: pl.DataFrame, end: dt.date) -> list[str]:
@@ -322,7 +348,16 @@ def cli_customisations(r: Report) -> Section:
     """Which kinds of CLI customisation are used (from 2026-09-17), per kind and never added across kinds."""
     kinds = protect(metrics.cli_customisations(usage(r), r.frame("aggregate_day")), r.audience, group_users="users")
     empty = "No CLI customisation data in this period (GitHub reports it from 2026-09-17), or groups under k_min."
-    return section(customisation_story(kinds), Chart(charts.cli_customisations(kinds), data=kinds, empty=empty))
+    top = metrics.top_customisations(r.frame("aggregate_cli_customisation_day"), n=5)
+    return section(
+        customisation_story(kinds),
+        Chart(charts.cli_customisations(kinds), data=kinds, empty=empty),
+        "The most used of each kind over the period (GitHub's top five a day per kind; interactions summed over "
+        "days within a kind, never across kinds; 'other' and 'custom' are your own):"
+        if top.height
+        else "",
+        Table(top, empty="", needs=("aggregate_cli_customisation_day",)),
+    )
 
 
 def customisation_story(kinds: pl.DataFrame) -> list[str]:

@@ -430,13 +430,31 @@ def outcomes(r: Report) -> Section:
     (``repo_review_times_day``, issue 16)."""
     weekly = value.outcomes(r.frame("aggregate_day", columns=AGGREGATE_DAY), usage(r))
     stages = value.review_stages(r.frame("repo_review_times_day"))
+    phases = value.phase_outcomes(r.frame("aggregate_ai_adoption_phase_day"))
     return section(
         _outcomes_story(weekly),
         Chart(
             charts.outcomes(weekly, events=r.events_for("credits")), data=weekly.drop_nulls("created_per_1000_credits")
         ),
         r.not_fetched("repo_review_times_day") or review_stages_story(stages),
+        phase_story(phases),
+        Table(phases, empty="GitHub reports pull requests by adoption phase from 2026-06-26: none in this period."),
     )
+
+
+def phase_story(phases: pl.DataFrame) -> list[str]:
+    """Merged pull requests and review time of the first and the last adoption phase (a correlation across
+    phases, not an effect of Copilot)."""
+    rated = phases.drop_nulls("avg_minutes_to_review")
+    if rated.height < 2:
+        return []
+    low, high = rated.row(0, named=True), rated.row(-1, named=True)
+    return [
+        f"Pull requests merged by users in {high['phase']}: {high['pull_requests_merged']:,}, reviewed in "
+        f"{_hours(high['avg_minutes_to_review'])} on average over {high['avg_review_cycles']:.1f} review cycles; in "
+        f"{low['phase']}: {low['pull_requests_merged']:,}, {_hours(low['avg_minutes_to_review'])}, "
+        f"{low['avg_review_cycles']:.1f} cycles (GitHub's adoption phases; a comparison, not an effect of Copilot)."
+    ]
 
 
 def _outcomes_story(weekly: pl.DataFrame) -> list[str]:
