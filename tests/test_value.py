@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from copilot_usage import github_changes, store, value
 from copilot_usage.catalog import Scope
@@ -230,3 +231,21 @@ def test_the_fit_from_sums_equals_the_nnls_on_the_rows() -> None:
         assert got[name] == pytest.approx(c, rel=1e-6, abs=1e-9), name
     assert fit.r2_holdout == pytest.approx(rows["r2_holdout"], rel=1e-6)
     assert fit.mae_holdout == pytest.approx(rows["mae"], rel=1e-6)
+
+
+def test_sums_and_totals_read_a_few_days_at_a_time_give_the_whole_periods_answer() -> None:
+    """At 100,000 seats the reports read the design and the team-attributed rows a fortnight at a time: the
+    partial sums and totals add up to the whole period's, active days included."""
+    tables = _tenant_tables(dt.date(2026, 10, 7))
+    design = value.intensity_design(tables["user_day"], tables["user_feature_day"], tables["user_model_feature_day"])
+    whole, chunked = value.credit_intensity(design), value.credit_intensity(design, chunk_days=7)
+    assert whole.rows == chunked.rows and whole.activity == pytest.approx(chunked.activity)
+    for (_, _, a), (_, _, b) in zip(whole.coefficients.iter_rows(), chunked.coefficients.iter_rows(), strict=True):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
+    assert chunked.mae_holdout == pytest.approx(whole.mae_holdout) and chunked.r2_holdout == pytest.approx(
+        whole.r2_holdout
+    )
+    ud = tables["user_day"].with_columns(unit=pl.col("user_id") % 3)
+    totals = value.user_totals(ud, by=["unit"])
+    assert_frame_equal(value.user_totals(ud, by=["unit"], chunk_days=5), totals, rel_tol=1e-12)  # float sums
+    assert value.user_totals(ud.head(0), by=["unit"], chunk_days=5).height == 0

@@ -36,32 +36,55 @@ Per user over the period (active days = days with a usage row):
 * mixed — everything else."""
 
 
-def user_totals(user_day: pl.DataFrame | pl.LazyFrame, *, by: list[str] | None = None) -> pl.DataFrame:
+def user_totals(
+    user_day: pl.DataFrame | pl.LazyFrame, *, by: list[str] | None = None, chunk_days: int | None = None
+) -> pl.DataFrame:
     """Per user (and ``by`` keys): credits (null if no row carries the field), active days, outputs.
 
     Returns ``user_id, user_login, *by, credits, credit_days, active_days, <OUTPUTS...>, agent_days,
-    cli_days, chat_days, interaction_days``.
+    cli_days, chat_days, interaction_days``. With ``chunk_days`` the rows are read that many days at a time and
+    the partial totals combined (every total is a sum over days, active days included: the windows are
+    disjoint), so a lazy team attribution — several rows per user-day — is never joined for the whole period.
     """
     keys = ["user_id", "user_login", *(by or [])]
+    lazy = _lazy(user_day)
+    if chunk_days is None:
+        return _user_totals(lazy, keys).sort(keys).collect()
+    first, last = lazy.select(first=pl.col("day").min(), last=pl.col("day").max()).collect().row(0)
+    parts, lo = [], first
+    while lo is not None and lo <= last:
+        hi = lo + dt.timedelta(days=chunk_days - 1)
+        parts.append(_user_totals(lazy.filter(pl.col("day").is_between(lo, hi)), keys).collect())
+        lo = hi + dt.timedelta(days=1)
+    if not parts:
+        return _user_totals(lazy, keys).sort(keys).collect()
+    summed = [c for c in parts[0].columns if c not in (*keys, "credits")]
     return (
-        _lazy(user_day)
+        pl.concat(parts)
         .group_by(keys)
         .agg(
-            credits=pl.when(pl.col("ai_credits_used").is_not_null().any()).then(pl.col("ai_credits_used").sum()),
-            credit_days=pl.col("ai_credits_used").is_not_null().sum(),
-            active_days=pl.col("day").n_unique(),
-            loc_added_sum=pl.col("loc_added_sum").sum(),
-            code_acceptance_activity_count=pl.col("code_acceptance_activity_count").sum(),
-            code_generation_activity_count=pl.col("code_generation_activity_count").sum(),
-            user_initiated_interaction_count=pl.col("user_initiated_interaction_count").sum(),
-            cli_session_count=pl.col("cli_session_count").fill_null(0).sum(),
-            agent_days=pl.col("used_agent").fill_null(False).sum(),
-            cli_days=pl.col("used_cli").fill_null(False).sum(),
-            chat_days=pl.col("used_chat").fill_null(False).sum(),
-            interaction_days=(pl.col("user_initiated_interaction_count") > 0).sum(),
+            pl.col(summed).sum(),
+            credits=pl.when(pl.col("credits").is_not_null().any()).then(pl.col("credits").sum()),
         )
+        .select(parts[0].columns)
         .sort(keys)
-        .collect(engine="streaming")  # a team attribution feeds it several rows per user-day: never held whole
+    )
+
+
+def _user_totals(lazy: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    return lazy.group_by(keys).agg(
+        credits=pl.when(pl.col("ai_credits_used").is_not_null().any()).then(pl.col("ai_credits_used").sum()),
+        credit_days=pl.col("ai_credits_used").is_not_null().sum(),
+        active_days=pl.col("day").n_unique(),
+        loc_added_sum=pl.col("loc_added_sum").sum(),
+        code_acceptance_activity_count=pl.col("code_acceptance_activity_count").sum(),
+        code_generation_activity_count=pl.col("code_generation_activity_count").sum(),
+        user_initiated_interaction_count=pl.col("user_initiated_interaction_count").sum(),
+        cli_session_count=pl.col("cli_session_count").fill_null(0).sum(),
+        agent_days=pl.col("used_agent").fill_null(False).sum(),
+        cli_days=pl.col("used_cli").fill_null(False).sum(),
+        chat_days=pl.col("used_chat").fill_null(False).sum(),
+        interaction_days=(pl.col("user_initiated_interaction_count") > 0).sum(),
     )
 
 
@@ -278,7 +301,23 @@ class IntensityFit:
     activity: dict[str, float] = field(default_factory=dict)
 
 
-def credit_intensity(design: pl.DataFrame | pl.LazyFrame, *, holdout_every: int = 5) -> IntensityFit:
+def _day_windows(lazy: pl.LazyFrame, chunk_days: int | None) -> list[pl.Expr]:
+    """Filters that split ``lazy``'s days into disjoint windows of ``chunk_days`` (one filter of every row when
+    None or when it has no rows)."""
+    first, last = lazy.select(first=pl.col("day").min(), last=pl.col("day").max()).collect().row(0)
+    if chunk_days is None or first is None:
+        return [pl.lit(True)]
+    out, lo = [], first
+    while lo <= last:
+        hi = lo + dt.timedelta(days=chunk_days - 1)
+        out.append(pl.col("day").is_between(lo, hi))
+        lo = hi + dt.timedelta(days=1)
+    return out
+
+
+def credit_intensity(
+    design: pl.DataFrame | pl.LazyFrame, *, holdout_every: int = 5, chunk_days: int | None = None
+) -> IntensityFit:
     """Non-negative least squares of daily credits on feature generations and model interactions.
 
     Days are split by calendar day: every ``holdout_every``-th day is held out. An *estimate* of each feature's
@@ -287,7 +326,8 @@ def credit_intensity(design: pl.DataFrame | pl.LazyFrame, *, holdout_every: int 
     Solved from sufficient statistics, never from the rows: the design is read in two aggregating passes (per
     split: row count, sums of y, y², each x, x·y and x·xᵀ; then the held-out absolute errors), and the NNLS runs
     on the Cholesky factor of the scaled XᵀX (‖Xc − y‖² = ‖Lᵀc − z‖² + const, with L z = Xᵀy), which has the same
-    minimiser as the NNLS on the rows. Memory is O(regressors²), not O(user-days).
+    minimiser as the NNLS on the rows. Memory is O(regressors²), not O(user-days); with ``chunk_days`` the sums
+    are taken that many days at a time and added (the design's joins then never hold the whole period).
     """
     lazy = _lazy(design)
     regressors = [c for c in lazy.collect_schema().names() if ":" in c]
@@ -298,8 +338,10 @@ def credit_intensity(design: pl.DataFrame | pl.LazyFrame, *, holdout_every: int 
     first = lazy.select(pl.col("day").min()).collect().item()
     test = ((pl.col("day") - pl.lit(first)).dt.total_days() % holdout_every) == holdout_every - 1
     pairs = [(a, b) for i, a in enumerate(regressors) for b in regressors[i:]]
-    stats = (
-        lazy.with_columns(detail=detail, test=test)
+    windows = _day_windows(lazy, chunk_days)
+    partial = [
+        lazy.filter(window)
+        .with_columns(detail=detail, test=test)
         .group_by("detail", "test")
         .agg(
             n=pl.len(),
@@ -310,7 +352,17 @@ def credit_intensity(design: pl.DataFrame | pl.LazyFrame, *, holdout_every: int 
             **{f"xy{i}": (pl.col(c) * y).sum() for i, c in enumerate(regressors)},
             **{f"g{k}": (pl.col(a) * pl.col(b)).sum() for k, (a, b) in enumerate(pairs)},
         )
-        .collect(engine="streaming")
+        .collect()
+        for window in windows
+    ]
+    maxima = [f"m{i}" for i in range(len(regressors))]
+    stats = (
+        pl.concat(partial)
+        .group_by("detail", "test")
+        .agg(
+            pl.col(maxima).max(),
+            pl.exclude("detail", "test", *maxima).sum(),
+        )
     )
     total = float(stats["y"].sum() or 0.0)
     no_detail = float(stats.filter(~pl.col("detail"))["y"].sum() or 0.0)
@@ -364,7 +416,12 @@ def credit_intensity(design: pl.DataFrame | pl.LazyFrame, *, holdout_every: int 
     mae = None
     if held["n"]:
         prediction = pl.sum_horizontal([pl.col(c) * float(b) for c, b in zip(regressors, coef, strict=True)])
-        mae = lazy.filter(detail & test).select((y - prediction).abs().mean()).collect(engine="streaming").item()
+        errors = [
+            lazy.filter(window & detail & test).select(total=(y - prediction).abs().sum(), n=pl.len()).collect()
+            for window in windows
+        ]
+        summed = pl.concat(errors).sum()
+        mae = summed["total"].item() / summed["n"].item() if summed["n"].item() else None
     activity = train["x"] + held["x"]
     y_fitted = train["y"] + held["y"]
     kinds = [r.split(":", 1) for r in regressors]

@@ -502,7 +502,9 @@ def adoption_lag(r: Report) -> Section:
 
 def value_by_team(r: Report) -> Section:
     """The value report's value-per-credit measures per unit (same functions)."""
-    per_user_unit = value.user_totals(team_view(r).unit_days, by=["unit"])
+    per_user_unit = value.user_totals(
+        team_view(r).unit_days, by=["unit"], chunk_days=15
+    )  # the join a fortnight at a time
     per_team = protect(
         value.output_per_credit(
             per_user_unit,

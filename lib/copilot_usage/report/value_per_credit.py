@@ -57,6 +57,7 @@ AGGREGATE_DAY = (
     "pr_median_minutes_to_merge_copilot_authored",
 )
 REVIEW_MEASURE = "user_initiated_interaction_count"
+CHUNK_DAYS = 15  # per-team totals are read this many days at a time (a team attribution is ~2 rows a user-day)
 # register measures whose definition changes bias the credit-intensity estimates
 INTENSITY_MEASURES = ("credits", "code_generation", "feature_mix", "agent", "cli")
 
@@ -134,12 +135,14 @@ def design(r: Report) -> pl.LazyFrame:
 
 
 def fit(r: Report) -> value.IntensityFit:
-    return r.memo("value.fit", lambda: value.credit_intensity(design(r)))
+    return r.memo("value.fit", lambda: value.credit_intensity(design(r), chunk_days=CHUNK_DAYS))
 
 
 def unit_totals(r: Report) -> pl.DataFrame:
     """Per user and team (GitHub's daily team membership, nested teams rolled up; non-additive)."""
-    return r.memo("value.unit_totals", lambda: value.user_totals(team_days_query(r, usage(r)), by=["unit"]))
+    return r.memo(
+        "value.unit_totals", lambda: value.user_totals(team_days_query(r, usage(r)), by=["unit"], chunk_days=CHUNK_DAYS)
+    )
 
 
 # ---------------------------------------------------------------------- headline
