@@ -294,3 +294,13 @@ def test_cost_centres_not_fetched_say_so_with_the_command(tmp_path: Path) -> Non
     assert set(view.unit_days.collect()["unit"]) == {"(no cost centre)"}
     assert any("--reports cost-centers" in w and "manage_billing:enterprise" in w for w in view.warnings)
     assert "cost_centers" in r.notes().summary["not_fetched"]
+
+
+def test_adoption_read_a_few_days_at_a_time_is_the_whole_periods() -> None:
+    """First use, first agent use, the latest phase and the surfaces combine across windows of days."""
+    from polars.testing import assert_frame_equal
+
+    r = _sample_report("enterprise:octo-sim")
+    view = team_distribution.team_view(r)
+    whole = teams.adoption(view.unit_days, view.seated, r.frame("seats"))
+    assert_frame_equal(teams.adoption(view.unit_days, view.seated, r.frame("seats"), chunk_days=6), whole)

@@ -44,6 +44,20 @@ def as_lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
 
 
+def day_windows(lazy: pl.LazyFrame, chunk_days: int | None) -> list[pl.Expr]:
+    """Filters that split ``lazy``'s days into disjoint windows of ``chunk_days`` (one filter of every row when
+    None or when it has no rows)."""
+    first, last = lazy.select(first=pl.col("day").min(), last=pl.col("day").max()).collect().row(0)
+    if chunk_days is None or first is None:
+        return [pl.lit(True)]
+    out, lo = [], first
+    while lo <= last:
+        hi = lo + dt.timedelta(days=chunk_days - 1)
+        out.append(pl.col("day").is_between(lo, hi))
+        lo = hi + dt.timedelta(days=1)
+    return out
+
+
 _lazy = as_lazy
 
 

@@ -30,6 +30,7 @@ from . import measures
 from .cost_centers import NO_COST_CENTRE
 from .errors import InputError
 from .metrics import as_lazy as _lazy
+from .metrics import day_windows
 from .value import gini
 
 # the surfaces a unit's adoption row says its users ever used
@@ -563,20 +564,36 @@ def spread(unit_days: Frame) -> pl.DataFrame:
     )
 
 
-def adoption(unit_days: Frame, seated: pl.DataFrame, seats: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+def adoption(
+    unit_days: Frame, seated: pl.DataFrame, seats: pl.DataFrame | pl.LazyFrame, *, chunk_days: int | None = None
+) -> pl.DataFrame:
     """Per unit: seated, active seated, idle seats, adoption (as :func:`unit_summary`), surface use shares and
     adoption-phase mix (users by last phase) of its active users, and median days from seat grant to first use /
-    first agent use."""
-    firsts = (
-        _lazy(unit_days)
+    first agent use. With ``chunk_days`` the rows are read that many days at a time (each user's first days,
+    latest phase and surfaces combine across the windows)."""
+    lazy = _lazy(unit_days)
+    has_phase = pl.col("ai_adoption_phase_number").is_not_null()
+    parts = [
+        lazy.filter(window)
         .group_by("unit", "user_id")
         .agg(
             first_use=pl.col("day").min(),
             first_agent=pl.col("day").filter(pl.col("used_agent").fill_null(False)).min(),
+            phase_day=pl.col("day").filter(has_phase).max(),
             phase=pl.col("ai_adoption_phase_number").sort_by("day").drop_nulls().last(),
             **{s: pl.col(s).fill_null(False).any() for s in ADOPTION_FLAGS},
         )
         .collect()
+        for window in day_windows(lazy, chunk_days)
+    ]
+    firsts = (
+        pl.concat(parts)
+        .group_by("unit", "user_id")
+        .agg(
+            pl.col("first_use", "first_agent").min(),
+            phase=pl.col("phase").sort_by("phase_day").drop_nulls().last(),
+            **{s: pl.col(s).any() for s in ADOPTION_FLAGS},
+        )
     )
     since = firsts["first_use"].min()  # the first day of any unit's activity
     grants = _lazy(seats).group_by("user_id").agg(granted=pl.col("created_at").min().dt.date()).collect()

@@ -17,6 +17,7 @@ import polars as pl
 from scipy.optimize import nnls
 
 from .metrics import as_lazy as _lazy
+from .metrics import day_windows
 from .pricing import CREDIT_PRICE_USD
 
 OUTPUTS = {
@@ -50,14 +51,7 @@ def user_totals(
     lazy = _lazy(user_day)
     if chunk_days is None:
         return _user_totals(lazy, keys).sort(keys).collect()
-    first, last = lazy.select(first=pl.col("day").min(), last=pl.col("day").max()).collect().row(0)
-    parts, lo = [], first
-    while lo is not None and lo <= last:
-        hi = lo + dt.timedelta(days=chunk_days - 1)
-        parts.append(_user_totals(lazy.filter(pl.col("day").is_between(lo, hi)), keys).collect())
-        lo = hi + dt.timedelta(days=1)
-    if not parts:
-        return _user_totals(lazy, keys).sort(keys).collect()
+    parts = [_user_totals(lazy.filter(window), keys).collect() for window in day_windows(lazy, chunk_days)]
     summed = [c for c in parts[0].columns if c not in (*keys, "credits")]
     return (
         pl.concat(parts)
@@ -301,20 +295,6 @@ class IntensityFit:
     activity: dict[str, float] = field(default_factory=dict)
 
 
-def _day_windows(lazy: pl.LazyFrame, chunk_days: int | None) -> list[pl.Expr]:
-    """Filters that split ``lazy``'s days into disjoint windows of ``chunk_days`` (one filter of every row when
-    None or when it has no rows)."""
-    first, last = lazy.select(first=pl.col("day").min(), last=pl.col("day").max()).collect().row(0)
-    if chunk_days is None or first is None:
-        return [pl.lit(True)]
-    out, lo = [], first
-    while lo <= last:
-        hi = lo + dt.timedelta(days=chunk_days - 1)
-        out.append(pl.col("day").is_between(lo, hi))
-        lo = hi + dt.timedelta(days=1)
-    return out
-
-
 def credit_intensity(
     design: pl.DataFrame | pl.LazyFrame, *, holdout_every: int = 5, chunk_days: int | None = None
 ) -> IntensityFit:
@@ -338,7 +318,7 @@ def credit_intensity(
     first = lazy.select(pl.col("day").min()).collect().item()
     test = ((pl.col("day") - pl.lit(first)).dt.total_days() % holdout_every) == holdout_every - 1
     pairs = [(a, b) for i, a in enumerate(regressors) for b in regressors[i:]]
-    windows = _day_windows(lazy, chunk_days)
+    windows = day_windows(lazy, chunk_days)
     partial = [
         lazy.filter(window)
         .with_columns(detail=detail, test=test)

@@ -291,7 +291,8 @@ def models(r: Report) -> Section:
         r.scan("user_feature_day", columns=value.DESIGN_COLUMNS["user_feature_day"]),
         r.scan("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]),
     )
-    estimated = value.attributed_credits(value.credit_intensity(design))
+    # the sums a fortnight at a time, as the value report reads them
+    estimated = value.attributed_credits(value.credit_intensity(design, chunk_days=15))
     return section(Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows."))
 
 

@@ -453,7 +453,9 @@ def _adoption(r: Report) -> pl.DataFrame:
     def compute() -> pl.DataFrame:
         view = team_view(r)
         return protect(
-            teams.adoption(view.unit_days, view.seated, r.frame("seats")), r.audience, group_users="seated_users"
+            teams.adoption(view.unit_days, view.seated, r.frame("seats"), chunk_days=15),
+            r.audience,
+            group_users="seated_users",
         )
 
     return r.memo("team_distribution.adoption", compute)
