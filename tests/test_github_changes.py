@@ -138,3 +138,13 @@ def test_forecast_and_outcome_charts_draw_only_the_entries_inside_their_days() -
     weeks = pl.DataFrame({"week": [D(2026, 6, 29), D(2026, 7, 6)], "created_per_1000_credits": [1.0, 2.0]})
     weekly = weeks.with_columns(merged_per_1000_credits=pl.lit(0.5))
     assert charts.event_labels(charts.outcomes(weekly, events=events)) == ["GitHub 07-02: credit attribution fixed"]
+
+
+def test_the_team_heat_map_marks_the_week_of_each_entry_inside_its_weeks() -> None:
+    events = github_changes.as_events(github_changes.register())
+    weeks = pl.date_range(D(2026, 6, 29), D(2026, 7, 20), interval="1w", eager=True)
+    frame = pl.DataFrame({"week": weeks, "unit": ["a"] * weeks.len(), "credits": [1.0] * weeks.len()})
+    chart = charts.unit_heatmap(frame, events=events)
+    assert charts.event_labels(chart) == ["GitHub 07-02: credit attribution fixed"]  # 07-28 is after the weeks
+    rows = [row for data in chart.to_dict().get("datasets", {}).values() for row in data if "label" in row]
+    assert [row["week"][:10] for row in rows] == ["2026-06-29"]  # drawn on the week it falls in

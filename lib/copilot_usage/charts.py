@@ -504,10 +504,11 @@ def unit_spread(frame: pl.DataFrame) -> alt.TopLevelMixin:
     )
 
 
-def unit_heatmap(frame: pl.DataFrame) -> alt.Chart:
-    """Weekly credits per unit. Expects ``week, unit, credits``."""
-    return (
-        alt.Chart(frame, title="Weekly AI credits per unit")
+def unit_heatmap(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
+    """Weekly credits per unit, with ``events`` marked on the week they fall in. Expects ``week, unit, credits``
+    (weeks starting on Monday, as :func:`teams.weekly_by_unit` truncates them)."""
+    cells = (
+        alt.Chart(frame)
         .mark_rect()
         .encode(
             alt.X("week:O").timeUnit("yearmonthdate").title("Week starting"),
@@ -515,8 +516,28 @@ def unit_heatmap(frame: pl.DataFrame) -> alt.Chart:
             alt.Color("credits:Q").title("Credits").scale(scheme="blues"),
             tooltip=[alt.Tooltip("week:T"), alt.Tooltip("unit:N"), alt.Tooltip("credits:Q", format=",.0f")],
         )
-        .properties(width=560)
     )
+    marked = _within(events, frame["week"].cast(pl.Date)) if frame.height else None
+    layers: list[Any] = [cells]
+    if marked is not None and marked.height:
+        weeks = marked.with_columns(week=pl.col("day").dt.truncate("1w"))
+        for github in (False, True):
+            part = weeks.filter((pl.col("origin") == "GitHub") == github)
+            if part.height == 0:
+                continue
+            color = EVENT_COLORS["GitHub"] if github else OWN_EVENT_COLOR
+            base = alt.Chart(part)
+            layers.append(
+                base.mark_rule(color=color, strokeDash=[4, 3], strokeWidth=2).encode(
+                    alt.X("week:O").timeUnit("yearmonthdate")
+                )
+            )
+            layers.append(
+                base.mark_text(align="left", dx=4, dy=-4 if not github else 10, color=color, fontSize=10).encode(
+                    alt.X("week:O").timeUnit("yearmonthdate"), alt.Y(value=8), alt.Text("label:N")
+                )
+            )
+    return alt.layer(*layers).properties(title="Weekly AI credits per unit", width=560)
 
 
 def event_labels(chart: Any) -> list[str]:

@@ -540,7 +540,7 @@ def over_time(r: Report) -> Section:
     said = github_changes.bearing_on(r.register, ["credits"], start=r.start, end=r.end, what="the weekly credits")
     return section(
         said,
-        Chart(charts.unit_heatmap(weekly), data=weekly),
+        Chart(charts.unit_heatmap(weekly, events=r.events_for("credits")), data=weekly),
         github_changes.straddling(r.register, "credits", end=r.end, days=28),
         Table(teams.movers(weekly).head(10), empty="Fewer than two weeks of data."),
     )
