@@ -165,3 +165,24 @@ def test_spend_renders_with_and_without_billing(cache: Path, tmp_path: Path, wit
     assert ("No billing data in the cache" in html) is (not with_billing)
     assert out.summary["reconciliation"] == ("no billing data" if not with_billing else "3 days differ")
     assert "simdev-" not in html
+
+
+def test_the_headline_says_code_review_minutes_are_billed_as_actions_not_credits(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from copilot_usage.report import display as report_display
+    from copilot_usage.report import open_report
+    from copilot_usage.report import spend as spend_report
+
+    monkeypatch.setattr(report_display, "display", lambda *a, **kw: None)
+    r = open_report(
+        "t", data_dir=str(cache), scope="enterprise:" + Tenant(seed=SEED, users=USERS, days=DAYS).enterprise
+    )
+    month = r.frame("user_day").filter(pl.col("day") >= r.end.replace(day=1))
+    users = month.filter(pl.col("used_copilot_code_review_active").fill_null(False))["user_id"].n_unique()
+    said = spend_report.headline(r).sentences
+    assert users > 0 and said[0].startswith(f"Copilot code review was used this month ({users:,} users).")
+    assert "Actions usage, not AI credits" in said[0]
+    # before 2026-06-01 Copilot code review did not use Actions minutes: nothing to say
+    early = open_report("t", data_dir=str(cache), scope=r.scope, start="2026-05-01", end="2026-05-31")
+    assert spend_report.code_review_note(early) == ""

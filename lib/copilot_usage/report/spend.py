@@ -224,7 +224,32 @@ def headline(r: Report) -> Section:
             Tile("Reconciliation", status),
         )
     )
-    return section(tiles, figures=figures)
+    return section(tiles, code_review_note(r), figures=figures)
+
+
+ACTIONS_MINUTES_FROM = dt.date(2026, 6, 1)  # GitHub's changelog, 2026-04-27: code review runs on Actions runners
+
+
+def code_review_note(r: Report) -> str:
+    """What these figures leave out when Copilot code review ran this month: on private repositories it also
+    uses GitHub Actions minutes, billed as Actions usage, not AI credits (empty when nobody used it)."""
+    month_start = max(r.end.replace(day=1), ACTIONS_MINUTES_FROM)
+    if r.end < month_start:
+        return ""
+    days = r.frame_between(
+        "user_day", month_start, r.end, columns=("day", "user_id", "used_copilot_code_review_active")
+    )
+    if "used_copilot_code_review_active" not in days.columns:
+        return ""
+    users = days.filter(pl.col("used_copilot_code_review_active").fill_null(False))["user_id"].n_unique()
+    if users == 0:
+        return ""
+    return (
+        f"Copilot code review was used this month ({users:,} users). Since {ACTIONS_MINUTES_FROM:%Y-%m-%d} it also "
+        "runs on GitHub Actions on private repositories, and GitHub bills those minutes as Actions usage, not AI "
+        "credits (GitHub changelog, 2026-04-27): they are not in these figures; see the billing usage report's "
+        "Actions lines."
+    )
 
 
 def reconciliation(r: Report) -> Section:
