@@ -157,3 +157,13 @@ def test_intensity_names_what_limits_the_estimates(r: Report) -> None:
     assert any(s.startswith("GitHub's 2026-10-06 change bears on these estimates") for s in said)
     assert any("no activity detail" in s for s in said)
     assert vpc.no_detail_sentence(0.0) == []
+
+
+def test_the_team_table_keeps_the_teams_that_used_the_most_credits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of teams at 100,000 seats: the table lists the largest by credits and says how many there are."""
+    whole = next(p for p in vpc.per_team(_open(SAMPLE)).parts if hasattr(p, "frame")).frame
+    monkeypatch.setattr(vpc, "FULL_TABLE_MAX", 2)
+    section = vpc.per_team(_open(SAMPLE))
+    (table,) = [p for p in section.parts if hasattr(p, "frame")]
+    assert set(table.frame["unit"]) == set(whole.sort("credits", descending=True)["unit"].head(2))
+    assert f"The 2 teams that used the most credits are listed, of {whole.height}" in " ".join(section.sentences)

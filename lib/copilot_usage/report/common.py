@@ -12,6 +12,8 @@ from .. import metrics
 from ..pricing import CREDIT_PRICE_USD
 from .context import Report
 
+FULL_TABLE_MAX = 50  # per-unit tables up to this many rows are shown whole; longer ones keep the largest units
+
 
 def change_phrase(what: str, change: float | None, period: str) -> str:
     """Deterministic narrative: ``"Credits per active user rose 18% week over week."``"""

@@ -20,7 +20,7 @@ import polars as pl
 from .. import charts, cost_centers, github_changes, teams, value
 from ..errors import ConfigError
 from . import attribution
-from .common import change_phrase
+from .common import FULL_TABLE_MAX, change_phrase
 from .context import Report
 from .html import fmt_num
 from .privacy import protect
@@ -43,7 +43,6 @@ USER_DAY = (
 )
 
 UNITS = ("team", "department", "cost_centre")
-FULL_TABLE_MAX = 50  # per-unit tables up to this many rows are shown whole; longer ones keep the top_n units
 HEALTH_COLUMNS = ("report", "status", "day")
 SUMMARY_TABLE = (
     "unit",

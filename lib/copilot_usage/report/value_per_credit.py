@@ -16,7 +16,7 @@ import polars as pl
 
 from .. import charts, github_changes, value
 from .attribution import team_days_query
-from .common import monthly_pools
+from .common import FULL_TABLE_MAX, monthly_pools
 from .context import Report
 from .html import fmt_num
 from .privacy import protect
@@ -232,10 +232,19 @@ def per_team(r: Report) -> Section:
         outputs={"loc_added_sum": "accepted lines"},
     )
     shown = protect(rows, r.audience, group_users="users")
+    # at 100,000 seats there are thousands of teams: the table keeps those that used the most credits
+    kept = shown.sort("credits", descending=True, nulls_last=True).head(FULL_TABLE_MAX)
+    cut = (
+        f"The {kept.height} teams that used the most credits are listed, of {shown.height} with k_min users above "
+        "the floors."
+        if shown.height > kept.height
+        else ""
+    )
     return section(
         r.not_fetched("user_team_day", "teams"),
+        cut,
         Table(
-            shown.sort("per_100_credits", descending=True, nulls_last=True),
+            kept.sort("per_100_credits", descending=True, nulls_last=True),
             empty="No team has k_min users above the floors.",
         ),
     )
