@@ -167,3 +167,15 @@ def test_the_team_table_keeps_the_teams_that_used_the_most_credits(monkeypatch: 
     (table,) = [p for p in section.parts if hasattr(p, "frame")]
     assert set(table.frame["unit"]) == set(whole.sort("credits", descending=True)["unit"].head(2))
     assert f"The 2 teams that used the most credits are listed, of {whole.height}" in " ".join(section.sentences)
+
+
+def test_the_quadrant_charts_the_largest_entries_with_the_medians_of_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vpc, "CHART_POINTS_MAX", 3)
+    r = _open(SAMPLE)
+    quad = vpc.quadrant(r)
+    section = vpc.cost_vs_output(r)
+    (chart,) = section.charts
+    assert chart.data is not None and chart.data.height == 3
+    assert set(chart.data["credits"]) == set(quad.frame["credits"].sort(descending=True).head(3))
+    assert chart.data["cost_median"].unique().to_list() == [quad.frame["credits"].median()]  # of all, not the 3
+    assert f"the counts are of all {quad.frame.height}" in " ".join(section.sentences)

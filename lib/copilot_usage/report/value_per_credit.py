@@ -339,12 +339,23 @@ def _quadrant(r: Report) -> Quadrant:
     return Quadrant(value.quadrant(users) if users.height else users, "user_login")
 
 
+CHART_POINTS_MAX = 500  # a scatter of every user or team at 100,000 seats is megabytes of marks nobody can read
+
+
 def cost_vs_output(r: Report) -> Section:
     quad = quadrant(r)
+    charted = quad.frame.sort("credits", descending=True, nulls_last=True).head(CHART_POINTS_MAX)
+    cut = (
+        f"The chart shows the {charted.height} {quad.noun}s that used the most credits; the medians, the quadrants "
+        f"and the counts are of all {quad.frame.height}."
+        if quad.frame.height > charted.height
+        else ""
+    )
     return section(
         _quadrant_story(quad),
+        cut,
         # the quadrant is protected already (pseudonyms before the chart is built): not pseudonymised again
-        Chart(charts.quadrant(quad.frame, label=quad.label), data=quad.frame, user_column=None),
+        Chart(charts.quadrant(charted, label=quad.label), data=charted, user_column=None),
         Table(review_table(r, quad), empty="No entry in the review quadrant."),
     )
 
