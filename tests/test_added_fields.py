@@ -176,7 +176,7 @@ def test_cli_customisations_per_kind_never_summed(built: dict[str, Any]) -> None
     assert top.group_by("kind").len()["len"].max() <= 5
     long = built["aggregate_cli_customisation_day"]
     mcp = long.filter(pl.col("kind") == "mcp").group_by("name").agg(pl.col("interaction_count").sum())
-    assert dict(top.filter(pl.col("kind") == "mcp").select("name", "interaction_count").iter_rows()) == dict(
+    assert dict(top.filter(pl.col("kind") == "MCP servers").select("name", "interaction_count").iter_rows()) == dict(
         mcp.sort("interaction_count", descending=True).head(5).iter_rows()
     )
     # a cache built before GitHub added the fields: nothing, not zeros

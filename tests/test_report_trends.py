@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from copilot_usage import store
+from copilot_usage import metrics, store
 from copilot_usage.output_record import mime
 from copilot_usage.report import Chart, Report, open_report, trends
 from copilot_usage.report import display as report_display
@@ -102,9 +102,10 @@ def test_sections_never_chart_an_empty_frame() -> None:
 def test_cli_section_lists_the_top_customisations_of_each_kind_never_summed_across_kinds(r: Report) -> None:
     (table,) = [p for p in trends.cli_customisations(r).parts if hasattr(p, "frame")]
     top = table.frame
-    assert set(top["kind"]) <= {"skill", "custom_agent", "mcp", "slash_cmd", "plugin"}
+    assert set(top["kind"]) <= set(metrics.CUSTOMISATION_LABELS.values())  # labelled as the chart names them
     assert top.group_by("kind").len()["len"].max() <= 5
     raw = store.scan(SAMPLE, "aggregate_cli_customisation_day", scope=r.scope, start=r.start, end=r.end).collect()
     one = top.row(0, named=True)
-    expect = raw.filter((pl.col("kind") == one["kind"]) & (pl.col("name") == one["name"]))["interaction_count"].sum()
+    kind = {label: k for k, label in metrics.CUSTOMISATION_LABELS.items()}[one["kind"]]
+    expect = raw.filter((pl.col("kind") == kind) & (pl.col("name") == one["name"]))["interaction_count"].sum()
     assert one["interaction_count"] == expect  # summed over days within a name of one kind

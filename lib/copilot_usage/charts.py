@@ -194,11 +194,11 @@ def cli_customisations(frame: pl.DataFrame) -> alt.Chart:
     """Users of each kind of CLI customisation, one bar per kind (never stacked: kinds overlap, plugins are
     skills). Expects ``label, users, share_of_cli_users``."""
     return (
-        alt.Chart(frame, title="CLI users who used each kind of customisation (kinds overlap, not additive)")
+        alt.Chart(frame, title="CLI users who used each kind of customisation (kinds overlap)")
         .mark_bar(color="#3aa37a")
         .encode(
             alt.X("users:Q").title("Users in the period"),
-            alt.Y("label:N").sort("-x").title(None),
+            alt.Y("label:N").sort("-x").title(None).axis(labelLimit=260),
             tooltip=[
                 alt.Tooltip("label:N", title="Kind"),
                 alt.Tooltip("users:Q"),

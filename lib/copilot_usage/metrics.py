@@ -272,7 +272,8 @@ def _empty_customisations() -> pl.DataFrame:
 
 def top_customisations(customisation_day: pl.DataFrame | pl.LazyFrame, *, n: int = 5) -> pl.DataFrame:
     """Per kind, the ``n`` names with the most interactions over the period (``kind, name, interaction_count``;
-    summed over days within a name of one kind, never across kinds; ``other``/``custom`` are customer-defined)."""
+    summed over days within a name of one kind, never across kinds; ``other``/``custom`` are customer-defined).
+    ``kind`` is labelled as the reports name it (:data:`CUSTOMISATION_LABELS`; an unknown kind as GitHub sends it)."""
     return (
         _lazy(customisation_day)
         .group_by("kind", "name")
@@ -280,6 +281,7 @@ def top_customisations(customisation_day: pl.DataFrame | pl.LazyFrame, *, n: int
         .sort("kind", "interaction_count", "name", descending=[False, True, False])
         .group_by("kind", maintain_order=True)
         .head(n)
+        .with_columns(pl.col("kind").replace(CUSTOMISATION_LABELS))
         .collect()
     )
 
