@@ -141,3 +141,11 @@ def test_an_empty_download_is_an_empty_file(tmp_path: Path) -> None:
     sha = incoming.finish()
     assert incoming.path is not None and incoming.path.read_bytes() == b""
     assert sha == hashlib.sha256(b"").hexdigest()
+
+
+def test_a_table_the_cache_lacks_is_the_kits_own_error_naming_the_build(tmp_path: Path) -> None:
+    from copilot_usage import CopilotUsageError, NotInCache, store
+
+    with pytest.raises(NotInCache, match="run `copilot-usage build`") as info:
+        store.scan(tmp_path, "user_day")
+    assert isinstance(info.value, CopilotUsageError) and isinstance(info.value, FileNotFoundError)

@@ -11,6 +11,7 @@ from .errors import (
     DownloadError,
     InputError,
     NotFound,
+    NotInCache,
     RateLimited,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "DownloadError",
     "InputError",
     "NotFound",
+    "NotInCache",
     "RateLimited",
     "ReportKind",
     "Scope",

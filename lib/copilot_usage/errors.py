@@ -21,6 +21,11 @@ class CopilotUsageError(Exception):
     """Base class of every error the kit raises on purpose."""
 
 
+class NotInCache(CopilotUsageError, FileNotFoundError):
+    """A processed table the cache does not hold (not fetched, or not built yet); the message says how to fill it.
+    A ``FileNotFoundError`` too, for callers written before it existed."""
+
+
 class ConfigError(CopilotUsageError):
     """Configuration or parameters are wrong; the message says what to change."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from . import store
+from .errors import NotInCache
 from .output_record import Record
 
 PSEUDONYM = re.compile(r"\buser-[0-9a-f]{8}\b")
@@ -29,7 +30,7 @@ def logins_in_cache(data_dir: Path | str, scope: str) -> set[str]:
     for table, column in LOGIN_COLUMNS.items():
         try:
             values = store.scan(data_dir, table, scope=scope).select(pl.col(column).drop_nulls().unique()).collect()
-        except (FileNotFoundError, pl.exceptions.ColumnNotFoundError):
+        except (NotInCache, pl.exceptions.ColumnNotFoundError):
             continue
         found.update(v.lower() for v in values[column].to_list())
     return found

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from . import added_fields, budgets, cost_centers, merge, rawstore
 from .catalog import COUNT_FIELDS, Scope
+from .errors import NotInCache
 from .parse import BREAKDOWNS, REPO_ALIASES, Parsed, parse_rows
 from .pricing import CREDIT_PRICE_USD
 
@@ -925,7 +926,7 @@ def scan(
     files = sorted(str(p) for p in root.rglob("*.parquet")) if root.exists() else []
     if not files:
         msg = f"table {table!r} is empty under {root} — run `copilot-usage build` (or fetch first)"
-        raise FileNotFoundError(msg)
+        raise NotInCache(msg)
     lf = pl.scan_parquet(files, hive_partitioning=False, missing_columns="insert", extra_columns="ignore")
     if scope is not None:
         lf = lf.filter(pl.col("scope") == scope)
@@ -953,11 +954,11 @@ def _billing_usage(
     for table in ("billing_ai_credit", "billing_usage_csv"):
         try:
             parts.append(scan(data_dir, table, scope=scope, start=start, end=end))
-        except FileNotFoundError:
+        except NotInCache:
             continue
     if not parts:
         msg = f"no billing data under {processed(data_dir)}: fetch with a billing token or import a usage-report CSV"
-        raise FileNotFoundError(msg)
+        raise NotInCache(msg)
     frames = []
     for lf in parts:
         cols = lf.collect_schema().names()
@@ -1033,7 +1034,7 @@ def health(
     grid = days.join(pl.DataFrame({"report": list(reports)}), how="cross").with_columns(scope=pl.lit(scope))
     try:
         known = scan(data_dir, "data_health", scope=scope).collect()
-    except FileNotFoundError:
+    except NotInCache:
         known = pl.DataFrame(schema={"scope": pl.String, "report": pl.String, "day": pl.Date, "status": pl.String})
     return (
         grid.join(known.select("scope", "report", "day", "status"), on=["scope", "report", "day"], how="left")

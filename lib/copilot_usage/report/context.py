@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from .. import __version__, charts, github_changes, pricing, status, store
-from ..errors import ConfigError
+from ..errors import ConfigError, NotInCache
 from . import html
 from .privacy import Audience
 from .section import Notes, Title
@@ -159,7 +159,7 @@ class Report:
         scope = None if all_scopes else self.scope
         try:
             lazy = store.scan(self.data_dir, table, scope=scope, start=start, end=end)
-        except FileNotFoundError:
+        except NotInCache:
             if table not in EMPTY_TABLES:
                 msg = f"{table} is not in the cache under {self.data_dir}: fetch and build first"
                 raise ConfigError(msg) from None
@@ -185,7 +185,7 @@ class Report:
             try:
                 lazy = store.scan(self.data_dir, table, scope=scope)
                 self._cache[key] = lazy.head(1).collect().height > 0
-            except FileNotFoundError:
+            except NotInCache:
                 self._cache[key] = False
         answer: bool = self._cache[key]
         return answer
@@ -341,7 +341,7 @@ def open_report(
     data_path = Path(data_dir)
     try:
         health_all = store.scan(data_path, "data_health", scope=scope).collect()
-    except FileNotFoundError:
+    except NotInCache:
         msg = f"no processed data under {data_path}: run `copilot-usage fetch` and `copilot-usage build` first"
         raise ConfigError(msg) from None
     users = health_all.filter((pl.col("report") == "users-1-day") & (pl.col("status") == "complete"))

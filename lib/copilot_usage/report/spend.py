@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from .. import budgets, charts, cost_centers, metrics, spend, store, teams, value
+from ..errors import NotInCache
 from .common import forecast_story, month_end
 from .context import Report
 from .html import fmt_num
@@ -562,7 +563,7 @@ def _budget_daily(
                 .select(USER_DAY)
                 .collect()
             )
-        except FileNotFoundError:
+        except NotInCache:
             org = recent.clear()
         if org.height:
             return org, f"organization {entity}'s metrics (its members in every org they belong to)"
