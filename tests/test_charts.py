@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+from pathlib import Path
 
 import altair as alt
 import polars as pl
@@ -72,3 +74,55 @@ def test_mix_share_fields_exist_and_colours_are_fixed() -> None:
 def test_theme_is_registered_once_and_enabled_with_svg() -> None:
     charts.enable_theme()
     assert alt.theme.active == "copilot_usage" and alt.renderers.active == "svg"
+
+
+def _encoded(layer: dict) -> set[str]:
+    out = set()
+    for enc in layer.get("encoding", {}).values():
+        for e in enc if isinstance(enc, list) else [enc]:
+            if isinstance(e, dict) and "field" in e:
+                out.add(e["field"])
+    return out
+
+
+def _layers(spec: dict) -> list[dict]:
+    found = [spec] if "mark" in spec else []
+    for key in ("layer", "vconcat", "hconcat", "concat"):
+        for inner in spec.get(key, []):
+            found += _layers(inner)
+    return found
+
+
+def test_every_chart_of_every_report_encodes_only_fields_its_data_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every layer of every chart the four reports draw on the sample (analyst audience: the most charts) reads
+    fields its own dataset carries: a renamed column cannot leave a chart silently empty."""
+    from copilot_usage.report import display as report_display
+    from copilot_usage.report import open_report, spend, team_distribution, trends, value_per_credit
+
+    monkeypatch.setattr(report_display, "display", lambda *a, **kw: None)
+    sample = Path(__file__).parents[1] / "data" / "sample"
+    checked = 0
+    for module in (trends, value_per_credit, team_distribution, spend):
+        r = open_report("t", data_dir=str(sample), scope="enterprise:octo-sim", audience="analyst")
+        sections = [
+            f
+            for name, f in inspect.getmembers(module, inspect.isfunction)
+            if f.__module__ == module.__name__
+            and not name.startswith("_")
+            and list(inspect.signature(f).parameters) == ["r"]
+            and inspect.signature(f).return_annotation == "Section"
+        ]
+        for build in sections:
+            for chart in build(r).charts:
+                if chart.spec is None:
+                    continue
+                spec = chart.spec.to_dict()
+                for layer in _layers(spec):
+                    name = (layer.get("data") or spec.get("data") or {}).get("name")
+                    rows = spec.get("datasets", {}).get(name) or []
+                    if not rows:
+                        continue
+                    made = {t.get("as") for t in layer.get("transform", []) + spec.get("transform", [])}
+                    assert _encoded(layer) - set(rows[0]) - made == set(), (module.__name__, build.__name__)
+                    checked += 1
+    assert checked > 40
