@@ -112,14 +112,20 @@ def register(extra: str | Path | None = None) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=SCHEMA).sort("day", "origin")
 
 
-def affecting(reg: pl.DataFrame, measure: str, *, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """Entries that affect ``measure`` dated within ``start``..``end`` (inclusive), or whose lasting effect ends
-    there (the day after ``until``: a second step in the measure)."""
-    if measure not in MEASURES:
-        msg = f"unknown measure {measure!r}; known: {sorted(MEASURES)}"
+def _affects(measures: tuple[str, ...] | list[str]) -> pl.Expr:
+    """An entry affects any of ``measures`` (each a known measure name)."""
+    unknown = sorted(set(measures) - MEASURES)
+    if unknown:
+        msg = f"unknown measures {unknown}; known: {sorted(MEASURES)}"
         raise ValueError(msg)
+    return pl.col("measures").list.set_intersection(pl.lit(list(measures), dtype=pl.List(pl.String))).list.len() > 0
+
+
+def affecting(reg: pl.DataFrame, *measures: str, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Entries that affect any of ``measures`` dated within ``start``..``end`` (inclusive), or whose lasting
+    effect ends there (the day after ``until``: a second step in the measure); each entry once."""
     ends = (pl.col("until") + pl.duration(days=1)).is_between(start, end).fill_null(False)
-    return reg.filter(pl.col("measures").list.contains(measure), pl.col("day").is_between(start, end) | ends)
+    return reg.filter(_affects(measures), pl.col("day").is_between(start, end) | ends)
 
 
 def in_period(reg: pl.DataFrame, *, start: dt.date, end: dt.date) -> pl.DataFrame:
@@ -131,12 +137,7 @@ def in_period(reg: pl.DataFrame, *, start: dt.date, end: dt.date) -> pl.DataFram
 def overlapping(reg: pl.DataFrame, measures: list[str], *, start: dt.date, end: dt.date) -> pl.DataFrame:
     """Entries affecting any of ``measures`` whose change falls in, or whose lasting effect (``until``) reaches
     into, ``start``..``end``: the period mixes two definitions (an estimate over it is biased)."""
-    unknown = sorted(set(measures) - MEASURES)
-    if unknown:
-        msg = f"unknown measures {unknown}; known: {sorted(MEASURES)}"
-        raise ValueError(msg)
-    hits = pl.col("measures").list.set_intersection(pl.lit(measures, dtype=pl.List(pl.String))).list.len() > 0
-    return reg.filter(hits, pl.col("day") <= end, pl.coalesce("until", "day") >= start)
+    return reg.filter(_affects(measures), pl.col("day") <= end, pl.coalesce("until", "day") >= start)
 
 
 def bearing_on(reg: pl.DataFrame, measures: list[str], *, start: dt.date, end: dt.date, what: str) -> list[str]:
@@ -183,8 +184,7 @@ def between(reg: pl.DataFrame, measures: list[str], *, first: dt.date, end: dt.d
     """Sentences for entries affecting any of ``measures`` that fall between a first period starting on ``first``
     and a latest one ending on ``end`` (e.g. the first and the latest week of a weekly share): dated after
     ``first``, up to ``end``. Each entry once, however many of the measures it affects."""
-    hits = pl.concat([affecting(reg, m, start=first + dt.timedelta(days=1), end=end) for m in measures])
-    return _sentences(hits.unique(["day", "origin", "label"], maintain_order=True).sort("day", "origin"))
+    return _sentences(affecting(reg, *measures, start=first + dt.timedelta(days=1), end=end).sort("day", "origin"))
 
 
 def _sentences(hits: pl.DataFrame) -> list[str]:

@@ -92,10 +92,11 @@ class Report:
         newest: dt.date | None = self.health.filter(pl.col("status") == "complete")["day"].max()  # type: ignore[assignment]
         return newest
 
-    def events_for(self, measure: str) -> pl.DataFrame:
-        """Events to draw on a time chart of ``measure``: the user's own, and every definition change in the
-        register that affects ``measure`` within the period (always drawn, labelled as GitHub's)."""
-        github = github_changes.affecting(self.register, measure, start=self.start, end=self.end)
+    def events_for(self, *measures: str) -> pl.DataFrame:
+        """Events to draw on a time chart of ``measures``: the user's own, and every definition change in the
+        register that affects any of them within the period (always drawn, labelled as GitHub's; an entry that
+        affects several measures once)."""
+        github = github_changes.affecting(self.register, *measures, start=self.start, end=self.end)
         marks = github_changes.as_events(github).filter(pl.col("day").is_between(self.start, self.end))
         return pl.concat([self.events, marks])
 

@@ -259,7 +259,7 @@ def mix(r: Report, by: str) -> Section:
     # aggregated straight from the scan: the breakdowns are several rows per user-day and are read by no other section
     shares = metrics.mix(r.scan(table, columns=MIX_COLUMNS[by]), by=by, k_min=r.k_min)
     said = mix_story(shares, by, register=r.register, end=r.end)
-    events = pl.concat([r.events_for(m) for m in MIX_MEASURES[by]]).unique(maintain_order=True)
+    events = r.events_for(*MIX_MEASURES[by])
     return section(said, Chart(charts.mix_share(shares, by=by, title=title, events=events), data=shares))
 
 
@@ -285,7 +285,7 @@ def surfaces(r: Report) -> Section:
     """Share of each week's active users on each surface (agent mode, chat, CLI, code review, cloud agent, the
     Copilot app, the VS Code Agents window, third-party agents — the last three only on days GitHub reports them)."""
     adoption = metrics.surface_adoption(usage(r))
-    events = pl.concat([r.events_for("agent"), r.events_for("cli")]).unique(maintain_order=True)
+    events = r.events_for("agent", "cli")
     chart = Chart(charts.surface_adoption(adoption, events=events), data=adoption)
     agents = protect(
         metrics.third_party_agents(r.frame("user_3rd_party_agent_day"), r.frame("aggregate_3rd_party_agent_day")),

@@ -531,8 +531,7 @@ def money(r: Report) -> Section:
         r.register, ["included_credits"], start=r.start, end=r.end, what="each month's included pool"
     )
     # the allowance's step and the credit changes (06-19: the field appears; 07-02: attribution fixed)
-    events = pl.concat([r.events_for("included_credits"), r.events_for("credits")]).unique(maintain_order=True)
-    chart = charts.money(months, events=events)
+    chart = charts.money(months, events=r.events_for("included_credits", "credits"))
     return section(_money_story(months), allowance, Chart(chart, data=months), Table(months))
 
 
