@@ -78,11 +78,15 @@ EVENT_COLORS = {"GitHub": "#555555"}  # GitHub's definition changes; the user's 
 OWN_EVENT_COLOR = "#c2458e"
 
 
-def _events_layer(events: pl.DataFrame | None) -> list[alt.Chart]:
+def _events_layer(
+    events: pl.DataFrame | None, *, x: alt.X | None = None, rule: dict[str, Any] | None = None
+) -> list[alt.Chart]:
     """Dated rules with their labels: the user's events, and GitHub's definition changes (grey, labelled
-    "GitHub MM-DD: ...", see :mod:`github_changes`), each in its own colour."""
+    "GitHub MM-DD: ...", see :mod:`github_changes`), each in its own colour. ``x`` places them (the event's
+    ``day`` on a time axis by default); ``rule`` adds mark properties to the rules."""
     if events is None or events.height == 0:
         return []
+    at = x if x is not None else alt.X("day:T")
     layers = []
     for github in (False, True):
         part = events.filter((pl.col("origin") == "GitHub") == github)
@@ -90,10 +94,10 @@ def _events_layer(events: pl.DataFrame | None) -> list[alt.Chart]:
             continue
         color = EVENT_COLORS["GitHub"] if github else OWN_EVENT_COLOR
         base = alt.Chart(part)
-        layers.append(base.mark_rule(color=color, strokeDash=[4, 3]).encode(alt.X("day:T")))
+        layers.append(base.mark_rule(color=color, strokeDash=[4, 3], **(rule or {})).encode(at))
         layers.append(
             base.mark_text(align="left", dx=4, dy=-4 if not github else 10, color=color, fontSize=10).encode(
-                alt.X("day:T"), alt.Y(value=8), alt.Text("label:N")
+                at, alt.Y(value=8), alt.Text("label:N")
             )
         )
     return layers
@@ -517,27 +521,12 @@ def unit_heatmap(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> 
             tooltip=[alt.Tooltip("week:T"), alt.Tooltip("unit:N"), alt.Tooltip("credits:Q", format=",.0f")],
         )
     )
-    marked = _within(events, frame["week"].cast(pl.Date)) if frame.height else None
-    layers: list[Any] = [cells]
-    if marked is not None and marked.height:
-        weeks = marked.with_columns(week=pl.col("day").dt.truncate("1w"))
-        for github in (False, True):
-            part = weeks.filter((pl.col("origin") == "GitHub") == github)
-            if part.height == 0:
-                continue
-            color = EVENT_COLORS["GitHub"] if github else OWN_EVENT_COLOR
-            base = alt.Chart(part)
-            layers.append(
-                base.mark_rule(color=color, strokeDash=[4, 3], strokeWidth=2).encode(
-                    alt.X("week:O").timeUnit("yearmonthdate")
-                )
-            )
-            layers.append(
-                base.mark_text(align="left", dx=4, dy=-4 if not github else 10, color=color, fontSize=10).encode(
-                    alt.X("week:O").timeUnit("yearmonthdate"), alt.Y(value=8), alt.Text("label:N")
-                )
-            )
-    return alt.layer(*layers).properties(title="Weekly AI credits per unit", width=560)
+    marked = _within(events, frame["week"].cast(pl.Date))
+    on_weeks = None if marked is None else marked.with_columns(week=pl.col("day").dt.truncate("1w"))
+    week = alt.X("week:O").timeUnit("yearmonthdate")  # the band of the week the event falls in
+    return alt.layer(cells, *_events_layer(on_weeks, x=week, rule={"strokeWidth": 2})).properties(
+        title="Weekly AI credits per unit", width=560
+    )
 
 
 def event_labels(chart: Any) -> list[str]:
