@@ -156,3 +156,14 @@ def test_top_users_keeps_unknown_credits_null() -> None:
     assert top["user_login"].to_list() == ["u1", "u3", "u2"]
     assert top["credits"].to_list() == [2.0, 0.0, None]
     assert top["credits_per_active_day"].to_list() == [1.0, 0.0, None]
+
+
+def test_day_ranges_cover_the_period_once_and_a_missing_chunk_reads_everything() -> None:
+    ranges = metrics.day_ranges(dt.date(2026, 9, 1), dt.date(2026, 9, 16), 7)
+    assert ranges == [
+        (dt.date(2026, 9, 1), dt.date(2026, 9, 7)),
+        (dt.date(2026, 9, 8), dt.date(2026, 9, 14)),
+        (dt.date(2026, 9, 15), dt.date(2026, 9, 16)),
+    ]
+    empty = pl.LazyFrame(schema={"day": pl.Date})
+    assert len(metrics.day_windows(empty, 7)) == 1 and len(metrics.day_windows(empty, None)) == 1

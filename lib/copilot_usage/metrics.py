@@ -44,18 +44,34 @@ def as_lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
 
 
-def day_windows(lazy: pl.LazyFrame, chunk_days: int | None) -> list[pl.Expr]:
-    """Filters that split ``lazy``'s days into disjoint windows of ``chunk_days`` (one filter of every row when
-    None or when it has no rows)."""
-    first, last = lazy.select(first=pl.col("day").min(), last=pl.col("day").max()).collect().row(0)
-    if chunk_days is None or first is None:
-        return [pl.lit(True)]
+def day_ranges(first: dt.date, last: dt.date, days: int) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive ``(lo, hi)`` windows of ``days`` days covering ``first``…``last`` (the last one cut at
+    ``last``): how the reports read a long period a few days at a time."""
     out, lo = [], first
     while lo <= last:
-        hi = lo + dt.timedelta(days=chunk_days - 1)
-        out.append(pl.col("day").is_between(lo, hi))
+        hi = min(lo + dt.timedelta(days=days - 1), last)
+        out.append((lo, hi))
         lo = hi + dt.timedelta(days=1)
     return out
+
+
+def day_span(lazy: pl.LazyFrame) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last ``day`` of ``lazy`` (one pass; None, None without rows)."""
+    first, last = lazy.select(first=pl.col("day").min(), last=pl.col("day").max()).collect().row(0)
+    return first, last
+
+
+def day_windows(
+    lazy: pl.LazyFrame, chunk_days: int | None, *, span: tuple[dt.date | None, dt.date | None] | None = None
+) -> list[pl.Expr]:
+    """Filters that split ``lazy``'s days into disjoint windows of ``chunk_days`` (:func:`day_ranges`; one filter
+    of every row when None or when it has no rows). ``span``: its :func:`day_span`, when the caller has it."""
+    if chunk_days is None:
+        return [pl.lit(True)]
+    first, last = span if span is not None else day_span(lazy)
+    if first is None or last is None:
+        return [pl.lit(True)]
+    return [pl.col("day").is_between(lo, hi) for lo, hi in day_ranges(first, last, chunk_days)]
 
 
 _lazy = as_lazy

@@ -17,7 +17,7 @@ import polars as pl
 from scipy.optimize import nnls
 
 from .metrics import as_lazy as _lazy
-from .metrics import day_windows
+from .metrics import day_span, day_windows
 from .pricing import CREDIT_PRICE_USD
 
 OUTPUTS = {
@@ -315,10 +315,11 @@ def credit_intensity(
     # (with it the estimates are unbiased but the R² and the share accounted for fall by its credits)
     detail = pl.sum_horizontal(regressors) > 0 if regressors else pl.lit(False)
     y = pl.col("ai_credits_used")
-    first = lazy.select(pl.col("day").min()).collect().item()
+    span = day_span(lazy)  # one pass over the design for its first day and its windows
+    first = span[0]
     test = ((pl.col("day") - pl.lit(first)).dt.total_days() % holdout_every) == holdout_every - 1
     pairs = [(a, b) for i, a in enumerate(regressors) for b in regressors[i:]]
-    windows = day_windows(lazy, chunk_days)
+    windows = day_windows(lazy, chunk_days, span=span)
     partial = [
         lazy.filter(window)
         .with_columns(detail=detail, test=test)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .. import teams
+from .. import metrics, teams
 from .context import Report
 
 USER_TEAM_DAY = ("scope", "day", "user_id", "team_id", "slug")  # the columns the attribution reads
@@ -114,9 +114,7 @@ def _memberships(r: Report, first: dt.date, last: dt.date) -> pl.DataFrame:
     rows = r.scan_between("user_team_day", first, last, columns=USER_TEAM_DAY)
     slugs = rows.group_by("team_id").agg(pl.col("slug").sort_by("day").last()).collect().lazy()  # the period's
     parts = []
-    lo = first
-    while lo <= last:  # a few chunks a report, each its own joins
-        hi = min(lo + dt.timedelta(days=MEMBERSHIP_DAYS - 1), last)
+    for lo, hi in metrics.day_ranges(first, last, MEMBERSHIP_DAYS):  # a few chunks a report, each its own joins
         keys = r.scan_between("user_day", lo, hi, columns=("scope", "day", "user_id")).unique()
         part = teams.team_user_days_query(
             keys,
@@ -129,7 +127,6 @@ def _memberships(r: Report, first: dt.date, last: dt.date) -> pl.DataFrame:
             slugs=slugs,
         )
         parts.append(part.select("day", "user_id", "unit", "unit_id").collect())
-        lo = hi + dt.timedelta(days=1)
     schema = {"day": pl.Date, "user_id": pl.Int64, "unit": pl.String, "unit_id": pl.Int64}
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 

@@ -18,7 +18,7 @@ import polars as pl
 
 from .. import budgets, charts, cost_centers, metrics, spend, store, teams, value
 from ..errors import NotInCache
-from .common import forecast_story, month_end
+from .common import CHUNK_DAYS, forecast_story, month_end
 from .context import Report
 from .html import fmt_num
 from .privacy import protect
@@ -317,8 +317,7 @@ def models(r: Report) -> Section:
         r.scan("user_feature_day", columns=value.DESIGN_COLUMNS["user_feature_day"]),
         r.scan("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]),
     )
-    # the sums a fortnight at a time, as the value report reads them
-    estimated = value.attributed_credits(value.credit_intensity(design, chunk_days=15))
+    estimated = value.attributed_credits(value.credit_intensity(design, chunk_days=CHUNK_DAYS))
     return section(Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows."))
 
 

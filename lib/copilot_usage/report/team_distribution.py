@@ -20,7 +20,7 @@ import polars as pl
 from .. import charts, cost_centers, github_changes, teams, value
 from ..errors import ConfigError
 from . import attribution
-from .common import FULL_TABLE_MAX, change_phrase
+from .common import CHUNK_DAYS, FULL_TABLE_MAX, change_phrase
 from .context import Report
 from .html import fmt_num
 from .privacy import protect
@@ -452,7 +452,7 @@ def _adoption(r: Report) -> pl.DataFrame:
     def compute() -> pl.DataFrame:
         view = team_view(r)
         return protect(
-            teams.adoption(view.unit_days, view.seated, r.frame("seats"), chunk_days=15),
+            teams.adoption(view.unit_days, view.seated, r.frame("seats"), chunk_days=CHUNK_DAYS),
             r.audience,
             group_users="seated_users",
         )
@@ -503,9 +503,7 @@ def adoption_lag(r: Report) -> Section:
 
 def value_by_team(r: Report) -> Section:
     """The value report's value-per-credit measures per unit (same functions)."""
-    per_user_unit = value.user_totals(
-        team_view(r).unit_days, by=["unit"], chunk_days=15
-    )  # the join a fortnight at a time
+    per_user_unit = value.user_totals(team_view(r).unit_days, by=["unit"], chunk_days=CHUNK_DAYS)
     per_team = protect(
         value.output_per_credit(
             per_user_unit,

@@ -16,7 +16,7 @@ import polars as pl
 
 from .. import charts, github_changes, value
 from .attribution import team_days_query
-from .common import FULL_TABLE_MAX, monthly_pools
+from .common import CHUNK_DAYS, FULL_TABLE_MAX, monthly_pools
 from .context import Report
 from .html import fmt_num
 from .privacy import protect
@@ -57,7 +57,6 @@ AGGREGATE_DAY = (
     "pr_median_minutes_to_merge_copilot_authored",
 )
 REVIEW_MEASURE = "user_initiated_interaction_count"
-CHUNK_DAYS = 15  # per-team totals are read this many days at a time (a team attribution is ~2 rows a user-day)
 # register measures whose definition changes bias the credit-intensity estimates
 INTENSITY_MEASURES = ("credits", "code_generation", "feature_mix", "agent", "cli")
 
