@@ -127,19 +127,22 @@ def _included(r: Report) -> dict[str, int]:
     return r.prices.included
 
 
-def _pool(r: Report) -> float | None:
-    """The month's included pool (the roster × the allowance in force), None without a seat roster."""
+def _pool(r: Report, month: dt.date | None = None) -> float | None:
+    """The included pool of ``month`` (the period end's by default): the roster as of the period's end × the
+    allowance in force that month (a later month: the promotional amounts end on 2026-09-01); None without a seat
+    roster."""
+    first = (month or r.end).replace(day=1)
 
     def compute() -> float | None:
         if not r.fetched("seats"):
             return None
         pool = spend.pool_by_day(
-            r.frame("seats").lazy(), month=r.end, as_of=r.end, promotional=r.prices.promotional, included=_included(r)
+            r.frame("seats").lazy(), month=first, as_of=r.end, promotional=r.prices.promotional, included=_included(r)
         )
         top = pool["pool"].max()
         return None if top is None else float(top)  # type: ignore[arg-type]
 
-    return r.memo("spend.pool", compute)
+    return r.memo(f"spend.pool {first:%Y-%m}", compute)
 
 
 def _month(r: Report) -> metrics.Forecast:
@@ -383,25 +386,12 @@ def idle_seats(r: Report) -> Section:
     )
 
 
-def _next_month_pool(r: Report) -> float | None:
-    """Next month's included pool: today's roster at the allowance in force next month (the promotional amounts
-    end on 2026-09-01), None without a seat roster."""
-    if not r.fetched("seats"):
-        return None
-    start = month_end(r.end) + dt.timedelta(days=1)
-    pool = spend.pool_by_day(
-        r.frame("seats").lazy(), month=start, as_of=start, promotional=r.prices.promotional, included=_included(r)
-    )
-    top = pool["pool"].max()
-    return None if top is None else float(top)  # type: ignore[arg-type]
-
-
 def what_if(r: Report) -> Section:
     """Next month under simple assumptions (printed in the last column); deterministic arithmetic, no model."""
-    s, top = settings(r), _next_month_pool(r)
+    month = month_end(r.end) + dt.timedelta(days=1)
+    s, top = settings(r), _pool(r, month)
     if top is None:
         return section(r.not_fetched("seats"), Table(pl.DataFrame(), needs=("seats",)))
-    month = month_end(r.end) + dt.timedelta(days=1)
     story = [
         f"Next month ({month:%B %Y}) at this month's pace; its included pool is {top:,.0f} credits at the "
         f"allowance in force then."
