@@ -68,7 +68,7 @@ def test_reports_fetched_from_ghe_com_say_the_multiplier_applies() -> None:
     health = pl.DataFrame({"api_host": ["api.octo.ghe.com", None, "api.octo.ghe.com"]})
     hosts = api_hosts(health)
     assert hosts == ("api.octo.ghe.com",)
-    said = pricing.Prices().sentence(data_resident=any(pricing.data_resident(f"https://{h}") for h in hosts))
+    said = pricing.Prices().sentence(data_resident=any(pricing.data_resident_host(h) for h in hosts))
     assert "GHE.com (data residency)" in said and "10% multiplier" in said
     assert "GHE.com" not in pricing.Prices().sentence()
     assert api_hosts(pl.DataFrame({"day": [dt.date(2026, 9, 1)]})) == ()  # a cache built before hosts were kept

@@ -97,5 +97,9 @@ def included_amount(plan: str, day: dt.date, *, promotional: bool = True) -> int
 
 def data_resident(base_url: str) -> bool:
     """Whether the API base URL is a GHE.com (data residency) one, where model usage costs 10 % more."""
-    host = httpx.URL(base_url).host
+    return data_resident_host(httpx.URL(base_url).host)
+
+
+def data_resident_host(host: str) -> bool:
+    """:func:`data_resident` for a bare host name (as the raw store records it)."""
     return host == "ghe.com" or host.endswith(".ghe.com")

@@ -249,9 +249,7 @@ class Report:
             health=health,
             not_complete=listed + more,
             not_in_cache=tuple(f"{t} (`--reports {f}`)" for t, f in sorted(self._missing.items())),
-            prices=self.prices.sentence(
-                data_resident=any(pricing.data_resident(f"https://{h}") for h in self.api_hosts)
-            ),
+            prices=self.prices.sentence(data_resident=any(pricing.data_resident_host(h) for h in self.api_hosts)),
             history=self.retention,
             corrections=tuple(status.correction_notes(self.data_dir, scope=self.scope, start=self.start, end=self.end)),
             caveats=tuple(c.format(credit=self.prices.credit) for c in CAVEATS),
