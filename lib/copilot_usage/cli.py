@@ -348,8 +348,28 @@ def build_cmd(data_dir: Path, full: bool) -> None:
     from .status import side_table
 
     for table, what in (("quarantine", "line(s) quarantined"), ("late_corrections", "late correction(s)")):
-        if table in written and (n := side_table(data_dir, table).height):
+        if table in written and (n := side_table(data_dir, table).filter(_lines(table)).height):
             click.echo(f"note: {n} {what} in the cache; `copilot-usage status` counts them per report", err=True)
+    _echo_quarantined_files(data_dir, limit=5)
+
+
+def _lines(table: str) -> Any:
+    """Quarantined lines, not whole files (those have no line and are listed by name)."""
+    import polars as pl
+
+    return pl.col("line").is_not_null() if table == "quarantine" else pl.lit(True)
+
+
+def _echo_quarantined_files(data_dir: Path, *, limit: int | None = None) -> None:
+    from .status import quarantined_files
+
+    files = quarantined_files(data_dir)
+    for row in files.head(limit).iter_rows(named=True) if limit else files.iter_rows(named=True):
+        click.echo(f"quarantined file: raw/{row['file']}: {row['reason']} (left out of every table)", err=True)
+    if limit and files.height > limit:
+        click.echo(
+            f"… and {files.height - limit} more quarantined file(s): `copilot-usage status` lists them", err=True
+        )
 
 
 @main.command("status")
@@ -374,6 +394,7 @@ def status_cmd(data_dir: Path) -> None:
     today = dt.datetime.now(dt.UTC).date()
     for line in retention_notes(retention(data_dir, today=today), today=today):
         console.print(line, style="yellow", highlight=False)
+    _echo_quarantined_files(data_dir)
 
 
 def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:

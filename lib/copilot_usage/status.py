@@ -145,6 +145,13 @@ def _credits(value: float | None) -> str:
     return "unknown" if value is None else f"{value:,.1f}"
 
 
+def quarantined_files(data_dir: Path | str, *, scope: str | None = None) -> pl.DataFrame:
+    """Raw files ``build`` left out whole (a body that is not what the endpoint returns, a folder that is not a day,
+    a file no line of which reads), whatever their day: one row each with its path under ``raw/`` and the reason."""
+    frame = side_table(data_dir, "quarantine", scope=scope).filter(pl.col("line").is_null())
+    return frame.select("scope", "report", "day", "file", "reason").unique(maintain_order=True).sort("scope", "file")
+
+
 def correction_notes(data_dir: Path | str, *, scope: str, start: dt.date, end: dt.date, limit: int = 12) -> list[str]:
     """Sentences for the data notes: each late correction in the period (a newer version of a day dropped users
     or changed their credits) and the lines quarantined, so nothing leaves a report without a line saying so."""
@@ -158,7 +165,16 @@ def correction_notes(data_dir: Path | str, *, scope: str, start: dt.date, end: d
     ]
     if late.height > limit:
         notes.append(f"… and {late.height - limit} more late corrections (`copilot-usage status`).")
-    quarantined = side_table(data_dir, "quarantine", scope=scope, start=start, end=end)
+    files = quarantined_files(data_dir, scope=scope)
+    if files.height:
+        first = files.row(0, named=True)
+        notes.append(
+            f"{files.height} raw file(s) of this scope could not be read and are left out of these figures "
+            f"(first: {first['file']}: {first['reason']}); `copilot-usage status` lists them."
+        )
+    quarantined = side_table(data_dir, "quarantine", scope=scope, start=start, end=end).filter(
+        pl.col("line").is_not_null()
+    )
     if quarantined.height:
         days = quarantined["day"].n_unique()
         notes.append(

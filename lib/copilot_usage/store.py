@@ -8,6 +8,7 @@ days changed (``processed/_manifest.json``), one month at a time so memory stays
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import io
@@ -28,7 +29,7 @@ import pyarrow.parquet as pq
 from . import added_fields, budgets, cost_centers, merge, rawstore
 from .catalog import COUNT_FIELDS, Scope
 from .errors import NotInCache
-from .parse import BREAKDOWNS, REPO_ALIASES, Parsed, parse_rows
+from .parse import BREAKDOWNS, REPO_ALIASES, SCHEMAS, Parsed, parse_rows
 from .pricing import CREDIT_PRICE_USD
 
 DAILY = {
@@ -213,11 +214,14 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
         manifest = {"_layout": LAYOUT}
     written: dict[str, int] = defaultdict(int)
     schemas: dict[str, pl.Schema] = {}
+    bad_slots: list[dict[str, Any]] = []
     for report, family in DAILY.items():
         by_month: dict[tuple[Scope, str], list[list[rawstore.RawFile]]] = defaultdict(list)
         for scope, key, folder in rawstore.slots(data_dir, report):
             day = rawstore.versions(folder)
-            if day:
+            if day and not is_day(key):  # never a folder the kit writes; one bad folder must not stop the build
+                bad_slots += [_file_quarantine(scope, report, key, f, f"folder {key!r} is not a day") for f in day]
+            elif day:
                 by_month[(scope, key[:7])].append(day if family in merge.USER_FAMILIES else day[-1:])
         for (scope, month), files in sorted(by_month.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
             mkey = f"{report}|{scope}|{month}"
@@ -240,6 +244,7 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
             manifest[mkey] = fingerprint
     for table, schema in schemas.items():
         _write(pl.DataFrame(schema=schema), processed(data_dir) / table / "_schema.parquet")
+    _write_quarantine(data_dir, "slots", bad_slots)
     snap = _build_snapshots(data_dir, manifest)
     snap.update(_build_cost_centers(data_dir, manifest))
     for k, v in snap.items():
@@ -322,7 +327,11 @@ def _build_month(
     batch: list[pa.Table] = []
 
     def parse(f: rawstore.RawFile) -> Parsed:
-        return parse_rows(f.path.read_bytes(), family, "/".join(f.path.parts[-4:]))
+        source = "/".join(f.path.parts[-4:])
+        try:
+            return _real_days(parse_rows(f.path.read_bytes(), family, source), source)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is quarantined whole, the month goes on
+            return Parsed(SCHEMAS[family].empty_table(), [{"file": source, "line": None, "reason": _why(exc)}])
 
     def read(item: tuple[rawstore.RawFile, list[rawstore.RawFile]]) -> tuple[Parsed, list[dict[str, Any]]]:
         files = item[1]
@@ -392,6 +401,104 @@ def _snapshot_files(data_dir: Path, report: str) -> list[tuple[Scope, str, rawst
     return out
 
 
+def _readable_snapshots(
+    data_dir: Path, report: str
+) -> tuple[list[tuple[Scope, str, rawstore.RawFile]], list[dict[str, Any]]]:
+    """Per slot the newest version whose body is JSON (an HTML page or an empty body stored by an older kit is
+    passed over for the version before it), and the versions passed over, as quarantine rows."""
+    out, bad = [], []
+    for scope, key, folder in rawstore.slots(data_dir, report):
+        for f in reversed(rawstore.versions(folder)):
+            why = _unreadable_json(f, first_line=report == "teams")
+            if why is None:
+                out.append((scope, key, f))
+                break
+            bad.append(_file_quarantine(scope, report, key, f, why))
+    return out, bad
+
+
+def _unreadable_json(f: rawstore.RawFile, *, first_line: bool) -> str | None:
+    if f.path.suffix not in (".json", ".ndjson"):
+        return None  # the billing CSV: its own reader quarantines lines
+    data = f.path.read_bytes()
+    if first_line:
+        data = data.split(b"\n", 1)[0]
+    try:
+        json.loads(data)
+    except ValueError as exc:
+        start = data.lstrip()[:1]
+        kind = "an HTML page" if start == b"<" else "empty" if not start else "not JSON"
+        return f"body is {kind} ({_why(exc)})"
+    return None
+
+
+def _build_each(
+    builder: Callable[[list[Any]], dict[str, pl.DataFrame]],
+    files: list[tuple[Scope, str, rawstore.RawFile]],
+    report: str,
+) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]]]:
+    """``builder(files)``; if it fails, the files it fails on alone are left out (quarantined with the reason) and
+    it runs on the rest, so one snapshot that is not what the endpoint returns never blocks the others."""
+    with contextlib.suppress(Exception):  # the failing files are found one by one below
+        return builder(files), []
+    good, bad = [], []
+    for item in files:
+        try:
+            builder([item])
+            good.append(item)
+        except Exception as exc:  # noqa: BLE001
+            bad.append(_file_quarantine(item[0], report, item[1], item[2], _why(exc)))
+    return (builder(good) if good else {}), bad
+
+
+def _file_quarantine(scope: Scope, report: str, key: str, f: rawstore.RawFile, reason: str) -> dict[str, Any]:
+    file = "/".join(f.path.parts[-4:])
+    return {"scope": str(scope), "report": report, "day": key, "file": file, "line": None, "reason": reason}
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+def is_day(text: str) -> bool:
+    """``YYYY-MM-DD`` naming a real calendar day."""
+    if len(text) != 10:
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _real_days(parsed: Parsed, source: str) -> Parsed:
+    """Rows whose ``day`` is not a real date are quarantined (its table's day column would not build)."""
+    days = pl.from_arrow(parsed.table.select(["day"]))
+    assert isinstance(days, pl.DataFrame)
+    bad = days.with_row_index("row").filter(
+        pl.col("day").is_not_null() & pl.col("day").str.to_date("%Y-%m-%d", strict=False).is_null()
+    )
+    if not bad.height:
+        return parsed
+    keep = pa.array(~pl.Series(range(days.height)).is_in(bad["row"]).to_numpy())
+    rows = [{"file": source, "line": None, "reason": f"day {d!r} is not a date"} for d in bad["day"].head(20)]
+    if bad.height > 20:
+        rows.append(
+            {"file": source, "line": None, "reason": f"and {bad.height - 20} more rows whose day is not a date"}
+        )
+    return Parsed(parsed.table.filter(keep), parsed.quarantine + rows, parsed.unknown_fields)
+
+
+def _write_quarantine(data_dir: Path, name: str, rows: list[dict[str, Any]]) -> None:
+    """Whole raw files left out of the build (``line`` null), one file per source of them."""
+    path = processed(data_dir) / "quarantine" / f"{name}.parquet"
+    if rows:
+        _write(pl.DataFrame(rows, schema=SIDE_SCHEMAS["quarantine"], strict=False), path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _build_snapshots(data_dir: Path, manifest: dict[str, Any]) -> dict[str, int]:
     written = {}
     builders = (
@@ -407,7 +514,10 @@ def _build_snapshots(data_dir: Path, manifest: dict[str, Any]) -> dict[str, int]
         fingerprint = sorted(f"{s}:{k}:{f.meta['sha256']}" for s, k, f in files)
         if manifest.get(report) == fingerprint or not files:
             continue
-        for table, frame in builder(files).items():
+        files, bad = _readable_snapshots(data_dir, report)
+        tables, more = _build_each(builder, files, report)
+        _write_quarantine(data_dir, f"snapshot-{report}", bad + more)
+        for table, frame in tables.items():
             path = processed(data_dir) / (table if "/" in table else f"{table}/part")
             _write(frame, path.with_suffix(".parquet"))
             written[table] = 1
@@ -427,7 +537,15 @@ def _build_cost_centers(data_dir: Path, manifest: dict[str, Any]) -> dict[str, i
     ]
     if manifest.get("cost-centers") == fingerprint or not files:
         return {}
-    centres, resources = _cost_center_rows(files)
+    files, bad = _readable_snapshots(data_dir, "cost-centers")
+    rows, more = _build_each(
+        lambda fs: dict(zip(("centres", "resources"), _cost_center_rows(fs), strict=True)), files, "cost-centers"
+    )
+    _write_quarantine(data_dir, "snapshot-cost-centers", bad + more)
+    if not rows:
+        manifest["cost-centers"] = fingerprint
+        return {}
+    centres, resources = rows["centres"], rows["resources"]
 
     def table(name: str, schema: dict[str, Any]) -> pl.DataFrame:
         path = processed(data_dir) / name / "part.parquet"
@@ -825,7 +943,7 @@ def data_health(data_dir: Path) -> pl.DataFrame:
     for report in DAILY:
         for scope, key, folder in rawstore.slots(data_dir, report):
             newest = rawstore.newest(folder)
-            if newest:
+            if newest and is_day(key):
                 rows.append(
                     {
                         "scope": str(scope),
@@ -843,7 +961,7 @@ def data_health(data_dir: Path) -> pl.DataFrame:
         if rec.get("report") in DAILY:
             latest[(rec["scope"], rec["report"], rec["key"])] = rec["status"]
     for (scope_text, report, day), status in latest.items():
-        if (scope_text, report, day) not in seen and status in ("no_data", "pending", "failed"):
+        if (scope_text, report, day) not in seen and status in ("no_data", "pending", "failed") and is_day(day):
             rows.append(
                 {
                     "scope": scope_text,
