@@ -97,3 +97,48 @@ def test_days_not_fetched_are_filled_and_said() -> None:
     p = forecast.project(holes, as_of=frame["day"][-1], until=frame["day"][-1] + dt.timedelta(days=7))
     assert p.history.height == 100
     assert any(n.startswith("5 day(s) not fetched") for n in p.notes)
+
+
+def _flat(days: int = 120, per_day: float = 100.0) -> tuple[pl.DataFrame, dt.date]:
+    frame = pl.DataFrame({"day": [START + dt.timedelta(days=i) for i in range(days)], "credits": [per_day] * days})
+    return frame, frame["day"][-1]
+
+
+def test_money_by_month_and_horizon_against_a_hand_computation() -> None:
+    from copilot_usage import outlook
+    from copilot_usage.pricing import Prices
+
+    frame, as_of = _flat()  # as_of 2026-06-29: two June days left
+    p = forecast.project(frame, as_of=as_of, until=dt.date(2027, 6, 30))
+    by_month = outlook.months(p, pool_for=lambda m: 2000.0, seats_usd_for=lambda m: 190.0, prices=Prices())
+    july = by_month.row(1, named=True)
+    assert july["month"] == dt.date(2026, 7, 1)
+    # by hand: 31 days × 100 credits, 1,100 over the 2,000 pool at US$0.01, plus US$190 of seats
+    assert july["credits"] == pytest.approx(3100)
+    assert july["usd_net"] == pytest.approx(11.0) and july["usd_total"] == pytest.approx(201.0)
+    june = by_month.row(0, named=True)
+    assert june["actual"] == pytest.approx(2900) and june["credits"] == pytest.approx(3000)
+    h = {r["horizon"]: r for r in outlook.horizons(by_month, as_of=as_of).iter_rows(named=True)}
+    days_jul_sep = 31 + 31 + 30
+    assert h["next_quarter"]["credits"] == pytest.approx(100 * days_jul_sep)
+    assert h["next_quarter"]["usd_net"] == pytest.approx((100 * days_jul_sep - 3 * 2000) * 0.01)
+    assert h["next_12_months"]["credits"] == pytest.approx(100 * 365)
+    assert h["next_12_months"]["usd_total"] == pytest.approx(12 * 190 + (100 * 365 - 12 * 2000) * 0.01)
+    assert h["next_12_months"]["planning_range"] and not h["this_month"]["planning_range"]
+    # an unknown roster leaves money unknown, never 0
+    unknown = outlook.months(p, pool_for=lambda m: None, seats_usd_for=lambda m: None, prices=Prices())
+    assert unknown["usd_total"].null_count() == unknown.height
+
+
+def test_exhaustion_on_the_central_path_and_no_later_on_the_upper_edge() -> None:
+    noisy = known_process(4).head(200)
+    as_of = noisy["day"][-1]
+    p = forecast.project(noisy, as_of=as_of, until=as_of + dt.timedelta(days=60))
+    start = as_of + dt.timedelta(days=1)
+    budget = float(p.path["credits"].head(20).sum())  # the central path reaches it on its 20th day
+    p50, p90 = p.exhaustion(start, as_of + dt.timedelta(days=60), budget)
+    assert p50 == start + dt.timedelta(days=19)
+    assert p90 is not None and p90 <= p50
+    # already reached before as_of: the day it was reached, from the actual days
+    spent = forecast.project(*_flat()[:1], as_of=_flat()[1], until=_flat()[1] + dt.timedelta(days=5))
+    assert spent.exhaustion(dt.date(2026, 6, 1), dt.date(2026, 6, 30), 1500) == (dt.date(2026, 6, 15),) * 2

@@ -157,6 +157,32 @@ class Projection:
         beyond = bool(self.backtest and (end - self.as_of).days > self.backtest.horizon_days)
         return PeriodTotal(start, end, actual, actual + projected, low, high, days, beyond)
 
+    def exhaustion(self, start: dt.date, end: dt.date, amount: float) -> tuple[dt.date | None, dt.date | None]:
+        """The day credits counted from ``start`` reach ``amount`` within ``[start, end]``: on the central path
+        (P50) and on the band's upper edge (P90: nine times in ten it comes no earlier), or None when they do not.
+        A pool already spent by ``as_of`` gives the day it was reached, for both."""
+        hist = self.history.filter(pl.col("day").is_between(start, min(end, self.as_of)))
+        reached = hist.filter(pl.col("credits").cum_sum() >= amount)
+        if reached.height:
+            day: dt.date = reached["day"][0]
+            return day, day
+        proj = self.path.filter(pl.col("day").is_between(start, end))
+        if not proj.height:
+            return None, None
+        lead = np.arange(1, proj.height + 1) + max((proj["day"][0] - self.as_of).days - 1, 0)
+        _, hi_q = _band(self.log_errors, self.nominal) if self.log_errors.size else (0.0, 0.0)
+        horizon = self.backtest.horizon_days if self.backtest else 28
+        widen = np.maximum(1.0, np.sqrt(lead / horizon))
+        base = float(hist["credits"].sum())
+        central = base + np.cumsum(proj["credits"].to_numpy())
+        upper = base + np.cumsum(proj["credits"].to_numpy() * np.exp(hi_q * widen))
+
+        def first(path: np.ndarray) -> dt.date | None:
+            idx = np.flatnonzero(path >= amount)
+            return proj["day"][int(idx[0])] if idx.size else None
+
+        return first(central), first(upper) if self.preliminary is None else None
+
 
 @dataclass(frozen=True)
 class PeriodTotal:
