@@ -571,7 +571,7 @@ def consistency_note() -> pl.Expr:
         .when(pl.col("active_seated") > pl.col("active_users"))
         .then(
             pl.format(
-                "{} active seated members have no activity placed here (before a member list, or counted under "
+                "{} active seated member(s) have no activity placed here (before a member list, or counted under "
                 "other teams)",
                 elsewhere,
             )
