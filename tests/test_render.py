@@ -325,10 +325,17 @@ def test_team_summary_matches_an_independent_computation_and_hides_small_teams(r
         unit = f"{team['scope'].removeprefix('org:')}/{team['name']}"
         if unit not in s["units"]:
             continue
-        # credits: the daily user-teams rows, and the member list on days the daily file does not list the team
+        # credits: the daily user-teams rows, and the member list on days the daily file does not list the team,
+        # from the list's snapshot day on (backfill_members is off by default)
         listed = daily.filter(pl.col("team_id") == team["team_id"]).select("day").unique()
-        on_list = members.filter(pl.col("team_id") == team["team_id"]).select("user_id").unique()
-        by_list = ud.join(listed, on="day", how="anti").join(on_list, on="user_id").select("day", "user_id")
+        team_members = members.filter(pl.col("team_id") == team["team_id"])
+        on_list = team_members.select("user_id").unique()
+        by_list = (
+            ud.join(listed, on="day", how="anti")
+            .filter(pl.col("day") >= team_members["snapshot_day"].min())
+            .join(on_list, on="user_id")
+            .select("day", "user_id")
+        )
         by_day = daily.filter(pl.col("team_id") == team["team_id"]).select("day", "user_id")
         expected = ud.join(pl.concat([by_day, by_list]).unique(), on=["day", "user_id"])["ai_credits_used"].sum()
         got = s["units"][unit]

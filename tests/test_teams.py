@@ -304,3 +304,39 @@ def test_adoption_read_a_few_days_at_a_time_is_the_whole_periods() -> None:
     view = team_distribution.team_view(r)
     whole = teams.adoption(view.unit_days, view.seated, r.frame("seats"))
     assert_frame_equal(teams.adoption(view.unit_days, view.seated, r.frame("seats"), chunk_days=6), whole)
+
+
+def test_team_labels_are_unique_with_the_defaults() -> None:
+    """Two different teams both named `api` (#7055, #7110 on the sample) are two labels, never added together."""
+    from copilot_usage import store
+
+    scope = "enterprise:octo-sim"
+    out = teams.team_user_days(
+        store.scan(SAMPLE, "user_day", scope=scope),
+        store.scan(SAMPLE, "user_team_day", scope=scope),
+        store.scan(SAMPLE, "teams"),
+    ).drop_nulls("unit_id")
+    pairs = out.select("unit", "unit_id").unique()
+    assert pairs["unit"].n_unique() == pairs.height == pairs["unit_id"].n_unique()
+    assert {7055, 7110} <= set(pairs["unit_id"])
+    # the same display name in two organizations: org/name
+    two = pl.concat([_teams([(10, "api", None)]), _teams([(11, "api", None)]).with_columns(scope=pl.lit("org:beta"))])
+    ud = _ud([(0, 1, 10.0), (0, 2, 5.0)])
+    rows = _membership([(0, 1, 10, "api"), (0, 2, 11, "api")])
+    per = dict(teams.team_user_days(ud, rows, two).group_by("unit").agg(pl.col("ai_credits_used").sum()).iter_rows())
+    assert per == {"acme/Api": 10.0, "beta/Api": 5.0}
+    assert teams.team_labels(teams.latest_teams(two))["unit"].to_list() == ["acme/Api", "beta/Api"]
+
+
+def test_a_member_list_holds_from_its_snapshot_day_and_earlier_days_only_when_asked() -> None:
+    late = D + dt.timedelta(days=5)
+    intervals = teams.member_intervals(_members([(10, 1)], day=late))
+    ud = _ud([(0, 1, 3.0), (5, 1, 7.0)])
+    tree = _teams([(10, "web", None)])
+    plain = teams.team_user_days(ud, _membership([]), tree, members=intervals)
+    assert dict(plain.group_by("unit").agg(pl.col("ai_credits_used").sum()).iter_rows()) == {"Web": 7.0, NO_TEAM: 3.0}
+    back = teams.team_user_days(ud, _membership([]), tree, members=intervals, backfill=True)
+    assert back.select("day", "unit", "attributed_by").sort("day").rows() == [
+        (D, "Web", teams.BY_FIRST_LIST_BACKWARDS),
+        (late, "Web", teams.BY_MEMBER_LISTS),
+    ]

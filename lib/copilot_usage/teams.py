@@ -62,39 +62,80 @@ def latest_teams(teams: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 
 
 def team_labels(known: pl.DataFrame, *, qualify: bool = False) -> pl.DataFrame:
-    """``team_id, unit``: the team's name (else slug); with ``qualify`` an organization team is
-    ``org/name`` (an enterprise holds several organizations whose teams share slugs)."""
-    name = pl.coalesce("name", "slug")
-    org = pl.col("scope").str.strip_prefix("org:")
-    return known.select(
-        "team_id",
-        unit=pl.when(pl.lit(qualify) & pl.col("scope").str.starts_with("org:"))
-        .then(pl.format("{}/{}", org, name))
-        .otherwise(name),
+    """``team_id, unit``: each team's unique label, GitHub's display name (else slug); with ``qualify`` an
+    organization team is ``org/name`` (an enterprise holds several organizations whose teams share slugs). Two
+    teams never share a label: a name two organizations use is qualified by organization, and what still
+    collides gets the team id, ``name (#id)``."""
+    return _labels(known, None, qualify=qualify, unknown=None).select("team_id", "unit").sort("team_id").collect()
+
+
+def _labels(known: pl.DataFrame, slugs: pl.LazyFrame | None, *, qualify: bool, unknown: str | None) -> pl.LazyFrame:
+    """``team_id, unit, unit_id`` for the teams of the lists (``known``) and those only GitHub's daily rows name
+    (``slugs``: ``team_id, slug``). Labels of listed teams depend on the lists alone (so seats and activity
+    label a team alike); a team no list holds is ``unknown`` when given (one line, no ``unit_id``), else its
+    slug, with its id when that collides or with ``qualify``."""
+    frame = known.lazy().select("team_id", "name", "slug", "scope", _listed=pl.lit(True))
+    if slugs is not None:
+        frame = frame.join(slugs.select("team_id", _slug="slug"), on="team_id", how="full", coalesce=True).with_columns(
+            pl.col("_listed").fill_null(False), slug=pl.coalesce("slug", "_slug")
+        )
+    org = pl.when(pl.col("scope").str.starts_with("org:")).then(pl.col("scope").str.strip_prefix("org:"))
+    label = pl.coalesce("name", "slug", pl.format("team {}", pl.col("team_id")))
+    listed = pl.col("_listed")
+    named_twice = listed.cast(pl.Int32).sum().over("unit") > 1  # two listed teams, one label
+    with_id = pl.format("{} (#{})", "unit", "team_id")
+    return (
+        frame.with_columns(_org=org)
+        .with_columns(
+            unit=pl.when(listed & pl.lit(qualify) & pl.col("_org").is_not_null())
+            .then(pl.format("{}/{}", "_org", label))
+            .otherwise(label)
+        )
+        .with_columns(
+            unit=pl.when(listed & named_twice & pl.col("_org").is_not_null() & pl.lit(not qualify))
+            .then(pl.format("{}/{}", "_org", "unit"))
+            .otherwise("unit")
+        )
+        .with_columns(unit=pl.when(listed & named_twice).then(with_id).otherwise("unit"))
+        .with_columns(
+            unit=pl.when(listed)
+            .then("unit")
+            .when(pl.lit(unknown is not None))
+            .then(pl.lit(unknown, dtype=pl.String))
+            .when(pl.lit(qualify) | (pl.len().over("unit") > 1))
+            .then(with_id)
+            .otherwise("unit"),
+            unit_id=pl.when(listed | pl.lit(unknown is None)).then("team_id"),
+        )
+        .select("team_id", "unit", "unit_id")
     )
 
 
 def member_intervals(team_members: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """GitHub's team member lists effective-dated by snapshot: ``user_id, user_login, team_id, valid_from,
-    valid_to`` (inclusive). A snapshot holds from its day to the day before the next snapshot of the same scope;
-    the first one also back to the start (it is the only knowledge of earlier days)."""
+    valid_to, assumed`` (inclusive). A snapshot holds from its day to the day before the next snapshot of the same
+    scope. Days before a scope's first snapshot are one more interval with ``assumed`` true: the first list is the
+    only knowledge of them, but it was taken later (members may have joined since), so a caller places them only
+    as a stated assumption (:func:`team_user_days_query` ``backfill``; seated denominators use them)."""
     lf = _lazy(team_members)
     snaps = (
         lf.select("scope", "snapshot_day")
         .unique()
         .sort("scope", "snapshot_day")
         .with_columns(
-            valid_from=pl.when(pl.col("snapshot_day") == pl.col("snapshot_day").min().over("scope"))
-            .then(pl.lit(_OPEN_FROM))
-            .otherwise(pl.col("snapshot_day")),
+            valid_from=pl.col("snapshot_day"),
             valid_to=(pl.col("snapshot_day").shift(-1).over("scope") - pl.duration(days=1)).fill_null(_OPEN_TO),
+            assumed=pl.lit(False),
         )
     )
+    before = snaps.filter(pl.col("snapshot_day") == pl.col("snapshot_day").min().over("scope")).with_columns(
+        valid_from=pl.lit(_OPEN_FROM), valid_to=pl.col("snapshot_day") - pl.duration(days=1), assumed=pl.lit(True)
+    )
     return (
-        lf.join(snaps, on=["scope", "snapshot_day"])
-        .group_by("user_id", "team_id", "valid_from", "valid_to")
+        lf.join(pl.concat([snaps, before]), on=["scope", "snapshot_day"])
+        .group_by("user_id", "team_id", "valid_from", "valid_to", "assumed")
         .agg(pl.col("user_login").first())
-        .select("user_id", "user_login", "team_id", "valid_from", "valid_to")
+        .select("user_id", "user_login", "team_id", "valid_from", "valid_to", "assumed")
         .sort("team_id", "user_id", "valid_from")
         .collect()
     )
@@ -119,12 +160,22 @@ def roster(seats: pl.DataFrame | pl.LazyFrame, *, as_of: dt.date | None = None) 
     )
 
 
-def no_team_label(seated: pl.DataFrame, fetched_orgs: list[str], *, enterprise_teams: bool) -> pl.DataFrame:
+def not_fetched_label(orgs: tuple[str, ...] | list[str]) -> str:
+    """The one unit for users and teams of organizations whose team lists were not fetched, naming them."""
+    if not orgs:
+        return NOT_FETCHED
+    named = ", ".join(orgs[:3]) + (f" and {len(orgs) - 3} more" if len(orgs) > 3 else "")
+    return f"{NOT_FETCHED[:-1]}: {named})"
+
+
+def no_team_label(
+    seated: pl.DataFrame, fetched_orgs: list[str], *, enterprise_teams: bool, not_fetched: str = NOT_FETCHED
+) -> pl.DataFrame:
     """``user_id, unit`` for users in no known team: ``(no team)`` when their organization's teams were fetched
-    (a seat without an organization: when the enterprise's teams were), else ``(teams not fetched)``."""
+    (a seat without an organization: when the enterprise's teams were), else ``not_fetched``."""
     org = pl.col("organization")
     known = pl.when(org.is_null()).then(pl.lit(enterprise_teams)).otherwise(org.is_in(fetched_orgs))
-    return seated.select("user_id", unit=pl.when(known).then(pl.lit(NO_TEAM)).otherwise(pl.lit(NOT_FETCHED))).unique(
+    return seated.select("user_id", unit=pl.when(known).then(pl.lit(NO_TEAM)).otherwise(pl.lit(not_fetched))).unique(
         "user_id"
     )
 
@@ -147,13 +198,16 @@ def ancestors(teams: pl.DataFrame, *, max_depth: int = 8) -> pl.DataFrame:
 
 
 def _rolled_up(memberships: pl.LazyFrame, known: pl.DataFrame, key: list[str], *, rollup: bool) -> pl.LazyFrame:
-    if not (rollup and known.height):
-        return memberships.unique()
-    return (
-        memberships.join(ancestors(known).lazy(), on="team_id", how="left")
-        .select(*key, team_id=pl.coalesce("ancestor_id", "team_id"))
-        .unique()
-    )
+    """Memberships with each team's ancestors added (once per ancestor); other columns (how a membership was
+    known) keep their smallest value per ``key`` and team."""
+    extra = [c for c in memberships.collect_schema().names() if c not in (*key, "team_id")]
+    if rollup and known.height:
+        memberships = memberships.join(ancestors(known).lazy(), on="team_id", how="left").with_columns(
+            team_id=pl.coalesce("ancestor_id", "team_id")
+        )
+    if not extra:
+        return memberships.select(*key, "team_id").unique()
+    return memberships.group_by(*key, "team_id").agg(pl.col(extra).min())
 
 
 _TEAMS_SCHEMA = {"team_id": pl.Int64, "slug": pl.String, "name": pl.String, "parent_id": pl.Int64, "scope": pl.String}
@@ -169,6 +223,8 @@ def team_user_days(
     default: str = NO_TEAM,
     qualify: bool = False,
     rollup: bool = True,
+    backfill: bool = False,
+    unknown: str | None = None,
 ) -> pl.DataFrame:
     """:func:`team_user_days_query`, collected."""
     return team_user_days_query(
@@ -180,7 +236,15 @@ def team_user_days(
         default=default,
         qualify=qualify,
         rollup=rollup,
+        backfill=backfill,
+        unknown=unknown,
     ).collect()
+
+
+# how a (user-day, team) was attributed, first wins: GitHub's daily user-teams rows, a member list from its
+# snapshot day on, the first member list carried back before its snapshot day (an assumption)
+BY_GITHUB, BY_MEMBER_LISTS, BY_FIRST_LIST_BACKWARDS = "github_daily_rows", "member_lists", "before_first_member_list"
+_BY = (BY_GITHUB, BY_MEMBER_LISTS, BY_FIRST_LIST_BACKWARDS)
 
 
 def team_user_days_query(
@@ -194,57 +258,67 @@ def team_user_days_query(
     qualify: bool = False,
     rollup: bool = True,
     slugs: pl.LazyFrame | None = None,
+    backfill: bool = False,
+    unknown: str | None = None,
 ) -> pl.LazyFrame:
     """User-day rows attributed to teams (non-additive): one row per (user-day, team), as a lazy query (a caller
     that only aggregates them never holds every (user-day, team) row: 11 M for a 100,000-seat quarter).
 
-    A user-day's teams are GitHub's daily ``user-teams`` rows, plus the teams of the effective-dated member
-    lists (``members``, from :func:`member_intervals`) that the daily file does not list that day (teams under
-    5 seated users; days whose user-teams file was not fetched). With ``rollup`` a user-day also counts for each
-    ancestor of its teams (once per ancestor). Returns every column of ``user_day`` plus ``unit`` (team label,
-    :func:`team_labels`) and ``unit_id``; a user-day in no team gets the user's ``no_team`` label
+    A user-day's teams are GitHub's daily ``user-teams`` rows (GitHub's recipe: join them to ``users-1-day`` on
+    user and day, https://docs.github.com/en/copilot/reference/copilot-usage-metrics/team-level-metrics), plus
+    the teams of the effective-dated member lists (``members``, from :func:`member_intervals`) that the daily
+    file does not list that day (teams under 5 seated users; days whose user-teams file was not fetched), each
+    list from its snapshot day on. With ``backfill`` the first list also places the days before it (an
+    assumption: it was taken later). With ``rollup`` a user-day also counts for each ancestor of its teams (once
+    per ancestor). Returns every column of ``user_day`` plus ``unit`` (a unique team label, :func:`team_labels`),
+    ``unit_id`` and ``attributed_by`` (:data:`BY_GITHUB`, :data:`BY_MEMBER_LISTS` or
+    :data:`BY_FIRST_LIST_BACKWARDS`; null for no team); a user-day in no team gets the user's ``no_team`` label
     (:func:`no_team_label`), else ``default``. ``slugs`` (``team_id, slug``) names teams no list knows; by
-    default the newest slug in ``user_team_day`` (give it when ``user_team_day`` is one part of a longer period).
+    default the newest slug in ``user_team_day`` (give it when ``user_team_day`` is one part of a longer period);
+    with ``unknown`` those teams are one line of that label (a user-day in several counts once).
     """
     ud = _lazy(user_day)
     rows = _lazy(user_team_day)
-    daily = rows.select(*_KEY, "team_id").unique()
+    daily = rows.select(*_KEY, "team_id").unique().with_columns(_by=pl.lit(0, dtype=pl.Int8))
     parts = [daily]
     if members is not None and members.height:
         listed = daily.select("scope", "day", "team_id").unique()
+        lists = members.lazy()
+        if "assumed" not in members.columns:
+            lists = lists.with_columns(assumed=pl.lit(False))
+        if not backfill:
+            lists = lists.filter(~pl.col("assumed"))
         snap = (
             ud.select(_KEY)
             .unique()
-            .join(members.lazy().select("user_id", "team_id", "valid_from", "valid_to"), on="user_id")
+            .join(lists.select("user_id", "team_id", "valid_from", "valid_to", "assumed"), on="user_id")
             .filter(pl.col("day").is_between(pl.col("valid_from"), pl.col("valid_to")))
-            .select(*_KEY, "team_id")
+            .select(*_KEY, "team_id", _by=pl.when(pl.col("assumed")).then(2).otherwise(1).cast(pl.Int8))
             .join(listed, on=["scope", "day", "team_id"], how="anti")
         )
         parts.append(snap)
     known = latest_teams(teams) if teams is not None else pl.DataFrame(schema=_TEAMS_SCHEMA)
     memberships = _rolled_up(pl.concat(parts), known, _KEY, rollup=rollup)
     slugs = rows.group_by("team_id").agg(pl.col("slug").last()) if slugs is None else slugs
-    named = team_labels(known, qualify=qualify).lazy()
-    labels = slugs.join(named, on="team_id", how="full", coalesce=True).select(
-        "team_id",
-        unit=pl.coalesce(
-            "unit",
-            pl.format("{} (#{})", "slug", "team_id") if qualify else pl.col("slug"),
-            pl.format("team {}", pl.col("team_id")),
-        ),
+    labels = _labels(known, slugs, qualify=qualify, unknown=unknown)
+    attributed = (
+        memberships.join(labels, on="team_id", how="left")
+        .group_by(*_KEY, "unit")  # teams one label covers (the unknown line) count a user-day once
+        .agg(pl.col("unit_id").min(), pl.col("_by").min())
+        .with_columns(attributed_by=pl.col("_by").replace_strict(range(len(_BY)), _BY, return_dtype=pl.String))
+        .drop("_by")
     )
     fallback = (
         no_team.lazy().select("user_id", _bucket="unit")
         if no_team is not None
         else pl.LazyFrame(schema={"user_id": pl.Int64, "_bucket": pl.String})
     )
-    joined = (
-        ud.join(memberships.join(labels, on="team_id", how="left").rename({"team_id": "unit_id"}), on=_KEY, how="left")
+    return (
+        ud.join(attributed, on=_KEY, how="left")
         .join(fallback, on="user_id", how="left")
         .with_columns(unit=pl.coalesce("unit", "_bucket", pl.lit(default)))
         .drop("_bucket")
     )
-    return joined
 
 
 def seated_teams(
@@ -266,7 +340,7 @@ def seated_teams(
     memberships = _rolled_up(current.select("user_id", "team_id"), known, ["user_id"], rollup=rollup)
     labelled = memberships.join(team_labels(known, qualify=qualify).lazy(), on="team_id", how="left").select(
         "user_id", unit_id="team_id", unit=pl.coalesce("unit", pl.format("team {}", pl.col("team_id")))
-    )
+    )  # the same labels as team_user_days_query gives listed teams
     fallback = (
         no_team.select("user_id", _bucket="unit")
         if no_team is not None
@@ -443,12 +517,16 @@ def mapped_seats(
 Frame = pl.DataFrame | pl.LazyFrame  # unit-day rows: a report's team view keeps them as a lazy join
 
 
-def unit_summary(unit_days: Frame, seated: pl.DataFrame, *, scope_credits: float | None) -> pl.DataFrame:
+def unit_summary(
+    unit_days: Frame, seated: pl.DataFrame, *, scope_credits: float | None, active_from: Frame | None = None
+) -> pl.DataFrame:
     """Per unit: seated users, active seated users (seated members with any activity in the period), adoption
     (active seated / seated, never clamped), active users (distinct users whose activity the unit holds),
     credits, credits per active user (:func:`measures.credits_per_active_user`: ÷ credited users) and per seat,
-    share of the scope total. Shares of a non-additive mode can sum to more than 1. A unit known only from
-    activity (no member list) has null seats and adoption."""
+    share of the scope total, and a ``note`` saying why a row's counts do not nest (:func:`consistency_note`).
+    Shares of a non-additive mode can sum to more than 1. A unit known only from activity (no member list) has
+    null seats and adoption. ``active_from``: the rows whose users count as active (default ``unit_days``; a
+    folded row passes the whole period's, so its members active in other units stay active)."""
     activity = (
         _lazy(unit_days)
         .group_by("unit")
@@ -459,7 +537,7 @@ def unit_summary(unit_days: Frame, seated: pl.DataFrame, *, scope_credits: float
         )
         .collect()
     )
-    seats_ = _seated_counts(seated, unit_days)
+    seats_ = _seated_counts(seated, unit_days, active_from=active_from)
     out = seats_.join(activity, on="unit", how="full", coalesce=True).with_columns(
         pl.col("active_users").fill_null(0), pl.col("credits").fill_null(0.0)
     )
@@ -468,9 +546,36 @@ def unit_summary(unit_days: Frame, seated: pl.DataFrame, *, scope_credits: float
         out.with_columns(
             credits_per_seat=measures.ratio(pl.col("credits"), pl.col("seated_users")),
             share_of_total=share,
+            note=consistency_note(),
         )
         .select(*SUMMARY_COLUMNS)
         .sort("credits", descending=True)
+    )
+
+
+def consistency_note() -> pl.Expr:
+    """Why a unit row's counts do not nest as active seated ≤ active users ≤ seated users (null when they do):
+    in a non-additive view a unit's activity and its seated members come from different days and sources."""
+    not_seated = pl.col("active_users") - pl.col("active_here")
+    elsewhere = pl.col("active_seated") - pl.col("active_here")
+    return (
+        pl.when(pl.col("seated_users").is_null() & (pl.col("active_users") > 0))
+        .then(pl.lit("no member list: seats and adoption unknown"))
+        .when(pl.col("active_users") > pl.col("seated_users"))
+        .then(
+            pl.format(
+                "{} of its active users are not among its seated members on the last day (moved, left, no seat, or on no member list that day)",
+                not_seated,
+            )
+        )
+        .when(pl.col("active_seated") > pl.col("active_users"))
+        .then(
+            pl.format(
+                "{} active seated member(s) have no activity placed here (before a member list, or counted under "
+                "other teams)",
+                elsewhere,
+            )
+        )
     )
 
 
@@ -484,18 +589,29 @@ SUMMARY_COLUMNS = (
     "credits_per_active_user",
     "credits_per_seat",
     "share_of_total",
+    "note",
 )
 
 
-def _seated_counts(seated: pl.DataFrame, unit_days: Frame) -> pl.DataFrame:
-    """``unit, seated_users, active_seated, idle_seats, adoption, business, enterprise`` from the seated roster."""
-    active = _lazy(unit_days).select("user_id").unique().collect().with_columns(_active=pl.lit(True))
+def _seated_counts(seated: pl.DataFrame, unit_days: Frame, *, active_from: Frame | None = None) -> pl.DataFrame:
+    """``unit, seated_users, active_seated, active_here, idle_seats, adoption, business, enterprise`` from the
+    seated roster (``active_here``: seated members with activity the unit holds)."""
+    active = (
+        _lazy(unit_days if active_from is None else active_from)
+        .select("user_id")
+        .unique()
+        .collect()
+        .with_columns(_active=pl.lit(True))
+    )
+    here = _lazy(unit_days).select("unit", "user_id").unique().collect().with_columns(_here=pl.lit(True))
     return (
         seated.join(active, on="user_id", how="left")
+        .join(here, on=["unit", "user_id"], how="left")
         .group_by("unit")
         .agg(
             seated_users=pl.col("user_id").n_unique().cast(pl.Int64),
             active_seated=pl.col("user_id").filter(pl.col("_active").fill_null(False)).n_unique().cast(pl.Int64),
+            active_here=pl.col("user_id").filter(pl.col("_here").fill_null(False)).n_unique().cast(pl.Int64),
             business=(pl.col("plan_type") == "business").sum(),
             enterprise=(pl.col("plan_type") == "enterprise").sum(),
         )
@@ -534,7 +650,8 @@ def fold_tail(
     their own. The folded row is the :func:`unit_summary` of the union of its units (``unit_days`` and
     ``seated``): distinct users and user-days counted once, never sums of distinct counts."""
     ranked = summary.with_columns(_rank=pl.col("credits").rank("ordinal", descending=True))
-    shown = ranked.filter(((pl.col("_rank") <= top) & (pl.col("active_users") >= k_min)) | pl.col("unit").is_in(keep))
+    bucket = pl.col("unit").is_in(keep) | pl.col("unit").str.starts_with(NOT_FETCHED[:-1])  # not_fetched_label
+    shown = ranked.filter(((pl.col("_rank") <= top) & (pl.col("active_users") >= k_min)) | bucket)
     rest = ranked.join(shown.select("unit"), on="unit", how="anti")
     if rest.height == 0:
         return shown.drop("_rank")
@@ -542,7 +659,7 @@ def fold_tail(
     folded_units = rest["unit"].implode()
     days = _lazy(unit_days).filter(pl.col("unit").is_in(folded_units)).unique(_KEY).with_columns(unit=label)
     seats = seated.filter(pl.col("unit").is_in(folded_units)).unique("user_id").with_columns(unit=label)
-    folded = unit_summary(days, seats, scope_credits=scope_credits)
+    folded = unit_summary(days, seats, scope_credits=scope_credits, active_from=unit_days)
     return pl.concat([shown.drop("_rank"), folded], how="diagonal_relaxed")
 
 

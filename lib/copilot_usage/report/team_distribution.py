@@ -55,6 +55,7 @@ SUMMARY_TABLE = (
     "credits_per_seat",
     "share_of_total",
     "credits_change",
+    "note",
 )
 ADOPTION_TABLE = (
     "unit",
@@ -156,8 +157,10 @@ def _team_view(r: Report) -> TeamView:
         return mapped_view(r, mapping, unit=unit, warnings=warnings)
     seated = attribution.seated(r)
     src = attribution.sources(r)
-    no_team = teams.no_team_label(seated, src.fetched_orgs, enterprise_teams=src.enterprise_teams)
-    default = teams.NO_TEAM if src.fetched else teams.NOT_FETCHED
+    no_team = teams.no_team_label(
+        seated, src.fetched_orgs, enterprise_teams=src.enterprise_teams, not_fetched=src.not_fetched
+    )
+    default = teams.NO_TEAM if src.fetched else src.not_fetched
     unit_days = attribution.team_days_query(r, usage)
     prev_days = (
         attribution.team_days_query(r, previous, prev_start, r.start - dt.timedelta(days=1))
@@ -320,6 +323,7 @@ class TeamFigures:
     active_seated_users: int
     adoption_share: float | None
     units: dict[str, UnitFigures]
+    attribution: attribution.AttributionFigures | None  # GitHub teams: what each source placed
 
 
 def figures(r: Report) -> TeamFigures:
@@ -353,6 +357,9 @@ def figures(r: Report) -> TeamFigures:
                 )
                 for u in units.iter_rows(named=True)
             },
+            attribution=None
+            if view.additive or view.unit != "team"
+            else attribution.attribution_figures(r, r.frame("user_day", columns=USER_DAY)),
         )
 
     return r.memo("team_distribution.figures", compute)
@@ -373,7 +380,8 @@ def headline(r: Report) -> Section:
             Tile("Units shown (≥ k_min users)", fmt_num(len(fig.units))),
         )
     )
-    return section(tiles, [f"Attribution: {view.mode}.", *view.warnings], figures=fig)
+    how = attribution.attribution_notes(r, fig.attribution) if fig.attribution else []
+    return section(tiles, [f"Attribution: {view.mode}.", *how, *view.warnings], figures=fig)
 
 
 def spend_story(summary: pl.DataFrame, *, additive: bool, straddle: list[str] | None = None) -> list[str]:
