@@ -33,7 +33,7 @@ _CONTROLS = [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))] + list(_B
 # one table for both the Python and the polars form
 REPLACEMENTS: dict[str, str] = {c: " " if c in _SPACES else f"[U+{ord(c):04X}]" for c in _CONTROLS}
 _TRANSLATE = str.maketrans(REPLACEMENTS)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = re.compile(r"^([=+\-@\t\r])")  # what starts a formula in Excel, LibreOffice and Sheets (OWASP)
 # the marks that can start a link, an image, emphasis, code, HTML, an entity, a heading or a table cell
 _MARKDOWN = re.compile(r"([\\`*_\[\]#|<>~&])")
 _SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)|\b(www)\.")
@@ -60,16 +60,13 @@ def display_name(text: str, max_len: int = DISPLAY_MAX) -> str:
 
 
 def cell(text: str) -> str:
-    """A workbook text cell: :func:`clean` (full length), with a leading ``'`` when it would start a formula."""
-    cleaned = clean(text)
-    return "'" + cleaned if text.startswith(FORMULA_START) or cleaned.startswith(FORMULA_START) else cleaned
+    """A workbook text cell: a leading ``'`` when it would start a formula, then :func:`clean` (full length)."""
+    return clean(_FORMULA.sub(r"'\1", text))
 
 
 def cell_expr(expr: pl.Expr) -> pl.Expr:
-    """:func:`cell` as a polars expression on a String column (nulls stay null)."""
-    cleaned = clean_expr(expr)
-    starts = pl.any_horizontal([expr.str.starts_with(c) for c in FORMULA_START])
-    return pl.when(starts).then(pl.lit("'") + cleaned).otherwise(cleaned)
+    """:func:`cell` as a polars expression on a String column (nulls stay null, the name kept)."""
+    return clean_expr(expr.str.replace(_FORMULA.pattern, "'$1"))
 
 
 def markdown(text: str, max_len: int | None = None) -> str:
