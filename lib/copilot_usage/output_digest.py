@@ -20,9 +20,9 @@ from pathlib import Path
 import polars as pl
 
 from . import store
-from .safe_text import markdown, markdown_code
 from .errors import NotInCache
 from .output_record import Record
+from .safe_text import markdown, markdown_code
 
 PSEUDONYM = re.compile(r"\buser-[0-9a-f]{8}\b")
 MAX_SECTIONS = 9
@@ -131,7 +131,10 @@ def digest(
         lines += ["", *said[:MAX_SECTIONS]]
     if report is not None:
         beside = ", ".join(f"{fmt.upper()} {markdown_code(p.name)}" for fmt, p in (others or {}).items())
-        lines += ["", f"Full report: {markdown_code(str(report))}" + (f" (beside it: {beside})" if beside else "") + "."]
+        lines += [
+            "",
+            f"Full report: {markdown_code(str(report))}" + (f" (beside it: {beside})" if beside else "") + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 

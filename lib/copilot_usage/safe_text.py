@@ -29,7 +29,7 @@ ELLIPSIS = "…"
 # folded to one space: line and paragraph breaks, tabs (C0 and C1, and Unicode's own separators)
 _SPACES = "\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\u2028\u2029"
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_CONTROLS = [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))] + list(_BIDI)
+_CONTROLS = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))] + list(_BIDI)
 # one table for both the Python and the polars form
 REPLACEMENTS: dict[str, str] = {c: " " if c in _SPACES else f"[U+{ord(c):04X}]" for c in _CONTROLS}
 _TRANSLATE = str.maketrans(REPLACEMENTS)

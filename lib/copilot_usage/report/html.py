@@ -72,8 +72,7 @@ def tiles(items: tuple[Tile, ...]) -> str:
             cls = "d neg" if t.change < 0 else "d"
             delta = f'<div class="{cls}">{fmt_num(t.change, pct=True)} vs previous period</div>'
         parts.append(
-            f'<div class="cu-tile">{bounded("div", "v", t.value)}'
-            f'<div class="l">{text(t.label)}</div>{delta}</div>'
+            f'<div class="cu-tile">{bounded("div", "v", t.value)}<div class="l">{text(t.label)}</div>{delta}</div>'
         )
     return f'<div class="cu-tiles">{"".join(parts)}</div>'
 
@@ -91,13 +90,9 @@ def table(frame: pl.DataFrame) -> str:
     others class ``t`` (left-aligned, wrapped when the page is narrow); text longer than the display bound is
     shortened with "…", the whole of it in the cell's ``title``."""
     kinds = ["n" if dtype.is_numeric() else "t" for dtype in frame.dtypes]
-    head = "".join(
-        bounded("th", k, c.replace("_", " ")) for c, k in zip(frame.columns, kinds, strict=True)
-    )
+    head = "".join(bounded("th", k, c.replace("_", " ")) for c, k in zip(frame.columns, kinds, strict=True))
     body = "".join(
-        "<tr>"
-        + "".join(bounded("td", k, cell(v)) for v, k in zip(row, kinds, strict=True))
-        + "</tr>"
+        "<tr>" + "".join(bounded("td", k, cell(v)) for v, k in zip(row, kinds, strict=True)) + "</tr>"
         for row in frame.iter_rows()
     )
     return f'<table class="cu"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -254,17 +254,6 @@ class Tenant:
         # users whose client sends no usage telemetry: GitHub sees them server-side only, from 2026-06-15
         self.server_only = self._rng(7).random(n) < changes.SERVER_SIDE_SHARE
 
-    def _name_hostile(self) -> None:
-        """Hostile team names (the first organization's teams first, largest first, so reports show them) and logins (the
-        heaviest users); slugs and ids stay as GitHub forms them, so every path and join still works."""
-        org_teams = np.flatnonzero(self.team_org >= 0)[: len(HOSTILE_NAMES)]  # org by org, largest team first
-        names = self.team_name.astype(object)
-        names[org_teams] = HOSTILE_NAMES[: org_teams.size]
-        self.team_name = np.array(names.tolist())
-        logins = self.login.astype(object)
-        logins[np.argsort(-self.intensity, kind="stable")[: len(HOSTILE_LOGINS)]] = HOSTILE_LOGINS
-        self.login = np.array(logins.tolist())
-
     def _org_weights(self) -> np.ndarray:
         w = np.array([1.0 / (i + 1) ** 0.7 for i in range(self.orgs)])
         return w / w.sum()
@@ -338,6 +327,17 @@ class Tenant:
             [f"{self.org_names[o]}/service-{i % per_org:02d}" for i, o in enumerate(self.repo_org)]
         )
         self.repo_weight = self._rng(4).lognormal(0, 1, self.repo_org.size)
+
+    def _name_hostile(self) -> None:
+        """Hostile team names (the first organization's teams, largest first, so reports show them) and logins
+        (the heaviest users); slugs and ids stay as GitHub forms them, so every path and join still works."""
+        org_teams = np.flatnonzero(self.team_org >= 0)[: len(HOSTILE_NAMES)]  # org by org, largest team first
+        names = self.team_name.astype(object)
+        names[org_teams] = HOSTILE_NAMES[: org_teams.size]
+        self.team_name = np.array(names.tolist())
+        logins = self.login.astype(object)
+        logins[np.argsort(-self.intensity, kind="stable")[: len(HOSTILE_LOGINS)]] = HOSTILE_LOGINS
+        self.login = np.array(logins.tolist())
 
     # ------------------------------------------------------------------ helpers
     def day_index(self, day: dt.date) -> int:
