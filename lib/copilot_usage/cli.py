@@ -79,6 +79,12 @@ def simulate() -> None:
 @click.option(
     "--app-token-ttl", type=float, default=3600.0, show_default=True, help="GitHub App installation token lifetime (s)."
 )
+@click.option(
+    "--hostile-names",
+    is_flag=True,
+    help="Name teams, cost centres, budgets and logins like formulas, Markdown links, HTML, bidi overrides and a "
+    "5,000-character name (to check that every report format shows them safely).",
+)
 def simulate_serve(
     port: int,
     seed: int,
@@ -94,6 +100,7 @@ def simulate_serve(
     primary_limit: int,
     primary_window: float,
     app_token_ttl: float,
+    hostile_names: bool,
 ) -> None:
     """Serve the simulated tenant over loopback HTTP until interrupted.
 
@@ -104,7 +111,14 @@ def simulate_serve(
     from .simulate.server import serve
     from .simulate.tenant import Tenant
 
-    tenant = Tenant(seed=seed, users=users, days=days, orgs=orgs, today=today or dt.datetime.now(dt.UTC).date())
+    tenant = Tenant(
+        seed=seed,
+        users=users,
+        days=days,
+        orgs=orgs,
+        today=today or dt.datetime.now(dt.UTC).date(),
+        hostile_names=hostile_names,
+    )
     sim = Simulator(
         tenant,
         SimConfig(

@@ -23,11 +23,20 @@ WHOLE_HISTORY = ("trends",)  # reports the demo renders over every simulated day
 
 
 def simulate_cache(
-    data_dir: Path, *, seed: int, users: int, days: int, today: dt.date, orgs: int = 3, concurrency: int = 4
+    data_dir: Path,
+    *,
+    seed: int,
+    users: int,
+    days: int,
+    today: dt.date,
+    orgs: int = 3,
+    concurrency: int = 4,
+    hostile_names: bool = False,
 ) -> tuple[list[Scope], Summary]:
     """Serve a simulated tenant, fetch the enterprise and its first org through the real client (every report,
-    and per-user billing for the last two months), build."""
-    sim = Simulator(Tenant(seed=seed, users=users, days=days, today=today, orgs=orgs), SimConfig())
+    and per-user billing for the last two months), build. ``hostile_names``: see ``Tenant.hostile_names``."""
+    tenant = Tenant(seed=seed, users=users, days=days, today=today, orgs=orgs, hostile_names=hostile_names)
+    sim = Simulator(tenant, SimConfig())
     with running(sim) as served:
         scopes = [Scope("enterprise", served.enterprise), Scope("org", served.orgs[0])]
 

@@ -6,6 +6,11 @@ https://docs.pola.rs/api/python/stable/reference/api/polars.DataFrame.write_exce
 Number formats follow the column: dates as dates (``month`` columns as months), integers as counts, shares and
 changes as %, US$ amounts as dollars, credits as whole credits, other ratios with one decimal. Missing values are
 empty cells, never 0.
+
+Text is never a formula or a link: xlsxwriter's ``strings_to_formulas`` and ``strings_to_urls`` are off (its
+``write()`` and the tables polars adds would otherwise turn ``=HYPERLINK(…)`` into a live formula), and every text
+cell goes through :func:`copilot_usage.safe_text.cell` (controls escaped, a leading ``'`` before ``= + - @``) so a
+CSV save of any sheet stays safe too (https://owasp.org/www-community/attacks/CSV_Injection).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from . import safe_text
 from .output_record import Record, Table
 
 COUNT = "#,##0"
@@ -56,8 +62,8 @@ def number_format(name: str, dtype: pl.DataType) -> str | None:
 
 
 def heading(column: str) -> str:
-    """A column's header as the HTML and PDF show it (``billed_credits`` → ``billed credits``)."""
-    return column.replace("_", " ")
+    """A column's header as the HTML and PDF show it (``billed_credits`` → ``billed credits``), as a safe cell."""
+    return safe_text.cell(column.replace("_", " "))
 
 
 def sheet_names(tables: list[Table]) -> list[str]:
@@ -91,14 +97,17 @@ def sheet_tables(record: Record) -> list[Table]:
 
 
 def excel_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """Nested columns (lists, structs) as text; everything else unchanged."""
+    """Nested columns (lists, structs) as text, text as safe cells (:func:`copilot_usage.safe_text.cell`);
+    everything else unchanged."""
     out = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if isinstance(dtype, pl.List | pl.Array):
-            out.append(col.cast(pl.List(pl.String)).list.join(" – ").alias(name))
+            out.append(safe_text.cell_expr(col.cast(pl.List(pl.String)).list.join(" – ")).alias(name))
         elif isinstance(dtype, pl.Struct):
-            out.append(col.struct.json_encode().alias(name))
+            out.append(safe_text.cell_expr(col.struct.json_encode()).alias(name))
+        elif dtype in (pl.String, pl.Categorical, pl.Enum):
+            out.append(safe_text.cell_expr(col.cast(pl.String)).alias(name))
         elif dtype == pl.Null:
             out.append(col.cast(pl.String))
         else:
@@ -112,7 +121,9 @@ def write_xlsx(record: Record, summary: dict[str, Any], path: Path, *, html: Pat
 
     shown = sheet_tables(record)
     names = sheet_names(shown)
-    wb = xlsxwriter.Workbook(str(path), {"remove_timezone": True})
+    # no string becomes a formula, a link or a number, whichever write method polars or we call
+    options = {"remove_timezone": True, "strings_to_formulas": False, "strings_to_urls": False}
+    wb = xlsxwriter.Workbook(str(path), {**options, "strings_to_numbers": False})
     fmt = _Formats(wb)
     _summary_sheet(wb, fmt, record, summary, list(zip(names, shown, strict=True)), html)
     for name, table in zip(names, shown, strict=True):
@@ -164,7 +175,12 @@ def _write_value(ws: Any, row: int, col: int, value: Any, fmt: _Formats, code: s
     elif isinstance(value, dt.date):
         ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), fmt.by_code[DATE])
     else:
-        ws.write_string(row, col, str(value))
+        _write_text(ws, row, col, str(value))
+
+
+def _write_text(ws: Any, row: int, col: int, text: str, cell_format: Any = None) -> None:
+    """Every text cell of the Summary and Notes sheets: a safe cell (never a formula, no control character)."""
+    ws.write_string(row, col, safe_text.cell(text), cell_format)
 
 
 def _as_date(value: Any) -> Any:
@@ -196,16 +212,16 @@ def _summary_sheet(
         ("Full report", None if html is None else html.name, "the HTML beside this workbook"),
     ]
     for label, value, note in facts:
-        ws.write_string(row, 0, label)
+        _write_text(ws, row, 0, label)
         _write_value(ws, row, 1, value, fmt, None)
-        ws.write_string(row, 2, note)
+        _write_text(ws, row, 2, note)
         row += 1
     row += 1
     ws.write_row(row, 0, ["Tiles (as shown in the report)", "", "change vs previous period"], fmt.block)
     row += 1
     for tile in record.tiles:
-        ws.write_string(row, 0, tile.label)
-        ws.write_string(row, 1, tile.value)
+        _write_text(ws, row, 0, tile.label)
+        _write_text(ws, row, 1, tile.value)
         _write_value(ws, row, 2, tile.change, fmt, PERCENT)
         row += 1
     row += 1
@@ -218,7 +234,7 @@ def _summary_sheet(
         if isinstance(value, list):
             value = ", ".join("n/a" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v) for v in value)
         value = _as_date(value)
-        ws.write_string(row, 0, name)
+        _write_text(ws, row, 0, name)
         _write_value(ws, row, 1, value, fmt, _figure_format(name, value))
         row += 1
     row += 1
@@ -228,12 +244,12 @@ def _summary_sheet(
         ws.write_url(row, 0, f"internal:'{name}'!A1", string=name)
         ws.write_number(row, 1, table.frame.height, fmt.by_code[COUNT])
         what = f"numbers of the chart “{table.chart}”" if table.chart else table.caption
-        ws.write_string(row, 2, table.section + (f" — {what}" if what else ""))
+        _write_text(ws, row, 2, table.section + (f" — {what}" if what else ""))
         row += 1
     for table in record.tables:
         if table.note:
-            ws.write_string(row, 0, "(no sheet)")
-            ws.write_string(row, 2, f"{table.section}: {table.note}")
+            _write_text(ws, row, 0, "(no sheet)")
+            _write_text(ws, row, 2, f"{table.section}: {table.note}")
             row += 1
 
 
@@ -258,5 +274,5 @@ def _notes_sheet(wb: Any, fmt: _Formats, record: Record, html: Path | None) -> N
     if html is not None:
         rows.append(("Full report", html.name))
     for i, (topic, text) in enumerate(rows, start=1):
-        ws.write_string(i, 0, topic, fmt.bold)
-        ws.write_string(i, 1, text)
+        _write_text(ws, i, 0, topic, fmt.bold)
+        _write_text(ws, i, 1, text)

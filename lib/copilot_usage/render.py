@@ -212,8 +212,9 @@ def write_outputs(done: Rendered, base: Path, *, formats: tuple[str, ...], paper
     if "md" in formats:
         logins = output_digest.logins_in_cache(done.parameters.get("data_dir", "."), record.title.get("scope", ""))
         others = {f: p for f, p in done.outputs.items() if f not in ("html", "md")}
+        units = output_digest.units_in_cache(done.parameters.get("data_dir", "."))
         done.outputs["md"] = output_digest.write_digest(
-            record, base.with_suffix(".md"), report=done.html, others=others, logins=logins
+            record, base.with_suffix(".md"), report=done.html, others=others, logins=logins, units=units
         )
     if failure is not None:
         raise RenderError(str(failure), executed=done.executed) from failure

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
-from .. import charts
+from .. import charts, safe_text
 from ..output_record import frame_payload, mime
 from . import html
 from .privacy import protect
@@ -61,6 +61,8 @@ def _chart(r: Report, part: Chart, said: tuple[str, ...]) -> None:
         return
     made = part.spec._repr_mimebundle_()  # the registered SVG renderer: {"image/svg+xml": ...}
     bundle: dict[str, Any] = dict((made[0] if isinstance(made, tuple) else made) or {})
+    if "image/svg+xml" in bundle:  # labels drawn from names: no bidi override or control reaches the picture
+        bundle["image/svg+xml"] = safe_text.clean(bundle["image/svg+xml"])
     title = charts.chart_title(part.spec)
     shows = " ".join(said)
     if not shows and part.data is not None:
@@ -70,7 +72,7 @@ def _chart(r: Report, part: Chart, said: tuple[str, ...]) -> None:
         bundle = {**bundle, mime("table"): {"ipc": frame_payload(shown), "note": "", "chart": title}}
     marked = charts.event_labels(part.spec)
     shows += f" Marked on the chart: {'; '.join(marked)}." if marked else ""
-    alt_text = f"Chart: {title or 'untitled'}. {shows}".strip()
+    alt_text = safe_text.clean(f"Chart: {title or 'untitled'}. {shows}".strip())
     display(bundle, metadata={"image/svg+xml": {"alt": alt_text}}, raw=True)
 
 

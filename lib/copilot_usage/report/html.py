@@ -1,4 +1,8 @@
-"""The HTML view of a report, as pure functions from values to markup (the stylesheet is ``report.css``)."""
+"""The HTML view of a report, as pure functions from values to markup (the stylesheet is ``report.css``).
+
+Every text is escaped and passed through :mod:`copilot_usage.safe_text` (control and bidi characters shown as
+``[U+XXXX]``); a table's text cells and headers show at most ``safe_text.DISPLAY_MAX`` characters, the full text
+in their ``title`` attribute."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from .. import safe_text
 from .section import Notes, Tile
 
 
@@ -35,13 +40,27 @@ def cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def text(value: str) -> str:
+    """Any text of the report as HTML: control and bidi characters escaped, then HTML-escaped."""
+    return html.escape(safe_text.clean(value))
+
+
+def bounded(tag: str, cls: str, value: str) -> str:
+    """``<tag class=cls>value</tag>`` for a name in a table or tile: at most ``safe_text.DISPLAY_MAX`` characters
+    shown, the whole (cleaned) name in the ``title`` attribute when shortened."""
+    shown = safe_text.display_name(value)
+    full = safe_text.clean(value)
+    hint = f' title="{html.escape(full)}"' if shown != full else ""
+    return f'<{tag} class="{cls}"{hint}>{html.escape(shown)}</{tag}>'
+
+
 def title(meta: dict[str, Any]) -> str:
     stamp = '<span class="cu-stamp">PRELIMINARY — fewer than 14 complete days</span> ' if meta["preliminary"] else ""
     return (
-        f'{stylesheet()}<div class="cu-title"><h1>{html.escape(meta["title"])}</h1>\n'
-        f'<div class="cu-meta">{stamp}<b>Scope</b> {html.escape(meta["scope"])} · <b>Period</b> {meta["start"]} → '
+        f'{stylesheet()}<div class="cu-title"><h1>{text(meta["title"])}</h1>\n'
+        f'<div class="cu-meta">{stamp}<b>Scope</b> {text(meta["scope"])} · <b>Period</b> {meta["start"]} → '
         f"{meta['end']}\n({meta['days']} days) · <b>Data through</b> {meta['data_through'] or 'n/a'} · "
-        f"<b>Generated</b> {meta['generated']}\n· <b>Audience</b> {html.escape(meta['audience'])}</div></div>"
+        f"<b>Generated</b> {meta['generated']}\n· <b>Audience</b> {text(meta['audience'])}</div></div>"
     )
 
 
@@ -53,31 +72,27 @@ def tiles(items: tuple[Tile, ...]) -> str:
             cls = "d neg" if t.change < 0 else "d"
             delta = f'<div class="{cls}">{fmt_num(t.change, pct=True)} vs previous period</div>'
         parts.append(
-            f'<div class="cu-tile"><div class="v">{html.escape(t.value)}</div>'
-            f'<div class="l">{html.escape(t.label)}</div>{delta}</div>'
+            f'<div class="cu-tile">{bounded("div", "v", t.value)}<div class="l">{text(t.label)}</div>{delta}</div>'
         )
     return f'<div class="cu-tiles">{"".join(parts)}</div>'
 
 
 def paragraph(sentences: tuple[str, ...]) -> str:
-    return f'<p class="cu-narr">{" ".join(html.escape(s) for s in sentences)}</p>'
+    return f'<p class="cu-narr">{" ".join(text(s) for s in sentences)}</p>'
 
 
 def empty(note: str) -> str:
-    return f'<div class="cu-empty">{html.escape(note)}</div>'
+    return f'<div class="cu-empty">{text(note)}</div>'
 
 
 def table(frame: pl.DataFrame) -> str:
     """An already aggregated, small table; numeric columns are class ``n`` (right-aligned, never wrapped), the
-    others class ``t`` (left-aligned, wrapped when the page is narrow)."""
+    others class ``t`` (left-aligned, wrapped when the page is narrow); text longer than the display bound is
+    shortened with "…", the whole of it in the cell's ``title``."""
     kinds = ["n" if dtype.is_numeric() else "t" for dtype in frame.dtypes]
-    head = "".join(
-        f'<th class="{k}">{html.escape(c.replace("_", " "))}</th>' for c, k in zip(frame.columns, kinds, strict=True)
-    )
+    head = "".join(bounded("th", k, c.replace("_", " ")) for c, k in zip(frame.columns, kinds, strict=True))
     body = "".join(
-        "<tr>"
-        + "".join(f'<td class="{k}">{html.escape(cell(v))}</td>' for v, k in zip(row, kinds, strict=True))
-        + "</tr>"
+        "<tr>" + "".join(bounded("td", k, cell(v)) for v, k in zip(row, kinds, strict=True)) + "</tr>"
         for row in frame.iter_rows()
     )
     return f'<table class="cu"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -86,31 +101,31 @@ def table(frame: pl.DataFrame) -> str:
 def _items(label: str, intro: str, items: tuple[str, ...]) -> str:
     if not items:
         return ""
-    listed = "".join(f"<li>{html.escape(n)}</li>" for n in items)
+    listed = "".join(f"<li>{text(n)}</li>" for n in items)
     return f"<p class='cu-narr'><b>{label}</b>{intro}</p><ul class='cu-narr'>{listed}</ul>"
 
 
 def notes(n: Notes) -> str:
     absent = ", ".join(n.not_in_cache)
-    health = f"<b>Data health ({n.period}, users-1-day):</b> {html.escape(n.health)}."
-    health += f" Days not complete: {html.escape(n.not_complete)}." if n.not_complete else " Every day is complete."
+    health = f"<b>Data health ({n.period}, users-1-day):</b> {text(n.health)}."
+    health += f" Days not complete: {text(n.not_complete)}." if n.not_complete else " Every day is complete."
     if absent:
         health += (
-            f" Not in the cache, so the sections using them are empty: {html.escape(absent)}; "
+            f" Not in the cache, so the sections using them are empty: {text(absent)}; "
             "`copilot-usage fetch` with those reports, then `copilot-usage build`, fills them."
         )
     return (
         "<h2 class='cu-notes'>Data notes</h2>"
         f"<p class='cu-narr'>{health}</p>"
-        f"<p class='cu-narr'><b>Prices:</b> {html.escape(n.prices)}</p>"
-        + "".join(f"<p class='cu-narr'><b>History:</b> {html.escape(h)}</p>" for h in n.history)
+        f"<p class='cu-narr'><b>Prices:</b> {text(n.prices)}</p>"
+        + "".join(f"<p class='cu-narr'><b>History:</b> {text(h)}</p>" for h in n.history)
         + _items(
             "Corrections and quarantine",
             " (rows a newer version of a day replaced or dropped, lines not read):",
             n.corrections,
         )
         + "<ul class='cu-narr'>"
-        + "".join(f"<li>{html.escape(c)}</li>" for c in n.caveats)
+        + "".join(f"<li>{text(c)}</li>" for c in n.caveats)
         + "</ul>"
         + _items(
             "Definition changes in this period",
@@ -118,7 +133,7 @@ def notes(n: Notes) -> str:
             n.definition_changes,
         )
         + f"<p class='cu-meta'><b>Provenance</b> · kit {n.kit_version} · data fingerprint {n.data_fingerprint} · "
-        f"parameters {html.escape(n.parameters)}</p>"
+        f"parameters {text(n.parameters)}</p>"
     )
 
 

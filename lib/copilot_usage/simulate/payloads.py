@@ -31,7 +31,7 @@ from ..catalog import (
 )
 from ..pricing import CREDIT_PRICE_USD, included_amount
 from . import changes
-from .tenant import _IDE_VERSION, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant, stable_hash
+from .tenant import _IDE_VERSION, COST_CENTRE_NAMES, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant, stable_hash
 
 _COUNTS = COUNT_FIELDS
 _OPTIONAL_KEYS = (
@@ -761,12 +761,12 @@ def teams(t: Tenant, scope: Scope) -> list[dict[str, Any]]:
             {
                 "id": int(t.team_id[i]),
                 "slug": str(t.team_slug[i]),
-                "name": str(t.team_slug[i]).title(),
+                "name": str(t.team_name[i]),
                 "description": "",
                 "privacy": "closed",
                 "parent": None
                 if p < 0
-                else {"id": int(t.team_id[p]), "slug": str(t.team_slug[p]), "name": str(t.team_slug[p]).title()},
+                else {"id": int(t.team_id[p]), "slug": str(t.team_slug[p]), "name": str(t.team_name[p])},
             }
         )
     return out
@@ -980,9 +980,9 @@ def cost_center_defs(t: Tenant) -> list[dict[str, Any]]:
     direct = np.flatnonzero(np.arange(t.users) % 13 == 5)
     ent_team = next((str(s) for s in t.team_slug if str(s) == "ent:ai-champions"), None)
     defs: list[dict[str, Any]] = [
-        {"name": "Engineering", "state": "active", "pool": False, "orgs": orgs[:1], "teams": [], "users": []},
+        {"name": t.cost_centre_names[0], "state": "active", "pool": False, "orgs": orgs[:1], "teams": [], "users": []},
         {
-            "name": "Data & ML",
+            "name": t.cost_centre_names[1],
             "state": "active",
             "pool": True,
             "orgs": orgs[1:2],
@@ -990,7 +990,7 @@ def cost_center_defs(t: Tenant) -> list[dict[str, Any]]:
             "users": [],
         },
         {
-            "name": "Platform",
+            "name": t.cost_centre_names[2],
             "state": "active",
             "pool": False,
             "orgs": [],
@@ -999,7 +999,7 @@ def cost_center_defs(t: Tenant) -> list[dict[str, Any]]:
             "repos": [str(t.repo_name[0])] if t.repo_name.size else [],
         },
         {
-            "name": "Mobile (retired)",
+            "name": t.cost_centre_names[3],
             "state": "deleted",
             "pool": False,
             "orgs": [],
@@ -1007,8 +1007,8 @@ def cost_center_defs(t: Tenant) -> list[dict[str, Any]]:
             "users": [str(x) for x in t.login[np.arange(t.users) % 29 == 3]],
         },
     ]
-    for d in defs:
-        d["id"] = _uuid(t, d["name"])
+    for d, name in zip(defs, COST_CENTRE_NAMES, strict=True):
+        d["id"] = _uuid(t, name)  # the same ids whatever the names
     return defs
 
 
@@ -1141,13 +1141,12 @@ def budgets(t: Tenant, scope: Scope) -> list[dict[str, Any]]:
     total = float(lines["gross"].sum())
     out = [budget("enterprise", "enterprise", t.enterprise, target(total, 1.25, 100), total, blocks=False)]
     names = [d["name"] for d in defs]
-    if "Data & ML" in names:
-        spent = float(lines.filter(pl.col("cc") == names.index("Data & ML"))["gross"].sum())
-        out.append(budget("cc:data", "cost_center", "Data & ML", target(spent, 0.75, 10), spent))
-    eng = names.index("Engineering")
+    data, eng = 1, 0  # the cost centres "Data & ML" and "Engineering" (tenant.COST_CENTRE_NAMES)
+    spent = float(lines.filter(pl.col("cc") == data)["gross"].sum())
+    out.append(budget("cc:data", "cost_center", names[data], target(spent, 0.75, 10), spent))
     per_user = lines.filter(pl.col("cc") == eng).group_by("user").agg(pl.col("gross").sum()).sort("user")
     heavy = per_user.sort("gross", descending=True).head(1)["user"].to_list()
-    shared = budget("cc:eng:per-user", "multi_user_cost_center", "Engineering", PER_USER_TARGET_USD, 0.0)
+    shared = budget("cc:eng:per-user", "multi_user_cost_center", names[eng], PER_USER_TARGET_USD, 0.0)
     del shared["consumed_amount"]  # a per-user budget's consumption is per user: its user-states
     out.append(shared)
     if heavy:

@@ -137,6 +137,34 @@ _P_CLI = np.array([0, 0.0, 0.02, 0.2, 0.9, 0.3])
 _P_REVIEW = np.array([0, 0.05, 0.2, 0.35, 0.2, 0.3])
 _P_CLOUD = np.array([0, 0.0, 0.0, 0.25, 0.1, 0.1])
 _HOLIDAYS = {(1, 1), (5, 25), (7, 3), (7, 4), (9, 7), (11, 26), (11, 27), (12, 24), (12, 25), (12, 26), (12, 31)}
+# the cost centres' names (see payloads.cost_center_defs), in their order
+COST_CENTRE_NAMES = ("Engineering", "Data & ML", "Platform", "Mobile (retired)")
+# ``hostile_names``: names an administrator (or an attacker) could type, for teams, cost centres, budgets and logins —
+# spreadsheet formulas and DDE (https://owasp.org/www-community/attacks/CSV_Injection), Markdown links and remote
+# images, HTML, a forged heading, a right-to-left override (https://www.unicode.org/reports/tr9/) and a very long name
+LONG_NAME = "Long" + "g" * 4996  # 5,000 characters, no space to wrap at
+HOSTILE_NAMES = (
+    '=HYPERLINK("http://evil.example","click")',
+    "\u202eexe.tnemyap 22",
+    LONG_NAME,
+    "=cmd|' /C calc'!A0",
+    "<script>alert(1)</script>",
+    "[click](http://evil.example)",
+    "![x](http://evil.example/x.png)",
+    "Payments\n# heading",
+    "+1+1",
+    "-2+3",
+    "@SUM(1)",
+)
+HOSTILE_COST_CENTRES = (
+    '=HYPERLINK("http://evil.example","click")',
+    "=cmd|' /C calc'!A0",
+    "\u202eexe.tnemyap 22",
+    "[click](http://evil.example)\n# heading",
+)
+# logins stay unique and usable as query values (GitHub's own logins are letters, digits and hyphens: these are what
+# an import or another host could bring); given to the heaviest users so the reports show them
+HOSTILE_LOGINS = ("=2+5-simdev", "@simdev-sum", "+simdev-plus", "-simdev-minus", "\u202esimdev-rlo")
 _EPOCH = dt.date(2025, 6, 1)
 _INT = pl.Int64
 
@@ -156,6 +184,7 @@ class Tenant:
     orgs: int = 3
     enterprise: str = "octo-sim"
     lag_days: int = 2  # data available up to two full UTC days before ``today``
+    hostile_names: bool = False  # teams, cost centres, budgets and logins named like HOSTILE_NAMES
 
     def __post_init__(self) -> None:
         self.newest = self.today - dt.timedelta(days=self.lag_days)
@@ -172,6 +201,9 @@ class Tenant:
         self._draw_users()
         self._draw_teams()
         self._draw_repos()
+        self.cost_centre_names = HOSTILE_COST_CENTRES if self.hostile_names else COST_CENTRE_NAMES
+        if self.hostile_names:
+            self._name_hostile()
 
     # ------------------------------------------------------------------ static attributes
     def _rng(self, *key: int) -> np.random.Generator:
@@ -260,6 +292,7 @@ class Tenant:
         rows += ent
         self.team_org = np.array([r["org"] for r in rows])
         self.team_slug = np.array([r["slug"] for r in rows])
+        self.team_name = np.array([str(r["slug"]).title() for r in rows])
         self.team_parent = np.array([-1 if r["parent"] is None else r["parent"] for r in rows])
         self.team_id = 7_000 + 11 * np.arange(len(rows), dtype=np.int64)
         n_org_teams = self.orgs * per_org
@@ -294,6 +327,17 @@ class Tenant:
             [f"{self.org_names[o]}/service-{i % per_org:02d}" for i, o in enumerate(self.repo_org)]
         )
         self.repo_weight = self._rng(4).lognormal(0, 1, self.repo_org.size)
+
+    def _name_hostile(self) -> None:
+        """Hostile team names (the first organization's teams, largest first, so reports show them) and logins
+        (the heaviest users); slugs and ids stay as GitHub forms them, so every path and join still works."""
+        org_teams = np.flatnonzero(self.team_org >= 0)[: len(HOSTILE_NAMES)]  # org by org, largest team first
+        names = self.team_name.astype(object)
+        names[org_teams] = HOSTILE_NAMES[: org_teams.size]
+        self.team_name = np.array(names.tolist())
+        logins = self.login.astype(object)
+        logins[np.argsort(-self.intensity, kind="stable")[: len(HOSTILE_LOGINS)]] = HOSTILE_LOGINS
+        self.login = np.array(logins.tolist())
 
     # ------------------------------------------------------------------ helpers
     def day_index(self, day: dt.date) -> int:
