@@ -73,6 +73,8 @@ def test_safe_text_escapes_controls_bounds_names_and_neutralises_formulas() -> N
     for name in ('=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3", "@SUM(1)", "\tx", "\rx"):
         assert safe_text.cell(name).startswith("'"), name
     assert safe_text.cell("Engineering") == "Engineering" and safe_text.cell(LONG_NAME) == LONG_NAME  # full length
+    # a signed number the kit writes (a tile's "-5%") is a value and keeps its sign; a formula made of numbers is not
+    assert [safe_text.cell(v) for v in ("-5%", "+1,234.5", "-2+3")] == ["-5%", "+1,234.5", "'-2+3"]
     frame = pl.DataFrame({"n": ["=cmd|' /C calc'!A0", RLO, "ok", None]})
     assert frame.select(safe_text.cell_expr(pl.col("n")))["n"].to_list() == [
         "'=cmd|' /C calc'!A0",

@@ -34,6 +34,8 @@ _CONTROLS = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))] + list(_BIDI)
 REPLACEMENTS: dict[str, str] = {c: " " if c in _SPACES else f"[U+{ord(c):04X}]" for c in _CONTROLS}
 _TRANSLATE = str.maketrans(REPLACEMENTS)
 _FORMULA = re.compile(r"^([=+\-@\t\r])")  # what starts a formula in Excel, LibreOffice and Sheets (OWASP)
+# a signed number as the kit writes one ("-5%", "+1,234.5"): a value, not a formula, so it keeps its sign as shown
+_NUMBER = r"^[-+]?[0-9][0-9,]*(\.[0-9]+)?%?$"
 # the marks that can start a link, an image, emphasis, code, HTML, an entity, a heading or a table cell
 _MARKDOWN = re.compile(r"([\\`*_\[\]#|<>~&])")
 _SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)|\b(www)\.")
@@ -61,12 +63,14 @@ def display_name(text: str, max_len: int = DISPLAY_MAX) -> str:
 
 def cell(text: str) -> str:
     """A workbook text cell: a leading ``'`` when it would start a formula, then :func:`clean` (full length)."""
-    return clean(_FORMULA.sub(r"'\1", text))
+    return clean(text if re.match(_NUMBER, text) else _FORMULA.sub(r"'\1", text))
 
 
 def cell_expr(expr: pl.Expr) -> pl.Expr:
     """:func:`cell` as a polars expression on a String column (nulls stay null, the name kept)."""
-    return clean_expr(expr.str.replace(_FORMULA.pattern, "'$1"))
+    return clean_expr(
+        pl.when(expr.str.contains(_NUMBER)).then(expr).otherwise(expr.str.replace(_FORMULA.pattern, "'$1"))
+    )
 
 
 def markdown(text: str, max_len: int | None = None) -> str:
