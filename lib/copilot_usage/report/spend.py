@@ -499,12 +499,16 @@ def pool(r: Report) -> Section:
 
 
 def chargeback(r: Report) -> Section:
-    """This month's credits per GitHub cost centre at list price, billed per cost centre, and each pool's run-out."""
+    """Credits per GitHub cost centre at list price and billed per cost centre: the last closed month (what finance
+    books) first, then this month to date with each pool's run-out."""
     table, note, figures = _chargeback(r, _bills(r), price=r.prices.credit)
+    closed, closed_note, closed_figures = _closed_chargeback(r)
     return section(
+        closed_note,
+        Table(closed, empty="No cost centre has k_min or more active users in the last closed month."),
         note,
         Table(table, empty="No cost centre has k_min or more active users this month."),
-        figures={"cost_centres": figures},
+        figures={"cost_centres": figures, "cost_centres_last_closed_month": closed_figures},
     )
 
 
@@ -512,10 +516,29 @@ def budget_section(r: Report) -> Section:
     """Each budget's target, consumption, projection and run-out; per-user budgets' users above 80 % / 100 %."""
     table, users, note, figures = _budget_table(r)
     return section(
-        note,
+        [note, budget_pool_sentence(r, table)],
         Table(table, empty="No budget is set for this scope."),
         Table(users, user_column="user_login", analyst_only=True, empty="No user is above 80 % of a budget."),
         figures={"budgets": figures},
+    )
+
+
+def budget_pool_sentence(r: Report, table: pl.DataFrame) -> str:
+    """Where budgets and the bill count differently: a budget counts all AI-credit use, including what the
+    included pool covers, while the bill counts only use beyond the pool (GitHub Docs, "Usage-based billing for
+    organizations and enterprises", linked in ``pricing.py``). Empty when no budget has consumed more than was
+    billed beyond the pool this month."""
+    consumed = table.filter(pl.col("consumed_usd").is_not_null() & (pl.col("budget_scope") != "user"))
+    net = _month_cost(r, r.end.replace(day=1), r.end)["credits_net_usd"]
+    if consumed.height == 0 or net is None:
+        return ""
+    top = consumed.sort("consumed_usd", descending=True).row(0, named=True)
+    if top["consumed_usd"] <= net + 0.005:
+        return ""
+    return (
+        "Budgets count all AI-credit use this month, including the use the included pool covers, while the bill "
+        f"counts only use beyond the pool: so the {top['entity']} budget shows {_usd(top['consumed_usd'], 2)} "
+        f"consumed while AI credits billed beyond the pool so far this month come to {_usd(net, 2)}."
     )
 
 
@@ -606,6 +629,60 @@ CHARGEBACK_SCHEMA = {
 }
 
 
+def _centre_mapping(r: Report) -> pl.DataFrame:
+    """Users → GitHub cost centres, effective-dated (:func:`cost_centers.mapping`), once per report."""
+    return r.memo(
+        "spend.centre_mapping",
+        lambda: teams.units_from_mapping(
+            cost_centers.mapping(r.frame("cost_center_members", all_scopes=True)),
+            unit="unit",
+            source="GitHub's cost centres",
+        ),
+    )
+
+
+def _closed_chargeback(r: Report) -> tuple[pl.DataFrame, str, dict[str, Any]]:
+    """The last closed month's chargeback per cost centre (:func:`cost_centers.chargeback`, without the pools,
+    which are this month's), a note, and its figures; empty with a note when cost centres were not fetched."""
+    month = last_closed_month(r.end)
+    last = month_end(month)
+    figures: dict[str, Any] = {"month": month, "cost_centres": []}
+    if not r.fetched("cost_centers"):
+        return pl.DataFrame(), "", figures
+    days = teams.map_user_days(
+        r.frame_between("user_day", month, last, columns=USER_DAY),
+        _centre_mapping(r),
+        unassigned=cost_centers.NO_COST_CENTRE,
+    )
+    centres = r.frame("cost_centers", all_scopes=True)
+    # the list nearest the month: the first one on or after its end, else the newest
+    after = centres.filter(pl.col("snapshot_day") >= last)["snapshot_day"]
+    snapshot: dt.date = after.min() if after.len() else centres["snapshot_day"].max()  # type: ignore[assignment]
+    table = cost_centers.chargeback(
+        days,
+        r.frame_between("billing_usage", month, last),
+        centres.filter(pl.col("snapshot_day") == snapshot),
+        price=r.prices.credit,
+    ).drop("pool_target_credits", "pool_current_credits")
+    shown = protect(table, r.audience, group_users="active_users")
+    first = _first_metrics_day(r)
+    partial = first is not None and first > month
+    note = (
+        f"Chargeback for {month:%B %Y}, the last closed month: {table.height} cost centres whose credits sum to "
+        f"the scope's {table['credits'].sum():,.0f}"
+        + (f" (the data starts on {first:%d %B}, so this is a part month)" if partial else "")
+        + f". Members as GitHub listed them on {snapshot:%d %B %Y}; where that list is later than the month, "
+        "it is taken to hold for the month too."
+    )
+    if shown.height < table.height:
+        note += f" {table.height - shown.height} cost centre(s) with too few active users to show are left out."
+    figures["cost_centres"] = [
+        {k: c[k] for k in ("cost_centre", "credits", "list_usd", "billed_gross_credits", "billed_net_usd")}
+        for c in shown.iter_rows(named=True)
+    ]
+    return shown, note, figures
+
+
 def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.DataFrame, str, list[dict[str, Any]]]:
     """The month's chargeback per GitHub cost centre (month of the report's end; see
     :func:`cost_centers.chargeback`), with each AI-credit pool's projected exhaustion at the current pace
@@ -614,9 +691,8 @@ def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.Dat
     if not r.fetched("cost_centers"):
         missing = r.not_fetched("cost_centers", "cost_center_members") + COST_CENTRE_TOKEN
         return pl.DataFrame(schema=CHARGEBACK_SCHEMA), missing, []
-    members = r.frame("cost_center_members", all_scopes=True)
     month, last = r.end.replace(day=1), month_end(r.end)
-    mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
+    mapping = _centre_mapping(r)
     first = min(month, r.end - dt.timedelta(days=59))
     days = teams.map_user_days(
         r.frame_between("user_day", first, r.end, columns=USER_DAY), mapping, unassigned=cost_centers.NO_COST_CENTRE
