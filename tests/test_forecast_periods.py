@@ -32,7 +32,9 @@ def weekday_weekend_estimate(daily: pl.DataFrame, *, as_of: dt.date, start: dt.d
     means = recent.group_by(weekend=weekend).agg(pl.col("credits").mean())
     mean = dict(zip(means["weekend"], means["credits"], strict=True))
     split = as_of - dt.timedelta(days=14)
-    trend = recent.filter(pl.col("day") > split)["credits"].sum() / recent.filter(pl.col("day") <= split)["credits"].sum()
+    trend = (
+        recent.filter(pl.col("day") > split)["credits"].sum() / recent.filter(pl.col("day") <= split)["credits"].sum()
+    )
     trend = min(max(trend, 0.7), 1.3)
     days = pl.DataFrame({"day": pl.date_range(start, end, eager=True)}).group_by(weekend=weekend).len()
     return trend * sum(mean[w] * n for w, n in days.iter_rows())

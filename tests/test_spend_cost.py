@@ -43,7 +43,9 @@ def seats_usd(data: Path, scope: str, month: dt.date, through: dt.date | None = 
     last = through or _last_day(month)
     roster = _scope_rows(data, "seats", scope)
     per_user = roster.group_by("user_id").agg(
-        plan=pl.when((pl.col("plan_type") == "enterprise").any()).then(pl.lit("enterprise")).otherwise(pl.lit("business")),
+        plan=pl.when((pl.col("plan_type") == "enterprise").any())
+        .then(pl.lit("enterprise"))
+        .otherwise(pl.lit("business")),
         granted=pl.col("created_at").min().dt.date(),
         cancel=pl.col("pending_cancellation_date").max(),
     )
@@ -192,7 +194,9 @@ def test_the_spend_report_summary_through_the_cli_on_the_sample(tmp_path: Path) 
         "credits_high",
     }
     _, net = billed(SAMPLE, SCOPE, OCT1)
-    assert closed["month"] == "2026-10-01" and closed["total_usd"] == pytest.approx(seats_usd(SAMPLE, SCOPE, OCT1) + net)
+    assert closed["month"] == "2026-10-01" and closed["total_usd"] == pytest.approx(
+        seats_usd(SAMPLE, SCOPE, OCT1) + net
+    )
     assert nxt["month"] == "2026-12-01"
     html = (tmp_path / "spend").glob("*.html").__next__().read_text()
     assert "October 2026, the last closed month, cost US$" in html and "copilot-usage" not in html.split("1. Does")[0]
@@ -212,7 +216,7 @@ def test_last_closed_month_and_its_change_on_a_demo_cache(demo: tuple[Path, str]
     closed = spend_report.headline(_report(data, scope)).summary()["last_closed_month"]
     totals = {}
     for month in (SEP1, OCT1):
-        gross, net = billed(data, scope, month)
+        _, net = billed(data, scope, month)
         totals[month] = seats_usd(data, scope, month) + net
     assert closed["credits_gross"] == pytest.approx(billed(data, scope, OCT1)[0])
     assert closed["seats_usd"] == pytest.approx(seats_usd(data, scope, OCT1))

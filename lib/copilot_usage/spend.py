@@ -616,9 +616,11 @@ def month_cost(
     )
     ai = bills.filter(pl.col("is_ai_credit").fill_null(False))
     used = _lazy(user_day).filter(in_month).select(measures.credits_total()).collect().item()
+    gross: float | None
+    net: float | None
     if ai.height:
         gross, gross_source = float(ai["credits"].sum()), "billing"
-        net: float | None = float(ai["net_amount"].sum())
+        net = float(ai["net_amount"].sum())
         net_source = "billing"
     else:
         gross, gross_source = (None if used is None else float(used)), "metrics"

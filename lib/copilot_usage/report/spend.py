@@ -309,19 +309,28 @@ def cost_story(r: Report, closed: dict[str, Any], mtd: dict[str, Any], projected
     billed = closed["credits_net_source"] == "billing"
     gross = closed["credits_gross"]
     pool = closed["included_pool"]
+    net = closed["credits_net_usd"]
     credits = (
         "AI credit use is unknown"
         if gross is None
         else f"{gross:,.0f} AI credits used ({_usd(gross * r.prices.credit)} at US${r.prices.credit:g} a credit)"
         + ("" if pool is None else f", against an included pool of {pool:,.0f} credits")
-        + f", leaving {_usd(closed['credits_net_usd'], 2)} billed beyond the pool"
-        + (" (from GitHub's bill)" if billed else " (computed: the bill for that month is not in the data)")
+        + (
+            ", the part beyond the included pool unknown without the seat roster"
+            if net is None
+            else f", leaving {_usd(net, 2)} billed beyond the pool"
+            + (" (from GitHub's bill)" if billed else " (computed: the bill for that month is not in the data)")
+        )
     )
     other = f"; other Copilot charges {_usd(closed['other_billed_usd'], 2)}" if closed["other_billed_usd"] else ""
-    out = [
-        f"{month}, the last closed month, cost {_usd(closed['total_usd'])} in total: seat licences "
-        f"{_usd(closed['seats_usd'])} (each seat for the days it was held) and {credits}{other}."
-    ]
+    out = (
+        [
+            f"{month}, the last closed month, cost {_usd(closed['total_usd'])} in total: seat licences "
+            f"{_usd(closed['seats_usd'])} (each seat for the days it was held) and {credits}{other}."
+        ]
+        if closed["total_usd"] is not None
+        else [f"{month}, the last closed month: {credits}{other}. Its total cost needs the seat roster."]
+    )
     if not closed["complete"] and closed["data_from"] is not None:
         out.append(f"The data starts on {closed['data_from']:%d %B}, so {month}'s AI credits are a part month.")
     before = f"{closed['previous_month']:%B %Y}"
@@ -333,8 +342,10 @@ def cost_story(r: Report, closed: dict[str, Any], mtd: dict[str, Any], projected
             if abs(change) >= 0.005
             else f"That is the same as {before} ({_usd(closed['previous_total_usd'])})."
         )
-    else:
+    elif closed["total_usd"] is not None and closed["complete"]:
         out.append(f"{before} is not wholly in the data, so there is no month-over-month change.")
+    if mtd["total_usd"] is None:
+        return out
     out.append(
         f"This month to {mtd['through']:%d %B}: {_usd(mtd['total_usd'])} (seat licences {_usd(mtd['seats_usd'])}, "
         f"AI credits beyond the pool {_usd(mtd['credits_net_usd'], 2)}"
