@@ -67,7 +67,8 @@ def test_budget_section_on_the_sample() -> None:
 
     r = _sample_report("enterprise:octo-sim")
     got = spend.budget_section(r)
-    (note,) = got.sentences
+    note, counting = got.sentences  # the second: budgets count use the included pool covers, the bill does not
+    assert "including the use the included pool covers" in counting
     table, users = (t.frame for t in got.tables)
     by = {t["budget_scope"]: t for t in table.iter_rows(named=True)}
     assert {"enterprise", "cost_center", "multi_user_cost_center", "user"} <= set(by)

@@ -529,22 +529,42 @@ def forecast_credits(
 ) -> Forecast:
     """Project credits of ``[period_start, period_end]`` from ``as_of`` (last complete day), 80 % interval.
 
-    Model: each remaining day draws a credit total from the last 28 observed days of the same kind
+    The period's own days only: a period wholly after ``as_of`` is the projection of its days (nothing of the
+    days between ``as_of`` and its start); a period containing ``as_of`` is its actual credits to ``as_of`` plus
+    the projection of its remaining days; a period ended by ``as_of`` is its actual credits (no interval).
+
+    Model: each projected day draws a credit total from the last 28 observed days of the same kind
     (weekday / weekend), scaled by the recent trend (last 14 vs previous 14 days, capped ±30 %). Draws
     are vectorised (seeded bootstrap). ``pool`` gives the date cumulative period credits cross it.
 
     Returns a :class:`Forecast`.
     """
-    month_start = period_start
-    horizon_end = period_end
     hist = daily.filter(pl.col("day") <= as_of).drop_nulls("credits")
     recent = hist.filter(pl.col("day") > as_of - dt.timedelta(days=28))
-    to_date = float(hist.filter(pl.col("day") >= month_start)["credits"].sum())
+    # the period's days up to as_of are actual; the rest, and only the period's own, are projected
+    actual = hist.filter(pl.col("day").is_between(period_start, min(period_end, as_of))).sort("day")
+    to_date = float(actual["credits"].sum())
+    first_projected = max(as_of + dt.timedelta(days=1), period_start)
     remaining = (
-        pl.date_range(as_of + dt.timedelta(days=1), horizon_end, eager=True)
-        if horizon_end > as_of
+        pl.date_range(first_projected, period_end, eager=True)
+        if period_end >= first_projected
         else pl.Series("day", [], dtype=pl.Date)
     )
+    actual = actual.select("day", kind=pl.lit("actual"), credits=pl.col("credits").cum_sum()).with_columns(
+        low=pl.col("credits"), high=pl.col("credits")
+    )
+    if not len(remaining):  # a past period: what was used
+        over = actual.filter(pl.col("credits") >= pool)["day"].min() if pool is not None else None
+        crossed: dt.date | None = over  # type: ignore[assignment]
+        return Forecast(
+            to_date,
+            projected=to_date,
+            low=to_date,
+            high=to_date,
+            exhausted_on=crossed,
+            exhausted_earliest=crossed,
+            daily=actual,
+        )
     if recent.height < 7:
         return Forecast(to_date)
     last14 = float(recent.filter(pl.col("day") > as_of - dt.timedelta(days=14))["credits"].sum())
@@ -553,20 +573,16 @@ def forecast_credits(
     rng = np.random.default_rng(seed)
     weekend = recent["day"].dt.weekday() >= 6
     pools = {False: recent.filter(~weekend)["credits"].to_numpy(), True: recent.filter(weekend)["credits"].to_numpy()}
-    rem_weekend = (remaining.dt.weekday() >= 6).to_numpy() if len(remaining) else np.array([], dtype=bool)
+    rem_weekend = (remaining.dt.weekday() >= 6).to_numpy()
     sims = np.zeros((draws, len(remaining)))
     for kind in (False, True):  # two columns groups, vectorised over draws × days
         source = pools[kind] if pools[kind].size else pools[not kind]
         cols = np.flatnonzero(rem_weekend == kind)
         if cols.size:
             sims[:, cols] = rng.choice(source, size=(draws, cols.size)) * trend
-    cum = to_date + np.cumsum(sims, axis=1) if len(remaining) else np.full((draws, 0), to_date)
-    total = cum[:, -1] if len(remaining) else np.full(draws, to_date)
-    lo, mid, hi = np.percentile(cum, [10, 50, 90], axis=0) if len(remaining) else (np.array([]),) * 3
-    actual = hist.filter(pl.col("day") >= month_start).select(
-        "day", kind=pl.lit("actual"), credits=pl.col("credits").cum_sum()
-    )
-    actual = actual.with_columns(low=pl.col("credits"), high=pl.col("credits"))
+    cum = to_date + np.cumsum(sims, axis=1)
+    total = cum[:, -1]
+    lo, mid, hi = np.percentile(cum, [10, 50, 90], axis=0)
     fc = pl.DataFrame({"day": remaining, "kind": "forecast", "credits": mid, "low": lo, "high": hi})
     daily_out = pl.concat([actual, fc], how="vertical_relaxed")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from . import measures
 from .errors import InputError
 from .metrics import as_lazy as _lazy
 from .pricing import CREDIT_PRICE_USD, included_credits
@@ -461,7 +462,8 @@ def scenarios(
     """Next month (``month``, whose included ``pool`` is given at the allowance in force then) under simple,
     printed assumptions (deterministic arithmetic).
 
-    * baseline — this month's projection; overage = projection − pool;
+    * baseline — ``forecast``, next month's own projection (``metrics.forecast_credits`` over its days only);
+      overage = projection − pool;
     * remove reassignable seats — their seat cost saved, their included credits (``month``'s allowance) leave
       the pool;
     * cap each user at ``cap_credits`` a month — credits above the cap (last 30 days per user) removed;
@@ -503,7 +505,7 @@ def scenarios(
 
     return pl.DataFrame(
         [
-            row("baseline", base, pool, 0.0, "current pace (trend forecast) and current seats"),
+            row("baseline", base, pool, 0.0, "next month projected at the current pace, current seats"),
             row(
                 "remove reassignable seats",
                 base,
@@ -547,3 +549,104 @@ def model_comparison(billing: pl.DataFrame | pl.LazyFrame, estimated: pl.DataFra
         .select("model", "billed_credits", "billed_share", "estimated_credits", "estimated_share", "share_difference")
         .sort("billed_credits", descending=True, nulls_last=True)
     )
+
+
+def seat_cost(
+    seats: pl.DataFrame | pl.LazyFrame,
+    *,
+    month: dt.date,
+    through: dt.date,
+    seat_price_business: float,
+    seat_price_enterprise: float,
+) -> float:
+    """Seat licences of ``month`` from its first day to ``through`` in US$: each licence holder of the roster (one
+    licence, the highest plan, as the pool counts it) for the days it was held, at the plan's monthly price over
+    the month's days. A seat is held from the day it was granted until its pending cancellation date, the start of
+    the next billing cycle (GitHub bills seats added mid-cycle pro rata: "About billing for GitHub Copilot in
+    organizations and enterprises", linked in ``pricing.py``; the REST field
+    https://docs.github.com/en/rest/copilot/copilot-user-management). A seat removed before the roster was taken
+    is not in it, so not counted."""
+    first = month.replace(day=1)
+    last = min(through, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1))
+    month_days = ((first + dt.timedelta(days=32)).replace(day=1) - first).days
+    price = pl.col("plan_type").replace_strict(
+        {"business": seat_price_business, "enterprise": seat_price_enterprise},
+        default=seat_price_business,
+        return_dtype=pl.Float64,
+    )
+    held_from = pl.max_horizontal(pl.col("granted"), pl.lit(first))
+    held_to = pl.min_horizontal(pl.lit(last), pl.col("ends") - pl.duration(days=1))
+    days = ((held_to - held_from).dt.total_days() + 1).clip(0)
+    return float(
+        _lazy(seats)
+        .group_by("user_id")
+        .agg(
+            pl.col("plan_type").sort().last(),  # "enterprise" > "business", as the pool counts a licence
+            granted=pl.col("created_at").min().dt.date(),
+            ends=pl.col("pending_cancellation_date").max().fill_null(dt.date.max),
+        )
+        .select((price * days / month_days).sum())
+        .collect()
+        .item()
+        or 0.0
+    )
+
+
+def month_cost(
+    user_day: pl.DataFrame | pl.LazyFrame,
+    billing: pl.DataFrame | pl.LazyFrame | None,
+    *,
+    month: dt.date,
+    through: dt.date,
+    seats_usd: float | None,
+    pool: float | None,
+    credit_price: float = CREDIT_PRICE_USD,
+) -> dict[str, Any]:
+    """The cost of ``month`` from its first day to ``through``: ``seats_usd`` (:func:`seat_cost`), AI credits gross
+    (billing's where it has rows for the month, else the metrics'), the ``included_pool``, net metered AI credits
+    in US$ (billing's net where it has rows, else computed: gross above the pool at ``credit_price``), any other
+    billed Copilot SKU (not AI credits, not seat licences) and the total. ``*_source`` say which. A figure that
+    cannot be known is None (no roster: no seats, no pool; no credit field: no credits), and so is the total."""
+    first = month.replace(day=1)
+    in_month = pl.col("day").is_between(first, through)
+    bills = (
+        _lazy(billing).filter(in_month).collect()
+        if billing is not None
+        else pl.DataFrame(schema={"is_ai_credit": pl.Boolean, "credits": pl.Float64, "net_amount": pl.Float64})
+    )
+    ai = bills.filter(pl.col("is_ai_credit").fill_null(False))
+    used = _lazy(user_day).filter(in_month).select(measures.credits_total()).collect().item()
+    gross: float | None
+    net: float | None
+    if ai.height:
+        gross, gross_source = float(ai["credits"].sum()), "billing"
+        net = float(ai["net_amount"].sum())
+        net_source = "billing"
+    else:
+        gross, gross_source = (None if used is None else float(used)), "metrics"
+        net = None if gross is None or pool is None else max(gross - pool, 0.0) * credit_price
+        net_source = "computed"
+    seat_rows = pl.col("unit_type").fill_null("").str.to_lowercase().str.contains("user")
+    other = (
+        bills.filter(
+            ~pl.col("is_ai_credit").fill_null(False)
+            & pl.col("product").fill_null("").str.to_lowercase().str.contains("copilot")
+            & ~seat_rows
+        )["net_amount"].sum()
+        if {"product", "unit_type"} <= set(bills.columns)
+        else 0.0
+    )
+    parts = (seats_usd, net)
+    total = None if any(p is None for p in parts) else float(sum(parts)) + float(other)  # type: ignore[arg-type]
+    return {
+        "month": first,
+        "through": through,
+        "seats_usd": seats_usd,
+        "credits_gross": gross,
+        "credits_gross_source": gross_source,
+        "included_pool": pool,
+        "credits_net_usd": net,
+        "credits_net_source": net_source,
+        "other_billed_usd": float(other),
+        "total_usd": total,
+    }

@@ -32,6 +32,13 @@ def month_end(day: dt.date) -> dt.date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
+def last_closed_month(day: dt.date) -> dt.date:
+    """The first day of the newest calendar month complete by ``day`` (its own month when ``day`` is its last
+    day): the month finance books."""
+    first = day.replace(day=1)
+    return first if day == month_end(day) else (first - dt.timedelta(days=1)).replace(day=1)
+
+
 def quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
 

@@ -18,7 +18,7 @@ import polars as pl
 
 from .. import budgets, charts, cost_centers, metrics, spend, store, teams, value
 from ..errors import NotInCache
-from .common import CHUNK_DAYS, forecast_story, month_end
+from .common import CHUNK_DAYS, forecast_story, last_closed_month, month_end
 from .context import Report
 from .html import fmt_num
 from .privacy import protect
@@ -72,6 +72,10 @@ class Headline:
     idle_seat_cost_month: float
     reassignable_seats: int
     reconciliation: str
+    # cost in US$, the last closed month first (issue 25 part 7): see _closed_month and _month_costs
+    last_closed_month: dict[str, Any]
+    month_to_date_cost: dict[str, Any]
+    projected_month_cost: dict[str, Any]
 
 
 # ---------------------------------------------------------------------- shared, computed once per report
@@ -145,17 +149,35 @@ def _pool(r: Report, month: dt.date | None = None) -> float | None:
     return r.memo(f"spend.pool {first:%Y-%m}", compute)
 
 
-def _month(r: Report) -> metrics.Forecast:
-    def compute() -> metrics.Forecast:
-        first = r.end - dt.timedelta(days=59)
-        daily = metrics.daily_activity(
-            r.frame_between("user_day", first, r.end, columns=USER_DAY), start=first, end=r.end
-        )
-        return metrics.forecast_credits(
-            daily, as_of=r.end, period_start=r.end.replace(day=1), period_end=month_end(r.end), pool=_pool(r)
-        )
+def _history(r: Report) -> pl.DataFrame:
+    """The scope's credits per day over the 60 days to the report's end: what every projection starts from."""
 
-    return r.memo("spend.month", compute)
+    def compute() -> pl.DataFrame:
+        first = r.end - dt.timedelta(days=59)
+        frame = r.frame_between("user_day", first, r.end, columns=USER_DAY)
+        return metrics.daily_activity(frame, start=first, end=r.end)
+
+    return r.memo("spend.history", compute)
+
+
+def _forecast(r: Report, first: dt.date, last: dt.date) -> metrics.Forecast:
+    """The projection of ``[first, last]`` from the report's end (its own days only), against that month's pool."""
+    return r.memo(
+        f"spend.forecast {first} {last}",
+        lambda: metrics.forecast_credits(
+            _history(r), as_of=r.end, period_start=first, period_end=last, pool=_pool(r, first)
+        ),
+    )
+
+
+def _month(r: Report) -> metrics.Forecast:
+    return _forecast(r, r.end.replace(day=1), month_end(r.end))
+
+
+def _next_month(r: Report) -> metrics.Forecast:
+    """Next month's own projection (its days only, from the pace to the report's end): the what-if baseline."""
+    first = month_end(r.end) + dt.timedelta(days=1)
+    return _forecast(r, first, month_end(first))
 
 
 def _idle(r: Report) -> pl.DataFrame:
@@ -188,11 +210,158 @@ def _user_differences(r: Report, users: pl.DataFrame, *, unit: str = "user_days"
     return Table(counts, empty=empty)
 
 
+def _first_metrics_day(r: Report) -> dt.date | None:
+    """The first day the cache holds metrics for the scope (a month before it is not in the data)."""
+    return r.memo(
+        "spend.first_day",
+        lambda: r.scan_between("user_day", None, r.end, columns=("day",)).select(pl.col("day").min()).collect().item(),
+    )
+
+
+def _month_cost(r: Report, month: dt.date, through: dt.date) -> dict[str, Any]:
+    """:func:`spend.month_cost` of ``month`` to ``through`` for the scope (seat licences at the report's prices,
+    from the seat roster), and whether the data covers the whole month (``complete``) and from which day."""
+
+    def compute() -> dict[str, Any]:
+        seats = (
+            spend.seat_cost(
+                r.frame("seats"),
+                month=month,
+                through=through,
+                seat_price_business=r.prices.seat_business,
+                seat_price_enterprise=r.prices.seat_enterprise,
+            )
+            if r.fetched("seats")
+            else None
+        )
+        bills = r.frame_between("billing_usage", month, through) if r.fetched("billing_usage") else None
+        out = spend.month_cost(
+            r.frame_between("user_day", month, through, columns=USER_DAY),
+            bills,
+            month=month,
+            through=through,
+            seats_usd=seats,
+            pool=_pool(r, month),
+            credit_price=r.prices.credit,
+        )
+        first = _first_metrics_day(r)
+        out["data_from"] = None if first is None else max(first, month)
+        out["complete"] = first is not None and first <= month and through == month_end(month)
+        return out
+
+    return r.memo(f"spend.cost {month} {through}", compute)
+
+
+def _closed_month(r: Report) -> dict[str, Any]:
+    """The last closed month's cost (``summary.json``'s ``last_closed_month``) with its change against the month
+    before, only when both months are wholly in the data (a part month is not compared)."""
+    month = last_closed_month(r.end)
+    before = (month - dt.timedelta(days=1)).replace(day=1)
+    cur, prev = _month_cost(r, month, month_end(month)), _month_cost(r, before, month_end(before))
+    comparable = cur["complete"] and prev["complete"] and cur["total_usd"] is not None and prev["total_usd"]
+    change = cur["total_usd"] / prev["total_usd"] - 1 if comparable else None
+    return {
+        **{k: cur[k] for k in ("month", "seats_usd", "credits_gross", "credits_net_usd", "total_usd")},
+        "total_change_vs_previous": change,
+        "previous_month": before,
+        "previous_total_usd": prev["total_usd"] if prev["complete"] else None,
+        **{
+            k: cur[k]
+            for k in (
+                "included_pool",
+                "credits_gross_source",
+                "credits_net_source",
+                "other_billed_usd",
+                "complete",
+                "data_from",
+            )
+        },
+    }
+
+
+def _projected_cost(r: Report) -> dict[str, Any]:
+    """This month at its end: seat licences for the whole month (the roster now), the projected credits and the
+    part above the pool at the credit price (computed: a bill cannot be projected), other SKUs billed so far."""
+    month = r.end.replace(day=1)
+    fc, pool, mtd = _month(r), _pool(r, month), _month_cost(r, month, r.end)
+    whole = _month_cost(r, month, month_end(month))["seats_usd"]
+    net = None if fc.projected is None or pool is None else max(fc.projected - pool, 0.0) * r.prices.credit
+    total = None if whole is None or net is None else whole + net + mtd["other_billed_usd"]
+    return {
+        "month": month,
+        "seats_usd": whole,
+        "credits_projected": fc.projected,
+        "credits_net_usd": net,
+        "total_usd": total,
+    }
+
+
+def _usd(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"US${value:,.{digits}f}"
+
+
+def cost_story(r: Report, closed: dict[str, Any], mtd: dict[str, Any], projected: dict[str, Any]) -> list[str]:
+    """The headline's sentences: the last closed month's total cost and its parts, its change on the month
+    before, then this month so far and at its end (plain words: this is what finance reads first)."""
+    month = f"{closed['month']:%B %Y}"
+    if closed["credits_gross"] is None and closed["seats_usd"] is None:
+        return [f"{month} is not in the data, so its cost cannot be given."]
+    billed = closed["credits_net_source"] == "billing"
+    gross = closed["credits_gross"]
+    pool = closed["included_pool"]
+    net = closed["credits_net_usd"]
+    credits = (
+        "AI credit use is unknown"
+        if gross is None
+        else f"{gross:,.0f} AI credits used ({_usd(gross * r.prices.credit)} at US${r.prices.credit:g} a credit)"
+        + ("" if pool is None else f", against an included pool of {pool:,.0f} credits")
+        + (
+            ", the part beyond the included pool unknown without the seat roster"
+            if net is None
+            else f", leaving {_usd(net, 2)} billed beyond the pool"
+            + (" (from GitHub's bill)" if billed else " (computed: the bill for that month is not in the data)")
+        )
+    )
+    other = f"; other Copilot charges {_usd(closed['other_billed_usd'], 2)}" if closed["other_billed_usd"] else ""
+    out = (
+        [
+            f"{month}, the last closed month, cost {_usd(closed['total_usd'])} in total: seat licences "
+            f"{_usd(closed['seats_usd'])} (each seat for the days it was held) and {credits}{other}."
+        ]
+        if closed["total_usd"] is not None
+        else [f"{month}, the last closed month: {credits}{other}. Its total cost needs the seat roster."]
+    )
+    if not closed["complete"] and closed["data_from"] is not None:
+        out.append(f"The data starts on {closed['data_from']:%d %B}, so {month}'s AI credits are a part month.")
+    before = f"{closed['previous_month']:%B %Y}"
+    change = closed["total_change_vs_previous"]
+    if change is not None:
+        way = "more" if change > 0 else "less"
+        out.append(
+            f"That is {abs(change):.0%} {way} than {before} ({_usd(closed['previous_total_usd'])})."
+            if abs(change) >= 0.005
+            else f"That is the same as {before} ({_usd(closed['previous_total_usd'])})."
+        )
+    elif closed["total_usd"] is not None and closed["complete"]:
+        out.append(f"{before} is not wholly in the data, so there is no month-over-month change.")
+    if mtd["total_usd"] is None:
+        return out
+    out.append(
+        f"This month to {mtd['through']:%d %B}: {_usd(mtd['total_usd'])} (seat licences {_usd(mtd['seats_usd'])}, "
+        f"AI credits beyond the pool {_usd(mtd['credits_net_usd'], 2)}"
+        + (")" if mtd["credits_net_source"] == "billing" else ", computed)")
+        + f"; at the current pace the month ends near {_usd(projected['total_usd'])} (seat licences "
+        f"{_usd(projected['seats_usd'])}, AI credits beyond the pool {_usd(projected['credits_net_usd'], 2)})."
+    )
+    return out
+
+
 # ---------------------------------------------------------------------- sections
 def headline(r: Report) -> Section:
     """Tiles: this month's credits, billed credits and US$, pool used, run-out, reassignable seats, reconciliation."""
     month_start = r.end.replace(day=1)
     bills, days, idle, fc, pool = _bills(r), _days(r), _idle(r), _month(r), _pool(r)
+    closed, mtd, projected = _closed_month(r), _month_cost(r, month_start, r.end), _projected_cost(r)
     billed = bills.filter((pl.col("day") >= month_start) & pl.col("is_ai_credit")) if bills.height else None
     gross = None if billed is None else float(billed["credits"].sum())
     net = None if billed is None else float(billed["net_amount"].drop_nulls().sum())
@@ -216,9 +385,15 @@ def headline(r: Report) -> Section:
         idle_seat_cost_month=float(idle.filter(pl.col("reassignable"))["monthly_cost"].sum()) if idle.height else 0.0,
         reassignable_seats=reassignable,
         reconciliation=status,
+        last_closed_month=closed,
+        month_to_date_cost=mtd,
+        projected_month_cost=projected,
     )
     tiles = Tiles(
         (
+            Tile(f"Total cost {closed['month']:%B %Y}", _usd(closed["total_usd"]), closed["total_change_vs_previous"]),
+            Tile("Cost this month so far", _usd(mtd["total_usd"])),
+            Tile("Projected cost this month", _usd(projected["total_usd"])),
             Tile("Credits this month (metrics)", fmt_num(fc.to_date)),
             Tile("Billed gross credits this month", fmt_num(gross)),
             Tile("Billed net this month (US$)", "n/a" if net is None else f"${net:,.0f}"),
@@ -228,7 +403,7 @@ def headline(r: Report) -> Section:
             Tile("Reconciliation", status),
         )
     )
-    return section(tiles, code_review_note(r), figures=figures)
+    return section(tiles, cost_story(r, closed, mtd, projected), code_review_note(r), figures=figures)
 
 
 ACTIONS_MINUTES_FROM = dt.date(2026, 6, 1)  # GitHub's changelog, 2026-04-27: code review runs on Actions runners
@@ -335,12 +510,16 @@ def pool(r: Report) -> Section:
 
 
 def chargeback(r: Report) -> Section:
-    """This month's credits per GitHub cost centre at list price, billed per cost centre, and each pool's run-out."""
+    """Credits per GitHub cost centre at list price and billed per cost centre: the last closed month (what finance
+    books) first, then this month to date with each pool's run-out."""
     table, note, figures = _chargeback(r, _bills(r), price=r.prices.credit)
+    closed, closed_note, closed_figures = _closed_chargeback(r)
     return section(
+        closed_note,
+        Table(closed, empty="No cost centre has k_min or more active users in the last closed month."),
         note,
         Table(table, empty="No cost centre has k_min or more active users this month."),
-        figures={"cost_centres": figures},
+        figures={"cost_centres": figures, "cost_centres_last_closed_month": closed_figures},
     )
 
 
@@ -348,10 +527,29 @@ def budget_section(r: Report) -> Section:
     """Each budget's target, consumption, projection and run-out; per-user budgets' users above 80 % / 100 %."""
     table, users, note, figures = _budget_table(r)
     return section(
-        note,
+        [note, budget_pool_sentence(r, table)],
         Table(table, empty="No budget is set for this scope."),
         Table(users, user_column="user_login", analyst_only=True, empty="No user is above 80 % of a budget."),
         figures={"budgets": figures},
+    )
+
+
+def budget_pool_sentence(r: Report, table: pl.DataFrame) -> str:
+    """Where budgets and the bill count differently: a budget counts all AI-credit use, including what the
+    included pool covers, while the bill counts only use beyond the pool (GitHub Docs, "Usage-based billing for
+    organizations and enterprises", linked in ``pricing.py``). Empty when no budget has consumed more than was
+    billed beyond the pool this month."""
+    consumed = table.filter(pl.col("consumed_usd").is_not_null() & (pl.col("budget_scope") != "user"))
+    net = _month_cost(r, r.end.replace(day=1), r.end)["credits_net_usd"]
+    if consumed.height == 0 or net is None:
+        return ""
+    top = consumed.sort("consumed_usd", descending=True).row(0, named=True)
+    if top["consumed_usd"] <= net + 0.005:
+        return ""
+    return (
+        "Budgets count all AI-credit use this month, including the use the included pool covers, while the bill "
+        f"counts only use beyond the pool: so the {top['entity']} budget shows {_usd(top['consumed_usd'], 2)} "
+        f"consumed while AI credits billed beyond the pool so far this month come to {_usd(net, 2)}."
     )
 
 
@@ -387,19 +585,33 @@ def idle_seats(r: Report) -> Section:
 
 
 def what_if(r: Report) -> Section:
-    """Next month under simple assumptions (printed in the last column); deterministic arithmetic, no model."""
+    """Next month under simple assumptions (printed in the last column); deterministic arithmetic on next month's
+    own projection."""
     month = month_end(r.end) + dt.timedelta(days=1)
-    s, top = settings(r), _pool(r, month)
+    s, top, fc = settings(r), _pool(r, month), _next_month(r)
+    figures = {
+        "next_month": {
+            "month": month,
+            "credits_projected": fc.projected,
+            "credits_low": fc.low,
+            "credits_high": fc.high,
+        }
+    }
     if top is None:
-        return section(r.not_fetched("seats"), Table(pl.DataFrame(), needs=("seats",)))
+        return section(r.not_fetched("seats"), Table(pl.DataFrame(), needs=("seats",)), figures=figures)
+    pace = (
+        "too few days of credit data to project it"
+        if fc.projected is None or fc.low is None or fc.high is None
+        else f"projected at {fc.projected:,.0f} credits (80% interval {fc.low:,.0f}–{fc.high:,.0f}) from the pace "
+        f"of the 28 days to {r.end:%d %b}"
+    )
     story = [
-        f"Next month ({month:%B %Y}) at this month's pace; its included pool is {top:,.0f} credits at the "
-        f"allowance in force then."
+        f"Next month ({month:%B %Y}) is {pace}; its included pool is {top:,.0f} credits at the allowance in force then."
     ]
     table = spend.scenarios(
         _usage(r),
         _idle(r),
-        forecast=_month(r).projected,
+        forecast=fc.projected,
         pool=top,
         month=month,
         promotional=r.prices.promotional,
@@ -408,7 +620,7 @@ def what_if(r: Report) -> Section:
         price=r.prices.credit,
         included=_included(r),
     )
-    return section(story, Table(table))
+    return section(story, Table(table), figures=figures)
 
 
 # ---------------------------------------------------------------------- cost centres and budgets
@@ -428,6 +640,60 @@ CHARGEBACK_SCHEMA = {
 }
 
 
+def _centre_mapping(r: Report) -> pl.DataFrame:
+    """Users → GitHub cost centres, effective-dated (:func:`cost_centers.mapping`), once per report."""
+    return r.memo(
+        "spend.centre_mapping",
+        lambda: teams.units_from_mapping(
+            cost_centers.mapping(r.frame("cost_center_members", all_scopes=True)),
+            unit="unit",
+            source="GitHub's cost centres",
+        ),
+    )
+
+
+def _closed_chargeback(r: Report) -> tuple[pl.DataFrame, str, dict[str, Any]]:
+    """The last closed month's chargeback per cost centre (:func:`cost_centers.chargeback`, without the pools,
+    which are this month's), a note, and its figures; empty with a note when cost centres were not fetched."""
+    month = last_closed_month(r.end)
+    last = month_end(month)
+    figures: dict[str, Any] = {"month": month, "cost_centres": []}
+    if not r.fetched("cost_centers"):
+        return pl.DataFrame(), "", figures
+    days = teams.map_user_days(
+        r.frame_between("user_day", month, last, columns=USER_DAY),
+        _centre_mapping(r),
+        unassigned=cost_centers.NO_COST_CENTRE,
+    )
+    centres = r.frame("cost_centers", all_scopes=True)
+    # the list nearest the month: the first one on or after its end, else the newest
+    after = centres.filter(pl.col("snapshot_day") >= last)["snapshot_day"]
+    snapshot: dt.date = after.min() if after.len() else centres["snapshot_day"].max()  # type: ignore[assignment]
+    table = cost_centers.chargeback(
+        days,
+        r.frame_between("billing_usage", month, last),
+        centres.filter(pl.col("snapshot_day") == snapshot),
+        price=r.prices.credit,
+    ).drop("pool_target_credits", "pool_current_credits")
+    shown = protect(table, r.audience, group_users="active_users")
+    first = _first_metrics_day(r)
+    partial = first is not None and first > month
+    note = (
+        f"Chargeback for {month:%B %Y}, the last closed month: {table.height} cost centres whose credits sum to "
+        f"the scope's {table['credits'].sum():,.0f}"
+        + (f" (the data starts on {first:%d %B}, so this is a part month)" if partial else "")
+        + f". Members as GitHub listed them on {snapshot:%d %B %Y}; where that list is later than the month, "
+        "it is taken to hold for the month too."
+    )
+    if shown.height < table.height:
+        note += f" {table.height - shown.height} cost centre(s) with too few active users to show are left out."
+    figures["cost_centres"] = [
+        {k: c[k] for k in ("cost_centre", "credits", "list_usd", "billed_gross_credits", "billed_net_usd")}
+        for c in shown.iter_rows(named=True)
+    ]
+    return shown, note, figures
+
+
 def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.DataFrame, str, list[dict[str, Any]]]:
     """The month's chargeback per GitHub cost centre (month of the report's end; see
     :func:`cost_centers.chargeback`), with each AI-credit pool's projected exhaustion at the current pace
@@ -436,9 +702,8 @@ def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.Dat
     if not r.fetched("cost_centers"):
         missing = r.not_fetched("cost_centers", "cost_center_members") + COST_CENTRE_TOKEN
         return pl.DataFrame(schema=CHARGEBACK_SCHEMA), missing, []
-    members = r.frame("cost_center_members", all_scopes=True)
     month, last = r.end.replace(day=1), month_end(r.end)
-    mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
+    mapping = _centre_mapping(r)
     first = min(month, r.end - dt.timedelta(days=59))
     days = teams.map_user_days(
         r.frame_between("user_day", first, r.end, columns=USER_DAY), mapping, unassigned=cost_centers.NO_COST_CENTRE

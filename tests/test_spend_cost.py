@@ -1,0 +1,246 @@
+"""The spend report's money figures, closed months first (issue 25, part 7), each recomputed here in plain polars
+from the processed Parquet (a separate code path: the seat-days are expanded day by day, billing is read from its
+own table), on the sample cache and on a small demo cache that holds two whole months."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from conftest import TODAY
+from copilot_usage.cli import main
+from copilot_usage.demo import simulate_cache
+from copilot_usage.report import open_report
+from copilot_usage.report import spend as spend_report
+from test_forecast_periods import weekday_weekend_estimate
+
+ROOT = Path(__file__).parents[1]
+SAMPLE = ROOT / "data" / "sample"
+OCT1, SEP1, NOV1, DEC1 = dt.date(2026, 10, 1), dt.date(2026, 9, 1), dt.date(2026, 11, 1), dt.date(2026, 12, 1)
+LIST = {"business": 19.0, "enterprise": 39.0}
+
+
+def _last_day(month: dt.date) -> dt.date:
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def _scope_rows(data: Path, table: str, scope: str) -> pl.DataFrame:
+    kind, slug = scope.split(":", 1)
+    dated = data / "processed" / table / f"scope_kind={kind}" / f"scope_slug={slug}"
+    if dated.exists():
+        return pl.read_parquet(dated / "**/*.parquet", hive_partitioning=False)
+    return pl.read_parquet(data / "processed" / table / "part.parquet").filter(pl.col("scope") == scope)
+
+
+def seats_usd(data: Path, scope: str, month: dt.date, through: dt.date | None = None, prices: dict = LIST) -> float:
+    """Each licence (one per user, Enterprise over Business) expanded into the days it was held in the month."""
+    last = through or _last_day(month)
+    roster = _scope_rows(data, "seats", scope)
+    per_user = roster.group_by("user_id").agg(
+        plan=pl.when((pl.col("plan_type") == "enterprise").any())
+        .then(pl.lit("enterprise"))
+        .otherwise(pl.lit("business")),
+        granted=pl.col("created_at").min().dt.date(),
+        cancel=pl.col("pending_cancellation_date").max(),
+    )
+    held = per_user.with_columns(
+        day=pl.date_ranges(
+            pl.max_horizontal("granted", pl.lit(month)),
+            pl.min_horizontal(pl.lit(last), pl.col("cancel").fill_null(dt.date(9999, 1, 1)) - dt.timedelta(days=1)),
+        )
+    ).explode("day")
+    days_in_month = calendar.monthrange(month.year, month.month)[1]
+    held = held.drop_nulls("day").with_columns(price=pl.col("plan").replace_strict(prices, return_dtype=pl.Float64))
+    return float(held["price"].sum()) / days_in_month
+
+
+def billed(data: Path, scope: str, month: dt.date, through: dt.date | None = None) -> tuple[float, float]:
+    """Gross AI credits and net US$ from the billing table itself."""
+    rows = _scope_rows(data, "billing_ai_credit", scope).filter(
+        pl.col("day").is_between(month, through or _last_day(month))
+    )
+    return float(rows["gross_quantity"].sum()), float(rows["net_amount"].sum())
+
+
+def metrics_credits(data: Path, scope: str, month: dt.date, through: dt.date | None = None) -> float:
+    rows = _scope_rows(data, "user_day", scope).filter(pl.col("day").is_between(month, through or _last_day(month)))
+    return float(rows["ai_credits_used"].sum())
+
+
+def pool(data: Path, scope: str, month: dt.date, included: dict[str, int]) -> float:
+    """Licences held at some point of the month × the standard allowance (months after 2026-09-01)."""
+    roster = _scope_rows(data, "seats", scope)
+    per_user = roster.group_by("user_id").agg(
+        enterprise=(pl.col("plan_type") == "enterprise").any(), granted=pl.col("created_at").min().dt.date()
+    )
+    held = per_user.filter(pl.col("granted") <= _last_day(month))
+    n_ent = int(held["enterprise"].sum())
+    return n_ent * included["enterprise"] + (held.height - n_ent) * included["business"]
+
+
+def centre_credits(data: Path, scope: str, month: dt.date) -> dict[str, float]:
+    """Credits per cost centre: each user's centre from GitHub's (single) member list, the rest in none."""
+    members = pl.read_parquet(data / "processed" / "cost_center_members" / "part.parquet")
+    unit = members.select("user_id", centre="cost_center_name").unique()
+    rows = _scope_rows(data, "user_day", scope).filter(pl.col("day").is_between(month, _last_day(month)))
+    per = (
+        rows.join(unit, on="user_id", how="left")
+        .group_by(pl.col("centre").fill_null("(no cost centre)"))
+        .agg(pl.col("ai_credits_used").sum())
+    )
+    return dict(per.iter_rows())
+
+
+# ---------------------------------------------------------------------- the sample cache (ends 2026-11-24)
+SCOPE = "enterprise:octo-sim"
+
+
+def _report(data: Path = SAMPLE, scope: str = SCOPE, **parameters: object):  # type: ignore[no-untyped-def]
+    return open_report("t", data_dir=str(data), scope=scope, **parameters)  # type: ignore[arg-type]
+
+
+def test_last_closed_month_on_the_sample_matches_a_plain_polars_recomputation() -> None:
+    r = _report()
+    closed = spend_report.headline(r).summary()["last_closed_month"]
+    gross, net = billed(SAMPLE, SCOPE, OCT1)
+    seats = seats_usd(SAMPLE, SCOPE, OCT1)
+    assert closed["month"] == OCT1
+    assert closed["seats_usd"] == pytest.approx(seats)
+    assert closed["credits_gross"] == pytest.approx(gross) and closed["credits_gross_source"] == "billing"
+    assert closed["credits_net_usd"] == pytest.approx(net) and closed["credits_net_source"] == "billing"
+    assert closed["total_usd"] == pytest.approx(seats + net)
+    assert closed["included_pool"] == pool(SAMPLE, SCOPE, OCT1, {"business": 1900, "enterprise": 3900})
+    # September starts on the 11th in the sample: no month-over-month change, and the headline says why
+    assert closed["total_change_vs_previous"] is None
+    assert "September 2026 is not wholly in the data" in " ".join(spend_report.headline(r).sentences)
+
+
+def test_month_to_date_and_projected_month_cost_on_the_sample() -> None:
+    r = _report()
+    fig = spend_report.headline(r).summary()
+    mtd, projected = fig["month_to_date_cost"], fig["projected_month_cost"]
+    end = dt.date(2026, 11, 24)
+    gross, net = billed(SAMPLE, SCOPE, NOV1, end)
+    assert mtd["credits_gross"] == pytest.approx(gross) and mtd["credits_net_usd"] == pytest.approx(net)
+    assert mtd["total_usd"] == pytest.approx(seats_usd(SAMPLE, SCOPE, NOV1, end) + net)
+    whole = seats_usd(SAMPLE, SCOPE, NOV1)
+    over = max(projected["credits_projected"] - pool(SAMPLE, SCOPE, NOV1, {"business": 1900, "enterprise": 3900}), 0)
+    assert projected["total_usd"] == pytest.approx(whole + over * 0.01)
+
+
+def test_next_month_and_the_what_if_baseline_are_decembers_own_projection_on_the_sample() -> None:
+    r = _report()
+    got = spend_report.what_if(r)
+    nxt = got.summary()["next_month"]
+    daily = (
+        _scope_rows(SAMPLE, "user_day", SCOPE).group_by("day").agg(credits=pl.col("ai_credits_used").sum()).sort("day")
+    )
+    expected = weekday_weekend_estimate(daily, as_of=dt.date(2026, 11, 24), start=DEC1, end=_last_day(DEC1))
+    assert nxt["month"] == DEC1
+    assert nxt["credits_projected"] == pytest.approx(expected, rel=0.02)
+    assert nxt["credits_low"] <= expected <= nxt["credits_high"]
+    baseline = got.tables[0].frame.filter(pl.col("scenario") == "baseline")["credits"].item()
+    assert baseline == nxt["credits_projected"]
+    assert "December 2026" in got.sentences[0] and "this month's pace" not in got.sentences[0]
+
+
+def test_last_closed_month_chargeback_per_cost_centre_on_the_sample() -> None:
+    r = _report(audience="analyst")
+    got = spend_report.chargeback(r)
+    closed = got.summary()["cost_centres_last_closed_month"]
+    expected = centre_credits(SAMPLE, SCOPE, OCT1)
+    assert closed["month"] == OCT1
+    shown = {c["cost_centre"]: c["credits"] for c in closed["cost_centres"]}
+    assert shown == pytest.approx({k: expected[k] for k in shown})
+    # the centres left out (too few active users) hold the rest: the rows add up to the scope's credits
+    assert sum(expected.values()) == pytest.approx(metrics_credits(SAMPLE, SCOPE, OCT1))
+    assert set(shown) >= {"Engineering", "Data & ML"}
+    assert got.sentences[0].startswith("Chargeback for October 2026, the last closed month")
+
+
+def test_budgets_and_the_pool_counting_differently_is_said_on_the_sample() -> None:
+    r = _report()
+    said = " ".join(spend_report.budget_section(r).sentences)
+    budgets = pl.read_parquet(SAMPLE / "processed" / "budgets" / "part.parquet").filter(
+        (pl.col("scope") == SCOPE) & (pl.col("budget_scope") != "user")
+    )
+    top = budgets.sort("consumed_amount", descending=True, nulls_last=True).row(0, named=True)
+    _, net = billed(SAMPLE, SCOPE, NOV1, dt.date(2026, 11, 24))
+    assert "including the use the included pool covers" in said
+    assert f"the {top['budget_entity_name']} budget shows US${top['consumed_amount']:,.2f} consumed" in said
+    assert f"come to US${net:,.2f}" in said
+
+
+@pytest.mark.slow
+def test_the_spend_report_summary_through_the_cli_on_the_sample(tmp_path: Path) -> None:
+    args = ["render", "spend", "--out", str(tmp_path), "--notebooks-dir", str(ROOT / "notebooks"), "--format", "md"]
+    args += ["-p", "data_dir", str(SAMPLE), "-p", "scope", SCOPE]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "spend").glob("*.summary.json")
+    summary = json.loads(path.read_text())
+    closed, nxt = summary["last_closed_month"], summary["next_month"]
+    assert set(closed) >= {"month", "seats_usd", "credits_gross", "credits_net_usd", "total_usd"}
+    assert "total_change_vs_previous" in closed and set(nxt) == {
+        "month",
+        "credits_projected",
+        "credits_low",
+        "credits_high",
+    }
+    _, net = billed(SAMPLE, SCOPE, OCT1)
+    assert closed["month"] == "2026-10-01" and closed["total_usd"] == pytest.approx(
+        seats_usd(SAMPLE, SCOPE, OCT1) + net
+    )
+    assert nxt["month"] == "2026-12-01"
+    html = (tmp_path / "spend").glob("*.html").__next__().read_text()
+    assert "October 2026, the last closed month, cost US$" in html and "copilot-usage" not in html.split("1. Does")[0]
+
+
+# ---------------------------------------------------------------------- a demo cache with two whole months
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    data = tmp_path_factory.mktemp("cost")
+    scopes, _ = simulate_cache(data, seed=5, users=40, days=100, today=TODAY)
+    return data, str(scopes[0])
+
+
+@pytest.mark.slow
+def test_last_closed_month_and_its_change_on_a_demo_cache(demo: tuple[Path, str]) -> None:
+    data, scope = demo
+    closed = spend_report.headline(_report(data, scope)).summary()["last_closed_month"]
+    totals = {}
+    for month in (SEP1, OCT1):
+        _, net = billed(data, scope, month)
+        totals[month] = seats_usd(data, scope, month) + net
+    assert closed["credits_gross"] == pytest.approx(billed(data, scope, OCT1)[0])
+    assert closed["seats_usd"] == pytest.approx(seats_usd(data, scope, OCT1))
+    assert closed["total_usd"] == pytest.approx(totals[OCT1])
+    assert closed["total_change_vs_previous"] == pytest.approx(totals[OCT1] / totals[SEP1] - 1)
+
+
+@pytest.mark.slow
+def test_net_is_computed_and_said_so_without_billing_on_a_demo_cache(demo: tuple[Path, str], tmp_path: Path) -> None:
+    data, scope = demo
+    bare = tmp_path / "nobilling"
+    (bare / "processed").mkdir(parents=True)
+    for table in (data / "processed").iterdir():
+        if table.is_dir() and not table.name.startswith("billing"):
+            (bare / "processed" / table.name).symlink_to(table)
+    included = {"business": 100, "enterprise": 200}  # small allowances: the pool runs out, net is above 0
+    r = _report(bare, scope, included_business=100, included_enterprise=200, seat_price_business=10.0)
+    headline = spend_report.headline(r)
+    closed = headline.summary()["last_closed_month"]
+    gross = metrics_credits(data, scope, OCT1)
+    net = max(gross - pool(data, scope, OCT1, included), 0) * 0.01
+    seats = seats_usd(data, scope, OCT1, prices={"business": 10.0, "enterprise": 39.0})
+    assert net > 0
+    assert closed["credits_gross"] == pytest.approx(gross) and closed["credits_gross_source"] == "metrics"
+    assert closed["credits_net_usd"] == pytest.approx(net) and closed["credits_net_source"] == "computed"
+    assert closed["total_usd"] == pytest.approx(seats + net)
+    assert "computed: the bill for that month is not in the data" in " ".join(headline.sentences)
