@@ -130,3 +130,21 @@ def test_the_data_notes_name_a_quarantined_file(data_dir: Path) -> None:
     _build(data_dir)
     notes = correction_notes(data_dir, scope=str(ENT), start=dt.date(2026, 11, 20), end=dt.date(2026, 11, 26))
     assert any("could not be read" in n and "seats/2026-11-27" in n and "HTML" in n for n in notes), notes
+
+
+def test_a_roster_in_which_no_seat_has_a_pending_cancellation_builds_typed(data_dir: Path) -> None:
+    """An all-null field (no seat pending cancellation, no assigning team) is typed, not inferred as Null."""
+    key = next((rawstore.raw_root(data_dir) / "enterprise=octo-sim" / "seats").iterdir()).name
+    snapshot = rawstore.newest(rawstore.slot(data_dir, ENT, "seats", key))
+    assert snapshot is not None
+    pages = json.loads(snapshot.path.read_bytes())
+    for page in pages:
+        for seat in page["seats"]:
+            seat["pending_cancellation_date"] = None
+            seat["assigning_team"] = None
+    _put(data_dir, "seats", "2026-11-27", json.dumps(pages).encode())
+    output = _build(data_dir)
+    assert "quarantined file" not in output
+    seats = store.scan(data_dir, "seats", scope=str(ENT)).collect()
+    assert seats.schema["pending_cancellation_date"] == pl.Date
+    assert seats.filter(pl.col("snapshot_day") == dt.date(2026, 11, 27)).height == sum(len(p["seats"]) for p in pages)

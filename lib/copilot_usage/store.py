@@ -701,7 +701,21 @@ def _seats(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.Dat
                         "assigning_team": t.get("slug"),
                     }
                 )
-    frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+    # typed, not inferred: a roster in which no seat has (say) a pending cancellation has an all-null column
+    schema = {
+        "scope": pl.String,
+        "snapshot_day": pl.String,
+        "user_id": pl.Int64,
+        "user_login": pl.String,
+        "organization": pl.String,
+        "plan_type": pl.String,
+        "created_at": pl.String,
+        "last_activity_at": pl.String,
+        "last_activity_editor": pl.String,
+        "pending_cancellation_date": pl.String,
+        "assigning_team": pl.String,
+    }
+    frame = pl.DataFrame(rows, schema=schema, strict=False).with_columns(
         pl.col("snapshot_day").str.to_date(),
         pl.col("created_at", "last_activity_at").str.to_datetime(time_zone="UTC", strict=False),
         pl.col("pending_cancellation_date").str.to_date(strict=False),
