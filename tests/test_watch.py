@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import polars as pl
@@ -90,7 +90,9 @@ def test_a_gap_is_not_history_and_not_a_finding() -> None:
     gappy = series.filter(~pl.col("day").is_between(dt.date(2026, 9, 20), dt.date(2026, 10, 10)))
     found = watch.series_findings(gappy, [dt.date(2026, 10, 14)], level="team")
     assert found.frame.height == 0 and "too little history (7 day(s)" in found.notes[0]
-    missing = watch.series_findings(series.filter(pl.col("day") != dt.date(2026, 10, 14)), [dt.date(2026, 10, 14)], level="team")
+    missing = watch.series_findings(
+        series.filter(pl.col("day") != dt.date(2026, 10, 14)), [dt.date(2026, 10, 14)], level="team"
+    )
     assert missing.frame.height == 0 and not missing.notes
 
 
@@ -167,7 +169,9 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         async def go() -> Any:
             async with GitHub(served.base_url, token=served.token, billing_token=served.billing_token) as gh:
                 families = ["users", "user-teams", "teams", "seats", "cost-centers"]
-                return await fetch(gh, data_dir, [Scope("enterprise", served.enterprise)], today=TODAY, families=families)
+                return await fetch(
+                    gh, data_dir, [Scope("enterprise", served.enterprise)], today=TODAY, families=families
+                )
 
         assert asyncio.run(go()).failed == 0
     store.build(data_dir)
@@ -200,7 +204,7 @@ class Receiver:
         self.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # the hung answer's broken pipe
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T0/B0/secret"
 
-    def __enter__(self) -> Receiver:
+    def __enter__(self) -> Self:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -256,7 +260,9 @@ def test_the_analyst_sees_the_user_and_the_team(cache: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("status", "delay", "why"), [(500, 0.0, "answered 500"), (200, 3.0, "did not answer within 0.5 s")])
+@pytest.mark.parametrize(
+    ("status", "delay", "why"), [(500, 0.0, "answered 500"), (200, 3.0, "did not answer within 0.5 s")]
+)
 def test_a_failed_post_keeps_the_findings_and_the_next_run_sends_them(
     cache: Path, tmp_path: Path, receiver: Receiver, status: int, delay: float, why: str
 ) -> None:

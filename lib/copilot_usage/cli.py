@@ -490,8 +490,12 @@ def _report_results(results: list[Any]) -> None:
 
 @main.command("watch")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
-@click.option("--scope", "scopes", multiple=True, help="enterprise:SLUG or org:NAME (repeatable; default: every scope).")
-@click.option("--since", callback=_date, help="First day to assess (default: the day after the last run's, else 7 days).")
+@click.option(
+    "--scope", "scopes", multiple=True, help="enterprise:SLUG or org:NAME (repeatable; default: every scope)."
+)
+@click.option(
+    "--since", callback=_date, help="First day to assess (default: the day after the last run's, else 7 days)."
+)
 @click.option(
     "--webhook",
     envvar="COPILOT_USAGE_WEBHOOK",

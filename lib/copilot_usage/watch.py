@@ -131,15 +131,15 @@ def daily_series(unit_days: pl.DataFrame, fetched: Sequence[dt.date] | pl.Series
     ``ai_credits_used``) on every ``fetched`` day: a unit with no rows on a fetched day used 0 credits; days not
     fetched are absent (gaps)."""
     days = pl.DataFrame({"day": fetched}, schema={"day": pl.Date}).unique()
-    sums = unit_days.group_by(by, "day").agg(
-        credits=_credits_sum(), users=pl.col("user_id").n_unique().cast(pl.UInt32)
-    )
+    sums = unit_days.group_by(by, "day").agg(credits=_credits_sum(), users=pl.col("user_id").n_unique().cast(pl.UInt32))
     grid = days.join(unit_days.select(by).unique(), how="cross")
     return (
         grid.join(sums, on=[by, "day"], how="left")
         .with_columns(pl.col("credits").fill_null(0.0), pl.col("users").fill_null(0))
         # a day whose rows all lack ai_credits_used (before GitHub reported it) stays null
-        .join(sums.filter(pl.col("credits").is_null()).select(by, "day", _null=pl.lit(True)), on=[by, "day"], how="left")
+        .join(
+            sums.filter(pl.col("credits").is_null()).select(by, "day", _null=pl.lit(True)), on=[by, "day"], how="left"
+        )
         .with_columns(pl.when(pl.col("_null").is_null()).then("credits").alias("credits"))
         .drop("_null")
         .sort(by, "day")

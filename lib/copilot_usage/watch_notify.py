@@ -78,7 +78,9 @@ def message(findings: pl.DataFrame, scopes: list[str], *, where: str) -> str:
     head = f"Copilot usage watch: {findings.height} unusual finding(s) on {days} day(s) in " + ", ".join(
         escape(s) for s in scopes
     )
-    lines = [f"• {escape(row['scope'])} · {line(row, escape)}" for row in findings.head(MAX_LINES).iter_rows(named=True)]
+    lines = [
+        f"• {escape(row['scope'])} · {line(row, escape)}" for row in findings.head(MAX_LINES).iter_rows(named=True)
+    ]
     more = [f"… and {findings.height - MAX_LINES} more"] if findings.height > MAX_LINES else []
     return "\n".join([head, *lines, *more, f"Details: {escape(where)}"])
 

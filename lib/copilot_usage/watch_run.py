@@ -50,9 +50,7 @@ def complete_days(data_dir: Path) -> pl.DataFrame:
     except NotInCache:
         msg = f"no processed data under {data_dir}: run `copilot-usage fetch` and `copilot-usage build` first"
         raise ConfigError(msg) from None
-    return health.filter((pl.col("report") == "users-1-day") & (pl.col("status") == "complete")).select(
-        "scope", "day"
-    )
+    return health.filter((pl.col("report") == "users-1-day") & (pl.col("status") == "complete")).select("scope", "day")
 
 
 def assess(
@@ -64,18 +62,19 @@ def assess(
     r = Report("watch", data_dir, scope, first, last)
     fetched = fetched.filter(fetched.is_between(first, last))
     usage = r.frame("user_day", columns=USER_DAY).filter(pl.col("day").is_in(fetched.implode()))
-    kw = {"floor_credits": floor_credits, "price": price}
-    found = watch.series_findings(
-        watch.daily_series(usage.with_columns(unit=pl.lit(scope)), fetched), days, level="scope", **kw
-    )
+
+    def flagged(series: pl.DataFrame, level: str) -> watch.Findings:
+        return watch.series_findings(series, days, level=level, floor_credits=floor_credits, price=price)
+
+    found = flagged(watch.daily_series(usage.with_columns(unit=pl.lit(scope)), fetched), "scope")
     members = r.frame("cost_center_members", all_scopes=True)
     if members.height:
         mapping = teams.units_from_mapping(cost_centers.mapping(members), source="GitHub's cost centres")
         centred = teams.map_user_days(usage, mapping, unassigned=cost_centers.NO_COST_CENTRE)
-        found += watch.series_findings(watch.daily_series(centred, fetched), days, level="cost_centre", **kw)
+        found += flagged(watch.daily_series(centred, fetched), "cost_centre")
     team_days = attribution.team_days(r, usage, first, last)
     if attribution.sources(r).fetched:
-        found += watch.series_findings(watch.daily_series(team_days, fetched), days, level="team", **kw)
+        found += flagged(watch.daily_series(team_days, fetched), "team")
     else:
         found += watch.Findings(notes=(attribution.sources(r).note(r),))
     found += watch.user_findings(usage, days, floor_credits=floor_credits, price=price)
