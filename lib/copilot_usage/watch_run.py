@@ -56,29 +56,46 @@ def complete_days(data_dir: Path) -> pl.DataFrame:
 def assess(
     data_dir: Path, scope: str, days: list[dt.date], fetched: pl.Series, *, floor_credits: float, price: float
 ) -> watch.Findings:
-    """The watch's findings for ``scope`` on ``days`` at every level (scope, cost centre, team, user), the history
-    read from the :data:`watch.WINDOW_DAYS` before the first of them; ``fetched``: the scope's complete days."""
+    """The watch's findings for ``scope`` on ``days`` (:func:`findings`), the history read from the
+    :data:`watch.WINDOW_DAYS` before the first of them; ``fetched``: the scope's complete days."""
     first, last = min(days) - dt.timedelta(days=watch.WINDOW_DAYS), max(days)
     r = Report("watch", data_dir, scope, first, last)
+    usage = r.frame("user_day", columns=USER_DAY)
+    return findings(r, usage, days, fetched, floor_credits=floor_credits, price=price)
+
+
+def findings(
+    r: Report,
+    usage: pl.DataFrame,
+    days: list[dt.date],
+    fetched: pl.Series,
+    *,
+    floor_credits: float = watch.FLOOR_CREDITS,
+    price: float = watch.CREDIT_PRICE_USD,
+) -> watch.Findings:
+    """The watch's findings on ``days`` at every level (the scope, GitHub's cost centres, GitHub's teams through the
+    reports' attribution, users) for report ``r``'s scope; ``usage`` is its ``user_day`` (``day, user_id,
+    user_login, ai_credits_used``) from :data:`watch.WINDOW_DAYS` before the first of ``days``, ``fetched`` its
+    complete days (the others are gaps)."""
+    first, last = min(days) - dt.timedelta(days=watch.WINDOW_DAYS), max(days)
     fetched = fetched.filter(fetched.is_between(first, last))
-    usage = r.frame("user_day", columns=USER_DAY).filter(pl.col("day").is_in(fetched.implode()))
+    usage = usage.filter(pl.col("day").is_in(fetched.implode()))
 
     def flagged(series: pl.DataFrame, level: str) -> watch.Findings:
         return watch.series_findings(series, days, level=level, floor_credits=floor_credits, price=price)
 
-    found = flagged(watch.daily_series(usage.with_columns(unit=pl.lit(scope)), fetched), "scope")
+    found = flagged(watch.daily_series(usage.with_columns(unit=pl.lit(r.scope)), fetched), "scope")
     members = r.frame("cost_center_members", all_scopes=True)
     if members.height:
         mapping = teams.units_from_mapping(cost_centers.mapping(members), source="GitHub's cost centres")
         centred = teams.map_user_days(usage, mapping, unassigned=cost_centers.NO_COST_CENTRE)
         found += flagged(watch.daily_series(centred, fetched), "cost_centre")
-    team_days = attribution.team_days(r, usage, first, last)
-    if attribution.sources(r).fetched:
-        found += flagged(watch.daily_series(team_days, fetched), "team")
+    src = attribution.sources(r)
+    if src.fetched:
+        found += flagged(watch.daily_series(attribution.team_days(r, usage, first, last), fetched), "team")
     else:
-        found += watch.Findings(notes=(attribution.sources(r).note(r),))
-    found += watch.user_findings(usage, days, floor_credits=floor_credits, price=price)
-    return found
+        found += watch.Findings(notes=(src.note(r),))
+    return found + watch.user_findings(usage, days, floor_credits=floor_credits, price=price)
 
 
 def _file(out: Path, scope: str, day: dt.date) -> Path:
