@@ -293,3 +293,24 @@ def test_bad_input_is_one_line(cache: Path, tmp_path: Path) -> None:
     empty = _watch(tmp_path / "nothing", tmp_path)
     assert empty.exit_code == 1 and "no processed data under" in empty.stderr
     assert "Traceback" not in unknown.output + empty.output
+
+
+@pytest.mark.slow
+def test_the_trends_section_shows_the_spike_by_audience(cache: Path) -> None:
+    from copilot_usage.report import Report, trends
+
+    start, end = dt.date(2026, 10, 11), dt.date(2026, 11, 24)
+    health = store.health(cache, scope=SCOPE, start=start, end=end)
+
+    def unusual(audience: Audience) -> Any:
+        return trends.unusual(Report("t", cache, SCOPE, start, end, audience=audience, health=health))
+
+    lead = unusual(Audience("leadership", 5))
+    (table,) = lead.tables
+    spike = table.frame.filter(pl.col("day") == SPIKE_DAY)
+    assert {"scope", "cost_centre", "users"} <= set(spike["level"].to_list())
+    assert "user" not in table.frame["level"].to_list() and table.frame["user_login"].null_count() == table.frame.height
+    assert lead.summary()["findings"] == table.frame.height and "unusual finding(s)" in lead.sentences[0]
+    analyst = unusual(Audience("analyst", 1))
+    rows = analyst.tables[0].frame.filter(pl.col("day") == SPIKE_DAY)
+    assert SPIKE_USER in rows["user_login"].to_list() and "team" in rows["level"].to_list()
