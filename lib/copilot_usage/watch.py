@@ -9,9 +9,10 @@ tests:
   is not worth a message, and a flat history would otherwise give a band of zero width);
 * **a user**: a day above :data:`USER_MULTIPLE` × the user's own trailing baseline (the median of their active
   days in the 28 days before) *and* above the floor (a runaway agent, a script looping on a premium model).
-  Five times the median: a user's day-to-day credits spread roughly lognormally with a log-SD near 0.6 (agent days
-  against chat days), and a day above 5 × the median is then a 1-in-250 event (ln 5 / 0.6 ≈ 2.7 SD) — rare
-  enough to read, common enough to catch a loop; the floor keeps light users' 5× days (10 credits instead of 2)
+  Five times the median: if a user's day-to-day credits spread lognormally with a log-SD near 0.6, a day above
+  5 × the median is about a 1-in-300 event (ln 5 / 0.6 ≈ 2.7 SD) — rare enough to read, common enough to catch
+  a loop (the simulated tenant: per-user log-SD median 0.58, 0.14 % of active user-days above 5 × the user's
+  median; real tenants should check theirs); the floor keeps light users' 5× days (10 credits instead of 2)
   out. A user with fewer than :data:`USER_MIN_DAYS` active days in those 28 has no baseline and is flagged only
   above 5 × the floor.
 
