@@ -502,6 +502,65 @@ def _report_results(results: list[Any]) -> None:
         raise SystemExit(1)
 
 
+@main.command("watch")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option(
+    "--scope", "scopes", multiple=True, help="enterprise:SLUG or org:NAME (repeatable; default: every scope)."
+)
+@click.option(
+    "--since", callback=_date, help="First day to assess (default: the day after the last run's, else 7 days)."
+)
+@click.option(
+    "--webhook",
+    envvar="COPILOT_USAGE_WEBHOOK",
+    help="Slack or Microsoft Teams incoming-webhook URL (or COPILOT_USAGE_WEBHOOK); never printed.",
+)
+@click.option("--floor-credits", type=float, default=300.0, show_default=True, help="Smallest departure flagged.")
+@click.option("--audience", type=click.Choice(["leadership", "analyst"]), default="leadership", show_default=True)
+@click.option("--k-min", type=int, default=5, show_default=True, help="Smallest group named (leadership and analyst).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the webhook.")
+def watch_cmd(
+    data_dir: Path,
+    scopes: tuple[str, ...],
+    since: dt.date | None,
+    webhook: str | None,
+    floor_credits: float,
+    audience: str,
+    k_min: int,
+    out: Path,
+    timeout: float,
+) -> None:
+    """Flag unusual AI-credit days since the last run (scope, cost centres, teams, users), write them to
+    OUT/watch/ and post them once to a chat webhook. Exit status: 0 nothing flagged, 3 something flagged,
+    1 an error (a failed post included: its findings are kept and posted on the next run)."""
+    from .errors import CopilotUsageError
+    from .report.privacy import Audience
+    from .watch_run import run
+
+    try:
+        outcome = run(
+            data_dir,
+            out,
+            scopes=list(scopes) or None,
+            since=since,
+            webhook=webhook,
+            floor_credits=floor_credits,
+            audience=Audience(audience, k_min),
+            timeout=timeout,
+        )
+    except CopilotUsageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    for line in outcome.lines:
+        click.echo(line)
+    for note in outcome.notes:
+        click.echo(f"note: {note}", err=True)
+    for error in outcome.errors:
+        click.echo(f"error: {error}", err=True)
+    raise SystemExit(outcome.status)
+
+
 @main.command("demo")
 @click.option("--users", type=int, default=400, show_default=True)
 @click.option("--days", type=int, default=200, show_default=True)  # demo.DEMO_DAYS (not imported: slow)

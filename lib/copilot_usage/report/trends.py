@@ -463,6 +463,66 @@ def forecast(r: Report) -> Section:
     )
 
 
+UNUSUAL_DAYS = 28  # the period's last four weeks, each day against the 28 before it (a 90-day period holds both)
+
+
+@dataclass(frozen=True)
+class UnusualFigures:
+    days_assessed: int
+    findings: int  # as the audience sees them (leadership: users as one count per day)
+    scope_days: int  # days the scope itself left its band
+
+
+def unusual(r: Report) -> Section:
+    """What changed unusually: the watch's findings (:mod:`copilot_usage.watch`) on the period's last
+    :data:`UNUSUAL_DAYS` days — the scope, cost centres and teams outside their band, users far above their own
+    baseline; leadership sees groups of at least ``k_min`` active users and users as a count, an analyst users."""
+    from .. import watch, watch_run  # here: watch_run imports this package
+
+    fetched = (
+        r.health.filter(pl.col("status") == "complete")["day"] if r.health.height else pl.Series([], dtype=pl.Date)
+    )
+    days = fetched.filter(fetched > r.end - dt.timedelta(days=UNUSUAL_DAYS)).to_list()
+    if not days:
+        return section(["No complete day in the period's last four weeks: nothing to assess."])
+    # the report's one read of user_day; history counts only the days the period's health calls complete
+    frame = _with_lookback(r)
+    found = watch.for_audience(watch_run.findings(r, frame, days, fetched, price=r.prices.credit), r.audience)
+    shown = found.frame.select(
+        "day",
+        "level",
+        "unit",
+        "user_login",
+        "direction",
+        "credits",
+        "expected",
+        "low",
+        "high",
+        "excess_credits",
+        "excess_usd",
+        "users",
+    )
+    scope_days = shown.filter(pl.col("level") == "scope").height
+    lead = (
+        f"{shown.height} unusual finding(s) on {shown['day'].n_unique()} of the last {len(days)} complete days"
+        + (f"; the scope itself left its usual range on {scope_days} day(s)." if scope_days else ".")
+        if shown.height
+        else f"Nothing unusual on the last {len(days)} complete days."
+    )
+    how = (
+        f"Each day is set against its own history: the scope, each cost centre and each team against the median "
+        f"± {watch.K:g} robust SDs of the same kind of day (weekday or weekend) in the {watch.WINDOW_DAYS} days before "
+        f"(about 98 % of ordinary days fall inside) and by at least {watch.FLOOR_CREDITS:,.0f} credits; a user above "
+        f"{watch.USER_MULTIPLE:g} × their own median active day and {watch.FLOOR_CREDITS:,.0f} credits."
+    )
+    return section(
+        [lead, how],
+        list(found.notes[:10]) + ([f"… and {len(found.notes) - 10} more such notes."] if len(found.notes) > 10 else []),
+        Table(shown, user_column="user_login", empty="No unusual day."),
+        figures=UnusualFigures(days_assessed=len(days), findings=shown.height, scope_days=scope_days),
+    )
+
+
 def top_users(r: Report, *, n: int = 10) -> Section:
     """The ``n`` users with most credits (analyst audience only)."""
     return section(Table(metrics.top_users(usage(r), n=n), user_column="user_login", analyst_only=True))

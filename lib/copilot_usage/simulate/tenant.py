@@ -185,6 +185,9 @@ class Tenant:
     enterprise: str = "octo-sim"
     lag_days: int = 2  # data available up to two full UTC days before ``today``
     hostile_names: bool = False  # teams, cost centres, budgets and logins named like HOSTILE_NAMES
+    # a planted runaway (login, day, factor): that user's credits on that day × factor, for the watch's tests
+    # (no effect on a day the user is inactive); off by default, so the demo and data/sample are unchanged
+    spike: tuple[str, dt.date, float] | None = None
 
     def __post_init__(self) -> None:
         self.newest = self.today - dt.timedelta(days=self.lag_days)
@@ -531,9 +534,18 @@ class Tenant:
             loc_deleted=pl.Series(deleted, dtype=_INT),
             credits=pl.Series(credits),
         ).drop("m")
-        if day < dt.date.fromisoformat(FIELD_STARTS["copilot_app_user"]):
-            return out
-        return pl.concat([out, self._app_cells(day, f["copilot_app"])]).sort("u", maintain_order=True)
+        if day >= dt.date.fromisoformat(FIELD_STARTS["copilot_app_user"]):
+            out = pl.concat([out, self._app_cells(day, f["copilot_app"])]).sort("u", maintain_order=True)
+        return self._spiked(day, out)
+
+    def _spiked(self, day: dt.date, cells: pl.DataFrame) -> pl.DataFrame:
+        """``cells`` with the planted spike applied (:attr:`spike`): billing and metrics both see it."""
+        if self.spike is None or day != self.spike[1]:
+            return cells
+        login, _, factor = self.spike
+        u = np.flatnonzero(self.login == login)
+        hit = pl.col("u").is_in(u.tolist())
+        return cells.with_columns(pl.when(hit).then(pl.col("credits") * factor).otherwise("credits").alias("credits"))
 
     def _app_cells(self, day: dt.date, app: np.ndarray) -> pl.DataFrame:
         """Copilot app activity in the feature, model and language roll-ups (from 2026-07-28): one cell per
