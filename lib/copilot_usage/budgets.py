@@ -57,10 +57,11 @@ def normalise_scope(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().str.to_lowercase().str.replace_all("-", "_")
 
 
-def _value_on(curve: pl.DataFrame, column: str, day: dt.date) -> float:
+def _value_on(curve: pl.DataFrame, column: str, day: dt.date) -> float | None:
     """A cumulative curve's value at the end of ``day`` (0 before its first day, its last value after it)."""
     upto = curve.filter(pl.col("day") <= day)
-    return float(upto[column][-1]) if upto.height else 0.0
+    value = upto[column][-1] if upto.height else 0.0
+    return None if value is None else float(value)
 
 
 def projection(
@@ -89,14 +90,15 @@ def projection(
         consumed, consumed_through = fc.to_date, as_of
     out: dict[str, Any] = {"consumed": consumed}
     for name, column in (("projected", "credits"), ("low", "low"), ("high", "high")):
-        base = _value_on(curve, column, consumed_through)
-        out[name] = consumed + _value_on(curve, column, period_end) - base
+        # the band's edges start from the actual curve; a preliminary projection (too little history) has none
+        base, end = _value_on(curve, "credits", consumed_through), _value_on(curve, column, period_end)
+        out[name] = None if base is None or end is None else consumed + end - base
     out["exhausted_on"] = None
     if target is not None:
         if consumed >= target:
             out["exhausted_on"] = consumed_through
         else:
-            base = _value_on(curve, "credits", consumed_through)
+            base = _value_on(curve, "credits", consumed_through) or 0.0
             later = curve.filter(
                 (pl.col("day") > consumed_through)
                 & (pl.col("day") <= period_end)

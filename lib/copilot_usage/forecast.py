@@ -157,6 +157,59 @@ class Projection:
         beyond = bool(self.backtest and (end - self.as_of).days > self.backtest.horizon_days)
         return PeriodTotal(start, end, actual, actual + projected, low, high, days, beyond)
 
+    def cumulative(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """``day, kind (actual/forecast), credits, low, high`` cumulative over ``[start, end]``: the actual days
+        to ``as_of``, then the projected ones with the band widening as the period's total band does."""
+        hist = self.history.filter(pl.col("day").is_between(start, min(end, self.as_of))).sort("day")
+        actual = hist.select("day", kind=pl.lit("actual"), credits=pl.col("credits").cum_sum()).with_columns(
+            low=pl.col("credits"), high=pl.col("credits")
+        )
+        proj = self.path.filter(pl.col("day").is_between(start, end))
+        if not proj.height:
+            return actual
+        base = float(hist["credits"].sum())
+        lo_q, hi_q = _band(self.log_errors, self.nominal) if self.log_errors.size else (0.0, 0.0)
+        horizon = self.backtest.horizon_days if self.backtest else 28
+        lead = max((proj["day"][0] - self.as_of).days - 1, 0)
+        widen = np.maximum(1.0, np.sqrt((lead + np.arange(1, proj.height + 1)) / horizon))
+        run = np.cumsum(proj["credits"].to_numpy())
+        banded = self.preliminary is None and self.log_errors.size > 0
+        forecast = pl.DataFrame(
+            {
+                "day": proj["day"],
+                "kind": "forecast",
+                "credits": base + run,
+                "low": base + run * np.exp(lo_q * widen) if banded else None,
+                "high": base + run * np.exp(hi_q * widen) if banded else None,
+            },
+            schema={"day": pl.Date, "kind": pl.String, "credits": pl.Float64, "low": pl.Float64, "high": pl.Float64},
+        )
+        return pl.concat([actual, forecast], how="vertical_relaxed")
+
+    def sentence(self) -> str:
+        """How this projection was made and how well it did on this series' own history, for the reader."""
+        if self.backtest is None:
+            why = self.preliminary or "too little history"
+            return f"Preliminary figure with no interval: {why}." + "".join(f" {n}" for n in self.notes)
+        bt = self.backtest
+        skill = bt.skill_vs_seasonal_naive
+        versus = (
+            ""
+            if skill is None or bt.model == "seasonal_naive"
+            else f"; its error is {abs(skill):.0%} {'below' if skill >= 0 else 'above'} repeating last week"
+        )
+        if bt.coverage is None:
+            covered = "too few separate periods yet to measure how often its interval holds"
+        else:
+            covered = f"its {bt.nominal:.0%} interval held in {bt.coverage:.0%} of the held-out periods"
+            if bt.coverage < bt.nominal - 0.10:
+                covered += f", more than 10 points under {bt.nominal:.0%}: read the interval as too narrow"
+        return (
+            f"Forecast by {LABELS[bt.model]}, chosen over {bt.origins} past {bt.horizon_days}-day periods: off by "
+            f"{bt.wape:.0%} a day on average (WAPE), {'over' if bt.bias >= 0 else 'under'}-forecast by "
+            f"{abs(bt.bias):.0%} overall{versus}; {covered}." + "".join(f" {n}" for n in self.notes)
+        )
+
     def exhaustion(self, start: dt.date, end: dt.date, amount: float) -> tuple[dt.date | None, dt.date | None]:
         """The day credits counted from ``start`` reach ``amount`` within ``[start, end]``: on the central path
         (P50) and on the band's upper edge (P90: nine times in ten it comes no earlier), or None when they do not.
@@ -244,7 +297,7 @@ def project(
     """Project ``daily`` (``day, credits``; complete days up to ``as_of``) to ``until``, chosen by backtest.
 
     ``breaks``: days a definition change stepped the series (history before the latest one is not learned from).
-    ``horizon_days``: the backtest's horizon (default 28 when history allows, else 14)."""
+    ``horizon_days``: the backtest's horizon (default: :func:`backtest_horizon`)."""
     full, filled = series(daily, as_of=as_of)
     notes: list[str] = []
     if filled:
@@ -264,7 +317,7 @@ def project(
         path = _path(future, CANDIDATES[name][0](y, weekday, h) if h and y.size else np.zeros(h))
         empty = np.array([])
         return Projection(as_of, name if y.size else None, path, full, None, empty, nominal, reason, tuple(notes))
-    horizon = horizon_days or (28 if y.size >= 28 + ETS_MIN_DAYS + 14 else 14)
+    horizon = horizon_days or backtest_horizon(y.size)
     bt, errors = backtest(y, weekday, horizon=horizon, nominal=nominal, models=models)
     model = CANDIDATES[bt.model][0] if bt else recent_profile
     path = _path(future, model(y, weekday, h)) if h else _path(None, np.array([]))
@@ -272,6 +325,12 @@ def project(
     return Projection(
         as_of, bt.model if bt else "recent_profile", path, full, bt, errors, nominal, preliminary, tuple(notes)
     )
+
+
+def backtest_horizon(days: int) -> int:
+    """The longest backtest horizon (28, 14 or 7 days) that leaves room for :data:`MIN_ORIGINS` weekly origins
+    with a month of history before the first (three months of history backtest four-week periods)."""
+    return next((h for h in (28, 14) if days >= h + 28 + 7 * (MIN_ORIGINS - 1)), 7)
 
 
 def _path(days: pl.Series | None, values: np.ndarray) -> pl.DataFrame:

@@ -204,3 +204,10 @@ def notes(reg: pl.DataFrame, *, start: dt.date, end: dt.date) -> list[str]:
         + f" ({', '.join(row['measures'])}): {row['change']} Source: {row['source']}"
         for row in in_period(reg, start=start, end=end).iter_rows(named=True)
     ]
+
+
+def level_shifts(reg: pl.DataFrame, measure: str = "credits") -> list[dt.date]:
+    """Days a change stepped ``measure`` once and for all (entries without ``until``): a forecaster treats them as
+    level shifts, not trend."""
+    hits = reg.filter(pl.col("measures").list.contains(measure) & pl.col("until").is_null())
+    return sorted(hits["day"].to_list())

@@ -8,13 +8,14 @@ are distinct users over the window and never sums of daily counts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 
-from . import measures
+from . import forecast, github_changes, measures
 from .catalog import CLI_CUSTOMISATION_KINDS, COUNT_FIELDS
+from .forecast import Backtest, Projection
 from .pricing import included_credits
 
 SURFACES = {
@@ -502,10 +503,12 @@ def included_pool(
 
 @dataclass(frozen=True)
 class Forecast:
-    """Credits of a period: used ``to_date``, the ``projected`` total with its 80 % interval (``low``-``high``),
-    the day cumulative credits cross the pool (median path, and the earliest on the 90th percentile), the trend
-    factor, and ``daily``: ``day, kind (actual/forecast), credits, low, high`` cumulative, for charting. Without
-    enough history every projection is None and ``daily`` is empty."""
+    """Credits of a period: used ``to_date``, the ``projected`` total with its interval (``low``-``high``, 80 %
+    unless asked otherwise), the day cumulative credits cross the pool (P50 on the central path, and the earliest
+    plausible, P90, on the band's upper edge), and ``daily``: ``day, kind (actual/forecast), credits, low, high``
+    cumulative, for charting. ``model``, ``backtest`` and ``sentence`` say how it was made and how accurate it has
+    been; ``preliminary`` says why there is no interval (too little history). With no history at all every
+    projection is None and ``daily`` is empty."""
 
     to_date: float
     projected: float | None = None
@@ -513,7 +516,11 @@ class Forecast:
     high: float | None = None
     exhausted_on: dt.date | None = None
     exhausted_earliest: dt.date | None = None
-    trend: float | None = None
+    model: str | None = None
+    backtest: Backtest | None = None
+    preliminary: str | None = None
+    sentence: str = ""
+    planning_range: bool = False
     daily: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
@@ -524,86 +531,40 @@ def forecast_credits(
     period_start: dt.date,
     period_end: dt.date,
     pool: float | None = None,
-    seed: int = 0,
-    draws: int = 2000,
+    breaks: Sequence[dt.date] | None = None,
+    projection: Projection | None = None,
 ) -> Forecast:
-    """Project credits of ``[period_start, period_end]`` from ``as_of`` (last complete day), 80 % interval.
+    """Project credits of ``[period_start, period_end]`` from ``as_of`` (last complete day) with the kit's one
+    forecaster (:mod:`forecast`: the model chosen by backtest on ``daily``, the band calibrated on its errors).
 
     The period's own days only: a period wholly after ``as_of`` is the projection of its days (nothing of the
     days between ``as_of`` and its start); a period containing ``as_of`` is its actual credits to ``as_of`` plus
     the projection of its remaining days; a period ended by ``as_of`` is its actual credits (no interval).
-
-    Model: each projected day draws a credit total from the last 28 observed days of the same kind
-    (weekday / weekend), scaled by the recent trend (last 14 vs previous 14 days, capped ±30 %). Draws
-    are vectorised (seeded bootstrap). ``pool`` gives the date cumulative period credits cross it.
-
-    Returns a :class:`Forecast`.
+    ``breaks``: days a definition change stepped credits (default: GitHub's, from the register); ``projection``:
+    one already made from the same series (several periods of one series share its backtest).
     """
-    hist = daily.filter(pl.col("day") <= as_of).drop_nulls("credits")
-    recent = hist.filter(pl.col("day") > as_of - dt.timedelta(days=28))
-    # the period's days up to as_of are actual; the rest, and only the period's own, are projected
-    actual = hist.filter(pl.col("day").is_between(period_start, min(period_end, as_of))).sort("day")
-    to_date = float(actual["credits"].sum())
-    first_projected = max(as_of + dt.timedelta(days=1), period_start)
-    remaining = (
-        pl.date_range(first_projected, period_end, eager=True)
-        if period_end >= first_projected
-        else pl.Series("day", [], dtype=pl.Date)
-    )
-    actual = actual.select("day", kind=pl.lit("actual"), credits=pl.col("credits").cum_sum()).with_columns(
-        low=pl.col("credits"), high=pl.col("credits")
-    )
-    if not len(remaining):  # a past period: what was used
-        over = actual.filter(pl.col("credits") >= pool)["day"].min() if pool is not None else None
-        crossed: dt.date | None = over  # type: ignore[assignment]
-        return Forecast(
-            to_date,
-            projected=to_date,
-            low=to_date,
-            high=to_date,
-            exhausted_on=crossed,
-            exhausted_earliest=crossed,
-            daily=actual,
-        )
-    if recent.height < 7:
-        return Forecast(to_date)
-    last14 = float(recent.filter(pl.col("day") > as_of - dt.timedelta(days=14))["credits"].sum())
-    prev14 = float(recent.filter(pl.col("day") <= as_of - dt.timedelta(days=14))["credits"].sum())
-    trend = float(np.clip(last14 / prev14, 0.7, 1.3)) if prev14 else 1.0
-    rng = np.random.default_rng(seed)
-    weekend = recent["day"].dt.weekday() >= 6
-    pools = {False: recent.filter(~weekend)["credits"].to_numpy(), True: recent.filter(weekend)["credits"].to_numpy()}
-    rem_weekend = (remaining.dt.weekday() >= 6).to_numpy()
-    sims = np.zeros((draws, len(remaining)))
-    for kind in (False, True):  # two columns groups, vectorised over draws × days
-        source = pools[kind] if pools[kind].size else pools[not kind]
-        cols = np.flatnonzero(rem_weekend == kind)
-        if cols.size:
-            sims[:, cols] = rng.choice(source, size=(draws, cols.size)) * trend
-    cum = to_date + np.cumsum(sims, axis=1)
-    total = cum[:, -1]
-    lo, mid, hi = np.percentile(cum, [10, 50, 90], axis=0)
-    fc = pl.DataFrame({"day": remaining, "kind": "forecast", "credits": mid, "low": lo, "high": hi})
-    daily_out = pl.concat([actual, fc], how="vertical_relaxed")
-
-    def crossing(series: np.ndarray) -> dt.date | None:
-        if pool is None:
-            return None
-        if to_date >= pool:
-            over = actual.filter(pl.col("credits") >= pool)
-            return over["day"].min() if over.height else as_of  # type: ignore[return-value]
-        idx = np.flatnonzero(series >= pool)
-        return remaining[int(idx[0])] if idx.size else None
-
+    if projection is None:
+        if breaks is None:
+            breaks = github_changes.level_shifts(github_changes.register())
+        projection = forecast.project(daily, as_of=as_of, until=max(period_end, as_of), breaks=breaks)
+    p = projection
+    if p.model is None:  # no history at all
+        return Forecast(0.0, preliminary=p.preliminary, sentence=p.sentence())
+    total = p.total(period_start, period_end)
+    p50, p90 = p.exhaustion(period_start, period_end, pool) if pool is not None else (None, None)
     return Forecast(
-        to_date,
-        projected=float(np.median(total)),
-        low=float(np.percentile(total, 10)),
-        high=float(np.percentile(total, 90)),
-        exhausted_on=crossing(mid),
-        exhausted_earliest=crossing(hi),
-        trend=trend,
-        daily=daily_out,
+        total.actual,
+        projected=total.credits,
+        low=total.low,
+        high=total.high,
+        exhausted_on=p50,
+        exhausted_earliest=p90,
+        model=p.model,
+        backtest=p.backtest,
+        preliminary=p.preliminary if total.projected_days else None,
+        sentence=p.sentence(),
+        planning_range=total.planning_range,
+        daily=p.cumulative(period_start, period_end),
     )
 
 

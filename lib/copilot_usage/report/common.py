@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from typing import Any
 
 import polars as pl
 
-from .. import metrics
+from .. import forecast, github_changes, measures, metrics, outlook, spend
 from ..pricing import CREDIT_PRICE_USD
 from .context import Report
 
@@ -16,6 +17,8 @@ FULL_TABLE_MAX = 50  # per-unit tables up to this many rows are shown whole; lon
 # days read at a time where a period's rows are joined or summed whole (the intensity sums, per-team totals and
 # adoption): at 100,000 seats a team attribution is ~2 rows a user-day, never held for a quarter
 CHUNK_DAYS = 15
+# days of credit history the scope's forecast learns from (its backtest needs three months for four-week periods)
+HISTORY_DAYS = 182
 
 
 def change_phrase(what: str, change: float | None, period: str) -> str:
@@ -75,18 +78,25 @@ def forecast_story(
     fc: metrics.Forecast, *, pool: float | None, period_end: dt.date, label: str, credit_price: float = CREDIT_PRICE_USD
 ) -> list[str]:
     """Where the period ends at the current pace, and when the included pool runs out (or that it lasts)."""
-    if fc.projected is None or fc.low is None or fc.high is None:
+    if fc.projected is None:
         return ["Too few days of credit data to forecast."]
+    band = (
+        f"preliminary, no interval: {fc.preliminary}"
+        if fc.low is None or fc.high is None
+        else f"80% interval {fc.low:,.0f}–{fc.high:,.0f}"
+    )
     out = [
-        (
-            f"At the current pace the {label} ends near {fc.projected:,.0f} credits "
-            f"(80% interval {fc.low:,.0f}–{fc.high:,.0f}); {fc.to_date:,.0f} are used so far."
-        )
+        f"At the current pace the {label} ends near {fc.projected:,.0f} credits ({band}); {fc.to_date:,.0f} are used so far."
     ]
     if pool:
         if fc.exhausted_on:
+            early = (
+                f" (on the interval's upper edge {fc.exhausted_earliest:%d %b}: one month in ten runs out that early)"
+                if fc.exhausted_earliest and fc.exhausted_earliest != fc.exhausted_on
+                else ""
+            )
             out.append(
-                f"The included pool of {pool:,.0f} credits is projected to run out on {fc.exhausted_on:%d %b}"
+                f"The included pool of {pool:,.0f} credits is projected to run out on {fc.exhausted_on:%d %b}{early}"
                 f"; overage at US${credit_price:g} a credit would be about "
                 f"US${max(fc.projected - pool, 0) * credit_price:,.0f}."
             )
@@ -96,3 +106,78 @@ def forecast_story(
                 f"({fc.projected / pool:.0%} used by {period_end:%d %b})."
             )
     return out
+
+
+def credit_history(r: Report) -> pl.DataFrame:
+    """``day, credits`` of the scope for the :data:`HISTORY_DAYS` to the report's end (not only its period): what
+    the forecaster learns from. Summed lazily from the two columns it needs, so a long history costs little."""
+
+    def compute() -> pl.DataFrame:
+        first = r.end - dt.timedelta(days=HISTORY_DAYS - 1)
+        rows = r.scan_between("user_day", first, r.end, columns=("day", measures.CREDITS))
+        return rows.group_by("day").agg(credits=measures.credits_total()).sort("day").collect()
+
+    return r.memo("credit history", compute)
+
+
+def projection(r: Report) -> forecast.Projection:
+    """The scope's credits projected from the report's end over the next twelve months by the kit's one forecaster
+    (shared by every section and report that projects the scope), GitHub's level shifts in credits cut."""
+
+    def compute() -> forecast.Projection:
+        until = outlook.month_end(outlook.add_months(r.end, 12))
+        breaks = github_changes.level_shifts(github_changes.register())
+        return forecast.project(credit_history(r), as_of=r.end, until=until, breaks=breaks)
+
+    return r.memo("projection", compute)
+
+
+def scope_forecast(r: Report, first: dt.date, last: dt.date, *, pool: float | None = None) -> metrics.Forecast:
+    """:func:`metrics.forecast_credits` of ``[first, last]`` on the scope's one :func:`projection`."""
+    return metrics.forecast_credits(
+        credit_history(r), as_of=r.end, period_start=first, period_end=last, pool=pool, projection=projection(r)
+    )
+
+
+def cost_outlook(r: Report) -> pl.DataFrame:
+    """:func:`outlook.months` of the scope's projection: each month's pool at the allowance in force then and its
+    seat licences at the report's seat prices (the roster as of the report's end; unknown without a roster)."""
+
+    def compute() -> pl.DataFrame:
+        seats = r.frame("seats") if r.fetched("seats") else None
+
+        def seats_usd(month: dt.date) -> float | None:
+            if seats is None:
+                return None
+            return spend.seat_cost(
+                seats,
+                month=month,
+                through=month_end(month),
+                seat_price_business=r.prices.seat_business,
+                seat_price_enterprise=r.prices.seat_enterprise,
+            )
+
+        return outlook.months(
+            projection(r), pool_for=lambda m: included_pool(r, m), seats_usd_for=seats_usd, prices=r.prices
+        )
+
+    return r.memo("cost outlook", compute)
+
+
+def forecast_summary(r: Report) -> dict[str, Any]:
+    """``summary.json``'s ``forecast``: the model, its backtest, and next month, quarter and twelve months in
+    credits and US$."""
+    p = projection(r)
+    by_horizon = outlook.horizons(cost_outlook(r), as_of=r.end)
+    return {
+        "model": p.model,
+        "horizon_days": p.backtest.horizon_days if p.backtest else None,
+        "preliminary": p.preliminary,
+        "backtest": p.backtest.as_dict() if p.backtest else None,
+        **outlook.summary(by_horizon),
+    }
+
+
+def forecast_accuracy(r: Report) -> str:
+    """The sentence under every forecast: how it was made and how accurate it has been on this scope's history."""
+    return projection(r).sentence()

@@ -18,7 +18,15 @@ import polars as pl
 
 from .. import budgets, charts, cost_centers, metrics, spend, store, teams, value
 from ..errors import NotInCache
-from .common import CHUNK_DAYS, forecast_story, last_closed_month, month_end
+from .common import (
+    CHUNK_DAYS,
+    forecast_accuracy,
+    forecast_story,
+    forecast_summary,
+    last_closed_month,
+    month_end,
+    scope_forecast,
+)
 from .context import Report
 from .html import fmt_num
 from .privacy import protect
@@ -149,25 +157,9 @@ def _pool(r: Report, month: dt.date | None = None) -> float | None:
     return r.memo(f"spend.pool {first:%Y-%m}", compute)
 
 
-def _history(r: Report) -> pl.DataFrame:
-    """The scope's credits per day over the 60 days to the report's end: what every projection starts from."""
-
-    def compute() -> pl.DataFrame:
-        first = r.end - dt.timedelta(days=59)
-        frame = r.frame_between("user_day", first, r.end, columns=USER_DAY)
-        return metrics.daily_activity(frame, start=first, end=r.end)
-
-    return r.memo("spend.history", compute)
-
-
 def _forecast(r: Report, first: dt.date, last: dt.date) -> metrics.Forecast:
     """The projection of ``[first, last]`` from the report's end (its own days only), against that month's pool."""
-    return r.memo(
-        f"spend.forecast {first} {last}",
-        lambda: metrics.forecast_credits(
-            _history(r), as_of=r.end, period_start=first, period_end=last, pool=_pool(r, first)
-        ),
-    )
+    return r.memo(f"spend.forecast {first} {last}", lambda: scope_forecast(r, first, last, pool=_pool(r, first)))
 
 
 def _month(r: Report) -> metrics.Forecast:
@@ -595,18 +587,20 @@ def what_if(r: Report) -> Section:
             "credits_projected": fc.projected,
             "credits_low": fc.low,
             "credits_high": fc.high,
-        }
+        },
+        "forecast": forecast_summary(r),
     }
     if top is None:
         return section(r.not_fetched("seats"), Table(pl.DataFrame(), needs=("seats",)), figures=figures)
-    pace = (
-        "too few days of credit data to project it"
-        if fc.projected is None or fc.low is None or fc.high is None
-        else f"projected at {fc.projected:,.0f} credits (80% interval {fc.low:,.0f}–{fc.high:,.0f}) from the pace "
-        f"of the 28 days to {r.end:%d %b}"
-    )
+    if fc.projected is None:
+        pace = "too few days of credit data to project it"
+    elif fc.low is None or fc.high is None:
+        pace = f"projected at {fc.projected:,.0f} credits (preliminary, no interval: {fc.preliminary})"
+    else:
+        pace = f"projected at {fc.projected:,.0f} credits (80% interval {fc.low:,.0f}–{fc.high:,.0f})"
     story = [
-        f"Next month ({month:%B %Y}) is {pace}; its included pool is {top:,.0f} credits at the allowance in force then."
+        f"Next month ({month:%B %Y}) is {pace}; its included pool is {top:,.0f} credits at the allowance in force then.",
+        forecast_accuracy(r),
     ]
     table = spend.scenarios(
         _usage(r),

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from .. import charts, github_changes, metrics
 from ..catalog import CLI_CUSTOMISATION_KINDS, FIELD_STARTS
 from ..measures import as_float
-from .common import change_phrase, forecast_story, included_pool, month_end, quarter_end, quarter_start
+from .common import (
+    change_phrase,
+    forecast_accuracy,
+    forecast_story,
+    forecast_summary,
+    included_pool,
+    month_end,
+    quarter_end,
+    quarter_start,
+    scope_forecast,
+)
 from .context import Report
 from .html import fmt_num
 from .privacy import protect
@@ -432,15 +443,14 @@ class ForecastFigures:
     quarter_projected: float | None
     quarter_low: float | None
     quarter_high: float | None
+    forecast: dict[str, Any]
 
 
 def forecast(r: Report) -> Section:
     """The month and the quarter at the current pace (80 % interval), and when the included pool runs out."""
-    d, pool = daily(r), included_pool(r)
-    month = metrics.forecast_credits(
-        d, as_of=r.end, period_start=r.end.replace(day=1), period_end=month_end(r.end), pool=pool
-    )
-    quarter = metrics.forecast_credits(d, as_of=r.end, period_start=quarter_start(r.end), period_end=quarter_end(r.end))
+    pool = included_pool(r)
+    month = scope_forecast(r, r.end.replace(day=1), month_end(r.end), pool=pool)
+    quarter = scope_forecast(r, quarter_start(r.end), quarter_end(r.end))
     figures = ForecastFigures(
         included_pool=pool,
         month_projected=month.projected,
@@ -450,6 +460,7 @@ def forecast(r: Report) -> Section:
         quarter_projected=quarter.projected,
         quarter_low=quarter.low,
         quarter_high=quarter.high,
+        forecast=forecast_summary(r),
     )
     credit = r.prices.credit
     return section(
@@ -458,6 +469,7 @@ def forecast(r: Report) -> Section:
             r.not_fetched("seats"),
         ],
         forecast_story(quarter, pool=None, period_end=quarter_end(r.end), label="quarter", credit_price=credit),
+        forecast_accuracy(r),
         Chart(charts.forecast(month.daily, pool=pool, events=r.events_for("credits")), data=month.daily),
         figures=figures,
     )
