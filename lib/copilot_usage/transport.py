@@ -279,7 +279,7 @@ class GitHubTransport(httpx.AsyncBaseTransport):
                 async for chunk in response.aiter_bytes():  # decoded as it comes: a gzip bomb stops at the bound
                     size += len(chunk)
                     if size > bound:
-                        msg = f"{request.url.path} answered over {bound:,} bytes, the bound (--limit api_bytes)"
+                        msg = f"{request.url.path} answered over the {bound:,}-byte bound (--limit api_bytes)"
                         raise ApiError(msg, status=response.status_code)
                     floor.got(len(chunk))
                     chunks.append(chunk)
@@ -309,8 +309,10 @@ class GitHubTransport(httpx.AsyncBaseTransport):
             return
         if until > self._resume_at + 1 and self.on_wait:  # a new wait, not the same one again
             at = dt.datetime.fromtimestamp(self.clock.time() + seconds).astimezone()
-            length = f"{math.ceil(seconds / 60)} min" if seconds >= 60 else f"{math.ceil(seconds)} s"
-            self.on_wait(f"waiting for the rate limit to reset at {at:%H:%M:%S}, {length}")
+            if seconds >= 60:
+                self.on_wait(f"waiting for the rate limit to reset at {at:%H:%M}, {round(seconds / 60)} min")
+            else:
+                self.on_wait(f"waiting for the rate limit to reset at {at:%H:%M:%S}, {math.ceil(seconds)} s")
         self._resume_at = until
 
     async def _wait_for_budget(self) -> None:
