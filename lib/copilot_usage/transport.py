@@ -66,7 +66,9 @@ def _sane_wait(seconds: float, header: str, cap: float) -> float:
     or beyond ``cap`` (the primary window is an hour; the secondary limits' windows are a minute or an hour)."""
     if math.isfinite(seconds) and 0 <= seconds <= cap:
         return seconds
-    log.warning("ignoring rate-limit header %s (a wait of %s s); waiting %.0f s", header, seconds, SECONDARY_DEFAULT_WAIT_S)
+    log.warning(
+        "ignoring rate-limit header %s (a wait of %s s); waiting %.0f s", header, seconds, SECONDARY_DEFAULT_WAIT_S
+    )
     return SECONDARY_DEFAULT_WAIT_S
 
 
