@@ -8,6 +8,7 @@ Fetch outcomes (including "no data" and "pending" days) are appended to ``raw/_f
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -259,10 +260,8 @@ class Incoming:
 
     def discard(self) -> None:
         if self._fh is not None:
-            try:
+            with contextlib.suppress(OSError):  # its buffer could not be written (a full disk): the file goes anyway
                 self._fh.close()
-            except OSError:  # its buffer could not be written (a full disk): the file goes anyway
-                pass
         if self.path is not None:
             self.path.unlink(missing_ok=True)
 

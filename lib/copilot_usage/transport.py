@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Self
 
 import httpx
 
@@ -148,7 +149,7 @@ class Floor:
         self._count = 0.0
         self._timeout = asyncio.timeout(None)
 
-    async def __aenter__(self) -> Floor:
+    async def __aenter__(self) -> Self:
         await self._timeout.__aenter__()
         self._restart()
         return self
