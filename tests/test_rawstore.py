@@ -86,10 +86,10 @@ def test_incoming_joins_parts_gunzips_and_rewinds_a_retried_part(tmp_path: Path)
     for k in range(0, len(body), 7):
         incoming.write(body[k : k + 7])
     incoming.start_part()
-    incoming.write(b"x")  # a one-byte part
+    incoming.write(b"[")  # a one-byte part
     sha = incoming.finish()
     data = incoming.path.read_bytes()
-    assert data == b'{"a":1}\n{"b":2}\n{"c":3}\nx\n'
+    assert data == b'{"a":1}\n{"b":2}\n{"c":3}\n[\n'
     assert sha == hashlib.sha256(data).hexdigest() and incoming.gzip
 
 

@@ -163,6 +163,14 @@ def simulate_serve(
     help="Path of the GitHub App's private key (PEM); read only to sign, never stored.",
 )
 @click.option("--installation-id", envvar="COPILOT_USAGE_APP_INSTALLATION_ID", help="The app's installation id.")
+@click.option(
+    "--limit",
+    "limit_items",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a bound on what a host may send (repeatable): api_bytes, download_bytes, stored_bytes, "
+    "gzip_ratio, min_bytes_per_s, slow_window_s, max_pages, max_rate_wait_s; see README.",
+)
 @click.option("--rate-window", type=float, default=3600.0, hidden=True, help="Primary window (s) for the ETA.")
 @click.option("--today", callback=_date, hidden=True)
 def fetch_cmd(
@@ -177,6 +185,7 @@ def fetch_cmd(
     app_id: str | None,
     app_key: Path | None,
     installation_id: str | None,
+    limit_items: tuple[str, ...],
     rate_window: float,
     today: dt.date | None,
 ) -> None:
@@ -184,8 +193,14 @@ def fetch_cmd(
     App). Prints the plan first: API requests per scope and report, the token's budget and the ETA."""
     from .auth import App
     from .config import Settings
-    from .fetch import fetch
+    from .fetch import disk_line, fetch
     from .github import GitHub
+    from .limits import Limits
+
+    try:
+        limits = Limits.parse(limit_items)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--limit") from exc
 
     scopes = [Scope("enterprise", e) for e in enterprises] + [Scope("org", o) for o in orgs]
     if not scopes:
@@ -216,7 +231,13 @@ def fetch_cmd(
 
     async def go() -> Summary:
         async with GitHub(
-            base_url, token=settings.token, billing_token=billing_token, app=app, concurrency=concurrency
+            base_url,
+            token=settings.token,
+            billing_token=billing_token,
+            app=app,
+            concurrency=concurrency,
+            limits=limits,
+            on_wait=progress.note,
         ) as gh:
             return await fetch(
                 gh,
@@ -241,9 +262,16 @@ def fetch_cmd(
     with progress:
         import asyncio  # here, not at import: commands that do not fetch start faster
 
-        summary = asyncio.run(go())
+        try:
+            summary = asyncio.run(go())
+        except OSError as exc:  # the data folder cannot be read or written before any task ran
+            click.echo(f"error: {disk_line(exc, data_dir)}", err=True)
+            raise SystemExit(1) from None
     _print_summary(summary)
-    if summary.failed:
+    if summary.stopped:
+        left = f", {summary.not_started:,} task(s) not started" if summary.not_started else ""
+        click.echo(f"error: {summary.stopped}; the fetch stopped{left}", err=True)
+    if summary.failed or summary.stopped:
         raise SystemExit(1)
 
 
@@ -282,6 +310,13 @@ class _Progress:
         else:
             for line in lines:
                 click.echo(line, err=True)
+
+    def note(self, line: str) -> None:
+        """One line printed as it happens (a rate-limit wait as it starts), above the bar on a terminal."""
+        if self.bar:
+            self.bar.console.print(line, style="yellow", highlight=False)
+        else:
+            click.echo(line, err=True)
 
     def done(self, line: str) -> None:
         if self.bar:

@@ -55,11 +55,13 @@ class RateLimited(ApiError):
 
 
 class DownloadError(CopilotUsageError):
-    """A report download link failed (expired, truncated or dropped connection)."""
+    """A report download link failed (expired, truncated, dropped, too slow, not a report); ``final`` when asking
+    again cannot help (over a size bound)."""
 
-    def __init__(self, message: str, *, expired: bool = False) -> None:
+    def __init__(self, message: str, *, expired: bool = False, final: bool = False) -> None:
         super().__init__(message)
         self.expired = expired
+        self.final = final
 
 
 class InputError(CopilotUsageError):

@@ -36,7 +36,7 @@ from .catalog import (
     ReportKind,
     Scope,
 )
-from .errors import AuthError, CopilotUsageError, DownloadError, NotFound
+from .errors import ApiError, AuthError, CopilotUsageError, DownloadError, NotFound
 from .github import GitHub, redact
 from .plan import Plan
 from .transport import Budget
@@ -55,6 +55,8 @@ class Summary:
 
     counts: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the fetch stopped early (the raw store could not be written), one line
+    not_started: int = 0  # tasks left out once it stopped
 
     def add(self, scope: Scope, report: str, status: str) -> None:
         self.counts.setdefault((str(scope), report), Counter())[status] += 1
@@ -75,6 +77,12 @@ def one_line(exc: BaseException) -> str:
     if not isinstance(exc, CopilotUsageError):
         text = f"{type(exc).__name__}: {text}"
     return re.sub(r"(https?://[^\s?]+)\?\S*", r"\1", text)
+
+
+def disk_line(exc: OSError, data_dir: Path) -> str:
+    """A raw-store write that failed, as one line naming the path (the raw folder when the error names none)."""
+    where = exc.filename if exc.filename is not None else rawstore.raw_root(data_dir)
+    return f"cannot write {where}: {exc.strerror or type(exc).__name__}"
 
 
 def data_start(scope: Scope) -> dt.date:
@@ -112,7 +120,7 @@ def _settled_days(data_dir: Path, scope: Scope, report: str) -> set[dt.date]:
 async def _download_all(gh: GitHub, data_dir: Path, links: list[str]) -> rawstore.Incoming:
     """Stream every shard, one after another, into one :class:`rawstore.Incoming` (its file work runs in worker
     threads, and what is left of it when :func:`_store` finishes it)."""
-    incoming = rawstore.Incoming(data_dir)
+    incoming = rawstore.Incoming(data_dir, gh.limits)
     try:
         for url in links:
             incoming.start_part()
@@ -154,7 +162,7 @@ async def fetch_report_day(
     params = {"day": day.isoformat()} if day else None
     key = day.isoformat() if day else "latest"
     for _ in range(3):  # fresh links when one expired between the two steps
-        r = await gh.get(path, params)
+        r = await gh.get(path, params, expect=dict)
         if r.status_code == 204:
             return "no_data", key
         body = r.json()
@@ -196,7 +204,10 @@ async def _snapshot(
     paged: bool = True,
 ) -> str:
     """Store a list endpoint's pages verbatim as one JSON array of page bodies."""
-    pages = [r.content async for r in gh.paginate(path, params)] if paged else [(await gh.get(path, params)).content]
+    if paged:
+        pages = [r.content async for r in gh.paginate(path, params, expect=dict)]
+    else:
+        pages = [(await gh.get(path, params, expect=dict)).content]
     status, _ = await asyncio.to_thread(
         rawstore.put_bytes,
         data_dir,
@@ -253,7 +264,7 @@ def _billing_path(scope: Scope) -> str:
 async def _billing(gh: GitHub, data_dir: Path, scope: Scope, day: dt.date) -> str:
     path = _billing_path(scope)
     params = {"year": day.year, "month": day.month, "day": day.day}
-    r = await gh.get(path, params)
+    r = await gh.get(path, params, expect=dict)
     status, _ = await asyncio.to_thread(
         rawstore.put_bytes,
         data_dir,
@@ -274,7 +285,7 @@ async def _cost_centers(gh: GitHub, data_dir: Path, scope: Scope, *, today: dt.d
     naming the permission it needs."""
     path = f"/enterprises/{scope.slug}/settings/billing/cost-centers"
     try:
-        bodies = [(await gh.get(path, {"state": state})).content for state in ("active", "deleted")]
+        bodies = [(await gh.get(path, {"state": state}, expect=dict)).content for state in ("active", "deleted")]
     except (AuthError, NotFound) as exc:
         reason = " ".join(f"{scope} cost-centers not fetched: {exc}".split())
         log.warning("%s", reason)
@@ -297,11 +308,14 @@ async def _body_pages(gh: GitHub, path: str, key: str) -> list[bytes]:
     """Every page of a list GitHub pages in the body (``{key: [...], "has_next_page": …}``), verbatim."""
     pages, page = [], 1
     while True:
-        r = await gh.get(path, {"page": page, "per_page": 100})
+        r = await gh.get(path, {"page": page, "per_page": 100}, expect=dict)
         pages.append(r.content)
         body = r.json()
         if not body.get("has_next_page") or not body.get(key):
             return pages
+        if page >= gh.limits.max_pages:
+            msg = f"{path}: more than {gh.limits.max_pages:,} pages (--limit max_pages); listing stopped"
+            raise ApiError(msg, status=r.status_code)
         page += 1
 
 
@@ -404,8 +418,8 @@ async def _billing_users(gh: GitHub, data_dir: Path, scope: Scope, month: dt.dat
         raise CopilotUsageError(msg)
     path = _billing_path(scope)
     asks = [{"user": login, "year": month.year, "month": month.month} for login in logins]
-    first = await gh.get(path, asks[0])  # a 403/404 would come back for every user: fail on the first
-    rest = await _all(gh.get(path, params) for params in asks[1:])
+    first = await gh.get(path, asks[0], expect=dict)  # a 403/404 would come back for every user: fail on the first
+    rest = await _all(gh.get(path, params, expect=dict) for params in asks[1:])
     bodies = [first.content] + [r.content for r in rest]
     # the logins asked, then each answer verbatim in the same order (an answer need not echo its user)
     body = b'{"users":' + json.dumps(logins).encode() + b',\n"responses":[' + b",\n".join(bodies) + b"]}\n"
@@ -536,18 +550,33 @@ async def fetch(
     tasks.sort(key=lambda t: t[1] not in ("seats", "teams"))
     admit = asyncio.Semaphore(ADMIT_PER_SLOT * gh.concurrency)
 
+    def stop(reason: str) -> None:
+        """The raw store cannot be written (a full disk, a read-only folder): no task that has not started will
+        start; those under way finish (or fail) and the summary says what was stored."""
+        if summary.stopped is None:
+            summary.stopped = reason
+            log.error("%s; the fetch stops", reason)
+
     async def run(scope: Scope, report: str, key: str, coro: Any) -> None:
         try:
             async with admit:
+                if summary.stopped is not None:
+                    coro.close()
+                    summary.not_started += 1
+                    return
                 result = await coro
             status, key = result if isinstance(result, tuple) else (result, key)
         except Exception as exc:  # noqa: BLE001 -- any failure is this task's alone: recorded with its reason, the others go on
             status = "failed"
-            reason = one_line(exc)
+            reason = disk_line(exc, data_dir) if isinstance(exc, OSError) else one_line(exc)
+            if isinstance(exc, OSError):
+                stop(reason)
             summary.errors.append(f"{scope} {report} {key}: {reason}")
             log.warning("%s %s %s failed: %s", scope, report, key, reason)
         summary.add(scope, report, status)
         fetch_log.add({"scope": str(scope), "report": report, "key": key, "status": status})
+        if fetch_log.error is not None:
+            stop(disk_line(fetch_log.error, data_dir))
         if on_done:
             on_done(f"{scope} {report} {key}: {status}")
 
@@ -562,7 +591,11 @@ async def fetch(
         planned += [(s, r, m) for s, r, _, m in later]
         on_plan(await _plan(gh, data_dir, planned))
     with rawstore.FetchLog(data_dir) as fetch_log:
+        if fetch_log.error is not None:
+            stop(disk_line(fetch_log.error, data_dir))
         await asyncio.gather(*(run(*t) for t in tasks))
         await asyncio.gather(*(run(s, r, k, _billing_users(gh, data_dir, s, m)) for s, r, k, m in later))
+    if fetch_log.error is not None:  # its last lines could not be written
+        stop(disk_line(fetch_log.error, data_dir))
     rawstore.clean_tmp(data_dir)
     return summary

@@ -7,6 +7,9 @@
   sink, so a retried link never leaves a partial copy behind.
 * Errors come out as the kit's exception tree: a rate limit that outlasted every retry, a permission 403/401 naming
   the permission needed, a 404 naming what to check, other statuses with GitHub's message.
+* An answer that is not what the endpoint returns (a redirect, HTML, an empty body, JSON of another shape) is an
+  error, never a body to store; listings stop at a next link already seen and at ``Limits.max_pages``; downloads are
+  read within ``Limits`` (size, speed) and refused when they are an HTML page.
 * Signed URLs are logged without their query string and never persisted; tokens are never logged.
 """
 
@@ -22,7 +25,8 @@ import httpx
 from . import __version__
 from .auth import App, GitHubAuth, origin
 from .errors import ApiError, AuthError, DownloadError, NotFound, RateLimited
-from .transport import Budget, GitHubTransport, backoff, rate_wait
+from .limits import Limits
+from .transport import Budget, Clock, Floor, GitHubTransport, SlowBody, backoff, not_an_api_answer, rate_wait
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,6 +88,9 @@ class GitHub:
         max_attempts: int = 6,
         timeout: float = 120.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        limits: Limits | None = None,
+        on_wait: Callable[[str], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if not 1 <= concurrency <= 50:
             msg = f"concurrency {concurrency} is outside 1..50 (GitHub allows at most 100 concurrent requests)"
@@ -92,12 +99,19 @@ class GitHub:
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.app = app
+        self.limits = limits or Limits()
         # API requests and downloads each hold at most `concurrency` connections: the pool never makes one wait
         inner = transport or httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_connections=2 * concurrency, max_keepalive_connections=2 * concurrency)
         )
         self.policy = GitHubTransport(
-            inner, api_origin=origin(httpx.URL(self.base_url)), concurrency=concurrency, max_attempts=max_attempts
+            inner,
+            api_origin=origin(httpx.URL(self.base_url)),
+            concurrency=concurrency,
+            max_attempts=max_attempts,
+            limits=self.limits,
+            on_wait=on_wait,
+            clock=clock,
         )
         self.client = httpx.AsyncClient(
             base_url=self.base_url,
@@ -124,14 +138,23 @@ class GitHub:
     async def __aexit__(self, *exc: object) -> None:
         await self.client.aclose()
 
-    async def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
-        """GET an API path (or an absolute next-page URL); retried by the transport; raises the error tree."""
+    async def get(
+        self, path: str, params: dict[str, Any] | None = None, *, expect: type[dict[str, Any] | list[Any]] | None = None
+    ) -> httpx.Response:
+        """GET an API path (or an absolute next-page URL); retried by the transport; raises the error tree. A 2xx
+        other than 204 is JSON (of type ``expect`` when given): anything else raises :class:`ApiError`."""
         r = await self.client.get(path, params=params, headers=API_HEADERS)
-        if r.status_code < 400:
-            return r
         where = httpx.URL(path).path if "://" in path else path
+        if r.status_code < 400:
+            wrong = not_an_api_answer(r)
+            if wrong is None and expect is not None and r.status_code != 204 and not isinstance(r.json(), expect):
+                wrong = f"{r.status_code} with a JSON {type(r.json()).__name__}, not the {expect.__name__} it returns"
+            if wrong is not None:
+                msg = f"{where} answered {wrong}; nothing stored"
+                raise ApiError(msg, status=r.status_code)
+            return r
         message = _message(r)
-        wait = rate_wait(r)
+        wait = rate_wait(r, now=self.policy.clock.time(), cap=self.limits.max_rate_wait_s)
         if wait is not None:
             msg = f"rate limited on {where} after {self.max_attempts} attempts: {message}"
             raise RateLimited(msg, status=r.status_code, wait=wait)
@@ -146,7 +169,7 @@ class GitHub:
 
     async def rate_limit(self) -> Budget:
         """The token's primary budget now (``GET /rate_limit``, which does not count against it)."""
-        r = await self.get("/rate_limit")
+        r = await self.get("/rate_limit", expect=dict)
         core = (r.json().get("resources") or {}).get("core") or r.json().get("rate") or {}
         b = self.policy.budget
         if isinstance(core.get("remaining"), int):
@@ -154,39 +177,70 @@ class GitHub:
             b.reset = float(core.get("reset") or b.reset)
         return b
 
-    async def paginate(self, path: str, params: dict[str, Any] | None = None) -> AsyncIterator[httpx.Response]:
-        """Every page of a ``Link``-paged list (``per_page=100``)."""
+    async def paginate(
+        self, path: str, params: dict[str, Any] | None = None, *, expect: type[list[Any] | dict[str, Any]] = list
+    ) -> AsyncIterator[httpx.Response]:
+        """Every page of a ``Link``-paged list (``per_page=100``). A next link already followed (a page pointing
+        back to itself or to an earlier one) or more than ``Limits.max_pages`` pages raise :class:`ApiError`."""
         url: str | None = path
         query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        seen: set[httpx.URL] = set()
         while url:
-            r = await self.get(url, query)
+            r = await self.get(url, query, expect=expect)
+            seen.add(r.request.url)
             yield r
             url = r.links.get("next", {}).get("url")
             query = None
+            if url is None:
+                return
+            where = httpx.URL(path).path
+            if self.client.base_url.join(url) in seen:
+                msg = f"{where}: the next-page link points to a page already read (page {len(seen)}); listing stopped"
+                raise ApiError(msg, status=r.status_code)
+            if len(seen) >= self.limits.max_pages:
+                msg = f"{where}: more than {self.limits.max_pages:,} pages (--limit max_pages); listing stopped"
+                raise ApiError(msg, status=r.status_code)
 
     async def download(self, url: str, sink: Sink) -> int:
         """Stream one signed link into ``sink`` (no token, never logged with its query); returns the bytes received.
-        The sink is rewound first, so a retried link never leaves a partial copy behind."""
+        The sink is rewound first, so a retried link never leaves a partial copy behind. An HTML page, a body over
+        ``Limits.download_bytes`` (a Content-Length over it is refused before reading) or slower than the floor
+        fails the attempt."""
+        bound = self.limits.download_bytes
         async with self.downloads:
             sink.rewind()
             try:
-                async with self.client.stream("GET", url) as r:
+                async with Floor(self.limits, redact(url)) as floor, self.client.stream("GET", url) as r:
                     if r.status_code in (401, 403):
                         msg = f"download link expired or refused ({r.status_code}): {redact(url)}"
                         raise DownloadError(msg, expired=True)
                     if r.status_code >= 400:
                         msg = f"download failed ({r.status_code}): {redact(url)}"
                         raise DownloadError(msg)
+                    if r.status_code != 200 or "html" in r.headers.get("content-type", "").lower():
+                        what = r.headers.get("content-type", "") if r.status_code == 200 else f"a {r.status_code}"
+                        msg = f"download answered {what}, not a report: {redact(url)}"
+                        raise DownloadError(msg)
+                    expected = r.headers.get("content-length")
+                    if expected is not None and expected.isdigit() and int(expected) > bound:
+                        msg = f"download of {int(expected):,} bytes is over the {bound:,}-byte bound (--limit download_bytes): {redact(url)}"
+                        raise DownloadError(msg, final=True)
                     size = 0
                     async for chunk in r.aiter_raw():
                         size += len(chunk)
+                        if size > bound:
+                            msg = f"download over the {bound:,}-byte bound (--limit download_bytes): {redact(url)}"
+                            raise DownloadError(msg, final=True)
+                        floor.got(len(chunk))
                         if sink.write(chunk):
                             await asyncio.to_thread(sink.drain)
-                    expected = r.headers.get("content-length")
-                    if expected is not None and int(expected) != size:
+                    if expected is not None and expected != str(size):
                         msg = f"truncated download ({size} of {expected} bytes): {redact(url)}"
                         raise DownloadError(msg)
                     return size
+            except SlowBody as exc:
+                msg = f"download slower than {exc.floor}: {redact(url)}"
+                raise DownloadError(msg) from exc
             except httpx.TransportError as exc:
                 msg = f"download interrupted ({type(exc).__name__}): {redact(url)}"
                 raise DownloadError(msg) from exc
@@ -201,7 +255,7 @@ async def _retry(call: Callable[[], Awaitable[T]], attempts: int) -> T:
         try:
             return await call()
         except DownloadError as exc:
-            if exc.expired or attempt == attempts:
+            if exc.expired or exc.final or attempt == attempts:
                 raise
             log.info("%s; retrying", exc)
             await asyncio.sleep(backoff(attempt))

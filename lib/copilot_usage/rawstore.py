@@ -8,6 +8,7 @@ Fetch outcomes (including "no data" and "pending" days) are appended to ``raw/_f
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -16,12 +17,16 @@ import shutil
 import time
 import uuid
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Self
 
 from . import __version__
 from .catalog import Scope
+from .errors import DownloadError
+from .limits import Limits
 
 LOG = "_fetch_log.jsonl"
 
@@ -40,6 +45,17 @@ def clean_tmp(data_dir: Path) -> None:
     shutil.rmtree(raw_root(data_dir) / ".tmp", ignore_errors=True)
 
 
+@contextmanager
+def naming(path: Path | None) -> Iterator[None]:
+    """An OSError from writing ``path`` names it (a write or close on a full disk raises one without a name)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or path is None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+
+
 def open_tmp(data_dir: Path) -> tuple[Path, BinaryIO]:
     """A new temp file, open for writing. The folder is made only when the create finds it missing: a fetch
     writes thousands of files, and a ``mkdir`` that finds the folder is a directory-locked syscall each time."""
@@ -52,14 +68,30 @@ def open_tmp(data_dir: Path) -> tuple[Path, BinaryIO]:
 
 
 def write_tmp(data_dir: Path, data: bytes) -> Path:
-    """A new temp file holding ``data``."""
+    """A new temp file holding ``data`` (removed again if it cannot be written whole)."""
     path, fh = open_tmp(data_dir)
-    with fh:
-        fh.write(data)
+    try:
+        with naming(path), fh:
+            fh.write(data)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return path
 
 
 FLUSH_BYTES = 1 << 20  # what a download holds in memory before it is written out
+GZIP_RATIO_AFTER = 16 << 20  # decompressed bytes before Limits.gzip_ratio is checked
+GZIP = b"\x1f\x8b"
+_BLANK = b" \t\r\n"
+
+
+def _report_start(head: bytes) -> bool | None:
+    """Whether a body beginning ``head`` can be a report (JSON, NDJSON, or gzip of one); None while too few bytes
+    tell. A proxy's HTML error page served with a 200 begins ``<``."""
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip(_BLANK)
+    if not head or head == GZIP[:1]:
+        return None
+    return head[:2] == GZIP or head[:1] in (b"{", b"[")
 
 
 class Incoming:
@@ -71,10 +103,15 @@ class Incoming:
     ``start_part``, ``write`` and ``rewind`` only queue: the file work (create, decompress, write, hash) happens in
     ``drain``, in order, which the caller runs off the event loop whenever ``write`` says that ``FLUSH_BYTES`` are
     waiting, and ``finish`` drains the rest. A backfill's event loop then spends its time on the network, and a
-    body is never held in memory whole."""
+    body is never held in memory whole.
 
-    def __init__(self, data_dir: Path) -> None:
+    Bounds (:class:`~copilot_usage.limits.Limits`): a part must begin like a report (checked as it arrives, so an
+    HTML page fails its download attempt, which is retried); the file stored stays under ``stored_bytes``, and gzip
+    bodies under ``gzip_ratio`` (a small gzip that expands to gigabytes fails within its first 16 MiB)."""
+
+    def __init__(self, data_dir: Path, limits: Limits | None = None) -> None:
         self.data_dir = data_dir
+        self.limits = limits or Limits()
         self.path: Path | None = None
         self._fh: BinaryIO | None = None
         self.size = 0
@@ -84,6 +121,7 @@ class Incoming:
         self._mark = 0
         self._hash = hashlib.sha256()
         self._hash_mark = self._hash.copy()
+        self._wire: bytes | None = b""  # the first bytes received of the part, until they tell what it is
         self._new_part()
 
     def _new_part(self) -> None:
@@ -91,18 +129,31 @@ class Incoming:
         self._inflate: Any = None
         self._sniffed = False
         self._last = b""
+        self._plain: bytes | None = b""  # the first decompressed bytes of a gzip part, until they tell
+        self._gz_in = self._gz_out = 0
 
     def start_part(self) -> None:
         self._ops.append("part")
+        self._wire = b""
 
     def rewind(self) -> None:
         """Forget what was received of the current part."""
         while self._ops and isinstance(self._ops[-1], bytes):  # not written yet: dropped
             self._queued -= len(self._ops.pop())
         self._ops.append("rewind")
+        self._wire = b""
 
     def write(self, chunk: bytes) -> bool:
-        """Queue a chunk; True when ``FLUSH_BYTES`` wait for :meth:`drain`."""
+        """Queue a chunk; True when ``FLUSH_BYTES`` wait for :meth:`drain`. A part that does not begin like a
+        report raises :class:`DownloadError` at once."""
+        if self._wire is not None:
+            self._wire += chunk
+            ok = _report_start(self._wire[:64])
+            if ok is False:
+                msg = f"download is not a report (JSON, NDJSON or gzip): it begins {self._wire[:24]!r}"
+                raise DownloadError(msg)
+            if ok:
+                self._wire = None
         self._ops.append(chunk)
         self._queued += len(chunk)
         return self._queued >= FLUSH_BYTES
@@ -135,26 +186,49 @@ class Incoming:
             if len(self._head) < 2:
                 return
             chunk, self._head, self._sniffed = self._head, b"", True
-            if chunk[:2] == b"\x1f\x8b":
+            if chunk[:2] == GZIP:
                 self.gzip = True
                 self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         if self._inflate is not None:
-            chunk = self._gunzip(chunk)
-        self._out(chunk)
+            self._gunzip(chunk)
+        else:
+            self._out(chunk)
 
-    def _gunzip(self, data: bytes) -> bytes:
-        out = self._inflate.decompress(data)
-        while self._inflate.eof and self._inflate.unused_data:  # concatenated gzip members
-            rest = self._inflate.unused_data
-            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            out += self._inflate.decompress(rest)
-        return bytes(out)
+    def _gunzip(self, data: bytes) -> None:
+        """Decompress and write out ``data`` a bounded piece at a time (a bomb never sits in memory whole)."""
+        self._gz_in += len(data)
+        while data:
+            out = self._inflate.decompress(data, FLUSH_BYTES)
+            data = self._inflate.unconsumed_tail
+            if self._inflate.eof and self._inflate.unused_data:  # concatenated gzip members
+                data = self._inflate.unused_data
+                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._gz_out += len(out)
+            if self._gz_out > GZIP_RATIO_AFTER and self._gz_out > self.limits.gzip_ratio * self._gz_in:
+                msg = (
+                    f"gzip download expands over {self.limits.gzip_ratio:g} times its size "
+                    f"({self._gz_in:,} bytes to over {self._gz_out:,}; --limit gzip_ratio)"
+                )
+                raise DownloadError(msg, final=True)
+            if self._plain is not None and out:
+                self._plain += out
+                ok = _report_start(self._plain[:64])
+                if ok is False:
+                    msg = f"gzip download is not a report (JSON or NDJSON): it begins {self._plain[:24]!r}"
+                    raise DownloadError(msg)
+                if ok:
+                    self._plain = None
+            self._out(out)
 
     def _out(self, data: bytes) -> None:
         if data:
+            if self.size + len(data) > self.limits.stored_bytes:
+                msg = f"download over the {self.limits.stored_bytes:,}-byte bound as stored (--limit stored_bytes)"
+                raise DownloadError(msg, final=True)
             if self._fh is None:
                 self.path, self._fh = open_tmp(self.data_dir)
-            self._fh.write(data)
+            with naming(self.path):
+                self._fh.write(data)
             self._hash.update(data)
             self.size += len(data)
             self._last = data[-1:]
@@ -180,12 +254,14 @@ class Incoming:
         self._end_part()
         if self._fh is None:
             self.path, self._fh = open_tmp(self.data_dir)
-        self._fh.close()
+        with naming(self.path):
+            self._fh.close()
         return self._hash.hexdigest()
 
     def discard(self) -> None:
         if self._fh is not None:
-            self._fh.close()
+            with contextlib.suppress(OSError):  # its buffer could not be written (a full disk): the file goes anyway
+                self._fh.close()
         if self.path is not None:
             self.path.unlink(missing_ok=True)
 
@@ -243,7 +319,7 @@ def put(
     # sidecar first, data second: a crash in between leaves a sidecar without data (or a cut one), which
     # readers ignore and the next fetch rewrites; a data file is never visible without its whole provenance
     # one line (indent would take json's Python encoder); a buffer size given, so open() skips its isatty() syscall
-    with sidecar.open("wb", buffering=1 << 12) as fh:
+    with naming(sidecar), sidecar.open("wb", buffering=1 << 12) as fh:
         fh.write(json.dumps(meta).encode())
     os.replace(tmp, target)
     return ("changed" if had_versions else "fetched"), target
@@ -292,29 +368,47 @@ class FetchLog:
     """The fetch log held open for a whole fetch. Outcomes are buffered and written out with the first outcome
     that comes ``FLUSH_EVERY_S`` after the last write, and at the end (a backfill records thousands; a write per
     outcome was a syscall on the event loop each). A killed fetch can lose its last unwritten outcomes: the data
-    files it stored are the record that matters, and a day whose "no data" outcome was lost is only asked again."""
+    files it stored are the record that matters, and a day whose "no data" outcome was lost is only asked again.
+    A log that cannot be written (a full disk, a read-only folder) never raises: ``error`` holds why, and the
+    outcomes it lost are only asked again."""
 
     FLUSH_EVERY_S = 0.5
 
     def __init__(self, data_dir: Path) -> None:
         self.path = raw_root(data_dir) / LOG
+        self.error: OSError | None = None
+        self._fh: Any = None
 
     def __enter__(self) -> Self:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("a")
         self._flushed = time.monotonic()
+        with self._guard():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("a")
         return self
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            with naming(self.path):
+                yield
+        except OSError as exc:
+            self.error = self.error or exc
 
     def add(self, record: dict[str, Any]) -> None:
         """Append one fetch outcome (no URLs, no tokens)."""
+        if self._fh is None or self.error is not None:
+            return
         line = json.dumps({**record, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}) + "\n"
-        self._fh.write(line)
-        if (now := time.monotonic()) - self._flushed >= self.FLUSH_EVERY_S:
-            self._fh.flush()
-            self._flushed = now
+        with self._guard():
+            self._fh.write(line)
+            if (now := time.monotonic()) - self._flushed >= self.FLUSH_EVERY_S:
+                self._fh.flush()
+                self._flushed = now
 
     def __exit__(self, *exc: object) -> None:
-        self._fh.close()
+        if self._fh is not None:
+            with self._guard():
+                self._fh.close()  # a failed flush still closes the file
 
 
 def log_outcome(data_dir: Path, record: dict[str, Any]) -> None:
