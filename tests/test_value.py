@@ -200,7 +200,7 @@ def test_review_table_reads_only_the_measure_and_keeps_the_whole_row_answer(labe
         features=value.dominant(whole["user_feature_day"], key=key, by="feature", measure=measure),
         models=value.dominant(whole["user_model_feature_day"], key=key, by="model", measure=measure),
     )
-    assert got.height > 5
+    assert got.height >= 4  # the sample's teams as GitHub lists them, or its users
     assert got.sort(label).equals(want.sort(label))
 
 
