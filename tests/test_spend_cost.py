@@ -244,3 +244,45 @@ def test_net_is_computed_and_said_so_without_billing_on_a_demo_cache(demo: tuple
     assert closed["credits_net_usd"] == pytest.approx(net) and closed["credits_net_source"] == "computed"
     assert closed["total_usd"] == pytest.approx(seats + net)
     assert "computed: the bill for that month is not in the data" in " ".join(headline.sentences)
+
+
+def test_the_outlook_in_credits_and_money_against_a_plain_polars_recomputation_on_the_sample() -> None:
+    """summary.json's ``forecast``: the model and its backtest, and next month, quarter and twelve months. On the
+    sample the backtest picks the weekday/weekend profile, so each month is recomputed by hand (the same estimate,
+    written separately), with the pool and seats from the Parquet and the standard 1,900 / 3,900 allowance."""
+    r = _report()
+    got = spend_report.outlook(r).summary()["forecast"]
+    assert got["model"] == "recent_profile" and got["backtest"]["origins"] >= 4
+    assert set(got["backtest"]) >= {"origins", "wape", "bias", "coverage", "nominal", "skill_vs_seasonal_naive"}
+    assert got["backtest"]["skill_vs_seasonal_naive"] > 0  # better than repeating last week on its own history
+    daily = (
+        _scope_rows(SAMPLE, "user_day", SCOPE).group_by("day").agg(credits=pl.col("ai_credits_used").sum()).sort("day")
+    )
+    as_of, standard = dt.date(2026, 11, 24), {"business": 1900, "enterprise": 3900}
+    months = [dt.date(2026 + (11 + i) // 12, (11 + i) % 12 + 1, 1) for i in range(12)]  # Dec 2026 … Nov 2027
+    credits = [weekday_weekend_estimate(daily, as_of=as_of, start=m, end=_last_day(m)) for m in months]
+    pools = [pool(SAMPLE, SCOPE, m, standard) for m in months]
+    seats = [seats_usd(SAMPLE, SCOPE, m) for m in months]
+    net = [max(c - p, 0) * 0.01 for c, p in zip(credits, pools, strict=True)]
+    nxt = got["next_month"]
+    assert nxt["month"] == "2026-12" and nxt["credits"] == pytest.approx(credits[0], rel=1e-9)
+    assert nxt["low"] <= credits[0] <= nxt["high"]
+    assert nxt["usd_gross"] == pytest.approx(credits[0] * 0.01)
+    assert nxt["usd_total"] == pytest.approx(seats[0] + net[0])
+    quarter = got["next_quarter"]
+    assert quarter["credits"] == pytest.approx(sum(credits[:3]), rel=1e-9)
+    assert quarter["usd_total"] == pytest.approx(sum(seats[:3]) + sum(net[:3]))
+    year = got["next_12_months"]
+    assert year["credits"] == pytest.approx(sum(credits), rel=1e-9) and year["planning_range"]
+    assert year["usd_total"] == pytest.approx(sum(seats) + sum(net))
+
+
+def test_trends_and_spend_state_the_same_forecast() -> None:
+    """One forecaster: the trends report's forecast section and the spend report's outlook give the same figures."""
+    from copilot_usage.report import trends
+
+    r = _report()
+    figures = trends.forecast(r).summary()
+    assert figures["forecast"] == spend_report.outlook(r).summary()["forecast"]
+    assert figures["month_projected"] == pytest.approx(figures["forecast"]["this_month"]["credits"])
+    assert any("repeating last week" in s for s in trends.forecast(r).sentences)

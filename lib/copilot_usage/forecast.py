@@ -86,9 +86,9 @@ CANDIDATES: dict[str, tuple[Model, int]] = {  # name -> (model, least history it
     "ets": (ets, ETS_MIN_DAYS),
 }
 LABELS = {
-    "seasonal_naive": "repeat last week",
-    "recent_profile": "last 28 days by weekday/weekend with trend",
-    "ets": "exponential smoothing (damped trend, weekly season)",
+    "seasonal_naive": "repeating last week",
+    "recent_profile": "the last 28 days' weekday and weekend averages with their trend",
+    "ets": "exponential smoothing with a damped trend and a weekly season",
 }
 
 
@@ -206,7 +206,7 @@ class Projection:
                 covered += f", more than 10 points under {bt.nominal:.0%}: read the interval as too narrow"
         return (
             f"Forecast by {LABELS[bt.model]}, chosen over {bt.origins} past {bt.horizon_days}-day periods: off by "
-            f"{bt.wape:.0%} a day on average (WAPE), {'over' if bt.bias >= 0 else 'under'}-forecast by "
+            f"{bt.wape:.0%} a day on average, {'over' if bt.bias >= 0 else 'under'}-forecast by "
             f"{abs(bt.bias):.0%} overall{versus}; {covered}." + "".join(f" {n}" for n in self.notes)
         )
 

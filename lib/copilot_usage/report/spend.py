@@ -18,13 +18,16 @@ import polars as pl
 
 from .. import budgets, charts, cost_centers, metrics, spend, store, teams, value
 from ..errors import NotInCache
+from ..outlook import horizons
 from .common import (
     CHUNK_DAYS,
+    cost_outlook,
     forecast_accuracy,
     forecast_story,
     forecast_summary,
     last_closed_month,
     month_end,
+    projection,
     scope_forecast,
 )
 from .context import Report
@@ -588,7 +591,6 @@ def what_if(r: Report) -> Section:
             "credits_low": fc.low,
             "credits_high": fc.high,
         },
-        "forecast": forecast_summary(r),
     }
     if top is None:
         return section(r.not_fetched("seats"), Table(pl.DataFrame(), needs=("seats",)), figures=figures)
@@ -615,6 +617,62 @@ def what_if(r: Report) -> Section:
         included=_included(r),
     )
     return section(story, Table(table), figures=figures)
+
+
+HORIZON_LABELS = {
+    "this_month": "This month",
+    "next_month": "Next month",
+    "next_quarter": "Next three months",
+    "next_12_months": "Next twelve months",
+}
+
+
+def outlook(r: Report) -> Section:
+    """This month, next month, the next three and the next twelve months in credits and US$ (gross, the included
+    pool in force each month, net beyond it, seat licences, total), from the scope's one forecast; each with its
+    80 % interval, the longer ones marked as planning ranges."""
+    by_horizon = outlook_table(r)
+    p = projection(r)
+    far = by_horizon.filter(pl.col("planning_range"))["period"].to_list()
+    story = [
+        forecast_accuracy(r),
+        (
+            f"{', '.join(far)}: a planning range, not a measured one — the forecast was checked over "
+            f"{p.backtest.horizon_days}-day periods and its interval is widened beyond them."
+            if far and p.backtest
+            else ""
+        ),
+        "" if r.fetched("seats") else r.not_fetched("seats"),
+    ]
+    return section(
+        [s for s in story if s], Table(by_horizon.drop("planning_range")), figures={"forecast": forecast_summary(r)}
+    )
+
+
+def outlook_table(r: Report) -> pl.DataFrame:
+    """The rows of :func:`outlook`, one per horizon, with readable headings."""
+    rows = horizons(cost_outlook(r), as_of=r.end)
+    return rows.select(
+        period=pl.col("horizon").replace_strict(HORIZON_LABELS)
+        + pl.lit(" (")
+        + pl.col("start").dt.strftime("%b %Y")
+        + pl.when(pl.col("start").dt.month_start() == pl.col("end").dt.month_start())
+        .then(pl.lit(""))
+        .otherwise(pl.lit(" – ") + pl.col("end").dt.strftime("%b %Y"))
+        + pl.lit(")"),
+        credits=pl.col("credits"),
+        credits_low=pl.col("low"),
+        credits_high=pl.col("high"),
+        gross_usd=pl.col("usd_gross"),
+        included_pool_credits=pl.col("included_pool"),
+        net_usd=pl.col("usd_net"),
+        net_usd_high=pl.col("usd_net_high"),
+        seats_usd=pl.col("seats_usd"),
+        total_usd=pl.col("usd_total"),
+        total_usd_low=pl.col("usd_total_low"),
+        total_usd_high=pl.col("usd_total_high"),
+        planning_range=pl.col("planning_range"),
+    )
 
 
 # ---------------------------------------------------------------------- cost centres and budgets
