@@ -92,8 +92,11 @@ def test_budget_section_on_the_sample() -> None:
         "consumed_usd",
         "projected_usd",
         "projected_exhaustion_date",
+        "exhaustion_p50",
+        "exhaustion_p90",
         "blocks",
     }
+    assert summary["cost_center"]["exhaustion_p50"] == summary["cost_center"]["exhaustion_p90"] == dt.date(2026, 11, 25)
     assert "Data & ML on 25 Nov" in note
 
 
@@ -141,3 +144,16 @@ def test_unknown_budget_scope_is_kept_and_reported_as_drift(tmp_path) -> None:  
     assert got["budget_scope"].to_list() == ["cost-center", "team"]  # kept as GitHub sent it
     drift = store.scan(tmp_path, "schema_drift").collect()
     assert drift.filter(pl.col("report") == "budgets")["field"].to_list() == ["budgets[].budget_scope=team"]
+
+
+def test_exhaustion_p90_is_never_later_than_p50_and_equal_on_a_flat_history() -> None:
+    flat = _project(1500.0, 1000.0)
+    assert flat["exhausted_p90"] == flat["exhausted_on"] == dt.date(2026, 11, 15)  # no spread: one day
+    days = pl.date_range(dt.date(2026, 8, 1), AS_OF, eager=True)
+    rng = __import__("numpy").random.default_rng(0)
+    noisy = pl.DataFrame({"day": days, "credits": 100.0 * rng.lognormal(0, 0.4, len(days))})
+    p = budgets.projection(
+        noisy, target=2500.0, consumed=1000.0, consumed_through=AS_OF, as_of=AS_OF, period_start=NOV1, period_end=NOV30
+    )
+    assert p["exhausted_p90"] is not None and p["exhausted_on"] is not None
+    assert p["exhausted_p90"] <= p["exhausted_on"]

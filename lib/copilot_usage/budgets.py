@@ -84,7 +84,14 @@ def projection(
     """
     fc = metrics.forecast_credits(daily, as_of=as_of, period_start=period_start, period_end=period_end)
     if fc.projected is None:
-        return {"consumed": consumed, "projected": None, "low": None, "high": None, "exhausted_on": None}
+        return {
+            "consumed": consumed,
+            "projected": None,
+            "low": None,
+            "high": None,
+            "exhausted_on": None,
+            "exhausted_p90": None,
+        }
     curve = fc.daily.sort("day")
     if consumed is None or consumed_through is None:
         consumed, consumed_through = fc.to_date, as_of
@@ -93,16 +100,18 @@ def projection(
         # the band's edges start from the actual curve; a preliminary projection (too little history) has none
         base, end = _value_on(curve, "credits", consumed_through), _value_on(curve, column, period_end)
         out[name] = None if base is None or end is None else consumed + end - base
-    out["exhausted_on"] = None
+    out["exhausted_on"] = out["exhausted_p90"] = None
     if target is not None:
         if consumed >= target:
-            out["exhausted_on"] = consumed_through
+            out["exhausted_on"] = out["exhausted_p90"] = consumed_through
         else:
             base = _value_on(curve, "credits", consumed_through) or 0.0
-            later = curve.filter(
-                (pl.col("day") > consumed_through)
-                & (pl.col("day") <= period_end)
-                & (consumed + pl.col("credits") - base >= target)
-            )
-            out["exhausted_on"] = later["day"].min() if later.height else None
+            # P50 on the central path; P90 on the band's upper edge (nine times in ten, no earlier than that day)
+            for name, column in (("exhausted_on", "credits"), ("exhausted_p90", "high")):
+                later = curve.filter(
+                    (pl.col("day") > consumed_through)
+                    & (pl.col("day") <= period_end)
+                    & (consumed + pl.col(column) - base >= target)
+                )
+                out[name] = later["day"].min() if later.height else None
     return out

@@ -792,14 +792,15 @@ def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.Dat
                 "cost_centre": row["cost_centre"],
                 "pool_projected_credits": p["projected"],
                 "pool_projected_exhaustion": p["exhausted_on"],
+                "pool_exhaustion_p90": p["exhausted_p90"],
             }
         )
     proj = pl.DataFrame(
         projected,
-        schema={
-            k: CHARGEBACK_SCHEMA[k] for k in ("cost_centre", "pool_projected_credits", "pool_projected_exhaustion")
-        },
+        schema={k: CHARGEBACK_SCHEMA[k] for k in ("cost_centre", "pool_projected_credits", "pool_projected_exhaustion")}
+        | {"pool_exhaustion_p90": pl.Date},
     )
+    p90 = proj.select("cost_centre", "pool_exhaustion_p90")
     table = table.join(proj, on="cost_centre", how="left").select(list(CHARGEBACK_SCHEMA))
     shown = protect(table, r.audience, group_users="active_users")
     billed = table["billed_gross_credits"].drop_nulls().len() > 0
@@ -829,8 +830,10 @@ def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.Dat
             "pool_target_credits": c["pool_target_credits"],
             "pool_current_credits": c["pool_current_credits"],
             "pool_projected_exhaustion_date": c["pool_projected_exhaustion"],
+            "exhaustion_p50": c["pool_projected_exhaustion"],
+            "exhaustion_p90": c["pool_exhaustion_p90"],
         }
-        for c in shown.iter_rows(named=True)
+        for c in shown.join(p90, on="cost_centre", how="left").iter_rows(named=True)
     ]
     return shown, note, figures
 
@@ -961,15 +964,18 @@ def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict
                 "projected_low_usd": usd["low"],
                 "projected_high_usd": usd["high"],
                 "projected_exhaustion_date": p["exhausted_on"],
+                "exhaustion_p90": p.get("exhausted_p90"),
                 "blocks": b["prevent_further_usage"],
                 "attribution": how,
             }
         )
-    table = (
-        pl.DataFrame(rows, schema={k: v for k, v in BUDGET_TABLE_SCHEMA.items() if not k.startswith("users_")})
-        .join(per_budget, on="budget_id", how="left")
-        .select(list(BUDGET_TABLE_SCHEMA))
-    )
+    table = pl.DataFrame(
+        rows,
+        schema={k: v for k, v in BUDGET_TABLE_SCHEMA.items() if not k.startswith("users_")}
+        | {"exhaustion_p90": pl.Date},
+    ).join(per_budget, on="budget_id", how="left")
+    p90 = table.select("budget_id", "exhaustion_p90")
+    table = table.select(list(BUDGET_TABLE_SCHEMA))
     figures = [
         {
             "id": t["budget_id"],
@@ -979,9 +985,11 @@ def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict
             "consumed_usd": t["consumed_usd"],
             "projected_usd": t["projected_usd"],
             "projected_exhaustion_date": t["projected_exhaustion_date"],
+            "exhaustion_p50": t["projected_exhaustion_date"],
+            "exhaustion_p90": t["exhaustion_p90"],
             "blocks": t["blocks"],
         }
-        for t in table.iter_rows(named=True)
+        for t in table.join(p90, on="budget_id", how="left").iter_rows(named=True)
     ]
     running_out = table.filter(pl.col("projected_exhaustion_date").is_not_null())
     note = (
