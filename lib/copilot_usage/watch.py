@@ -77,12 +77,17 @@ def _weekend(day: pl.Expr) -> pl.Expr:
     return day.dt.weekday() >= 6
 
 
+TREND_DAYS = 14
+TREND_CAP = 0.3
+
+
 def band(series: pl.DataFrame, days: Sequence[dt.date] | pl.Series, *, by: Sequence[str] = ()) -> pl.DataFrame:
     """The band of ordinary values on each of ``days``: ``day, expected, low, high, history_days`` (and the ``by``
     keys of ``series``, one band per key). ``series`` is ``day, credits`` (and ``by``).
 
     Only the series' history before the day counts: the values of the same kind of day (weekday or weekend) in
-    the :data:`WINDOW_DAYS` before it, median ± :data:`K` × 1.4826 × MAD (~98 % two-sided), ``low`` never below 0.
+    the :data:`WINDOW_DAYS` before it, median ± :data:`K` × 1.4826 × MAD (~98 % two-sided), both scaled by the
+    window's trend (its last 14 days over the 14 before, within ±30 %), ``low`` never below 0.
     With fewer than :data:`MIN_HISTORY_DAYS` days of data in the window (``history_days``), or fewer than
     :data:`MIN_SAME_KIND` of the day's kind, ``expected``/``low``/``high`` are null. The one function to swap for
     a forecaster's one-step interval.
@@ -103,8 +108,19 @@ def band(series: pl.DataFrame, days: Sequence[dt.date] | pl.Series, *, by: Seque
         _same=same.len(),
         _med=same.median(),
         _mad=(same - same.median()).abs().median(),
+        _recent=pl.col("_x").filter(pl.col("_off") <= TREND_DAYS).mean(),
+        _older=pl.col("_x").filter(pl.col("_off") > TREND_DAYS).mean(),
     )
     ok = (pl.col("history_days") >= MIN_HISTORY_DAYS) & (pl.col("_same") >= MIN_SAME_KIND)
+    # the window's trend (last 14 days over the 14 before, within ±30 %), as the forecaster's weekday/weekend
+    # profile has it: a series that grows steadily is not a run of unusual days
+    trend = (
+        pl.when(pl.col("_older") > 0)
+        .then((pl.col("_recent") / pl.col("_older")).clip(1 - TREND_CAP, 1 + TREND_CAP))
+        .otherwise(1.0)
+        .fill_null(1.0)
+    )
+    stats = stats.with_columns(_med=pl.col("_med") * trend, _mad=pl.col("_mad") * trend)
     half = K * MAD_TO_SD * pl.col("_mad")
     return (
         grid.join(stats, on=[*keys, "day"], how="left")
