@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Self
 
 from . import __version__
 from .catalog import Scope
+from .errors import InputError
 
 LOG = "_fetch_log.jsonl"
 
@@ -191,7 +192,20 @@ class Incoming:
 
 
 def slot(data_dir: Path, scope: Scope, report: str, key: str) -> Path:
-    return raw_root(data_dir) / f"{scope.kind}={scope.slug}" / report / key
+    """The folder of one report day (window, month …). The last check before every write, whatever a caller let
+    through: each part is one plain folder name and the folder resolves inside ``data/raw`` (symbolic links
+    followed), else :class:`InputError`."""
+    root = raw_root(data_dir)
+    parts = (f"{scope.kind}={scope.slug}", report, key)
+    folder = root.joinpath(*parts)
+    plain = all(p and p not in (".", "..") and not _UNSAFE.intersection(p) for p in parts)
+    if not plain or not folder.resolve().is_relative_to(root.resolve()):
+        msg = f"refused to write {str(folder)!r}: not a folder inside {str(root)!r}"
+        raise InputError(msg)
+    return folder
+
+
+_UNSAFE = frozenset("/\\\x00")
 
 
 @dataclass(frozen=True)

@@ -750,45 +750,66 @@ def is_ai_credit(sku: pl.Expr, unit_type: pl.Expr, price: pl.Expr) -> pl.Expr:
     )
 
 
+# the columns a usage-report row cannot mean anything without (an import without one is refused)
+BILLING_CSV_REQUIRED = ("date", "username", "quantity")
+
+
+def billing_csv_rows(data: bytes, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One usage-report CSV typed: its readable rows and the unreadable ones (``line``, ``reason``). A row whose
+    date does not read, or whose quantity does not read or is not a finite number (NaN, ±inf, an overflow such as
+    1e309), is unreadable. Columns are matched case- and space-insensitively; missing ones are null."""
+    raw = pl.read_csv(io.BytesIO(data.removeprefix(b"\xef\xbb\xbf")), infer_schema_length=0, truncate_ragged_lines=True)
+    raw = raw.rename({c: c.strip().lower() for c in raw.columns}).with_columns(
+        line=pl.int_range(2, pl.len() + 2), file=pl.lit(file)
+    )
+    extra_cols = [c for c in raw.columns if c not in BILLING_CSV_COLUMNS and c not in ("line", "file")]
+    typed = raw.with_columns(
+        [
+            pl.col(c).cast(t, strict=False) if c in raw.columns else pl.lit(None, dtype=t).alias(c)
+            for c, t in BILLING_CSV_COLUMNS.items()
+        ],
+        day=pl.col("date").str.slice(0, 10).str.to_date(strict=False) if "date" in raw.columns else pl.lit(None),
+        extra=pl.struct(extra_cols).struct.json_encode() if extra_cols else pl.lit(None, dtype=pl.String),
+    )
+    numbers = [c for c, t in BILLING_CSV_COLUMNS.items() if t == pl.Float64]
+    not_finite = pl.concat_str(
+        [pl.when(~pl.col(c).is_finite()).then(pl.lit(c)) for c in numbers], separator=", ", ignore_nulls=True
+    )
+    reason = (
+        pl.when(pl.col("day").is_null())
+        .then(pl.lit("date is not readable"))
+        .when(pl.col("quantity").is_null())
+        .then(pl.lit("quantity is not readable"))
+        .when(not_finite != "")
+        .then("not a finite number (NaN or infinite): " + not_finite)
+    )
+    typed = typed.with_columns(reason=reason)
+    bad = typed.filter(pl.col("reason").is_not_null()).select("line", "reason")
+    return typed.filter(pl.col("reason").is_null()).drop("reason"), bad
+
+
 def _billing_csv(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
     """GitHub's billing usage-report CSVs → ``billing_usage_csv`` (+ ``quarantine/billing_csv``).
 
     Unknown columns are kept as JSON in ``extra``; missing optional columns are null; a row whose date or
-    quantity cannot be read is quarantined with file and line. ``credits`` is the quantity of AI-credit lines
-    and ``aic_quantity`` (the AI-credit equivalent) of older premium-request lines.
+    quantity cannot be read (or a number that is not finite) is quarantined with file and line
+    (:func:`billing_csv_rows`). ``credits`` is the quantity of AI-credit lines and ``aic_quantity`` (the AI-credit
+    equivalent) of older premium-request lines.
     """
     frames, bad = [], []
     for scope, _key, f in files:
-        raw = pl.read_csv(
-            io.BytesIO(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf")),
-            infer_schema_length=0,
-            truncate_ragged_lines=True,
-        )
-        raw = raw.rename({c: c.strip().lower() for c in raw.columns}).with_columns(
-            line=pl.int_range(2, pl.len() + 2), file=pl.lit(f.path.name)
-        )
-        extra_cols = [c for c in raw.columns if c not in BILLING_CSV_COLUMNS and c not in ("line", "file")]
-        typed = raw.with_columns(
-            [
-                pl.col(c).cast(t, strict=False) if c in raw.columns else pl.lit(None, dtype=t).alias(c)
-                for c, t in BILLING_CSV_COLUMNS.items()
-            ],
-            day=pl.col("date").str.slice(0, 10).str.to_date(strict=False) if "date" in raw.columns else pl.lit(None),
-            extra=pl.struct(extra_cols).struct.json_encode() if extra_cols else pl.lit(None, dtype=pl.String),
-            scope=pl.lit(str(scope)),
-        )
-        unreadable = typed.filter(pl.col("day").is_null() | pl.col("quantity").is_null())
+        rows, unreadable = billing_csv_rows(f.path.read_bytes(), f.path.name)
         bad.append(
             unreadable.select(
-                "scope",
+                scope=pl.lit(str(scope)),
                 report=pl.lit("billing-csv"),
                 day=pl.lit(None, dtype=pl.String),
-                file="file",
+                file=pl.lit(f.path.name),
                 line="line",
-                reason=pl.lit("date or quantity is not readable"),
+                reason="reason",
             )
         )
-        frames.append(typed.join(unreadable.select("line"), on="line", how="anti"))
+        frames.append(rows.with_columns(scope=pl.lit(str(scope))))
     rows = pl.concat(frames, how="diagonal_relaxed")
     ai = is_ai_credit(pl.col("sku"), pl.col("unit_type"), pl.col("applied_cost_per_quantity"))
     usage = rows.select(
