@@ -167,7 +167,7 @@ def first_record_day(kind: str) -> dt.date:
     return start - dt.timedelta(days=27)
 
 
-def check_day(value: object, kind: str, *, today: dt.date | None = None) -> str:
+def check_day(value: object, kind: str, *, today: dt.date | None = None, field: str = "day") -> str:
     """``value`` if it is a real ISO day (YYYY-MM-DD) a report of a ``kind`` scope can cover: from
     :func:`first_record_day` to tomorrow (UTC, or after ``today``); else a ValueError saying why."""
     try:
@@ -175,12 +175,12 @@ def check_day(value: object, kind: str, *, today: dt.date | None = None) -> str:
             raise ValueError
         day = dt.date.fromisoformat(value)
     except ValueError:
-        msg = f"'day' {value!r} is not a date (YYYY-MM-DD)"
+        msg = f"'{field}' {value!r} is not a date (YYYY-MM-DD)"
         raise ValueError(msg) from None
     first = first_record_day(kind)
     last = (today or dt.datetime.now(dt.UTC).date()) + dt.timedelta(days=1)
     if not first <= day <= last:
-        msg = f"'day' {value} is outside the days GitHub's reports cover ({first} to {last})"
+        msg = f"'{field}' {value} is outside the days GitHub's reports cover ({first} to {last})"
         raise ValueError(msg)
     return value
 

@@ -53,10 +53,14 @@ def open_tmp(data_dir: Path) -> tuple[Path, BinaryIO]:
 
 
 def write_tmp(data_dir: Path, data: bytes) -> Path:
-    """A new temp file holding ``data``."""
+    """A new temp file holding ``data`` (none left behind if writing fails: a full disk)."""
     path, fh = open_tmp(data_dir)
-    with fh:
-        fh.write(data)
+    try:
+        with fh:
+            fh.write(data)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -268,7 +272,13 @@ def put_bytes(
 ) -> tuple[str, Path]:
     """:func:`put` for a body already in memory (an API answer, an imported file)."""
     sha = hashlib.sha256(data).hexdigest()
-    return put(data_dir, scope, report, key, write_tmp(data_dir, data), ext=ext, provenance=provenance, sha256=sha)
+    slot(data_dir, scope, report, key)  # refused before a temp file is written
+    tmp = write_tmp(data_dir, data)
+    try:
+        return put(data_dir, scope, report, key, tmp, ext=ext, provenance=provenance, sha256=sha)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def versions(folder: Path) -> list[RawFile]:
@@ -296,9 +306,13 @@ def slots(data_dir: Path, report: str) -> list[tuple[Scope, str, Path]]:
     root = raw_root(data_dir)
     for scope_dir in sorted(root.glob("*=*")):
         kind, _, slug = scope_dir.name.partition("=")
+        try:
+            scope = Scope(kind, slug)  # type: ignore[arg-type]
+        except ValueError:  # not a name this kit writes (a folder put there by hand, or by a kit before the checks)
+            continue
         for folder in sorted((scope_dir / report).glob("*")):
             if folder.is_dir():
-                out.append((Scope(kind, slug), folder.name, folder))  # type: ignore[arg-type]
+                out.append((scope, folder.name, folder))
     return out
 
 
