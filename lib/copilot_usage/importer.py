@@ -231,10 +231,11 @@ BILLING_CSV_SCOPE = Scope("enterprise", "billing-export")
 
 
 def is_billing_csv(data: bytes) -> bool:
-    """GitHub's billing usage-report CSV: a header line naming ``date`` and ``sku`` or ``quantity``."""
+    """GitHub's billing usage-report CSV: a header line naming two of ``date``, ``username``, ``sku`` and
+    ``quantity`` (so a CSV that lacks one of the required columns is told so, not read as JSON)."""
     head = data.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace").lower()
     cols = {c.strip().strip('"') for c in head.split(",")}
-    return "date" in cols and bool({"sku", "quantity"} & cols)
+    return len({"date", "username", "sku", "quantity"} & cols) >= 2
 
 
 def import_billing_csv(path: Path, data: bytes, data_dir: Path, scope: Scope | None) -> Imported:
@@ -244,20 +245,20 @@ def import_billing_csv(path: Path, data: bytes, data_dir: Path, scope: Scope | N
     with their line."""
     import polars as pl
 
-    from .store import BILLING_CSV_REQUIRED, billing_csv_rows
+    from .store import BILLING_CSV_REQUIRED, billing_csv_missing, billing_csv_rows
 
     result = Imported(str(path))
     try:
+        if missing := billing_csv_missing(data):
+            msg = (
+                f"{path}: no {', '.join(repr(c) for c in missing)} column (a usage-report CSV has "
+                f"{', '.join(BILLING_CSV_REQUIRED)})"
+            )
+            raise InputError(msg)
         rows, bad = billing_csv_rows(data, path.name)
     except pl.exceptions.PolarsError as exc:
         msg = f"{path}: not a readable CSV ({str(exc).splitlines()[0]})"
         raise InputError(msg) from exc
-    if missing := [c for c in BILLING_CSV_REQUIRED if c not in rows.columns]:
-        msg = (
-            f"{path}: no {', '.join(repr(c) for c in missing)} column (a usage-report CSV has "
-            f"{', '.join(BILLING_CSV_REQUIRED)})"
-        )
-        raise InputError(msg)
     result.rejected += [f"{path}: line {line}: {reason}" for line, reason in bad.select("line", "reason").iter_rows()]
     dates = rows["day"].drop_nulls()
     if dates.len() == 0:

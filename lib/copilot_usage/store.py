@@ -754,6 +754,13 @@ def is_ai_credit(sku: pl.Expr, unit_type: pl.Expr, price: pl.Expr) -> pl.Expr:
 BILLING_CSV_REQUIRED = ("date", "username", "quantity")
 
 
+def billing_csv_missing(data: bytes) -> list[str]:
+    """The columns of :data:`BILLING_CSV_REQUIRED` a usage-report CSV's header lacks."""
+    header = pl.read_csv(io.BytesIO(data.removeprefix(b"\xef\xbb\xbf")), n_rows=0, infer_schema_length=0).columns
+    present = {c.strip().lower() for c in header}
+    return [c for c in BILLING_CSV_REQUIRED if c not in present]
+
+
 def billing_csv_rows(data: bytes, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One usage-report CSV typed: its readable rows and the unreadable ones (``line``, ``reason``). A row whose
     date does not read, or whose quantity does not read or is not a finite number (NaN, ±inf, an overflow such as
