@@ -274,3 +274,16 @@ def test_a_large_one_line_array_streams_and_an_oversized_record_is_rejected(
     monkeypatch.delenv(importer.MAX_RECORD_MB_ENV)
     assert _import(tmp_path, g).exit_code == 0
     assert {50, 51} <= _stored_users(tmp_path / "data")
+
+
+def test_render_refuses_report_name_parameters_that_are_paths(tmp_path: Path) -> None:
+    notebooks = Path(__file__).parents[1] / "notebooks"
+    for name, value in (("scope", "org:../../../x"), ("start", "../../../x"), ("audience", "../../x")):
+        out = CliRunner().invoke(
+            main,
+            ["render", "trends", "-p", name, value, "--notebooks-dir", str(notebooks), "--out", str(tmp_path / "r")],
+        )
+        assert out.exit_code == 1, out.output
+        [line] = out.output.strip().splitlines()
+        assert line.startswith("Error: trends.ipynb: parameter") and value.split(":")[-1] in line
+    assert not list(tmp_path.rglob("*.ipynb"))
