@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -178,12 +179,35 @@ def _documents(fh: TextIO, name: str, limit: int, rejected: list[str]) -> Iterat
                 raise ValueError(msg) from None
             except ValueError as exc:
                 if len(buf) - pos > limit:
+                    skip_item()
                     msg = f"larger than {limit >> 20} MB ({MAX_RECORD_MB_ENV} raises it)"
-                    raise ValueError(msg) from None
+                    raise _TooLarge(msg) from None
                 if not fill(want):  # the whole rest of the file does not read: not valid JSON
                     msg = f"not valid JSON ({getattr(exc, 'msg', exc)})"
                     raise ValueError(msg) from None
                 want *= 2  # an item larger than a chunk: read on in growing steps, decode again
+
+    def skip_item() -> None:
+        """Pass over one object or array without decoding it (strings and nesting followed), dropping what was
+        read: an oversized item costs time, not memory, and the items after it are still read."""
+        nonlocal buf, pos
+        depth, i, in_string = 0, pos, False
+        while True:
+            hit = (_IN_STRING if in_string else _STRUCTURE).search(buf, i)
+            if hit is None:  # drop what was scanned; a lone backslash at the end escapes the next chunk's first
+                buf, pos = "\\" if in_string and buf[i:].endswith("\\") else "", 0
+                if not fill(_CHUNK):
+                    return
+                i = 0
+                continue
+            ch, i = hit.group(), hit.end()
+            if ch == '"':
+                in_string = not in_string
+            elif not in_string:
+                depth += 1 if ch in "[{" else -1
+            if depth == 0 and not in_string:  # an escape pair ("\\x") is matched whole and changes nothing
+                pos = i
+                return
 
     item = 0
     while (c := skip(",")) != "":
@@ -201,12 +225,23 @@ def _documents(fh: TextIO, name: str, limit: int, rejected: list[str]) -> Iterat
             item += 1
             try:
                 doc = value()
+            except _TooLarge as exc:
+                rejected.append(f"{name}: item {item}: {exc}")
+                continue
             except ValueError as exc:
                 rejected.append(f"{name}: item {item}: {exc}")
                 return
             yield from _flatten(item, doc, name, rejected)
             if not in_array:
                 break
+
+
+class _TooLarge(ValueError):
+    """An item over the record bound (skipped; the items after it are read)."""
+
+
+_STRUCTURE = re.compile(r'["\[\]{}]')
+_IN_STRING = re.compile(r'\\.|"', re.DOTALL)
 
 
 def _flatten(item: int, doc: Any, name: str, rejected: list[str]) -> Iterator[Record]:
