@@ -286,3 +286,19 @@ def test_render_refuses_report_name_parameters_that_are_paths(tmp_path: Path) ->
         [line] = out.output.strip().splitlines()
         assert line.startswith("Error: trends.ipynb: parameter") and value.split(":")[-1] in line
     assert not list(tmp_path.rglob("*.ipynb"))
+
+
+def test_a_billing_answer_with_nan_is_quarantined_at_build_not_summed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    item = {"product": "copilot", "sku": "copilot_ai_credit", "unitType": "ai-credits", "pricePerUnit": 0.01}
+    body = json.dumps({"usageItems": [{**item, "grossQuantity": float("nan")}, {**item, "grossQuantity": 4.0}]})
+    assert "NaN" in body  # as Python's json writes it, and reads it back
+    rawstore.put_bytes(
+        data, Scope("enterprise", "acme"), "billing", "2026-11-02", body.encode(), ext="json", provenance={}
+    )
+    assert CliRunner().invoke(main, ["build", "--data-dir", str(data)]).exit_code == 0
+    assert store.scan(data, "billing_ai_credit").collect()["gross_quantity"].to_list() == [4.0]
+    q = store.scan(data, "quarantine").collect()
+    assert q.select("report", "line", "reason").rows() == [
+        ("billing", 1, "not a finite number (NaN or infinite): gross_quantity")
+    ]

@@ -668,6 +668,17 @@ _BILLING_ITEM_SCHEMA = {
 }
 
 
+_BILLING_NUMBERS = [c for c, t in _BILLING_ITEM_SCHEMA.items() if t == pl.Float64]
+_NOT_FINITE = "not a finite number (NaN or infinite): "
+
+
+def not_finite(columns: list[str]) -> pl.Expr:
+    """Per row, the names of ``columns`` holding NaN or an infinity, comma-separated ('' when none; null is fine)."""
+    return pl.concat_str(
+        [pl.when(~pl.col(c).is_finite()).then(pl.lit(c)) for c in columns], separator=", ", ignore_nulls=True
+    )
+
+
 BILLING_USER_MONTH_SCHEMA = {"scope": pl.String, "month": pl.Date, "user_asked": pl.String, **_BILLING_ITEM_SCHEMA}
 
 
@@ -695,12 +706,22 @@ def _billing_items(body: dict[str, Any], user: str | None = None) -> list[dict[s
 
 
 def _billing(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
+    """Billing answers → ``billing_ai_credit`` (+ ``quarantine/billing``: an item with a number that is not finite,
+    by file and its place among ``usageItems``; Python's json reads ``NaN`` and ``1e309``)."""
     rows = []
     for scope, key, f in files:
         body = json.loads(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
-        rows += [{"scope": str(scope), "day": key, **item} for item in _billing_items(body)]
-    schema = {"scope": pl.String, "day": pl.String, **_BILLING_ITEM_SCHEMA}
-    return {"billing_ai_credit": pl.DataFrame(rows, schema=schema).with_columns(pl.col("day").str.to_date())}
+        rows += [
+            {"scope": str(scope), "day": key, "file": f.path.name, "line": i, **item}
+            for i, item in enumerate(_billing_items(body), start=1)
+        ]
+    schema = {"scope": pl.String, "day": pl.String, "file": pl.String, "line": pl.Int64, **_BILLING_ITEM_SCHEMA}
+    frame = pl.DataFrame(rows, schema=schema).with_columns(reason=not_finite(_BILLING_NUMBERS))
+    bad = frame.filter(pl.col("reason") != "").select(
+        "scope", report=pl.lit("billing"), day="day", file="file", line="line", reason=_NOT_FINITE + pl.col("reason")
+    )
+    good = frame.filter(pl.col("reason") == "").drop("file", "line", "reason")
+    return {"billing_ai_credit": good.with_columns(pl.col("day").str.to_date()), "quarantine/billing": bad}
 
 
 def _billing_users(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str, pl.DataFrame]:
@@ -778,17 +799,14 @@ def billing_csv_rows(data: bytes, file: str) -> tuple[pl.DataFrame, pl.DataFrame
         day=pl.col("date").str.slice(0, 10).str.to_date(strict=False) if "date" in raw.columns else pl.lit(None),
         extra=pl.struct(extra_cols).struct.json_encode() if extra_cols else pl.lit(None, dtype=pl.String),
     )
-    numbers = [c for c, t in BILLING_CSV_COLUMNS.items() if t == pl.Float64]
-    not_finite = pl.concat_str(
-        [pl.when(~pl.col(c).is_finite()).then(pl.lit(c)) for c in numbers], separator=", ", ignore_nulls=True
-    )
+    bad_numbers = not_finite([c for c, t in BILLING_CSV_COLUMNS.items() if t == pl.Float64])
     reason = (
         pl.when(pl.col("day").is_null())
         .then(pl.lit("date is not readable"))
         .when(pl.col("quantity").is_null())
         .then(pl.lit("quantity is not readable"))
-        .when(not_finite != "")
-        .then("not a finite number (NaN or infinite): " + not_finite)
+        .when(bad_numbers != "")
+        .then(_NOT_FINITE + bad_numbers)
     )
     typed = typed.with_columns(reason=reason)
     bad = typed.filter(pl.col("reason").is_not_null()).select("line", "reason")
