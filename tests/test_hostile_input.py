@@ -237,20 +237,23 @@ def test_a_data_dir_that_is_a_file_or_read_only_is_one_line(tmp_path: Path) -> N
     assert out.exit_code == 1 and "Permission denied" in out.output
 
 
-def test_a_full_disk_is_one_line_and_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_full_disk_or_read_only_store_is_one_line_and_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
     f = _ndjson(tmp_path / "in.ndjson", [_row(1), _row(2, day="2026-11-03")])
     real_replace = os.replace
 
-    def full(src: Any, dst: Any) -> None:
+    def failing(src: Any, dst: Any) -> None:
         if str(dst).endswith(".ndjson"):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise OSError(code, os.strerror(code))
         real_replace(src, dst)
 
-    monkeypatch.setattr(rawstore.os, "replace", full)
+    monkeypatch.setattr(rawstore.os, "replace", failing)
     out = _import(tmp_path, f)
     assert out.exit_code == 1
     [line] = out.output.strip().splitlines()
-    assert line == f"Error: {tmp_path / 'data'}: No space left on device"
+    assert line == f"Error: {tmp_path / 'data'}: {os.strerror(code)}"
     assert _no_temp_files(tmp_path / "data")
 
 
@@ -302,3 +305,16 @@ def test_a_billing_answer_with_nan_is_quarantined_at_build_not_summed(tmp_path: 
     assert q.select("report", "line", "reason").rows() == [
         ("billing", 1, "not a finite number (NaN or infinite): gross_quantity")
     ]
+
+
+def test_a_per_user_billing_answer_with_infinity_is_quarantined_at_build(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    item = {"product": "copilot", "sku": "copilot_ai_credit", "unitType": "ai-credits", "pricePerUnit": 0.01}
+    answers = [{"usageItems": [{**item, "grossQuantity": 1e309}]}, {"usageItems": [{**item, "grossQuantity": 3.0}]}]
+    body = json.dumps({"users": ["alice", "bob"], "responses": answers}).encode()
+    rawstore.put_bytes(data, Scope("enterprise", "acme"), "billing-users", "2026-11", body, ext="json", provenance={})
+    assert CliRunner().invoke(main, ["build", "--data-dir", str(data)]).exit_code == 0
+    rows = store.scan(data, "billing_user_month").collect()
+    assert rows.select("user_asked", "gross_quantity").rows() == [("bob", 3.0)]
+    q = store.scan(data, "quarantine").collect()
+    assert q.select("report", "line").rows() == [("billing-users", 1)] and "gross_quantity" in q["reason"][0]

@@ -730,12 +730,25 @@ def _billing_users(files: list[tuple[Scope, str, rawstore.RawFile]]) -> dict[str
     rows = []
     for scope, key, f in files:
         stored = json.loads(f.path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
-        for user, body in zip(stored["users"], stored["responses"], strict=True):
+        for n, (user, body) in enumerate(zip(stored["users"], stored["responses"], strict=True), start=1):
             items = _billing_items(body, user)
-            base = {"scope": str(scope), "month": f"{key}-01", "user_asked": user}
+            base = {"scope": str(scope), "month": f"{key}-01", "user_asked": user, "file": f.path.name, "line": n}
             rows += [{**base, **item} for item in items] or [{**base, "user": body.get("user", user)}]
-    schema = {**BILLING_USER_MONTH_SCHEMA, "month": pl.String}  # read as text, then typed
-    return {"billing_user_month": pl.DataFrame(rows, schema=schema).with_columns(pl.col("month").str.to_date())}
+    schema = {**BILLING_USER_MONTH_SCHEMA, "month": pl.String, "file": pl.String, "line": pl.Int64}
+    frame = pl.DataFrame(rows, schema=schema).with_columns(reason=not_finite(_BILLING_NUMBERS))
+    bad = frame.filter(pl.col("reason") != "").select(  # line: the answer's place in the stored file
+        "scope",
+        report=pl.lit("billing-users"),
+        day="month",
+        file="file",
+        line="line",
+        reason=_NOT_FINITE + pl.col("reason"),
+    )
+    good = frame.filter(pl.col("reason") == "").drop("file", "line", "reason")
+    return {
+        "billing_user_month": good.with_columns(pl.col("month").str.to_date()),  # read as text, then typed
+        "quarantine/billing_users": bad,
+    }
 
 
 BILLING_CSV_COLUMNS = {
