@@ -6,10 +6,46 @@ simulator (to serve them) and by the fetcher (to request them), so both agree on
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 ScopeKind = Literal["enterprise", "org"]
+
+# Every value that becomes a folder name is checked here, where it enters (CLI, import, fetch, notebook
+# parameters): nothing outside GitHub's own naming can name a path. An organization name is a GitHub login:
+# letters, digits and single hyphens, not at either end, at most 39 characters (the rule of GitHub's sign-up
+# form, https://docs.github.com/en/enterprise-cloud@latest/admin/managing-iam/iam-configuration-reference/username-considerations-for-external-authentication);
+# an enterprise slug ("the slug version of the enterprise name",
+# https://docs.github.com/en/enterprise-cloud@latest/rest/copilot/copilot-usage-metrics) is letters, digits and
+# hyphens. ``id-<id>`` is the kit's own slug for a scope known only by the id its records carry.
+_ORG_NAME = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9])*")
+_ENTERPRISE_SLUG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+_DIGITS = re.compile(r"[0-9]+")
+_NAME_MAX = {"org": 39, "enterprise": 100}
+ID_PREFIX = "id-"
+
+
+def check_name(kind: str, name: str) -> str:
+    """``name`` if it is a valid GitHub organization name (``kind`` org) or enterprise slug; else ValueError."""
+    rule = _ORG_NAME if kind == "org" else _ENTERPRISE_SLUG
+    if not isinstance(name, str) or len(name) > _NAME_MAX[kind] or not rule.fullmatch(name):
+        what = "an organization name" if kind == "org" else "an enterprise slug"
+        hyphens = "single hyphens" if kind == "org" else "hyphens"
+        msg = f"{name!r} is not {what} (letters, digits and {hyphens} not at either end, at most {_NAME_MAX[kind]})"
+        raise ValueError(msg)
+    return name
+
+
+def check_id(field: str, value: object) -> str:
+    """An ``organization_id`` / ``enterprise_id`` as GitHub documents them: digits (strings in the reports, numbers
+    tolerated) or a slug; anything else (a path, a control character) is a ValueError naming the field."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or len(text) > 39 or not (_DIGITS.fullmatch(text) or _ENTERPRISE_SLUG.fullmatch(text)):
+        msg = f"{field} {value!r} is not a GitHub id (digits or a slug)"
+        raise ValueError(msg)
+    return text
 
 
 @dataclass(frozen=True)
@@ -18,6 +54,16 @@ class Scope:
 
     kind: ScopeKind
     slug: str
+
+    def __post_init__(self) -> None:
+        """A slug names a folder of the raw store and the cache: only GitHub's own names (or ``id-<id>``) pass."""
+        if self.kind not in ("enterprise", "org"):
+            msg = f"scope kind {self.kind!r} is not 'enterprise' or 'org'"
+            raise ValueError(msg)
+        if isinstance(self.slug, str) and self.slug.startswith(ID_PREFIX):
+            check_id(f"{self.kind} id", self.slug.removeprefix(ID_PREFIX))
+        else:
+            check_name(self.kind, self.slug)
 
     @classmethod
     def parse(cls, text: str) -> Scope:
@@ -109,6 +155,36 @@ OPT_IN_FAMILIES = ("billing-users",)
 # organization: GitHub's Copilot metrics concepts docs).
 ENTERPRISE_DATA_START = "2025-10-10"
 ORG_DATA_START = "2025-12-12"
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def first_record_day(kind: str) -> dt.date:
+    """The earliest ``day`` a record of a ``kind`` scope can carry: the 28-day report published on the data's first
+    day reaches 27 days back (GitHub's own example-schema file has enterprise rows for 2025-10-01)."""
+    start = dt.date.fromisoformat(ENTERPRISE_DATA_START if kind == "enterprise" else ORG_DATA_START)
+    return start - dt.timedelta(days=27)
+
+
+def check_day(value: object, kind: str, *, today: dt.date | None = None, field: str = "day") -> str:
+    """``value`` if it is a real ISO day (YYYY-MM-DD) a report of a ``kind`` scope can cover: from
+    :func:`first_record_day` to tomorrow (UTC, or after ``today``); else a ValueError saying why."""
+    try:
+        if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+            raise ValueError
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        msg = f"'{field}' {value!r} is not a date (YYYY-MM-DD)"
+        raise ValueError(msg) from None
+    first = first_record_day(kind)
+    last = (today or dt.datetime.now(dt.UTC).date()) + dt.timedelta(days=1)
+    if not first <= day <= last:
+        msg = f"'{field}' {value} is outside the days GitHub's reports cover ({first} to {last})"
+        raise ValueError(msg)
+    return value
+
+
 # ai_credits_used appears on rows from this day
 # (https://github.blog/changelog/2026-06-19-ai-credits-consumed-per-user-now-in-the-copilot-usage-metrics-api).
 AI_CREDITS_FIELD_START = "2026-06-19"

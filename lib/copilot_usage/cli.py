@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -25,6 +27,37 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
     except ValueError as exc:
         msg = f"{value!r} is not an ISO date (YYYY-MM-DD)"
         raise click.BadParameter(msg) from exc
+
+
+def _one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """The one place operator errors become one line and exit status 1, with no traceback: the kit's own errors
+    (which name their file and line) and the operating system's (a data dir that is a file, a read-only folder,
+    a full disk), named by their path, else by the command's data or output folder."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        from .errors import CopilotUsageError
+
+        try:
+            command(*args, **kwargs)
+        except CopilotUsageError as exc:
+            raise click.ClickException(" ".join(str(exc).split())) from exc
+        except OSError as exc:
+            where = exc.filename or kwargs.get("data_dir") or kwargs.get("out") or "."
+            msg = f"{where}: {exc.strerror or exc}"
+            raise click.ClickException(" ".join(msg.split())) from exc
+
+    return run
+
+
+def _scopes(enterprises: tuple[str, ...], orgs: tuple[str, ...]) -> list[Scope]:
+    """``--enterprise`` and ``--org`` values as scopes; a value that is not a GitHub name is refused here, before
+    any request (it would name another endpoint and a folder outside the data dir)."""
+    try:
+        return [Scope("enterprise", e) for e in enterprises] + [Scope("org", o) for o in orgs]
+    except ValueError as exc:
+        msg = f"--enterprise/--org: {exc}"
+        raise click.ClickException(msg) from None
 
 
 @click.group()
@@ -202,7 +235,7 @@ def fetch_cmd(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--limit") from exc
 
-    scopes = [Scope("enterprise", e) for e in enterprises] + [Scope("org", o) for o in orgs]
+    scopes = _scopes(enterprises, orgs)
     if not scopes:
         msg = "give at least one --enterprise or --org"
         raise click.UsageError(msg)
@@ -352,6 +385,7 @@ def _print_summary(summary: Summary) -> None:
 )
 @click.option("--scope", "scope_text", help="enterprise:SLUG or org:NAME (default: from the records' ids).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@_one_line_errors
 def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | None, data_dir: Path) -> None:
     """Import downloaded report files (NDJSON, JSON object/array, day_totals) into DATA_DIR/raw."""
     from .errors import InputError
@@ -386,6 +420,7 @@ def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | No
 @main.command("build")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
 @click.option("--full", is_flag=True, help="Rebuild every partition, not only what changed in raw.")
+@_one_line_errors
 def build_cmd(data_dir: Path, full: bool) -> None:
     """Build typed Parquet tables in DATA_DIR/processed from DATA_DIR/raw (incremental)."""
     from .store import build
@@ -423,6 +458,7 @@ def _echo_quarantined_files(data_dir: Path, *, limit: int | None = None) -> None
 
 @main.command("status")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@_one_line_errors
 def status_cmd(data_dir: Path) -> None:
     """Freshness per scope and report: newest complete day, gaps, pending days, quarantined lines, drift; then
     history only this cache holds, days GitHub deletes within 14 days, and days gone for good."""
@@ -485,6 +521,7 @@ def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:
     help="JSON file of your own definition-change entries (the format of GitHub's register, "
     "copilot_usage/github_changes.json), drawn and named beside GitHub's in every report.",
 )
+@_one_line_errors
 def render_cmd(
     notebook: str,
     params: tuple[tuple[str, str], ...],

@@ -35,8 +35,9 @@ from .catalog import (
     REPORTS,
     ReportKind,
     Scope,
+    check_day,
 )
-from .errors import ApiError, AuthError, CopilotUsageError, DownloadError, NotFound
+from .errors import ApiError, AuthError, CopilotUsageError, DownloadError, InputError, NotFound
 from .github import GitHub, redact
 from .plan import Plan
 from .transport import Budget
@@ -170,8 +171,12 @@ async def fetch_report_day(
         if not links:
             recent = day is None or day >= today - dt.timedelta(days=REFETCH_DAYS + 1)
             return ("pending" if recent else "no_data"), key
-        if day is None:
-            key = str(body.get("report_end_day", "latest"))
+        if day is None:  # the window's key is the answer's own end day: a folder name, so checked like an import's
+            try:
+                key = check_day(body["report_end_day"], scope.kind, today=today, field="report_end_day")
+            except (KeyError, ValueError) as exc:
+                msg = f"{redact(path)}: the answer's report_end_day does not name a day ({exc})"
+                raise InputError(msg) from None
         try:
             incoming = await _download_all(gh, data_dir, links)
         except DownloadError as exc:

@@ -447,42 +447,63 @@ def _numeric_leaves(arr: Any, want: pa.DataType, path: str, rows: pa.Array | Non
         yield from _numeric_leaves(pc.list_flatten(arr), want.value_type, path + "[]", parents, locate=locate)
 
 
+def _impossible(values: Any) -> Any:
+    """Per value: negative, or (floating point) not finite. Python's json and Arrow read ``NaN``, ``Infinity`` and
+    an overflow such as ``1e309``; GitHub's counts, credits, tokens and minutes are never any of these."""
+    if pa.types.is_floating(values.type):
+        return pc.or_kleene(pc.less(values, 0), pc.invert(pc.is_finite(values)))
+    return pc.less(values, 0)
+
+
 def _without_negatives(
     table: pa.Table, schema: pa.Schema, nd: bytes, lines: list[int] | None, source: str
 ) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """Rows with a negative count (or credits, tokens, minutes) are not data GitHub can mean: quarantined with
-    file and line, never loaded silently. Vectorised (Arrow kernels over every documented numeric field)."""
+    """Rows with a negative or non-finite count (or credits, tokens, minutes) are not data GitHub can mean:
+    quarantined with file and line, never loaded silently (a NaN would make every total NaN). Vectorised (Arrow
+    kernels over every documented numeric field)."""
     if not table.num_rows:
         return table, []
     names = [n for n in schema.names if n in table.column_names]
-    if not any(  # the common case: one min per field over the whole table, nothing located
-        (low := pc.min(values).as_py()) is not None and low < 0
+    if not any(  # the common case: one pass per field over the whole table, nothing located
+        pc.any(_impossible(values)).as_py()
         for name in names
         for _, values, _ in _numeric_leaves(table[name], schema.field(name).type, name, None, locate=False)
     ):
         return table, []
-    found: dict[int, list[str]] = {}
+    found: dict[int, dict[str, str]] = {}
     for name in names:
         offset = 0
         for arr in table[name].chunks:  # chunk by chunk: no copy of the table
             for path, values, rows in _numeric_leaves(arr, schema.field(name).type, name, None):
-                negative = pc.less(values, 0)
-                if not pc.any(negative).as_py():
+                impossible = _impossible(values)
+                if not pc.any(impossible).as_py():
                     continue
-                hits = pc.indices_nonzero(negative)
-                for row in (hits if rows is None else pc.take(rows, hits)).to_pylist():
-                    found.setdefault(offset + row, []).append(path)
+                hits = pc.indices_nonzero(impossible)
+                finite = pc.is_finite(values) if pa.types.is_floating(values.type) else None
+                located = (hits if rows is None else pc.take(rows, hits)).to_pylist()
+                for hit, row in zip(hits.to_pylist(), located, strict=True):
+                    what = (
+                        "negative value"
+                        if finite is None or finite[hit].as_py()
+                        else "non-finite value (NaN or infinite)"
+                    )
+                    found.setdefault(offset + row, {}).setdefault(path, what)
             offset += len(arr)
     if not found:
         return table, []
     if lines is None:
         lines = [n for n, line in enumerate(nd.splitlines(), start=1) if line.strip()]
-    bad = [
-        {"file": source, "line": lines[row], "reason": f"negative value in {', '.join(dict.fromkeys(fields))}"}
-        for row, fields in sorted(found.items())
-    ]
+    bad = [{"file": source, "line": lines[row], "reason": _reason(fields)} for row, fields in sorted(found.items())]
     keep = pc.invert(pc.is_in(pa.array(range(table.num_rows)), value_set=pa.array(list(found), pa.int64())))
     return table.filter(keep), bad
+
+
+def _reason(fields: dict[str, str]) -> str:
+    """``negative value in a, b; non-finite value (NaN or infinite) in c``."""
+    by_what: dict[str, list[str]] = {}
+    for path, what in fields.items():
+        by_what.setdefault(what, []).append(path)
+    return "; ".join(f"{what} in {', '.join(paths)}" for what, paths in by_what.items())
 
 
 def read_file(path: Path) -> bytes:

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, Self
 
 from . import __version__
 from .catalog import Scope
-from .errors import DownloadError
+from .errors import DownloadError, InputError
 from .limits import Limits
 
 LOG = "_fetch_log.jsonl"
@@ -267,7 +267,20 @@ class Incoming:
 
 
 def slot(data_dir: Path, scope: Scope, report: str, key: str) -> Path:
-    return raw_root(data_dir) / f"{scope.kind}={scope.slug}" / report / key
+    """The folder of one report day (window, month …). The last check before every write, whatever a caller let
+    through: each part is one plain folder name and the folder resolves inside ``data/raw`` (symbolic links
+    followed), else :class:`InputError`."""
+    root = raw_root(data_dir)
+    parts = (f"{scope.kind}={scope.slug}", report, key)
+    folder = root.joinpath(*parts)
+    plain = all(p and p not in (".", "..") and not _UNSAFE.intersection(p) for p in parts)
+    if not plain or not folder.resolve().is_relative_to(root.resolve()):
+        msg = f"refused to write {str(folder)!r}: not a folder inside {str(root)!r}"
+        raise InputError(msg)
+    return folder
+
+
+_UNSAFE = frozenset("/\\\x00")
 
 
 @dataclass(frozen=True)
@@ -330,7 +343,13 @@ def put_bytes(
 ) -> tuple[str, Path]:
     """:func:`put` for a body already in memory (an API answer, an imported file)."""
     sha = hashlib.sha256(data).hexdigest()
-    return put(data_dir, scope, report, key, write_tmp(data_dir, data), ext=ext, provenance=provenance, sha256=sha)
+    slot(data_dir, scope, report, key)  # refused before a temp file is written
+    tmp = write_tmp(data_dir, data)
+    try:
+        return put(data_dir, scope, report, key, tmp, ext=ext, provenance=provenance, sha256=sha)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def versions(folder: Path) -> list[RawFile]:
@@ -358,9 +377,13 @@ def slots(data_dir: Path, report: str) -> list[tuple[Scope, str, Path]]:
     root = raw_root(data_dir)
     for scope_dir in sorted(root.glob("*=*")):
         kind, _, slug = scope_dir.name.partition("=")
+        try:
+            scope = Scope(kind, slug)  # type: ignore[arg-type]
+        except ValueError:  # not a name this kit writes (a folder put there by hand, or by a kit before the checks)
+            continue
         for folder in sorted((scope_dir / report).glob("*")):
             if folder.is_dir():
-                out.append((Scope(kind, slug), folder.name, folder))  # type: ignore[arg-type]
+                out.append((scope, folder.name, folder))
     return out
 
 

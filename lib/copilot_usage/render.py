@@ -104,7 +104,28 @@ def coerce(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
                 msg = f"{path.name}: parameter {name} expects {kind}, got {value!r}"
                 raise ConfigError(msg)
         out[name] = value
+    _check_file_name_parts(path, out)
     return out
+
+
+def _check_file_name_parts(path: Path, params: dict[str, Any]) -> None:
+    """The parameters that name the output files (:func:`_stem`) are a scope, days and an audience word, never a
+    path: checked before the notebook runs (ConfigError naming the parameter)."""
+    from .catalog import Scope
+
+    try:
+        if params.get("scope"):
+            Scope.parse(str(params["scope"]))
+        for name in ("start", "end"):
+            if params.get(name) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", str(params[name])):
+                msg = f"{name} {params[name]!r} is not an ISO day (YYYY-MM-DD)"
+                raise ValueError(msg)
+        if params.get("audience") and not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", str(params["audience"])):
+            msg = f"audience {params['audience']!r} is not a word"
+            raise ValueError(msg)
+    except ValueError as exc:
+        msg = f"{path.name}: parameter {exc}"
+        raise ConfigError(msg) from None
 
 
 def _stem(parameters: dict[str, Any], summary: dict[str, Any]) -> str:
