@@ -173,7 +173,9 @@ def unit_costs(
     used = (
         _lazy(unit_days)
         .group_by("unit")
-        .agg(active_developers=pl.col("user_id").n_unique().cast(pl.Int64), credits_gross=pl.col("ai_credits_used").sum())
+        .agg(
+            active_developers=pl.col("user_id").n_unique().cast(pl.Int64), credits_gross=pl.col("ai_credits_used").sum()
+        )
     )
     seats = _lazy(unit_seats).group_by("unit").agg(seats_usd=pl.col("seats_usd").sum())
     share = pl.col("credits_gross") / pl.col("credits_gross").sum()
