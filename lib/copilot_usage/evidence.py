@@ -376,7 +376,9 @@ def event_study(
         boot[i], boot_k[i], _ = effects(counts[u], fitted)
     tail = (1 - level) / 2
     ci = np.nanquantile(boot, [tail, 1 - tail])
-    ci_k = np.nanquantile(boot_k, [tail, 1 - tail], axis=0)
+    seen = np.isfinite(boot_k).any(axis=0)  # an event time no resample reached has no interval
+    ci_k = np.full((2, horizon + 1), np.nan)
+    ci_k[:, seen] = np.nanquantile(boot_k[:, seen], [tail, 1 - tail], axis=0)
     users_k = (
         panel.filter(pl.col("treated"))
         .group_by(weeks_since_adoption=pl.col("rel").clip(0, horizon))
