@@ -272,7 +272,9 @@ def monte_carlo(
     hours, _ = _hours_month(values, model)
     net = value_per_developer(values, model) * developers - cost
     roi = net / cost
-    break_even = cost / (developers * values["hourly_cost"])
+    paid = developers * values["hourly_cost"]
+    # an hour drawn at no cost (a wide prior clipped at zero) pays for nothing: no break-even
+    break_even = np.divide(cost, paid, out=np.full_like(paid, np.inf), where=paid > 0)
     q = np.quantile
     return {
         "net_p10": float(q(net, 0.1)),
