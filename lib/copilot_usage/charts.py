@@ -568,7 +568,7 @@ def tornado(frame: pl.DataFrame) -> alt.TopLevelMixin:
     data = frame.with_columns(
         low=pl.min_horizontal("roi_at_p10", "roi_at_p90"), high=pl.max_horizontal("roi_at_p10", "roi_at_p90")
     )
-    y = alt.Y("assumption:N").title(None).sort(alt.EncodingSortField("swing", order="descending"))
+    y = alt.Y("assumption:N").title(None).sort(data.sort("swing", descending=True)["assumption"].to_list())
     bars = (
         alt.Chart(data)
         .mark_bar(color="#2f6fdf", height=18)

@@ -342,7 +342,7 @@ def cost_by_unit(r: Report) -> Section:
     story = []
     if centres.height:
         story.append(
-            f"Per cost centre the costs add up to the scope's {_usd(centres['total_usd'].sum())}: each seat and each "
+            f"Per cost centre the costs add up to the scope's {_usd(float(centres['total_usd'].sum()))}: each seat and each "
             "user is in one cost centre; AI credits beyond the included pool are shared in proportion to each cost "
             "centre's credits, because the pool is the whole account's."
         )
@@ -502,11 +502,11 @@ def guardrails(r: Report) -> Section:
     ]
     rated = weekly.drop_nulls("median_minutes_to_merge")
     if rated.height >= 8:
-        before, after = rated.head(4), rated.tail(4)
+        pick = (pl.col("median_minutes_to_merge").median(), pl.col("review_cycles").mean())
+        (m0, c0), (m1, c1) = rated.head(4).select(*pick).row(0), rated.tail(4).select(*pick).row(0)
         story.append(
-            f"Median minutes to merge: {before['median_minutes_to_merge'].median():,.0f} in the first four weeks, "
-            f"{after['median_minutes_to_merge'].median():,.0f} in the last four; review cycles "
-            f"{before['review_cycles'].mean():.2f} then {after['review_cycles'].mean():.2f}."
+            f"Median minutes to merge: {m0:,.0f} in the first four weeks, {m1:,.0f} in the last four; review cycles "
+            f"{c0:.2f} then {c1:.2f}."
         )
     return section(story, Table(weekly, empty="No pull-request data in this period."))
 
@@ -530,8 +530,8 @@ def study(r: Report) -> evidence.EventStudy | None:
     def compute() -> evidence.EventStudy:
         usage = r.scan_between("user_day", None, r.end, columns=("day", "user_login")).collect()
         adoption = evidence.adoption_weeks(usage, sustained_weeks=s.sustained_weeks)
-        first = usage["day"].min()
-        from_week = None if first is None else first - dt.timedelta(days=first.weekday())  # type: ignore[operator]
+        first = usage.select(pl.col("day").min()).item()
+        from_week = None if first is None else first - dt.timedelta(days=first.weekday())
         return evidence.event_study(frame, adoption, outcome=outcome, seed=s.seed, from_week=from_week)
 
     return r.memo("roi.event_study", compute)
