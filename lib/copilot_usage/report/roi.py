@@ -288,6 +288,9 @@ def headline(r: Report) -> Section:
     story = [
         f"In {month}, the last closed month, Copilot cost {_usd(facts['total_usd'])} for "
         f"{facts['active_developers']:,} active developers: {_usd(facts['per_active_developer_usd'])} each."
+        if facts["total_usd"] is not None
+        else f"The cost of {month} is not known (the seat roster or the AI credits are not in the data), so "
+        "neither the break-even nor the return can be given."
     ]
     if be["low"] is not None:
         story.append(
@@ -323,6 +326,9 @@ def cost(r: Report) -> Section:
     facts = cost_facts(r)
     closed, mtd, projected = spend_report.cost_figures(r)
     story = spend_report.cost_story(r, closed, mtd, projected)
+    missing = r.not_fetched("seats", "billing_usage")  # named in the data notes whatever the audience
+    if missing and not r.audience.leadership:
+        story.append(missing)
     if facts["credits_net_source"] != "billing":
         story.append("No bill for that month is in the data, so AI credits beyond the pool are computed.")
     return section(
@@ -347,10 +353,11 @@ def cost_by_unit(r: Report) -> Section:
             "centre's credits, because the pool is the whole account's."
         )
     else:
+        missing = r.not_fetched("cost_centers", "cost_center_members")  # named in the data notes
         story.append(
             "Cost centres are not in the data, so there is no split by cost centre."
             if r.audience.leadership
-            else r.not_fetched("cost_centers", "cost_center_members")
+            else missing
         )
     if team_rows.height:
         story.append(
