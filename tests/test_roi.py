@@ -228,6 +228,9 @@ def test_simulate_outcomes_writes_the_file_the_report_reads(tmp_path: Path) -> N
     es = roi_report.study(_report(outcomes=str(out)))
     assert es is not None and es.users_treated >= 5 and es.estimate is not None
     assert es.ci_low is not None and es.ci_high is not None and es.ci_low < es.ci_high
+    shown = roi_report.event_study(_report(outcomes=str(out)))
+    assert shown.summary()["event_study"]["users_treated"] == es.users_treated
+    assert (shown.tables[0].frame["users"] >= 5).all()  # weeks since adoption with under k_min adopters hidden
     section = roi_report.event_study(_report(outcomes=str(out), k_min=100))  # too few to show a leader
     assert section.summary() == {} and "not shown" in section.sentences[0]
 

@@ -568,7 +568,12 @@ def tornado(frame: pl.DataFrame) -> alt.TopLevelMixin:
     data = frame.with_columns(
         low=pl.min_horizontal("roi_at_p10", "roi_at_p90"), high=pl.max_horizontal("roi_at_p10", "roi_at_p90")
     )
-    y = alt.Y("assumption:N").title(None).sort(data.sort("swing", descending=True)["assumption"].to_list())
+    y = (
+        alt.Y("assumption:N")
+        .title(None)
+        .sort(data.sort("swing", descending=True)["assumption"].to_list())
+        .axis(labelLimit=320)
+    )
     bars = (
         alt.Chart(data)
         .mark_bar(color="#2f6fdf", height=18)
@@ -584,9 +589,7 @@ def tornado(frame: pl.DataFrame) -> alt.TopLevelMixin:
         )
     )
     zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="#333333").encode(alt.X("x:Q"))
-    return alt.layer(bars, zero).properties(
-        title="Which assumption moves the ROI most (each at its P10 and P90, the others at their medians)", width=480
-    )
+    return alt.layer(bars, zero).properties(title="Which assumption moves the ROI most", width=320)
 
 
 def event_time(frame: pl.DataFrame, *, outcome: str) -> alt.TopLevelMixin:

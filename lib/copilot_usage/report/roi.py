@@ -581,9 +581,10 @@ def event_study(r: Report) -> Section:
         story.append("The interval lies below zero: adoption went with less of this outcome.")
     else:
         story.append("The interval contains zero: the data cannot tell an effect from none.")
+    by_week = protect(es.by_event_time, r.audience, group_users="users")  # weeks with too few adopters hidden
     return section(
         story,
-        Chart(charts.event_time(es.by_event_time, outcome=es.outcome), data=es.by_event_time, user_column=None),
-        Table(es.by_event_time),
+        Chart(charts.event_time(by_week, outcome=es.outcome), data=by_week, user_column=None),
+        Table(by_week),
         figures={"event_study": es.summary()},
     )
