@@ -97,12 +97,12 @@ def test_every_chart_of_every_report_encodes_only_fields_its_data_has(monkeypatc
     """Every layer of every chart the four reports draw on the sample (analyst audience: the most charts) reads
     fields its own dataset carries: a renamed column cannot leave a chart silently empty."""
     from copilot_usage.report import display as report_display
-    from copilot_usage.report import open_report, spend, team_distribution, trends, value_per_credit
+    from copilot_usage.report import open_report, roi, spend, team_distribution, trends, value_per_credit
 
     monkeypatch.setattr(report_display, "display", lambda *a, **kw: None)
     sample = Path(__file__).parents[1] / "data" / "sample"
     checked = 0
-    for module in (trends, value_per_credit, team_distribution, spend):
+    for module in (trends, value_per_credit, team_distribution, spend, roi):
         r = open_report("t", data_dir=str(sample), scope="enterprise:octo-sim", audience="analyst")
         sections = [
             f

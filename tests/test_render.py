@@ -258,7 +258,7 @@ def test_summary_records_changes_since_the_last_run(tmp_path: Path) -> None:
 def report_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], object]:
     out = tmp_path_factory.mktemp("all-reports")
     runs = {}
-    for name in ("value_per_credit", "team_distribution", "spend"):
+    for name in ("value_per_credit", "team_distribution", "spend", "roi"):
         runs[(name, "leadership")] = render(
             NOTEBOOKS / f"{name}.ipynb", {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim"}, out
         )
@@ -277,7 +277,7 @@ def _user_day(scope: str, start: str, end: str) -> pl.DataFrame:
     )
 
 
-@pytest.mark.parametrize("name", ["value_per_credit", "team_distribution", "spend"])
+@pytest.mark.parametrize("name", ["value_per_credit", "team_distribution", "spend", "roi"])
 def test_every_report_renders_for_both_audiences_and_leadership_names_no_one(report_runs: dict, name: str) -> None:
     leader, analyst = report_runs[(name, "leadership")], report_runs[(name, "analyst")]
     assert "simdev-" not in leader.html.read_text() and "simdev-" not in json.dumps(leader.summary)
@@ -403,7 +403,7 @@ def users_and_aggregate_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("name", ["trends", "value_per_credit", "team_distribution", "spend"])
+@pytest.mark.parametrize("name", ["trends", "value_per_credit", "team_distribution", "spend", "roi"])
 def test_every_report_renders_on_users_and_aggregate_only(users_and_aggregate_only: Path, name: str) -> None:
     """Issue 13 §6: a report renders on whatever was fetched and says which fetch fills the rest."""
     out = render(

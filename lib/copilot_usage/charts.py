@@ -560,3 +560,55 @@ def chart_title(chart: Any) -> str:
             if found:
                 return found
     return ""
+
+
+def tornado(frame: pl.DataFrame) -> alt.TopLevelMixin:
+    """The ROI with each assumption at its P10 and its P90, the others at their medians: one bar per assumption
+    from one end to the other, the widest first. Expects ``assumption, roi_at_p10, roi_at_p90, swing``."""
+    data = frame.with_columns(
+        low=pl.min_horizontal("roi_at_p10", "roi_at_p90"), high=pl.max_horizontal("roi_at_p10", "roi_at_p90")
+    )
+    y = (
+        alt.Y("assumption:N")
+        .title(None)
+        .sort(data.sort("swing", descending=True)["assumption"].to_list())
+        .axis(labelLimit=320)
+    )
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color="#2f6fdf", height=18)
+        .encode(
+            alt.X("low:Q").title("Return on cost (ROI; 1 = 100 %)").axis(format="%"),
+            alt.X2("high:Q"),
+            y,
+            tooltip=[
+                alt.Tooltip("assumption:N"),
+                alt.Tooltip("roi_at_p10:Q", format=".0%", title="ROI at its P10"),
+                alt.Tooltip("roi_at_p90:Q", format=".0%", title="ROI at its P90"),
+            ],
+        )
+    )
+    zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="#333333").encode(alt.X("x:Q"))
+    return alt.layer(bars, zero).properties(title="Which assumption moves the ROI most", width=320)
+
+
+def event_time(frame: pl.DataFrame, *, outcome: str) -> alt.TopLevelMixin:
+    """The event study's effect by week since adoption with its interval. Expects ``weeks_since_adoption,
+    estimate, ci_low, ci_high``."""
+    base = alt.Chart(frame.drop_nulls("estimate"))
+    x = alt.X("weeks_since_adoption:Q").title("Weeks since first sustained use").axis(tickMinStep=1)
+    points = base.mark_point(filled=True, size=70, color="#2f6fdf").encode(
+        x,
+        alt.Y("estimate:Q").title(f"Change in {outcome.replace('_', ' ')} a week"),
+        tooltip=[
+            alt.Tooltip("weeks_since_adoption:Q"),
+            alt.Tooltip("estimate:Q", format=",.2f"),
+            alt.Tooltip("ci_low:Q", format=",.2f"),
+            alt.Tooltip("ci_high:Q", format=",.2f"),
+        ],
+    )
+    ci = base.mark_rule(color="#333333").encode(x, alt.Y("ci_low:Q"), alt.Y2("ci_high:Q"))
+    zero = alt.Chart(pl.DataFrame({"y": [0.0]})).mark_rule(color="#999999", strokeDash=[4, 3]).encode(alt.Y("y:Q"))
+    return alt.layer(ci, points, zero).properties(
+        title="Effect by week since adoption (lines: 90% interval)", width=480, height=260
+    )

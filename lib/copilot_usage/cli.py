@@ -168,6 +168,25 @@ def simulate_serve(
     serve(sim, port=port)
 
 
+@simulate.command("outcomes")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--scope", "scope_text", required=True, help='"enterprise:SLUG" or "org:NAME" of the cached metrics.')
+@click.option(
+    "--effect", type=float, default=1.0, show_default=True, help="Merges a week added from adoption (0: none)."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same file.")
+def simulate_outcomes(out: Path, data_dir: Path, scope_text: str, effect: float, seed: int) -> None:
+    """Write an outcomes CSV (user_login, week, pull_requests_merged) for the cached users of SCOPE with a planted
+    effect of known size from each user's adoption week, for the ROI report's event study (parameter outcomes)."""
+    from . import store
+    from .simulate.outcomes import write_outcomes
+
+    user_day = store.scan(data_dir, "user_day", scope=scope_text).select("day", "user_login")
+    frame = write_outcomes(out, user_day, effect=effect, seed=seed)
+    click.echo(f"{out}: {frame.height:,} user-weeks, {frame['user_login'].n_unique():,} users, effect {effect:g}")
+
+
 @main.command("fetch")
 @click.option("--enterprise", "enterprises", multiple=True, help="Enterprise slug (repeatable).")
 @click.option("--org", "orgs", multiple=True, help="Organization name (repeatable).")

@@ -551,19 +551,20 @@ def model_comparison(billing: pl.DataFrame | pl.LazyFrame, estimated: pl.DataFra
     )
 
 
-def seat_cost(
+def seat_cost_by_user(
     seats: pl.DataFrame | pl.LazyFrame,
     *,
     month: dt.date,
     through: dt.date,
     seat_price_business: float,
     seat_price_enterprise: float,
-) -> float:
-    """Seat licences of ``month`` from its first day to ``through`` in US$: each licence holder of the roster (one
-    licence, the highest plan, as the pool counts it) for the days it was held, at the plan's monthly price over
-    the month's days. A seat is held from the day it was granted until its pending cancellation date, the start of
-    the next billing cycle (GitHub bills seats added mid-cycle pro rata: "About billing for GitHub Copilot in
-    organizations and enterprises", linked in ``pricing.py``; the REST field
+) -> pl.DataFrame:
+    """Seat licences of ``month`` from its first day to ``through`` in US$, one row per licence holder of the
+    roster: ``user_id, user_login, plan_type, seat_days, seats_usd``. Each holder has one licence (the highest
+    plan, as the pool counts it) for the days it was held, at the plan's monthly price over the month's days. A
+    seat is held from the day it was granted until its pending cancellation date, the start of the next billing
+    cycle (GitHub bills seats added mid-cycle pro rata: "About billing for GitHub Copilot in organizations and
+    enterprises", linked in ``pricing.py``; the REST field
     https://docs.github.com/en/rest/copilot/copilot-user-management). A seat removed before the roster was taken
     is not in it, so not counted."""
     first = month.replace(day=1)
@@ -577,19 +578,38 @@ def seat_cost(
     held_from = pl.max_horizontal(pl.col("granted"), pl.lit(first))
     held_to = pl.min_horizontal(pl.lit(last), pl.col("ends") - pl.duration(days=1))
     days = ((held_to - held_from).dt.total_days() + 1).clip(0)
-    return float(
+    return (
         _lazy(seats)
         .group_by("user_id")
         .agg(
+            pl.col("user_login").sort_by("snapshot_day").last(),
             pl.col("plan_type").sort().last(),  # "enterprise" > "business", as the pool counts a licence
             granted=pl.col("created_at").min().dt.date(),
             ends=pl.col("pending_cancellation_date").max().fill_null(dt.date.max),
         )
-        .select((price * days / month_days).sum())
+        .select("user_id", "user_login", "plan_type", seat_days=days, seats_usd=price * days / month_days)
+        .sort("user_id")
         .collect()
-        .item()
-        or 0.0
     )
+
+
+def seat_cost(
+    seats: pl.DataFrame | pl.LazyFrame,
+    *,
+    month: dt.date,
+    through: dt.date,
+    seat_price_business: float,
+    seat_price_enterprise: float,
+) -> float:
+    """Seat licences of ``month`` from its first day to ``through`` in US$: the sum of :func:`seat_cost_by_user`."""
+    per_user = seat_cost_by_user(
+        seats,
+        month=month,
+        through=through,
+        seat_price_business=seat_price_business,
+        seat_price_enterprise=seat_price_enterprise,
+    )
+    return float(per_user["seats_usd"].sum() or 0.0)
 
 
 def month_cost(

@@ -291,6 +291,17 @@ def _projected_cost(r: Report) -> dict[str, Any]:
     }
 
 
+def cost_figures(r: Report) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The headline's cost figures for the reports that build on them (the ROI report): the last closed month's
+    (:func:`_closed_month`), this month's to the report's end, and this month's projected."""
+    return _closed_month(r), _month_cost(r, r.end.replace(day=1), r.end), _projected_cost(r)
+
+
+def centre_mapping(r: Report) -> pl.DataFrame:
+    """Users → GitHub cost centres, effective-dated, as the chargeback uses them."""
+    return _centre_mapping(r)
+
+
 def _usd(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"US${value:,.{digits}f}"
 

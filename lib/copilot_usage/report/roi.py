@@ -1,0 +1,590 @@
+"""The sections of ``notebooks/roi.ipynb`` ("Return on AI credits"): what Copilot cost (measured, from the spend
+report's figures), the hours it must save to pay for itself, the value a stated model gives with its uncertainty,
+which assumption matters most, the register of every assumption, and the organisation's own evidence.
+
+The arithmetic is in :mod:`copilot_usage.roi` and :mod:`copilot_usage.evidence`; the cost figures are the spend
+report's (:func:`copilot_usage.report.spend.cost_figures`), never recomputed here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from .. import charts, cost_centers, evidence, roi, spend, teams
+from ..errors import ConfigError
+from . import attribution
+from . import spend as spend_report
+from .common import month_end
+from .context import Report
+from .privacy import protect
+from .section import Chart, Section, Table, Tile, Tiles, section
+
+USER_DAY = ("scope", "day", "user_id", "user_login", "ai_credits_used")
+NOT_EFFECT = "association, not effect"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The ROI report's parameters (notebook parameters of the same names). An empty list or 0 keeps the
+    assumption register's default (``roi_assumptions.json``), so each default lives in one place."""
+
+    hourly_cost_low: float = 0.0  # US$ loaded cost of a developer hour, low end (0: the register's)
+    hourly_cost_high: float = 0.0  # high end (0: the register's)
+    hours_saved_per_week: tuple[float, ...] = ()  # [P10, median, P90]
+    recapture: tuple[float, ...] = ()  # [P10, median, P90] share of saved time that becomes delivered work
+    throughput_lift: tuple[float, ...] = ()  # [P10, median, P90] relative change (value_model "throughput")
+    value_model: str = "hours"  # "hours" (hours saved) or "throughput" (throughput lift)
+    simulations: int = 20_000
+    seed: int = 0
+    outcomes: str = ""  # CSV of user_login, week, <outcome>...
+    outcome: str = ""  # the outcome column to estimate (empty: the file's first)
+    sustained_weeks: int = 2  # weeks in a row of use that make a user's adoption
+
+
+def settings(r: Report) -> Settings:
+    given = {f.name: r.parameters[f.name] for f in dataclasses.fields(Settings) if f.name in r.parameters}
+    for name in ("hours_saved_per_week", "recapture", "throughput_lift"):
+        if name in given:
+            given[name] = tuple(float(v) for v in given[name])
+    return Settings(**given)
+
+
+def _overrides(s: Settings) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("hours_saved_per_week", "recapture", "throughput_lift"):
+        value = getattr(s, name)
+        if value and len(value) != 3:
+            msg = f"parameter {name} takes [P10, median, P90], got {list(value)}"
+            raise ConfigError(msg)
+        if value:
+            out[name] = value
+    if s.hourly_cost_low or s.hourly_cost_high:
+        if not 0 < s.hourly_cost_low <= s.hourly_cost_high:
+            msg = (
+                f"parameters hourly_cost_low ({s.hourly_cost_low}) and hourly_cost_high ({s.hourly_cost_high}) "
+                "need 0 < low ≤ high"
+            )
+            raise ConfigError(msg)
+        out["hourly_cost"] = (s.hourly_cost_low, (s.hourly_cost_low + s.hourly_cost_high) / 2, s.hourly_cost_high)
+    return out
+
+
+def priors(r: Report) -> dict[str, roi.Prior]:
+    return r.memo("roi.priors", lambda: roi.priors(_overrides(settings(r))))
+
+
+def _hourly(r: Report) -> tuple[float, float]:
+    p = priors(r)["hourly_cost"]
+    return p.p10, p.p90
+
+
+# ---------------------------------------------------------------------- cost facts (the spend report's)
+def _usage(r: Report, first: dt.date, last: dt.date) -> pl.DataFrame:
+    return r.frame_between("user_day", first, last, columns=USER_DAY)
+
+
+def cost_facts(r: Report) -> dict[str, Any]:
+    """The last closed month's cost (the spend report's figures) with its active developers and cost per active
+    developer; the basis of the break-even and the value model."""
+
+    def compute() -> dict[str, Any]:
+        closed, _, _ = spend_report.cost_figures(r)
+        month = closed["month"]
+        return roi.per_developer(closed, roi.active_developers(_usage(r, month, month_end(month))))
+
+    return r.memo("roi.closed", compute)
+
+
+def _months(r: Report) -> pl.DataFrame:
+    """The cost table: the last closed month, this month to date, this month projected."""
+    closed, mtd, projected = spend_report.cost_figures(r)
+    month = r.end.replace(day=1)
+    devs_mtd = roi.active_developers(_usage(r, month, r.end))
+    facts = cost_facts(r)
+    rows = [
+        {
+            "period": f"{closed['month']:%B %Y} (last closed month)",
+            "seats_usd": facts["seats_usd"],
+            "credits_gross": facts["credits_gross"],
+            "included_pool": facts["included_pool"],
+            "credits_net_usd": facts["credits_net_usd"],
+            "other_usd": facts["other_billed_usd"],
+            "total_usd": facts["total_usd"],
+            "active_developers": facts["active_developers"],
+            "per_active_developer_usd": facts["per_active_developer_usd"],
+        },
+        {
+            "period": f"{month:%B %Y} to {r.end:%d %B}",
+            "seats_usd": mtd["seats_usd"],
+            "credits_gross": mtd["credits_gross"],
+            "included_pool": mtd["included_pool"],
+            "credits_net_usd": mtd["credits_net_usd"],
+            "other_usd": mtd["other_billed_usd"],
+            "total_usd": mtd["total_usd"],
+            "active_developers": devs_mtd,
+            "per_active_developer_usd": roi.per_developer(mtd, devs_mtd)["per_active_developer_usd"],
+        },
+        {
+            "period": f"{month:%B %Y} projected",
+            "seats_usd": projected["seats_usd"],
+            "credits_gross": projected["credits_projected"],
+            "included_pool": mtd["included_pool"],
+            "credits_net_usd": projected["credits_net_usd"],
+            "other_usd": mtd["other_billed_usd"],
+            "total_usd": projected["total_usd"],
+            "active_developers": None,
+            "per_active_developer_usd": None,
+        },
+    ]
+    schema = {
+        "period": pl.String,
+        "seats_usd": pl.Float64,
+        "credits_gross": pl.Float64,
+        "included_pool": pl.Float64,
+        "credits_net_usd": pl.Float64,
+        "other_usd": pl.Float64,
+        "total_usd": pl.Float64,
+        "active_developers": pl.Int64,
+        "per_active_developer_usd": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _usd(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"US${value:,.{digits}f}"
+
+
+def _hours(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f} h"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _unit_seats(r: Report, mapping: pl.DataFrame, month: dt.date, unassigned: str) -> pl.DataFrame:
+    """Seat licences of the month per holder, mapped to one unit each (the unit on the month's last day)."""
+    if not r.fetched("seats"):
+        return pl.DataFrame(schema={"unit": pl.String, "seats_usd": pl.Float64})
+    per_user = spend.seat_cost_by_user(
+        r.frame("seats"),
+        month=month,
+        through=month_end(month),
+        seat_price_business=r.prices.seat_business,
+        seat_price_enterprise=r.prices.seat_enterprise,
+    )
+    return teams.mapped_seats(per_user, mapping, as_of=month_end(month), unassigned=unassigned).select(
+        "unit", "seats_usd"
+    )
+
+
+def centre_costs(r: Report) -> pl.DataFrame:
+    """The last closed month's cost per GitHub cost centre (additive: the rows add up to the scope's total),
+    with break-even hours; empty when cost centres were not fetched."""
+
+    def compute() -> pl.DataFrame:
+        if not r.fetched("cost_centers"):
+            return pl.DataFrame(schema=roi.UNIT_COST_SCHEMA)
+        facts = cost_facts(r)
+        month = facts["month"]
+        mapping = spend_report.centre_mapping(r)
+        days = teams.map_user_days(_usage(r, month, month_end(month)), mapping, unassigned=cost_centers.NO_COST_CENTRE)
+        return roi.unit_costs(
+            days,
+            _unit_seats(r, mapping, month, cost_centers.NO_COST_CENTRE),
+            credits_net_usd=facts["credits_net_usd"],
+            other_usd=facts["other_billed_usd"],
+        )
+
+    return r.memo("roi.centres", compute)
+
+
+def team_costs(r: Report) -> pl.DataFrame:
+    """The last closed month's cost per GitHub team: its active members' seat licences and their share of the
+    credits; not additive (a user in several teams counts in each; idle seat holders are in no team's row)."""
+
+    def compute() -> pl.DataFrame:
+        if not r.fetched("team_members") and not r.fetched("user_team_day"):
+            return pl.DataFrame(schema=roi.UNIT_COST_SCHEMA)
+        facts = cost_facts(r)
+        month = facts["month"]
+        days = attribution.team_days(r, _usage(r, month, month_end(month)), month, month_end(month))
+        if days.height == 0 or not r.fetched("seats"):
+            return pl.DataFrame(schema=roi.UNIT_COST_SCHEMA)
+        per_user = spend.seat_cost_by_user(
+            r.frame("seats"),
+            month=month,
+            through=month_end(month),
+            seat_price_business=r.prices.seat_business,
+            seat_price_enterprise=r.prices.seat_enterprise,
+        )
+        seats = days.select("unit", "user_id").unique().join(per_user.select("user_id", "seats_usd"), on="user_id")
+        return roi.unit_costs(
+            days, seats, credits_net_usd=facts["credits_net_usd"], other_usd=facts["other_billed_usd"]
+        )
+
+    return r.memo("roi.teams", compute)
+
+
+# ---------------------------------------------------------------------- the value model
+def simulation(r: Report) -> dict[str, float] | None:
+    s, facts = settings(r), cost_facts(r)
+    if facts["total_usd"] is None or not facts["active_developers"]:
+        return None
+    return r.memo(
+        "roi.mc",
+        lambda: roi.monte_carlo(
+            facts["total_usd"],
+            facts["active_developers"],
+            priors(r),
+            model=s.value_model,
+            draws=s.simulations,
+            seed=s.seed,
+        ),
+    )
+
+
+def _tornado(r: Report) -> pl.DataFrame | None:
+    facts = cost_facts(r)
+    if facts["total_usd"] is None or not facts["active_developers"]:
+        return None
+    return r.memo(
+        "roi.tornado",
+        lambda: roi.tornado(facts["total_usd"], facts["active_developers"], priors(r), model=settings(r).value_model),
+    )
+
+
+def _break_even(r: Report) -> dict[str, float | None]:
+    facts = cost_facts(r)
+    low, high = _hourly(r)
+    return roi.break_even_range(
+        facts["total_usd"], facts["active_developers"], hourly_cost_low=low, hourly_cost_high=high
+    )
+
+
+# ---------------------------------------------------------------------- sections
+def headline(r: Report) -> Section:
+    """Tiles and the story a finance reader needs first: the cost, the break-even hours, the ROI range."""
+    facts, be, mc = cost_facts(r), _break_even(r), simulation(r)
+    low, high = _hourly(r)
+    month = f"{facts['month']:%B %Y}"
+    tiles = Tiles(
+        (
+            Tile(f"Total cost {month}", _usd(facts["total_usd"])),
+            Tile("Per active developer", _usd(facts["per_active_developer_usd"])),
+            Tile("Break-even hours a developer a month", f"{_hours(be['low'])} – {_hours(be['high'])}"),
+            Tile(
+                "ROI, median (P10 – P90)",
+                "n/a" if mc is None else f"{mc['p50']:.0%} ({mc['p10']:.0%} – {mc['p90']:.0%})",
+            ),
+            Tile("Chance the ROI is positive", "n/a" if mc is None else f"{mc['p_positive']:.0%}"),
+        )
+    )
+    story = [
+        f"In {month}, the last closed month, Copilot cost {_usd(facts['total_usd'])} for "
+        f"{facts['active_developers']:,} active developers: {_usd(facts['per_active_developer_usd'])} each."
+        if facts["total_usd"] is not None
+        else f"The cost of {month} is not known (the seat roster or the AI credits are not in the data), so "
+        "neither the break-even nor the return can be given."
+    ]
+    if be["low"] is not None:
+        story.append(
+            f"It pays for itself if each active developer saves {_hours(be['low'])} to {_hours(be['high'])} a "
+            f"month (at a loaded cost of US${low:,.0f} to US${high:,.0f} an hour): this needs one assumption only, "
+            "the hourly cost."
+        )
+    if mc is not None:
+        story.append(
+            f"On the stated assumptions the month's return on that cost is {mc['p50']:.0%} at the median, between "
+            f"{mc['p10']:.0%} and {mc['p90']:.0%} in 8 cases out of 10; it is positive with probability "
+            f"{mc['p_positive']:.0%}. The value is modelled, the cost is measured: they are never added together."
+        )
+    figures = {
+        "cost": {
+            "month": facts["month"],
+            "seats_usd": facts["seats_usd"],
+            "credits_gross": facts["credits_gross"],
+            "credits_net_usd": facts["credits_net_usd"],
+            "other_usd": facts["other_billed_usd"],
+            "total_usd": facts["total_usd"],
+            "per_active_developer_usd": facts["per_active_developer_usd"],
+            "active_developers": facts["active_developers"],
+        },
+        "break_even_hours_per_developer_month": be,
+        "hourly_cost": {"low": low, "high": high},
+    }
+    return section(tiles, story, figures=figures)
+
+
+def cost(r: Report) -> Section:
+    """The measured cost: last closed month, this month so far and projected, per active developer."""
+    facts = cost_facts(r)
+    closed, mtd, projected = spend_report.cost_figures(r)
+    story = spend_report.cost_story(r, closed, mtd, projected)
+    missing = r.not_fetched("seats", "billing_usage")  # named in the data notes whatever the audience
+    if missing and not r.audience.leadership:
+        story.append(missing)
+    if facts["credits_net_source"] != "billing":
+        story.append("No bill for that month is in the data, so AI credits beyond the pool are computed.")
+    return section(
+        story,
+        Table(_months(r), needs=("seats",)),
+        spend_report.code_review_note(r),
+    )
+
+
+def cost_by_unit(r: Report) -> Section:
+    """Cost and break-even per cost centre (additive) and per team (not additive)."""
+    low, high = _hourly(r)
+    centres = roi.with_break_even(centre_costs(r), hourly_cost_low=low, hourly_cost_high=high)
+    team_rows = roi.with_break_even(team_costs(r), hourly_cost_low=low, hourly_cost_high=high)
+    shown_c = protect(centres, r.audience, group_users="active_developers")
+    shown_t = protect(team_rows, r.audience, group_users="active_developers")
+    story = []
+    if centres.height:
+        story.append(
+            f"Per cost centre the costs add up to the scope's {_usd(float(centres['total_usd'].sum()))}: each seat and each "
+            "user is in one cost centre; AI credits beyond the included pool are shared in proportion to each cost "
+            "centre's credits, because the pool is the whole account's."
+        )
+    else:
+        missing = r.not_fetched("cost_centers", "cost_center_members")  # named in the data notes
+        story.append(
+            "Cost centres are not in the data, so there is no split by cost centre."
+            if r.audience.leadership
+            else missing
+        )
+    if team_rows.height:
+        story.append(
+            "Per team the figures do not add up: a developer in several teams counts in each, and a seat holder "
+            "with no activity that month is in no team's row."
+        )
+    hidden = (centres.height - shown_c.height) + (team_rows.height - shown_t.height)
+    if hidden:
+        story.append(f"{hidden} group(s) with fewer than {r.k_min} active developers are not shown.")
+    return section(
+        story,
+        Table(shown_c, empty="No cost centre has enough active developers to show.", needs=("cost_centers",)),
+        Table(shown_t, empty="No team has enough active developers to show.", needs=("team_members",)),
+        figures={
+            "cost_centres": [
+                {
+                    k: row[k]
+                    for k in (
+                        "unit",
+                        "total_usd",
+                        "per_active_developer_usd",
+                        "break_even_hours_low",
+                        "break_even_hours_high",
+                    )
+                }
+                for row in shown_c.iter_rows(named=True)
+            ]
+        },
+    )
+
+
+def value_model(r: Report) -> Section:
+    """The Monte Carlo over the stated priors: net value and ROI ranges, and the two probabilities."""
+    mc, s = simulation(r), settings(r)
+    if mc is None:
+        return section("The cost of the last closed month is not known, so there is no return to compute.")
+    p = priors(r)
+    used = roi.USES[s.value_model]
+    how = (
+        "hours saved a week × working weeks a month × the share of saved time that becomes delivered work × the "
+        "loaded hourly cost"
+        if s.value_model == "hours"
+        else "the hours a throughput lift frees (lift ÷ (1 + lift) × working hours) × working weeks a month × "
+        "the loaded hourly cost"
+    )
+    drawn = ", ".join(p[n].label[:1].lower() + p[n].label[1:] for n in used if not p[n].fixed)
+    story = [
+        f"Value per active developer a month = {how}; {s.simulations:,} draws of the assumptions "
+        f"({drawn}), each independent (seed {s.seed}).",
+        f"Net value for the month: {_usd(mc['net_p50'])} at the median, {_usd(mc['net_p10'])} to "
+        f"{_usd(mc['net_p90'])} (P10 – P90).",
+        f"The hours saved exceed the break-even with probability {mc['p_above_break_even']:.0%}; the ROI is "
+        f"positive with probability {mc['p_positive']:.0%} (it also needs the saved time to become delivered work).",
+    ]
+    table = pl.DataFrame(
+        {
+            "measure": ["net value (US$)", "ROI"],
+            "p10": [mc["net_p10"], mc["p10"]],
+            "p50": [mc["net_p50"], mc["p50"]],
+            "p90": [mc["net_p90"], mc["p90"]],
+        }
+    )
+    figures = {
+        "roi": {k: mc[k] for k in ("p10", "p50", "p90", "p_positive", "p_above_break_even")},
+        "net_value_usd": {"p10": mc["net_p10"], "p50": mc["net_p50"], "p90": mc["net_p90"]},
+        "value_model": s.value_model,
+    }
+    return section(story, Table(table), figures=figures)
+
+
+def tornado(r: Report) -> Section:
+    """Which assumption moves the ROI most."""
+    frame = _tornado(r)
+    if frame is None or frame.height == 0:
+        return section("No uncertain assumption to rank.", figures={"tornado": []})
+    top = frame.row(0, named=True)
+    story = [
+        f"{top['assumption']} moves the result most: from {top['roi_at_p10']:.0%} at its P10 ({top['p10']:g}) to "
+        f"{top['roi_at_p90']:.0%} at its P90 ({top['p90']:g}), the others at their medians. A survey or study of "
+        "your own on this assumption narrows the range most."
+    ]
+    figures = {
+        "tornado": [
+            {k: row[k] for k in ("name", "p10", "p90", "roi_at_p10", "roi_at_p90", "swing")}
+            for row in frame.iter_rows(named=True)
+        ]
+    }
+    return section(
+        story, Chart(charts.tornado(frame), data=frame, user_column=None), Table(frame.drop("name")), figures=figures
+    )
+
+
+def assumptions(r: Report) -> Section:
+    """The register: every assumption, its value or distribution, its source and date."""
+    s = settings(r)
+    table = roi.register_table(priors(r), model=s.value_model)
+    figures = {
+        "assumptions": [
+            {
+                "name": row["name"],
+                "value": row["value"],
+                "source": row["source"],
+                "date": row["date"],
+                "used": row["used"],
+            }
+            for row in table.iter_rows(named=True)
+        ]
+    }
+    return section(
+        "Every assumption of the value model, with its source. Replace any of them with your own survey or study "
+        "through the report's parameters; a changed assumption changes only what depends on it.",
+        Table(table.drop("name")),
+        figures=figures,
+    )
+
+
+def cohorts(r: Report) -> Section:
+    """Pull requests, review time and cycles per developer by GitHub's adoption phase, with intervals."""
+    phases = r.frame("aggregate_ai_adoption_phase_day")
+    table = evidence.phase_cohorts(phases) if phases.height else pl.DataFrame(schema=evidence.COHORT_SCHEMA)
+    story = [
+        "Pull requests merged per engaged developer a week, the time to review and the review cycles, by GitHub's "
+        f"adoption phase, each with its 90 % interval over the weeks: an {NOT_EFFECT}. A phase is chosen by how "
+        "much a developer uses Copilot, and prolific developers adopt first, so a higher phase merging more does "
+        "not show that Copilot made them merge more."
+    ]
+    rated = table.drop_nulls("prs_per_developer_week")
+    if rated.height >= 2:
+        first, last = rated.row(0, named=True), rated.row(-1, named=True)
+        story.append(
+            f"{last['phase']}: {last['prs_per_developer_week']:.2f} pull requests a developer a week "
+            f"({last['prs_low']:.2f}–{last['prs_high']:.2f}); {first['phase']}: "
+            f"{first['prs_per_developer_week']:.2f} ({first['prs_low']:.2f}–{first['prs_high']:.2f})."
+        )
+    return section(
+        story,
+        Table(table, empty="GitHub reports pull requests by adoption phase from 2026-06-26: none in this period."),
+        figures={"cohorts": table.to_dicts(), "cohorts_label": NOT_EFFECT},
+    )
+
+
+def guardrails(r: Report) -> Section:
+    """Review time and cycles week by week beside the share of developers in the higher adoption phases."""
+    weekly = evidence.guardrails(r.frame("aggregate_day"), r.frame("aggregate_ai_adoption_phase_day"))
+    story = [
+        "Beside any gain: GitHub's median minutes to merge and the review cycles a pull request needs, week by week, "
+        "with the share of engaged developers in adoption phases 2 and 3. A speed gain bought with slower review "
+        "shows here."
+    ]
+    rated = weekly.drop_nulls("median_minutes_to_merge")
+    if rated.height >= 8:
+        pick = (pl.col("median_minutes_to_merge").median(), pl.col("review_cycles").mean())
+        (m0, c0), (m1, c1) = rated.head(4).select(*pick).row(0), rated.tail(4).select(*pick).row(0)
+        story.append(
+            f"Median minutes to merge: {m0:,.0f} in the first four weeks, {m1:,.0f} in the last four; review cycles "
+            f"{c0:.2f} then {c1:.2f}."
+        )
+    return section(story, Table(weekly, empty="No pull-request data in this period."))
+
+
+def _outcomes_file(r: Report) -> pl.DataFrame | None:
+    path = settings(r).outcomes
+    return r.memo("roi.outcomes", lambda: evidence.read_outcomes(path)) if path else None
+
+
+def study(r: Report) -> evidence.EventStudy | None:
+    frame = _outcomes_file(r)
+    if frame is None:
+        return None
+    s = settings(r)
+    columns = [c for c in frame.columns if c not in ("user_login", "week")]
+    outcome = s.outcome or columns[0]
+    if outcome not in columns:
+        msg = f"{s.outcomes}: no outcome column {outcome!r}; columns: {', '.join(columns)}"
+        raise ConfigError(msg)
+
+    def compute() -> evidence.EventStudy:
+        usage = r.scan_between("user_day", None, r.end, columns=("day", "user_login")).collect()
+        adoption = evidence.adoption_weeks(usage, sustained_weeks=s.sustained_weeks)
+        first = usage.select(pl.col("day").min()).item()
+        from_week = None if first is None else first - dt.timedelta(days=first.weekday())
+        return evidence.event_study(frame, adoption, outcome=outcome, seed=s.seed, from_week=from_week)
+
+    return r.memo("roi.event_study", compute)
+
+
+def event_study(r: Report) -> Section:
+    """The staggered-adoption event study on the user's outcomes file (when given)."""
+    es = study(r)
+    if es is None:
+        return section(
+            "With an outcomes file of your own (parameter outcomes: a CSV of user login, week and an outcome such "
+            "as pull requests merged or story points per developer a week), this section estimates the effect of "
+            "adopting Copilot on it, with its interval and a pre-trend check."
+        )
+    small = min(es.users_treated, es.users_control) < r.k_min
+    if es.estimate is None or (r.audience.leadership and small):
+        return section(
+            f"The event study on {es.outcome.replace('_', ' ')} is not shown: it needs at least {r.k_min} "
+            "developers who adopted during the data and as many not yet adopted."
+        )
+    name = es.outcome.replace("_", " ")
+    story = [
+        f"Effect of adoption on {name}: {es.estimate:+.2f} a developer a week ({es.level:.0%} interval "
+        f"{es.ci_low:+.2f} to {es.ci_high:+.2f}), from {es.users_treated:,} developers who adopted during the data "
+        f"compared with {es.users_control:,} not yet or never adopted, each developer's own level and each week's "
+        "level taken out.",
+        (
+            f"Before adoption the adopters did not drift apart from the others (pre-trend check p = {es.pretrend_p:.2f})."
+            if es.pretrend_p is not None and es.pretrend_p >= 0.1
+            else "Before adoption the adopters already drifted apart from the others (pre-trend check p = "
+            f"{es.pretrend_p:.2f}): read the estimate with care."
+            if es.pretrend_p is not None
+            else "Too few weeks before adoption to check for a pre-trend."
+        ),
+        f"{es.users_censored:,} developers already used Copilot when the data starts and are left out.",
+    ]
+    if es.ci_low is not None and es.ci_low > 0:
+        story.append("The interval excludes zero: in this organisation adoption went with more of this outcome.")
+    elif es.ci_high is not None and es.ci_high < 0:
+        story.append("The interval lies below zero: adoption went with less of this outcome.")
+    else:
+        story.append("The interval contains zero: the data cannot tell an effect from none.")
+    by_week = protect(es.by_event_time, r.audience, group_users="users")  # weeks with too few adopters hidden
+    return section(
+        story,
+        Chart(charts.event_time(by_week, outcome=es.outcome), data=by_week, user_column=None),
+        Table(by_week),
+        figures={"event_study": es.summary()},
+    )
