@@ -258,7 +258,7 @@ def test_summary_records_changes_since_the_last_run(tmp_path: Path) -> None:
 def report_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], object]:
     out = tmp_path_factory.mktemp("all-reports")
     runs = {}
-    for name in ("value_per_credit", "team_distribution", "spend", "roi"):
+    for name in ("value_per_credit", "team_distribution", "spend", "roi", "summary"):
         runs[(name, "leadership")] = render(
             NOTEBOOKS / f"{name}.ipynb", {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim"}, out
         )
@@ -277,7 +277,7 @@ def _user_day(scope: str, start: str, end: str) -> pl.DataFrame:
     )
 
 
-@pytest.mark.parametrize("name", ["value_per_credit", "team_distribution", "spend", "roi"])
+@pytest.mark.parametrize("name", ["value_per_credit", "team_distribution", "spend", "roi", "summary"])
 def test_every_report_renders_for_both_audiences_and_leadership_names_no_one(report_runs: dict, name: str) -> None:
     leader, analyst = report_runs[(name, "leadership")], report_runs[(name, "analyst")]
     assert "simdev-" not in leader.html.read_text() and "simdev-" not in json.dumps(leader.summary)
@@ -403,7 +403,7 @@ def users_and_aggregate_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("name", ["trends", "value_per_credit", "team_distribution", "spend", "roi"])
+@pytest.mark.parametrize("name", ["trends", "value_per_credit", "team_distribution", "spend", "roi", "summary"])
 def test_every_report_renders_on_users_and_aggregate_only(users_and_aggregate_only: Path, name: str) -> None:
     """Issue 13 §6: a report renders on whatever was fetched and says which fetch fills the rest."""
     out = render(
@@ -473,3 +473,41 @@ def test_render_definitions_option_draws_and_names_your_own_entry(tmp_path: Path
         [*cli, *args, "--definitions", str(tmp_path / "nope.json")], capture_output=True, check=False
     )
     assert missing.returncode == 2 and b"nope.json" in missing.stderr
+
+
+def test_the_one_pager_states_the_figures_of_the_reports_it_links_to(report_runs: dict) -> None:
+    """Issue 27 §5: Copilot at a glance is composed from the other reports' figures, not recomputed differently,
+    and each part links to the report it comes from (rendered beside it with the same parameters)."""
+    glance = report_runs[("summary", "leadership")]
+    spend, roi, team = (report_runs[(n, "leadership")].summary for n in ("spend", "roi", "team_distribution"))
+    s = glance.summary
+    for key in ("last_closed_month", "month_to_date_cost", "projected_month_cost", "forecast"):
+        assert s[key] == spend[key], key
+    assert s["break_even_hours_per_developer_month"] == roi["break_even_hours_per_developer_month"]
+    assert s["roi"] == {k: roi["roi"][k] for k in ("p10", "p50", "p90", "p_positive")}
+    assert s["adoption_share"] == team["adoption_share"] and s["seated_users"] == team["seated_users"]
+    at_risk = [b for b in spend["budgets"] if b["exhaustion_p50"] is not None]
+    assert s["budgets_at_risk"] == at_risk
+    page = glance.html.read_text()
+    for source in ("spend", "roi", "team_distribution"):
+        href = f"../{source}/{glance.html.name}"
+        assert f'href="{href}"' in page
+        assert (glance.html.parent / href).resolve().exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="poppler-utils not installed (CI installs it)")
+def test_the_one_pager_pdf_is_one_page(tmp_path: Path) -> None:
+    from copilot_usage.output_pdf import find_engine
+
+    if find_engine() is None:
+        pytest.skip("no PDF engine")
+    out = render(
+        NOTEBOOKS / "summary.ipynb",
+        {"data_dir": str(SAMPLE), "scope": "enterprise:octo-sim"},
+        tmp_path,
+        formats="html,pdf",
+    )
+    pdf = out.html.with_suffix(".pdf")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, flags=re.MULTILINE), info

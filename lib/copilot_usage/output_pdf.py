@@ -94,6 +94,14 @@ table.cu td.n {{ white-space: nowrap; }}
 table.cu td.t {{ white-space: normal; min-width: 6em; overflow-wrap: anywhere; word-break: break-word; }}
 thead {{ display: table-header-group; }}
 .cu-narr, .cu-tile, .cu-title, li {{ max-width: none; overflow-wrap: anywhere; }}
+/* a one-page report (its compact data notes carry .cu-onepage): denser type, five tiles a row */
+body:has(.cu-onepage) {{ font-size: 8.6pt; }}
+body:has(.cu-onepage) .cu-tiles {{ grid-template-columns: repeat(5, minmax(0, 1fr)); gap: .3em; margin: .25em 0 .3em 0; }}
+body:has(.cu-onepage) .cu-tile {{ padding: .25em .5em; }}
+body:has(.cu-onepage) .cu-tile .v {{ font-size: 1.1em; }}
+body:has(.cu-onepage) .cu-tile .l {{ font-size: .78em; }}
+body:has(.cu-onepage) p {{ margin: .15em 0 !important; line-height: 1.3; }}
+body:has(.cu-onepage) .cu-title {{ margin-bottom: .3em; }}
 </style>
 <title>{html.escape(head)}</title>
 """

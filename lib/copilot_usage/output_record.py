@@ -133,3 +133,10 @@ def read_summary(executed: Path) -> dict[str, Any]:
         for output in cell.get("outputs", []):
             out.update(output.get("data", {}).get(mime("summary"), {}))
     return out
+
+
+def output_stem(scope: str, start: str, end: str, audience: str = "leadership") -> str:
+    """The name every output file of one report run shares: ``<scope>_<start>_<end>`` (``:`` as ``-``), with
+    ``_<audience>`` unless the audience is leadership."""
+    suffix = "" if audience == "leadership" else f"_{audience}"
+    return f"{scope.replace(':', '-')}_{start}_{end}{suffix}"

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, CopilotUsageError, EngineMissing, OutputError
-from .output_record import read_summary
+from .output_record import output_stem, read_summary
 
 FORMATS = ("html", "pdf", "xlsx", "md")
 
@@ -129,11 +129,12 @@ def _check_file_name_parts(path: Path, params: dict[str, Any]) -> None:
 
 
 def _stem(parameters: dict[str, Any], summary: dict[str, Any]) -> str:
-    scope = str(summary.get("scope") or parameters.get("scope") or "scope").replace(":", "-")
-    start = summary.get("start") or parameters.get("start") or "auto"
-    end = summary.get("end") or parameters.get("end") or "auto"
-    suffix = "" if parameters.get("audience", "leadership") == "leadership" else f"_{parameters['audience']}"
-    return f"{scope}_{start}_{end}{suffix}"
+    return output_stem(
+        str(summary.get("scope") or parameters.get("scope") or "scope"),
+        str(summary.get("start") or parameters.get("start") or "auto"),
+        str(summary.get("end") or parameters.get("end") or "auto"),
+        str(parameters.get("audience", "leadership")),
+    )
 
 
 def to_html(executed: Path, html: Path) -> int:

@@ -229,9 +229,10 @@ class Report:
             }
         )
 
-    def notes(self) -> Notes:
+    def notes(self, *, compact: bool = False) -> Notes:
         """The data-notes appendix: data health, what the cache lacks, prices, history, corrections, caveats,
-        definition changes in the period, provenance, and the report-wide part of ``summary.json``."""
+        definition changes in the period, provenance, and the report-wide part of ``summary.json``; ``compact``
+        shows only health, prices and provenance (a one-page report: its sources carry the rest)."""
         counts = self.health.group_by("status").len().sort("status") if self.health.height else pl.DataFrame()
         health = ", ".join(f"{s}: {n}" for s, n in counts.iter_rows()) or "no data"
         not_complete = (
@@ -257,6 +258,7 @@ class Report:
             kit_version=__version__,
             data_fingerprint=fingerprint,
             parameters=json.dumps(params, default=str),
+            compact=compact,
             summary={
                 "scope": self.scope,
                 "start": self.start.isoformat(),

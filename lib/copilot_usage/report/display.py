@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import display
 
 from .. import charts, safe_text
-from ..output_record import frame_payload, mime
+from ..output_record import frame_payload, mime, output_stem
 from . import html
 from .privacy import protect
 from .section import Chart, Notes, Paragraph, Section, Table, Tiles, Title
@@ -48,6 +48,13 @@ def show(r: Report, item: Section | Notes | Title) -> None:
                 said = ()
             else:
                 _table(r, part)
+        if item.source is not None:  # composed from another report: link to it (its output sits beside this one's)
+            from .glance import SOURCES
+
+            title = SOURCES.get(item.source, item.source)
+            stem = output_stem(r.scope, r.start.isoformat(), r.end.isoformat(), r.audience.name)
+            line = f"From the {title} report."
+            _emit(html.source_link(title, f"../{item.source}/{stem}.html"), "say", {"sentences": [line]})
         figures = item.summary()
         if figures:
             _emit("", "summary", html.plain(figures))

@@ -105,8 +105,26 @@ def _items(label: str, intro: str, items: tuple[str, ...]) -> str:
     return f"<p class='cu-narr'><b>{label}</b>{intro}</p><ul class='cu-narr'>{listed}</ul>"
 
 
+def source_link(title: str, href: str) -> str:
+    """The line under a section composed from another report: its title, linked (``href`` is the kit's own
+    relative path, never a name from the data)."""
+    return f'<p class="cu-meta">From the <a href="{html.escape(href, quote=True)}">{text(title)}</a> report.</p>'
+
+
 def notes(n: Notes) -> str:
     absent = ", ".join(n.not_in_cache)
+    missing = (
+        f" Not in the cache, so the parts using them are empty: {text(absent)}; `copilot-usage fetch` with those "
+        "reports, then `copilot-usage build`, fills them."
+        if absent
+        else ""
+    )
+    if n.compact:
+        return (
+            f"<p class='cu-meta cu-onepage'><b>Data</b> {text(n.period)} · {text(n.health)}.{missing} Kit "
+            f"{n.kit_version} · data fingerprint {n.data_fingerprint}. The prices used and the full data notes are in "
+            "each linked report.</p>"
+        )
     health = f"<b>Data health ({n.period}, users-1-day):</b> {text(n.health)}."
     health += f" Days not complete: {text(n.not_complete)}." if n.not_complete else " Every day is complete."
     if absent:

@@ -71,6 +71,7 @@ class Section:
 
     parts: tuple[Part, ...] = ()
     figures: Any = None
+    source: str | None = None  # the report (notebook name) the figures come from, when composed from another
 
     @property
     def sentences(self) -> tuple[str, ...]:
@@ -97,7 +98,7 @@ class Section:
         return dict(self.figures)
 
 
-def section(*parts: Part | Iterable[str] | str, figures: Any = None) -> Section:
+def section(*parts: Part | Iterable[str] | str, figures: Any = None, source: str | None = None) -> Section:
     """A :class:`Section` from parts in order; a string or a list of strings is a paragraph (empty strings are
     skipped, and a paragraph with no sentence left is dropped)."""
     out: list[Part] = []
@@ -108,7 +109,7 @@ def section(*parts: Part | Iterable[str] | str, figures: Any = None) -> Section:
         sentences = tuple(s for s in ([part] if isinstance(part, str) else part) if s)
         if sentences:
             out.append(Paragraph(sentences))
-    return Section(tuple(out), figures)
+    return Section(tuple(out), figures, source)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Notes:
     data_fingerprint: str
     parameters: str
     summary: dict[str, Any] = field(default_factory=dict)  # the report-wide part of summary.json
+    compact: bool = False  # shown as health, prices and provenance only (a one-page report); recorded whole
 
 
 @dataclass(frozen=True)

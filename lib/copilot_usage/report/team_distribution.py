@@ -456,7 +456,9 @@ def spread_inside(r: Report) -> Section:
     return section(note, Chart(charts.unit_spread(charted), data=charted), cut, Table(table))
 
 
-def _adoption(r: Report) -> pl.DataFrame:
+def adoption_table(r: Report) -> pl.DataFrame:
+    """Seated and active seated members per unit, with surface use and phase mix (audience rules applied)."""
+
     def compute() -> pl.DataFrame:
         view = team_view(r)
         return protect(
@@ -466,6 +468,16 @@ def _adoption(r: Report) -> pl.DataFrame:
         )
 
     return r.memo("team_distribution.adoption", compute)
+
+
+def lagging_units(r: Report) -> pl.DataFrame:
+    """The units that need support (:func:`teams.needs_support`), lowest adoption first."""
+    return teams.needs_support(
+        adoption_table(r),
+        scope_adoption=figures(r).adoption_share,
+        seat_price_business=r.prices.seat_business,
+        seat_price_enterprise=r.prices.seat_enterprise,
+    )
 
 
 def support_story(r: Report, support: pl.DataFrame) -> list[str]:
@@ -490,14 +502,9 @@ def support_story(r: Report, support: pl.DataFrame) -> list[str]:
 
 def adoption_lag(r: Report) -> Section:
     """Seated members versus active ones per unit, surface use and phase mix, and the units that need support."""
-    adopt = _adoption(r)
+    adopt = adoption_table(r)
     table, cut = _long(r, adopt.select(ADOPTION_TABLE), "The adoption table lists")
-    support = teams.needs_support(
-        adopt,
-        scope_adoption=figures(r).adoption_share,
-        seat_price_business=r.prices.seat_business,
-        seat_price_enterprise=r.prices.seat_enterprise,
-    )
+    support = lagging_units(r)
     listed = support.head(FULL_TABLE_MAX)
     more = f"The {FULL_TABLE_MAX} lowest of {support.height} are listed." if support.height > listed.height else ""
     return section(
