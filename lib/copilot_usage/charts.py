@@ -286,6 +286,27 @@ def forecast(
     return alt.layer(*layers, *_events_layer(_within(events, frame["day"]))).properties(title=title)
 
 
+def outlook_fan(
+    frame: pl.DataFrame, *, title: str = "AI credits per month: actual, forecast and 80 % band"
+) -> alt.TopLevelMixin:
+    """Monthly credits from the scope's forecast (``month, credits, low, high, included_pool, planning_range``, one
+    row a month): the central figure as a line, the band as an area (lighter where it is a planning range), the
+    month's included pool as a dashed line."""
+    base = alt.Chart(
+        frame.with_columns(
+            range=pl.when(pl.col("planning_range")).then(pl.lit("planning range")).otherwise(pl.lit("backtested"))
+        )
+    )
+    band = base.mark_area(opacity=0.2, color="#e8833a").encode(
+        alt.X("month:T").title(None).axis(format="%b %Y"), alt.Y("low:Q").title("AI credits a month"), alt.Y2("high:Q")
+    )
+    line = base.mark_line(point=alt.OverlayMarkDef(color="#e8833a"), strokeWidth=2, color="#e8833a").encode(
+        alt.X("month:T"), alt.Y("credits:Q"), alt.Tooltip(["month:T", "credits:Q", "low:Q", "high:Q", "range:N"])
+    )
+    pool = base.mark_line(strokeDash=[6, 3], color="#c2458e").encode(alt.X("month:T"), alt.Y("included_pool:Q"))
+    return alt.layer(band, line, pool).properties(title=title)
+
+
 def events_frame(events: list[Any] | None) -> pl.DataFrame:
     """``["2026-09-15: training day", ...]`` or ``[{"day": ..., "label": ...}]`` → ``day, label, origin`` frame
     (origin ``"yours"``; GitHub's definition changes come from :func:`github_changes.as_events`)."""

@@ -655,8 +655,12 @@ def outlook(r: Report) -> Section:
         ),
         "" if r.fetched("seats") else r.not_fetched("seats"),
     ]
+    monthly = cost_outlook(r).select("month", "credits", "low", "high", "included_pool", "planning_range")
     return section(
-        [s for s in story if s], Table(by_horizon.drop("planning_range")), figures={"forecast": forecast_summary(r)}
+        [s for s in story if s],
+        Chart(charts.outlook_fan(monthly), data=monthly),
+        Table(by_horizon.drop("planning_range")),
+        figures={"forecast": forecast_summary(r)},
     )
 
 
