@@ -314,3 +314,19 @@ def test_the_trends_section_shows_the_spike_by_audience(cache: Path) -> None:
     analyst = unusual(Audience("analyst", 1))
     rows = analyst.tables[0].frame.filter(pl.col("day") == SPIKE_DAY)
     assert SPIKE_USER in rows["user_login"].to_list() and "team" in rows["level"].to_list()
+
+
+def test_the_demo_plants_a_runaway_on_an_ordinary_active_user() -> None:
+    """The demo's spike (what `copilot-usage demo` shows the watch catching): a weekday of the last week, a user
+    active that day with the median credits, × the demo's factor."""
+    from copilot_usage.demo import SPIKE_FACTOR, demo_spike
+
+    tenant = small_tenant()
+    login, day, factor = demo_spike(tenant)
+    assert day.weekday() < 5 and tenant.newest - dt.timedelta(days=7) <= day <= tenant.newest
+    per_user = tenant.user_credits(day).group_by("u").agg(pl.col("credits").sum())
+    u = int(np.flatnonzero(tenant.login == login)[0])
+    mine = per_user.filter(pl.col("u") == u)["credits"].item()
+    active = per_user.filter(pl.col("credits") > 0)["credits"]
+    assert mine > 0 and factor == SPIKE_FACTOR
+    assert (active < mine).sum() <= active.len() // 2 <= (active <= mine).sum()  # the median user

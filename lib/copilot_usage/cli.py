@@ -672,6 +672,12 @@ def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebo
     for message in dict.fromkeys(m for r in results for m in r.skipped.values()):
         click.echo(f"warning: {message}", err=True)
     click.echo(f"{len(results)} reports in {time.perf_counter() - t0:.0f} s", err=True)
+    from .watch_run import run as watch
+
+    seen = watch(data_dir, out)  # the demo plants one runaway user-day: the watch catches it
+    for line in seen.lines:
+        click.echo(line)
+    click.echo(f"watch: {seen.flagged} finding(s) written to {out / 'watch'}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,8 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import polars as pl
+
 from .catalog import OPT_IN_FAMILIES, Scope
 from .fetch import Summary, fetch
 from .github import GitHub
@@ -32,10 +34,11 @@ def simulate_cache(
     orgs: int = 3,
     concurrency: int = 4,
     hostile_names: bool = False,
+    spike: tuple[str, dt.date, float] | None = None,
 ) -> tuple[list[Scope], Summary]:
     """Serve a simulated tenant, fetch the enterprise and its first org through the real client (every report,
-    and per-user billing for the last two months), build. ``hostile_names``: see ``Tenant.hostile_names``."""
-    tenant = Tenant(seed=seed, users=users, days=days, today=today, orgs=orgs, hostile_names=hostile_names)
+    and per-user billing for the last two months), build. ``hostile_names``, ``spike``: see ``Tenant``."""
+    tenant = Tenant(seed=seed, users=users, days=days, today=today, orgs=orgs, hostile_names=hostile_names, spike=spike)
     sim = Simulator(tenant, SimConfig())
     with running(sim) as served:
         scopes = [Scope("enterprise", served.enterprise), Scope("org", served.orgs[0])]
@@ -67,6 +70,21 @@ def make_sample(target: Path) -> None:
     shutil.rmtree(target / "raw")
 
 
+SPIKE_FACTOR = 25.0  # the demo's runaway: one ordinary user's credits × 25 on one day of the last week
+SPIKE_DAYS_BEFORE_NEWEST = 3
+
+
+def demo_spike(tenant: Tenant) -> tuple[str, dt.date, float]:
+    """The runaway the demo plants so the watch (and the trends report's unusual-days section) has one to catch:
+    the user with the median credits among those active on a weekday of the last week."""
+    day = tenant.newest - dt.timedelta(days=SPIKE_DAYS_BEFORE_NEWEST)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    per_user = tenant.user_credits(day).group_by("u").agg(pl.col("credits").sum()).filter(pl.col("credits") > 0)
+    u = int(per_user.sort("credits", "u")["u"][per_user.height // 2])
+    return str(tenant.login[u]), day, SPIKE_FACTOR
+
+
 def run_demo(
     *,
     data_dir: Path,
@@ -81,7 +99,8 @@ def run_demo(
     :data:`WHOLE_HISTORY` reports cover every simulated day, so their time charts cross GitHub's definition
     changes."""
     today = today or dt.datetime.now(dt.UTC).date()
-    scopes, summary = simulate_cache(Path(data_dir), seed=seed, users=users, days=days, today=today)
+    spike = demo_spike(Tenant(seed=seed, users=users, days=days, today=today))
+    scopes, summary = simulate_cache(Path(data_dir), seed=seed, users=users, days=days, today=today, spike=spike)
     if summary.failed:
         msg = "demo fetch failed: " + "; ".join(summary.errors[:3])
         raise RuntimeError(msg)
