@@ -527,28 +527,74 @@ def scenarios(
     )
 
 
-def model_comparison(billing: pl.DataFrame | pl.LazyFrame, estimated: pl.DataFrame) -> pl.DataFrame:
-    """Billing's credits per model next to the metrics-side *estimate* (the value report's regression, since
-    ``ai_credits_used`` is not split by model): ``model, billed_credits, billed_share, estimated_credits,
-    estimated_share, share_difference``. A model on one side only is kept."""
-    billed = (
-        _lazy(billing)
-        .filter(pl.col("is_ai_credit") & pl.col("model").is_not_null())
+def billed_by_model(billing_usage: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Billed gross AI credits per model (``model, billed_credits``) from the ``billing_usage`` view (API items and
+    usage-report CSV rows) or from the billing API's own ``billing_ai_credit`` table, whose AI-credit lines are
+    picked and counted by gross quantity as the view does (``store.is_ai_credit``). Lines without a model are not
+    a model's."""
+    lazy = _lazy(billing_usage)
+    if "is_ai_credit" not in lazy.collect_schema().names():  # billing_ai_credit: the API's items as stored
+        ai = is_ai_credit(pl.col("sku"), pl.col("unit_type"), pl.col("price_per_unit"))
+        lazy = lazy.with_columns(is_ai_credit=ai, credits=pl.when(ai).then(pl.col("gross_quantity")))
+    return (
+        lazy.filter(pl.col("is_ai_credit") & pl.col("model").is_not_null())
         .group_by("model")
         .agg(billed_credits=pl.col("credits").sum())
         .collect()
     )
-    est = estimated.filter(pl.col("kind") == "model").select(model="name", estimated_credits="credits")
+
+
+MODEL_COMPARISON_SCHEMA = {
+    "model": pl.String,
+    "billed_credits": pl.Float64,
+    "billed_share": pl.Float64,
+    "estimated_credits": pl.Float64,
+    "estimated_low": pl.Float64,
+    "estimated_high": pl.Float64,
+    "estimated_share": pl.Float64,
+    "difference": pl.Float64,
+    "share_difference": pl.Float64,
+}
+
+
+def model_comparison(billing_usage: pl.DataFrame | pl.LazyFrame, estimated: pl.DataFrame) -> pl.DataFrame:
+    """Billing's credits per model (:func:`billed_by_model`: the ``billing_usage`` view or the ``billing_ai_credit``
+    table) next to the metrics-side *estimate* (``ai_credits_used`` is not split by model): ``estimated`` is
+    ``value.credit_split(...).credits`` (``kind, name, estimated_credits, estimated_low, estimated_high``; its
+    model rows are used). Returns :data:`MODEL_COMPARISON_SCHEMA`: ``difference`` = billed − estimated credits,
+    ``share_difference`` = billed − estimated share. A model on one side only is kept."""
+    billed = billed_by_model(billing_usage)
+    bounds = [c for c in ("estimated_low", "estimated_high") if c in estimated.columns]
+    est = (
+        estimated.filter(pl.col("kind") == "model")
+        .select("estimated_credits", *bounds, model="name")
+        .with_columns(
+            pl.lit(None, dtype=pl.Float64).alias(c) for c in ("estimated_low", "estimated_high") if c not in bounds
+        )
+    )
     return (
         billed.join(est, on="model", how="full", coalesce=True)
         .with_columns(
             billed_share=pl.col("billed_credits") / pl.col("billed_credits").sum(),
             estimated_share=pl.col("estimated_credits") / pl.col("estimated_credits").sum(),
         )
-        .with_columns(share_difference=pl.col("billed_share") - pl.col("estimated_share"))
-        .select("model", "billed_credits", "billed_share", "estimated_credits", "estimated_share", "share_difference")
+        .with_columns(
+            difference=pl.col("billed_credits") - pl.col("estimated_credits"),
+            share_difference=pl.col("billed_share").fill_null(0) - pl.col("estimated_share").fill_null(0),
+        )
+        .select(list(MODEL_COMPARISON_SCHEMA))
+        .cast(MODEL_COMPARISON_SCHEMA)  # type: ignore[arg-type]
         .sort("billed_credits", descending=True, nulls_last=True)
     )
+
+
+def share_error(comparison: pl.DataFrame) -> float | None:
+    """The estimate's error against billing's split: the sum over models of the absolute difference between the
+    billed and the estimated share (0 = the same split, 2 = no overlap; a model on one side counts its whole
+    share). None when billing has no per-model rows or there is no estimate."""
+    if comparison["billed_credits"].drop_nulls().len() == 0 or comparison["estimated_credits"].drop_nulls().len() == 0:
+        return None
+    return float(comparison["share_difference"].abs().sum())
 
 
 def seat_cost(

@@ -16,11 +16,10 @@ from typing import Any
 
 import polars as pl
 
-from .. import budgets, charts, cost_centers, metrics, spend, store, teams, value
+from .. import budgets, charts, cost_centers, metrics, spend, store, teams
 from ..errors import NotInCache
 from ..outlook import horizons
 from .common import (
-    CHUNK_DAYS,
     cost_outlook,
     forecast_accuracy,
     forecast_story,
@@ -34,6 +33,7 @@ from .context import Report
 from .html import fmt_num
 from .privacy import protect
 from .section import Chart, Section, Table, Tile, Tiles, section
+from .value_per_credit import model_credits, model_story
 
 # the user_day columns the spend report reads (collected once per window)
 USER_DAY = ("scope", "day", "user_id", "user_login", "ai_credits_used")
@@ -483,15 +483,13 @@ def billing_per_user(r: Report) -> Section:
 
 
 def models(r: Report) -> Section:
-    """Billing's credits per model next to the value report's regression estimate (an estimate, not a match)."""
-    design = value.intensity_design(
-        _usage(r).lazy(),
-        # aggregated from the scans: the breakdowns are several rows per user-day
-        r.scan("user_feature_day", columns=value.DESIGN_COLUMNS["user_feature_day"]),
-        r.scan("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]),
+    """Billing's credits per model over the report's days, the estimate beside it and their difference (the value
+    report's :func:`value_per_credit.model_credits`)."""
+    found = model_credits(r)
+    return section(
+        model_story(found),
+        Table(found.table if found.billed else found.table.clear(), empty="No per-model billing rows."),
     )
-    estimated = value.attributed_credits(value.credit_intensity(design, chunk_days=CHUNK_DAYS))
-    return section(Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows."))
 
 
 def pool(r: Report) -> Section:
