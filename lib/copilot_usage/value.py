@@ -542,11 +542,15 @@ def _bootstrap_shares(
     k = len(regressors)
     pairs = [(a, b) for i, a in enumerate(regressors) for b in regressors[i:]]
     train = ~pl.col("test")
-    users = per_user.group_by("user_id").agg(
-        *[pl.col(f"g{p}").filter(train).sum() for p in range(len(pairs))],
-        *[pl.col(f"xy{i}").filter(train).sum() for i in range(k)],
-        *[pl.col(f"x{i}").sum() for i in range(k)],  # activity over training and held-out days, as the fit's
-    ).sort("user_id")  # a fixed order: the seeded draws resample the same users each run
+    users = (
+        per_user.group_by("user_id")
+        .agg(
+            *[pl.col(f"g{p}").filter(train).sum() for p in range(len(pairs))],
+            *[pl.col(f"xy{i}").filter(train).sum() for i in range(k)],
+            *[pl.col(f"x{i}").sum() for i in range(k)],  # activity over training and held-out days, as the fit's
+        )
+        .sort("user_id")
+    )  # a fixed order: the seeded draws resample the same users each run
     train_max = per_user.filter(train).select(pl.col(f"m{i}").max() for i in range(k))
     scale = np.maximum(np.nan_to_num(train_max.to_numpy()[0].astype(float)), 1.0)
     gram = _gram(users.select(f"g{p}" for p in range(len(pairs))).to_numpy().astype(float), regressors, pairs)
