@@ -157,3 +157,6 @@ def test_an_organizations_bill_is_compared_with_the_users_whose_licence_it_grant
     who = "1 user active here" if n_shared == 1 else f"{n_shared:,} users active here"
     assert f"{who} ({credits_shared:,.0f} credits) also hold a licence from another organization" in story
     assert not any("unexplained" in s for s in said)
+    figures = spend_report.reconciliation(r).summary()["licences"]
+    assert figures["here"]["users"] == n_certain
+    assert figures["shared"] == {"users": n_shared, "credits": pytest.approx(credits_shared, rel=1e-9)}

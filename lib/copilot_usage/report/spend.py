@@ -510,7 +510,21 @@ def reconciliation(r: Report) -> Section:
         ),
         _user_differences(r, users),
         Table(spend.gross_to_net(bills), empty="Gross, discount and net need billing data."),
+        figures=licence_figures(r),
     )
+
+
+def licence_figures(r: Report) -> dict[str, Any] | None:
+    """``summary.json``'s ``licences`` of an organization (users and credits per licence kind, see
+    :data:`spend.LICENCES`); None for an enterprise or without a seat roster."""
+    found = _licences(r)
+    if found is None:
+        return None
+    return {
+        "licences": {
+            row["licence"]: {"users": row["users"], "credits": row["credits"]} for row in found[1].iter_rows(named=True)
+        }
+    }
 
 
 def billing_per_user(r: Report) -> Section:
