@@ -564,7 +564,7 @@ def billing_per_user(r: Report) -> Section:
 def models(r: Report) -> Section:
     """Billing's credits per model over the report's days, the estimate beside it and their difference (the value
     report's :func:`value_per_credit.model_credits`)."""
-    found = model_credits(r)
+    found = model_credits(r, _usage(r))
     return section(
         model_story(found),
         Table(found.table if found.billed else found.table.clear(), empty="No per-model billing rows."),

@@ -120,12 +120,14 @@ def per_scope(r: Report) -> pl.DataFrame:
     )
 
 
-def design(r: Report) -> pl.LazyFrame:
-    """The regression's design as a lazy query (read as sums by :func:`value.credit_intensity`)."""
+def design(r: Report, frame: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """The regression's design as a lazy query (read as sums by :func:`value.credit_intensity`), from ``frame``:
+    the report's user-days (another report passes the ones it read; the design needs ``day, user_id,
+    ai_credits_used``), :func:`usage` by default."""
     return r.memo(
         "value.design",
         lambda: value.intensity_design(
-            usage(r),
+            usage(r) if frame is None else frame,
             # aggregated from the scans: the breakdowns are several rows per user-day (over 20 M at 100,000 seats)
             r.scan("user_feature_day", columns=value.DESIGN_COLUMNS["user_feature_day"]),
             r.scan("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]),
@@ -141,13 +143,14 @@ def fit(r: Report) -> value.IntensityFit:
 SPLIT_REFITS = 200
 
 
-def split(r: Report, kind: str) -> value.CreditSplit:
-    """All credits of the period split by model or by feature, each kind fitted on its own, with intervals."""
+def split(r: Report, kind: str, frame: pl.DataFrame | None = None) -> value.CreditSplit:
+    """All credits of the period split by model or by feature, each kind fitted on its own, with intervals
+    (``frame``: see :func:`design`)."""
     s = settings(r)
     return r.memo(
         f"value.split {kind}",
         lambda: value.credit_split(
-            design(r),
+            design(r, frame),
             kind=kind,
             iterations=min(s.bootstrap_iterations, SPLIT_REFITS),
             seed=s.seed,
@@ -167,12 +170,12 @@ class ModelCredits:
     error: float | None
 
 
-def model_credits(r: Report) -> ModelCredits:
+def model_credits(r: Report, frame: pl.DataFrame | None = None) -> ModelCredits:
     """The period's credits per model: billed (the ``billing_usage`` view over the report's own days, like with
-    like) next to the estimate; shared by the value and spend reports."""
+    like) next to the estimate; shared by the value and spend reports (``frame``: see :func:`design`)."""
 
     def compute() -> ModelCredits:
-        est = split(r, "model")
+        est = split(r, "model", frame)
         bills = (
             r.frame_between("billing_usage", r.start, r.end)
             if r.fetched("billing_usage")
