@@ -44,12 +44,18 @@ def reconcile_days(
     newest_metrics_day: dt.date | None,
     abs_tol: float = 1.0,
     rel_tol: float = 0.001,
+    shared: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """Per day: metrics credits vs billed gross AI credits, the difference, and a likely cause when it exceeds
     the tolerance. Days present on one side only are kept (the other side null).
 
+    ``shared`` (an organization's bill, :func:`org_licences`): the user-days of users the bill may or may not
+    carry (licences from several organizations, GitHub bills one of them; seats since removed). ``user_day`` is
+    then the users it certainly carries, and a bill between their credits and those plus ``shared_credits`` is no
+    difference: the band is GitHub's choice, not an error.
+
     Returns ``day, metrics_credits, metrics_rows_without_credits, billed_credits, difference, over_tolerance,
-    cause``.
+    cause`` (and ``shared_credits`` after ``billed_credits`` with ``shared``).
     """
     if _lazy(billing).select(pl.len()).collect().item() == 0:
         return pl.DataFrame(
@@ -78,6 +84,18 @@ def reconcile_days(
             pl.col("billed_credits"), pl.col("metrics_credits"), abs_tol=abs_tol, rel_tol=rel_tol
         ),
     )
+    if shared is not None:
+        band = _lazy(shared).group_by("day").agg(shared_credits=pl.col("ai_credits_used").sum())
+        upper = pl.col("metrics_credits").fill_null(0) + pl.col("shared_credits")
+        out = (
+            out.join(band, on="day", how="left")
+            .with_columns(pl.col("shared_credits").fill_null(0.0))
+            .with_columns(
+                over_tolerance=pl.col("over_tolerance")
+                & _tolerance(pl.col("billed_credits"), upper, abs_tol=abs_tol, rel_tol=rel_tol)
+                & ~pl.col("billed_credits").fill_null(0).is_between(pl.col("metrics_credits").fill_null(0), upper)
+            )
+        )
     lag = pl.col("day") > pl.lit(newest_metrics_day) if newest_metrics_day else pl.lit(False)
     cause = (
         pl.when(~pl.col("over_tolerance"))
@@ -88,7 +106,9 @@ def reconcile_days(
         .then(pl.lit(CAUSES["no_credit_field"]))
         .otherwise(pl.lit(CAUSES["unexplained"]))
     )
-    return out.with_columns(cause=cause).sort("day").collect()
+    cols = ["day", "metrics_credits", "metrics_rows_without_credits", "billed_credits"]
+    cols += ["shared_credits"] if shared is not None else []
+    return out.with_columns(cause=cause).select(*cols, "difference", "over_tolerance", "cause").sort("day").collect()
 
 
 def login_aliases(
@@ -330,6 +350,68 @@ def billing_attribution(
     )
 
 
+# where each user of an organization's metrics holds a licence, as the organization's bill sees it
+LICENCES = {
+    "here": "licence from this organization only",
+    "shared": "licences from this and another organization (GitHub bills one of them, chosen each month)",
+    "elsewhere": "licence from another organization only (billed there)",
+    "no_roster": "on no current seat roster (a seat since removed: billed by whichever organization held it)",
+}
+
+
+def org_licences(
+    user_day: pl.DataFrame | pl.LazyFrame, seats: pl.DataFrame | pl.LazyFrame, *, organization: str
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """An organization's metrics by where each user's licence comes from, so its bill is compared like with like.
+
+    GitHub's organization metrics count a user in every organization they belong to, while the organization's
+    bill covers the licences it grants; a user with licences from several organizations is billed to one of them,
+    "chosen at random each month" (GitHub Docs, cost centres: https://docs.github.com/en/billing/concepts/cost-centers).
+    The licences are read from the seat rosters of every scope (``organization`` of each seat row; an
+    organization's own roster lists the seats it assigns).
+
+    Returns ``user_day`` with ``licence`` (a key of :data:`LICENCES`), lazy, and per licence kind ``licence,
+    users, users_with_credits, credits`` (credits null when no row carries the field)."""
+    rows = _lazy(seats).select(
+        "user_id",
+        org=pl.coalesce(
+            pl.col("organization"),
+            pl.when(pl.col("scope").str.starts_with("org:")).then(pl.col("scope").str.slice(4)),
+        ),
+    )
+    holders = (
+        rows.filter(pl.col("org").is_not_null())
+        .group_by("user_id")
+        .agg(here=(pl.col("org") == organization).any(), elsewhere=(pl.col("org") != organization).any())
+    )
+    licence = (
+        pl.when(pl.col("here").is_null())
+        .then(pl.lit("no_roster"))
+        .when(pl.col("here") & pl.col("elsewhere"))
+        .then(pl.lit("shared"))
+        .when(pl.col("here"))
+        .then(pl.lit("here"))
+        .otherwise(pl.lit("elsewhere"))
+    )
+    days = (
+        _lazy(user_day).join(holders, on="user_id", how="left").with_columns(licence=licence).drop("here", "elsewhere")
+    )
+    per_user = days.group_by("licence", "user_id").agg(
+        credits=pl.when(pl.col("ai_credits_used").is_not_null().any()).then(pl.col("ai_credits_used").sum())
+    )
+    summary = (
+        per_user.group_by("licence")
+        .agg(
+            users=pl.len(),
+            users_with_credits=(pl.col("credits") > 0).sum(),
+            credits=pl.when(pl.col("credits").is_not_null().any()).then(pl.col("credits").sum()),
+        )
+        .collect()
+    )
+    order = pl.DataFrame({"licence": list(LICENCES)})
+    return days, order.join(summary, on="licence", how="left").filter(pl.col("users").is_not_null())
+
+
 def differences(days: pl.DataFrame) -> pl.DataFrame:
     """The days of :func:`reconcile_days` over the tolerance."""
     return days.filter(pl.col("over_tolerance")).drop("over_tolerance")
@@ -527,28 +609,74 @@ def scenarios(
     )
 
 
-def model_comparison(billing: pl.DataFrame | pl.LazyFrame, estimated: pl.DataFrame) -> pl.DataFrame:
-    """Billing's credits per model next to the metrics-side *estimate* (the value report's regression, since
-    ``ai_credits_used`` is not split by model): ``model, billed_credits, billed_share, estimated_credits,
-    estimated_share, share_difference``. A model on one side only is kept."""
-    billed = (
-        _lazy(billing)
-        .filter(pl.col("is_ai_credit") & pl.col("model").is_not_null())
+def billed_by_model(billing_usage: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Billed gross AI credits per model (``model, billed_credits``) from the ``billing_usage`` view (API items and
+    usage-report CSV rows) or from the billing API's own ``billing_ai_credit`` table, whose AI-credit lines are
+    picked and counted by gross quantity as the view does (``store.is_ai_credit``). Lines without a model are not
+    a model's."""
+    lazy = _lazy(billing_usage)
+    if "is_ai_credit" not in lazy.collect_schema().names():  # billing_ai_credit: the API's items as stored
+        ai = is_ai_credit(pl.col("sku"), pl.col("unit_type"), pl.col("price_per_unit"))
+        lazy = lazy.with_columns(is_ai_credit=ai, credits=pl.when(ai).then(pl.col("gross_quantity")))
+    return (
+        lazy.filter(pl.col("is_ai_credit") & pl.col("model").is_not_null())
         .group_by("model")
         .agg(billed_credits=pl.col("credits").sum())
         .collect()
     )
-    est = estimated.filter(pl.col("kind") == "model").select(model="name", estimated_credits="credits")
+
+
+MODEL_COMPARISON_SCHEMA = {
+    "model": pl.String,
+    "billed_credits": pl.Float64,
+    "billed_share": pl.Float64,
+    "estimated_credits": pl.Float64,
+    "estimated_low": pl.Float64,
+    "estimated_high": pl.Float64,
+    "estimated_share": pl.Float64,
+    "difference": pl.Float64,
+    "share_difference": pl.Float64,
+}
+
+
+def model_comparison(billing_usage: pl.DataFrame | pl.LazyFrame, estimated: pl.DataFrame) -> pl.DataFrame:
+    """Billing's credits per model (:func:`billed_by_model`: the ``billing_usage`` view or the ``billing_ai_credit``
+    table) next to the metrics-side *estimate* (``ai_credits_used`` is not split by model): ``estimated`` is
+    ``value.credit_split(...).credits`` (``kind, name, estimated_credits, estimated_low, estimated_high``; its
+    model rows are used). Returns :data:`MODEL_COMPARISON_SCHEMA`: ``difference`` = billed − estimated credits,
+    ``share_difference`` = billed − estimated share. A model on one side only is kept."""
+    billed = billed_by_model(billing_usage)
+    bounds = [c for c in ("estimated_low", "estimated_high") if c in estimated.columns]
+    est = (
+        estimated.filter(pl.col("kind") == "model")
+        .select("estimated_credits", *bounds, model="name")
+        .with_columns(
+            pl.lit(None, dtype=pl.Float64).alias(c) for c in ("estimated_low", "estimated_high") if c not in bounds
+        )
+    )
     return (
         billed.join(est, on="model", how="full", coalesce=True)
         .with_columns(
             billed_share=pl.col("billed_credits") / pl.col("billed_credits").sum(),
             estimated_share=pl.col("estimated_credits") / pl.col("estimated_credits").sum(),
         )
-        .with_columns(share_difference=pl.col("billed_share") - pl.col("estimated_share"))
-        .select("model", "billed_credits", "billed_share", "estimated_credits", "estimated_share", "share_difference")
+        .with_columns(
+            difference=pl.col("billed_credits") - pl.col("estimated_credits"),
+            share_difference=pl.col("billed_share").fill_null(0) - pl.col("estimated_share").fill_null(0),
+        )
+        .select(list(MODEL_COMPARISON_SCHEMA))
+        .cast(MODEL_COMPARISON_SCHEMA)  # type: ignore[arg-type]
         .sort("billed_credits", descending=True, nulls_last=True)
     )
+
+
+def share_error(comparison: pl.DataFrame) -> float | None:
+    """The estimate's error against billing's split: the sum over models of the absolute difference between the
+    billed and the estimated share (0 = the same split, 2 = no overlap; a model on one side counts its whole
+    share). None when billing has no per-model rows or there is no estimate."""
+    if comparison["billed_credits"].drop_nulls().len() == 0 or comparison["estimated_credits"].drop_nulls().len() == 0:
+        return None
+    return float(comparison["share_difference"].abs().sum())
 
 
 def seat_cost_by_user(

@@ -252,7 +252,8 @@ def intensity_design(
     user_feature_day: pl.DataFrame | pl.LazyFrame,
     user_model_feature_day: pl.DataFrame | pl.LazyFrame,
 ) -> pl.LazyFrame:
-    """One row per user-day with credits, as a lazy query: ``day``, ``ai_credits_used`` and the regressors — code
+    """One row per user-day with credits, as a lazy query: ``day``, ``user_id``, ``ai_credits_used`` and the
+    regressors — code
     generations per feature (``feature:<name>``) and user-initiated interactions per model (``model:<name>``).
     Lazy: :func:`credit_intensity` reads it as sums (at 100,000 seats a quarter is millions of rows)."""
     key = ["day", "user_id"]  # one scope: a report reads its own
@@ -261,7 +262,7 @@ def intensity_design(
     base = _lazy(user_day).filter(pl.col("ai_credits_used").is_not_null()).select(*key, "ai_credits_used")
     out = base.join(feat, on=key, how="left").join(model, on=key, how="left")
     regressors = sorted(c for c in out.collect_schema().names() if ":" in c)
-    return out.select("day", "ai_credits_used", pl.col(regressors).fill_null(0).cast(pl.Float64))
+    return out.select("day", "user_id", "ai_credits_used", pl.col(regressors).fill_null(0).cast(pl.Float64))
 
 
 def _per_user_day(breakdown: pl.LazyFrame, key: list[str], by: str, measure: str) -> pl.LazyFrame:
@@ -282,8 +283,9 @@ class IntensityFit:
     held-out days, mean absolute error on held-out days, the share of the fitted user-days' credits the fit
     accounts for (None when not computable), the number of fitted user-day rows, ``no_detail_share``: the
     share of all credits on user-days with no activity counts (server-side users, GitHub's 2026-06-15 change),
-    which no regression on activity can attribute and which the fit leaves out (None without credits), and
-    ``activity``: each regressor's total over the fitted user-days (for :func:`attributed_credits`)."""
+    which no regression on activity can attribute and which the fit leaves out (None without credits),
+    ``activity``: each regressor's total over the fitted user-days (for :func:`attributed_credits`), and
+    ``credits``: all credits of the design's user-days, with activity detail or without."""
 
     coefficients: pl.DataFrame
     r2_train: float | None
@@ -293,12 +295,18 @@ class IntensityFit:
     rows: int
     no_detail_share: float | None = None
     activity: dict[str, float] = field(default_factory=dict)
+    credits: float = 0.0
 
 
 def credit_intensity(
-    design: pl.DataFrame | pl.LazyFrame, *, holdout_every: int = 5, chunk_days: int | None = None
+    design: pl.DataFrame | pl.LazyFrame,
+    *,
+    kind: str | None = None,
+    holdout_every: int = 5,
+    chunk_days: int | None = None,
 ) -> IntensityFit:
-    """Non-negative least squares of daily credits on feature generations and model interactions.
+    """Non-negative least squares of daily credits on feature generations and model interactions (``kind``
+    ``"model"`` or ``"feature"``: on that kind's regressors alone, as :func:`credit_split` fits them).
 
     Days are split by calendar day: every ``holdout_every``-th day is held out. An *estimate* of each feature's
     and model's credit intensity — never a billed split.
@@ -309,8 +317,24 @@ def credit_intensity(
     minimiser as the NNLS on the rows. Memory is O(regressors²), not O(user-days); with ``chunk_days`` the sums
     are taken that many days at a time and added (the design's joins then never hold the whole period).
     """
+    return _intensity(design, kind=kind, holdout_every=holdout_every, chunk_days=chunk_days)[0]
+
+
+def _intensity(
+    design: pl.DataFrame | pl.LazyFrame,
+    *,
+    kind: str | None,
+    holdout_every: int,
+    chunk_days: int | None,
+    by_user: bool = False,
+) -> tuple[IntensityFit, pl.DataFrame | None]:
+    """:func:`credit_intensity`, and with ``by_user`` the sufficient statistics of the fitted user-days per user
+    and split (``user_id, test, n, y, x<i>, m<i>, xy<i>, g<pair>``; they add up to the fit's): what the
+    bootstrap of :func:`credit_split` resamples."""
     lazy = _lazy(design)
-    regressors = [c for c in lazy.collect_schema().names() if ":" in c]
+    names = lazy.collect_schema().names()
+    regressors = [c for c in names if ":" in c and (kind is None or c.startswith(f"{kind}:"))]
+    by_user = by_user and "user_id" in names
     # a user-day with credits but no activity counts says nothing about what activity costs: left out of the fit
     # (with it the estimates are unbiased but the R² and the share accounted for fall by its credits)
     detail = pl.sum_horizontal(regressors) > 0 if regressors else pl.lit(False)
@@ -320,10 +344,11 @@ def credit_intensity(
     test = ((pl.col("day") - pl.lit(first)).dt.total_days() % holdout_every) == holdout_every - 1
     pairs = [(a, b) for i, a in enumerate(regressors) for b in regressors[i:]]
     windows = day_windows(lazy, chunk_days, span=span)
+    keys = ["user_id", "detail", "test"] if by_user else ["detail", "test"]
     partial = [
         lazy.filter(window)
         .with_columns(detail=detail, test=test)
-        .group_by("detail", "test")
+        .group_by(keys)
         .agg(
             n=pl.len(),
             y=y.sum(),
@@ -337,14 +362,11 @@ def credit_intensity(
         for window in windows
     ]
     maxima = [f"m{i}" for i in range(len(regressors))]
+    per = pl.concat(partial).group_by(keys).agg(pl.col(maxima).max(), pl.exclude(*keys, *maxima).sum())
     stats = (
-        pl.concat(partial)
-        .group_by("detail", "test")
-        .agg(
-            pl.col(maxima).max(),
-            pl.exclude("detail", "test", *maxima).sum(),
-        )
+        per.group_by("detail", "test").agg(pl.col(maxima).max(), pl.exclude(*keys, *maxima).sum()) if by_user else per
     )
+    per_user = per.filter(pl.col("detail")).drop("detail") if by_user else None
     total = float(stats["y"].sum() or 0.0)
     no_detail = float(stats.filter(~pl.col("detail"))["y"].sum() or 0.0)
     no_detail_share = no_detail / total if total else None
@@ -352,7 +374,7 @@ def credit_intensity(
     rows = int(fitted_rows["n"].sum() or 0)
     if rows < 20 or not regressors:
         empty = pl.DataFrame(schema=COEFFICIENTS_SCHEMA)
-        return IntensityFit(empty, None, None, None, None, rows, no_detail_share)
+        return IntensityFit(empty, None, None, None, None, rows, no_detail_share, credits=total), None
     k = len(regressors)
 
     def split(is_test: bool) -> dict[str, Any]:
@@ -368,24 +390,12 @@ def credit_intensity(
                 "m": np.zeros(k),
             }
         row = part.row(0, named=True)
-        g = np.zeros((k, k))
-        for idx, (a, b) in enumerate(pairs):
-            i, j = regressors.index(a), regressors.index(b)
-            g[i, j] = g[j, i] = row[f"g{idx}"]
+        g = _gram(np.array([[row[f"g{idx}"] or 0.0 for idx in range(len(pairs))]]), regressors, pairs)[0]
         vec = {p: np.array([row[f"{p}{i}"] or 0.0 for i in range(k)], dtype=float) for p in ("x", "xy", "m")}
         return {"n": row["n"], "y": row["y"] or 0.0, "yy": row["yy"] or 0.0, "g": g, **vec}
 
     train, held = split(False), split(True)
-    scale = np.maximum(train["m"], 1.0)  # column scaling keeps the problem well conditioned
-    gram = train["g"] / np.outer(scale, scale)
-    used = np.diag(gram) > 0  # a regressor never non-zero on training days gets coefficient 0
-    coef = np.zeros(k)
-    if used.any():
-        sub_gram = gram[np.ix_(used, used)]
-        chol = np.linalg.cholesky(sub_gram + np.eye(used.sum()) * 1e-12 * np.trace(sub_gram))
-        z = np.linalg.solve(chol, (train["xy"] / scale)[used])
-        solved, _ = nnls(chol.T, z, maxiter=50 * k)
-        coef[used] = solved / scale[used]
+    coef = _nnls_from_sums(train["g"], train["xy"], np.maximum(train["m"], 1.0))
 
     def r2(s: dict[str, Any]) -> float | None:
         if s["n"] < 2:
@@ -406,7 +416,7 @@ def credit_intensity(
     activity = train["x"] + held["x"]
     y_fitted = train["y"] + held["y"]
     kinds = [r.split(":", 1) for r in regressors]
-    return IntensityFit(
+    fit = IntensityFit(
         coefficients=pl.DataFrame(
             {"kind": [k for k, _ in kinds], "name": [n for _, n in kinds], "credits_per_event": coef}
         ).sort("kind", "credits_per_event", descending=[False, True]),
@@ -417,7 +427,149 @@ def credit_intensity(
         rows=rows,
         no_detail_share=no_detail_share,
         activity=dict(zip(regressors, activity.tolist(), strict=True)),
+        credits=total,
     )
+    return fit, per_user
+
+
+def _gram(pair_sums: np.ndarray, regressors: list[str], pairs: list[tuple[str, str]]) -> np.ndarray:
+    """Rows of upper-triangle sums (``g<pair>``) as symmetric XᵀX matrices, one per row (``rows × k × k``)."""
+    k = len(regressors)
+    pos = {r: i for i, r in enumerate(regressors)}
+    i = np.array([pos[a] for a, _ in pairs], dtype=int)
+    j = np.array([pos[b] for _, b in pairs], dtype=int)
+    out = np.zeros((pair_sums.shape[0], k, k))
+    out[:, i, j] = pair_sums
+    out[:, j, i] = pair_sums
+    return out
+
+
+def _nnls_from_sums(gram: np.ndarray, xy: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The non-negative ``c`` minimising ‖Xc − y‖² from XᵀX and Xᵀy, columns scaled by ``scale`` (which keeps the
+    problem well conditioned); a regressor never non-zero gets coefficient 0."""
+    k = xy.size
+    scaled = gram / np.outer(scale, scale)
+    used = np.diag(scaled) > 0
+    coef = np.zeros(k)
+    if used.any():
+        sub_gram = scaled[np.ix_(used, used)]
+        chol = np.linalg.cholesky(sub_gram + np.eye(used.sum()) * 1e-12 * np.trace(sub_gram))
+        z = np.linalg.solve(chol, (xy / scale)[used])
+        solved, _ = nnls(chol.T, z, maxiter=50 * k)
+        coef[used] = solved / scale[used]
+    return coef
+
+
+SPLIT_SCHEMA = {
+    "kind": pl.String,
+    "name": pl.String,
+    "estimated_credits": pl.Float64,
+    "estimated_share": pl.Float64,
+    "estimated_low": pl.Float64,
+    "estimated_high": pl.Float64,
+}
+
+
+@dataclass(frozen=True)
+class CreditSplit:
+    """All credits of the period split across one kind of driver (``"model"`` or ``"feature"``): ``credits``
+    (:data:`SPLIT_SCHEMA`, one row per model or feature, summing to ``total``) from ``fit``, the regression on
+    that kind alone, with bootstrap 90 % intervals over ``iterations`` resamples of users (none when 0)."""
+
+    kind: str
+    fit: IntensityFit
+    credits: pl.DataFrame
+    total: float
+    iterations: int
+
+
+def credit_split(
+    design: pl.DataFrame | pl.LazyFrame,
+    *,
+    kind: str,
+    iterations: int = 200,
+    seed: int = 0,
+    holdout_every: int = 5,
+    chunk_days: int | None = None,
+    budget: int = 1 << 22,
+) -> CreditSplit:
+    """Estimated credits per model (``kind="model"``) or per feature (``"feature"``) covering *all* credits.
+
+    One fit per kind: in a fit with both, a user-day's credits are shared between its features and its models,
+    so neither kind's rows add up to the credits (billing splits every credit by model; a feature split is
+    another view of the same credits). Each driver's share is coefficient × activity over the fitted user-days;
+    the credits of user-days without activity detail are split in the same shares, so the rows sum to the
+    period's credits. The 90 % interval resamples users (with replacement, seeded): their sufficient statistics
+    are summed per resample with multinomial weights (vectorised, drawn in blocks of at most ``budget`` weights)
+    and each resample is one small NNLS on ``regressors × regressors`` sums — ``iterations`` refits, never a pass
+    over the rows. A design without ``user_id`` gets no interval.
+    """
+    fit, per_user = _intensity(
+        design, kind=kind, holdout_every=holdout_every, chunk_days=chunk_days, by_user=iterations > 0
+    )
+    regressors = list(fit.activity)
+    if not regressors:
+        return CreditSplit(kind, fit, pl.DataFrame(schema=SPLIT_SCHEMA), fit.credits, 0)
+    coef_of = {f"{k}:{n}": c for k, n, c in fit.coefficients.iter_rows()}
+    coef = np.array([coef_of[c] for c in regressors])
+    activity = np.array(list(fit.activity.values()))
+    contribution = coef * activity
+    share = contribution / contribution.sum() if contribution.sum() > 0 else np.full(coef.size, np.nan)
+    low = high = np.full(coef.size, np.nan)
+    drawn = 0
+    if per_user is not None and per_user.height and iterations > 0:
+        low, high = _bootstrap_shares(per_user, regressors, iterations=iterations, seed=seed, budget=budget)
+        drawn = iterations
+    out = pl.DataFrame(
+        {
+            "kind": [c.split(":", 1)[0] for c in regressors],
+            "name": [c.split(":", 1)[1] for c in regressors],
+            "estimated_credits": share * fit.credits,
+            "estimated_share": share,
+            "estimated_low": low * fit.credits,
+            "estimated_high": high * fit.credits,
+        },
+        schema=SPLIT_SCHEMA,
+    ).with_columns(pl.col(pl.Float64).fill_nan(None))
+    return CreditSplit(kind, fit, out.sort("estimated_credits", descending=True), fit.credits, drawn)
+
+
+def _bootstrap_shares(
+    per_user: pl.DataFrame, regressors: list[str], *, iterations: int, seed: int, budget: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 5th and 95th percentiles of each regressor's share of the fitted credits over ``iterations`` resamples
+    of users (:func:`credit_split`)."""
+    k = len(regressors)
+    pairs = [(a, b) for i, a in enumerate(regressors) for b in regressors[i:]]
+    train = ~pl.col("test")
+    users = (
+        per_user.group_by("user_id")
+        .agg(
+            *[pl.col(f"g{p}").filter(train).sum() for p in range(len(pairs))],
+            *[pl.col(f"xy{i}").filter(train).sum() for i in range(k)],
+            *[pl.col(f"x{i}").sum() for i in range(k)],  # activity over training and held-out days, as the fit's
+        )
+        .sort("user_id")
+    )  # a fixed order: the seeded draws resample the same users each run
+    train_max = per_user.filter(train).select(pl.col(f"m{i}").max() for i in range(k))
+    scale = np.maximum(np.nan_to_num(train_max.to_numpy()[0].astype(float)), 1.0)
+    gram = _gram(users.select(f"g{p}" for p in range(len(pairs))).to_numpy().astype(float), regressors, pairs)
+    gram = gram.reshape(users.height, k * k)
+    xy = users.select(f"xy{i}" for i in range(k)).to_numpy().astype(float)
+    act = users.select(f"x{i}" for i in range(k)).to_numpy().astype(float)
+    n = users.height
+    rng = np.random.default_rng(seed)
+    step = max(1, budget // n)
+    shares = np.full((iterations, k), np.nan)
+    for lo in range(0, iterations, step):  # blocks of resamples, not rows
+        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=min(step, iterations - lo)).astype(float)
+        g_b, xy_b, act_b = weights @ gram, weights @ xy, weights @ act
+        for b in range(weights.shape[0]):  # one NNLS of k × k sums per resample
+            c = _nnls_from_sums(g_b[b].reshape(k, k), xy_b[b], scale) * act_b[b]
+            if c.sum() > 0:
+                shares[lo + b] = c / c.sum()
+    low, high = np.nanpercentile(shares, [5, 95], axis=0)
+    return low, high
 
 
 def attributed_credits(fit: IntensityFit) -> pl.DataFrame:

@@ -16,11 +16,10 @@ from typing import Any
 
 import polars as pl
 
-from .. import budgets, charts, cost_centers, metrics, spend, store, teams, value
+from .. import budgets, charts, cost_centers, metrics, spend, store, teams
 from ..errors import NotInCache
 from ..outlook import horizons
 from .common import (
-    CHUNK_DAYS,
     cost_outlook,
     forecast_accuracy,
     forecast_story,
@@ -34,6 +33,7 @@ from .context import Report
 from .html import fmt_num
 from .privacy import protect
 from .section import Chart, Section, Table, Tile, Tiles, section
+from .value_per_credit import model_credits, model_story
 
 # the user_day columns the spend report reads (collected once per window)
 USER_DAY = ("scope", "day", "user_id", "user_login", "ai_credits_used")
@@ -113,11 +113,75 @@ def _billing_note(r: Report, bills: pl.DataFrame) -> str:
     return f"Billing rows: {bills.height:,} ({sources})."
 
 
+# licences an organization's bill may or may not carry (spend.LICENCES): the band around its certain part
+UNCERTAIN_LICENCES = ("shared", "no_roster")
+
+
+def _licences(r: Report) -> tuple[pl.LazyFrame, pl.DataFrame] | None:
+    """An organization's metrics by where each user's licence comes from (:func:`spend.org_licences`), so its bill
+    is compared like with like; None for an enterprise (it bills everyone) or without a seat roster."""
+    if not r.scope.startswith("org:") or not r.fetched("seats"):
+        return None
+    org = r.scope.split(":", 1)[1]
+    return r.memo(
+        "spend.licences",
+        lambda: spend.org_licences(_usage(r), r.frame("seats", all_scopes=True), organization=org),
+    )
+
+
+def _compared_usage(r: Report) -> pl.DataFrame | pl.LazyFrame:
+    """The metrics the scope's bill is compared with: an organization's without users licensed only elsewhere."""
+    found = _licences(r)
+    return _usage(r) if found is None else found[0].filter(pl.col("licence") != "elsewhere")
+
+
 def _days(r: Report) -> pl.DataFrame:
     s = settings(r)
-    return r.memo(
-        "spend.days",
-        lambda: spend.reconcile_days(_usage(r), _bills(r), newest_metrics_day=r.end, abs_tol=s.tolerance_credits),
+
+    def compute() -> pl.DataFrame:
+        found = _licences(r)
+        if found is None:
+            return spend.reconcile_days(_usage(r), _bills(r), newest_metrics_day=r.end, abs_tol=s.tolerance_credits)
+        days = found[0]
+        return spend.reconcile_days(
+            days.filter(pl.col("licence") == "here"),
+            _bills(r),
+            newest_metrics_day=r.end,
+            abs_tol=s.tolerance_credits,
+            shared=days.filter(pl.col("licence").is_in(UNCERTAIN_LICENCES)),
+        )
+
+    return r.memo("spend.days", compute)
+
+
+def licence_story(r: Report) -> str:
+    """The multi-organization difference, once, in numbers (empty for an enterprise or without a roster)."""
+    found = _licences(r)
+    if found is None:
+        return ""
+    org = r.scope.split(":", 1)[1]
+    rows = {row["licence"]: row for row in found[1].iter_rows(named=True)}
+
+    def part(key: str, text: str) -> str:
+        row = rows.get(key)
+        if row is None or not row["users"]:
+            return ""
+        who = "1 user active here" if row["users"] == 1 else f"{row['users']:,} users active here"
+        return f" {who} ({fmt_num(row['credits'])} credits) {text}."
+
+    here = rows.get("here")
+    return (
+        f"Like with like: {org}'s bill covers the licences it grants, while its metrics count every member "
+        f"(a user in every organization they belong to). The bill is compared with the "
+        f"{0 if here is None else here['users']:,} users whose only licence is from {org} "
+        f"({fmt_num(None if here is None else here['credits'])} credits)."
+        + part("elsewhere", "hold their licence through another organization (billed there, left out)")
+        + part(
+            "shared",
+            "also hold a licence from another organization; GitHub bills each to one of their organizations, "
+            "chosen each month, so a day's bill up to their credits above the compared figure is no difference",
+        )
+        + part("no_roster", "on no current seat roster (seats since removed) count the same way")
     )
 
 
@@ -133,7 +197,7 @@ def _users(r: Report) -> pl.DataFrame:
     return r.memo(
         "spend.users",
         lambda: spend.reconcile_users(
-            _usage(r), _bills(r), newest_metrics_day=r.end, abs_tol=s.tolerance_credits, aliases=_aliases(r)
+            _compared_usage(r), _bills(r), newest_metrics_day=r.end, abs_tol=s.tolerance_credits, aliases=_aliases(r)
         ),
     )
 
@@ -442,6 +506,7 @@ def reconciliation(r: Report) -> Section:
     bills, days, users = _bills(r), _days(r), _users(r)
     story: list[str] = [_billing_note(r, bills)]
     if days.height:
+        story.append(licence_story(r))
         over = days.filter(pl.col("over_tolerance"))
         story.append(f"{days.height} days compared; {over.height} differ by more than the tolerance.")
         causes = over.group_by("cause").len().sort("len", descending=True)
@@ -456,7 +521,21 @@ def reconciliation(r: Report) -> Section:
         ),
         _user_differences(r, users),
         Table(spend.gross_to_net(bills), empty="Gross, discount and net need billing data."),
+        figures=licence_figures(r),
     )
+
+
+def licence_figures(r: Report) -> dict[str, Any] | None:
+    """``summary.json``'s ``licences`` of an organization (users and credits per licence kind, see
+    :data:`spend.LICENCES`); None for an enterprise or without a seat roster."""
+    found = _licences(r)
+    if found is None:
+        return None
+    return {
+        "licences": {
+            row["licence"]: {"users": row["users"], "credits": row["credits"]} for row in found[1].iter_rows(named=True)
+        }
+    }
 
 
 def billing_per_user(r: Report) -> Section:
@@ -494,15 +573,13 @@ def billing_per_user(r: Report) -> Section:
 
 
 def models(r: Report) -> Section:
-    """Billing's credits per model next to the value report's regression estimate (an estimate, not a match)."""
-    design = value.intensity_design(
-        _usage(r).lazy(),
-        # aggregated from the scans: the breakdowns are several rows per user-day
-        r.scan("user_feature_day", columns=value.DESIGN_COLUMNS["user_feature_day"]),
-        r.scan("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]),
+    """Billing's credits per model over the report's days, the estimate beside it and their difference (the value
+    report's :func:`value_per_credit.model_credits`)."""
+    found = model_credits(r, _usage(r))
+    return section(
+        model_story(found),
+        Table(found.table if found.billed else found.table.clear(), empty="No per-model billing rows."),
     )
-    estimated = value.attributed_credits(value.credit_intensity(design, chunk_days=CHUNK_DAYS))
-    return section(Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows."))
 
 
 def pool(r: Report) -> Section:

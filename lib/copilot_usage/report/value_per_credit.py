@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .. import charts, github_changes, value
+from .. import charts, github_changes, spend, value
 from .attribution import team_days_query
 from .common import CHUNK_DAYS, FULL_TABLE_MAX, monthly_pools
 from .context import Report
@@ -120,12 +120,14 @@ def per_scope(r: Report) -> pl.DataFrame:
     )
 
 
-def design(r: Report) -> pl.LazyFrame:
-    """The regression's design as a lazy query (read as sums by :func:`value.credit_intensity`)."""
+def design(r: Report, frame: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """The regression's design as a lazy query (read as sums by :func:`value.credit_intensity`), from ``frame``:
+    the report's user-days (another report passes the ones it read; the design needs ``day, user_id,
+    ai_credits_used``), :func:`usage` by default."""
     return r.memo(
         "value.design",
         lambda: value.intensity_design(
-            usage(r),
+            usage(r) if frame is None else frame,
             # aggregated from the scans: the breakdowns are several rows per user-day (over 20 M at 100,000 seats)
             r.scan("user_feature_day", columns=value.DESIGN_COLUMNS["user_feature_day"]),
             r.scan("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]),
@@ -135,6 +137,55 @@ def design(r: Report) -> pl.LazyFrame:
 
 def fit(r: Report) -> value.IntensityFit:
     return r.memo("value.fit", lambda: value.credit_intensity(design(r), chunk_days=CHUNK_DAYS))
+
+
+# resamples of users for the credit splits' intervals: each is one small NNLS (a bounded number of refits)
+SPLIT_REFITS = 200
+
+
+def split(r: Report, kind: str, frame: pl.DataFrame | None = None) -> value.CreditSplit:
+    """All credits of the period split by model or by feature, each kind fitted on its own, with intervals
+    (``frame``: see :func:`design`)."""
+    s = settings(r)
+    return r.memo(
+        f"value.split {kind}",
+        lambda: value.credit_split(
+            design(r, frame),
+            kind=kind,
+            iterations=min(s.bootstrap_iterations, SPLIT_REFITS),
+            seed=s.seed,
+            chunk_days=CHUNK_DAYS,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ModelCredits:
+    """Credits per model: billing's split where it has one (``billed``), the estimate beside it
+    (:func:`spend.model_comparison`), the estimate's error against billing (sum of absolute share differences)."""
+
+    table: pl.DataFrame
+    split: value.CreditSplit
+    billed: bool
+    error: float | None
+
+
+def model_credits(r: Report, frame: pl.DataFrame | None = None) -> ModelCredits:
+    """The period's credits per model: billed (the ``billing_usage`` view over the report's own days, like with
+    like) next to the estimate; shared by the value and spend reports (``frame``: see :func:`design`)."""
+
+    def compute() -> ModelCredits:
+        est = split(r, "model", frame)
+        bills = (
+            r.frame_between("billing_usage", r.start, r.end)
+            if r.fetched("billing_usage")
+            else pl.DataFrame(schema={"is_ai_credit": pl.Boolean, "model": pl.String, "credits": pl.Float64})
+        )
+        table = spend.model_comparison(bills, est.credits)
+        billed = table["billed_credits"].drop_nulls().len() > 0
+        return ModelCredits(table, est, billed, spend.share_error(table))
+
+    return r.memo("value.model_credits", compute)
 
 
 def unit_totals(r: Report) -> pl.DataFrame:
@@ -257,13 +308,73 @@ def intensity(r: Report) -> Section:
     changes = github_changes.bearing_on(
         r.register, list(INTENSITY_MEASURES), start=r.start, end=r.end, what="these estimates"
     )
+    models, features = model_credits(r), split(r, "feature")
     return section(
         _intensity_story(result),
         no_detail_sentence(result.no_detail_share),
         changes,
         Chart(charts.intensity(result.coefficients), data=result.coefficients),
-        Table(value.attributed_credits(result)),
+        model_story(models),
+        Table(_model_table(models), empty="No credits to split by model in this period."),
+        feature_story(features),
+        Table(
+            features.credits.drop("kind").rename({"name": "feature"}),
+            empty="No credits to split by feature in this period.",
+        ),
+        figures={"models": model_figures(models), "model_split_error": models.error},
     )
+
+
+def _model_table(models: ModelCredits) -> pl.DataFrame:
+    if models.billed:
+        return models.table
+    return models.table.select("model", "estimated_credits", "estimated_low", "estimated_high", "estimated_share")
+
+
+def model_figures(models: ModelCredits) -> list[dict[str, object]]:
+    """``summary.json``'s ``models``: billed and estimated credits per model (billed null without billing's split)."""
+    cols = ("model", "billed_credits", "estimated_credits", "estimated_low", "estimated_high")
+    return [{c: row[c] for c in cols} for row in models.table.iter_rows(named=True)]
+
+
+def model_story(models: ModelCredits) -> list[str]:
+    """Credits per model: billing's figure first where it has one, the estimate beside it and its stated error."""
+    est = models.split
+    if est.credits.height == 0:
+        return []
+    how = (
+        f"the estimate splits all {est.total:,.0f} credits of the period by each model's interactions alone "
+        "(one regression for models, another for features, so each split adds up to the total), with a 90% "
+        f"interval from {est.iterations} resamples of users"
+    )
+    if not models.billed:
+        return [
+            f"Credits per model: billing has no per-model split for this scope and period, so {how}. Its error "
+            "cannot be measured without billing's split."
+        ]
+    t = models.table
+    gap = t.sort(pl.col("share_difference").abs(), descending=True).row(0, named=True)
+    out = [
+        f"Credits per model: GitHub's bill splits every credit by model ({t['billed_credits'].sum():,.0f} credits "
+        f"billed on these days), so the billed figure is the one to use. Beside it, {how}."
+    ]
+    if models.error is not None:
+        out.append(
+            f"The estimate's model shares differ from billing's by {100 * models.error:.1f} percentage points in total (the sum of the "
+            f"absolute share differences); the largest gap is {gap['model']}: "
+            f"{(gap['estimated_share'] or 0):.1%} estimated, {(gap['billed_share'] or 0):.1%} billed."
+        )
+    return out
+
+
+def feature_story(features: value.CreditSplit) -> list[str]:
+    if features.credits.height == 0:
+        return []
+    return [
+        f"Credits per feature: GitHub bills by model, not by feature, so this is an estimate only: all "
+        f"{features.total:,.0f} credits split by each feature's code generations alone, with a 90% interval from "
+        f"{features.iterations} resamples of users."
+    ]
 
 
 def no_detail_sentence(share: float | None) -> list[str]:
@@ -303,7 +414,7 @@ def _intensity_story(result: value.IntensityFit) -> list[str]:
                 "GitHub's billing rules; check the data."
             )
         )
-    out.append("These are estimates from activity counts, not GitHub's billed split.")
+    out.append("These intensities are estimates from activity counts; credits per model as billed follow.")
     return out
 
 
