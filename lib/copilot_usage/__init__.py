@@ -1,6 +1,19 @@
-"""copilot_usage — fetch, cache and analyse GitHub Copilot usage metrics and AI-credit spend."""
+"""copilot_usage — fetch, cache and analyse GitHub Copilot usage metrics and AI-credit spend.
+
+Start with :class:`Cache`::
+
+    import copilot_usage
+
+    cache = copilot_usage.Cache()  # $COPILOT_USAGE_DATA, or the kit's sample cache
+    cache.scopes  # ("enterprise:octo-sim", "org:octo-sim-eng")
+    cache.top_users(scope="enterprise:octo-sim", n=5)
+    cache.scan("user_day", scope="enterprise:octo-sim", start="2026-10-01").collect()
+    cache.report("team_distribution", scope="enterprise:octo-sim").section("who_spends").table("units")
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .catalog import REPORTS, ReportKind, Scope
 from .errors import (
@@ -15,12 +28,30 @@ from .errors import (
     RateLimited,
 )
 
+from .datadir import find_data_dir
+
+if TYPE_CHECKING:
+    from .api import Cache, ReportData, SectionData, report_names, static
+
 __version__ = "0.1.0"
+_API = ("Cache", "ReportData", "SectionData", "report_names", "static")
+
+
+def __getattr__(name: str) -> Any:
+    """The analyst API, imported when first used (``import copilot_usage`` stays quick for the command line)."""
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    msg = f"module 'copilot_usage' has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 __all__ = [
     "REPORTS",
     "ApiError",
     "AuthError",
+    "Cache",
     "ConfigError",
     "CopilotUsageError",
     "DownloadError",
@@ -28,7 +59,12 @@ __all__ = [
     "NotFound",
     "NotInCache",
     "RateLimited",
+    "ReportData",
     "ReportKind",
     "Scope",
+    "SectionData",
     "__version__",
+    "find_data_dir",
+    "report_names",
+    "static",
 ]

@@ -491,7 +491,7 @@ def models(r: Report) -> Section:
         r.scan("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]),
     )
     estimated = value.attributed_credits(value.credit_intensity(design, chunk_days=CHUNK_DAYS))
-    return section(Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows."))
+    return section(Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows.", name="models"))
 
 
 def pool(r: Report) -> Section:
@@ -500,7 +500,12 @@ def pool(r: Report) -> Section:
     story = forecast_story(fc, pool=top, period_end=month_end(r.end), label="month", credit_price=r.prices.credit)
     return section(
         story,
-        Chart(charts.forecast(fc.daily, pool=top, events=r.events_for("credits")), data=fc.daily, needs=("seats",)),
+        Chart(
+            charts.forecast(fc.daily, pool=top, events=r.events_for("credits")),
+            data=fc.daily,
+            needs=("seats",),
+            name="month",
+        ),
     )
 
 
@@ -565,16 +570,18 @@ def idle_seats(r: Report) -> Section:
     columns = ("user_login", "plan_type", "organization", "status", "days_since_activity", "monthly_cost")
     return section(
         story,
-        Table(spend.idle_cost(idle, by="plan_type"), needs=("seats",)),
+        Table(spend.idle_cost(idle, by="plan_type"), needs=("seats",), name="by_plan"),
         Table(
             protect(spend.idle_cost(idle, by="organization"), r.audience, group_users="seats"),
             empty="No organization has k_min or more seats in a status.",
+            name="by_organization",
         ),
         Table(
             idle.filter(pl.col("reassignable")).select(columns) if idle.height else pl.DataFrame(),
             user_column="user_login",
             analyst_only=True,
             empty="No reassignable seat.",
+            name="reassignable",
         ),
     )
 
@@ -645,7 +652,7 @@ def outlook(r: Report) -> Section:
         "" if r.fetched("seats") else r.not_fetched("seats"),
     ]
     return section(
-        [s for s in story if s], Table(by_horizon.drop("planning_range")), figures={"forecast": forecast_summary(r)}
+        [s for s in story if s], Table(by_horizon.drop("planning_range"), name="horizons"), figures={"forecast": forecast_summary(r)}
     )
 
 
