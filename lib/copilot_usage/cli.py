@@ -505,7 +505,12 @@ def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:
     help="Parameter sets for `render all`.",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--notebooks-dir", type=click.Path(path_type=Path), default=Path("notebooks"), show_default=True)
+@click.option(
+    "--notebooks-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of report notebooks [default: the notebooks shipped with the kit].",
+)
 @click.option(
     "--format",
     "formats",
@@ -527,7 +532,7 @@ def render_cmd(
     params: tuple[tuple[str, str], ...],
     config: Path,
     out: Path,
-    notebooks_dir: Path,
+    notebooks_dir: Path | None,
     formats: str | None,
     paper: str,
     definitions: Path | None,
@@ -539,7 +544,9 @@ def render_cmd(
     written and the exit status stays 0; a notebook that fails exits 1.
     """
     from .errors import CopilotUsageError
-    from .render import parse_formats, render, render_all
+    from .render import NOTEBOOKS, parse_formats, render, render_all
+
+    folder = notebooks_dir or NOTEBOOKS
 
     if definitions is not None:  # the notebooks' `definitions` parameter, absolute: papermill runs elsewhere
         params = (*params, ("definitions", str(definitions.resolve())))
@@ -549,12 +556,13 @@ def render_cmd(
         raise click.UsageError(str(exc)) from exc
     if notebook == "all":
         results = render_all(
-            config, out, notebooks_dir=notebooks_dir, overrides=_parse_p(params), formats=chosen, paper=paper
+            config, out, notebooks_dir=folder, overrides=_parse_p(params), formats=chosen, paper=paper
         )
     else:
-        path = Path(notebook) if notebook.endswith(".ipynb") else notebooks_dir / f"{notebook}.ipynb"
+        path = Path(notebook) if notebook.endswith(".ipynb") else folder / f"{notebook}.ipynb"
         if not path.exists():
-            msg = f"no notebook {path}"
+            known = ", ".join(sorted(p.stem for p in folder.glob("*.ipynb"))) or "none"
+            msg = f"no notebook {path} (--notebooks-dir {folder} holds: {known})"
             raise click.UsageError(msg)
         try:
             results = [render(path, _parse_p(params), out, formats=chosen, paper=paper)]
@@ -564,6 +572,9 @@ def render_cmd(
 
 
 def _report_results(results: list[Any]) -> None:
+    if not results:
+        click.echo("error: 0 reports rendered (no entry in the config or no notebook found)", err=True)
+        raise SystemExit(1)
     failed = [r for r in results if r.error]
     for r in results:
         written = " ".join(str(p) for f, p in r.outputs.items() if f != "html")
@@ -639,15 +650,25 @@ def watch_cmd(
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/demo"), show_default=True)
-@click.option("--notebooks-dir", type=click.Path(path_type=Path), default=Path("notebooks"), show_default=True)
-def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebooks_dir: Path) -> None:
+@click.option(
+    "--notebooks-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of report notebooks [default: the notebooks shipped with the kit].",
+)
+def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebooks_dir: Path | None) -> None:
     """Simulated tenant on loopback → fetch → build → render every report (no token needed)."""
     import time
 
     from .demo import run_demo
+    from .render import NOTEBOOKS
 
+    folder = notebooks_dir or NOTEBOOKS
+    if not any(folder.glob("*.ipynb")):  # before a minute of fetching: "0 reports" is an error
+        msg = f"no report notebook in --notebooks-dir {folder}"
+        raise click.UsageError(msg)
     t0 = time.perf_counter()
-    results = run_demo(data_dir=data_dir, out_dir=out, notebooks_dir=notebooks_dir, seed=seed, users=users, days=days)
+    results = run_demo(data_dir=data_dir, out_dir=out, notebooks_dir=folder, seed=seed, users=users, days=days)
     for r in results:
         click.echo(" ".join(str(p) for p in r.outputs.values()))
     for message in dict.fromkeys(m for r in results for m in r.skipped.values()):
