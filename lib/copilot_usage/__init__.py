@@ -13,8 +13,6 @@ Start with :class:`Cache`::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .catalog import REPORTS, ReportKind, Scope
 from .errors import (
     ApiError,
@@ -28,24 +26,10 @@ from .errors import (
     RateLimited,
 )
 
+__version__ = "0.1.0"  # before the submodules: rawstore and the reports record it
+
+from .api import Cache, ReportData, SectionData, report_names, static
 from .datadir import find_data_dir
-
-if TYPE_CHECKING:
-    from .api import Cache, ReportData, SectionData, report_names, static
-
-__version__ = "0.1.0"
-_API = ("Cache", "ReportData", "SectionData", "report_names", "static")
-
-
-def __getattr__(name: str) -> Any:
-    """The analyst API, imported when first used (``import copilot_usage`` stays quick for the command line)."""
-    if name in _API:
-        from . import api
-
-        return getattr(api, name)
-    msg = f"module 'copilot_usage' has no attribute {name!r}"
-    raise AttributeError(msg)
-
 
 __all__ = [
     "REPORTS",

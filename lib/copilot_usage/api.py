@@ -10,22 +10,25 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib
+import importlib.util
 import inspect
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
-import polars as pl
-
-from . import charts, metrics, spend, store, value
 from .datadir import find_data_dir
 from .errors import ConfigError, NotInCache
-from .pricing import Prices
-from .report import attribution, common
-from .report.context import Report, make_report
-from .report.section import Section, Tile
+
+if TYPE_CHECKING:  # the heavy modules are imported when first used: ``import copilot_usage`` stays quick
+    import altair as alt
+    import polars as pl
+
+    from . import metrics
+    from .charts import StaticChart
+    from .pricing import Prices
+    from .report.context import Report
+    from .report.section import Section, Tile
 
 Day = str | dt.date | None
 NOTEBOOKS = Path(__file__).parent / "notebooks"  # the report notebooks shipped with the kit
@@ -64,6 +67,10 @@ class Cache:
     @functools.cached_property
     def scopes(self) -> tuple[str, ...]:
         """The scopes fetched into this cache, e.g. ``("enterprise:octo-sim", "org:octo-sim-eng")``."""
+        import polars as pl
+
+        from . import store
+
         for table in ("data_health", "user_day"):
             try:
                 found = store.scan(self.data_dir, table).select(pl.col("scope").unique()).collect()
@@ -75,6 +82,8 @@ class Cache:
     @functools.cached_property
     def tables(self) -> tuple[str, ...]:
         """The tables this cache holds, in the kit's order (``user_day``, ``seats``, …); read one with :meth:`scan`."""
+        from . import store
+
         held = []
         for table in store.TABLES:
             try:
@@ -88,6 +97,10 @@ class Cache:
         """``table`` as a lazy query: one scope's rows, days ``start``…``end`` inclusive (ISO strings or dates;
         monthly tables: the months they touch). ``scope`` may be left out when the cache holds one scope or the
         table has no scope column."""
+        import polars as pl
+
+        from . import store
+
         lazy = store.scan(self.data_dir, table, start=start, end=end)
         if "scope" not in lazy.collect_schema().names():
             return lazy
@@ -123,6 +136,8 @@ class Cache:
         return ReportData(name, self._context(name.replace("_", " ").capitalize(), scope, parameters))
 
     def _context(self, title: str, scope: str | None, parameters: dict[str, Any]) -> Report:
+        from .report.context import make_report
+
         given = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in parameters.items()}
         return make_report(title, data_dir=self.data_dir, scope=self._scope(scope, title), **given)
 
@@ -130,11 +145,17 @@ class Cache:
     def top_users(self, *, scope: str | None = None, start: Day = None, end: Day = None, n: int = 10) -> pl.DataFrame:
         """The ``n`` users with most AI credits: ``user_id, user_login, credits, active_days,
         credits_per_active_day, agent_days`` (unknown credits stay null and rank last)."""
+        from . import metrics
+
         return metrics.top_users(self.scan("user_day", scope=scope, start=start, end=end), n=n)
 
     def main_ide_and_model(self, *, scope: str | None = None, start: Day = None, end: Day = None) -> pl.DataFrame:
         """Each user's most-used IDE (by code-generation events) and model (by interactions): ``user_id,
         user_login, main_ide, main_model``; null where the user has no such rows."""
+        import polars as pl
+
+        from . import value
+
         scope = self._scope(scope, "main_ide_and_model")
         users = (
             self.scan("user_day", scope=scope, start=start, end=end)
@@ -172,6 +193,11 @@ class Cache:
         """Every seat holder of the newest roster with ``status`` (never used, inactive ``inactive_days``+ days,
         pending cancellation, active), ``reassignable`` and ``monthly_cost`` at ``prices`` (default: GitHub's list
         prices). ``as_of``: the day inactivity is counted to (default: the roster's snapshot day)."""
+        import polars as pl
+
+        from . import spend
+        from .pricing import Prices
+
         seats = self.scan("seats", scope=scope)
         prices = prices or Prices()
         day = _day(as_of) or seats.select(pl.col("snapshot_day").max()).collect().item()
@@ -186,6 +212,8 @@ class Cache:
     def included_pool(self, month: Day, *, scope: str | None = None) -> float:
         """The included AI credits of ``month`` (any day in it): the scope's seat holders × their plan's credits
         in force that month (promotional amounts before 2026-09-01)."""
+        from . import metrics
+
         day = _day(month)
         assert day is not None
         return metrics.included_pool(self.scan("seats", scope=scope), month=day.replace(day=1))
@@ -201,6 +229,8 @@ class Cache:
         if first is None or last is None or last < first:
             msg = f"forecast needs a period: start {start!r} and end {end!r}, start first"
             raise ConfigError(msg)
+        from .report import common
+
         r = self._context("Forecast", scope, {})
         return common.scope_forecast(r, first, last, pool=pool)
 
@@ -208,9 +238,9 @@ class Cache:
         """Which GitHub teams each active user was on, day by day: ``day, user_id, user_login, team, team_id,
         attributed_by`` (GitHub's daily user-teams rows first, then member lists; nested teams rolled up into
         their parents, so a user-day can be on several teams and team figures do not add up)."""
-        r = self._context(
-            "Teams", scope, {k: v for k, v in (("start", start), ("end", end)) if v is not None}
-        )
+        from .report import attribution
+
+        r = self._context("Teams", scope, {k: v for k, v in (("start", start), ("end", end)) if v is not None})
         logins = r.scan("user_day", columns=("day", "user_id", "user_login"))
         return (
             attribution.memberships(r)
@@ -271,11 +301,15 @@ class SectionData:
 
     def chart(self, name: str) -> pl.DataFrame:
         """The numbers behind chart ``name``, as the report's audience may see them (empty when it has none)."""
+        import polars as pl
+
         data = self._section.chart(name).shown(self._report.audience)
         return pl.DataFrame() if data is None else data
 
-    def picture(self, name: str) -> charts.StaticChart | None:
+    def picture(self, name: str) -> StaticChart | None:
         """Chart ``name`` to display offline (static SVG); None when the section drew no chart there (no data)."""
+        from . import charts
+
         spec = self._section.chart(name).spec
         return None if spec is None else charts.static(spec)
 
@@ -335,7 +369,7 @@ def _section_functions(module: ModuleType) -> list[tuple[str, Callable[[Report],
             continue
         sig = inspect.signature(fn)
         params = list(sig.parameters.values())
-        if sig.return_annotation not in ("Section", Section) or not params:
+        if sig.return_annotation != "Section" or not params:  # the report modules use postponed annotations
             continue
         if all(p.default is not inspect.Parameter.empty for p in params[1:]):
             out.append((name, fn))
@@ -343,7 +377,9 @@ def _section_functions(module: ModuleType) -> list[tuple[str, Callable[[Report],
     return sorted(out, key=lambda item: order[item[0]])
 
 
-def static(chart: alt.TopLevelMixin) -> charts.StaticChart:
+def static(chart: alt.TopLevelMixin) -> StaticChart:
     """Any Altair chart, displayed offline as static SVG (no Vega script from a CDN, no global renderer
     switched): make ``copilot_usage.static(chart)`` a cell's last line."""
+    from . import charts
+
     return charts.static(chart)

@@ -555,9 +555,7 @@ def render_cmd(
     except CopilotUsageError as exc:
         raise click.UsageError(str(exc)) from exc
     if notebook == "all":
-        results = render_all(
-            config, out, notebooks_dir=folder, overrides=_parse_p(params), formats=chosen, paper=paper
-        )
+        results = render_all(config, out, notebooks_dir=folder, overrides=_parse_p(params), formats=chosen, paper=paper)
     else:
         path = Path(notebook) if notebook.endswith(".ipynb") else folder / f"{notebook}.ipynb"
         if not path.exists():

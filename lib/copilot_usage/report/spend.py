@@ -491,7 +491,9 @@ def models(r: Report) -> Section:
         r.scan("user_model_feature_day", columns=value.DESIGN_COLUMNS["user_model_feature_day"]),
     )
     estimated = value.attributed_credits(value.credit_intensity(design, chunk_days=CHUNK_DAYS))
-    return section(Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows.", name="models"))
+    return section(
+        Table(spend.model_comparison(_bills(r), estimated), empty="No per-model billing rows.", name="models")
+    )
 
 
 def pool(r: Report) -> Section:
@@ -652,7 +654,9 @@ def outlook(r: Report) -> Section:
         "" if r.fetched("seats") else r.not_fetched("seats"),
     ]
     return section(
-        [s for s in story if s], Table(by_horizon.drop("planning_range"), name="horizons"), figures={"forecast": forecast_summary(r)}
+        [s for s in story if s],
+        Table(by_horizon.drop("planning_range"), name="horizons"),
+        figures={"forecast": forecast_summary(r)},
     )
 
 
