@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -521,6 +522,12 @@ def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:
 )
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="PDF page size.")
 @click.option(
+    "--pdf-engine",
+    type=click.Choice(["auto", "chromium", "weasyprint"]),
+    default=None,
+    help="PDF engine [default: $COPILOT_USAGE_PDF_ENGINE, else auto: headless Chromium when installed, else WeasyPrint].",
+)
+@click.option(
     "--definitions",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="JSON file of your own definition-change entries (the format of GitHub's register, "
@@ -535,6 +542,7 @@ def render_cmd(
     notebooks_dir: Path | None,
     formats: str | None,
     paper: str,
+    pdf_engine: str | None,
     definitions: Path | None,
 ) -> None:
     """Render NOTEBOOK (a name in notebooks/ or a path) or `all` to HTML, PDF, Excel and a Markdown digest beside
@@ -547,7 +555,8 @@ def render_cmd(
     from .render import NOTEBOOKS, parse_formats, render, render_all
 
     folder = notebooks_dir or NOTEBOOKS
-
+    if pdf_engine:  # read by output_pdf.write_pdf for every report of this run
+        os.environ["COPILOT_USAGE_PDF_ENGINE"] = pdf_engine
     if definitions is not None:  # the notebooks' `definitions` parameter, absolute: papermill runs elsewhere
         params = (*params, ("definitions", str(definitions.resolve())))
     try:
