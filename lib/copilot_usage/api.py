@@ -138,7 +138,7 @@ class Cache:
     def _context(self, title: str, scope: str | None, parameters: dict[str, Any]) -> Report:
         from .report.context import make_report
 
-        given = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in parameters.items()}
+        given: dict[str, Any] = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in parameters.items()}
         return make_report(title, data_dir=self.data_dir, scope=self._scope(scope, title), **given)
 
     # ------------------------------------------------------------------ questions analysts ask first

@@ -73,7 +73,7 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     kernel's active theme and renderer as they were."""
     with alt.theme.enable("copilot_usage"), alt.renderers.enable("svg"):
         made = chart._repr_mimebundle_()
-    bundle = made[0] if isinstance(made, tuple) else made
+    bundle: dict[str, Any] = dict((made[0] if isinstance(made, tuple) else made) or {})
     svg: str = bundle["image/svg+xml"]
     return svg
 
