@@ -58,3 +58,25 @@ def test_chromium_when_present_and_the_notes_say_so(
     assert "printed by Chromium" in _text(out)
     forced = write_pdf(page, tmp_path / "forced.pdf", title=TITLE, engine_choice="weasyprint")
     assert "printed by WeasyPrint" in _text(forced)
+
+
+@pytest.mark.slow
+def test_demo_from_an_empty_directory_writes_every_format_without_chromium(tmp_path: Path) -> None:
+    """``copilot-usage demo`` run outside the repository (the packaged notebooks), Chromium hidden from the
+    process: every report in all four formats (PDF by WeasyPrint), and nothing on stderr but progress."""
+    import os
+    import sys
+
+    from copilot_usage.render import NOTEBOOKS
+
+    exe = Path(sys.executable).with_name("copilot-usage")
+    env = {**os.environ, "COPILOT_USAGE_CHROMIUM": str(tmp_path / "no-such-chromium")}
+    env.pop("COPILOT_USAGE_PDF_ENGINE", None)
+    args = [str(exe), "demo", "--data-dir", "D", "--out", "R"]
+    done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    reports = len(list(NOTEBOOKS.glob("*.ipynb"))) * 2  # every notebook for the enterprise and its first org
+    for suffix in (".html", ".pdf", ".xlsx", ".md"):
+        assert len(list((tmp_path / "R").rglob(f"*{suffix}"))) == reports, suffix
+    noise = [line for line in done.stderr.splitlines() if not line.endswith(" s") or "warning" in line.lower()]
+    assert not noise, noise  # only "N reports in T s"
