@@ -72,7 +72,7 @@ def test_demo_from_an_empty_directory_writes_every_format_without_chromium(tmp_p
     exe = Path(sys.executable).with_name("copilot-usage")
     env = {**os.environ, "COPILOT_USAGE_CHROMIUM": str(tmp_path / "no-such-chromium")}
     env.pop("COPILOT_USAGE_PDF_ENGINE", None)
-    args = [str(exe), "demo", "--data-dir", "D", "--out", "R"]
+    args = [str(exe), "demo", "--users", "60", "--days", "40", "--data-dir", "D", "--out", "R"]  # small: same paths
     done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     reports = len(list(NOTEBOOKS.glob("*.ipynb"))) * 2  # every notebook for the enterprise and its first org
