@@ -548,8 +548,9 @@ def render_cmd(
     """Render NOTEBOOK (a name in notebooks/ or a path) or `all` to HTML, PDF, Excel and a Markdown digest beside
     the executed .ipynb and summary.json.
 
-    Without headless Chromium the PDF is skipped with a note on how to install it, the other formats are
-    written and the exit status stays 0; a notebook that fails exits 1.
+    The PDF is printed by headless Chromium when installed, else by WeasyPrint (`--pdf-engine` chooses); with
+    neither, it is skipped with a note on how to install one, the other formats are written and the exit status
+    stays 0; a notebook that fails exits 1.
     """
     from .errors import CopilotUsageError
     from .render import NOTEBOOKS, parse_formats, render, render_all

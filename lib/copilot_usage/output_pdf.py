@@ -1,9 +1,10 @@
-"""The report as a PDF: the rendered HTML printed by headless Chromium with a print stylesheet.
+"""The report as a PDF: the rendered HTML printed with a print stylesheet by headless Chromium, or by WeasyPrint.
 
-Why Chromium: it draws the HTML exactly as the browser does (the same report, the same privacy rules — the PDF is
-printed from the HTML and adds nothing), keeps the SVG charts as vectors, supports CSS paged media (``@page``
-size, margin boxes with page counters, ``break-*``), and is a maintained Debian package that CI already installs.
-WeasyPrint would add a Python dependency with its own CSS engine and system libraries (Pango) to keep in step.
+Chromium when installed (or asked for): it draws the HTML exactly as the browser does (the same report, the same
+privacy rules — the PDF is printed from the HTML and adds nothing), keeps the SVG charts as vectors and supports CSS
+paged media. WeasyPrint otherwise (or asked for): it installs from the package index with the kit and needs only
+the system's Pango (present on Debian/Ubuntu and macOS with Homebrew), so a fresh machine gets every format. The
+printed copy's data notes end with the engine that printed it.
 
 Layout: A4 or US Letter; the title block and tiles on page 1; a section heading stays with what follows it, no
 chart, tile or table row is split across pages (a section flows on from the page before), charts scale to the
