@@ -197,3 +197,24 @@ def test_api_reference_builds_without_warnings(tmp_path: Path) -> None:
     page = (out / "copilot_usage.html").read_text()
     missing = [n for n in copilot_usage.__all__ if f'id="{n}"' not in page and n != "__version__"]
     assert not missing, missing
+
+
+def test_render_all_reads_data_dir_beside_its_config_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from copilot_usage.render import render_all
+
+    config = tmp_path / "conf" / "reports.yml"
+    config.parent.mkdir()
+    config.write_text('reports:\n  - notebook: trends\n    parameters: {data_dir: ../nowhere, scope: "org:x"}\n')
+    monkeypatch.chdir(ROOT)  # a ../nowhere from here would be another folder
+    [done] = render_all(config, tmp_path / "out", notebooks_dir=ROOT / "notebooks")
+    assert done.error and str(tmp_path / "conf" / ".." / "nowhere") in done.error
+
+
+def test_make_lab_allows_root_only_as_root() -> None:
+    import os
+    import subprocess
+
+    dry = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert ("--allow-root" in dry) == (os.geteuid() == 0)

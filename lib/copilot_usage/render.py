@@ -296,10 +296,13 @@ def render_all(
     paper: str = "a4",
 ) -> list[Rendered]:
     """Render every entry (in its own ``formats``, unless ``formats`` is given); a failure is recorded and the
-    others still run."""
+    others still run. A relative ``data_dir`` in ``config`` is taken from the config file's folder."""
     results = []
     for entry in load_config(config):
         params = {**(entry.get("parameters") or {}), **(overrides or {})}
+        given = params.get("data_dir")
+        if given and not Path(str(given)).is_absolute() and "data_dir" not in (overrides or {}):
+            params["data_dir"] = str(Path(config).parent / str(given))  # as reports.yml says: beside the file
         nb = notebooks_dir / f"{entry['notebook']}.ipynb"
         chosen = formats if formats is not None else entry.get("formats")
         try:
