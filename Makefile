@@ -35,7 +35,7 @@ format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format lib tests benchmarks notebooks
 
 lab: setup ## Open JupyterLab on notebooks/ with the kit importable
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)  # containers and CI images run as root
 
 clean: ## Remove generated data and reports (keeps .venv)
 	rm -rf data/raw data/processed data/demo reports/* .pytest_cache .mypy_cache .ruff_cache

@@ -193,6 +193,7 @@ def test_digest_never_names_a_user(runs: dict) -> None:
 
 def test_missing_pdf_engine_still_writes_the_other_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COPILOT_USAGE_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    monkeypatch.setenv("COPILOT_USAGE_PDF_ENGINE", "chromium")  # asked for, and missing (WeasyPrint not a fallback)
     args = ["render", "trends", "--out", str(tmp_path), "--notebooks-dir", str(NOTEBOOKS)]
     args += ["-p", "data_dir", str(SAMPLE), "-p", "scope", "org:octo-sim-eng", "-p", "start", "2026-11-10"]
     result = CliRunner().invoke(main, args)

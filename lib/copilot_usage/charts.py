@@ -68,6 +68,32 @@ def enable_theme(*, renderer: str = "svg") -> None:
     alt.renderers.enable(renderer)
 
 
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """``chart`` drawn as static SVG in the kit's theme by vl-convert (Vega bundled: no network), leaving the
+    kernel's active theme and renderer as they were."""
+    with alt.theme.enable("copilot_usage"), alt.renderers.enable("svg"):
+        made = chart._repr_mimebundle_()
+    bundle: dict[str, Any] = dict((made[0] if isinstance(made, tuple) else made) or {})
+    svg: str = bundle["image/svg+xml"]
+    return svg
+
+
+class StaticChart:
+    """A chart shown as static SVG in a notebook (no Vega script loaded from a CDN); the chart is ``.chart``."""
+
+    def __init__(self, chart: alt.TopLevelMixin) -> None:
+        self.chart = chart
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"image/svg+xml": to_svg(self.chart), "text/plain": f"<chart: {chart_title(self.chart) or 'untitled'}>"}
+
+
+def static(chart: alt.TopLevelMixin) -> StaticChart:
+    """``chart`` to display offline: ``static(chart)`` as a cell's last line shows it as SVG in JupyterLab, in
+    an exported HTML file and in nbval, without switching Altair's renderer for the rest of the kernel."""
+    return StaticChart(chart)
+
+
 def _scale(values: list[str]) -> alt.Scale:
     domain = sorted(set(values), key=lambda v: (v == "other", v))
     extra = iter(PALETTE)

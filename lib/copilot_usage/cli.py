@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -524,7 +525,12 @@ def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:
     help="Parameter sets for `render all`.",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--notebooks-dir", type=click.Path(path_type=Path), default=Path("notebooks"), show_default=True)
+@click.option(
+    "--notebooks-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of report notebooks [default: the notebooks shipped with the kit].",
+)
 @click.option(
     "--format",
     "formats",
@@ -534,6 +540,12 @@ def _parse_p(values: tuple[tuple[str, str], ...]) -> dict[str, str]:
     "in reports.yml]. The HTML is always written.",
 )
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="PDF page size.")
+@click.option(
+    "--pdf-engine",
+    type=click.Choice(["auto", "chromium", "weasyprint"]),
+    default=None,
+    help="PDF engine [default: $COPILOT_USAGE_PDF_ENGINE, else auto: headless Chromium when installed, else WeasyPrint].",
+)
 @click.option(
     "--definitions",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -546,20 +558,25 @@ def render_cmd(
     params: tuple[tuple[str, str], ...],
     config: Path,
     out: Path,
-    notebooks_dir: Path,
+    notebooks_dir: Path | None,
     formats: str | None,
     paper: str,
+    pdf_engine: str | None,
     definitions: Path | None,
 ) -> None:
     """Render NOTEBOOK (a name in notebooks/ or a path) or `all` to HTML, PDF, Excel and a Markdown digest beside
     the executed .ipynb and summary.json.
 
-    Without headless Chromium the PDF is skipped with a note on how to install it, the other formats are
-    written and the exit status stays 0; a notebook that fails exits 1.
+    The PDF is printed by headless Chromium when installed, else by WeasyPrint (`--pdf-engine` chooses); with
+    neither, it is skipped with a note on how to install one, the other formats are written and the exit status
+    stays 0; a notebook that fails exits 1.
     """
     from .errors import CopilotUsageError
-    from .render import parse_formats, render, render_all
+    from .render import NOTEBOOKS, parse_formats, render, render_all
 
+    folder = notebooks_dir or NOTEBOOKS
+    if pdf_engine:  # read by output_pdf.write_pdf for every report of this run
+        os.environ["COPILOT_USAGE_PDF_ENGINE"] = pdf_engine
     if definitions is not None:  # the notebooks' `definitions` parameter, absolute: papermill runs elsewhere
         params = (*params, ("definitions", str(definitions.resolve())))
     try:
@@ -567,13 +584,12 @@ def render_cmd(
     except CopilotUsageError as exc:
         raise click.UsageError(str(exc)) from exc
     if notebook == "all":
-        results = render_all(
-            config, out, notebooks_dir=notebooks_dir, overrides=_parse_p(params), formats=chosen, paper=paper
-        )
+        results = render_all(config, out, notebooks_dir=folder, overrides=_parse_p(params), formats=chosen, paper=paper)
     else:
-        path = Path(notebook) if notebook.endswith(".ipynb") else notebooks_dir / f"{notebook}.ipynb"
+        path = Path(notebook) if notebook.endswith(".ipynb") else folder / f"{notebook}.ipynb"
         if not path.exists():
-            msg = f"no notebook {path}"
+            known = ", ".join(sorted(p.stem for p in folder.glob("*.ipynb"))) or "none"
+            msg = f"no notebook {path} (--notebooks-dir {folder} holds: {known})"
             raise click.UsageError(msg)
         try:
             results = [render(path, _parse_p(params), out, formats=chosen, paper=paper)]
@@ -583,6 +599,9 @@ def render_cmd(
 
 
 def _report_results(results: list[Any]) -> None:
+    if not results:
+        click.echo("error: 0 reports rendered (no entry in the config or no notebook found)", err=True)
+        raise SystemExit(1)
     failed = [r for r in results if r.error]
     for r in results:
         written = " ".join(str(p) for f, p in r.outputs.items() if f != "html")
@@ -658,15 +677,25 @@ def watch_cmd(
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/demo"), show_default=True)
-@click.option("--notebooks-dir", type=click.Path(path_type=Path), default=Path("notebooks"), show_default=True)
-def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebooks_dir: Path) -> None:
+@click.option(
+    "--notebooks-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of report notebooks [default: the notebooks shipped with the kit].",
+)
+def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebooks_dir: Path | None) -> None:
     """Simulated tenant on loopback → fetch → build → render every report (no token needed)."""
     import time
 
     from .demo import run_demo
+    from .render import NOTEBOOKS
 
+    folder = notebooks_dir or NOTEBOOKS
+    if not any(folder.glob("*.ipynb")):  # before a minute of fetching: "0 reports" is an error
+        msg = f"no report notebook in --notebooks-dir {folder}"
+        raise click.UsageError(msg)
     t0 = time.perf_counter()
-    results = run_demo(data_dir=data_dir, out_dir=out, notebooks_dir=notebooks_dir, seed=seed, users=users, days=days)
+    results = run_demo(data_dir=data_dir, out_dir=out, notebooks_dir=folder, seed=seed, users=users, days=days)
     for r in results:
         click.echo(" ".join(str(p) for p in r.outputs.values()))
     for message in dict.fromkeys(m for r in results for m in r.skipped.values()):

@@ -569,11 +569,13 @@ def forecast_credits(
 
 
 def top_users(user_day: pl.DataFrame | pl.LazyFrame, *, n: int = 10) -> pl.DataFrame:
-    """The ``n`` users with most credits: ``user_login, credits, active_days, credits_per_active_day, agent_days``."""
+    """The ``n`` users with most credits: ``user_id, user_login, credits, active_days, credits_per_active_day,
+    agent_days`` (one row per user id: a renamed user is one user, shown by the newest login)."""
     return (
         _lazy(user_day)
-        .group_by("user_login")
+        .group_by("user_id")
         .agg(
+            pl.col("user_login").sort_by("day").last(),
             # nulls are not zeros: a user none of whose rows carries ai_credits_used has unknown credits
             credits=pl.when(pl.col("ai_credits_used").count() > 0).then(pl.col("ai_credits_used").sum()),
             active_days=pl.col("day").n_unique(),

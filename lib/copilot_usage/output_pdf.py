@@ -1,9 +1,10 @@
-"""The report as a PDF: the rendered HTML printed by headless Chromium with a print stylesheet.
+"""The report as a PDF: the rendered HTML printed with a print stylesheet by headless Chromium, or by WeasyPrint.
 
-Why Chromium: it draws the HTML exactly as the browser does (the same report, the same privacy rules — the PDF is
-printed from the HTML and adds nothing), keeps the SVG charts as vectors, supports CSS paged media (``@page``
-size, margin boxes with page counters, ``break-*``), and is a maintained Debian package that CI already installs.
-WeasyPrint would add a Python dependency with its own CSS engine and system libraries (Pango) to keep in step.
+Chromium when installed (or asked for): it draws the HTML exactly as the browser does (the same report, the same
+privacy rules — the PDF is printed from the HTML and adds nothing), keeps the SVG charts as vectors and supports CSS
+paged media. WeasyPrint otherwise (or asked for): it installs from the package index with the kit and needs only
+the system's Pango (present on Debian/Ubuntu and macOS with Homebrew), so a fresh machine gets every format. The
+printed copy's data notes end with the engine that printed it.
 
 Layout: A4 or US Letter; the title block and tiles on page 1; a section heading stays with what follows it, no
 chart, tile or table row is split across pages (a section flows on from the page before), charts scale to the
@@ -107,20 +108,88 @@ body:has(.cu-onepage) .cu-title {{ margin-bottom: .3em; }}
 """
 
 
-def write_pdf(html_path: Path, pdf_path: Path, *, title: dict[str, Any], paper: str = "a4") -> Path:
-    """Print ``html_path`` to ``pdf_path``. Raises :class:`EngineMissing` (with how to install Chromium) when
-    there is no engine, :class:`OutputError` when printing fails."""
+CHOICE_ENV = "COPILOT_USAGE_PDF_ENGINE"
+ENGINES = ("auto", "chromium", "weasyprint")
+
+
+def _weasyprint_version() -> str | None:
+    try:
+        import weasyprint
+    except (ImportError, OSError):  # OSError: the system's Pango is missing
+        return None
+    return str(weasyprint.__version__)
+
+
+def _engine_note(body: str, engine: str) -> str:
+    """The data notes' line saying which engine printed the PDF (added to the printed copy only)."""
+    note = f'<p class="cu-engine">This PDF was printed by {html.escape(engine)}.</p>'
+    return body.replace("</body>", note + "</body>", 1) if "</body>" in body else body + note
+
+
+def _weasyprint(printable: str, out: Path, base: Path) -> None:
+    """Print with WeasyPrint (from the package index, on the system's Pango), fetching nothing: the HTML is
+    self-contained, so any other URL is refused."""
+    import logging
+
+    import weasyprint
+
+    fetcher = getattr(weasyprint.urls, "URLFetcher", None)
+    if fetcher is not None:  # WeasyPrint 66+: a fetcher object, here allowed inline data only
+        no_fetch: Any = fetcher(allowed_protocols=("data",))
+    else:
+
+        def no_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+            if url.startswith("data:"):
+                return weasyprint.default_url_fetcher(url, *args, **kwargs)
+            msg = f"not fetched: {url}"
+            raise ValueError(msg)
+
+    # WeasyPrint logs each CSS rule it does not support (the print sheet serves Chromium too): not the reader's concern
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    weasyprint.HTML(string=printable, base_url=str(base), url_fetcher=no_fetch).write_pdf(out)
+
+
+def write_pdf(
+    html_path: Path, pdf_path: Path, *, title: dict[str, Any], paper: str = "a4", engine_choice: str | None = None
+) -> Path:
+    """Print ``html_path`` to ``pdf_path`` with ``engine_choice`` (``auto``: headless Chromium when installed, else
+    WeasyPrint; default ``$COPILOT_USAGE_PDF_ENGINE`` or ``auto``). Raises :class:`EngineMissing` (with how to
+    install one) when there is no engine, :class:`OutputError` when printing fails."""
     if paper.lower() not in PAPERS:
         msg = f"paper {paper!r} is not one of {', '.join(PAPERS)}"
         raise OutputError(msg)
-    engine = find_engine()
+    choice = (engine_choice or os.environ.get(CHOICE_ENV) or "auto").lower()
+    if choice not in ENGINES:
+        msg = f"PDF engine {choice!r} is not one of {', '.join(ENGINES)}"
+        raise OutputError(msg)
+    engine = find_engine() if choice != "weasyprint" else None
+    version = _weasyprint_version() if choice != "chromium" else None
+    if engine is None and version is not None:
+        body = Path(html_path).read_text(encoding="utf-8")
+        css = print_css(title, paper=paper)
+        printable = _engine_note(
+            body.replace("</head>", css + "</head>", 1) if "</head>" in body else css + body, f"WeasyPrint {version}"
+        )
+        with tempfile.TemporaryDirectory(prefix="copilot-usage-pdf-") as tmp:
+            out = Path(tmp) / "report.pdf"
+            try:
+                _weasyprint(printable, out, Path(tmp))
+            except Exception as exc:
+                msg = f"PDF not written: WeasyPrint failed on {html_path}: {exc}"
+                raise OutputError(msg) from exc
+            shutil.move(str(out), pdf_path)
+        return Path(pdf_path)
     if engine is None:
         where = f" ({ENGINE_ENV}={os.environ[ENGINE_ENV]!r} is not executable)" if ENGINE_ENV in os.environ else ""
-        msg = f"PDF not written: no headless Chromium found{where}; {INSTALL}. The other formats were written."
+        msg = (
+            f"PDF not written: no headless Chromium found{where} and WeasyPrint is not usable (`pip install weasyprint`, "
+            f"on the system's Pango); {INSTALL}. The other formats were written."
+        )
         raise EngineMissing(msg)
     body = Path(html_path).read_text(encoding="utf-8")
     css = print_css(title, paper=paper)
     printable = body.replace("</head>", css + "</head>", 1) if "</head>" in body else css + body
+    printable = _engine_note(printable, f"Chromium ({Path(engine).name})")
     with tempfile.TemporaryDirectory(prefix="copilot-usage-pdf-") as tmp:
         page = Path(tmp) / "report.html"
         page.write_text(printable, encoding="utf-8")

@@ -22,10 +22,15 @@ from typing import Any
 
 import yaml
 
+from .datadir import find_data_dir
 from .errors import ConfigError, CopilotUsageError, EngineMissing, OutputError
 from .output_record import output_stem, read_summary
 
 FORMATS = ("html", "pdf", "xlsx", "md")
+NOTEBOOKS = Path(__file__).parent / "notebooks"  # the report notebooks shipped with the kit (the repo's notebooks/)
+# ipykernel warns "Kernel is running over TCP without encryption" unless the kernel manager provisions CurveZMQ keys;
+# jupyter_client provisions them when asked and the kernelspec declares support (``auto`` keeps TCP otherwise)
+KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"}}
 
 TEMPLATES = Path(__file__).parent / "templates"
 _EXTERNAL = re.compile(r"""(?:src|href)=["']https?://[^"']+|import\(["']https?://""", re.IGNORECASE)
@@ -169,12 +174,13 @@ def render(
     """Execute one notebook with one parameter set and write the executed notebook, summary, HTML and the other
     ``formats`` (default all of :data:`FORMATS`; ``paper``: ``a4`` or ``letter`` for the PDF)."""
     import papermill
+    from traitlets.config import Config
 
     wanted = parse_formats(formats)
     notebook = Path(notebook).resolve()
     params = coerce(notebook, parameters)
-    if "data_dir" in params:
-        params["data_dir"] = str(Path(params["data_dir"]).resolve())
+    if "data_dir" in notebook_parameters(notebook):  # never the kernel's working directory by accident
+        params["data_dir"] = str(find_data_dir(params.get("data_dir")))
     folder = Path(out_dir) / notebook.stem
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -187,6 +193,7 @@ def render(
                 cwd=str(notebook.parent),
                 kernel_name="python3",
                 progress_bar=False,
+                config=Config(KERNEL_CONFIG),
             )
         except papermill.PapermillExecutionError as exc:
             failed = folder / f"{_stem(params, {})}.failed.ipynb"
@@ -290,10 +297,13 @@ def render_all(
     paper: str = "a4",
 ) -> list[Rendered]:
     """Render every entry (in its own ``formats``, unless ``formats`` is given); a failure is recorded and the
-    others still run."""
+    others still run. A relative ``data_dir`` in ``config`` is taken from the config file's folder."""
     results = []
     for entry in load_config(config):
         params = {**(entry.get("parameters") or {}), **(overrides or {})}
+        given = params.get("data_dir")
+        if given and not Path(str(given)).is_absolute() and "data_dir" not in (overrides or {}):
+            params["data_dir"] = str(Path(config).parent / str(given))  # as reports.yml says: beside the file
         nb = notebooks_dir / f"{entry['notebook']}.ipynb"
         chosen = formats if formats is not None else entry.get("formats")
         try:

@@ -3,7 +3,7 @@ module of section functions per report notebook (named after it)."""
 
 from __future__ import annotations
 
-from .context import Report, open_report
+from .context import Report, make_report, open_report
 from .privacy import Audience, protect, pseudonyms
 from .section import Chart, Notes, Paragraph, Section, Table, Tile, Tiles, Title, section
 
@@ -18,6 +18,7 @@ __all__ = [
     "Tile",
     "Tiles",
     "Title",
+    "make_report",
     "open_report",
     "protect",
     "pseudonyms",

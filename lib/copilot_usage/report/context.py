@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from .. import __version__, charts, github_changes, pricing, status, store
+from ..datadir import find_data_dir
 from ..errors import ConfigError, NotInCache
 from . import html
 from .privacy import Audience
@@ -317,10 +318,17 @@ def _prices(parameters: dict[str, Any]) -> pricing.Prices:
     return pricing.Prices(**{field: parameters[p] for p, field in names.items() if p in parameters})
 
 
-def open_report(
+def open_report(title: str, **parameters: Any) -> Report:
+    """The :class:`Report` of a notebook's parameters (see :func:`make_report`), its title block shown."""
+    r = make_report(title, **parameters)
+    r.show(r.title_block())
+    return r
+
+
+def make_report(
     title: str,
     *,
-    data_dir: str,
+    data_dir: str | Path = "",
     scope: str,
     start: str = "",
     end: str = "",
@@ -332,14 +340,15 @@ def open_report(
     default_days: int = 90,
     **parameters: Any,
 ) -> Report:
-    """The :class:`Report` of a notebook's parameters, its title block shown.
+    """The :class:`Report` of a notebook's parameters, without displaying anything.
 
+    ``data_dir`` empty → ``$COPILOT_USAGE_DATA`` or the kit's sample (:func:`~copilot_usage.datadir.find_data_dir`).
     ``start``/``end`` empty → the last ``default_days`` days up to the newest complete day of the scope.
     ``definitions``: a JSON file of your own definition-change entries, added to GitHub's register. Price
     parameters (``credit_price``, ``seat_price_*``, ``promotional``) set :attr:`Report.prices`.
     """
     who = Audience(audience, k_min, pseudonymize)
-    data_path = Path(data_dir)
+    data_path = find_data_dir(data_dir)
     try:
         health_all = store.scan(data_path, "data_health", scope=scope).collect()
     except NotInCache:
@@ -360,7 +369,7 @@ def open_report(
         start_d = first
     today = dt.datetime.now(dt.UTC).date()
     given = {
-        "data_dir": data_dir,
+        "data_dir": str(data_dir),
         "scope": scope,
         "start": start,
         "end": end,
@@ -386,6 +395,4 @@ def open_report(
         api_hosts=api_hosts(health_all),
         parameters=given,
     )
-    charts.enable_theme()
-    r.show(r.title_block())
     return r

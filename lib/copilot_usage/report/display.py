@@ -11,7 +11,6 @@ from IPython.display import display
 from .. import charts, safe_text
 from ..output_record import frame_payload, mime, output_stem
 from . import html
-from .privacy import protect
 from .section import Chart, Notes, Paragraph, Section, Table, Tiles, Title
 
 if TYPE_CHECKING:
@@ -66,16 +65,14 @@ def _chart(r: Report, part: Chart, said: tuple[str, ...]) -> None:
     if part.spec is None or (part.data is not None and part.data.height == 0):
         display({"text/html": html.empty(r.not_fetched(*part.needs) or part.empty)}, raw=True)
         return
-    made = part.spec._repr_mimebundle_()  # the registered SVG renderer: {"image/svg+xml": ...}
-    bundle: dict[str, Any] = dict((made[0] if isinstance(made, tuple) else made) or {})
-    if "image/svg+xml" in bundle:  # labels drawn from names: no bidi override or control reaches the picture
-        bundle["image/svg+xml"] = safe_text.clean(bundle["image/svg+xml"])
+    # static SVG whatever renderer the kernel has on: no Vega script from a CDN, no global switched
+    bundle: dict[str, Any] = {"image/svg+xml": safe_text.clean(charts.to_svg(part.spec))}  # no bidi/control in labels
     title = charts.chart_title(part.spec)
     shows = " ".join(said)
     if not shows and part.data is not None:
         shows = f"{part.data.height} data points ({', '.join(c.replace('_', ' ') for c in part.data.columns[:6])})."
-    if part.data is not None:  # the chart's numbers, for the workbook (audience rules applied)
-        shown = protect(part.data, r.audience, user_column=part.user_column)
+    shown = part.shown(r.audience)  # the chart's numbers, for the workbook (audience rules applied)
+    if shown is not None:
         bundle = {**bundle, mime("table"): {"ipc": frame_payload(shown), "note": "", "chart": title}}
     marked = charts.event_labels(part.spec)
     shows += f" Marked on the chart: {'; '.join(marked)}." if marked else ""
@@ -84,10 +81,10 @@ def _chart(r: Report, part: Chart, said: tuple[str, ...]) -> None:
 
 
 def _table(r: Report, part: Table) -> None:
-    if part.analyst_only and r.audience.leadership:
+    frame = part.shown(r.audience)
+    if frame is None:
         display({"text/html": html.empty(LEADERSHIP_ONLY_NOTE)}, raw=True)
         return
-    frame = protect(part.frame, r.audience, user_column=part.user_column)
     if frame.height == 0:
         note = r.not_fetched(*part.needs) or part.empty
         _emit(html.empty(note), "table", {"ipc": frame_payload(frame), "note": note})

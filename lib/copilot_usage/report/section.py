@@ -8,10 +8,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import altair as alt
 import polars as pl
+
+from .privacy import Audience, protect
 
 NO_ACTIVITY = "No activity in this period for this section."
 
@@ -47,6 +49,11 @@ class Chart:
     empty: str = NO_ACTIVITY
     needs: tuple[str, ...] = ()
     user_column: str | None = "user_login"
+    name: str | None = None  # how :meth:`Section.chart_data` finds it (default ``chart_<n>``)
+
+    def shown(self, audience: Audience) -> pl.DataFrame | None:
+        """The chart's numbers as ``audience`` may see them (None when it has none)."""
+        return None if self.data is None else protect(self.data, audience, user_column=self.user_column)
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,13 @@ class Table:
     empty: str = "No rows."
     needs: tuple[str, ...] = ()
     analyst_only: bool = False
+    name: str | None = None  # how :meth:`Section.table` finds it (default ``table_<n>``)
+
+    def shown(self, audience: Audience) -> pl.DataFrame | None:
+        """The table as ``audience`` may see it; None when it is for the analyst audience only."""
+        if self.analyst_only and audience.leadership:
+            return None
+        return protect(self.frame, audience, user_column=self.user_column)
 
 
 Part = Paragraph | Tiles | Chart | Table
@@ -89,6 +103,24 @@ class Section:
     def tiles(self) -> tuple[Tile, ...]:
         return tuple(t for p in self.parts if isinstance(p, Tiles) for t in p.items)
 
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        """Each table's ``name``, ``table_<n>`` (1-based, in display order) for an unnamed one."""
+        return tuple(t.name or f"table_{i}" for i, t in enumerate(self.tables, 1))
+
+    @property
+    def chart_names(self) -> tuple[str, ...]:
+        """Each chart's ``name``, ``chart_<n>`` (1-based, in display order) for an unnamed one."""
+        return tuple(c.name or f"chart_{i}" for i, c in enumerate(self.charts, 1))
+
+    def table(self, name: str) -> Table:
+        """The table called ``name`` (see :attr:`table_names`)."""
+        return _named(self.tables, self.table_names, name, "table")
+
+    def chart(self, name: str) -> Chart:
+        """The chart called ``name`` (see :attr:`chart_names`)."""
+        return _named(self.charts, self.chart_names, name, "chart")
+
     def summary(self) -> dict[str, Any]:
         """The headline figures as a plain mapping (empty when the section has none)."""
         if self.figures is None:
@@ -96,6 +128,16 @@ class Section:
         if dataclasses.is_dataclass(self.figures) and not isinstance(self.figures, type):
             return dataclasses.asdict(self.figures)
         return dict(self.figures)
+
+
+P = TypeVar("P", Table, Chart)
+
+
+def _named(parts: tuple[P, ...], names: tuple[str, ...], name: str, kind: str) -> P:
+    if name not in names:
+        msg = f"no {kind} {name!r} in this section; its {kind}s: {', '.join(names) or 'none'}"
+        raise KeyError(msg)
+    return parts[names.index(name)]
 
 
 def section(*parts: Part | Iterable[str] | str, figures: Any = None, source: str | None = None) -> Section:

@@ -578,7 +578,7 @@ def models(r: Report) -> Section:
     found = model_credits(r, _usage(r))
     return section(
         model_story(found),
-        Table(found.table if found.billed else found.table.clear(), empty="No per-model billing rows."),
+        Table(found.table if found.billed else found.table.clear(), empty="No per-model billing rows.", name="models"),
     )
 
 
@@ -588,7 +588,12 @@ def pool(r: Report) -> Section:
     story = forecast_story(fc, pool=top, period_end=month_end(r.end), label="month", credit_price=r.prices.credit)
     return section(
         story,
-        Chart(charts.forecast(fc.daily, pool=top, events=r.events_for("credits")), data=fc.daily, needs=("seats",)),
+        Chart(
+            charts.forecast(fc.daily, pool=top, events=r.events_for("credits")),
+            data=fc.daily,
+            needs=("seats",),
+            name="month",
+        ),
     )
 
 
@@ -653,16 +658,18 @@ def idle_seats(r: Report) -> Section:
     columns = ("user_login", "plan_type", "organization", "status", "days_since_activity", "monthly_cost")
     return section(
         story,
-        Table(spend.idle_cost(idle, by="plan_type"), needs=("seats",)),
+        Table(spend.idle_cost(idle, by="plan_type"), needs=("seats",), name="by_plan"),
         Table(
             protect(spend.idle_cost(idle, by="organization"), r.audience, group_users="seats"),
             empty="No organization has k_min or more seats in a status.",
+            name="by_organization",
         ),
         Table(
             idle.filter(pl.col("reassignable")).select(columns) if idle.height else pl.DataFrame(),
             user_column="user_login",
             analyst_only=True,
             empty="No reassignable seat.",
+            name="reassignable",
         ),
     )
 
@@ -735,8 +742,8 @@ def outlook(r: Report) -> Section:
     monthly = cost_outlook(r).select("month", "credits", "low", "high", "included_pool", "planning_range")
     return section(
         [s for s in story if s],
-        Chart(charts.outlook_fan(monthly), data=monthly),
-        Table(by_horizon.drop("planning_range")),
+        Chart(charts.outlook_fan(monthly), data=monthly, name="months"),
+        Table(by_horizon.drop("planning_range"), name="horizons"),
         figures={"forecast": forecast_summary(r)},
     )
 

@@ -414,8 +414,8 @@ def who_spends(r: Report) -> Section:
             additive=view.additive,
             straddle=github_changes.straddling(r.register, "credits", end=r.end, days=r.days),
         ),
-        Chart(charts.unit_credits(shown, additive=view.additive), data=shown),
-        Table(shown.select(c for c in SUMMARY_TABLE if c in shown.columns)),
+        Chart(charts.unit_credits(shown, additive=view.additive), data=shown, name="credits"),
+        Table(shown.select(c for c in SUMMARY_TABLE if c in shown.columns), name="units"),
     )
 
 

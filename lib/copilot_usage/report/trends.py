@@ -470,7 +470,7 @@ def forecast(r: Report) -> Section:
         ],
         forecast_story(quarter, pool=None, period_end=quarter_end(r.end), label="quarter", credit_price=credit),
         forecast_accuracy(r),
-        Chart(charts.forecast(month.daily, pool=pool, events=r.events_for("credits")), data=month.daily),
+        Chart(charts.forecast(month.daily, pool=pool, events=r.events_for("credits")), data=month.daily, name="month"),
         figures=figures,
     )
 
@@ -537,4 +537,4 @@ def unusual(r: Report) -> Section:
 
 def top_users(r: Report, *, n: int = 10) -> Section:
     """The ``n`` users with most credits (analyst audience only)."""
-    return section(Table(metrics.top_users(usage(r), n=n), user_column="user_login", analyst_only=True))
+    return section(Table(metrics.top_users(usage(r), n=n), user_column="user_login", analyst_only=True, name="users"))
