@@ -40,7 +40,7 @@ def test_headline_figures_match_an_independent_computation(r: Report) -> None:
     ud = store.scan(SAMPLE, "user_day", scope=SCOPE, start=r.start, end=r.end).collect()
     h = trends.headline_figures(r)
     assert h.credits_total == pytest.approx(ud["ai_credits_used"].sum())
-    assert h.cost_usd_list == pytest.approx(ud["ai_credits_used"].sum() * 0.01)
+    assert h.credits_at_list_price_usd == pytest.approx(ud["ai_credits_used"].sum() * 0.01)
     last7 = ud.filter(pl.col("day") > r.end - dt.timedelta(days=7))
     assert h.weekly_active_users == last7["user_id"].n_unique()
     per_day = ud.group_by("day").agg(pl.col("user_id").n_unique())

@@ -461,7 +461,7 @@ def money(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.Top
         tooltip=[
             alt.Tooltip("month:T", timeUnit="yearmonth"),
             alt.Tooltip("credits:Q", format=",.0f"),
-            alt.Tooltip("list_value_usd:Q", format="$,.0f"),
+            alt.Tooltip("credits_at_list_price_usd:Q", format="$,.0f"),
             alt.Tooltip("overage_usd:Q", format="$,.0f"),
         ],
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from . import safe_text
+from . import columns, safe_text
 from .output_record import Record, Table
 
 COUNT = "#,##0"
@@ -34,31 +34,27 @@ COEFFICIENT = "0.00"
 DATE = "yyyy-mm-dd"
 MONTH = "mmm yyyy"
 DATETIME = "yyyy-mm-dd hh:mm"
-_SHARE = re.compile(r"(share|adoption|_change$|_growth$|^change$|^top\d+$|_pct$)")
-_USD = re.compile(r"(usd|cost|price|amount)")
 _INVALID_SHEET = re.compile(r"[\[\]:*?/\\]")
+# the Excel format of each column meaning (:func:`copilot_usage.columns.kind`, the rule the HTML shows by too)
+FORMATS: dict[str, str] = {
+    "date": DATE,
+    "month": MONTH,
+    "datetime": DATETIME,
+    "count": COUNT,
+    "share": PERCENT,
+    "change": PERCENT,
+    "points": PERCENT,
+    "usd": USD,
+    "coefficient": COEFFICIENT,
+    "credits": CREDITS,
+    "ratio": RATIO,
+}
 
 
 def number_format(name: str, dtype: pl.DataType) -> str | None:
-    """The Excel number format of a column, from its type and name (None: text, left as Excel shows it)."""
-    key = name.lower()
-    if dtype == pl.Date:
-        return MONTH if key == "month" else DATE
-    if isinstance(dtype, pl.Datetime):
-        return DATETIME
-    if dtype.is_integer():
-        return COUNT
-    if not dtype.is_float():
-        return None
-    if _SHARE.search(key):
-        return PERCENT
-    if _USD.search(key):
-        return USD
-    if key in ("gini", "r2", "r2_holdout") or key.startswith("gini"):
-        return COEFFICIENT
-    if ("credits" in key and "per_" not in key) or key in ("included_pool", "difference"):
-        return CREDITS
-    return RATIO
+    """The Excel number format of a column, from its meaning (None: text, left as Excel shows it)."""
+    meaning = columns.kind(name, dtype)
+    return None if meaning is None else FORMATS[meaning]
 
 
 def heading(column: str) -> str:

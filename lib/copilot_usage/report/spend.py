@@ -556,7 +556,13 @@ def idle_seats(r: Report) -> Section:
     else:
         counts = dict(idle.group_by("status").len().iter_rows())
         unused = idle.filter(pl.col("reassignable"))
-        story = [", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f" out of {idle.height} licensed users."]
+        # "active" here is the seat roster's last activity (within inactive_days), not the usage metrics' count
+        story = [
+            "Seat roster: "
+            + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+            + f" out of {idle.height} licensed users (active: Copilot activity in the last "
+            f"{settings(r).inactive_days} days by GitHub's last-activity date)."
+        ]
         story.append(
             f"The {unused.height} reassignable seats cost US${unused['monthly_cost'].sum():,.0f} a month "
             f"(seats at US${r.prices.seat_business:,.0f} Business / US${r.prices.seat_enterprise:,.0f} Enterprise "

@@ -375,9 +375,9 @@ def headline(r: Report) -> Section:
         (
             Tile("AI credits in period", fmt_num(fig.credits_total)),
             Tile("Seated users", fmt_num(fig.seated_users)),
-            Tile("Active users (distinct)", fmt_num(fig.active_users)),
+            Tile("Active users in the period (usage metrics, distinct)", fmt_num(fig.active_users)),
             Tile("Adoption (active seated / seated)", adoption),
-            Tile("Units shown (≥ k_min users)", fmt_num(len(fig.units))),
+            Tile(f"Units shown ({r.k_min}+ active users)", fmt_num(len(fig.units))),
         )
     )
     how = attribution.attribution_notes(r, fig.attribution) if fig.attribution else []
