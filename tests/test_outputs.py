@@ -175,7 +175,7 @@ def test_digest_never_names_a_user(runs: dict) -> None:
     for r in (runs["trends"], analyst):
         text = r.outputs["md"].read_text()
         assert "simdev-" not in text and not re.search(r"user-[0-9a-f]{8}", text)
-        assert "Data through" in text and str(r.html) in text
+        assert "Data through" in text and r.html.name in text and str(r.html.parent) not in text
         assert len(text.splitlines()) <= 30 and "|" not in text  # short, no table
     record = Record(
         {"title": "T", "scope": "org:x", "start": "2026-11-01", "end": "2026-11-07"},

@@ -44,7 +44,9 @@ def show(r: Report, item: Section | Notes | Title) -> None:
             elif isinstance(part, Tiles):
                 items = part.items
                 if r.audience.leadership:
-                    items = tuple(dataclasses.replace(t, label=wording.for_leaders(t.label, k_min=r.k_min)) for t in items)
+                    items = tuple(
+                        dataclasses.replace(t, label=wording.for_leaders(t.label, k_min=r.k_min)) for t in items
+                    )
                 _emit(
                     html.tiles(items),
                     "tiles",

@@ -91,9 +91,7 @@ def table(frame: pl.DataFrame) -> str:
     meanings = [columns.kind(name, dtype) for name, dtype in frame.schema.items()]
     head = "".join(bounded("th", k, c.replace("_", " ")) for c, k in zip(frame.columns, kinds, strict=True))
     body = "".join(
-        "<tr>"
-        + "".join(bounded("td", k, cell(v, m)) for v, k, m in zip(row, kinds, meanings, strict=True))
-        + "</tr>"
+        "<tr>" + "".join(bounded("td", k, cell(v, m)) for v, k, m in zip(row, kinds, meanings, strict=True)) + "</tr>"
         for row in frame.iter_rows()
     )
     return f'<table class="cu"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -641,6 +641,7 @@ def outlook(r: Report) -> Section:
     p = projection(r)
     far = by_horizon.filter(pl.col("planning_range"))["period"].to_list()
     story = [
+        outlook_answer(by_horizon),
         forecast_accuracy(r),
         (
             f"{', '.join(far)}: a planning range, not a measured one — the forecast was checked over "
@@ -653,6 +654,16 @@ def outlook(r: Report) -> Section:
     return section(
         [s for s in story if s], Table(by_horizon.drop("planning_range")), figures={"forecast": forecast_summary(r)}
     )
+
+
+def outlook_answer(by_horizon: pl.DataFrame) -> str:
+    """The section's answer in one sentence: each horizon's total cost (seat licences and AI credits beyond the
+    pool) where it is known."""
+    known = by_horizon.drop_nulls("total_usd")
+    if known.height == 0:
+        return ""
+    parts = [f"{row['period']} US${row['total_usd']:,.0f}" for row in known.iter_rows(named=True)]
+    return f"Total cost (seat licences and AI credits beyond the included pool): {'; '.join(parts)}."
 
 
 def outlook_table(r: Report) -> pl.DataFrame:

@@ -130,7 +130,10 @@ def headline(r: Report) -> Section:
     week = metrics.period_change(daily(r), column="credits", days=7, end=r.end)
     tiles = (
         Tile("AI credits in period", fmt_num(h.credits_total)),
-        Tile("Credits at list price (US$)", "n/a" if h.credits_at_list_price_usd is None else f"${h.credits_at_list_price_usd:,.0f}"),
+        Tile(
+            "Credits at list price (US$)",
+            "n/a" if h.credits_at_list_price_usd is None else f"${h.credits_at_list_price_usd:,.0f}",
+        ),
         Tile("Active users, last 7 days (usage metrics, distinct)", fmt_num(h.weekly_active_users)),
         Tile("Active users, last 28 days (usage metrics, distinct)", fmt_num(h.monthly_active_users)),
         Tile(
