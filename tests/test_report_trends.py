@@ -72,8 +72,9 @@ def test_a_cache_without_seats_says_what_to_fetch_instead_of_failing(tmp_path: P
     assert any("--reports seats" in s for s in fc.sentences)
     (ramp,) = trends.seat_ramp(r).charts
     assert ramp.data is not None and ramp.data.height == 0 and ramp.needs == ("seats",)
-    r.show(trends.seat_ramp(r))
-    assert "--reports seats" in shown[-1]["bundle"]["text/html"]
+    r.show(trends.seat_ramp(r))  # leadership: what is missing, not the command (the analyst report has it)
+    assert "Not fetched for enterprise:octo-sim: seats." in shown[-1]["bundle"]["text/html"]
+    assert "copilot-usage" not in shown[-1]["bundle"]["text/html"]
     assert any("seats" in n for n in r.notes().not_in_cache)
 
 
