@@ -395,9 +395,9 @@ def quadrant(
     drawn = frame.filter((pl.col(cost) > 0) & (pl.col(output) > 0))
     base = alt.Chart(drawn)
     # few, short ticks on the log axes (10k, 100k): the default labels every power's multiples and they collide
-    axis = {"tickCount": 4, "format": "~s", "labelOverlap": "greedy"}
-    x = alt.X(f"{cost}:Q").title("AI credits in period (log scale)").scale(type="log").axis(**axis)
-    y = alt.Y(f"{output}:Q").title("Accepted lines (log scale)").scale(type="log").axis(**axis)
+    axis = alt.Axis(tickCount=4, format="~s", labelOverlap="greedy")
+    x = alt.X(f"{cost}:Q").title("AI credits in period (log scale)").scale(type="log").axis(axis)
+    y = alt.Y(f"{output}:Q").title("Accepted lines (log scale)").scale(type="log").axis(axis)
     points = base.mark_circle(size=60, opacity=0.8).encode(
         x,
         y,
