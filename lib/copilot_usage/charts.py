@@ -58,7 +58,7 @@ def _theme() -> alt.theme.ThemeConfig:
             "font": FONT,
             "view": {"stroke": None, "continuousWidth": 640, "continuousHeight": 240},
             "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridColor": "#eeeeee", "domainColor": "#999999"},
-            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "bottom"},
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "bottom", "labelLimit": 320},
             "title": {"fontSize": 14, "anchor": "start", "fontWeight": 600},
             "range": {"category": PALETTE},
         },

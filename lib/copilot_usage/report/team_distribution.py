@@ -456,9 +456,14 @@ def spread_inside(r: Report) -> Section:
     return section(spread_story(inside), note, Chart(charts.unit_spread(charted), data=charted), cut, Table(table))
 
 
+def _named(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows of named units: not the "(no team)"-style buckets nor the folded "other N units"."""
+    return frame.filter(~pl.col("unit").str.starts_with("(") & ~pl.col("unit").str.starts_with("other "))
+
+
 def spread_story(inside: pl.DataFrame) -> list[str]:
     """The units whose typical member uses the most and the fewest credits (medians per user)."""
-    rated = inside.drop_nulls("median").sort("median", descending=True)
+    rated = _named(inside).drop_nulls("median").sort("median", descending=True)
     if rated.height < 2:
         return []
     high, low = rated.row(0, named=True), rated.row(-1, named=True)
@@ -562,7 +567,7 @@ def value_by_team(r: Report) -> Section:
 
 def value_story(per_team: pl.DataFrame) -> list[str]:
     """The units with the most and the fewest accepted lines per 100 credits."""
-    rated = per_team.drop_nulls("per_100_credits").sort("per_100_credits", descending=True)
+    rated = _named(per_team).drop_nulls("per_100_credits").sort("per_100_credits", descending=True)
     if rated.height < 2:
         return []
     best, worst = rated.row(0, named=True), rated.row(-1, named=True)
@@ -589,7 +594,7 @@ def over_time(r: Report) -> Section:
 
 def movers_story(moved: pl.DataFrame) -> list[str]:
     """The units whose credits grew and fell most, last four weeks against the four before."""
-    rated = moved.drop_nulls("credits_growth").sort("credits_growth", descending=True)
+    rated = _named(moved).drop_nulls("credits_growth").sort("credits_growth", descending=True)
     if rated.height == 0:
         return []
     up, down = rated.row(0, named=True), rated.row(-1, named=True)
