@@ -190,7 +190,7 @@ def _concentration_story(conc: value.Concentration) -> list[str]:
     if conc.top10 is None or conc.top1 is None or conc.top5 is None or conc.gini is None:
         return ["No credits in this period."]
     return [
-        f"{conc.users:,} users with credits consumed {conc.credits:,.0f} credits. The top 1% of them used "
+        f"{conc.users:,} users with credits consumed {conc.credits:,.0f} credits; the top 1% of them used "
         f"{conc.top1:.0%}, the top 5% {conc.top5:.0%} and the top 10% {conc.top10:.0%} of all credits "
         f"(Gini across users with credits {conc.gini:.2f}; 0 = everyone equal, 1 = one user uses everything)."
     ]
@@ -364,8 +364,13 @@ def _quadrant_story(quad: Quadrant) -> list[str]:
         return [f"No {quad.noun} passes the floors and the k_min rule."]
     counts = dict(quad.frame.group_by("quadrant").len().iter_rows())
     review = counts.get("review: exploration or waste", 0)
+    named = ""
+    if quad.label == "unit" and review:  # teams are named (users only in the analyst's table)
+        units = quad.frame.filter(pl.col("quadrant") == "review: exploration or waste")
+        units = units.sort("credits", descending=True)["unit"].head(3).to_list()
+        named = f" ({', '.join(units)}{' and more' if review > len(units) else ''})"
     return [
-        f"Of {quad.frame.height} {quad.noun}s, {review} use more credits than the median with less output than the "
+        f"Of {quad.frame.height} {quad.noun}s, {review}{named} use more credits than the median with less output than the "
         f"median (review: exploration or waste) and {counts.get('efficient', 0)} deliver above-median output "
         f"on below-median credits (efficient)."
     ]
