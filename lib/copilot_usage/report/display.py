@@ -91,6 +91,7 @@ def _chart(r: Report, part: Chart, said: tuple[str, ...]) -> None:
         shows = f"{part.data.height} data points ({', '.join(c.replace('_', ' ') for c in part.data.columns[:6])})."
     if part.data is not None:  # the chart's numbers, for the workbook (audience rules applied)
         shown = protect(part.data, r.audience, user_column=part.user_column)
+        shown = wording.plain_frame(shown) if r.audience.leadership else shown
         bundle = {**bundle, mime("table"): {"ipc": frame_payload(shown), "note": "", "chart": title}}
     marked = charts.event_labels(part.spec)
     shows += f" Marked on the chart: {'; '.join(marked)}." if marked else ""
@@ -103,6 +104,8 @@ def _table(r: Report, part: Table) -> None:
         display({"text/html": html.empty(LEADERSHIP_ONLY_NOTE)}, raw=True)
         return
     frame = protect(part.frame, r.audience, user_column=part.user_column)
+    if r.audience.leadership:
+        frame = wording.plain_frame(frame)
     if frame.height == 0:
         note = _note(r, r.not_fetched(*part.needs) or part.empty)
         _emit(html.empty(note), "table", {"ipc": frame_payload(frame), "note": note})

@@ -95,3 +95,13 @@ def once(sentences: tuple[str, ...], register: pl.DataFrame, said: set[str]) -> 
                 said.add(key)
         out.append(sentence)
     return tuple(out)
+
+
+def plain_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """A table as a leader reads it: GitHub's raw names, as column names or as text values (a feature, a
+    field), in plain words (:data:`PLAIN_NAMES`); numbers untouched."""
+    text = [c for c, d in frame.schema.items() if d == pl.String]
+    out = frame.with_columns(pl.col(c).replace(PLAIN_NAMES) for c in text) if text else frame
+    return out.rename(
+        {c: PLAIN_NAMES[c] for c in out.columns if c in PLAIN_NAMES and PLAIN_NAMES[c] not in out.columns}
+    )
