@@ -366,8 +366,8 @@ def _quadrant_story(quad: Quadrant) -> list[str]:
     review = counts.get("review: exploration or waste", 0)
     named = ""
     if quad.label == "unit" and review:  # teams are named (users only in the analyst's table)
-        units = quad.frame.filter(pl.col("quadrant") == "review: exploration or waste")
-        units = units.sort("credits", descending=True)["unit"].head(3).to_list()
+        review_units = quad.frame.filter(pl.col("quadrant") == "review: exploration or waste")
+        units: list[str] = review_units.sort("credits", descending=True)["unit"].head(3).to_list()
         named = f" ({', '.join(units)}{' and more' if review > len(units) else ''})"
     return [
         f"Of {quad.frame.height} {quad.noun}s, {review}{named} use more credits than the median with less output than the "
