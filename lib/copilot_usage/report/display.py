@@ -85,6 +85,8 @@ def _chart(r: Report, part: Chart, said: tuple[str, ...]) -> None:
     bundle: dict[str, Any] = dict((made[0] if isinstance(made, tuple) else made) or {})
     if "image/svg+xml" in bundle:  # labels drawn from names: no bidi override or control reaches the picture
         bundle["image/svg+xml"] = safe_text.clean(bundle["image/svg+xml"])
+        if r.audience.leadership:
+            bundle["image/svg+xml"] = wording.plain_svg(bundle["image/svg+xml"])
     title = charts.chart_title(part.spec)
     shows = " ".join(said)
     if not shows and part.data is not None:
@@ -96,6 +98,7 @@ def _chart(r: Report, part: Chart, said: tuple[str, ...]) -> None:
     marked = charts.event_labels(part.spec)
     shows += f" Marked on the chart: {'; '.join(marked)}." if marked else ""
     alt_text = safe_text.clean(f"Chart: {title or 'untitled'}. {shows}".strip())
+    alt_text = _note(r, alt_text)
     display(bundle, metadata={"image/svg+xml": {"alt": alt_text}}, raw=True)
 
 

@@ -105,3 +105,11 @@ def plain_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return out.rename(
         {c: PLAIN_NAMES[c] for c in out.columns if c in PLAIN_NAMES and PLAIN_NAMES[c] not in out.columns}
     )
+
+
+_SVG_TEXT = re.compile(r">([^<>]+)<")
+
+
+def plain_svg(svg: str) -> str:
+    """A chart's SVG with GitHub's raw names in its labels (axes, legends, change markers) in plain words."""
+    return _SVG_TEXT.sub(lambda m: ">" + _RAW.sub(lambda n: PLAIN_NAMES[n.group(1)], m.group(1)) + "<", svg)
