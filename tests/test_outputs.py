@@ -91,7 +91,7 @@ def test_pdf_print_layout(runs: dict, tmp_path: Path) -> None:
     assert pages >= 3 and info["Page size"].startswith("594.96 x 841.92")  # A4
     first = _pdf_text(pdf, page=1)
     assert first.lstrip().startswith("Copilot usage trends")  # the title block first, then the introduction
-    assert "AI credits in period" in first and "Active users, last 7 days" in first
+    assert "AI credits in period" in first and "Active users, last 7" in first  # the label wraps
     assert f"Page 1 of {pages}" in first and f"Page {pages} of {pages}" in _pdf_text(pdf, page=pages)
     text = _pdf_text(pdf)
     notes_page = next(p for p in range(1, pages + 1) if "Data notes" in _pdf_text(pdf, page=p))
