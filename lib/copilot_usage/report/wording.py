@@ -40,6 +40,8 @@ PLAIN_NAMES: dict[str, str] = {
     "agent_edit": "agent edits",
     "copilot_cli": "Copilot CLI",
     "cost_center_name": "cost-centre column",
+    "multi_user_cost_center": "users of a cost centre",
+    "cost_center": "cost centre",
 }
 _RAW = re.compile(r"`?\b(" + "|".join(sorted(map(re.escape, PLAIN_NAMES), key=len, reverse=True)) + r")\b`?")
 COMMAND = "copilot-usage "
