@@ -82,3 +82,13 @@ def show(value: Any, meaning: Kind | None = None) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+# column names whose words alone mislead a reader: the heading says what the figure is
+HEADINGS = {"list_usd": "credits at list price usd"}
+
+
+def heading(name: str) -> str:
+    """A column's heading in every output: its words (``billed_credits`` → ``billed credits``), or what the
+    figure is where the words alone mislead (``list_usd`` is credits valued at list price, not money spent)."""
+    return HEADINGS.get(name, name.replace("_", " "))

@@ -59,7 +59,7 @@ def number_format(name: str, dtype: pl.DataType) -> str | None:
 
 def heading(column: str) -> str:
     """A column's header as the HTML and PDF show it (``billed_credits`` → ``billed credits``), as a safe cell."""
-    return safe_text.cell(column.replace("_", " "))
+    return safe_text.cell(columns.heading(column))
 
 
 def sheet_names(tables: list[Table]) -> list[str]:

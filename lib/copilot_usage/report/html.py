@@ -89,7 +89,7 @@ def table(frame: pl.DataFrame) -> str:
     shortened with "…", the whole of it in the cell's ``title``."""
     kinds = ["n" if dtype.is_numeric() else "t" for dtype in frame.dtypes]
     meanings = [columns.kind(name, dtype) for name, dtype in frame.schema.items()]
-    head = "".join(bounded("th", k, c.replace("_", " ")) for c, k in zip(frame.columns, kinds, strict=True))
+    head = "".join(bounded("th", k, columns.heading(c)) for c, k in zip(frame.columns, kinds, strict=True))
     body = "".join(
         "<tr>" + "".join(bounded("td", k, cell(v, m)) for v, k, m in zip(row, kinds, meanings, strict=True)) + "</tr>"
         for row in frame.iter_rows()
