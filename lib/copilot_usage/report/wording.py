@@ -42,6 +42,7 @@ PLAIN_NAMES: dict[str, str] = {
     "cost_center_name": "cost-centre column",
     "multi_user_cost_center": "users of a cost centre",
     "cost_center": "cost centre",
+    "cost_centre": "cost centre",
 }
 _RAW = re.compile(r"`?\b(" + "|".join(sorted(map(re.escape, PLAIN_NAMES), key=len, reverse=True)) + r")\b`?")
 COMMAND = "copilot-usage "
@@ -61,6 +62,8 @@ _OPERATOR = (
     re.compile(r"Billing rows: [\d,]+ \([^)]*\)\.\s*"),
     re.compile(r"\s*\(one implementation\)"),
 )
+# a parameter set as the notebook spells it, said as what it does
+_PARAMETERS = {"backfill_members=True": "The report's member-list backfill option"}
 
 
 def for_leaders(text: str, *, k_min: int) -> str:
@@ -74,6 +77,8 @@ def for_leaders(text: str, *, k_min: int) -> str:
         text = " ".join(s for s in _SENTENCE_END.split(text) if COMMAND not in s)
     for pattern in _OPERATOR:
         text = pattern.sub("", text)
+    for spelled, said in _PARAMETERS.items():
+        text = text.replace(spelled, said)
     return _RAW.sub(lambda m: PLAIN_NAMES[m.group(1)], text).strip()
 
 
