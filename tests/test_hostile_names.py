@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from copilot_usage import safe_text
+from copilot_usage import columns, safe_text
 from copilot_usage.catalog import Scope
 from copilot_usage.cli import main
 from copilot_usage.output_digest import digest, names_a_user
@@ -254,6 +254,9 @@ def test_a_long_team_name_keeps_the_first_tables_numbers_on_the_pdf_page(hostile
     assert first.frame["unit"].str.len_chars().max() == len(LONG_NAME)  # the long name is in it
     lines = _pdf_text(team.outputs["pdf"]).splitlines()
     numbers = first.frame.head(4).select(pl.selectors.numeric())
+    meanings = [columns.kind(c, d) for c, d in numbers.schema.items()]
     for row in numbers.iter_rows():  # each row's numbers on one line of the page, in order (pdftotext -layout)
-        shown = r"\s+".join(re.escape(report_html.cell(v)) for v in row if v is not None)
+        shown = r"\s+".join(
+            re.escape(report_html.cell(v, m)) for v, m in zip(row, meanings, strict=True) if v is not None
+        )
         assert any(re.search(shown, line) for line in lines), row

@@ -58,7 +58,10 @@ def test_each_month_of_the_money_table_has_its_own_pool_across_2026_09_01() -> N
     pools = pl.DataFrame({"month": months, "included_pool": [metrics.included_pool(SEATS, month=m) for m in months]})
     table = value.money_by_month(usage, pools=pools, price=0.02)
     assert table["included_pool"].to_list() == [13_000.0, 7_700.0]
-    assert table["overage_credits"].to_list() == [0.0, 0.0] and table["list_value_usd"].to_list() == [140.0, 100.0]
+    assert table["overage_credits"].to_list() == [0.0, 0.0] and table["credits_at_list_price_usd"].to_list() == [
+        140.0,
+        100.0,
+    ]
     # a month the pools lack (no seat roster then) is null, never a pool of 0
     assert value.money_by_month(usage, pools=pools.head(1))["included_pool"].to_list() == [13_000.0, None]
     assert value.money_by_month(usage, pools=None)["covered_share"].to_list() == [None, None]

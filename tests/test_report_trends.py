@@ -40,7 +40,7 @@ def test_headline_figures_match_an_independent_computation(r: Report) -> None:
     ud = store.scan(SAMPLE, "user_day", scope=SCOPE, start=r.start, end=r.end).collect()
     h = trends.headline_figures(r)
     assert h.credits_total == pytest.approx(ud["ai_credits_used"].sum())
-    assert h.cost_usd_list == pytest.approx(ud["ai_credits_used"].sum() * 0.01)
+    assert h.credits_at_list_price_usd == pytest.approx(ud["ai_credits_used"].sum() * 0.01)
     last7 = ud.filter(pl.col("day") > r.end - dt.timedelta(days=7))
     assert h.weekly_active_users == last7["user_id"].n_unique()
     per_day = ud.group_by("day").agg(pl.col("user_id").n_unique())
@@ -72,8 +72,9 @@ def test_a_cache_without_seats_says_what_to_fetch_instead_of_failing(tmp_path: P
     assert any("--reports seats" in s for s in fc.sentences)
     (ramp,) = trends.seat_ramp(r).charts
     assert ramp.data is not None and ramp.data.height == 0 and ramp.needs == ("seats",)
-    r.show(trends.seat_ramp(r))
-    assert "--reports seats" in shown[-1]["bundle"]["text/html"]
+    r.show(trends.seat_ramp(r))  # leadership: what is missing, not the command (the analyst report has it)
+    assert "Not fetched for enterprise:octo-sim: seats." in shown[-1]["bundle"]["text/html"]
+    assert "copilot-usage" not in shown[-1]["bundle"]["text/html"]
     assert any("seats" in n for n in r.notes().not_in_cache)
 
 

@@ -54,8 +54,8 @@ def test_headline_figures_match_an_independent_computation(r: Report) -> None:
     credited = per_user.filter(pl.col("ai_credits_used") > 0).sort("ai_credits_used", descending=True)
     total = ud["ai_credits_used"].sum()
     assert figures.credits_total == pytest.approx(total)
-    assert figures.cost_usd_list == pytest.approx(total * r.prices.credit)
-    assert figures.users_with_credits == ud.filter(pl.col("ai_credits_used").is_not_null())["user_id"].n_unique()
+    assert figures.credits_at_list_price_usd == pytest.approx(total * r.prices.credit)
+    assert figures.users_with_credits == credited.height
     top10 = credited.head(-(-credited.height // 10))["ai_credits_used"].sum()
     assert figures.top10_share == pytest.approx(top10 / total)
     floors = per_user.filter((pl.col("ai_credits_used") >= 10) & (pl.col("days") >= 3))  # the notebook's defaults
@@ -65,6 +65,22 @@ def test_headline_figures_match_an_independent_computation(r: Report) -> None:
     assert low is not None and high is not None and low < ratio < high
     assert figures.feature_intensity["code_completion"] < 0.05
     assert vpc.headline(r).tiles[0].label == "AI credits in period"
+
+
+def test_users_with_credits_and_the_gini_count_only_users_with_credits_above_zero(r: Report) -> None:
+    """Recomputed in plain polars on the sample: a user whose credits are 0 (not null) has none; the sample has
+    such users, so counting non-null figures would give more users and a higher Gini."""
+    per_user = _user_day(r).group_by("user_id").agg(credits=pl.col("ai_credits_used").sum())
+    x = per_user.filter(pl.col("credits") > 0).sort("credits")["credits"]
+    n = x.len()
+    rank = pl.Series(range(1, n + 1), dtype=pl.Float64)
+    gini = float(((2 * rank - n - 1) * x).sum() / (n * x.sum()))
+    assert per_user.filter(pl.col("credits") == 0).height > 0  # the sample carries users with 0 credits
+    figures = vpc.headline(r).figures
+    assert figures.users_with_credits == n
+    assert figures.gini == pytest.approx(gini, rel=1e-9)
+    assert vpc.credit_concentration(r).sentences[0].startswith(f"{n:,} users with credits")
+    assert "Gini across users with credits" in [t.label for t in vpc.headline(r).tiles]
 
 
 def test_parameters_reach_the_sections() -> None:

@@ -83,8 +83,11 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_ratio() -> None:
 def test_concentration_and_gini() -> None:
     equal = value.concentration(pl.DataFrame({"credits": [10.0] * 100}))
     assert equal.gini == pytest.approx(0.0, abs=1e-9) and equal.top10 == pytest.approx(0.10)
-    skewed = value.concentration(pl.DataFrame({"credits": [0.0] * 99 + [100.0]}))
-    assert skewed.top1 == pytest.approx(1.0) and skewed.gini == pytest.approx(0.99)
+    skewed = value.concentration(pl.DataFrame({"credits": [1.0] * 9 + [91.0]}))
+    assert skewed.top10 == pytest.approx(0.91) and skewed.gini == pytest.approx(0.81)
+    # users with 0 credits are not users with credits: neither counted nor in the Gini
+    zeros = value.concentration(pl.DataFrame({"credits": [0.0] * 90 + [1.0] * 9 + [91.0]}))
+    assert zeros.users == 10 and zeros.gini == pytest.approx(0.81)
     monthly = value.monthly_concentration(_ud([(0, u, 10.0, 1) for u in range(10)]))
     assert monthly["gini"].to_list() == [pytest.approx(0.0, abs=1e-9)]
 

@@ -51,14 +51,17 @@ COLORS: dict[str, str] = {
 @alt.theme.register("copilot_usage", enable=False)
 def _theme() -> alt.theme.ThemeConfig:
     return {
+        # room beside the axes: labels are measured when the SVG is drawn, in a font the printing browser may
+        # render wider, and a label or title running past the edge is cut on the page
+        "padding": {"left": 36, "right": 36, "top": 6, "bottom": 6},
         "config": {
             "font": FONT,
             "view": {"stroke": None, "continuousWidth": 640, "continuousHeight": 240},
             "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridColor": "#eeeeee", "domainColor": "#999999"},
-            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "bottom"},
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "bottom", "labelLimit": 320},
             "title": {"fontSize": 14, "anchor": "start", "fontWeight": 600},
             "range": {"category": PALETTE},
-        }
+        },
     }
 
 
@@ -100,6 +103,7 @@ def _scale(values: list[str]) -> alt.Scale:
     return alt.Scale(domain=domain, range=[COLORS.get(v) or next(extra, "#777777") for v in domain])
 
 
+EVENT_LINES = 3  # event labels are staggered over this many lines
 EVENT_COLORS = {"GitHub": "#555555"}  # GitHub's definition changes; the user's own events are magenta
 OWN_EVENT_COLOR = "#c2458e"
 
@@ -119,11 +123,15 @@ def _events_layer(
         if part.height == 0:
             continue
         color = EVENT_COLORS["GitHub"] if github else OWN_EVENT_COLOR
+        # labels on three staggered lines (in date order), so changes close in time are not printed over each other
+        part = part.sort("day").with_columns(
+            _label_y=(pl.int_range(pl.len()) % EVENT_LINES) * 12 + (4 if not github else 18)
+        )
         base = alt.Chart(part)
         layers.append(base.mark_rule(color=color, strokeDash=[4, 3], **(rule or {})).encode(at))
         layers.append(
-            base.mark_text(align="left", dx=4, dy=-4 if not github else 10, color=color, fontSize=10).encode(
-                at, alt.Y(value=8), alt.Text("label:N")
+            base.mark_text(align="left", dx=4, color=color, fontSize=10).encode(
+                at, alt.Y("_label_y:Q").scale(None), alt.Text("label:N")
             )
         )
     return layers
@@ -424,14 +432,22 @@ def intensity(frame: pl.DataFrame) -> alt.Chart:
     )
 
 
+POINT_LABELS = 8  # scatter points named on the chart (the largest by credits)
+
+
 def quadrant(
     frame: pl.DataFrame, *, label: str, cost: str = "credits", output: str = "loc_added_sum"
 ) -> alt.TopLevelMixin:
     """Cost vs output scatter with median rules. Expects ``<label>, <cost>, <output>, quadrant``."""
-    base = alt.Chart(frame.filter((pl.col(cost) > 0) & (pl.col(output) > 0)))
+    drawn = frame.filter((pl.col(cost) > 0) & (pl.col(output) > 0))
+    base = alt.Chart(drawn)
+    # few, short ticks on the log axes (10k, 100k): the default labels every power's multiples and they collide
+    axis = alt.Axis(tickCount=4, format="~s", labelOverlap="greedy")
+    x = alt.X(f"{cost}:Q").title("AI credits in period (log scale)").scale(type="log").axis(axis)
+    y = alt.Y(f"{output}:Q").title("Accepted lines (log scale)").scale(type="log").axis(axis)
     points = base.mark_circle(size=60, opacity=0.8).encode(
-        alt.X(f"{cost}:Q").title("AI credits in period (log scale)").scale(type="log"),
-        alt.Y(f"{output}:Q").title("Accepted lines, loc_added_sum (log scale)").scale(type="log"),
+        x,
+        y,
         alt.Color("quadrant:N")
         .scale(domain=list(QUADRANT_COLORS), range=list(QUADRANT_COLORS.values()))
         .title("Quadrant"),
@@ -444,7 +460,14 @@ def quadrant(
     )
     vrule = base.mark_rule(color="#999999", strokeDash=[4, 3]).encode(alt.X("mean(cost_median):Q"))
     hrule = base.mark_rule(color="#999999", strokeDash=[4, 3]).encode(alt.Y("mean(output_median):Q"))
-    return alt.layer(points, vrule, hrule).properties(
+    # the largest entries by credits carry their name beside the point
+    largest = drawn.sort(cost, descending=True, nulls_last=True).head(POINT_LABELS)
+    names = (
+        alt.Chart(largest)
+        .mark_text(align="left", dx=6, dy=-6, fontSize=10, color="#333333")
+        .encode(x, y, alt.Text(f"{label}:N"))
+    )
+    return alt.layer(points, vrule, hrule, names).properties(
         title="Cost vs output (dashed lines: medians)", width=520, height=340
     )
 
@@ -508,7 +531,7 @@ def money(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.Top
         tooltip=[
             alt.Tooltip("month:T", timeUnit="yearmonth"),
             alt.Tooltip("credits:Q", format=",.0f"),
-            alt.Tooltip("list_value_usd:Q", format="$,.0f"),
+            alt.Tooltip("credits_at_list_price_usd:Q", format="$,.0f"),
             alt.Tooltip("overage_usd:Q", format="$,.0f"),
         ],
     )
@@ -520,6 +543,9 @@ def money(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.Top
     )
 
 
+UNIT_LABEL_MAX = 360  # pixels of a unit's name on an axis: "org/team" names are shown whole
+
+
 def unit_credits(frame: pl.DataFrame, *, additive: bool) -> alt.Chart:
     """Credits per team/department, sorted. Expects ``unit, credits, active_users``."""
     note = "" if additive else " — non-additive: a user on several teams counts in each"
@@ -528,7 +554,7 @@ def unit_credits(frame: pl.DataFrame, *, additive: bool) -> alt.Chart:
         .mark_bar(color="#2f6fdf")
         .encode(
             alt.X("credits:Q").title("AI credits in period"),
-            alt.Y("unit:N").title(None).sort("-x"),
+            alt.Y("unit:N").title(None).sort("-x").axis(labelLimit=UNIT_LABEL_MAX),
             tooltip=[
                 alt.Tooltip("unit:N"),
                 alt.Tooltip("credits:Q", format=",.0f"),
@@ -536,7 +562,7 @@ def unit_credits(frame: pl.DataFrame, *, additive: bool) -> alt.Chart:
                 alt.Tooltip("credits_per_active_user:Q", format=",.0f"),
             ],
         )
-        .properties(width=520)
+        .properties(width=440)
     )
 
 
@@ -544,15 +570,15 @@ def unit_spread(frame: pl.DataFrame) -> alt.TopLevelMixin:
     """Per-unit distribution of per-user credits: p10–p90 line, p25–p75 bar, median tick.
     Expects ``unit, p10, p25, median, p75, p90``."""
     base = alt.Chart(frame)
-    y = alt.Y("unit:N").title(None).sort(field="median", order="descending")
+    y = alt.Y("unit:N").title(None).sort(field="median", order="descending").axis(labelLimit=UNIT_LABEL_MAX)
     whisker = base.mark_rule(color="#555555").encode(
-        alt.X("p10:Q").title("AI credits per user in period"), alt.X2("p90:Q"), y
+        alt.X("p10:Q").title("AI credits per user in period (line p10–p90, box p25–p75, tick median)"),
+        alt.X2("p90:Q"),
+        y,
     )
     box = base.mark_bar(color="#9bb9ef", size=12).encode(alt.X("p25:Q"), alt.X2("p75:Q"), y)
     mid = base.mark_tick(color="#173b7a", thickness=3, size=14).encode(alt.X("median:Q"), y)
-    return alt.layer(whisker, box, mid).properties(
-        title="Spread of credits per user inside each unit (line p10–p90, box p25–p75, tick median)", width=520
-    )
+    return alt.layer(whisker, box, mid).properties(title="Spread of credits per user inside each unit", width=440)
 
 
 def unit_heatmap(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.TopLevelMixin:
@@ -563,7 +589,7 @@ def unit_heatmap(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> 
         .mark_rect()
         .encode(
             alt.X("week:O").timeUnit("yearmonthdate").title("Week starting"),
-            alt.Y("unit:N").title(None),
+            alt.Y("unit:N").title(None).axis(labelLimit=UNIT_LABEL_MAX),
             alt.Color("credits:Q").title("Credits").scale(scheme="blues"),
             tooltip=[alt.Tooltip("week:T"), alt.Tooltip("unit:N"), alt.Tooltip("credits:Q", format=",.0f")],
         )

@@ -1,7 +1,8 @@
 """The report as a short Markdown digest for an email or a chat message.
 
 Aggregate-only whatever the report's audience: the title line, the data freshness, the headline tiles, one
-sentence per section and the path of the full report — never a table, never a login. As a second line of defence
+sentence per section (its answer: the first sentence that points at no chart or table the digest lacks) and the
+full report's file name (no local path) — never a table, never a login. As a second line of defence
 any tile or sentence naming a login found in the cache (or a keyed pseudonym ``user-1a2b3c4d``) is left out:
 a login counts where it stands whole (any case, not inside a longer login-like word), whatever characters it holds;
 the names of teams and cost centres are read as those units, so a team named like a login keeps its sentence.
@@ -26,6 +27,10 @@ from .safe_text import markdown, markdown_code
 
 PSEUDONYM = re.compile(r"\buser-[0-9a-f]{8}\b")
 MAX_SECTIONS = 9
+# a sentence pointing at a chart or table the digest does not carry
+SHOWN_ELSEWHERE = re.compile(
+    r"\b(charts?|the table|tables?\s+(?:below|lists?)|listed below|shown below)\b", re.IGNORECASE
+)
 SENTENCE_MAX = 300  # characters of one section's sentence (a name of any length must not make an email of it)
 # tables holding a login column, and its name
 LOGIN_COLUMNS = {"user_day": "user_login", "seats": "user_login", "billing_usage": "user"}
@@ -110,8 +115,8 @@ def digest(
     if t.get("preliminary"):
         fresh += " **Preliminary**: fewer than 14 complete days."
     missing = record.notes.get("not_in_cache") or []
-    if missing:
-        fresh += f" Not in the cache: {', '.join(md(m.split(' ')[0]) for m in missing)}."
+    if missing:  # by count: the tables' names are the operator's business, listed in the report's data notes
+        fresh += f" {len(missing)} table(s) not in the cache: the report's data notes list them."
     lines += [fresh, ""]
     for tile in record.tiles:
         if names_a_user(tile.label + " " + tile.value, banned, units):
@@ -123,17 +128,24 @@ def digest(
         if not section.heading:
             continue
         sentence = next(
-            (s for s in map(first_sentence, section.sentences) if s and not names_a_user(s, banned, units)), ""
+            (
+                s
+                for s in map(first_sentence, section.sentences)
+                if s and not SHOWN_ELSEWHERE.search(s) and not names_a_user(s, banned, units)
+            ),
+            "",
         )
         if sentence:
             said.append(f"- *{md(section.heading)}* {md(sentence, SENTENCE_MAX)}")
     if said:
         lines += ["", *said[:MAX_SECTIONS]]
-    if report is not None:
-        beside = ", ".join(f"{fmt.upper()} {markdown_code(p.name)}" for fmt, p in (others or {}).items())
+    if report is not None:  # by file name: a digest is read where the sender's disk is not
+        beside = " and ".join(fmt.upper() for fmt in (others or {}))
         lines += [
             "",
-            f"Full report: {markdown_code(str(report))}" + (f" (beside it: {beside})" if beside else "") + ".",
+            f"Full report: {markdown_code(Path(report).name)}"
+            + (f" (also as {beside} of the same name)" if beside else "")
+            + ".",
         ]
     return "\n".join(lines) + "\n"
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from . import safe_text
+from . import columns, safe_text
 from .output_record import Record, Table
 
 COUNT = "#,##0"
@@ -34,36 +34,32 @@ COEFFICIENT = "0.00"
 DATE = "yyyy-mm-dd"
 MONTH = "mmm yyyy"
 DATETIME = "yyyy-mm-dd hh:mm"
-_SHARE = re.compile(r"(share|adoption|_change$|_growth$|^change$|^top\d+$|_pct$)")
-_USD = re.compile(r"(usd|cost|price|amount)")
 _INVALID_SHEET = re.compile(r"[\[\]:*?/\\]")
+# the Excel format of each column meaning (:func:`copilot_usage.columns.kind`, the rule the HTML shows by too)
+FORMATS: dict[str, str] = {
+    "date": DATE,
+    "month": MONTH,
+    "datetime": DATETIME,
+    "count": COUNT,
+    "share": PERCENT,
+    "change": PERCENT,
+    "points": PERCENT,
+    "usd": USD,
+    "coefficient": COEFFICIENT,
+    "credits": CREDITS,
+    "ratio": RATIO,
+}
 
 
 def number_format(name: str, dtype: pl.DataType) -> str | None:
-    """The Excel number format of a column, from its type and name (None: text, left as Excel shows it)."""
-    key = name.lower()
-    if dtype == pl.Date:
-        return MONTH if key == "month" else DATE
-    if isinstance(dtype, pl.Datetime):
-        return DATETIME
-    if dtype.is_integer():
-        return COUNT
-    if not dtype.is_float():
-        return None
-    if _SHARE.search(key):
-        return PERCENT
-    if _USD.search(key):
-        return USD
-    if key in ("gini", "r2", "r2_holdout") or key.startswith("gini"):
-        return COEFFICIENT
-    if ("credits" in key and "per_" not in key) or key in ("included_pool", "difference"):
-        return CREDITS
-    return RATIO
+    """The Excel number format of a column, from its meaning (None: text, left as Excel shows it)."""
+    meaning = columns.kind(name, dtype)
+    return None if meaning is None else FORMATS[meaning]
 
 
 def heading(column: str) -> str:
     """A column's header as the HTML and PDF show it (``billed_credits`` → ``billed credits``), as a safe cell."""
-    return safe_text.cell(column.replace("_", " "))
+    return safe_text.cell(columns.heading(column))
 
 
 def sheet_names(tables: list[Table]) -> list[str]:
@@ -125,22 +121,101 @@ def write_xlsx(record: Record, summary: dict[str, Any], path: Path, *, html: Pat
     options = {"remove_timezone": True, "strings_to_formulas": False, "strings_to_urls": False}
     wb = xlsxwriter.Workbook(str(path), {**options, "strings_to_numbers": False})
     fmt = _Formats(wb)
-    _summary_sheet(wb, fmt, record, summary, list(zip(names, shown, strict=True)), html)
+    figures, records = summary_items(summary)
+    record_sheets = dict(zip((n for n, _ in records), unique_names([n for n, _ in records], taken=names), strict=True))
+    _summary_sheet(
+        wb, fmt, record, summary, list(zip(names, shown, strict=True)), html, (figures, records, record_sheets)
+    )
+    for name, frame in records:
+        _frame_sheet(wb, record_sheets[name], frame)
     for name, table in zip(names, shown, strict=True):
-        frame = excel_ready(table.frame)
-        formats = {heading(c): f for c, d in frame.schema.items() if (f := number_format(c, d))}
-        frame.rename(heading).write_excel(
-            wb,
-            name,
-            column_formats=formats,  # type: ignore[arg-type]
-            dtype_formats={pl.Date: DATE},
-            table_style="Table Style Light 9",
-            freeze_panes=(1, 0),
-            autofit=True,
-        )
+        _frame_sheet(wb, name, table.frame)
     _notes_sheet(wb, fmt, record, html)
     wb.close()
     return path
+
+
+def _frame_sheet(wb: Any, name: str, frame: pl.DataFrame) -> None:
+    """One typed sheet: a header row, the column formats of :func:`number_format`."""
+    frame = excel_ready(frame)
+    formats = {heading(c): f for c, d in frame.schema.items() if (f := number_format(c, d))}
+    frame.rename(heading).write_excel(
+        wb,
+        name,
+        column_formats=formats,  # type: ignore[arg-type]
+        dtype_formats={pl.Date: DATE},
+        table_style="Table Style Light 9",
+        freeze_panes=(1, 0),
+        autofit=True,
+    )
+
+
+# summary.json's prices as the Summary sheet names them, with their formats
+PRICE_LABELS: dict[str, tuple[str, str | None, str]] = {
+    "credit": ("Price per AI credit (US$)", USD, "GitHub's list price unless the report was given another"),
+    "seat_business": ("Seat licence, Copilot Business (US$ a month)", USD, ""),
+    "seat_enterprise": ("Seat licence, Copilot Enterprise (US$ a month)", USD, ""),
+    "included_business": ("Included AI credits per Business licence a month", COUNT, "after the promotion"),
+    "included_enterprise": ("Included AI credits per Enterprise licence a month", COUNT, "after the promotion"),
+    "promotional": ("Promotional included credits until 2026-08-31", None, "3,000 / 7,000 per licence when TRUE"),
+}
+_SKIP = {"scope", "start", "end", "audience", "preliminary", "changes_since_last_run", "prices"}
+_ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def summary_items(summary: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[tuple[str, pl.DataFrame]]]:
+    """``summary.json`` as the Summary sheet shows it: scalar figures (nested ones named ``outer · inner``; a list
+    of plain values as one text) and record lists (a list of mappings, or a mapping of mappings such as the
+    units) as frames for sheets of their own — never a mapping's text in one cell."""
+    figures: list[tuple[str, Any]] = []
+    records: list[tuple[str, pl.DataFrame]] = []
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, dict):
+            if value and all(isinstance(v, dict) for v in value.values()):
+                records.append((name, _records([{"name": k, **v} for k, v in value.items()])))
+                return
+            for key, inner in value.items():
+                walk(f"{name} · {key.replace('_', ' ')}" if name else key, inner)
+        elif isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
+            records.append((name, _records(list(value))))
+        elif isinstance(value, list | tuple):
+            shown = ("n/a" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v) for v in value)
+            figures.append((name, "; ".join(shown)))
+        else:
+            figures.append((name, _as_date(value)))
+
+    for key, value in sorted(summary.items()):
+        if key not in _SKIP:
+            walk(key, value)
+    return figures, records
+
+
+def _records(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Rows of mappings as a typed frame: nested mappings as ``outer · inner`` columns, ISO days as dates."""
+    frame = pl.json_normalize(rows, separator=" · ", infer_schema_length=None)
+    days = [
+        c
+        for c, d in frame.schema.items()
+        if d == pl.String and frame[c].drop_nulls().len() and frame[c].drop_nulls().str.contains(_ISO_DAY).all()
+    ]
+    return frame.with_columns(pl.col(days).str.to_date()) if days else frame
+
+
+def unique_names(wanted: list[str], *, taken: list[str]) -> list[str]:
+    """Valid sheet names (≤ 31 characters, no ``[]:*?/\\``) for ``wanted``, unique among themselves and ``taken``."""
+    used = {t.lower() for t in taken} | {"summary", "notes"}
+    out = []
+    for want in wanted:
+        base = _INVALID_SHEET.sub(" ", want.replace("_", " ")).strip()[:31].strip() or "Figures"
+        base = base[:1].upper() + base[1:]
+        name, n = base, 2
+        while name.lower() in used:
+            name = f"{base[: 31 - len(str(n)) - 1]} {n}"
+            n += 1
+        used.add(name.lower())
+        out.append(name)
+    return out
 
 
 class _Formats:
@@ -149,7 +224,9 @@ class _Formats:
         self.block = wb.add_format({"bold": True, "font_color": "#173b7a", "top": 1})
         self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         self.bold = wb.add_format({"bold": True})
-        self.by_code = {code: wb.add_format({"num_format": code}) for code in (COUNT, RATIO, PERCENT, USD, DATE)}
+        self.by_code = {
+            code: wb.add_format({"num_format": code}) for code in (COUNT, RATIO, PERCENT, USD, DATE, COEFFICIENT)
+        }
 
 
 def _figure_format(name: str, value: Any) -> str | None:
@@ -190,8 +267,15 @@ def _as_date(value: Any) -> Any:
 
 
 def _summary_sheet(
-    wb: Any, fmt: _Formats, record: Record, summary: dict[str, Any], tables: list[tuple[str, Table]], html: Path | None
+    wb: Any,
+    fmt: _Formats,
+    record: Record,
+    summary: dict[str, Any],
+    tables: list[tuple[str, Table]],
+    html: Path | None,
+    items: tuple[list[tuple[str, Any]], list[tuple[str, pl.DataFrame]], dict[str, str]],
 ) -> None:
+    figures, records, record_sheets = items
     ws = wb.add_worksheet("Summary")
     ws.write_row(0, 0, ["Item", "Value", "Note"], fmt.header)
     ws.freeze_panes(1, 0)
@@ -225,17 +309,28 @@ def _summary_sheet(
         _write_value(ws, row, 2, tile.change, fmt, PERCENT)
         row += 1
     row += 1
+    ws.write_row(row, 0, ["Prices used", "", ""], fmt.block)
+    row += 1
+    for name, value in (summary.get("prices") or {}).items():
+        label, code, note = PRICE_LABELS.get(name, (name.replace("_", " "), None, ""))
+        _write_text(ws, row, 0, label)
+        _write_value(ws, row, 1, value, fmt, code)
+        _write_text(ws, row, 2, note)
+        row += 1
+    if record.notes.get("prices"):
+        _write_text(ws, row, 0, "As the report says it")
+        _write_text(ws, row, 2, str(record.notes["prices"]))
+        row += 1
+    row += 1
     ws.write_row(row, 0, ["Headline figures (summary.json)", "", ""], fmt.block)
     row += 1
-    skip = {"scope", "start", "end", "audience", "preliminary", "changes_since_last_run"}
-    for name, value in sorted(summary.items()):
-        if name in skip or isinstance(value, dict):
-            continue
-        if isinstance(value, list):
-            value = ", ".join("n/a" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v) for v in value)
-        value = _as_date(value)
+    for name, value in figures:
         _write_text(ws, row, 0, name)
-        _write_value(ws, row, 1, value, fmt, _figure_format(name, value))
+        _write_value(ws, row, 1, value, fmt, _figure_format(name.rsplit(" · ", 1)[-1].replace(" ", "_"), value))
+        row += 1
+    for name, frame in records:
+        _write_text(ws, row, 0, name)
+        ws.write_url(row, 1, f"internal:'{record_sheets[name]}'!A1", string=f"{frame.height} rows: see sheet")
         row += 1
     row += 1
     ws.write_row(row, 0, ["Tables (one sheet each)", "rows", "section"], fmt.block)

@@ -664,7 +664,8 @@ def fold_tail(
 
 
 def spread(unit_days: Frame) -> pl.DataFrame:
-    """Per unit, the distribution of per-user credits: ``users, p10, p25, median, p75, p90, gini, top_user_share``."""
+    """Per unit, the distribution of per-user credits: ``users, p10, p25, median, p75, p90, gini, top_user_share``
+    (``gini`` across the unit's users with credits > 0)."""
     per_user = _lazy(unit_days).group_by("unit", "user_id").agg(credits=pl.col("ai_credits_used").sum()).collect()
     return (
         per_user.group_by("unit")
@@ -674,7 +675,8 @@ def spread(unit_days: Frame) -> pl.DataFrame:
                 name: pl.col("credits").quantile(q, "linear")
                 for name, q in (("p10", 0.1), ("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p90", 0.9))
             },
-            gini=gini(pl.col("credits")),
+            # across users with credits (> 0), as the value report's Gini: a user with 0 credits has none
+            gini=gini(pl.col("credits").filter(pl.col("credits") > 0)),
             top_user_share=pl.col("credits").max() / pl.col("credits").sum(),
         )
         .sort("median", descending=True)

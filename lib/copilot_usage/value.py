@@ -95,8 +95,9 @@ LORENZ_SCHEMA = {"user_share": pl.Float64, "credit_share": pl.Float64}
 
 @dataclass(frozen=True)
 class Concentration:
-    """How concentrated credits are across users: users with credits, their credits, the share of the top 1/5/10 %
-    of them (None without credits), the Gini coefficient and the Lorenz curve (``user_share, credit_share``)."""
+    """How concentrated credits are across users with credits (more than 0 in the period): how many, their
+    credits, the share of the top 1/5/10 % of them (None without credits), the Gini coefficient across them and
+    the Lorenz curve (``user_share, credit_share``)."""
 
     users: int
     credits: float
@@ -110,8 +111,9 @@ class Concentration:
 def concentration(totals: pl.DataFrame) -> Concentration:
     """Share of credits from the top 1/5/10 % of users, Gini, and the Lorenz curve (100 points).
 
-    Expects ``credits`` per user (nulls ignored)."""
-    c = np.sort(totals["credits"].drop_nulls().to_numpy())
+    Expects ``credits`` per user; users without credits (null or 0) are not counted: a user with a credit figure
+    of 0 has used none, and counting them would both inflate "users with credits" and raise the Gini."""
+    c = np.sort(totals.filter(pl.col("credits") > 0)["credits"].to_numpy())
     n, total = c.size, float(c.sum()) if c.size else 0.0
     if n == 0 or total <= 0:
         return Concentration(users=n, credits=total)
@@ -792,7 +794,7 @@ def phase_outcomes(phase_days: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 def money_by_month(
     user_day: pl.DataFrame | pl.LazyFrame, *, pools: pl.DataFrame | None, price: float = CREDIT_PRICE_USD
 ) -> pl.DataFrame:
-    """Per month: credits, list value, included pool, share covered, overage credits and cost (list price).
+    """Per month: credits, credits at list price (US$), included pool, share covered, overage credits and cost (list price).
 
     ``pools`` is ``month, included_pool``: the current seat roster's included credits at the allowance in force in
     each month (the promotional amounts end on 2026-09-01; the roster of today is an approximation for earlier
@@ -814,7 +816,7 @@ def money_by_month(
         .filter(pl.col("billed_rows") > 0)
         .join(pool_of, on="month", how="left")
         .with_columns(
-            list_value_usd=pl.col("credits") * price,
+            credits_at_list_price_usd=pl.col("credits") * price,
             # min_horizontal skips nulls: without a pool the share is unknown, not 100 %
             covered_share=pl.when(pl.col("included_pool").is_not_null()).then(
                 pl.min_horizontal(pl.col("credits"), pl.col("included_pool")) / pl.col("credits")
@@ -826,7 +828,7 @@ def money_by_month(
             "month",
             "credits",
             "days",
-            "list_value_usd",
+            "credits_at_list_price_usd",
             "included_pool",
             "covered_share",
             "overage_credits",

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from .. import safe_text
+from .. import columns, safe_text
 from .section import Notes, Tile
 
 
@@ -28,16 +28,14 @@ def fmt_num(value: float | None, *, digits: int = 0, pct: bool = False) -> str:
     if value is None:
         return "n/a"
     if pct:
-        return f"{value:+.0%}" if abs(value) >= 0.01 else f"{value:+.1%}"
+        return columns.percent(value, signed=True)
     return f"{value:,.{digits}f}"
 
 
-def cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return "" if value is None else str(value)
+def cell(value: Any, meaning: columns.Kind | None = None) -> str:
+    """A table cell's text by the column's meaning (:func:`copilot_usage.columns.kind`): shares and changes as
+    percentages, months as months, US$ as dollars."""
+    return columns.show(value, meaning)
 
 
 def text(value: str) -> str:
@@ -90,9 +88,10 @@ def table(frame: pl.DataFrame) -> str:
     others class ``t`` (left-aligned, wrapped when the page is narrow); text longer than the display bound is
     shortened with "…", the whole of it in the cell's ``title``."""
     kinds = ["n" if dtype.is_numeric() else "t" for dtype in frame.dtypes]
-    head = "".join(bounded("th", k, c.replace("_", " ")) for c, k in zip(frame.columns, kinds, strict=True))
+    meanings = [columns.kind(name, dtype) for name, dtype in frame.schema.items()]
+    head = "".join(bounded("th", k, columns.heading(c)) for c, k in zip(frame.columns, kinds, strict=True))
     body = "".join(
-        "<tr>" + "".join(bounded("td", k, cell(v)) for v, k in zip(row, kinds, strict=True)) + "</tr>"
+        "<tr>" + "".join(bounded("td", k, cell(v, m)) for v, k, m in zip(row, kinds, meanings, strict=True)) + "</tr>"
         for row in frame.iter_rows()
     )
     return f'<table class="cu"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

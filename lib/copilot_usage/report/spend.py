@@ -649,7 +649,13 @@ def idle_seats(r: Report) -> Section:
     else:
         counts = dict(idle.group_by("status").len().iter_rows())
         unused = idle.filter(pl.col("reassignable"))
-        story = [", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f" out of {idle.height} licensed users."]
+        # "active" here is the seat roster's last activity (within inactive_days), not the usage metrics' count
+        story = [
+            "Seat roster: "
+            + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+            + f" out of {idle.height} licensed users (active: Copilot activity in the last "
+            f"{settings(r).inactive_days} days by GitHub's last-activity date)."
+        ]
         story.append(
             f"The {unused.height} reassignable seats cost US${unused['monthly_cost'].sum():,.0f} a month "
             f"(seats at US${r.prices.seat_business:,.0f} Business / US${r.prices.seat_enterprise:,.0f} Enterprise "
@@ -730,6 +736,7 @@ def outlook(r: Report) -> Section:
     p = projection(r)
     far = by_horizon.filter(pl.col("planning_range"))["period"].to_list()
     story = [
+        outlook_answer(by_horizon),
         forecast_accuracy(r),
         (
             f"{', '.join(far)}: a planning range, not a measured one — the forecast was checked over "
@@ -746,6 +753,16 @@ def outlook(r: Report) -> Section:
         Table(by_horizon.drop("planning_range"), name="horizons"),
         figures={"forecast": forecast_summary(r)},
     )
+
+
+def outlook_answer(by_horizon: pl.DataFrame) -> str:
+    """The section's answer in one sentence: each horizon's total cost (seat licences and AI credits beyond the
+    pool) where it is known."""
+    known = by_horizon.drop_nulls("total_usd")
+    if known.height == 0:
+        return ""
+    parts = [f"{row['period']} US${row['total_usd']:,.0f}" for row in known.iter_rows(named=True)]
+    return f"Total cost (seat licences and AI credits beyond the included pool): {'; '.join(parts)}."
 
 
 def outlook_table(r: Report) -> pl.DataFrame:

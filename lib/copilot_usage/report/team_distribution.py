@@ -375,9 +375,9 @@ def headline(r: Report) -> Section:
         (
             Tile("AI credits in period", fmt_num(fig.credits_total)),
             Tile("Seated users", fmt_num(fig.seated_users)),
-            Tile("Active users (distinct)", fmt_num(fig.active_users)),
+            Tile("Active users in the period (usage metrics, distinct)", fmt_num(fig.active_users)),
             Tile("Adoption (active seated / seated)", adoption),
-            Tile("Units shown (≥ k_min users)", fmt_num(len(fig.units))),
+            Tile(f"Units shown ({r.k_min}+ active users)", fmt_num(len(fig.units))),
         )
     )
     how = attribution.attribution_notes(r, fig.attribution) if fig.attribution else []
@@ -453,7 +453,24 @@ def spread_inside(r: Report) -> Section:
         f"The chart shows the {charted.height} largest units by credits; {more} more are in the table." if more else ""
     )
     table, cut = _long(r, inside, "The table lists")
-    return section(note, Chart(charts.unit_spread(charted), data=charted), cut, Table(table))
+    return section(spread_story(inside), note, Chart(charts.unit_spread(charted), data=charted), cut, Table(table))
+
+
+def _named(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows of named units: not the "(no team)"-style buckets nor the folded "other N units"."""
+    return frame.filter(~pl.col("unit").str.starts_with("(") & ~pl.col("unit").str.starts_with("other "))
+
+
+def spread_story(inside: pl.DataFrame) -> list[str]:
+    """The units whose typical member uses the most and the fewest credits (medians per user)."""
+    rated = _named(inside).drop_nulls("median").sort("median", descending=True)
+    if rated.height < 2:
+        return []
+    high, low = rated.row(0, named=True), rated.row(-1, named=True)
+    return [
+        f"The typical member (median per user) used {high['median']:,.0f} credits in {high['unit']} and "
+        f"{low['median']:,.0f} in {low['unit']}, the highest and lowest of {rated.height} units."
+    ]
 
 
 def adoption_table(r: Report) -> pl.DataFrame:
@@ -488,9 +505,15 @@ def support_story(r: Report, support: pl.DataFrame) -> list[str]:
     idle = int(support["idle_seats"].sum())
     cost = support["idle_seat_cost_month"].drop_nulls()
     worst = support.row(0, named=True)
+    named = [
+        f"{row['unit']} ({row['active_seated']} of {row['seated_users']} seated members active, {row['adoption']:.0%})"
+        for row in support.head(NAMED_MAX).iter_rows(named=True)
+    ]
+    rest = f" and {support.height - len(named)} more" if support.height > len(named) else ""
+    noun = "unit needs" if support.height == 1 else "units need"
     out = [
-        f"{support.height} units need support: {idle} idle seats between them. Lowest adoption: {worst['unit']}, "
-        f"{worst['active_seated']} of {worst['seated_users']} seated members active ({worst['adoption']:.0%})."
+        f"{support.height} {noun} support: {'; '.join(named)}{rest}, with {idle} idle seats between them. "
+        f"Lowest adoption: {worst['unit']}."
     ]
     out.append(
         f"Their idle seats cost about US${cost.sum():,.0f} a month."
@@ -498,6 +521,9 @@ def support_story(r: Report, support: pl.DataFrame) -> list[str]:
         else "Set seat_price_business / seat_price_enterprise to price the idle seats."
     )
     return out
+
+
+NAMED_MAX = 3  # units a sentence names before "and N more" (the table lists them all)
 
 
 def adoption_lag(r: Report) -> Section:
@@ -538,6 +564,7 @@ def value_by_team(r: Report) -> Section:
     more = groups.height - quad.height
     note = f"The chart places the {quad.height} largest units by credits ({more} more not drawn)." if more else ""
     return section(
+        value_story(per_team),
         cut,
         Table(table, empty="No unit has k_min users above the floors."),
         note,
@@ -545,17 +572,43 @@ def value_by_team(r: Report) -> Section:
     )
 
 
+def value_story(per_team: pl.DataFrame) -> list[str]:
+    """The units with the most and the fewest accepted lines per 100 credits."""
+    rated = _named(per_team).drop_nulls("per_100_credits").sort("per_100_credits", descending=True)
+    if rated.height < 2:
+        return []
+    best, worst = rated.row(0, named=True), rated.row(-1, named=True)
+    return [
+        f"Accepted lines per 100 credits: {best['per_100_credits']:,.1f} in {best['unit']}, the most, and "
+        f"{worst['per_100_credits']:,.1f} in {worst['unit']}, the fewest of {rated.height} units."
+    ]
+
+
 def over_time(r: Report) -> Section:
     """Weekly credits of the shown units and the units that moved most (last four weeks against the four before)."""
     weekly = teams.weekly_by_unit(team_view(r).unit_days, units=shown_units(r)["unit"])
     # the movers compare the last four weeks with the four before; the heat map spans the period
     said = github_changes.bearing_on(r.register, ["credits"], start=r.start, end=r.end, what="the weekly credits")
+    moved = teams.movers(weekly)
     return section(
+        movers_story(moved),
         said,
         Chart(charts.unit_heatmap(weekly, events=r.events_for("credits")), data=weekly),
         github_changes.straddling(r.register, "credits", end=r.end, days=28),
-        Table(teams.movers(weekly).head(10), empty="Fewer than two weeks of data."),
+        Table(moved.head(10), empty="Fewer than two weeks of data."),
     )
+
+
+def movers_story(moved: pl.DataFrame) -> list[str]:
+    """The units whose credits grew and fell most, last four weeks against the four before."""
+    rated = _named(moved).drop_nulls("credits_growth").sort("credits_growth", descending=True)
+    if rated.height == 0:
+        return []
+    up, down = rated.row(0, named=True), rated.row(-1, named=True)
+    out = f"Over the last four weeks against the four before, {up['unit']}'s credits changed most upward ({up['credits_growth']:+.0%})"
+    if rated.height > 1:
+        out += f" and {down['unit']}'s most downward ({down['credits_growth']:+.0%})"
+    return [out + "."]
 
 
 __all__ = [

@@ -95,7 +95,7 @@ def _cpu_change(d: pl.DataFrame, days: int, end: dt.date) -> float | None:
 @dataclass(frozen=True)
 class Headline:
     credits_total: float | None
-    cost_usd_list: float | None
+    credits_at_list_price_usd: float | None
     weekly_active_users: int | None
     monthly_active_users: int | None
     credits_per_active_user_day: float | None
@@ -113,7 +113,7 @@ def headline_figures(r: Report) -> Headline:
     user_days = float(au.filter(pl.col("day").is_in(billed_days["day"].implode()))["daily_active_users"].sum())
     return Headline(
         credits_total=total,
-        cost_usd_list=None if total is None else total * r.prices.credit,
+        credits_at_list_price_usd=None if total is None else total * r.prices.credit,
         weekly_active_users=int(last["weekly_active_users"].item()) if last.height else None,
         monthly_active_users=int(last["monthly_active_users"].item()) if last.height else None,
         credits_per_active_user_day=float(billed_days["credits"].sum()) / user_days if user_days else None,
@@ -124,15 +124,18 @@ def headline_figures(r: Report) -> Headline:
 
 
 def headline(r: Report) -> Section:
-    """KPI tiles: credits and their list value, 7- and 28-day active users, credits per active user-day, and the
+    """KPI tiles: credits and their value at list price, 7- and 28-day active users, credits per active user-day, and the
     last 7 days' credits against the 7 before."""
     h = headline_figures(r)
     week = metrics.period_change(daily(r), column="credits", days=7, end=r.end)
     tiles = (
         Tile("AI credits in period", fmt_num(h.credits_total)),
-        Tile("List value (US$)", "n/a" if h.cost_usd_list is None else f"${h.cost_usd_list:,.0f}"),
-        Tile("Weekly active users (7-day distinct)", fmt_num(h.weekly_active_users)),
-        Tile("Monthly active users (28-day distinct)", fmt_num(h.monthly_active_users)),
+        Tile(
+            "Credits at list price (US$)",
+            "n/a" if h.credits_at_list_price_usd is None else f"${h.credits_at_list_price_usd:,.0f}",
+        ),
+        Tile("Active users, last 7 days (usage metrics, distinct)", fmt_num(h.weekly_active_users)),
+        Tile("Active users, last 28 days (usage metrics, distinct)", fmt_num(h.monthly_active_users)),
         Tile(
             "Credits per active user-day",
             fmt_num(h.credits_per_active_user_day, digits=1),

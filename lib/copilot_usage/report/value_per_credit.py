@@ -80,7 +80,7 @@ class Headline:
     """The value report's headline figures (``summary.json``)."""
 
     credits_total: float
-    cost_usd_list: float
+    credits_at_list_price_usd: float
     users_with_credits: int
     top1_share: float | None
     top5_share: float | None
@@ -203,7 +203,7 @@ def headline(r: Report) -> Section:
     row = lines.row(0, named=True) if lines.height else {"per_100_credits": None, "low": None, "high": None}
     figures = Headline(
         credits_total=conc.credits,
-        cost_usd_list=conc.credits * r.prices.credit,
+        credits_at_list_price_usd=conc.credits * r.prices.credit,
         users_with_credits=conc.users,
         top1_share=conc.top1,
         top5_share=conc.top5,
@@ -218,9 +218,9 @@ def headline(r: Report) -> Section:
     tiles = Tiles(
         (
             Tile("AI credits in period", fmt_num(conc.credits)),
-            Tile("List value (US$)", f"${conc.credits * r.prices.credit:,.0f}"),
+            Tile("Credits at list price (US$)", f"${conc.credits * r.prices.credit:,.0f}"),
             Tile("Credits from the top 10% of users", "n/a" if conc.top10 is None else f"{conc.top10:.0%}"),
-            Tile("Gini of credits across users", fmt_num(conc.gini, digits=2)),
+            Tile("Gini across users with credits", fmt_num(conc.gini, digits=2)),
             Tile("Accepted lines per 100 credits", fmt_num(row["per_100_credits"], digits=1)),
         )
     )
@@ -241,9 +241,9 @@ def _concentration_story(conc: value.Concentration) -> list[str]:
     if conc.top10 is None or conc.top1 is None or conc.top5 is None or conc.gini is None:
         return ["No credits in this period."]
     return [
-        f"{conc.users:,} users consumed {conc.credits:,.0f} credits. The top 1% of them used "
+        f"{conc.users:,} users with credits consumed {conc.credits:,.0f} credits; the top 1% of them used "
         f"{conc.top1:.0%}, the top 5% {conc.top5:.0%} and the top 10% {conc.top10:.0%} of all credits "
-        f"(Gini {conc.gini:.2f}; 0 = everyone equal, 1 = one user uses everything)."
+        f"(Gini across users with credits {conc.gini:.2f}; 0 = everyone equal, 1 = one user uses everything)."
     ]
 
 
@@ -475,8 +475,13 @@ def _quadrant_story(quad: Quadrant) -> list[str]:
         return [f"No {quad.noun} passes the floors and the k_min rule."]
     counts = dict(quad.frame.group_by("quadrant").len().iter_rows())
     review = counts.get("review: exploration or waste", 0)
+    named = ""
+    if quad.label == "unit" and review:  # teams are named (users only in the analyst's table)
+        review_units = quad.frame.filter(pl.col("quadrant") == "review: exploration or waste")
+        units: list[str] = review_units.sort("credits", descending=True)["unit"].head(3).to_list()
+        named = f" ({', '.join(units)}{' and more' if review > len(units) else ''})"
     return [
-        f"Of {quad.frame.height} {quad.noun}s, {review} use more credits than the median with less output than the "
+        f"Of {quad.frame.height} {quad.noun}s, {review}{named} use more credits than the median with less output than the "
         f"median (review: exploration or waste) and {counts.get('efficient', 0)} deliver above-median output "
         f"on below-median credits (efficient)."
     ]
@@ -652,12 +657,12 @@ def _money_story(months: pl.DataFrame) -> list[str]:
     over = months["overage_usd"].sum()
     if last["included_pool"] is None:
         return [
-            f"In {last['month']:%B %Y} so far, {last['credits']:,.0f} credits (US${last['list_value_usd']:,.0f} at "
+            f"In {last['month']:%B %Y} so far, {last['credits']:,.0f} credits (US${last['credits_at_list_price_usd']:,.0f} at "
             "list price). The included pool is unknown: the seat roster was not fetched (`copilot-usage fetch "
             "--reports seats`)."
         ]
     return [
-        f"In {last['month']:%B %Y} so far, {last['credits']:,.0f} credits (US${last['list_value_usd']:,.0f} at list "
+        f"In {last['month']:%B %Y} so far, {last['credits']:,.0f} credits (US${last['credits_at_list_price_usd']:,.0f} at list "
         f"price) against an included pool of {last['included_pool']:,.0f}: {last['covered_share']:.0%} covered.",
         f"Overage over the period at list price: US${over:,.0f}."
         if over
