@@ -20,7 +20,17 @@ from copilot_usage.errors import ConfigError
 from copilot_usage.output_digest import digest, names_a_user
 from copilot_usage.output_pdf import find_engine, write_pdf
 from copilot_usage.output_record import Record, Section, Table, Tile, read_record
-from copilot_usage.output_xlsx import CREDITS, MONTH, PERCENT, USD, number_format, sheet_names, sheet_tables
+from copilot_usage.output_xlsx import (
+    CREDITS,
+    MONTH,
+    PERCENT,
+    USD,
+    number_format,
+    sheet_names,
+    sheet_tables,
+    summary_items,
+    unique_names,
+)
 from copilot_usage.render import parse_formats, render, render_all
 
 ROOT = Path(__file__).parents[1]
@@ -125,7 +135,10 @@ def test_workbook_sheets_types_formats_and_frozen_headers(runs: dict) -> None:
     assert {t.section for t in tables} >= {t.section for t in record.tables if t.frame.height}
     assert not any(a.frame.equals(b.frame) for i, a in enumerate(tables) for b in tables[i + 1 :])  # no twin sheets
     wb = openpyxl.load_workbook(r.outputs["xlsx"])
-    assert wb.sheetnames == ["Summary", *sheet_names(tables), "Notes"]
+    names = sheet_names(tables)
+    _, records = summary_items(r.summary)  # lists of records in summary.json (models, units…) have sheets of their own
+    own = unique_names([n for n, _ in records], taken=names)
+    assert wb.sheetnames == ["Summary", *own, *names, "Notes"]
     for name in wb.sheetnames:
         assert wb[name].freeze_panes == "A2", name
     money = next(n for n in wb.sheetnames if n.endswith("Money"))

@@ -706,7 +706,7 @@ def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebo
     seen = watch(data_dir, out)  # the demo plants one runaway user-day: the watch catches it
     for line in seen.lines:
         click.echo(line)
-    click.echo(f"watch: {seen.flagged} finding(s) written to {out / 'watch'}", err=True)
+    click.echo(f"watch: {seen.flagged} finding(s) written to {out / 'watch'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

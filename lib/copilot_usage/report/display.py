@@ -57,7 +57,7 @@ def show(r: Report, item: Section | Notes | Title) -> None:
             else:
                 _table(r, part)
         if item.source is not None:  # composed from another report: link to it (its output sits beside this one's)
-            from .glance import SOURCES
+            from .summary import SOURCES
 
             title = SOURCES.get(item.source, item.source)
             stem = output_stem(r.scope, r.start.isoformat(), r.end.isoformat(), r.audience.name)
