@@ -16,8 +16,9 @@ from typing import Any
 
 import polars as pl
 
-from .. import budgets, charts, cost_centers, metrics, spend, store, teams
-from ..errors import NotInCache
+from .. import budgets, charts, cost_centers, github_changes, metrics, spend, store, teams
+from .. import outlook as money
+from ..errors import InputError, NotInCache
 from ..outlook import horizons
 from .common import (
     cost_outlook,
@@ -59,7 +60,12 @@ class Settings:
     aliases_csv: str = ""  # CSV of billing_username,user_login (EMU tenants)
     tolerance_credits: float = 1.0  # differences up to this many credits (or 0.1 %) are not reported
     cap_credits: float = 3000.0  # what-if: monthly per-user budget in credits
-    adoption_growth: float = 0.2  # what-if: relative growth of credit use next month
+    adoption_growth: float = 0.2  # what-if: relative growth of credit use next month (and the outlook's scenario)
+    scenario_seats: int = 0  # outlook scenario: seats added (negative: removed) from scenario_seats_from; 0: none
+    scenario_seats_from: str = ""  # ISO day the seats change (empty: the first of next month)
+    scenario_included_business: int = 0  # outlook scenario: included credits per Business licence (0: unchanged)
+    scenario_included_enterprise: int = 0  # ... per Enterprise licence (0: unchanged)
+    scenario_included_from: str = ""  # ISO day (empty: the register's next allowance change, else next month)
 
 
 def settings(r: Report) -> Settings:
@@ -747,11 +753,96 @@ def outlook(r: Report) -> Section:
         "" if r.fetched("seats") else r.not_fetched("seats"),
     ]
     monthly = cost_outlook(r).select("month", "credits", "low", "high", "included_pool", "planning_range")
+    frames, said = scenarios(r)
+    lines = pl.concat([f.select("scenario", "month", "credits") for f in frames[1:]]) if len(frames) > 1 else None
+    table = scenario_table(frames, as_of=r.end)
     return section(
         [s for s in story if s],
-        Chart(charts.outlook_fan(monthly), data=monthly, name="months"),
+        Chart(charts.outlook_fan(monthly, scenarios=lines), data=monthly, name="months"),
         Table(by_horizon.drop("planning_range"), name="horizons"),
-        figures={"forecast": forecast_summary(r)},
+        said,
+        Table(table, name="scenarios", empty="No scenario is set (the spend notebook's scenario_* parameters)."),
+        figures={
+            "forecast": forecast_summary(r),
+            "outlook_scenarios": table.to_dicts(),
+        },
+    )
+
+
+def _day(value: str, name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        msg = f"parameter {name}: {value!r} is not an ISO day (YYYY-MM-DD)"
+        raise InputError(msg) from None
+
+
+def scenarios(r: Report) -> tuple[list[pl.DataFrame], str]:
+    """The outlook's months frame (the baseline) and one beside it per scenario the parameters name (arithmetic in
+    :mod:`copilot_usage.outlook`), with a sentence saying what each assumes."""
+    s, base = settings(r), cost_outlook(r)
+    next_month = money.add_months(r.end, 1)
+    frames, said = [base], []
+    if s.scenario_seats:
+        first = max(_day(s.scenario_seats_from, "scenario_seats_from") or next_month, r.end + dt.timedelta(days=1))
+        frames.append(
+            money.seats_scenario(base, seats=s.scenario_seats, from_day=first, as_of=r.end, price=r.prices.credit)
+        )
+        said.append(
+            f"{s.scenario_seats:+,} seats from {first:%d %B %Y}: the pool changes by that month's included credits "
+            "per seat, seat licences pro rata to the days held, credits by the scope's projected credits per seat"
+        )
+    if s.adoption_growth:
+        frames.append(money.growth_scenario(base, growth=s.adoption_growth, price=r.prices.credit))
+        said.append(f"adoption {s.adoption_growth:+.0%}: credit use after {r.end:%d %B} grows by that share")
+    if (s.scenario_included_business or s.scenario_included_enterprise) and r.fetched("seats"):
+        included = {
+            "business": s.scenario_included_business or r.prices.included_business,
+            "enterprise": s.scenario_included_enterprise or r.prices.included_enterprise,
+        }
+        future = github_changes.affecting(
+            r.register, "included_credits", start=r.end + dt.timedelta(days=1), end=money.add_months(r.end, 13)
+        )["day"]
+        first = _day(s.scenario_included_from, "scenario_included_from") or (
+            future.min() if future.len() else next_month
+        )
+        assert isinstance(first, dt.date)
+        roster = r.frame("seats")
+        label = f"allowance {included['business']:,} / {included['enterprise']:,} from {first:%b %Y}"
+        frames.append(
+            money.allowance_scenario(
+                base,
+                pool_for=lambda m: metrics.included_pool(roster, month=m, promotional=False, included=included),
+                from_day=first,
+                label=label,
+                price=r.prices.credit,
+            )
+        )
+        said.append(
+            f"{label}: included credits per Business / Enterprise licence from that month on (the allowance changes "
+            "from the month holding the day)"
+        )
+    sentence = (
+        "Scenarios beside the baseline (deterministic arithmetic on the baseline's central figure, no band of "
+        "their own): " + "; ".join(said) + "."
+        if said
+        else ""
+    )
+    return frames, sentence
+
+
+def scenario_table(frames: list[pl.DataFrame], *, as_of: dt.date) -> pl.DataFrame:
+    """Horizon × scenario: credits and total US$ (seat licences and AI credits beyond the pool)."""
+    if len(frames) < 2:
+        return pl.DataFrame()
+    rows = money.scenario_horizons(frames, as_of=as_of)
+    return rows.select(
+        "scenario",
+        period=pl.col("horizon").replace_strict(HORIZON_LABELS),
+        credits=pl.col("credits"),
+        total_usd=pl.col("usd_total"),
     )
 
 
