@@ -495,14 +495,17 @@ def included_pool(
     held that month, so it does not count: a roster change within a forecast's horizon changes that month's pool.
     """
     day = pl.lit(month or dt.date.max)
+    rows = _lazy(seats)
+    if month is not None and "pending_cancellation_date" in rows.collect_schema():
+        ends = pl.col("pending_cancellation_date").max().over("user_id")
+        rows = rows.filter(ends.is_null() | (ends > month.replace(day=1)))
     per_user = (
-        _lazy(seats)
-        .with_columns(credits=included_credits(pl.col("plan_type"), day, promotional=promotional, included=included))
+        rows.with_columns(
+            credits=included_credits(pl.col("plan_type"), day, promotional=promotional, included=included)
+        )
         .group_by("user_id")
-        .agg(pl.col("credits").max(), ends=pl.col("pending_cancellation_date").max())
+        .agg(pl.col("credits").max())
     )
-    if month is not None:
-        per_user = per_user.filter(pl.col("ends").is_null() | (pl.col("ends") > month.replace(day=1)))
     return float(per_user.select(pl.col("credits").sum()).collect().item() or 0.0)
 
 
