@@ -1058,6 +1058,7 @@ BUDGET_TABLE_SCHEMA = {
     "blocks": pl.Boolean,
     "users_over_80pct": pl.Int64,
     "users_over_100pct": pl.Int64,
+    "users_over_100pct_at_month_end": pl.Int64,
     "attribution": pl.String,
 }
 
@@ -1099,6 +1100,14 @@ def _budget_daily(
     return None, f"the kit cannot attribute a {kind} budget to metrics"
 
 
+def _month_end_ratio(r: Report, start: dt.date, through: dt.date, end: dt.date) -> float | None:
+    """The scope's projected credits of ``[start, end]`` over its credits of ``[start, through]`` (the one
+    forecaster's projection), or None when there is nothing to scale (no credits to date)."""
+    p = projection(r)
+    to_date = p.total(start, through).credits
+    return p.total(start, end).credits / to_date if to_date > 0 else None
+
+
 def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict[str, Any]]]:
     """The scope's budgets from the newest snapshot: target, consumed this month (GitHub's figure), projected
     consumption at month end (the trends forecast restricted to the budget's scope, with its 80 % interval, added
@@ -1130,9 +1139,14 @@ def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict
         mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
         by_centre = teams.map_user_days(recent, mapping, unassigned=cost_centers.NO_COST_CENTRE)
     grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
-    per_budget = states.group_by("budget_id").agg(
-        users_over_80pct=(pl.col("share") >= 0.8).sum().cast(pl.Int64),
-        users_over_100pct=(pl.col("share") >= 1.0).sum().cast(pl.Int64),
+    ratio = _month_end_ratio(r, start, through, end)
+    per_budget = (
+        states.group_by("budget_id")
+        .agg(
+            users_over_80pct=(pl.col("share") >= 0.8).sum().cast(pl.Int64),
+            users_over_100pct=(pl.col("share") >= 1.0).sum().cast(pl.Int64),
+        )
+        .join(budgets.users_over_at_month_end(states, ratio=ratio), on="budget_id", how="left")
     )
     rows = []
     for b in frame.iter_rows(named=True):  # a budget each: a handful, each its own forecast
@@ -1195,6 +1209,7 @@ def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict
             "exhaustion_p50": t["projected_exhaustion_date"],
             "exhaustion_p90": t["exhaustion_p90"],
             "blocks": t["blocks"],
+            "users_over_100pct_at_month_end": t["users_over_100pct_at_month_end"],
         }
         for t in table.join(p90, on="budget_id", how="left").iter_rows(named=True)
     ]
@@ -1212,6 +1227,12 @@ def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict
             else ""
         )
         + ". Consumed is GitHub's figure; the projection adds the trends forecast of the budget's scope (80 % interval)."
+        + (
+            f" Per-user budgets at month end: each user's consumption so far × {ratio:.2f}, the scope's projected "
+            f"month over its month to date (every user taken to keep the scope's pace)."
+            if ratio is not None and states.height
+            else ""
+        )
     )
     over = states.filter(pl.col("share") >= 0.8).join(
         frame.select("budget_id", budget="budget_entity_name"), on="budget_id", how="left"
