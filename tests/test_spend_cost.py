@@ -328,3 +328,17 @@ def test_outlook_scenarios_beside_the_baseline_on_the_sample() -> None:
     assert any("Scenarios beside the baseline" in s for s in got.sentences)
     chart = got.charts[0].spec.to_dict()
     assert len(chart["layer"]) == 4  # band, baseline, pool, and the scenarios' own lines
+
+
+def test_one_week_of_history_gives_a_preliminary_outlook_that_says_why() -> None:
+    """Bad input: a scope with one week of history through the spend report's outlook: figures, no band, and the
+    sentence why (as AWS declines to forecast from too little history), never a traceback."""
+    first = _scope_rows(SAMPLE, "user_day", SCOPE)["day"].min()
+    r = _report(start=str(first), end=str(first + dt.timedelta(days=6)), scenario_seats=5)
+    got = spend_report.outlook(r)
+    text = " ".join(got.sentences)
+    assert "Preliminary figure with no interval: only 7 day(s) of history (a band needs 14)" in text
+    forecast = got.summary()["forecast"]
+    assert forecast["preliminary"] and forecast["backtest"] is None
+    assert forecast["next_month"]["credits"] > 0 and forecast["next_month"]["low"] is None
+    assert {row["scenario"] for row in got.summary()["outlook_scenarios"]} >= {"baseline", "adoption +20%"}
