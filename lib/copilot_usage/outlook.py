@@ -47,7 +47,7 @@ HORIZONS = (
     Horizon("next_12_months", 1, 12),
 )
 
-_MONTH_SCHEMA = {
+_MONTH_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "month": pl.Date,
     "credits": pl.Float64,
     "low": pl.Float64,
@@ -168,7 +168,10 @@ BASELINE = "baseline"
 
 def _scenario(by_month: pl.DataFrame, name: str, price: float, **changes: pl.Expr) -> pl.DataFrame:
     return _money(
-        by_month.select(list(_MONTH_SCHEMA)).with_columns(low=None, high=None, **changes).cast(_MONTH_SCHEMA), price
+        by_month.select(list(_MONTH_SCHEMA))
+        .with_columns(low=None, high=None, **changes)
+        .cast(pl.Schema(_MONTH_SCHEMA)),
+        price,
     ).select(pl.lit(name).alias("scenario"), pl.all())
 
 

@@ -805,10 +805,8 @@ def scenarios(r: Report) -> tuple[list[pl.DataFrame], str]:
         future = github_changes.affecting(
             r.register, "included_credits", start=r.end + dt.timedelta(days=1), end=money.add_months(r.end, 13)
         )["day"]
-        first = _day(s.scenario_included_from, "scenario_included_from") or (
-            future.min() if future.len() else next_month
-        )
-        assert isinstance(first, dt.date)
+        upcoming: dt.date | None = future.min() if future.len() else None  # type: ignore[assignment]
+        first = _day(s.scenario_included_from, "scenario_included_from") or upcoming or next_month
         roster = r.frame("seats")
         label = f"allowance {included['business']:,} / {included['enterprise']:,} from {first:%b %Y}"
         frames.append(
