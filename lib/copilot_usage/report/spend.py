@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from .. import budgets, charts, cost_centers, github_changes, metrics, spend, store, teams
+from .. import budgets, charts, cost_centers, forecast, github_changes, metrics, spend, store, teams
 from .. import outlook as money
 from ..errors import InputError, NotInCache
 from ..outlook import horizons
@@ -970,19 +970,18 @@ def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.Dat
     newest = centres.filter(pl.col("snapshot_day") == snapshot)
     in_month = bills.filter(pl.col("day").is_between(month, last))
     table = cost_centers.chargeback(days.filter(pl.col("day") >= month), in_month, newest, price=price)
-    grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
-    projected = []
+    projected: list[dict[str, Any]] = []
+    young: list[tuple[str, str]] = []
     pooled = table.filter(pl.col("pool_target_credits").is_not_null())
     # a pool is of the month of its snapshot (it resets on the 1st): projected over that month
     pool_month = snapshot.replace(day=1) if isinstance(snapshot, dt.date) else month
+    members = cost_centers.mapping(r.frame("cost_center_members", all_scopes=True))
     for row in pooled.iter_rows(named=True):  # the few cost centres with a pool
-        daily = grid.join(
-            days.filter(pl.col("unit") == row["cost_centre"])
-            .group_by("day")
-            .agg(credits=pl.col("ai_credits_used").sum()),
-            on="day",
-            how="left",
-        ).with_columns(pl.col("credits").fill_null(0.0))
+        created = cost_centers.created_on(members, row["cost_centre"])
+        since = max(first, created) if created else first
+        daily = cost_centers.daily_credits(days, row["cost_centre"], first=since, end=r.end)
+        if created and created > first:
+            young.append((row["cost_centre"], young_centre_sentence(row["cost_centre"], created, daily.height)))
         p = budgets.projection(
             daily,
             target=row["pool_target_credits"],
@@ -1026,6 +1025,8 @@ def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.Dat
         )
     if shown.height < table.height:
         note += f" {table.height - shown.height} cost centre(s) under k_min active users are not shown."
+    shown_names = set(shown["cost_centre"].to_list())
+    note += "".join(f" {y}" for name, y in young if name in shown_names)
     figures = [
         {
             "cost_centre": c["cost_centre"],
@@ -1041,6 +1042,21 @@ def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.Dat
         for c in shown.join(p90, on="cost_centre", how="left").iter_rows(named=True)
     ]
     return shown, note, figures
+
+
+def young_centre_sentence(centre: str, created: dt.date, days: int) -> str:
+    """Why a cost centre created within the history has a short or preliminary pool projection."""
+    if days == 0:
+        return f"Cost centre {centre} was created on {created}, after the metrics' last day: its pool is not projected."
+    how = (
+        "a preliminary run-out, with no interval"
+        if days < forecast.MIN_HISTORY_DAYS
+        else "a run-out from those days only"
+    )
+    return (
+        f"Cost centre {centre} was created on {created}: its pool is projected from its {days} day(s) since "
+        f"({how}), not from days before it existed."
+    )
 
 
 BUDGET_TABLE_SCHEMA = {
