@@ -81,6 +81,9 @@ def test_budget_section_on_the_sample() -> None:
     assert ent["projected_exhaustion_date"] is None  # will not run out this month
     multi = by["multi_user_cost_center"]
     assert multi["projected_usd"] is None and multi["users_over_80pct"] >= multi["users_over_100pct"] >= 0
+    # at month end, at the scope's pace: no fewer users over 100 % than today (the month only adds consumption)
+    assert multi["users_over_100pct_at_month_end"] >= multi["users_over_100pct"]
+    assert "Per-user budgets at month end: each user's consumption so far ×" in note
     assert by["user"]["entity"] == "(one user)"  # leadership: no login
     assert users.height == multi["users_over_80pct"]  # the analyst list, when shown
     summary = {b["scope"]: b for b in got.summary()["budgets"]}
@@ -95,6 +98,7 @@ def test_budget_section_on_the_sample() -> None:
         "exhaustion_p50",
         "exhaustion_p90",
         "blocks",
+        "users_over_100pct_at_month_end",
     }
     assert summary["cost_center"]["exhaustion_p50"] == summary["cost_center"]["exhaustion_p90"] == dt.date(2026, 11, 25)
     assert "Data & ML on 25 Nov" in note
@@ -157,3 +161,69 @@ def test_exhaustion_p90_is_never_later_than_p50_and_equal_on_a_flat_history() ->
     )
     assert p["exhausted_p90"] is not None and p["exhausted_on"] is not None
     assert p["exhausted_p90"] <= p["exhausted_on"]
+
+
+def test_users_over_100pct_at_month_end_by_hand() -> None:
+    """Issue 26 §2: each user's month to date × the scope's projected-to-date ratio, against their target."""
+    states = pl.DataFrame(
+        {
+            "budget_id": ["a", "a", "a", "a", "b"],
+            "user": ["u1", "u2", "u3", "u4", "u5"],
+            "consumed_amount": [10.0, 6.0, 4.9, None, 1.0],
+            "target_amount": [10.0, 12.0, 10.0, 10.0, 0.0],
+        }
+    )
+    # ratio 2: u1 20 ≥ 10, u2 12 ≥ 12, u3 9.8 < 10, u4 unknown; u5 a zero target is reached at once
+    got = dict(budgets.users_over_at_month_end(states, ratio=2.0).iter_rows())
+    assert got == {"a": 2, "b": 1}
+    unknown = dict(budgets.users_over_at_month_end(states, ratio=None).iter_rows())
+    assert unknown == {"a": None, "b": None}
+
+
+def test_a_cost_centre_created_mid_month_is_projected_from_its_own_days_with_a_plain_sentence() -> None:
+    """Bad input: a cost centre created on 2026-11-16 (first in that day's member snapshot). Its pool is projected
+    from its 9 days since, not from 51 days of zeros before it existed: preliminary, by hand, and said so."""
+    from copilot_usage import cost_centers
+    from copilot_usage.report.spend import young_centre_sentence
+
+    as_of, created, first = dt.date(2026, 11, 24), dt.date(2026, 11, 16), dt.date(2026, 9, 26)
+    members = pl.DataFrame(
+        {
+            "snapshot_day": [dt.date(2026, 9, 1), dt.date(2026, 11, 16), dt.date(2026, 11, 16)],
+            "user_login": ["a", "a", "b"],
+            "user_id": [1, 1, 2],
+            "cost_center_name": ["Old", "Old", "New"],
+        }
+    )
+    mapping = cost_centers.mapping(members)
+    assert cost_centers.created_on(mapping, "New") == created and cost_centers.created_on(mapping, "Old") is None
+    unit_days = pl.DataFrame(
+        {"day": pl.date_range(created, as_of, eager=True), "unit": "New", "user_id": 2, "ai_credits_used": 100.0}
+    )
+    daily = cost_centers.daily_credits(unit_days, "New", first=max(first, created), end=as_of)
+    assert daily.height == 9 and daily["credits"].sum() == 900
+    p = budgets.projection(
+        daily,
+        target=1200.0,
+        consumed=900.0,
+        consumed_through=as_of,
+        as_of=as_of,
+        period_start=NOV1,
+        period_end=NOV30,
+    )
+    # 900 so far + 6 days × 100 = 1,500 at month end; 1,200 is reached on the 27th; no band (9 days)
+    assert p["projected"] == pytest.approx(1500) and p["exhausted_on"] == dt.date(2026, 11, 27)
+    assert p["low"] is None and p["exhausted_p90"] is None
+    said = young_centre_sentence("New", created, daily.height)
+    assert said == (
+        "Cost centre New was created on 2026-11-16: its pool is projected from its 9 day(s) since (a preliminary "
+        "run-out, with no interval), not from days before it existed."
+    )
+    empty = cost_centers.daily_credits(unit_days, "New", first=dt.date(2026, 12, 1), end=as_of)
+    assert (
+        empty.height == 0
+        and budgets.projection(
+            empty, target=1.0, consumed=None, consumed_through=None, as_of=as_of, period_start=NOV1, period_end=NOV30
+        )["projected"]
+        is None
+    )

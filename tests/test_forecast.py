@@ -142,3 +142,78 @@ def test_exhaustion_on_the_central_path_and_no_later_on_the_upper_edge() -> None
     # already reached before as_of: the day it was reached, from the actual days
     spent = forecast.project(*_flat()[:1], as_of=_flat()[1], until=_flat()[1] + dt.timedelta(days=5))
     assert spent.exhaustion(dt.date(2026, 6, 1), dt.date(2026, 6, 30), 1500) == (dt.date(2026, 6, 15),) * 2
+
+
+def _flat_months(seats: int = 10):  # type: ignore[no-untyped-def]
+    """The flat series' months with a roster of ``seats`` Business licences: the promotional 3,000 included credits
+    each to August, 1,900 from 2026-09-01 (the register's allowance change), US$19 a seat."""
+    from copilot_usage import outlook
+    from copilot_usage.pricing import Prices, included_amount
+
+    frame, as_of = _flat()  # as_of 2026-06-29
+    p = forecast.project(frame, as_of=as_of, until=dt.date(2027, 6, 30))
+    by_month = outlook.months(
+        p,
+        pool_for=lambda m: seats * float(included_amount("business", m)),
+        seats_usd_for=lambda m: seats * 19.0,
+        seats_for=lambda m: seats,
+        prices=Prices(),
+    )
+    return by_month, as_of
+
+
+def test_each_month_is_netted_against_its_own_pool_across_the_allowance_change_and_a_roster_change() -> None:
+    """Bad input: a month where the pool changes. The promotional allowance ends on 2026-09-01 and 5 seats are
+    added on 2026-10-16 (mid-horizon): each month's net is its own credits beyond its own pool, by hand."""
+    from copilot_usage import outlook
+
+    by_month, as_of = _flat_months()
+    pools = dict(by_month.select("month", "included_pool").iter_rows())
+    assert pools[dt.date(2026, 8, 1)] == 30_000 and pools[dt.date(2026, 9, 1)] == 19_000
+    more = outlook.seats_scenario(by_month, seats=5, from_day=dt.date(2026, 10, 16), as_of=as_of, price=0.01)
+    by = {r["month"]: r for r in more.iter_rows(named=True)}
+    sep, oct_, nov = by[dt.date(2026, 9, 1)], by[dt.date(2026, 10, 1)], by[dt.date(2026, 11, 1)]
+    # September: 3,000 credits against 19,000 (not the promotional 30,000 nor October's 28,500): nothing net
+    assert sep["credits"] == pytest.approx(3000) and sep["included_pool"] == 19_000 and sep["usd_net"] == 0
+    # October: 16 of 31 days with 15 seats; the pool grows by 5 × 1,900 at once; seats pro rata
+    assert oct_["credits"] == pytest.approx(3100 + 5 * 310 * 16 / 31)
+    assert oct_["included_pool"] == 15 * 1900 and oct_["seats"] == 15
+    assert oct_["seats_usd"] == pytest.approx(190 + 5 * 19 * 16 / 31)
+    assert nov["credits"] == pytest.approx(3000 * 1.5) and nov["seats_usd"] == pytest.approx(285)
+    assert by[dt.date(2026, 6, 1)]["credits"] == pytest.approx(3000)  # the past is not changed
+    # a pool smaller than the month's credits: net by hand, against that month's own pool
+    small = outlook.allowance_scenario(
+        by_month, pool_for=lambda m: 100.0, from_day=dt.date(2026, 9, 1), label="100 credits a month", price=0.01
+    )
+    s = {r["month"]: r for r in small.iter_rows(named=True)}
+    assert s[dt.date(2026, 8, 1)]["usd_net"] == 0  # August keeps the promotional 30,000
+    assert s[dt.date(2026, 9, 1)]["usd_net"] == pytest.approx((3000 - 100) * 0.01)
+    assert s[dt.date(2026, 9, 1)]["usd_total"] == pytest.approx(190 + 29.0)
+
+
+def test_scenarios_beside_the_baseline_by_hand() -> None:
+    from copilot_usage import outlook
+
+    by_month, as_of = _flat_months()
+    fewer = outlook.seats_scenario(by_month, seats=-20, from_day=dt.date(2026, 8, 1), as_of=as_of, price=0.01)
+    aug = fewer.filter(pl.col("month") == dt.date(2026, 8, 1)).row(0, named=True)
+    assert aug["seats"] == 0 and aug["credits"] == 0 and aug["included_pool"] == 0 and aug["seats_usd"] == 0
+    assert fewer["scenario"][0] == "-20 seats from 01 Aug 2026"
+    grown = outlook.growth_scenario(by_month, growth=0.2, price=0.01)
+    assert grown["credits"][0] == pytest.approx(2900 + 100 * 1.2)  # June: 29 days past, one projected
+    assert grown["credits"][1] == pytest.approx(3100 * 1.2)
+    assert grown["low"].null_count() == grown.height  # a scenario has no band of its own
+    table = outlook.scenario_horizons([by_month, grown], as_of=as_of)
+    q = {r["scenario"]: r for r in table.filter(pl.col("horizon") == "next_quarter").iter_rows(named=True)}
+    assert q["baseline"]["credits"] == pytest.approx(100 * 92)
+    assert q["adoption +20%"]["credits"] == pytest.approx(120 * 92)
+    assert q["adoption +20%"]["usd_total"] == pytest.approx(3 * 190)  # still inside the pools
+    # the unknown roster: a seats scenario is unknown, never 0
+    unknown = outlook.seats_scenario(
+        by_month.with_columns(seats=pl.lit(None, pl.Int64)),
+        seats=5,
+        from_day=dt.date(2026, 8, 1),
+        as_of=as_of,
+        price=0.01,
+    )
+    assert unknown.filter(pl.col("month") >= dt.date(2026, 8, 1))["credits"].null_count() == 11

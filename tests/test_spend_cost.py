@@ -18,6 +18,7 @@ from copilot_usage.cli import main
 from copilot_usage.demo import simulate_cache
 from copilot_usage.report import open_report
 from copilot_usage.report import spend as spend_report
+from copilot_usage.report.common import cost_outlook
 from test_forecast_periods import weekday_weekend_estimate
 
 ROOT = Path(__file__).parents[1]
@@ -74,12 +75,17 @@ def metrics_credits(data: Path, scope: str, month: dt.date, through: dt.date | N
 
 
 def pool(data: Path, scope: str, month: dt.date, included: dict[str, int]) -> float:
-    """Licences held at some point of the month × the standard allowance (months after 2026-09-01)."""
+    """Licences held at some point of the month × the standard allowance (months after 2026-09-01): granted by
+    its last day and not cancelled by its first."""
     roster = _scope_rows(data, "seats", scope)
     per_user = roster.group_by("user_id").agg(
-        enterprise=(pl.col("plan_type") == "enterprise").any(), granted=pl.col("created_at").min().dt.date()
+        enterprise=(pl.col("plan_type") == "enterprise").any(),
+        granted=pl.col("created_at").min().dt.date(),
+        cancel=pl.col("pending_cancellation_date").max(),
     )
-    held = per_user.filter(pl.col("granted") <= _last_day(month))
+    held = per_user.filter(
+        pl.col("granted") <= _last_day(month), pl.col("cancel").is_null() | (pl.col("cancel") > month)
+    )
     n_ent = int(held["enterprise"].sum())
     return n_ent * included["enterprise"] + (held.height - n_ent) * included["business"]
 
@@ -286,3 +292,53 @@ def test_trends_and_spend_state_the_same_forecast() -> None:
     assert figures["forecast"] == spend_report.outlook(r).summary()["forecast"]
     assert figures["month_projected"] == pytest.approx(figures["forecast"]["this_month"]["credits"])
     assert any("repeating last week" in s for s in trends.forecast(r).sentences)
+
+
+def test_outlook_scenarios_beside_the_baseline_on_the_sample() -> None:
+    """Issue 26 §2: seats added from a day, adoption growth and an allowance change, each named in the spend
+    notebook's parameters, as a horizon × scenario table and as lines of their own on the fan chart."""
+    r = _report(
+        scenario_seats=10,
+        scenario_seats_from="2026-12-15",
+        adoption_growth=0.5,
+        scenario_included_business=10,
+        scenario_included_enterprise=20,
+        scenario_included_from="2027-01-01",
+    )
+    got = spend_report.outlook(r)
+    baseline = got.summary()["forecast"]
+    table = {(row["scenario"], row["period"]): row for row in got.summary()["outlook_scenarios"]}
+    names = {s for s, _ in table}
+    assert names == {"baseline", "+10 seats from 15 Dec 2026", "adoption +50%", "allowance 10 / 20 from Jan 2027"}
+    # the roster's change mid-horizon: 2 of its 55 seats end on 2026-12-01, so December holds 53 seats and 53 pools
+    seats = 53
+    december = cost_outlook(r).filter(pl.col("month") == DEC1).row(0, named=True)
+    assert december["seats"] == seats and december["included_pool"] == pool(SAMPLE, SCOPE, DEC1, r.prices.included)
+    nxt = baseline["next_month"]["credits"]
+    # December by hand: 10 more seats for 17 of its 31 days at the scope's projected credits per seat
+    assert table[("+10 seats from 15 Dec 2026", "Next month")]["credits"] == pytest.approx(
+        nxt * (1 + 10 / seats * 17 / 31)
+    )
+    assert table[("adoption +50%", "Next month")]["credits"] == pytest.approx(nxt * 1.5)
+    assert table[("baseline", "Next month")]["total_usd"] == pytest.approx(baseline["next_month"]["usd_total"])
+    # a smaller allowance from January: December unchanged, the quarter costs more
+    allowance = "allowance 10 / 20 from Jan 2027"
+    assert table[(allowance, "Next month")]["total_usd"] == pytest.approx(baseline["next_month"]["usd_total"])
+    assert table[(allowance, "Next three months")]["total_usd"] > baseline["next_quarter"]["usd_total"]
+    assert any("Scenarios beside the baseline" in s for s in got.sentences)
+    chart = got.charts[0].spec.to_dict()
+    assert len(chart["layer"]) == 4  # band, baseline, pool, and the scenarios' own lines
+
+
+def test_one_week_of_history_gives_a_preliminary_outlook_that_says_why() -> None:
+    """Bad input: a scope with one week of history through the spend report's outlook: figures, no band, and the
+    sentence why (as AWS declines to forecast from too little history), never a traceback."""
+    first = _scope_rows(SAMPLE, "user_day", SCOPE)["day"].min()
+    r = _report(start=str(first), end=str(first + dt.timedelta(days=6)), scenario_seats=5)
+    got = spend_report.outlook(r)
+    text = " ".join(got.sentences)
+    assert "Preliminary figure with no interval: only 7 day(s) of history (a band needs 14)" in text
+    forecast = got.summary()["forecast"]
+    assert forecast["preliminary"] and forecast["backtest"] is None
+    assert forecast["next_month"]["credits"] > 0 and forecast["next_month"]["low"] is None
+    assert {row["scenario"] for row in got.summary()["outlook_scenarios"]} >= {"baseline", "adoption +20%"}

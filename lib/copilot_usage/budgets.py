@@ -115,3 +115,15 @@ def projection(
                 )
                 out[name] = later["day"].min() if later.height else None
     return out
+
+
+def users_over_at_month_end(states: pl.DataFrame, *, ratio: float | None) -> pl.DataFrame:
+    """``budget_id, users_over_100pct_at_month_end``: how many users of each per-user budget will be at or over
+    their target at month end. Each user's month-to-date consumption is scaled by ``ratio``, the scope's projected
+    month total over its month to date from the one forecaster (:func:`forecast.project`): every user is taken to
+    keep the scope's pace, a cheap choice that needs no per-user model and, as a count, errs for users whose pace
+    differs from the scope's. ``ratio`` None (no projection): the count is unknown (null), never 0."""
+    share = pl.col("consumed_amount") * pl.lit(ratio, dtype=pl.Float64) / pl.col("target_amount")
+    return states.group_by("budget_id").agg(
+        users_over_100pct_at_month_end=pl.when(pl.lit(ratio is not None)).then((share >= 1.0).sum()).cast(pl.Int64)
+    )

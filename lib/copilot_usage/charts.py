@@ -321,11 +321,15 @@ def forecast(
 
 
 def outlook_fan(
-    frame: pl.DataFrame, *, title: str = "AI credits per month: actual, forecast and 80 % band"
+    frame: pl.DataFrame,
+    *,
+    scenarios: pl.DataFrame | None = None,
+    title: str = "AI credits per month: actual, forecast and 80 % band",
 ) -> alt.TopLevelMixin:
     """Monthly credits from the scope's forecast (``month, credits, low, high, included_pool, planning_range``, one
     row a month): the central figure as a line, the band as an area (lighter where it is a planning range), the
-    month's included pool as a dashed line."""
+    month's included pool as a dashed line; ``scenarios`` (``scenario, month, credits``) as thin dotted lines of
+    their own, one colour each, outside the baseline's band."""
     base = alt.Chart(
         frame.with_columns(
             range=pl.when(pl.col("planning_range")).then(pl.lit("planning range")).otherwise(pl.lit("backtested"))
@@ -338,7 +342,19 @@ def outlook_fan(
         alt.X("month:T"), alt.Y("credits:Q"), alt.Tooltip(["month:T", "credits:Q", "low:Q", "high:Q", "range:N"])
     )
     pool = base.mark_line(strokeDash=[6, 3], color="#c2458e").encode(alt.X("month:T"), alt.Y("included_pool:Q"))
-    return alt.layer(band, line, pool).properties(title=title)
+    layers = [band, line, pool]
+    if scenarios is not None and scenarios.height:
+        layers.append(
+            alt.Chart(scenarios.drop_nulls("credits"))
+            .mark_line(strokeDash=[2, 2], strokeWidth=1.5)
+            .encode(
+                alt.X("month:T"),
+                alt.Y("credits:Q"),
+                alt.Color("scenario:N").title("Scenario"),
+                alt.Tooltip(["scenario:N", "month:T", "credits:Q"]),
+            )
+        )
+    return alt.layer(*layers).properties(title=title)
 
 
 def events_frame(events: list[Any] | None) -> pl.DataFrame:

@@ -13,6 +13,8 @@ the kit does not know is kept and reported as drift, never dropped.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 KNOWN_TYPES = ("User", "Organization", "EnterpriseTeam", "Repository")
@@ -271,3 +273,23 @@ def chargeback(unit_days: pl.DataFrame, bills: pl.DataFrame, centres: pl.DataFra
         )
         .sort("credits", descending=True)
     )
+
+
+def created_on(mapping: pl.DataFrame, centre: str) -> dt.date | None:
+    """The day a cost centre first appears in the member snapshots of :func:`mapping` (its first ``valid_from``),
+    or None when it is in the first snapshot (it existed, as far as the cache knows, from the start)."""
+    rows = mapping.filter(pl.col("unit") == centre)
+    if not rows.height or rows["valid_from"].null_count():
+        return None
+    day: dt.date = rows["valid_from"].min()  # type: ignore[assignment]
+    return day
+
+
+def daily_credits(unit_days: pl.DataFrame, centre: str, *, first: dt.date, end: dt.date) -> pl.DataFrame:
+    """``day, credits`` of one cost centre on every day from ``first`` (its creation day when later: the days
+    before it are not zeros of its own, they did not exist) to ``end``; a day with no use is 0."""
+    grid = pl.DataFrame({"day": pl.date_range(first, end, eager=True)}) if first <= end else None
+    if grid is None:
+        return pl.DataFrame(schema={"day": pl.Date, "credits": pl.Float64})
+    used = unit_days.filter(pl.col("unit") == centre).group_by("day").agg(credits=pl.col("ai_credits_used").sum())
+    return grid.join(used, on="day", how="left").select("day", pl.col("credits").fill_null(0.0).cast(pl.Float64))

@@ -489,12 +489,20 @@ def included_pool(
     """Monthly included AI credits: distinct licensed users × their plan's credits in force in ``month``
     (the promotional amounts before 2026-09-01 unless ``promotional`` is off; today's amounts without a month).
 
-    A user seated through several orgs holds one licence; the highest plan counts.
+    A user seated through several orgs holds one licence; the highest plan counts. With a ``month``, a seat whose
+    pending cancellation date (the start of the billing cycle it ends at:
+    https://docs.github.com/en/rest/copilot/copilot-user-management) is on or before the month's first day is not
+    held that month, so it does not count: a roster change within a forecast's horizon changes that month's pool.
     """
     day = pl.lit(month or dt.date.max)
+    rows = _lazy(seats)
+    if month is not None and "pending_cancellation_date" in rows.collect_schema():
+        ends = pl.col("pending_cancellation_date").max().over("user_id")
+        rows = rows.filter(ends.is_null() | (ends > month.replace(day=1)))
     per_user = (
-        _lazy(seats)
-        .with_columns(credits=included_credits(pl.col("plan_type"), day, promotional=promotional, included=included))
+        rows.with_columns(
+            credits=included_credits(pl.col("plan_type"), day, promotional=promotional, included=included)
+        )
         .group_by("user_id")
         .agg(pl.col("credits").max())
     )

@@ -47,7 +47,7 @@ HORIZONS = (
     Horizon("next_12_months", 1, 12),
 )
 
-_MONTH_SCHEMA = {
+_MONTH_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "month": pl.Date,
     "credits": pl.Float64,
     "low": pl.Float64,
@@ -55,6 +55,7 @@ _MONTH_SCHEMA = {
     "actual": pl.Float64,
     "included_pool": pl.Float64,
     "seats_usd": pl.Float64,
+    "seats": pl.Int64,
     "planning_range": pl.Boolean,
 }
 
@@ -65,10 +66,12 @@ def months(
     pool_for: Callable[[dt.date], float | None],
     seats_usd_for: Callable[[dt.date], float | None],
     prices: Prices,
+    seats_for: Callable[[dt.date], int | None] = lambda m: None,
     count: int = 13,
 ) -> pl.DataFrame:
     """One row per month from ``as_of``'s: credits (actual to date + projected) with the band, the month's included
-    pool and seat cost (None when the roster is unknown), then gross, net metered and total US$ (with low/high)."""
+    pool, seat cost and seats held (None when the roster is unknown), then gross, net metered and total US$ (with
+    low/high)."""
     rows = []
     for i in range(count):  # months, not data rows
         first = add_months(p.as_of, i)
@@ -82,11 +85,15 @@ def months(
                 "actual": t.actual,
                 "included_pool": pool_for(first),
                 "seats_usd": seats_usd_for(first),
+                "seats": seats_for(first),
                 "planning_range": t.planning_range,
             }
         )
-    frame = pl.DataFrame(rows, schema=_MONTH_SCHEMA)
-    price = prices.credit
+    return _money(pl.DataFrame(rows, schema=_MONTH_SCHEMA), prices.credit)
+
+
+def _money(frame: pl.DataFrame, price: float) -> pl.DataFrame:
+    """Gross, net metered (beyond the month's pool) and total US$ of a months frame's credits, band and seats."""
 
     def net(col: str) -> pl.Expr:
         return (pl.col(col) - pl.col("included_pool")).clip(lower_bound=0)
@@ -151,3 +158,92 @@ def summary(by_horizon: pl.DataFrame) -> dict[str, dict[str, object]]:
             "planning_range": row["planning_range"],
         }
     return out
+
+
+# ---------------------------------------------------------------------- scenarios beside the baseline
+# Deterministic what-ifs on the months frame of :func:`months`: each is the baseline with one assumption changed,
+# its central figure only (the baseline's band is the forecaster's; a scenario is arithmetic on it, not a forecast).
+BASELINE = "baseline"
+
+
+def _scenario(by_month: pl.DataFrame, name: str, price: float, **changes: pl.Expr) -> pl.DataFrame:
+    return _money(
+        by_month.select(list(_MONTH_SCHEMA))
+        .with_columns(low=None, high=None, **changes)
+        .cast(pl.Schema(_MONTH_SCHEMA)),
+        price,
+    ).select(pl.lit(name).alias("scenario"), pl.all())
+
+
+def seats_scenario(
+    by_month: pl.DataFrame, *, seats: int, from_day: dt.date, as_of: dt.date, price: float
+) -> pl.DataFrame:
+    """``seats`` licences added (or removed, when negative) from ``from_day`` (a day after ``as_of`` at the
+    earliest: the past is not changed). From that day's month the pool changes by the month's included credits per
+    seat (a seat added mid-month grows the month's pool at once; GitHub pools each licence's allowance for the
+    month: https://docs.github.com/en/copilot/concepts/billing/usage-based-billing-for-organizations-and-enterprises),
+    the seat licences by the month's cost per seat pro rata to the days held (GitHub bills seats added mid-cycle
+    pro rata), and the credits by the month's projected credits per seat, pro rata likewise. Removing more seats
+    than the roster holds removes them all. With no roster (``seats`` unknown) the scenario is unknown."""
+    first = max(from_day, as_of + dt.timedelta(days=1))
+    month_days = pl.col("month").dt.month_end().dt.day()
+    held = (
+        ((pl.col("month").dt.month_end() - pl.max_horizontal(pl.col("month"), pl.lit(first))).dt.total_days() + 1)
+        .clip(0)
+        .cast(pl.Float64)
+    )
+    share = held / month_days
+    n = pl.max_horizontal(pl.lit(seats), -pl.col("seats"))  # never fewer than no seats
+    per_seat = 1 / pl.when(pl.col("seats") > 0).then(pl.col("seats"))
+    label = f"{seats:+,} seats from {first:%d %b %Y}"
+    return _scenario(
+        by_month,
+        label,
+        price,
+        credits=pl.col("credits") + n * pl.col("credits") * per_seat * share,
+        included_pool=pl.col("included_pool")
+        + pl.when(pl.col("month") >= first.replace(day=1)).then(n * pl.col("included_pool") * per_seat).otherwise(0),
+        seats_usd=pl.col("seats_usd") + n * pl.col("seats_usd") * per_seat * share,
+        seats=pl.col("seats") + pl.when(pl.col("month") >= first.replace(day=1)).then(n).otherwise(0),
+    )
+
+
+def growth_scenario(by_month: pl.DataFrame, *, growth: float, price: float) -> pl.DataFrame:
+    """Credit use after ``as_of`` grows by ``growth`` (0.2: a fifth more, as more seated users become active); the
+    days already past are unchanged, seats and pools too."""
+    projected = pl.col("credits") - pl.col("actual")
+    return _scenario(by_month, f"adoption {growth:+.0%}", price, credits=pl.col("actual") + projected * (1 + growth))
+
+
+def allowance_scenario(
+    by_month: pl.DataFrame, *, pool_for: Callable[[dt.date], float | None], from_day: dt.date, label: str, price: float
+) -> pl.DataFrame:
+    """The included pool of each month from ``from_day``'s is ``pool_for(month)`` (a changed allowance or price per
+    licence); earlier months keep the baseline's. Credits and seats are unchanged."""
+    start = from_day.replace(day=1)
+    pools = pl.Series(
+        [pool_for(m) if m >= start else None for m in by_month["month"].to_list()],  # months, not data rows
+        dtype=pl.Float64,
+    )
+    return _scenario(by_month, label, price, included_pool=pl.coalesce(pl.lit(pools), pl.col("included_pool")))
+
+
+def scenario_horizons(frames: list[pl.DataFrame], *, as_of: dt.date) -> pl.DataFrame:
+    """``scenario, horizon, credits, included_pool, seats_usd, usd_net, usd_total`` for each scenario's months
+    frame (the baseline's :func:`months` first, then the ``*_scenario`` ones) over the :data:`HORIZONS`."""
+    parts = []
+    for frame in frames:  # a handful of scenarios
+        name = frame["scenario"][0] if "scenario" in frame.columns else BASELINE
+        rows = horizons(frame.drop("scenario", strict=False), as_of=as_of)
+        parts.append(
+            rows.select(
+                pl.lit(name).alias("scenario"),
+                "horizon",
+                "credits",
+                "included_pool",
+                "seats_usd",
+                "usd_net",
+                "usd_total",
+            )
+        )
+    return pl.concat(parts)

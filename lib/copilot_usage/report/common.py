@@ -146,19 +146,27 @@ def cost_outlook(r: Report) -> pl.DataFrame:
     def compute() -> pl.DataFrame:
         seats = r.frame("seats") if r.fetched("seats") else None
 
-        def seats_usd(month: dt.date) -> float | None:
+        def held(month: dt.date) -> tuple[float, int] | None:
+            """The month's seat licences in US$ and how many seats are held in it (one roster read a month)."""
             if seats is None:
                 return None
-            return spend.seat_cost(
+            frame = spend.seat_cost_by_user(
                 seats,
                 month=month,
                 through=month_end(month),
                 seat_price_business=r.prices.seat_business,
                 seat_price_enterprise=r.prices.seat_enterprise,
             )
+            return float(frame["seats_usd"].sum() or 0.0), int((frame["seat_days"] > 0).sum())
+
+        by_month = {m: held(m) for m in (outlook.add_months(r.end, i) for i in range(13))}  # months, not rows
 
         return outlook.months(
-            projection(r), pool_for=lambda m: included_pool(r, m), seats_usd_for=seats_usd, prices=r.prices
+            projection(r),
+            pool_for=lambda m: included_pool(r, m),
+            seats_usd_for=lambda m: None if (h := by_month[m]) is None else h[0],
+            seats_for=lambda m: None if (h := by_month[m]) is None else h[1],
+            prices=r.prices,
         )
 
     return r.memo("cost outlook", compute)

@@ -16,8 +16,9 @@ from typing import Any
 
 import polars as pl
 
-from .. import budgets, charts, cost_centers, metrics, spend, store, teams
-from ..errors import NotInCache
+from .. import budgets, charts, cost_centers, forecast, github_changes, metrics, spend, store, teams
+from .. import outlook as money
+from ..errors import InputError, NotInCache
 from ..outlook import horizons
 from .common import (
     cost_outlook,
@@ -59,7 +60,12 @@ class Settings:
     aliases_csv: str = ""  # CSV of billing_username,user_login (EMU tenants)
     tolerance_credits: float = 1.0  # differences up to this many credits (or 0.1 %) are not reported
     cap_credits: float = 3000.0  # what-if: monthly per-user budget in credits
-    adoption_growth: float = 0.2  # what-if: relative growth of credit use next month
+    adoption_growth: float = 0.2  # what-if: relative growth of credit use next month (and the outlook's scenario)
+    scenario_seats: int = 0  # outlook scenario: seats added (negative: removed) from scenario_seats_from; 0: none
+    scenario_seats_from: str = ""  # ISO day the seats change (empty: the first of next month)
+    scenario_included_business: int = 0  # outlook scenario: included credits per Business licence (0: unchanged)
+    scenario_included_enterprise: int = 0  # ... per Enterprise licence (0: unchanged)
+    scenario_included_from: str = ""  # ISO day (empty: the register's next allowance change, else next month)
 
 
 def settings(r: Report) -> Settings:
@@ -747,11 +753,94 @@ def outlook(r: Report) -> Section:
         "" if r.fetched("seats") else r.not_fetched("seats"),
     ]
     monthly = cost_outlook(r).select("month", "credits", "low", "high", "included_pool", "planning_range")
+    frames, said = scenarios(r)
+    lines = pl.concat([f.select("scenario", "month", "credits") for f in frames[1:]]) if len(frames) > 1 else None
+    table = scenario_table(frames, as_of=r.end)
     return section(
         [s for s in story if s],
-        Chart(charts.outlook_fan(monthly), data=monthly, name="months"),
+        Chart(charts.outlook_fan(monthly, scenarios=lines), data=monthly, name="months"),
         Table(by_horizon.drop("planning_range"), name="horizons"),
-        figures={"forecast": forecast_summary(r)},
+        said,
+        Table(table, name="scenarios", empty="No scenario is set (the spend notebook's scenario_* parameters)."),
+        figures={
+            "forecast": forecast_summary(r),
+            "outlook_scenarios": table.to_dicts(),
+        },
+    )
+
+
+def _day(value: str, name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        msg = f"parameter {name}: {value!r} is not an ISO day (YYYY-MM-DD)"
+        raise InputError(msg) from None
+
+
+def scenarios(r: Report) -> tuple[list[pl.DataFrame], str]:
+    """The outlook's months frame (the baseline) and one beside it per scenario the parameters name (arithmetic in
+    :mod:`copilot_usage.outlook`), with a sentence saying what each assumes."""
+    s, base = settings(r), cost_outlook(r)
+    next_month = money.add_months(r.end, 1)
+    frames, said = [base], []
+    if s.scenario_seats:
+        first = max(_day(s.scenario_seats_from, "scenario_seats_from") or next_month, r.end + dt.timedelta(days=1))
+        frames.append(
+            money.seats_scenario(base, seats=s.scenario_seats, from_day=first, as_of=r.end, price=r.prices.credit)
+        )
+        said.append(
+            f"{s.scenario_seats:+,} seats from {first:%d %B %Y}: the pool changes by that month's included credits "
+            "per seat, seat licences pro rata to the days held, credits by the scope's projected credits per seat"
+        )
+    if s.adoption_growth:
+        frames.append(money.growth_scenario(base, growth=s.adoption_growth, price=r.prices.credit))
+        said.append(f"adoption {s.adoption_growth:+.0%}: credit use after {r.end:%d %B} grows by that share")
+    if (s.scenario_included_business or s.scenario_included_enterprise) and r.fetched("seats"):
+        included = {
+            "business": s.scenario_included_business or r.prices.included_business,
+            "enterprise": s.scenario_included_enterprise or r.prices.included_enterprise,
+        }
+        future = github_changes.affecting(
+            r.register, "included_credits", start=r.end + dt.timedelta(days=1), end=money.add_months(r.end, 13)
+        )["day"]
+        upcoming: dt.date | None = future.min() if future.len() else None  # type: ignore[assignment]
+        first = _day(s.scenario_included_from, "scenario_included_from") or upcoming or next_month
+        roster = r.frame("seats")
+        label = f"allowance {included['business']:,} / {included['enterprise']:,} from {first:%b %Y}"
+        frames.append(
+            money.allowance_scenario(
+                base,
+                pool_for=lambda m: metrics.included_pool(roster, month=m, promotional=False, included=included),
+                from_day=first,
+                label=label,
+                price=r.prices.credit,
+            )
+        )
+        said.append(
+            f"{label}: included credits per Business / Enterprise licence from that month on (the allowance changes "
+            "from the month holding the day)"
+        )
+    sentence = (
+        "Scenarios beside the baseline (deterministic arithmetic on the baseline's central figure, no band of "
+        "their own): " + "; ".join(said) + "."
+        if said
+        else ""
+    )
+    return frames, sentence
+
+
+def scenario_table(frames: list[pl.DataFrame], *, as_of: dt.date) -> pl.DataFrame:
+    """Horizon × scenario: credits and total US$ (seat licences and AI credits beyond the pool)."""
+    if len(frames) < 2:
+        return pl.DataFrame()
+    rows = money.scenario_horizons(frames, as_of=as_of)
+    return rows.select(
+        "scenario",
+        period=pl.col("horizon").replace_strict(HORIZON_LABELS),
+        credits=pl.col("credits"),
+        total_usd=pl.col("usd_total"),
     )
 
 
@@ -881,19 +970,18 @@ def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.Dat
     newest = centres.filter(pl.col("snapshot_day") == snapshot)
     in_month = bills.filter(pl.col("day").is_between(month, last))
     table = cost_centers.chargeback(days.filter(pl.col("day") >= month), in_month, newest, price=price)
-    grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
-    projected = []
+    projected: list[dict[str, Any]] = []
+    young: list[tuple[str, str]] = []
     pooled = table.filter(pl.col("pool_target_credits").is_not_null())
     # a pool is of the month of its snapshot (it resets on the 1st): projected over that month
     pool_month = snapshot.replace(day=1) if isinstance(snapshot, dt.date) else month
+    members = cost_centers.mapping(r.frame("cost_center_members", all_scopes=True))
     for row in pooled.iter_rows(named=True):  # the few cost centres with a pool
-        daily = grid.join(
-            days.filter(pl.col("unit") == row["cost_centre"])
-            .group_by("day")
-            .agg(credits=pl.col("ai_credits_used").sum()),
-            on="day",
-            how="left",
-        ).with_columns(pl.col("credits").fill_null(0.0))
+        created = cost_centers.created_on(members, row["cost_centre"])
+        since = max(first, created) if created else first
+        daily = cost_centers.daily_credits(days, row["cost_centre"], first=since, end=r.end)
+        if created and created > first:
+            young.append((row["cost_centre"], young_centre_sentence(row["cost_centre"], created, daily.height)))
         p = budgets.projection(
             daily,
             target=row["pool_target_credits"],
@@ -937,6 +1025,8 @@ def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.Dat
         )
     if shown.height < table.height:
         note += f" {table.height - shown.height} cost centre(s) under k_min active users are not shown."
+    shown_names = set(shown["cost_centre"].to_list())
+    note += "".join(f" {y}" for name, y in young if name in shown_names)
     figures = [
         {
             "cost_centre": c["cost_centre"],
@@ -954,6 +1044,21 @@ def _chargeback(r: Report, bills: pl.DataFrame, *, price: float) -> tuple[pl.Dat
     return shown, note, figures
 
 
+def young_centre_sentence(centre: str, created: dt.date, days: int) -> str:
+    """Why a cost centre created within the history has a short or preliminary pool projection."""
+    if days == 0:
+        return f"Cost centre {centre} was created on {created}, after the metrics' last day: its pool is not projected."
+    how = (
+        "a preliminary run-out, with no interval"
+        if days < forecast.MIN_HISTORY_DAYS
+        else "a run-out from those days only"
+    )
+    return (
+        f"Cost centre {centre} was created on {created}: its pool is projected from its {days} day(s) since "
+        f"({how}), not from days before it existed."
+    )
+
+
 BUDGET_TABLE_SCHEMA = {
     "budget_id": pl.String,
     "budget_scope": pl.String,
@@ -967,6 +1072,7 @@ BUDGET_TABLE_SCHEMA = {
     "blocks": pl.Boolean,
     "users_over_80pct": pl.Int64,
     "users_over_100pct": pl.Int64,
+    "users_over_100pct_at_month_end": pl.Int64,
     "attribution": pl.String,
 }
 
@@ -1008,6 +1114,14 @@ def _budget_daily(
     return None, f"the kit cannot attribute a {kind} budget to metrics"
 
 
+def _month_end_ratio(r: Report, start: dt.date, through: dt.date, end: dt.date) -> float | None:
+    """The scope's projected credits of ``[start, end]`` over its credits of ``[start, through]`` (the one
+    forecaster's projection), or None when there is nothing to scale (no credits to date)."""
+    p = projection(r)
+    to_date = p.total(start, through).credits
+    return p.total(start, end).credits / to_date if to_date > 0 else None
+
+
 def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict[str, Any]]]:
     """The scope's budgets from the newest snapshot: target, consumed this month (GitHub's figure), projected
     consumption at month end (the trends forecast restricted to the budget's scope, with its 80 % interval, added
@@ -1039,9 +1153,14 @@ def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict
         mapping = teams.units_from_mapping(cost_centers.mapping(members), unit="unit", source="GitHub's cost centres")
         by_centre = teams.map_user_days(recent, mapping, unassigned=cost_centers.NO_COST_CENTRE)
     grid = pl.DataFrame({"day": pl.date_range(first, r.end, eager=True)})
-    per_budget = states.group_by("budget_id").agg(
-        users_over_80pct=(pl.col("share") >= 0.8).sum().cast(pl.Int64),
-        users_over_100pct=(pl.col("share") >= 1.0).sum().cast(pl.Int64),
+    ratio = _month_end_ratio(r, start, through, end)
+    per_budget = (
+        states.group_by("budget_id")
+        .agg(
+            users_over_80pct=(pl.col("share") >= 0.8).sum().cast(pl.Int64),
+            users_over_100pct=(pl.col("share") >= 1.0).sum().cast(pl.Int64),
+        )
+        .join(budgets.users_over_at_month_end(states, ratio=ratio), on="budget_id", how="left")
     )
     rows = []
     for b in frame.iter_rows(named=True):  # a budget each: a handful, each its own forecast
@@ -1104,6 +1223,7 @@ def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict
             "exhaustion_p50": t["projected_exhaustion_date"],
             "exhaustion_p90": t["exhaustion_p90"],
             "blocks": t["blocks"],
+            "users_over_100pct_at_month_end": t["users_over_100pct_at_month_end"],
         }
         for t in table.join(p90, on="budget_id", how="left").iter_rows(named=True)
     ]
@@ -1121,6 +1241,12 @@ def _budget_table(r: Report) -> tuple[pl.DataFrame, pl.DataFrame, str, list[dict
             else ""
         )
         + ". Consumed is GitHub's figure; the projection adds the trends forecast of the budget's scope (80 % interval)."
+        + (
+            f" Per-user budgets at month end: each user's consumption so far × {ratio:.2f}, the scope's projected "
+            f"month over its month to date (every user taken to keep the scope's pace)."
+            if ratio is not None and states.height
+            else ""
+        )
     )
     over = states.filter(pl.col("share") >= 0.8).join(
         frame.select("budget_id", budget="budget_entity_name"), on="budget_id", how="left"
