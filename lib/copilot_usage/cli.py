@@ -422,9 +422,15 @@ def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | No
 @click.option("--full", is_flag=True, help="Rebuild every partition, not only what changed in raw.")
 @_one_line_errors
 def build_cmd(data_dir: Path, full: bool) -> None:
-    """Build typed Parquet tables in DATA_DIR/processed from DATA_DIR/raw (incremental)."""
-    from .store import build
+    """Build typed Delta Lake tables in DATA_DIR/processed from DATA_DIR/raw (incremental)."""
+    from .store import LAYOUT, build, old_layout
 
+    if (layout := old_layout(data_dir)) is not None:
+        click.echo(
+            f"note: {data_dir}/processed was built by an older kit (layout {layout}); rebuilding it from raw as "
+            f"Delta Lake tables (layout {LAYOUT}, as `copilot-usage build --full` does); raw is unchanged",
+            err=True,
+        )
     written = build(data_dir, full=full)
     click.echo(
         "nothing changed" if not written else "written: " + ", ".join(f"{t} ({n})" for t, n in sorted(written.items()))
@@ -465,7 +471,7 @@ def status_cmd(data_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .status import retention, retention_notes, status_table
+    from .status import retention, retention_notes, status_table, table_versions
 
     frame = status_table(data_dir)
     table = Table(title=f"cache status: {data_dir}")
@@ -476,6 +482,12 @@ def status_cmd(data_dir: Path) -> None:
         table.add_row(*("" if v is None else str(v) for v in row))
     console = Console(width=170)
     console.print(table)
+    tables = Table(title="processed tables (Delta Lake): location and version")
+    for col, justify in (("table", "left"), ("version", "right"), ("location", "left")):
+        tables.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for row in table_versions(data_dir).iter_rows(named=True):
+        tables.add_row(row["table"], str(row["version"]), row["location"])
+    console.print(tables)
     today = dt.datetime.now(dt.UTC).date()
     for line in retention_notes(retention(data_dir, today=today), today=today):
         console.print(line, style="yellow", highlight=False)

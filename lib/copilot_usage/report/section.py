@@ -128,6 +128,7 @@ class Notes:
     data_fingerprint: str
     parameters: str
     summary: dict[str, Any] = field(default_factory=dict)  # the report-wide part of summary.json
+    tables_read: str = ""  # the Delta version of each table read ("user_day v12, seats v3")
 
 
 @dataclass(frozen=True)
