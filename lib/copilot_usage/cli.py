@@ -29,6 +29,21 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(msg) from exc
 
 
+class _DataDir(click.ParamType):
+    """``--data-dir``: a local folder, or an object-store URL (``s3://bucket/prefix``, ``gs://…``, ``az://…``,
+    ``abfss://…``) kept as text; credentials come from the environment as the cloud's own tools find them."""
+
+    name = "folder|URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
+        from .objstore import as_data_dir
+
+        return as_data_dir(value) if isinstance(value, str) else Path(value)
+
+
+DATA_DIR = _DataDir()
+
+
 def _one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
     """The one place operator errors become one line and exit status 1, with no traceback: the kit's own errors
     (which name their file and line) and the operating system's (a data dir that is a file, a read-only folder,
@@ -177,7 +192,7 @@ def simulate_serve(
     show_default=True,
     help="API base URL; GHE.com: https://api.SUBDOMAIN.ghe.com",
 )
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data"), show_default=True)
 @click.option("--since", callback=_date, help="First day (inclusive, ISO).")
 @click.option("--until", callback=_date, help="Last day (inclusive, ISO).")
 @click.option(
@@ -384,7 +399,7 @@ def _print_summary(summary: Summary) -> None:
     help="Report kind when it cannot be read from the records.",
 )
 @click.option("--scope", "scope_text", help="enterprise:SLUG or org:NAME (default: from the records' ids).")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data"), show_default=True)
 @_one_line_errors
 def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | None, data_dir: Path) -> None:
     """Import downloaded report files (NDJSON, JSON object/array, day_totals) into DATA_DIR/raw."""
@@ -418,7 +433,7 @@ def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | No
 
 
 @main.command("build")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data"), show_default=True)
 @click.option("--full", is_flag=True, help="Rebuild every partition, not only what changed in raw.")
 @_one_line_errors
 def build_cmd(data_dir: Path, full: bool) -> None:
@@ -463,7 +478,7 @@ def _echo_quarantined_files(data_dir: Path, *, limit: int | None = None) -> None
 
 
 @main.command("status")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data"), show_default=True)
 @_one_line_errors
 def status_cmd(data_dir: Path) -> None:
     """Freshness per scope and report: newest complete day, gaps, pending days, quarantined lines, drift; then
@@ -587,7 +602,7 @@ def _report_results(results: list[Any]) -> None:
 
 
 @main.command("watch")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data"), show_default=True)
 @click.option(
     "--scope", "scopes", multiple=True, help="enterprise:SLUG or org:NAME (repeatable; default: every scope)."
 )
@@ -649,7 +664,7 @@ def watch_cmd(
 @click.option("--users", type=int, default=400, show_default=True)
 @click.option("--days", type=int, default=200, show_default=True)  # demo.DEMO_DAYS (not imported: slow)
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data/demo"), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/demo"), show_default=True)
 @click.option("--notebooks-dir", type=click.Path(path_type=Path), default=Path("notebooks"), show_default=True)
 def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebooks_dir: Path) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from . import objstore
 from .errors import ConfigError, CopilotUsageError, EngineMissing, OutputError
 from .output_record import read_summary
 
@@ -172,7 +173,7 @@ def render(
     wanted = parse_formats(formats)
     notebook = Path(notebook).resolve()
     params = coerce(notebook, parameters)
-    if "data_dir" in params:
+    if "data_dir" in params and not objstore.is_url(params["data_dir"]):  # an object-store URL is kept as given
         params["data_dir"] = str(Path(params["data_dir"]).resolve())
     folder = Path(out_dir) / notebook.stem
     folder.mkdir(parents=True, exist_ok=True)

@@ -59,7 +59,7 @@ SIDE_SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 def processed(data_dir: Path | str) -> Path:
-    return Path(data_dir) / "processed"
+    return objstore.path(data_dir, "processed")  # type: ignore[return-value]  # an ObjectPath on an object store
 
 
 def _month_partition(scope: Scope, month: str) -> dict[str, str]:
@@ -196,6 +196,9 @@ def _load_manifest(data_dir: Path) -> dict[str, Any]:
 
 def _save_manifest(data_dir: Path, manifest: dict[str, Any]) -> None:
     path = processed(data_dir) / "_manifest.json"
+    if isinstance(path, objstore.ObjectPath):  # an object is replaced whole by a put
+        path.write_bytes(json.dumps(manifest, indent=1, sort_keys=True).encode())
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(".manifest.tmp")
     tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
@@ -204,7 +207,7 @@ def _save_manifest(data_dir: Path, manifest: dict[str, Any]) -> None:
 
 def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     """Rebuild what changed in raw; returns the number of partitions written per table."""
-    data_dir = Path(data_dir)
+    data_dir = objstore.as_data_dir(data_dir)  # type: ignore[assignment]  # an object-store URL stays text
     manifest = {} if full else _load_manifest(data_dir)
     if manifest.get("_layout") != LAYOUT:  # built by an older kit (plain Parquet): rebuilt from raw as Delta tables
         _drop_old_layout(data_dir)
@@ -251,7 +254,7 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
 
 def old_layout(data_dir: Path | str) -> int | None:
     """The layout number of a processed/ an older kit built (``build`` rebuilds it from raw), else None."""
-    manifest = _load_manifest(Path(data_dir))
+    manifest = _load_manifest(objstore.as_data_dir(data_dir))  # type: ignore[arg-type]
     return manifest.get("_layout", 1) if manifest and manifest.get("_layout") != LAYOUT else None
 
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from .. import __version__, charts, github_changes, lake, pricing, status, store
+from .. import __version__, charts, github_changes, lake, objstore, pricing, status, store
 from ..errors import ConfigError, NotInCache
 from . import html
 from .privacy import Audience
@@ -358,7 +358,7 @@ def open_report(
     parameters (``credit_price``, ``seat_price_*``, ``promotional``) set :attr:`Report.prices`.
     """
     who = Audience(audience, k_min, pseudonymize)
-    data_path = Path(data_dir)
+    data_path = objstore.as_data_dir(data_dir)
     try:
         health_all = store.scan(data_path, "data_health", scope=scope).collect()
     except NotInCache:
