@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 import polars as pl
-from deltalake import DeltaTable
 import pytest
 from click.testing import CliRunner
+from deltalake import DeltaTable
 
 from conftest import TODAY
 from copilot_usage.cli import main

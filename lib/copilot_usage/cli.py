@@ -500,8 +500,8 @@ def status_cmd(data_dir: Path) -> None:
     tables = Table(title="processed tables (Delta Lake): location and version")
     for col, justify in (("table", "left"), ("version", "right"), ("location", "left")):
         tables.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for row in table_versions(data_dir).iter_rows(named=True):
-        tables.add_row(row["table"], str(row["version"]), row["location"])
+    for name, version, location in table_versions(data_dir).iter_rows():
+        tables.add_row(name, str(version), location)
     console.print(tables)
     today = dt.datetime.now(dt.UTC).date()
     for line in retention_notes(retention(data_dir, today=today), today=today):

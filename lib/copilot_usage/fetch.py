@@ -494,7 +494,15 @@ async def fetch(
     data_dir = objstore.as_data_dir(data_dir)  # type: ignore[assignment]  # an object-store URL stays text
     with rawstore.FetchLock(data_dir):
         return await _fetch(
-            gh, data_dir, scopes, families=families, since=since, until=until, today=today, on_done=on_done, on_plan=on_plan
+            gh,
+            data_dir,
+            scopes,
+            families=families,
+            since=since,
+            until=until,
+            today=today,
+            on_done=on_done,
+            on_plan=on_plan,
         )
 
 

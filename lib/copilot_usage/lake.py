@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -115,3 +116,14 @@ def read(data_dir: Path | str, table: str) -> pl.DataFrame | None:
     """The newest version of a table without its partition columns (None when the cache has none)."""
     got = scan(data_dir, table)
     return None if got is None else got[0].drop(got[1]).collect()
+
+
+def arrow_dataset(data_dir: Path | str, table: str, version: int | None = None) -> Any:
+    """The table at ``version`` (None: newest) as a ``pyarrow.dataset.Dataset`` of exactly the files of that
+    version, for engines that scan Arrow (DuckDB: ``duckdb.sql("select … from ds")``) where their own Delta reader
+    is not installed; locally and on an object store alike."""
+    t = open_table(data_dir, table, version)
+    if t is None:
+        msg = f"no table {table!r} at {uri(data_dir, table)}: run `copilot-usage build`"
+        raise StoreError(msg)
+    return t.to_pyarrow_dataset()

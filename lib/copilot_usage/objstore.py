@@ -27,7 +27,7 @@ def is_url(data_dir: Path | str) -> bool:
 
 def as_data_dir(value: Path | str) -> Path | str:
     """A local path as a :class:`Path`, an object-store URL kept as text (``Path`` would fold its ``//``)."""
-    return value.rstrip("/") if is_url(value) else Path(value)
+    return value.rstrip("/") if isinstance(value, str) and is_url(value) else Path(value)
 
 
 def join(data_dir: Path | str, *parts: str) -> str:
@@ -59,18 +59,19 @@ def storage_options(data_dir: Path | str) -> dict[str, str] | None:
 @functools.cache
 def _bucket(scheme: str, bucket: str) -> Any:
     """One obstore client per bucket (container), made when first used; credentials from the environment."""
-    import obstore.store  # noqa: PLC0415 - only a data dir on an object store needs it
+    import obstore.store
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
     options = {"allow_http": True} if scheme.startswith("s3") and endpoint.startswith("http://") else None
-    return obstore.store.from_url(f"{scheme}//{bucket}", client_options=options)
+    return obstore.store.from_url(f"{scheme}//{bucket}", client_options=options)  # type: ignore[arg-type]
 
 
-def _expected() -> tuple[tuple[type[Exception], ...], type[Exception]]:
-    """The answers callers handle: an object already there (or changed since read), and no such object."""
+def _expected() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """The answers callers handle: an object already there (or changed since read), and no such object (obstore
+    raises Python's FileNotFoundError for it)."""
     from obstore.exceptions import AlreadyExistsError, NotFoundError, PreconditionError
 
-    return (AlreadyExistsError, PreconditionError), NotFoundError
+    return (AlreadyExistsError, PreconditionError), (NotFoundError, FileNotFoundError)
 
 
 @contextmanager
@@ -82,7 +83,7 @@ def _naming(where: str) -> Iterator[None]:
     exists, missing = _expected()
     try:
         yield
-    except (*exists, missing):
+    except (*exists, *missing):
         raise
     except BaseError as exc:
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
@@ -92,7 +93,8 @@ def _naming(where: str) -> Iterator[None]:
 
 class ObjectPath(PurePosixPath):
     """An object in a bucket, spelt like a path (``s3:/bucket/raw/…``: the parts, name and suffix the raw store's
-    readers use) with the few file operations the raw store needs. ``str()`` is its URL."""
+    readers use) with the few file operations the raw store needs. ``str()`` is its URL. It stands in for the
+    ``Path`` of a local raw store (hence the ``type: ignore`` where one is returned as such)."""
 
     def __str__(self) -> str:
         scheme, bucket, *rest = self.parts

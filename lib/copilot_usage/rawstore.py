@@ -371,7 +371,7 @@ def _put_object(
     names = set(folder.listing())
     try:
         if target.name in names and sidecar.name in names:
-            return "unchanged", target
+            return "unchanged", target  # type: ignore[return-value]
         had_versions = any(n.endswith(".meta.json") and n != sidecar.name for n in names)
         meta = {
             **provenance,
@@ -385,8 +385,8 @@ def _put_object(
     finally:
         tmp.unlink(missing_ok=True)
     if not stored:  # another writer stored the same bytes first: nothing was replaced
-        return "unchanged", target
-    return ("changed" if had_versions else "fetched"), target
+        return "unchanged", target  # type: ignore[return-value]
+    return ("changed" if had_versions else "fetched"), target  # type: ignore[return-value]
 
 
 def put_bytes(
@@ -518,7 +518,8 @@ class _ObjectLog:
     FLUSH_EVERY_S = 30.0  # an object per flush: fewer, larger objects than the local file's 0.5 s
 
     def __init__(self, folder: ObjectPath) -> None:
-        self.folder, self.lines, self.n = folder, [], 0
+        self.folder, self.n = folder, 0
+        self.lines: list[str] = []
         self.run = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
     def write(self, line: str) -> None:
@@ -612,7 +613,7 @@ class FetchLock:
             held: dict[str, Any] = json.loads(self.path.read_bytes())
         except (ValueError, FileNotFoundError):
             return {}
-        except Exception as exc:  # noqa: BLE001 - an object gone between the put and the read
+        except Exception as exc:
             if type(exc).__name__ == "NotFoundError":
                 return {}
             raise

@@ -22,7 +22,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import pyarrow as pa
@@ -207,13 +207,12 @@ def _save_manifest(data_dir: Path, manifest: dict[str, Any]) -> None:
 
 def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     """Rebuild what changed in raw; returns the number of partitions written per table."""
-    data_dir = objstore.as_data_dir(data_dir)  # type: ignore[assignment]  # an object-store URL stays text
+    data_dir = cast(Path, objstore.as_data_dir(data_dir))  # an object-store URL stays text (used as a path)
     manifest = {} if full else _load_manifest(data_dir)
     if manifest.get("_layout") != LAYOUT:  # built by an older kit (plain Parquet): rebuilt from raw as Delta tables
         _drop_old_layout(data_dir)
         manifest = {"_layout": LAYOUT}
     written: dict[str, int] = defaultdict(int)
-    schemas: dict[str, pl.Schema] = {}
     bad_slots: list[dict[str, Any]] = []
     for report, family in DAILY.items():
         by_month: dict[tuple[Scope, str], list[list[rawstore.RawFile]]] = defaultdict(list)

@@ -53,7 +53,7 @@ class Report:
     (and each derived result) is computed once however many sections use it."""
 
     title: str
-    data_dir: Path
+    data_dir: Path | str  # a folder, or an object-store URL
     scope: str
     start: dt.date
     end: dt.date
