@@ -10,7 +10,8 @@ https://delta-io.github.io/delta-rs/usage/writing/#overwriting-part-of-the-table
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, WriterProperties, write_deltalake
-from deltalake.exceptions import DeltaError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from . import objstore
 from .errors import StoreError
@@ -26,6 +27,7 @@ from .errors import StoreError
 DAILY_PARTITIONS = ("scope_kind", "scope_slug", "month")  # as the Parquet layout before Delta
 SIDE_PARTITION = "written_by"  # side tables: one partition per report × scope × month, or per snapshot builder
 _PROPS = WriterProperties(compression="ZSTD", compression_level=1)
+ATTEMPTS = 5  # commits of one partition that lost to another writer's, made again
 
 
 def uri(data_dir: Path | str, table: str) -> str:
@@ -68,31 +70,46 @@ def _predicate(values: dict[str, str]) -> str:
 def replace(
     data_dir: Path | str,
     table: str,
-    data: pa.Table | pa.RecordBatchReader,
+    data: pa.Table | Callable[[], pa.RecordBatchReader],
     partition: dict[str, str] | None = None,
 ) -> None:
-    """Commit ``data`` as the whole table, or as the whole of one ``partition`` (``data`` carries its columns).
-    New columns are merged into the table's schema (GitHub adds fields); older files read them as null."""
+    """Commit ``data`` (a table, or a function giving a stream of it) as the whole table, or as the whole of one
+    ``partition`` (``data`` carries its columns). New columns are merged into the table's schema (GitHub adds
+    fields); older files read them as null. A commit that loses to another writer's (two builds at once) is made
+    again on the newer version, up to ``ATTEMPTS`` times: both builds write what raw says, so the last one wins
+    whole and a reader never sees a mix."""
     target = uri(data_dir, table)
     opts = objstore.storage_options(data_dir)
-    if partition is None:
-        with _naming(target):
-            write_deltalake(
-                target, data, mode="overwrite", schema_mode="overwrite", storage_options=opts, writer_properties=_PROPS
-            )
-        return
-    existing = open_table(data_dir, table)
-    with _naming(target):
-        write_deltalake(
-            existing if existing is not None else target,
-            data,
-            mode="overwrite",
-            partition_by=list(partition),
-            predicate=_predicate(partition) if existing is not None else None,
-            schema_mode="merge",
-            storage_options=opts,
-            writer_properties=_PROPS,
-        )
+    for attempt in range(1, ATTEMPTS + 1):
+        rows = data() if callable(data) else data
+        try:
+            with _naming(target):
+                if partition is None:
+                    write_deltalake(
+                        target,
+                        rows,
+                        mode="overwrite",
+                        schema_mode="overwrite",
+                        storage_options=opts,
+                        writer_properties=_PROPS,
+                    )
+                    return
+                existing = open_table(data_dir, table)
+                write_deltalake(
+                    existing if existing is not None else target,
+                    rows,
+                    mode="overwrite",
+                    partition_by=list(partition),
+                    predicate=_predicate(partition) if existing is not None else None,
+                    schema_mode="merge",
+                    storage_options=opts,
+                    writer_properties=_PROPS,
+                )
+                return
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, CommitFailedError) or attempt == ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
 
 
 def delete(data_dir: Path | str, table: str, partition: dict[str, str]) -> None:

@@ -312,9 +312,12 @@ class _PartWriter:
             self.writer.close()
         try:
             if not self.spill:
-                file = pq.ParquetFile(self.tmp)  # streamed into the commit: the month is never in memory whole
-                reader = pa.RecordBatchReader.from_batches(file.schema_arrow, file.iter_batches(batch_size=65_536))
-                lake.replace(self.data_dir, self.table, reader, self.partition)
+
+                def stream() -> pa.RecordBatchReader:  # streamed into the commit: the month is never in memory whole
+                    file = pq.ParquetFile(self.tmp)
+                    return pa.RecordBatchReader.from_batches(file.schema_arrow, file.iter_batches(batch_size=65_536))
+
+                lake.replace(self.data_dir, self.table, stream, self.partition)
                 return self.schema
             written = [pl.read_parquet(self.tmp)] if self.writer is not None else []
             frame = pl.concat([*written, *self.spill], how="diagonal_relaxed")
