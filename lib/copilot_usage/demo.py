@@ -7,6 +7,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from . import objstore
 from .catalog import OPT_IN_FAMILIES, Scope
 from .fetch import Summary, fetch
 from .github import GitHub
@@ -81,7 +82,7 @@ def run_demo(
     :data:`WHOLE_HISTORY` reports cover every simulated day, so their time charts cross GitHub's definition
     changes."""
     today = today or dt.datetime.now(dt.UTC).date()
-    scopes, summary = simulate_cache(Path(data_dir), seed=seed, users=users, days=days, today=today)
+    scopes, summary = simulate_cache(objstore.as_data_dir(data_dir), seed=seed, users=users, days=days, today=today)  # type: ignore[arg-type]
     if summary.failed:
         msg = "demo fetch failed: " + "; ".join(summary.errors[:3])
         raise RuntimeError(msg)

@@ -153,6 +153,14 @@ class ObjectPath(PurePosixPath):
             found = obstore.list_with_delimiter(self._store, self.key + "/")
         return [o["path"].rsplit("/", 1)[-1] for o in found["objects"]]
 
+    def tree(self) -> list[str]:
+        """Every object under this prefix, as paths relative to it (one paged listing, not one per folder)."""
+        import obstore
+
+        prefix = self.key + "/"
+        with _naming(str(self)):
+            return [o["path"][len(prefix) :] for batch in obstore.list(self._store, prefix) for o in batch]
+
     def folders(self) -> list[str]:
         """The names of the sub-prefixes directly under this prefix."""
         import obstore

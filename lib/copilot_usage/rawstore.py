@@ -26,6 +26,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -444,6 +445,37 @@ def slots(data_dir: Path, report: str) -> list[tuple[Scope, str, Path]]:
         for folder in sorted((scope_dir / report).glob("*")):
             if folder.is_dir():
                 out.append((scope, folder.name, folder))
+    return out
+
+
+def slot_versions(data_dir: Path, report: str) -> list[tuple[Scope, str, list[RawFile]]]:
+    """Every ``(scope, key, versions)`` of a report in the store (:func:`slots` with :func:`versions`). On an object
+    store one listing per scope and the sidecars read 16 at a time: a request per folder and sidecar, one after
+    another, made a build on S3 several times slower than on disk."""
+    root = raw_root(data_dir)
+    if not isinstance(root, ObjectPath):
+        return [(scope, key, versions(folder)) for scope, key, folder in slots(data_dir, report)]
+    found: list[tuple[Scope, str, ObjectPath, set[str]]] = []
+    for name in sorted(n for n in root.folders() if "=" in n):
+        kind, _, slug = name.partition("=")
+        try:
+            scope = Scope(kind, slug)  # type: ignore[arg-type]
+        except ValueError:
+            continue
+        by_key: dict[str, set[str]] = {}
+        for rel in (root / name / report).tree():
+            key, _, file = rel.rpartition("/")
+            if key and "/" not in key:
+                by_key.setdefault(key, set()).add(file)
+        found += [(scope, key, root / name / report / key, files) for key, files in sorted(by_key.items())]  # type: ignore[misc]
+    sidecars = [(folder / f) for _, _, folder, files in found for f in sorted(files) if f.endswith(".meta.json")]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        metas = dict(zip(map(str, sidecars), pool.map(lambda p: json.loads(p.read_bytes()), sidecars), strict=True))
+    out = []
+    for scope, key, folder, files in found:
+        here = [metas[str(folder / f)] for f in sorted(files) if f.endswith(".meta.json")]
+        day = sorted((RawFile(folder / m["file"], m) for m in here if m["file"] in files), key=lambda f: f.fetched_at)
+        out.append((scope, key, day))
     return out
 
 

@@ -216,8 +216,7 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     bad_slots: list[dict[str, Any]] = []
     for report, family in DAILY.items():
         by_month: dict[tuple[Scope, str], list[list[rawstore.RawFile]]] = defaultdict(list)
-        for scope, key, folder in rawstore.slots(data_dir, report):
-            day = rawstore.versions(folder)
+        for scope, key, day in rawstore.slot_versions(data_dir, report):
             if day and not is_day(key):  # never a folder the kit writes; one bad folder must not stop the build
                 bad_slots += [_file_quarantine(scope, report, key, f, f"folder {key!r} is not a day") for f in day]
             elif day:
@@ -412,12 +411,7 @@ def _build_month(
 
 
 def _snapshot_files(data_dir: Path, report: str) -> list[tuple[Scope, str, rawstore.RawFile]]:
-    out = []
-    for scope, key, folder in rawstore.slots(data_dir, report):
-        newest = rawstore.newest(folder)
-        if newest:
-            out.append((scope, key, newest))
-    return out
+    return [(scope, key, day[-1]) for scope, key, day in rawstore.slot_versions(data_dir, report) if day]
 
 
 def _readable_snapshots(
@@ -426,8 +420,8 @@ def _readable_snapshots(
     """Per slot the newest version whose body is JSON (an HTML page or an empty body stored by an older kit is
     passed over for the version before it), and the versions passed over, as quarantine rows."""
     out, bad = [], []
-    for scope, key, folder in rawstore.slots(data_dir, report):
-        for f in reversed(rawstore.versions(folder)):
+    for scope, key, day in rawstore.slot_versions(data_dir, report):
+        for f in reversed(day):
             why = _unreadable_json(f, first_line=report == "teams")
             if why is None:
                 out.append((scope, key, f))
@@ -1028,8 +1022,8 @@ def data_health(data_dir: Path) -> pl.DataFrame:
     """
     rows = []
     for report in DAILY:
-        for scope, key, folder in rawstore.slots(data_dir, report):
-            newest = rawstore.newest(folder)
+        for scope, key, stored in rawstore.slot_versions(data_dir, report):
+            newest = stored[-1] if stored else None
             if newest and is_day(key):
                 rows.append(
                     {
@@ -1038,7 +1032,7 @@ def data_health(data_dir: Path) -> pl.DataFrame:
                         "day": key,
                         "status": "complete",
                         "fetched_at": newest.fetched_at,
-                        "versions": len(rawstore.versions(folder)),
+                        "versions": len(stored),
                         "api_host": newest.meta.get("api_host"),  # None for imported files and older fetches
                     }
                 )
