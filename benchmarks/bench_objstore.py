@@ -32,7 +32,8 @@ def _run(cmd: list[str]) -> dict[str, float]:
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     if status != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+        msg = f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
+        raise SystemExit(msg)
     return {"s": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
@@ -64,14 +65,14 @@ def main() -> None:
     files = [p for p in (local / "raw").rglob("*") if p.is_file() and ".tmp" not in p.parts]
     started = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
-        list(
-            pool.map(lambda p: obstore.put(bucket, f"cache/{p.relative_to(local).as_posix()}", p.read_bytes()), files)
-        )
+        list(pool.map(lambda p: obstore.put(bucket, f"cache/{p.relative_to(local).as_posix()}", p.read_bytes()), files))
     upload_s = round(time.perf_counter() - started, 2)
     out: dict[str, object] = {"raw_files": len(files), "raw_bytes": sum(p.stat().st_size for p in files)}
     out["upload_s"] = upload_s
     cli = str(BIN / "copilot-usage")
     for name, data_dir in (("local", str(local)), ("s3", "s3://bench/cache")):
+        if os.environ.get("BENCH_ONLY", name) != name:
+            continue
         build = _run([cli, "build", "--data-dir", data_dir])
         render = _run(
             [

@@ -10,6 +10,7 @@ https://delta-io.github.io/delta-rs/usage/writing/#overwriting-part-of-the-table
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,6 +59,26 @@ def open_table(data_dir: Path | str, table: str, version: int | None = None) -> 
         raise
 
 
+_held = threading.local()  # per thread: the tables it writes, kept current by reading only new log entries
+
+
+def _current(data_dir: Path | str, table: str) -> DeltaTable | None:
+    """The newest version of a table this thread writes: opened once, then brought up to date with the log entries
+    added since (a build commits a table once per month; opening it anew each time replays its whole log, which
+    on an object store is a request per entry)."""
+    held: dict[str, DeltaTable] = _held.__dict__.setdefault("tables", {})
+    where = uri(data_dir, table)
+    t = held.get(where)
+    if t is None:
+        t = open_table(data_dir, table)
+        if t is not None:
+            held[where] = t
+        return t
+    with _naming(where):
+        t.update_incremental()
+    return t
+
+
 def version(data_dir: Path | str, table: str) -> int | None:
     t = open_table(data_dir, table)
     return None if t is None else t.version()
@@ -94,7 +115,7 @@ def replace(
                         writer_properties=_PROPS,
                     )
                     return
-                existing = open_table(data_dir, table)
+                existing = _current(data_dir, table)
                 write_deltalake(
                     existing if existing is not None else target,
                     rows,
