@@ -19,8 +19,10 @@ DEC1, DEC31 = dt.date(2026, 12, 1), dt.date(2026, 12, 31)
 
 
 def _sample_daily(scope_slug: str = "octo-sim") -> pl.DataFrame:
-    """Credits per day of the enterprise, straight from the Parquet (not through the kit's readers)."""
-    rows = pl.scan_parquet(SAMPLE / "user_day" / "scope_kind=enterprise" / f"scope_slug={scope_slug}" / "**/*.parquet")
+    """Credits per day of the enterprise, straight from the Delta table (not through the kit's readers)."""
+    rows = pl.scan_delta(str(SAMPLE / "user_day")).filter(
+        pl.col("scope_kind") == "enterprise", pl.col("scope_slug") == scope_slug
+    )
     return rows.group_by("day").agg(credits=pl.col("ai_credits_used").sum()).sort("day").collect()
 
 

@@ -61,7 +61,7 @@ def test_leadership_report_names_no_user(rendered: dict) -> None:
 
 def test_summary_matches_an_independent_computation(rendered: dict) -> None:
     s = rendered["leader"].summary
-    ud = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_day").rglob("part.parquet")))
+    ud = pl.read_delta(str(SAMPLE / "processed" / "user_day")).drop("scope_kind", "scope_slug", "month")
     ud = ud.filter(
         (pl.col("scope") == "enterprise:octo-sim")
         & pl.col("day").is_between(pl.lit(s["start"]).str.to_date(), pl.lit(s["end"]).str.to_date())
@@ -271,7 +271,7 @@ def report_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str
 
 
 def _user_day(scope: str, start: str, end: str) -> pl.DataFrame:
-    ud = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_day").rglob("part.parquet")))
+    ud = pl.read_delta(str(SAMPLE / "processed" / "user_day")).drop("scope_kind", "scope_slug", "month")
     return ud.filter(
         (pl.col("scope") == scope) & pl.col("day").is_between(pl.lit(start).str.to_date(), pl.lit(end).str.to_date())
     )
@@ -310,11 +310,11 @@ def test_team_summary_matches_an_independent_computation_and_hides_small_teams(r
     assert s["additivity"] == "non-additive"
     assert all(u["active_users"] >= 5 for u in s["units"].values())
     ud = _user_day("enterprise:octo-sim", s["start"], s["end"])
-    daily = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_team_day").rglob("part.parquet")))
+    daily = pl.read_delta(str(SAMPLE / "processed" / "user_team_day")).drop("scope_kind", "scope_slug", "month")
     daily = daily.filter(pl.col("scope") == "enterprise:octo-sim")
-    names = pl.read_parquet(str(SAMPLE / "processed" / "teams" / "part.parquet"))
-    members = pl.read_parquet(str(SAMPLE / "processed" / "team_members" / "part.parquet"))
-    seats = pl.read_parquet(str(SAMPLE / "processed" / "seats" / "part.parquet"))
+    names = pl.read_delta(str(SAMPLE / "processed" / "teams"))
+    members = pl.read_delta(str(SAMPLE / "processed" / "team_members"))
+    seats = pl.read_delta(str(SAMPLE / "processed" / "seats"))
     seated = seats.filter(pl.col("scope") == "enterprise:octo-sim")["user_id"].unique()
     # an organization's leaf team (no children), named org/Name in the enterprise report
     leaves = names.filter(
@@ -350,7 +350,7 @@ def test_team_summary_matches_an_independent_computation_and_hides_small_teams(r
 
 
 def test_team_report_with_an_org_map_is_additive(tmp_path: Path) -> None:
-    ud = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_day").rglob("part.parquet")))
+    ud = pl.read_delta(str(SAMPLE / "processed" / "user_day")).drop("scope_kind", "scope_slug", "month")
     logins = ud.filter(pl.col("scope") == "enterprise:octo-sim")["user_login"].unique().sort()
     mapping = pl.DataFrame({"user_login": logins}).with_columns(
         team=pl.format("squad-{}", pl.int_range(pl.len()) % 4),

@@ -41,7 +41,7 @@ def r() -> Report:
 
 
 def _user_day(r: Report) -> pl.DataFrame:
-    ud = pl.read_parquet(sorted(str(p) for p in (SAMPLE / "processed" / "user_day").rglob("part.parquet")))
+    ud = pl.read_delta(str(SAMPLE / "processed" / "user_day")).drop("scope_kind", "scope_slug", "month")
     return ud.filter((pl.col("scope") == SCOPE) & pl.col("day").is_between(r.start, r.end))
 
 

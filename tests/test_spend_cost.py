@@ -1,5 +1,5 @@
 """The spend report's money figures, closed months first (issue 25, part 7), each recomputed here in plain polars
-from the processed Parquet (a separate code path: the seat-days are expanded day by day, billing is read from its
+from the processed Delta tables (a separate code path: the seat-days are expanded day by day, billing is read from its
 own table), on the sample cache and on a small demo cache that holds two whole months."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from deltalake import DeltaTable
 
 from conftest import TODAY
 from copilot_usage.cli import main
@@ -32,11 +33,9 @@ def _last_day(month: dt.date) -> dt.date:
 
 
 def _scope_rows(data: Path, table: str, scope: str) -> pl.DataFrame:
-    kind, slug = scope.split(":", 1)
-    dated = data / "processed" / table / f"scope_kind={kind}" / f"scope_slug={slug}"
-    if dated.exists():
-        return pl.read_parquet(dated / "**/*.parquet", hive_partitioning=False)
-    return pl.read_parquet(data / "processed" / table / "part.parquet").filter(pl.col("scope") == scope)
+    path = str(data / "processed" / table)
+    rows = pl.read_delta(path).drop(DeltaTable(path).metadata().partition_columns)
+    return rows.filter(pl.col("scope") == scope)
 
 
 def seats_usd(data: Path, scope: str, month: dt.date, through: dt.date | None = None, prices: dict = LIST) -> float:
@@ -92,7 +91,7 @@ def pool(data: Path, scope: str, month: dt.date, included: dict[str, int]) -> fl
 
 def centre_credits(data: Path, scope: str, month: dt.date) -> dict[str, float]:
     """Credits per cost centre: each user's centre from GitHub's (single) member list, the rest in none."""
-    members = pl.read_parquet(data / "processed" / "cost_center_members" / "part.parquet")
+    members = pl.read_delta(str(data / "processed" / "cost_center_members"))
     unit = members.select("user_id", centre="cost_center_name").unique()
     rows = _scope_rows(data, "user_day", scope).filter(pl.col("day").is_between(month, _last_day(month)))
     per = (
@@ -173,7 +172,7 @@ def test_last_closed_month_chargeback_per_cost_centre_on_the_sample() -> None:
 def test_budgets_and_the_pool_counting_differently_is_said_on_the_sample() -> None:
     r = _report()
     said = " ".join(spend_report.budget_section(r).sentences)
-    budgets = pl.read_parquet(SAMPLE / "processed" / "budgets" / "part.parquet").filter(
+    budgets = pl.read_delta(str(SAMPLE / "processed" / "budgets")).filter(
         (pl.col("scope") == SCOPE) & (pl.col("budget_scope") != "user")
     )
     top = budgets.sort("consumed_amount", descending=True, nulls_last=True).row(0, named=True)

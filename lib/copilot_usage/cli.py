@@ -30,6 +30,21 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(msg) from exc
 
 
+class _DataDir(click.ParamType):
+    """``--data-dir``: a local folder, or an object-store URL (``s3://bucket/prefix``, ``gs://…``, ``az://…``,
+    ``abfss://…``) kept as text; credentials come from the environment as the cloud's own tools find them."""
+
+    name = "folder|URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
+        from .objstore import as_data_dir
+
+        return as_data_dir(value) if isinstance(value, str) else Path(value)
+
+
+DATA_DIR = _DataDir()
+
+
 def _one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
     """The one place operator errors become one line and exit status 1, with no traceback: the kit's own errors
     (which name their file and line) and the operating system's (a data dir that is a file, a read-only folder,
@@ -197,7 +212,7 @@ def simulate_outcomes(out: Path, data_dir: Path, scope_text: str, effect: float,
     show_default=True,
     help="API base URL; GHE.com: https://api.SUBDOMAIN.ghe.com",
 )
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data"), show_default=True)
 @click.option("--since", callback=_date, help="First day (inclusive, ISO).")
 @click.option("--until", callback=_date, help="Last day (inclusive, ISO).")
 @click.option(
@@ -404,7 +419,7 @@ def _print_summary(summary: Summary) -> None:
     help="Report kind when it cannot be read from the records.",
 )
 @click.option("--scope", "scope_text", help="enterprise:SLUG or org:NAME (default: from the records' ids).")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data"), show_default=True)
 @_one_line_errors
 def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | None, data_dir: Path) -> None:
     """Import downloaded report files (NDJSON, JSON object/array, day_totals) into DATA_DIR/raw."""
@@ -438,13 +453,19 @@ def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | No
 
 
 @main.command("build")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data"), show_default=True)
 @click.option("--full", is_flag=True, help="Rebuild every partition, not only what changed in raw.")
 @_one_line_errors
 def build_cmd(data_dir: Path, full: bool) -> None:
-    """Build typed Parquet tables in DATA_DIR/processed from DATA_DIR/raw (incremental)."""
-    from .store import build
+    """Build typed Delta Lake tables in DATA_DIR/processed from DATA_DIR/raw (incremental)."""
+    from .store import LAYOUT, build, old_layout
 
+    if (layout := old_layout(data_dir)) is not None:
+        click.echo(
+            f"note: {data_dir}/processed was built by an older kit (layout {layout}); rebuilding it from raw as "
+            f"Delta Lake tables (layout {LAYOUT}, as `copilot-usage build --full` does); raw is unchanged",
+            err=True,
+        )
     written = build(data_dir, full=full)
     click.echo(
         "nothing changed" if not written else "written: " + ", ".join(f"{t} ({n})" for t, n in sorted(written.items()))
@@ -477,7 +498,7 @@ def _echo_quarantined_files(data_dir: Path, *, limit: int | None = None) -> None
 
 
 @main.command("status")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data"), show_default=True)
 @_one_line_errors
 def status_cmd(data_dir: Path) -> None:
     """Freshness per scope and report: newest complete day, gaps, pending days, quarantined lines, drift; then
@@ -485,7 +506,7 @@ def status_cmd(data_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .status import retention, retention_notes, status_table
+    from .status import retention, retention_notes, status_table, table_versions
 
     frame = status_table(data_dir)
     table = Table(title=f"cache status: {data_dir}")
@@ -496,6 +517,12 @@ def status_cmd(data_dir: Path) -> None:
         table.add_row(*("" if v is None else str(v) for v in row))
     console = Console(width=170)
     console.print(table)
+    tables = Table(title="processed tables (Delta Lake): location and version")
+    for col, justify in (("table", "left"), ("version", "right"), ("location", "left")):
+        tables.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for name, version, location in table_versions(data_dir).iter_rows():
+        tables.add_row(name, str(version), location)
+    console.print(tables)
     today = dt.datetime.now(dt.UTC).date()
     for line in retention_notes(retention(data_dir, today=today), today=today):
         console.print(line, style="yellow", highlight=False)
@@ -613,7 +640,7 @@ def _report_results(results: list[Any]) -> None:
 
 
 @main.command("watch")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data"), show_default=True)
 @click.option(
     "--scope", "scopes", multiple=True, help="enterprise:SLUG or org:NAME (repeatable; default: every scope)."
 )
@@ -675,7 +702,7 @@ def watch_cmd(
 @click.option("--users", type=int, default=400, show_default=True)
 @click.option("--days", type=int, default=200, show_default=True)  # demo.DEMO_DAYS (not imported: slow)
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True)
+@click.option("--data-dir", type=DATA_DIR, default=Path("data/demo"), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/demo"), show_default=True)
 @click.option(
     "--notebooks-dir",

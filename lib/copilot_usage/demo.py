@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from . import objstore
 from .catalog import OPT_IN_FAMILIES, Scope
 from .fetch import Summary, fetch
 from .github import GitHub
@@ -100,7 +101,14 @@ def run_demo(
     changes."""
     today = today or dt.datetime.now(dt.UTC).date()
     spike = demo_spike(Tenant(seed=seed, users=users, days=days, today=today))
-    scopes, summary = simulate_cache(Path(data_dir), seed=seed, users=users, days=days, today=today, spike=spike)
+    scopes, summary = simulate_cache(
+        objstore.as_data_dir(data_dir),  # type: ignore[arg-type]
+        seed=seed,
+        users=users,
+        days=days,
+        today=today,
+        spike=spike,
+    )
     if summary.failed:
         msg = "demo fetch failed: " + "; ".join(summary.errors[:3])
         raise RuntimeError(msg)

@@ -10,6 +10,7 @@
      │    └── RateLimited       403/429 with rate-limit headers; carries the wait GitHub asked for
      ├── DownloadError          a signed link failed (expired, truncated, dropped)
      ├── InputError             a file the kit cannot read or place (names file and line)
+     ├── StoreError             the data dir's store refused a read or write (names the location)
      └── OutputError            a report format could not be written (the PDF engine failed)
           └── EngineMissing     the tool a format needs is not installed: says how to install it
 """
@@ -24,6 +25,11 @@ class CopilotUsageError(Exception):
 class NotInCache(CopilotUsageError, FileNotFoundError):
     """A processed table the cache does not hold (not fetched, or not built yet); the message says how to fill it.
     A ``FileNotFoundError`` too, for callers written before it existed."""
+
+
+class StoreError(CopilotUsageError):
+    """The data dir's store (a folder or an object-store URL) refused a read or write: no permission on the bucket,
+    a path that is not a folder, a store that cannot be reached. The message names the location."""
 
 
 class ConfigError(CopilotUsageError):

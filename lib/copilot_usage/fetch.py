@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from . import rawstore
+from . import objstore, rawstore
 from .catalog import (
     CREDIT_BILLING_START,
     ENTERPRISE_DATA_START,
@@ -489,8 +489,36 @@ async def fetch(
 
     ``on_plan`` receives the :class:`~copilot_usage.plan.Plan` (API requests per scope and report, the token's
     budget, the ETA) before anything is fetched, ``on_done`` one line per finished task (no URLs). The newest days
-    go first, so this week's reports work early in a long backfill."""
-    data_dir = Path(data_dir)
+    go first, so this week's reports work early in a long backfill. A second fetch of the same data dir meanwhile
+    is refused (:class:`~copilot_usage.rawstore.FetchLock`)."""
+    data_dir = objstore.as_data_dir(data_dir)  # type: ignore[assignment]  # an object-store URL stays text
+    with rawstore.FetchLock(data_dir):
+        return await _fetch(
+            gh,
+            data_dir,
+            scopes,
+            families=families,
+            since=since,
+            until=until,
+            today=today,
+            on_done=on_done,
+            on_plan=on_plan,
+        )
+
+
+async def _fetch(
+    gh: GitHub,
+    data_dir: Path,
+    scopes: Iterable[Scope],
+    *,
+    families: Iterable[str],
+    since: dt.date | None,
+    until: dt.date | None,
+    today: dt.date | None,
+    on_done: Callable[[str], None] | None,
+    on_plan: Callable[[Plan], None] | None,
+) -> Summary:
+    """:func:`fetch`, holding the data dir's lock."""
     scopes = list(scopes)
     today = today or dt.datetime.now(dt.UTC).date()
     families = set(families)

@@ -4,6 +4,11 @@ Files are content-addressed: re-fetching identical bytes adds nothing; a late co
 version beside the first, and the newest ``fetched_at`` wins downstream. Writes go to ``raw/.tmp`` and
 are moved into place with ``os.replace`` (atomic), so a killed fetch leaves no partial file behind.
 Fetch outcomes (including "no data" and "pending" days) are appended to ``raw/_fetch_log.jsonl``.
+
+On an object store (a data dir ``s3://…``, ``gs://…``, ``az://…``) the same promises hold another way: a download
+is written to a local temp file, then put with a conditional put (If-None-Match), so an object is written once and
+two writers never replace each other's; the fetch log is one object per run and flush under ``raw/_fetch_log/``,
+read back as their union; :class:`FetchLock` is an object created the same way, with a lease.
 """
 
 from __future__ import annotations
@@ -14,35 +19,51 @@ import hashlib
 import json
 import os
 import shutil
+import socket
+import tempfile
+import threading
 import time
 import uuid
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Self
 
-from . import __version__
+from . import __version__, objstore
 from .catalog import Scope
-from .errors import DownloadError, InputError
+from .errors import DownloadError, InputError, StoreError
 from .limits import Limits
+from .objstore import ObjectPath
 
 LOG = "_fetch_log.jsonl"
+LOG_PARTS = "_fetch_log"  # on an object store: one object per run and flush
+LOCK = "_fetch.lock"
 
 
-def raw_root(data_dir: Path) -> Path:
-    return Path(data_dir) / "raw"
+def raw_root(data_dir: Path | str) -> Path:
+    return objstore.path(data_dir, "raw")  # type: ignore[return-value]  # an ObjectPath on an object store
+
+
+def _tmp_root(data_dir: Path | str) -> Path:
+    """Where downloads are written before they are stored: beside them, or locally for an object store (put whole
+    once complete)."""
+    if objstore.is_url(data_dir):
+        name = hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"copilot-usage-{name}"
+    return raw_root(data_dir) / ".tmp"
 
 
 def tmp_dir(data_dir: Path) -> Path:
-    d = raw_root(data_dir) / ".tmp"
+    d = _tmp_root(data_dir)
     d.mkdir(parents=True, exist_ok=True)
     return d
 
 
 def clean_tmp(data_dir: Path) -> None:
-    shutil.rmtree(raw_root(data_dir) / ".tmp", ignore_errors=True)
+    shutil.rmtree(_tmp_root(data_dir), ignore_errors=True)
 
 
 @contextmanager
@@ -59,7 +80,7 @@ def naming(path: Path | None) -> Iterator[None]:
 def open_tmp(data_dir: Path) -> tuple[Path, BinaryIO]:
     """A new temp file, open for writing. The folder is made only when the create finds it missing: a fetch
     writes thousands of files, and a ``mkdir`` that finds the folder is a directory-locked syscall each time."""
-    path = raw_root(data_dir) / ".tmp" / uuid.uuid4().hex
+    path = _tmp_root(data_dir) / uuid.uuid4().hex
     try:
         return path, path.open("xb", buffering=1 << 16)
     except FileNotFoundError:
@@ -274,7 +295,7 @@ def slot(data_dir: Path, scope: Scope, report: str, key: str) -> Path:
     parts = (f"{scope.kind}={scope.slug}", report, key)
     folder = root.joinpath(*parts)
     plain = all(p and p not in (".", "..") and not _UNSAFE.intersection(p) for p in parts)
-    if not plain or not folder.resolve().is_relative_to(root.resolve()):
+    if not plain or not (isinstance(folder, ObjectPath) or folder.resolve().is_relative_to(root.resolve())):
         msg = f"refused to write {str(folder)!r}: not a folder inside {str(root)!r}"
         raise InputError(msg)
     return folder
@@ -309,6 +330,9 @@ def put(
     folder = slot(data_dir, scope, report, key)
     target = folder / f"{sha256[:16]}.{ext}"
     sidecar = folder / f"{sha256[:16]}.meta.json"
+    if isinstance(folder, ObjectPath):
+        meta = {**provenance, "scope": str(scope), "report": report, "key": key, "sha256": sha256}
+        return _put_object(folder, target, sidecar, tmp, meta)
     try:
         folder.mkdir(parents=True)
         had_versions = False
@@ -338,6 +362,34 @@ def put(
     return ("changed" if had_versions else "fetched"), target
 
 
+def _put_object(
+    folder: ObjectPath, target: ObjectPath, sidecar: ObjectPath, tmp: Path, provenance: dict[str, Any]
+) -> tuple[str, Path]:
+    """:func:`put` on an object store. Both objects are created with a conditional put (If-None-Match), sidecar
+    first: an object is never replaced, and of two writers storing the same bytes one writes them and the other
+    finds them there ("unchanged"). A crash between the two leaves a sidecar without data, which readers ignore and
+    the next fetch completes (its data object is still missing)."""
+    names = set(folder.listing())
+    try:
+        if target.name in names and sidecar.name in names:
+            return "unchanged", target  # type: ignore[return-value]
+        had_versions = any(n.endswith(".meta.json") and n != sidecar.name for n in names)
+        meta = {
+            **provenance,
+            "file": target.name,
+            "bytes": tmp.stat().st_size,
+            "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+            "kit_version": __version__,
+        }
+        sidecar.write_bytes(json.dumps(meta).encode(), create=True)  # False: a racing writer's, describing these bytes
+        stored = target.write_bytes(tmp, create=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if not stored:  # another writer stored the same bytes first: nothing was replaced
+        return "unchanged", target  # type: ignore[return-value]
+    return ("changed" if had_versions else "fetched"), target  # type: ignore[return-value]
+
+
 def put_bytes(
     data_dir: Path, scope: Scope, report: str, key: str, data: bytes, *, ext: str, provenance: dict[str, Any]
 ) -> tuple[str, Path]:
@@ -355,6 +407,13 @@ def put_bytes(
 def versions(folder: Path) -> list[RawFile]:
     """All complete versions in a slot, oldest first (a sidecar without its data file is ignored)."""
     out = []
+    if isinstance(folder, ObjectPath):  # one listing, then the sidecars
+        names = set(folder.listing())
+        for name in sorted(n for n in names if n.endswith(".meta.json")):
+            meta = json.loads((folder / name).read_bytes())
+            if meta["file"] in names:
+                out.append(RawFile(folder / meta["file"], meta))
+        return sorted(out, key=lambda f: f.fetched_at)
     for meta_path in folder.glob("*.meta.json"):
         try:
             meta = json.loads(meta_path.read_text())
@@ -375,6 +434,8 @@ def slots(data_dir: Path, report: str) -> list[tuple[Scope, str, Path]]:
     """Every ``(scope, key, folder)`` of a report in the store."""
     out = []
     root = raw_root(data_dir)
+    if isinstance(root, ObjectPath):
+        return _object_slots(root, report)
     for scope_dir in sorted(root.glob("*=*")):
         kind, _, slug = scope_dir.name.partition("=")
         try:
@@ -384,6 +445,50 @@ def slots(data_dir: Path, report: str) -> list[tuple[Scope, str, Path]]:
         for folder in sorted((scope_dir / report).glob("*")):
             if folder.is_dir():
                 out.append((scope, folder.name, folder))
+    return out
+
+
+def slot_versions(data_dir: Path, report: str) -> list[tuple[Scope, str, list[RawFile]]]:
+    """Every ``(scope, key, versions)`` of a report in the store (:func:`slots` with :func:`versions`). On an object
+    store one listing per scope and the sidecars read 16 at a time: a request per folder and sidecar, one after
+    another, made a build on S3 several times slower than on disk."""
+    root = raw_root(data_dir)
+    if not isinstance(root, ObjectPath):
+        return [(scope, key, versions(folder)) for scope, key, folder in slots(data_dir, report)]
+    found: list[tuple[Scope, str, ObjectPath, set[str]]] = []
+    for name in sorted(n for n in root.folders() if "=" in n):
+        kind, _, slug = name.partition("=")
+        try:
+            scope = Scope(kind, slug)  # type: ignore[arg-type]
+        except ValueError:
+            continue
+        by_key: dict[str, set[str]] = {}
+        for rel in (root / name / report).tree():
+            key, _, file = rel.rpartition("/")
+            if key and "/" not in key:
+                by_key.setdefault(key, set()).add(file)
+        found += [(scope, key, root / name / report / key, files) for key, files in sorted(by_key.items())]  # type: ignore[misc]
+    sidecars = [(folder / f) for _, _, folder, files in found for f in sorted(files) if f.endswith(".meta.json")]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        metas = dict(zip(map(str, sidecars), pool.map(lambda p: json.loads(p.read_bytes()), sidecars), strict=True))
+    out = []
+    for scope, key, folder, files in found:
+        here = [metas[str(folder / f)] for f in sorted(files) if f.endswith(".meta.json")]
+        day = sorted((RawFile(folder / m["file"], m) for m in here if m["file"] in files), key=lambda f: f.fetched_at)
+        out.append((scope, key, day))
+    return out
+
+
+def _object_slots(root: ObjectPath, report: str) -> list[tuple[Scope, str, Path]]:
+    out: list[tuple[Scope, str, Path]] = []
+    for name in sorted(n for n in root.folders() if "=" in n):
+        kind, _, slug = name.partition("=")
+        try:
+            scope = Scope(kind, slug)  # type: ignore[arg-type]
+        except ValueError:
+            continue
+        folder = root / name / report
+        out += [(scope, key, folder / key) for key in sorted(folder.folders())]  # type: ignore[misc]
     return out
 
 
@@ -404,6 +509,10 @@ class FetchLog:
 
     def __enter__(self) -> Self:
         self._flushed = time.monotonic()
+        if isinstance(self.path, ObjectPath):  # objects cannot be appended to: one object per flush
+            self._fh = _ObjectLog(self.path.parent / LOG_PARTS)
+            self.FLUSH_EVERY_S = _ObjectLog.FLUSH_EVERY_S
+            return self
         with self._guard():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = self.path.open("a")
@@ -434,6 +543,33 @@ class FetchLog:
                 self._fh.close()  # a failed flush still closes the file
 
 
+class _ObjectLog:
+    """The fetch log's lines of one run on an object store, written as a new object per flush
+    (``raw/_fetch_log/<UTC time>-<run>-<n>.jsonl``): never an append, so no writer loses another's lines."""
+
+    FLUSH_EVERY_S = 30.0  # an object per flush: fewer, larger objects than the local file's 0.5 s
+
+    def __init__(self, folder: ObjectPath) -> None:
+        self.folder, self.n = folder, 0
+        self.lines: list[str] = []
+        self.run = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+
+    def flush(self) -> None:
+        if self.lines:
+            data, self.lines = "".join(self.lines).encode(), []
+            self.n += 1
+            try:
+                (self.folder / f"{self.run}-{self.n:05d}.jsonl").write_bytes(data, create=True)
+            except StoreError as exc:
+                raise OSError(str(exc)) from exc
+
+    def close(self) -> None:
+        self.flush()
+
+
 def log_outcome(data_dir: Path, record: dict[str, Any]) -> None:
     """Append one fetch outcome (no URLs, no tokens) to the fetch log."""
     with FetchLog(data_dir) as fetch_log:
@@ -442,12 +578,105 @@ def log_outcome(data_dir: Path, record: dict[str, Any]) -> None:
 
 def read_log(data_dir: Path) -> list[dict[str, Any]]:
     path = raw_root(data_dir) / LOG
-    if not path.exists():
+    if isinstance(path, ObjectPath):  # the union of every run's objects, in time order
+        parts = path.parent / LOG_PARTS
+        text = "".join((parts / name).read_text() for name in sorted(parts.listing()))
+    elif not path.exists():
         return []
+    else:
+        text = path.read_text()
     out = []
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         try:
             out.append(json.loads(line))
         except ValueError:
             continue  # a line cut by a crash mid-append
     return out
+
+
+def _gone(owner: str) -> bool:
+    """Whether a lock's owner (``host:pid:run``) was a process of this machine that no longer runs (killed)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process: it runs
+        return False
+    return False
+
+
+class FetchLock:
+    """Keeps two fetches of one data dir apart (each would clean the other's temp files and race on the log): a
+    lock object ``raw/_fetch.lock`` created only if absent (``open(…, "x")``; on an object store a conditional put,
+    If-None-Match), holding who took it and until when. The holder renews the lease every ``LEASE_S / 3``; a lock
+    whose lease ran out, or whose process on this machine is gone, is taken over (its fetch was killed), so a crash
+    never blocks the data dir for good."""
+
+    LEASE_S = 600.0
+
+    def __init__(self, data_dir: Path | str) -> None:
+        self.path = raw_root(data_dir) / LOCK
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def _body(self) -> bytes:
+        now = dt.datetime.now(dt.UTC)
+        until = now + dt.timedelta(seconds=self.LEASE_S)
+        return json.dumps({"owner": self.owner, "renewed": now.isoformat(), "expires": until.isoformat()}).encode()
+
+    def _create(self) -> bool:
+        if isinstance(self.path, ObjectPath):
+            return self.path.write_bytes(self._body(), create=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with naming(self.path), self.path.open("xb") as fh:
+                fh.write(self._body())
+        except FileExistsError:
+            return False
+        return True
+
+    def _held(self) -> dict[str, Any]:
+        try:
+            held: dict[str, Any] = json.loads(self.path.read_bytes())
+        except (ValueError, FileNotFoundError):
+            return {}
+        except Exception as exc:
+            if type(exc).__name__ == "NotFoundError":
+                return {}
+            raise
+        return held
+
+    def __enter__(self) -> Self:
+        if not self._create():
+            held = self._held()
+            expires = dt.datetime.fromisoformat(held.get("expires", "1970-01-01T00:00:00+00:00"))
+            if expires > dt.datetime.now(dt.UTC) and not _gone(held.get("owner", "")):
+                msg = (
+                    f"{self.path}: another fetch ({held.get('owner', '?')}) is writing this data dir; its lease "
+                    f"ends {expires:%Y-%m-%d %H:%M:%S} UTC unless renewed — wait for it to finish"
+                )
+                raise StoreError(msg)
+            self.path.unlink(missing_ok=True)  # a killed fetch's lock: taken over
+            if not self._create():
+                msg = f"{self.path}: another fetch took over the expired lock first — wait for it to finish"
+                raise StoreError(msg)
+        self._renewer = threading.Thread(target=self._renew, name="fetch-lock", daemon=True)
+        self._renewer.start()
+        return self
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.LEASE_S / 3):
+            with contextlib.suppress(Exception):  # a missed renewal is retried; the lease outlasts two of them
+                self.path.write_bytes(self._body())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        if self._held().get("owner") == self.owner:
+            self.path.unlink(missing_ok=True)

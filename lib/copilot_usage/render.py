@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from . import objstore
 from .datadir import find_data_dir
 from .errors import ConfigError, CopilotUsageError, EngineMissing, OutputError
 from .output_record import output_stem, read_summary
@@ -180,7 +181,9 @@ def render(
     notebook = Path(notebook).resolve()
     params = coerce(notebook, parameters)
     if "data_dir" in notebook_parameters(notebook):  # never the kernel's working directory by accident
-        params["data_dir"] = str(find_data_dir(params.get("data_dir")))
+        given = params.get("data_dir")
+        # an object-store URL is kept as given
+        params["data_dir"] = given if given and objstore.is_url(str(given)) else str(find_data_dir(given))
     folder = Path(out_dir) / notebook.stem
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

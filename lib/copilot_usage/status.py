@@ -7,8 +7,10 @@ from pathlib import Path
 
 import polars as pl
 
+from . import lake
 from .catalog import ENTERPRISE_DATA_START, ORG_DATA_START
-from .store import SIDE_SCHEMAS, processed, scan
+from .errors import NotInCache
+from .store import SIDE_SCHEMAS, TABLES, scan
 
 _COUNTED = (
     ("quarantine", "quarantined_lines"),
@@ -28,16 +30,27 @@ def side_table(
     """A side table (``quarantine``, ``schema_drift``, ``late_corrections``), empty with its columns when the
     build wrote none (nothing was quarantined, drifted or corrected)."""
     empty = pl.DataFrame(schema=SIDE_SCHEMAS[table])
-    root = processed(data_dir) / table
-    if not root.exists() or not any(root.rglob("*.parquet")):
+    try:
+        frame = scan(data_dir, table, scope=scope).collect()
+    except NotInCache:
         return empty
-    frame = scan(data_dir, table, scope=scope).collect()
     frame = pl.concat([empty, frame.select([c for c in frame.columns if c in empty.columns])], how="diagonal_relaxed")
     if start is not None:
         frame = frame.filter(pl.col("day").str.to_date(strict=False) >= start)
     if end is not None:
         frame = frame.filter(pl.col("day").str.to_date(strict=False) <= end)
     return frame
+
+
+def table_versions(data_dir: Path | str) -> pl.DataFrame:
+    """Each processed table the cache holds: its location (what another engine attaches) and its Delta version."""
+    rows = [
+        {"table": t, "version": lake.version(data_dir, t), "location": lake.uri(data_dir, t)}
+        for t in TABLES
+        if t != "billing_usage"  # a view over billing_ai_credit and billing_usage_csv, not a table
+    ]
+    schema = {"table": pl.String, "version": pl.Int64, "location": pl.String}
+    return pl.DataFrame(rows, schema=schema).drop_nulls("version")
 
 
 # GitHub keeps each day's usage-metrics reports for 365 days; older days cannot be fetched again

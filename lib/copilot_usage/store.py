@@ -1,9 +1,10 @@
-"""``build``: raw store → typed, Hive-partitioned Parquet in ``data/processed/``; and the ``scan_*`` readers.
+"""``build``: raw store → typed Delta Lake tables in ``data/processed/``; and the ``scan_*`` readers.
 
-Layout: ``processed/<table>/scope_kind=<k>/scope_slug=<s>/month=<YYYY-MM>/part.parquet`` (daily tables) and
-``processed/<table>/part.parquet`` (snapshots). Each table also holds a zero-row ``_schema.parquet`` so a scan
-of an empty table still has its columns. A month is rebuilt only when the set of newest raw versions of its
-days changed (``processed/_manifest.json``), one month at a time so memory stays flat as history grows.
+Layout: ``processed/<table>/`` is a Delta table (:mod:`lake`): daily tables partitioned by ``scope_kind``,
+``scope_slug`` and ``month``, side tables by ``written_by`` (the report × scope × month, or the snapshot builder, that
+wrote the rows), snapshots whole. A month is rebuilt only when the set of newest raw versions of its days
+changed (``processed/_manifest.json``), one month at a time so memory stays flat as history grows, and each
+month's partition is replaced in one transaction, so a reader never sees half a build.
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ import io
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import added_fields, budgets, cost_centers, merge, rawstore
+from . import added_fields, budgets, cost_centers, lake, merge, objstore, rawstore
 from .catalog import COUNT_FIELDS, Scope
 from .errors import NotInCache
 from .parse import BREAKDOWNS, REPO_ALIASES, SCHEMAS, Parsed, parse_rows
@@ -39,7 +41,7 @@ DAILY = {
     "repos-1-day": "repos",
 }
 _KEY = ["scope", "day", "user_id"]
-LAYOUT = 2  # of processed/: bumped when a rebuild from raw is needed
+LAYOUT = 3  # of processed/: bumped when a rebuild from raw is needed (3: Delta Lake tables)
 _LINE = {"scope": pl.String, "report": pl.String, "day": pl.String}
 SIDE_SCHEMAS: dict[str, dict[str, Any]] = {
     "quarantine": {**_LINE, "file": pl.String, "line": pl.Int64, "reason": pl.String},
@@ -57,25 +59,22 @@ SIDE_SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 def processed(data_dir: Path | str) -> Path:
-    return Path(data_dir) / "processed"
+    return objstore.path(data_dir, "processed")  # type: ignore[return-value]  # an ObjectPath on an object store
 
 
-def _write(frame: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
-    frame.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
-    os.replace(tmp, path)
+def _month_partition(scope: Scope, month: str) -> dict[str, str]:
+    return dict(zip(lake.DAILY_PARTITIONS, (scope.kind, scope.slug, month), strict=True))
 
 
-def _partition(data_dir: Path, table: str, scope: Scope, month: str) -> Path:
-    return (
-        processed(data_dir)
-        / table
-        / f"scope_kind={scope.kind}"
-        / f"scope_slug={scope.slug}"
-        / f"month={month}"
-        / "part.parquet"
-    )
+def _write_side(data_dir: Path | str, table: str, source: str, frame: pl.DataFrame | None) -> None:
+    """One source's rows of a side table replace what it wrote before (none: its rows are removed)."""
+    part = {lake.SIDE_PARTITION: source}
+    if frame is None or not frame.height:
+        lake.delete(data_dir, table, part)
+        return
+    schema = SIDE_SCHEMAS.get(table, {})
+    frame = frame.with_columns(pl.col(c).cast(t) for c, t in schema.items() if c in frame.columns)
+    lake.replace(data_dir, table, frame.with_columns(pl.lit(source).alias(lake.SIDE_PARTITION)).to_arrow(), part)
 
 
 # ---------------------------------------------------------------------- frames per family
@@ -197,6 +196,9 @@ def _load_manifest(data_dir: Path) -> dict[str, Any]:
 
 def _save_manifest(data_dir: Path, manifest: dict[str, Any]) -> None:
     path = processed(data_dir) / "_manifest.json"
+    if isinstance(path, objstore.ObjectPath):  # an object is replaced whole by a put
+        path.write_bytes(json.dumps(manifest, indent=1, sort_keys=True).encode())
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(".manifest.tmp")
     tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
@@ -205,20 +207,16 @@ def _save_manifest(data_dir: Path, manifest: dict[str, Any]) -> None:
 
 def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     """Rebuild what changed in raw; returns the number of partitions written per table."""
-    data_dir = Path(data_dir)
+    data_dir = cast(Path, objstore.as_data_dir(data_dir))  # an object-store URL stays text (used as a path)
     manifest = {} if full else _load_manifest(data_dir)
-    if manifest.get("_layout") != LAYOUT:  # built by an older kit: side tables had one file per scope and month
-        for table in SIDE_SCHEMAS:
-            for old in (processed(data_dir) / table).glob("scope_kind=*"):
-                shutil.rmtree(old)
+    if manifest.get("_layout") != LAYOUT:  # built by an older kit (plain Parquet): rebuilt from raw as Delta tables
+        _drop_old_layout(data_dir)
         manifest = {"_layout": LAYOUT}
     written: dict[str, int] = defaultdict(int)
-    schemas: dict[str, pl.Schema] = {}
     bad_slots: list[dict[str, Any]] = []
     for report, family in DAILY.items():
         by_month: dict[tuple[Scope, str], list[list[rawstore.RawFile]]] = defaultdict(list)
-        for scope, key, folder in rawstore.slots(data_dir, report):
-            day = rawstore.versions(folder)
+        for scope, key, day in rawstore.slot_versions(data_dir, report):
             if day and not is_day(key):  # never a folder the kit writes; one bad folder must not stop the build
                 bad_slots += [_file_quarantine(scope, report, key, f, f"folder {key!r} is not a day") for f in day]
             elif day:
@@ -228,33 +226,45 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
             fingerprint = sorted(f"{v[-1].meta['key']}:{'+'.join(f.meta['sha256'] for f in v)}" for v in files)
             if manifest.get(mkey) == fingerprint:
                 continue
-            dest = functools.partial(_partition, data_dir, scope=scope, month=month)
+            dest = functools.partial(_PartWriter, data_dir, partition=_month_partition(scope, month))
             parts, side = _build_month(files, family, str(scope), dest)
-            for table, schema in parts.items():
-                schemas.setdefault(table, schema)
+            for table in parts:
                 written[table] += 1
             for table, rows in side.items():
-                # one file per report: reports sharing a scope and month never overwrite each other's lines
-                path = _partition(data_dir, table, scope, month).with_name(f"{report}.parquet")
+                # one source per report: reports sharing a scope and month never overwrite each other's lines
+                frame = pl.DataFrame(rows, schema=SIDE_SCHEMAS[table], strict=False) if rows else None
+                _write_side(data_dir, table, f"{report}@{scope}@{month}", frame)
                 if rows:
-                    _write(pl.DataFrame(rows, schema=SIDE_SCHEMAS[table], strict=False), path)
                     written[table] += 1
-                else:
-                    path.unlink(missing_ok=True)
             manifest[mkey] = fingerprint
-    for table, schema in schemas.items():
-        _write(pl.DataFrame(schema=schema), processed(data_dir) / table / "_schema.parquet")
     _write_quarantine(data_dir, "slots", bad_slots)
     snap = _build_snapshots(data_dir, manifest)
     snap.update(_build_cost_centers(data_dir, manifest))
     for k, v in snap.items():
         written[k] += v
-    health_path = processed(data_dir) / "data_health" / "part.parquet"
     fresh = data_health(data_dir)
-    if not health_path.exists() or not pl.read_parquet(health_path).equals(fresh):
-        _write(fresh, health_path)
+    held = lake.read(data_dir, "data_health")
+    if held is None or not held.equals(fresh):
+        lake.replace(data_dir, "data_health", fresh.to_arrow())
     _save_manifest(data_dir, manifest)
     return dict(written)
+
+
+def old_layout(data_dir: Path | str) -> int | None:
+    """The layout number of a processed/ an older kit built (``build`` rebuilds it from raw), else None."""
+    manifest = _load_manifest(objstore.as_data_dir(data_dir))  # type: ignore[arg-type]
+    return manifest.get("_layout", 1) if manifest and manifest.get("_layout") != LAYOUT else None
+
+
+def _drop_old_layout(data_dir: Path) -> None:
+    """Remove the plain-Parquet tables of a layout before Delta (a table folder without a ``_delta_log``): raw is
+    the source of truth, and the build that follows writes every table again."""
+    root = processed(data_dir)
+    if objstore.is_url(data_dir) or not root.is_dir():
+        return
+    for folder in root.iterdir():
+        if folder.is_dir() and not (folder / "_delta_log").is_dir():
+            shutil.rmtree(folder)
 
 
 def _ahead(pool: ThreadPoolExecutor, fn: Any, items: list[Any], depth: int) -> Iterable[Any]:
@@ -272,17 +282,19 @@ _BATCH_ROWS = 10_000  # days of a month parsed one by one, turned into tables to
 
 
 class _PartWriter:
-    """One partition file written batch by batch (a row group each, so a month is never held whole) and made
-    visible atomically on close. A batch with other columns (schema drift) switches to one concatenated write."""
+    """One partition of a table written batch by batch to a local temporary Parquet file (a row group each, so a
+    month is never held whole), then committed to the Delta table in one transaction on close. A batch with other
+    columns (schema drift) switches to one concatenated write."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
+    def __init__(self, data_dir: Path | str, table: str, *, partition: dict[str, str]) -> None:
+        self.data_dir, self.table, self.partition = data_dir, table, partition
+        self.tmp = Path(tempfile.gettempdir()) / f"copilot-usage-{uuid.uuid4().hex}.parquet"
         self.writer: pq.ParquetWriter | None = None
         self.schema: pl.Schema | None = None
         self.spill: list[pl.DataFrame] = []
 
     def add(self, frame: pl.DataFrame) -> None:
+        frame = frame.with_columns(pl.lit(v).alias(k) for k, v in self.partition.items())
         if self.schema is None:
             self.schema = frame.schema
         if self.spill or frame.schema != self.schema:
@@ -290,7 +302,6 @@ class _PartWriter:
             return
         table = frame.to_arrow()
         if self.writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd", compression_level=1)
         self.writer.write_table(table)
 
@@ -298,14 +309,21 @@ class _PartWriter:
         assert self.schema is not None
         if self.writer is not None:
             self.writer.close()
-        if not self.spill:
-            os.replace(self.tmp, self.path)
-            return self.schema
-        written = [pl.read_parquet(self.tmp)] if self.writer is not None else []
-        frame = pl.concat([*written, *self.spill], how="diagonal_relaxed")
-        _write(frame, self.path)
-        self.tmp.unlink(missing_ok=True)
-        return frame.schema
+        try:
+            if not self.spill:
+
+                def stream() -> pa.RecordBatchReader:  # streamed into the commit: the month is never in memory whole
+                    file = pq.ParquetFile(self.tmp)
+                    return pa.RecordBatchReader.from_batches(file.schema_arrow, file.iter_batches(batch_size=65_536))
+
+                lake.replace(self.data_dir, self.table, stream, self.partition)
+                return self.schema
+            written = [pl.read_parquet(self.tmp)] if self.writer is not None else []
+            frame = pl.concat([*written, *self.spill], how="diagonal_relaxed")
+            lake.replace(self.data_dir, self.table, frame.to_arrow(), self.partition)
+            return frame.schema
+        finally:
+            self.tmp.unlink(missing_ok=True)
 
     def abort(self) -> None:
         if self.writer is not None:
@@ -314,9 +332,9 @@ class _PartWriter:
 
 
 def _build_month(
-    days: list[list[rawstore.RawFile]], family: str, scope: str, dest: Callable[[str], Path]
+    days: list[list[rawstore.RawFile]], family: str, scope: str, dest: Callable[[str], _PartWriter]
 ) -> tuple[dict[str, pl.Schema], dict[str, list[dict[str, Any]]]]:
-    """Parse a month's days and write its tables (``dest(table)`` is each table's partition file), streaming:
+    """Parse a month's days and write its tables (``dest(table)`` is each table's partition writer), streaming:
     two days read at once (Arrow, GIL released) while the previous batch's tables are made and written, a few
     days ahead at most. Days with the same schema are batched so small files do not each pay polars' per-query
     cost. A day given as several versions (oldest first) is built from them as :mod:`merge` says. Returns each
@@ -366,7 +384,7 @@ def _build_month(
             assert isinstance(frame, pl.DataFrame)
             for table, out in _tables_for(family, frame, scope).items():
                 if table not in writers:
-                    writers[table] = _PartWriter(dest(table))
+                    writers[table] = dest(table)
                 writers[table].add(out)
             batch.clear()
 
@@ -393,12 +411,7 @@ def _build_month(
 
 
 def _snapshot_files(data_dir: Path, report: str) -> list[tuple[Scope, str, rawstore.RawFile]]:
-    out = []
-    for scope, key, folder in rawstore.slots(data_dir, report):
-        newest = rawstore.newest(folder)
-        if newest:
-            out.append((scope, key, newest))
-    return out
+    return [(scope, key, day[-1]) for scope, key, day in rawstore.slot_versions(data_dir, report) if day]
 
 
 def _readable_snapshots(
@@ -407,8 +420,8 @@ def _readable_snapshots(
     """Per slot the newest version whose body is JSON (an HTML page or an empty body stored by an older kit is
     passed over for the version before it), and the versions passed over, as quarantine rows."""
     out, bad = [], []
-    for scope, key, folder in rawstore.slots(data_dir, report):
-        for f in reversed(rawstore.versions(folder)):
+    for scope, key, day in rawstore.slot_versions(data_dir, report):
+        for f in reversed(day):
             why = _unreadable_json(f, first_line=report == "teams")
             if why is None:
                 out.append((scope, key, f))
@@ -491,12 +504,9 @@ def _real_days(parsed: Parsed, source: str) -> Parsed:
 
 
 def _write_quarantine(data_dir: Path, name: str, rows: list[dict[str, Any]]) -> None:
-    """Whole raw files left out of the build (``line`` null), one file per source of them."""
-    path = processed(data_dir) / "quarantine" / f"{name}.parquet"
-    if rows:
-        _write(pl.DataFrame(rows, schema=SIDE_SCHEMAS["quarantine"], strict=False), path)
-    else:
-        path.unlink(missing_ok=True)
+    """Whole raw files left out of the build (``line`` null), one partition per source of them."""
+    frame = pl.DataFrame(rows, schema=SIDE_SCHEMAS["quarantine"], strict=False) if rows else None
+    _write_side(data_dir, "quarantine", name, frame)
 
 
 def _build_snapshots(data_dir: Path, manifest: dict[str, Any]) -> dict[str, int]:
@@ -518,8 +528,11 @@ def _build_snapshots(data_dir: Path, manifest: dict[str, Any]) -> dict[str, int]
         tables, more = _build_each(builder, files, report)
         _write_quarantine(data_dir, f"snapshot-{report}", bad + more)
         for table, frame in tables.items():
-            path = processed(data_dir) / (table if "/" in table else f"{table}/part")
-            _write(frame, path.with_suffix(".parquet"))
+            if "/" in table:  # a side table's rows from this builder (quarantine/billing, schema_drift/budgets)
+                side, source = table.split("/", 1)
+                _write_side(data_dir, side, source, frame)
+            else:
+                lake.replace(data_dir, table, frame.to_arrow())
             written[table] = 1
         manifest[report] = fingerprint
     return written
@@ -548,8 +561,8 @@ def _build_cost_centers(data_dir: Path, manifest: dict[str, Any]) -> dict[str, i
     centres, resources = rows["centres"], rows["resources"]
 
     def table(name: str, schema: dict[str, Any]) -> pl.DataFrame:
-        path = processed(data_dir) / name / "part.parquet"
-        return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=schema)
+        held = lake.read(data_dir, name)
+        return held if held is not None else pl.DataFrame(schema=schema)
 
     seat_schema = {"scope": pl.String, "snapshot_day": pl.Date, "user_id": pl.Int64, "user_login": pl.String}
     members = cost_centers.resolve(
@@ -563,13 +576,8 @@ def _build_cost_centers(data_dir: Path, manifest: dict[str, Any]) -> dict[str, i
     )
     out = {"cost_centers": centres, "cost_center_resources": resources, "cost_center_members": members}
     for name, frame in out.items():
-        _write(frame, processed(data_dir) / name / "part.parquet")
-    drift = cost_centers.drift(resources)
-    drift_path = processed(data_dir) / "schema_drift" / "cost_centers" / "part.parquet"
-    if drift.height:
-        _write(drift, drift_path)
-    else:
-        drift_path.unlink(missing_ok=True)
+        lake.replace(data_dir, name, frame.to_arrow())
+    _write_side(data_dir, "schema_drift", "cost_centers", cost_centers.drift(resources))
     manifest["cost-centers"] = fingerprint
     return dict.fromkeys(out, 1)
 
@@ -1014,8 +1022,8 @@ def data_health(data_dir: Path) -> pl.DataFrame:
     """
     rows = []
     for report in DAILY:
-        for scope, key, folder in rawstore.slots(data_dir, report):
-            newest = rawstore.newest(folder)
+        for scope, key, stored in rawstore.slot_versions(data_dir, report):
+            newest = stored[-1] if stored else None
             if newest and is_day(key):
                 rows.append(
                     {
@@ -1024,7 +1032,7 @@ def data_health(data_dir: Path) -> pl.DataFrame:
                         "day": key,
                         "status": "complete",
                         "fetched_at": newest.fetched_at,
-                        "versions": len(rawstore.versions(folder)),
+                        "versions": len(stored),
                         "api_host": newest.meta.get("api_host"),  # None for imported files and older fetches
                     }
                 )
@@ -1106,21 +1114,30 @@ def scan(
     scope: str | None = None,
     start: str | dt.date | None = None,
     end: str | dt.date | None = None,
+    version: int | None = None,
 ) -> pl.LazyFrame:
-    """Lazy scan of a processed table, filtered by scope and inclusive day range when given."""
+    """Lazy scan of a processed table through its Delta log, filtered by scope and inclusive day range when given;
+    ``version``: the table as it was at that Delta version (None: the newest)."""
     if table not in TABLES:
         msg = f"unknown table {table!r}; tables: {', '.join(TABLES)}"
         raise ValueError(msg)
     if table == "billing_usage":
         return _billing_usage(data_dir, scope=scope, start=start, end=end)
-    root = processed(data_dir) / table
-    files = sorted(str(p) for p in root.rglob("*.parquet")) if root.exists() else []
-    if not files:
-        msg = f"table {table!r} is empty under {root} — run `copilot-usage build` (or fetch first)"
+    got = lake.scan(data_dir, table, version)
+    if got is None:
+        msg = f"table {table!r} is empty under {lake.uri(data_dir, table)} — run `copilot-usage build` (or fetch first)"
         raise NotInCache(msg)
-    lf = pl.scan_parquet(files, hive_partitioning=False, missing_columns="insert", extra_columns="ignore")
+    lf, partitions = got
     if scope is not None:
+        if "scope_kind" in partitions:  # only the scope's partitions are read
+            kind, _, slug = scope.partition(":")
+            lf = lf.filter((pl.col("scope_kind") == kind) & (pl.col("scope_slug") == slug))
         lf = lf.filter(pl.col("scope") == scope)
+    if "month" in partitions and start is not None:
+        lf = lf.filter(pl.col("month") >= _as_date(start).isoformat()[:7])
+    if "month" in partitions and end is not None:
+        lf = lf.filter(pl.col("month") <= _as_date(end).isoformat()[:7])
+    lf = lf.drop(partitions)
     names = lf.collect_schema().names()
     if "day" in names:
         if start is not None:

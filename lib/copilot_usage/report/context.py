@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from .. import __version__, charts, github_changes, pricing, status, store
+from .. import __version__, charts, github_changes, lake, objstore, pricing, status, store
 from ..datadir import find_data_dir
 from ..errors import ConfigError, NotInCache
 from . import html
@@ -54,7 +54,7 @@ class Report:
     (and each derived result) is computed once however many sections use it."""
 
     title: str
-    data_dir: Path
+    data_dir: Path | str  # a folder, or an object-store URL
     scope: str
     start: dt.date
     end: dt.date
@@ -160,7 +160,7 @@ class Report:
         the data notes); ``columns`` keeps those the cache has."""
         scope = None if all_scopes else self.scope
         try:
-            lazy = store.scan(self.data_dir, table, scope=scope, start=start, end=end)
+            lazy = store.scan(self.data_dir, table, scope=scope, start=start, end=end, version=self.version_of(table))
         except NotInCache:
             if table not in EMPTY_TABLES:
                 msg = f"{table} is not in the cache under {self.data_dir}: fetch and build first"
@@ -171,6 +171,25 @@ class Report:
             names = set(lazy.collect_schema().names())
             lazy = lazy.select(c for c in columns if c in names)
         return lazy
+
+    def version_of(self, table: str) -> int | None:
+        """The Delta version of ``table`` this report reads, fixed at its first read: every section sees the same
+        data while a build commits new versions, and the data notes name it (``tables_read``)."""
+        if table == "billing_usage":  # a view: the versions of the tables it is made of are recorded
+            for part in ("billing_ai_credit", "billing_usage_csv"):
+                self.version_of(part)
+            return None
+        versions: dict[str, int | None] = self._cache.setdefault("versions", {})
+        if table not in versions:
+            versions[table] = lake.version(self.data_dir, table)
+        return versions[table]
+
+    @property
+    def tables_read(self) -> dict[str, int]:
+        """``{table: Delta version}`` of every table this report has read (time travel: ``store.scan(..., version=)``
+        reads it again as it was)."""
+        versions: dict[str, int | None] = self._cache.get("versions", {})
+        return {t: v for t, v in sorted(versions.items()) if v is not None}
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per report (a derived frame several sections share, e.g. daily activity)."""
@@ -185,7 +204,7 @@ class Report:
         if key not in self._cache:
             scope = None if table in ANY_SCOPE_TABLES else self.scope
             try:
-                lazy = store.scan(self.data_dir, table, scope=scope)
+                lazy = store.scan(self.data_dir, table, scope=scope, version=self.version_of(table))
                 self._cache[key] = lazy.head(1).collect().height > 0
             except NotInCache:
                 self._cache[key] = False
@@ -260,6 +279,7 @@ class Report:
             data_fingerprint=fingerprint,
             parameters=json.dumps(params, default=str),
             compact=compact,
+            tables_read=", ".join(f"{t} v{v}" for t, v in self.tables_read.items()),
             summary={
                 "scope": self.scope,
                 "start": self.start.isoformat(),
@@ -268,6 +288,7 @@ class Report:
                 "preliminary": self.preliminary,
                 "complete_days": self.complete_days,
                 "data_fingerprint": fingerprint,
+                "tables_read": self.tables_read,
                 "kit_version": __version__,
                 "not_fetched": sorted(self._missing),
                 "prices": html.plain(self.prices.__dict__),
@@ -348,7 +369,9 @@ def make_report(
     parameters (``credit_price``, ``seat_price_*``, ``promotional``) set :attr:`Report.prices`.
     """
     who = Audience(audience, k_min, pseudonymize)
-    data_path = find_data_dir(data_dir)
+    data_path = (
+        objstore.as_data_dir(data_dir) if data_dir and objstore.is_url(str(data_dir)) else find_data_dir(data_dir)
+    )
     try:
         health_all = store.scan(data_path, "data_health", scope=scope).collect()
     except NotInCache:

@@ -150,7 +150,8 @@ def notes(n: Notes) -> str:
             n.definition_changes,
         )
         + f"<p class='cu-meta'><b>Provenance</b> · kit {n.kit_version} · data fingerprint {n.data_fingerprint} · "
-        f"parameters {text(n.parameters)}</p>"
+        + (f"tables read (Delta version) {text(n.tables_read)} · " if n.tables_read else "")
+        + f"parameters {text(n.parameters)}</p>"
     )
 
 
@@ -168,6 +169,7 @@ def notes_payload(n: Notes) -> dict[str, Any]:
         "corrections": list(n.corrections),
         "kit_version": n.kit_version,
         "data_fingerprint": n.data_fingerprint,
+        "tables_read": n.tables_read,
         "parameters": n.parameters,
     }
 

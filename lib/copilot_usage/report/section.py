@@ -172,6 +172,7 @@ class Notes:
     parameters: str
     summary: dict[str, Any] = field(default_factory=dict)  # the report-wide part of summary.json
     compact: bool = False  # shown as health, prices and provenance only (a one-page report); recorded whole
+    tables_read: str = ""  # the Delta version of each table read ("user_day v12, seats v3")
 
 
 @dataclass(frozen=True)
