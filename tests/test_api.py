@@ -46,9 +46,7 @@ def test_a_one_scope_cache_needs_no_scope(tmp_path: Path) -> None:
     processed = tmp_path / "processed" / "data_health"
     processed.mkdir(parents=True)
     day = dt.date(2026, 11, 1)
-    pl.DataFrame({"scope": ["org:a"], "report": ["users-1-day"], "day": [day]}).write_parquet(
-        processed / "part.parquet"
-    )
+    pl.DataFrame({"scope": ["org:a"], "report": ["users-1-day"], "day": [day]}).write_delta(str(processed))
     one = Cache(tmp_path)
     assert one.scopes == ("org:a",) and one.tables == ("data_health",)
     assert one.scan("data_health").collect().height == 1
