@@ -474,3 +474,21 @@ def test_a_raw_store_that_cannot_be_written_is_one_line_and_exit_1(tmp_path: Pat
     line = f"error: cannot write {tmp_path / 'raw' / rawstore.LOG}: Is a directory; the fetch stopped"
     assert line in result.stderr, result.stderr
     assert "fetch summary" in result.stdout
+
+
+def test_a_reset_just_over_an_hour_ahead_is_believed_and_nothing_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Right after a window opens GitHub's whole-second reset lies up to a second over an hour ahead (and clocks
+    differ a little): that is a real reset, not a nonsense header (the demo printed a warning per first answer)."""
+    import httpx
+
+    from copilot_usage.transport import reset_wait
+
+    now = 1_800_000_000.4
+    assert reset_wait(str(int(now) + 3601), now=now) == pytest.approx(3600.6)
+    with caplog.at_level("WARNING"):
+        response = httpx.Response(
+            200, headers={"x-ratelimit-remaining": "4999", "x-ratelimit-reset": str(int(now) + 3601)}, json={}
+        )
+        assert response.status_code == 200
+        assert reset_wait(str(int(now) + 2 * 3600), now=now) == 60.0  # two hours ahead is still nonsense
+    assert sum("3600.6" in r.getMessage() for r in caplog.records) == 0

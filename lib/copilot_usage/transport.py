@@ -62,10 +62,15 @@ class Clock:
         await asyncio.sleep(seconds)
 
 
+# GitHub's reset is a whole epoch second and the window starts at the first request, so right after that request
+# the reset can lie a little over an hour ahead; clocks also differ by a few seconds: a minute's slack is believed
+CLOCK_SLACK_S = 60.0
+
+
 def _sane_wait(seconds: float, header: str, cap: float) -> float:
     """A wait a header asked for, or GitHub's one-minute default when it is not a sane one: negative, not finite,
     or beyond ``cap`` (the primary window is an hour; the secondary limits' windows are a minute or an hour)."""
-    if math.isfinite(seconds) and 0 <= seconds <= cap:
+    if math.isfinite(seconds) and 0 <= seconds <= cap + CLOCK_SLACK_S:
         return seconds
     log.warning(
         "ignoring rate-limit header %s (a wait of %s s); waiting %.0f s", header, seconds, SECONDARY_DEFAULT_WAIT_S
@@ -347,7 +352,8 @@ class GitHubTransport(httpx.AsyncBaseTransport):
         except (KeyError, ValueError):
             return
         now = self.clock.time()
-        if not -self.limits.max_rate_wait_s <= reset - now <= self.limits.max_rate_wait_s:  # not within one window
+        cap = self.limits.max_rate_wait_s
+        if not -cap <= reset - now <= cap + CLOCK_SLACK_S:  # not within one window
             reset = now + reset_wait(h["x-ratelimit-reset"], now=now, cap=self.limits.max_rate_wait_s)
         b = self.budget
         b.limit = int(h["x-ratelimit-limit"]) if h.get("x-ratelimit-limit", "").isdigit() else b.limit
