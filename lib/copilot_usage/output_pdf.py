@@ -96,12 +96,13 @@ table.cu td.t {{ white-space: normal; min-width: 6em; overflow-wrap: anywhere; w
 thead {{ display: table-header-group; }}
 .cu-narr, .cu-tile, .cu-title, li {{ max-width: none; overflow-wrap: anywhere; }}
 /* a one-page report (its compact data notes carry .cu-onepage): denser type, five tiles a row */
-body:has(.cu-onepage) {{ font-size: 8.6pt; }}
+body:has(.cu-onepage) {{ font-size: 8.2pt; }}
 body:has(.cu-onepage) .cu-tiles {{ grid-template-columns: repeat(5, minmax(0, 1fr)); gap: .3em; margin: .25em 0 .3em 0; }}
-body:has(.cu-onepage) .cu-tile {{ padding: .25em .5em; }}
+body:has(.cu-onepage) .cu-tile {{ padding: .2em .45em; }}
 body:has(.cu-onepage) .cu-tile .v {{ font-size: 1.1em; }}
 body:has(.cu-onepage) .cu-tile .l {{ font-size: .78em; }}
-body:has(.cu-onepage) p {{ margin: .15em 0 !important; line-height: 1.3; }}
+body:has(.cu-onepage) p {{ margin: .1em 0 !important; line-height: 1.25; }}
+body:has(.cu-onepage) .jp-MarkdownCell {{ margin-top: .2em !important; }}
 body:has(.cu-onepage) .cu-title {{ margin-bottom: .3em; }}
 </style>
 <title>{html.escape(head)}</title>

@@ -82,7 +82,6 @@ def worth(r: Report) -> Section:
     )
     return section(
         tiles,
-        head.sentences[1:2],
         figures={
             "break_even_hours_per_developer_month": figures.get("break_even_hours_per_developer_month"),
             "roi": None if not mc else {k: mc[k] for k in ("p10", "p50", "p90", "p_positive")},
