@@ -106,6 +106,16 @@ GZIP = b"\x1f\x8b"
 _BLANK = b" \t\r\n"
 
 
+def _until_known(head: bytes, what: str) -> bytes | None:
+    """``head`` while its first bytes cannot yet tell whether it is a report, None once they say it is; raises
+    :class:`DownloadError` (``what``, and how it begins) when they say it is not."""
+    ok = _report_start(head[:64])
+    if ok is False:
+        msg = f"{what}: it begins {head[:24]!r}"
+        raise DownloadError(msg)
+    return None if ok else head
+
+
 def _report_start(head: bytes) -> bool | None:
     """Whether a body beginning ``head`` can be a report (JSON, NDJSON, or gzip of one); None while too few bytes
     tell. A proxy's HTML error page served with a 200 begins ``<``."""
@@ -168,13 +178,7 @@ class Incoming:
         """Queue a chunk; True when ``FLUSH_BYTES`` wait for :meth:`drain`. A part that does not begin like a
         report raises :class:`DownloadError` at once."""
         if self._wire is not None:
-            self._wire += chunk
-            ok = _report_start(self._wire[:64])
-            if ok is False:
-                msg = f"download is not a report (JSON, NDJSON or gzip): it begins {self._wire[:24]!r}"
-                raise DownloadError(msg)
-            if ok:
-                self._wire = None
+            self._wire = _until_known(self._wire + chunk, "download is not a report (JSON, NDJSON or gzip)")
         self._ops.append(chunk)
         self._queued += len(chunk)
         return self._queued >= FLUSH_BYTES
@@ -232,13 +236,7 @@ class Incoming:
                 )
                 raise DownloadError(msg, final=True)
             if self._plain is not None and out:
-                self._plain += out
-                ok = _report_start(self._plain[:64])
-                if ok is False:
-                    msg = f"gzip download is not a report (JSON or NDJSON): it begins {self._plain[:24]!r}"
-                    raise DownloadError(msg)
-                if ok:
-                    self._plain = None
+                self._plain = _until_known(self._plain + out, "gzip download is not a report (JSON or NDJSON)")
             self._out(out)
 
     def _out(self, data: bytes) -> None:

@@ -167,17 +167,22 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
-def _unit_seats(r: Report, mapping: pl.DataFrame, month: dt.date, unassigned: str) -> pl.DataFrame:
-    """Seat licences of the month per holder, mapped to one unit each (the unit on the month's last day)."""
-    if not r.fetched("seats"):
-        return pl.DataFrame(schema={"unit": pl.String, "seats_usd": pl.Float64})
-    per_user = spend.seat_cost_by_user(
+def _seats_by_user(r: Report, month: dt.date) -> pl.DataFrame:
+    """Seat licences of ``month`` per holder at the report's seat prices (:func:`spend.seat_cost_by_user`)."""
+    return spend.seat_cost_by_user(
         r.frame("seats"),
         month=month,
         through=month_end(month),
         seat_price_business=r.prices.seat_business,
         seat_price_enterprise=r.prices.seat_enterprise,
     )
+
+
+def _unit_seats(r: Report, mapping: pl.DataFrame, month: dt.date, unassigned: str) -> pl.DataFrame:
+    """Seat licences of the month per holder, mapped to one unit each (the unit on the month's last day)."""
+    if not r.fetched("seats"):
+        return pl.DataFrame(schema={"unit": pl.String, "seats_usd": pl.Float64})
+    per_user = _seats_by_user(r, month)
     return teams.mapped_seats(per_user, mapping, as_of=month_end(month), unassigned=unassigned).select(
         "unit", "seats_usd"
     )
@@ -216,13 +221,7 @@ def team_costs(r: Report) -> pl.DataFrame:
         days = attribution.team_days(r, _usage(r, month, month_end(month)), month, month_end(month))
         if days.height == 0 or not r.fetched("seats"):
             return pl.DataFrame(schema=roi.UNIT_COST_SCHEMA)
-        per_user = spend.seat_cost_by_user(
-            r.frame("seats"),
-            month=month,
-            through=month_end(month),
-            seat_price_business=r.prices.seat_business,
-            seat_price_enterprise=r.prices.seat_enterprise,
-        )
+        per_user = _seats_by_user(r, month)
         seats = days.select("unit", "user_id").unique().join(per_user.select("user_id", "seats_usd"), on="user_id")
         return roi.unit_costs(
             days, seats, credits_net_usd=facts["credits_net_usd"], other_usd=facts["other_billed_usd"]
