@@ -19,7 +19,7 @@ from copilot_usage.cli import main
 from copilot_usage.demo import simulate_cache
 from copilot_usage.report import open_report
 from copilot_usage.report import spend as spend_report
-from copilot_usage.report.common import cost_outlook
+from copilot_usage.report.common import cost_outlook, seat_cost
 from test_forecast_periods import weekday_weekend_estimate
 
 ROOT = Path(__file__).parents[1]
@@ -137,6 +137,35 @@ def test_month_to_date_and_projected_month_cost_on_the_sample() -> None:
     whole = seats_usd(SAMPLE, SCOPE, NOV1)
     over = max(projected["credits_projected"] - pool(SAMPLE, SCOPE, NOV1, {"business": 1900, "enterprise": 3900}), 0)
     assert projected["total_usd"] == pytest.approx(whole + over * 0.01)
+
+
+def test_one_seat_cost_call_gives_the_spend_roi_and_outlook_seat_licences_on_the_sample(tmp_path: Path) -> None:
+    """The month's seat licences per holder at the report's prices come from one memoised call that the spend
+    report's month cost, the outlook and the ROI report's per-unit split all use."""
+    from copilot_usage.report import roi as roi_report
+
+    r = _report(audience="analyst", k_min=1)
+    october = seat_cost(r, OCT1)
+    assert october is not None and october is seat_cost(r, dt.date(2026, 10, 17))  # once per report and month
+    assert float(october["seats_usd"].sum()) == pytest.approx(seats_usd(SAMPLE, SCOPE, OCT1))
+    end = dt.date(2026, 11, 24)
+    to_date = seat_cost(r, NOV1, end)
+    assert to_date is not None and float(to_date["seats_usd"].sum()) == pytest.approx(
+        seats_usd(SAMPLE, SCOPE, NOV1, end)
+    )
+    assert spend_report.headline(r).summary()["last_closed_month"]["seats_usd"] == float(october["seats_usd"].sum())
+    assert spend_report.headline(r).summary()["month_to_date_cost"]["seats_usd"] == float(to_date["seats_usd"].sum())
+    december = cost_outlook(r).filter(pl.col("month") == DEC1).row(0, named=True)
+    held = seat_cost(r, DEC1)
+    assert held is not None and december["seats_usd"] == float(held["seats_usd"].sum())
+    assert december["seats"] == int((held["seat_days"] > 0).sum())
+    assert roi_report.centre_costs(r)["seats_usd"].sum() == pytest.approx(float(october["seats_usd"].sum()))
+    bare = tmp_path / "noseats"
+    (bare / "processed").mkdir(parents=True)
+    for table in (SAMPLE / "processed").iterdir():
+        if table.is_dir() and table.name != "seats":
+            (bare / "processed" / table.name).symlink_to(table)
+    assert seat_cost(_report(bare), OCT1) is None  # no roster: unknown, never 0
 
 
 def test_next_month_and_the_what_if_baseline_are_decembers_own_projection_on_the_sample() -> None:

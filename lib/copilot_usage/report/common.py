@@ -139,24 +139,36 @@ def scope_forecast(r: Report, first: dt.date, last: dt.date, *, pool: float | No
     )
 
 
+def seat_cost(r: Report, month: dt.date, through: dt.date | None = None) -> pl.DataFrame | None:
+    """The seat licences of ``month`` (its first day to ``through``, the whole month by default) per holder at the
+    report's seat prices (:func:`spend.seat_cost_by_user`: ``user_id, user_login, plan_type, seat_days,
+    seats_usd``), computed once per report; None when the seat roster was not fetched (never 0)."""
+    if not r.fetched("seats"):
+        return None
+    first = month.replace(day=1)
+    last = through or month_end(first)
+    return r.memo(
+        f"seat cost {first} {last}",
+        lambda: spend.seat_cost_by_user(
+            r.frame("seats"),
+            month=first,
+            through=last,
+            seat_price_business=r.prices.seat_business,
+            seat_price_enterprise=r.prices.seat_enterprise,
+        ),
+    )
+
+
 def cost_outlook(r: Report) -> pl.DataFrame:
     """:func:`outlook.months` of the scope's projection: each month's pool at the allowance in force then and its
     seat licences at the report's seat prices (the roster as of the report's end; unknown without a roster)."""
 
     def compute() -> pl.DataFrame:
-        seats = r.frame("seats") if r.fetched("seats") else None
-
         def held(month: dt.date) -> tuple[float, int] | None:
-            """The month's seat licences in US$ and how many seats are held in it (one roster read a month)."""
-            if seats is None:
+            """The month's seat licences in US$ and how many seats are held in it."""
+            frame = seat_cost(r, month)
+            if frame is None:
                 return None
-            frame = spend.seat_cost_by_user(
-                seats,
-                month=month,
-                through=month_end(month),
-                seat_price_business=r.prices.seat_business,
-                seat_price_enterprise=r.prices.seat_enterprise,
-            )
             return float(frame["seats_usd"].sum() or 0.0), int((frame["seat_days"] > 0).sum())
 
         by_month = {m: held(m) for m in (outlook.add_months(r.end, i) for i in range(13))}  # months, not rows

@@ -15,11 +15,11 @@ from typing import Any
 
 import polars as pl
 
-from .. import charts, cost_centers, evidence, roi, spend, teams
+from .. import charts, cost_centers, evidence, roi, teams
 from ..errors import ConfigError
 from . import attribution
 from . import spend as spend_report
-from .common import month_end
+from .common import month_end, seat_cost
 from .context import Report
 from .privacy import protect
 from .section import Chart, Section, Table, Tile, Tiles, section
@@ -167,22 +167,11 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
-def _seats_by_user(r: Report, month: dt.date) -> pl.DataFrame:
-    """Seat licences of ``month`` per holder at the report's seat prices (:func:`spend.seat_cost_by_user`)."""
-    return spend.seat_cost_by_user(
-        r.frame("seats"),
-        month=month,
-        through=month_end(month),
-        seat_price_business=r.prices.seat_business,
-        seat_price_enterprise=r.prices.seat_enterprise,
-    )
-
-
 def _unit_seats(r: Report, mapping: pl.DataFrame, month: dt.date, unassigned: str) -> pl.DataFrame:
     """Seat licences of the month per holder, mapped to one unit each (the unit on the month's last day)."""
-    if not r.fetched("seats"):
+    per_user = seat_cost(r, month)
+    if per_user is None:
         return pl.DataFrame(schema={"unit": pl.String, "seats_usd": pl.Float64})
-    per_user = _seats_by_user(r, month)
     return teams.mapped_seats(per_user, mapping, as_of=month_end(month), unassigned=unassigned).select(
         "unit", "seats_usd"
     )
@@ -219,9 +208,9 @@ def team_costs(r: Report) -> pl.DataFrame:
         facts = cost_facts(r)
         month = facts["month"]
         days = attribution.team_days(r, _usage(r, month, month_end(month)), month, month_end(month))
-        if days.height == 0 or not r.fetched("seats"):
+        per_user = seat_cost(r, month)
+        if days.height == 0 or per_user is None:
             return pl.DataFrame(schema=roi.UNIT_COST_SCHEMA)
-        per_user = _seats_by_user(r, month)
         seats = days.select("unit", "user_id").unique().join(per_user.select("user_id", "seats_usd"), on="user_id")
         return roi.unit_costs(
             days, seats, credits_net_usd=facts["credits_net_usd"], other_usd=facts["other_billed_usd"]

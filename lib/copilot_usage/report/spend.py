@@ -29,6 +29,7 @@ from .common import (
     month_end,
     projection,
     scope_forecast,
+    seat_cost,
 )
 from .context import Report
 from .html import fmt_num
@@ -288,17 +289,8 @@ def _month_cost(r: Report, month: dt.date, through: dt.date) -> dict[str, Any]:
     from the seat roster), and whether the data covers the whole month (``complete``) and from which day."""
 
     def compute() -> dict[str, Any]:
-        seats = (
-            spend.seat_cost(
-                r.frame("seats"),
-                month=month,
-                through=through,
-                seat_price_business=r.prices.seat_business,
-                seat_price_enterprise=r.prices.seat_enterprise,
-            )
-            if r.fetched("seats")
-            else None
-        )
+        held = seat_cost(r, month, through)
+        seats = None if held is None else float(held["seats_usd"].sum() or 0.0)
         bills = r.frame_between("billing_usage", month, through) if r.fetched("billing_usage") else None
         out = spend.month_cost(
             r.frame_between("user_day", month, through, columns=USER_DAY),
