@@ -203,7 +203,8 @@ def test_simulator_hostile_names_reach_teams_cost_centres_budgets_and_logins() -
 @pytest.fixture(scope="module")
 def hostile_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """Simulate with hostile names → fetch over loopback → build → render the team report (an organization:
-    its teams unqualified) and the spend report (the enterprise: cost centres, budgets) for analysts, all formats."""
+    its teams unqualified), the spend report (the enterprise: cost centres, budgets) and the ROI report (its cost per
+    cost centre and team in each period) for analysts, all formats."""
     from copilot_usage.demo import simulate_cache
     from copilot_usage.render import render
 
@@ -216,6 +217,7 @@ def hostile_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, objec
     return {
         "team": render(NOTEBOOKS / "team_distribution.ipynb", {**params, "scope": org}, root / "out"),
         "spend": render(NOTEBOOKS / "spend.ipynb", {**params, "scope": enterprise}, root / "out"),
+        "roi": render(NOTEBOOKS / "roi.ipynb", {**params, "scope": enterprise}, root / "out"),
     }
 
 
@@ -225,9 +227,9 @@ def _pdf_text(path: Path) -> str:
 
 @pytest.mark.slow
 def test_hostile_names_render_safely_in_all_four_formats(hostile_reports: dict) -> None:
-    team, spend = hostile_reports["team"], hostile_reports["spend"]
+    team, spend, roi = hostile_reports["team"], hostile_reports["spend"], hostile_reports["roi"]
     every_string: list[str] = []
-    for r in (team, spend):
+    for r in (team, spend, roi):
         found = _workbook_findings(r.outputs["xlsx"])
         assert found["formula"] == [] and found["link"] == [], found
         assert found["starts"] == [] and found["bidi"] == [], found
@@ -244,6 +246,15 @@ def test_hostile_names_render_safely_in_all_four_formats(hostile_reports: dict) 
     assert "'" + HOSTILE_NAMES[0] in every_string and LONG_NAME in every_string
     assert "'" + HOSTILE_COST_CENTRES[1] in every_string and "'+simdev-plus" in every_string
     assert f'title="{LONG_NAME}"' in team.html.read_text()
+    # the ROI report's cost per cost centre and per team, this month projected: the names neutralised there too
+    rows = {
+        tuple(row[:2])
+        for ws in openpyxl.load_workbook(roi.outputs["xlsx"]).worksheets
+        for row in ws.iter_rows(values_only=True)
+    }
+    projected = "November 2026 projected"
+    assert {("'" + HOSTILE_COST_CENTRES[1], projected), ("[U+202E]exe.tnemyap 22", projected)} <= rows
+    assert ("octo-sim-eng/[U+202E]exe.tnemyap 22", projected) in rows
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from copilot_usage.errors import ConfigError, InputError
 from copilot_usage.report import open_report
 from copilot_usage.report import roi as roi_report
 from copilot_usage.simulate import outcomes as sim_outcomes
-from test_spend_cost import OCT1, SCOPE, _last_day, _scope_rows, billed, centre_credits, seats_usd
+from test_spend_cost import NOV1, OCT1, SCOPE, _last_day, _scope_rows, billed, centre_credits, seats_usd
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -57,6 +57,50 @@ def test_cost_per_cost_centre_adds_up_to_the_scope_and_its_credits_match_plain_p
     credits = centre_credits(SAMPLE, SCOPE, OCT1)
     assert dict(centres.select("unit", "credits_gross").iter_rows()) == pytest.approx(credits)
     assert centres["active_developers"].sum() == _active_developers(OCT1)  # each developer in one cost centre
+
+
+def test_cost_per_cost_centre_in_each_period_adds_up_to_the_scope_table_on_the_sample() -> None:
+    """The last closed month, this month to date and this month projected per cost centre: each period's rows add
+    up to the scope's row of the cost table; the projection is the scope's, shared by credits to date."""
+    r = _report(audience="analyst", k_min=1)
+    got = roi_report.cost_by_unit(r).summary()["cost_by_cost_centre"]
+    scope = roi_report.cost(r).tables[0].frame
+    for i, period in enumerate(("closed", "mtd", "projected")):
+        rows = [g for g in got if g["period"] == period]
+        assert len(rows) >= 3 and rows[0]["month"] == (OCT1 if period == "closed" else NOV1)
+        for column in ("seats_usd", "credits_net_usd", "other_usd", "total_usd"):
+            assert sum(g[column] for g in rows) == pytest.approx(scope[column][i]), (period, column)
+    to_date = {g["unit"]: g for g in got if g["period"] == "mtd"}
+    assert {u: g["credits_gross"] for u, g in to_date.items()} == pytest.approx(centre_credits(SAMPLE, SCOPE, NOV1))
+    projected = {g["unit"]: g for g in got if g["period"] == "projected"}
+    all_to_date = sum(g["credits_gross"] for g in to_date.values())
+    for unit, row in projected.items():  # the scope's projection in proportion to the credits to date
+        share = to_date[unit]["credits_gross"] / all_to_date
+        assert row["credits_gross"] == pytest.approx(scope["credits_gross"][2] * share)
+        assert row["active_developers"] is None and row["break_even_hours_low"] is None
+    assert sum(g["credits_gross"] for g in projected.values()) == pytest.approx(scope["credits_gross"][2])
+    assert [g["period"] for g in got[:3]] == ["closed", "mtd", "projected"]  # the last closed month first
+    teams = roi_report.cost_by_unit(r).summary()["cost_by_team"]
+    assert {g["period"] for g in teams} == {"closed", "mtd", "projected"}
+    said = " ".join(roi_report.cost_by_unit(r).sentences)
+    assert "shared among the units in proportion to their credits to date" in said and "do not add up" in said
+
+
+def test_a_unit_under_k_min_is_hidden_per_period_and_its_projection_with_its_month_to_date() -> None:
+    """Platform has 2 active developers in October and 4 in November to date on the sample."""
+    every = roi_report.centre_periods(_report(audience="analyst", k_min=1))
+    developers = {
+        p: every.filter((pl.col("unit") == "Platform") & (pl.col("period") == p))["active_developers"].item()
+        for p in ("closed", "mtd")
+    }
+    assert developers == {"closed": 2, "mtd": 4}
+    section = roi_report.cost_by_unit(_report(k_min=3))
+    shown = {(g["unit"], g["period"]) for g in section.summary()["cost_by_cost_centre"]}
+    assert ("Platform", "closed") not in shown and {("Platform", "mtd"), ("Platform", "projected")} <= shown
+    section = roi_report.cost_by_unit(_report(k_min=5))
+    assert "Platform" not in {g["unit"] for g in section.summary()["cost_by_cost_centre"]}
+    assert "Platform" not in section.tables[0].frame["unit"].to_list()
+    assert any("row(s) of groups with fewer than 5 active developers are not shown" in s for s in section.sentences)
 
 
 def test_break_even_is_cost_over_developers_times_hourly_cost_by_hand() -> None:
@@ -269,6 +313,11 @@ def test_the_roi_report_summary_through_the_cli_on_the_sample(tmp_path: Path) ->
         "pretrend_p",
     }
     assert s["cost"]["total_usd"] == pytest.approx(seats_usd(SAMPLE, SCOPE, OCT1) + billed(SAMPLE, SCOPE, OCT1)[1])
+    for key in ("cost_by_cost_centre", "cost_by_team"):  # each unit's last closed month, month to date, projected
+        assert {g["period"] for g in s[key]} == {"closed", "mtd", "projected"}, key
+        assert set(s[key][0]) >= {"unit", "month", "period", "seats_usd", "credits_net_usd", "total_usd"}
+    closed = [g for g in s["cost_by_cost_centre"] if g["period"] == "closed"]
+    assert [c["unit"] for c in s["cost_centres"]] == [c["unit"] for c in closed]  # the key kept as it was
     html = next((tmp_path / "roi").glob("*.html")).read_text()
     assert "simdev-" not in html and "copilot-usage" not in html.split("Data notes")[0]
     assert np.isfinite(s["roi"]["p50"])

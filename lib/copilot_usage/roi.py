@@ -200,6 +200,28 @@ def unit_costs(
     )
 
 
+def projected_unit_costs(
+    unit_days_to_date: pl.DataFrame | pl.LazyFrame,
+    unit_seats: pl.DataFrame | pl.LazyFrame,
+    *,
+    credits_projected: float | None,
+    credits_net_usd: float | None,
+    other_usd: float,
+) -> pl.DataFrame:
+    """The month at its end per unit: the scope's projected credits, and its net AI credits and other billed SKUs
+    at month end, shared in proportion to each unit's credits to date (``unit_days_to_date``, as in
+    :func:`unit_costs`), with ``unit_seats`` for the whole month. One projection (the scope's) shared out, so for
+    cost centres the units' projected credits add up to the scope's. No active developers and no cost per
+    developer: the month's active developers are known only when it ends."""
+    to_date = unit_costs(unit_days_to_date, unit_seats, credits_net_usd=credits_net_usd, other_usd=other_usd)
+    share = pl.col("credits_gross") / pl.col("credits_gross").sum()
+    return to_date.with_columns(
+        credits_gross=pl.lit(credits_projected, dtype=pl.Float64) * share,
+        active_developers=pl.lit(None, dtype=pl.Int64),
+        per_active_developer_usd=pl.lit(None, dtype=pl.Float64),
+    )
+
+
 # ---------------------------------------------------------------------- break-even
 def break_even_hours(total_usd: float | None, developers: int, hourly_cost: float) -> float | None:
     """Hours saved per active developer per month that pay the month's total cost at ``hourly_cost``."""

@@ -100,15 +100,39 @@ def cost_facts(r: Report) -> dict[str, Any]:
     return r.memo("roi.closed", compute)
 
 
+@dataclass(frozen=True)
+class Period:
+    """One of the cost table's periods: the last closed month, this month to date, this month projected."""
+
+    key: str  # "closed", "mtd" or "projected" (summary.json)
+    label: str
+    month: dt.date
+    through: dt.date  # the last day of use read (the projection: the use to date it is shared out by)
+    seats_through: dt.date  # the last day of seat licences counted
+    as_of: dt.date  # the day a seat holder's cost centre is taken from
+
+
+def periods(r: Report) -> tuple[Period, Period, Period]:
+    """The last closed month, this month to the report's end, and this month projected to its end."""
+    closed, month = cost_facts(r)["month"], r.end.replace(day=1)
+    last = month_end(closed)
+    return (
+        Period("closed", f"{closed:%B %Y} (last closed month)", closed, last, last, last),
+        Period("mtd", f"{month:%B %Y} to {r.end:%d %B}", month, r.end, r.end, r.end),
+        Period("projected", f"{month:%B %Y} projected", month, r.end, month_end(month), r.end),
+    )
+
+
 def _months(r: Report) -> pl.DataFrame:
     """The cost table: the last closed month, this month to date, this month projected."""
-    closed, mtd, projected = spend_report.cost_figures(r)
+    _, mtd, projected = spend_report.cost_figures(r)
     month = r.end.replace(day=1)
     devs_mtd = roi.active_developers(_usage(r, month, r.end))
     facts = cost_facts(r)
+    label = {p.key: p.label for p in periods(r)}
     rows = [
         {
-            "period": f"{closed['month']:%B %Y} (last closed month)",
+            "period": label["closed"],
             "seats_usd": facts["seats_usd"],
             "credits_gross": facts["credits_gross"],
             "included_pool": facts["included_pool"],
@@ -119,7 +143,7 @@ def _months(r: Report) -> pl.DataFrame:
             "per_active_developer_usd": facts["per_active_developer_usd"],
         },
         {
-            "period": f"{month:%B %Y} to {r.end:%d %B}",
+            "period": label["mtd"],
             "seats_usd": mtd["seats_usd"],
             "credits_gross": mtd["credits_gross"],
             "included_pool": mtd["included_pool"],
@@ -130,7 +154,7 @@ def _months(r: Report) -> pl.DataFrame:
             "per_active_developer_usd": roi.per_developer(mtd, devs_mtd)["per_active_developer_usd"],
         },
         {
-            "period": f"{month:%B %Y} projected",
+            "period": label["projected"],
             "seats_usd": projected["seats_usd"],
             "credits_gross": projected["credits_projected"],
             "included_pool": mtd["included_pool"],
@@ -167,56 +191,109 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
-def _unit_seats(r: Report, mapping: pl.DataFrame, month: dt.date, unassigned: str) -> pl.DataFrame:
-    """Seat licences of the month per holder, mapped to one unit each (the unit on the month's last day)."""
-    per_user = seat_cost(r, month)
-    if per_user is None:
-        return pl.DataFrame(schema={"unit": pl.String, "seats_usd": pl.Float64})
-    return teams.mapped_seats(per_user, mapping, as_of=month_end(month), unassigned=unassigned).select(
-        "unit", "seats_usd"
+UNIT_PERIOD_SCHEMA = {"unit": pl.String, "period": pl.String, "month": pl.Date, "label": pl.String} | {
+    k: v for k, v in roi.UNIT_COST_SCHEMA.items() if k != "unit"
+}
+
+
+def _scope_money(r: Report, period: Period) -> tuple[float | None, float, float | None]:
+    """The scope's net AI credits in US$, other billed SKUs and (projected) credits of ``period``: the figures of
+    the scope-level cost table (:func:`_months`), shared out among units."""
+    _, mtd, projected = spend_report.cost_figures(r)
+    if period.key == "closed":
+        facts = cost_facts(r)
+        return facts["credits_net_usd"], facts["other_billed_usd"], None
+    if period.key == "mtd":
+        return mtd["credits_net_usd"], mtd["other_billed_usd"], None
+    return projected["credits_net_usd"], mtd["other_billed_usd"], projected["credits_projected"]
+
+
+def _period_costs(r: Report, period: Period, days: pl.DataFrame, seats: pl.DataFrame) -> pl.DataFrame:
+    """:func:`roi.unit_costs` (the projection: :func:`roi.projected_unit_costs`) of one period, labelled."""
+    net, other, credits = _scope_money(r, period)
+    frame = (
+        roi.projected_unit_costs(days, seats, credits_projected=credits, credits_net_usd=net, other_usd=other)
+        if period.key == "projected"
+        else roi.unit_costs(days, seats, credits_net_usd=net, other_usd=other)
+    )
+    return frame.with_columns(period=pl.lit(period.key), month=pl.lit(period.month), label=pl.lit(period.label))
+
+
+def _in_order(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The periods' rows of each unit together, the last closed month first; units by their last closed month's
+    total, then this month's to date (a unit new this month after those of the closed month)."""
+    rank = {p: i for i, p in enumerate(("closed", "mtd", "projected"))}
+    total = {p: pl.col("total_usd").filter(pl.col("period") == p).max().over("unit") for p in ("closed", "mtd")}
+    return (
+        pl.concat([f.select(list(UNIT_PERIOD_SCHEMA)) for f in frames], how="vertical")
+        .with_columns(_closed=total["closed"], _mtd=total["mtd"], _rank=pl.col("period").replace_strict(rank))
+        .sort(["_closed", "_mtd", "unit", "_rank"], descending=[True, True, False, False], nulls_last=True)
+        .drop("_closed", "_mtd", "_rank")
     )
 
 
-def centre_costs(r: Report) -> pl.DataFrame:
-    """The last closed month's cost per GitHub cost centre (additive: the rows add up to the scope's total),
-    with break-even hours; empty when cost centres were not fetched."""
+def _centre_period(r: Report, period: Period) -> pl.DataFrame:
+    mapping = spend_report.centre_mapping(r)
+    unassigned = cost_centers.NO_COST_CENTRE
+    days = teams.map_user_days(_usage(r, period.month, period.through), mapping, unassigned=unassigned)
+    per_user = seat_cost(r, period.month, period.seats_through)
+    seats = (
+        pl.DataFrame(schema={"unit": pl.String, "seats_usd": pl.Float64})
+        if per_user is None
+        else teams.mapped_seats(per_user, mapping, as_of=period.as_of, unassigned=unassigned).select(
+            "unit", "seats_usd"
+        )
+    )
+    return _period_costs(r, period, days, seats)
+
+
+def centre_periods(r: Report) -> pl.DataFrame:
+    """Cost per GitHub cost centre in each of :func:`periods` (:data:`UNIT_PERIOD_SCHEMA`): additive, each
+    period's rows add up to the scope's total (each seat holder and each user in one cost centre); the projection
+    is the scope's, shared by each cost centre's credits to date. Empty when cost centres were not fetched."""
 
     def compute() -> pl.DataFrame:
         if not r.fetched("cost_centers"):
-            return pl.DataFrame(schema=roi.UNIT_COST_SCHEMA)
-        facts = cost_facts(r)
-        month = facts["month"]
-        mapping = spend_report.centre_mapping(r)
-        days = teams.map_user_days(_usage(r, month, month_end(month)), mapping, unassigned=cost_centers.NO_COST_CENTRE)
-        return roi.unit_costs(
-            days,
-            _unit_seats(r, mapping, month, cost_centers.NO_COST_CENTRE),
-            credits_net_usd=facts["credits_net_usd"],
-            other_usd=facts["other_billed_usd"],
-        )
+            return pl.DataFrame(schema=UNIT_PERIOD_SCHEMA)
+        return _in_order([_centre_period(r, p) for p in periods(r)])
 
-    return r.memo("roi.centres", compute)
+    return r.memo("roi.centre periods", compute)
 
 
-def team_costs(r: Report) -> pl.DataFrame:
-    """The last closed month's cost per GitHub team: its active members' seat licences and their share of the
+def _team_period(r: Report, period: Period) -> pl.DataFrame | None:
+    days = attribution.team_days(r, _usage(r, period.month, period.through), period.month, period.through)
+    per_user = seat_cost(r, period.month, period.seats_through)
+    if days.height == 0 or per_user is None:
+        return None
+    seats = days.select("unit", "user_id").unique().join(per_user.select("user_id", "seats_usd"), on="user_id")
+    return _period_costs(r, period, days, seats)
+
+
+def team_periods(r: Report) -> pl.DataFrame:
+    """Cost per GitHub team in each of :func:`periods`: its active members' seat licences and their share of the
     credits; not additive (a user in several teams counts in each; idle seat holders are in no team's row)."""
 
     def compute() -> pl.DataFrame:
         if not r.fetched("team_members") and not r.fetched("user_team_day"):
-            return pl.DataFrame(schema=roi.UNIT_COST_SCHEMA)
-        facts = cost_facts(r)
-        month = facts["month"]
-        days = attribution.team_days(r, _usage(r, month, month_end(month)), month, month_end(month))
-        per_user = seat_cost(r, month)
-        if days.height == 0 or per_user is None:
-            return pl.DataFrame(schema=roi.UNIT_COST_SCHEMA)
-        seats = days.select("unit", "user_id").unique().join(per_user.select("user_id", "seats_usd"), on="user_id")
-        return roi.unit_costs(
-            days, seats, credits_net_usd=facts["credits_net_usd"], other_usd=facts["other_billed_usd"]
-        )
+            return pl.DataFrame(schema=UNIT_PERIOD_SCHEMA)
+        frames = [f for f in (_team_period(r, p) for p in periods(r)) if f is not None]
+        return _in_order(frames) if frames else pl.DataFrame(schema=UNIT_PERIOD_SCHEMA)
 
-    return r.memo("roi.teams", compute)
+    return r.memo("roi.team periods", compute)
+
+
+def _closed(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(pl.col("period") == "closed").select(list(roi.UNIT_COST_SCHEMA))
+
+
+def centre_costs(r: Report) -> pl.DataFrame:
+    """The last closed month's cost per GitHub cost centre (:func:`centre_periods`)."""
+    return _closed(centre_periods(r))
+
+
+def team_costs(r: Report) -> pl.DataFrame:
+    """The last closed month's cost per GitHub team (:func:`team_periods`)."""
+    return _closed(team_periods(r))
 
 
 # ---------------------------------------------------------------------- the value model
@@ -326,19 +403,53 @@ def cost(r: Report) -> Section:
     )
 
 
+UNIT_FIGURES = (
+    "unit",
+    "month",
+    "period",
+    "active_developers",
+    "seats_usd",
+    "credits_gross",
+    "credits_net_usd",
+    "other_usd",
+    "total_usd",
+    "per_active_developer_usd",
+    "break_even_hours_low",
+    "break_even_hours_high",
+)
+
+
+def _shown_periods(r: Report, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` as the audience may see it: a unit's row of a period with fewer than ``k_min`` active developers
+    is hidden, and its projection with its month to date (the developers it is shared out by)."""
+    to_date = pl.col("active_developers").filter(pl.col("period") == "mtd").max().over("unit")
+    counted = frame.with_columns(
+        _developers=pl.when(pl.col("period") == "projected").then(to_date).otherwise(pl.col("active_developers"))
+    )
+    return protect(counted, r.audience, group_users="_developers").drop("_developers")
+
+
+def _unit_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """The table as shown: the period's label, no keys."""
+    return frame.drop("period", "month").rename({"label": "period"})
+
+
 def cost_by_unit(r: Report) -> Section:
-    """Cost and break-even per cost centre (additive) and per team (not additive)."""
+    """Cost and break-even per cost centre (additive) and per team (not additive): the last closed month, this
+    month to date and this month projected."""
     low, high = _hourly(r)
-    centres = roi.with_break_even(centre_costs(r), hourly_cost_low=low, hourly_cost_high=high)
-    team_rows = roi.with_break_even(team_costs(r), hourly_cost_low=low, hourly_cost_high=high)
-    shown_c = protect(centres, r.audience, group_users="active_developers")
-    shown_t = protect(team_rows, r.audience, group_users="active_developers")
+    centres = roi.with_break_even(centre_periods(r), hourly_cost_low=low, hourly_cost_high=high)
+    team_rows = roi.with_break_even(team_periods(r), hourly_cost_low=low, hourly_cost_high=high)
+    shown_c, shown_t = _shown_periods(r, centres), _shown_periods(r, team_rows)
+    label = {p.key: p.label for p in periods(r)}
     story = []
     if centres.height:
+        totals = dict(centres.group_by("period").agg(pl.col("total_usd").sum()).iter_rows())
         story.append(
-            f"Per cost centre the costs add up to the scope's {_usd(float(centres['total_usd'].sum()))}: each seat and each "
-            "user is in one cost centre; AI credits beyond the included pool are shared in proportion to each cost "
-            "centre's credits, because the pool is the whole account's."
+            "Per cost centre the costs of each period add up to the scope's: "
+            + "; ".join(f"{_usd(totals.get(k))} for {label[k]}" for k in ("closed", "mtd", "projected"))
+            + ". Each seat and each user is in one cost centre; AI credits beyond the included pool are shared in "
+            "proportion to each cost centre's credits, because the pool is the whole account's."
         )
     else:
         missing = r.not_fetched("cost_centers", "cost_center_members")  # named in the data notes
@@ -350,15 +461,29 @@ def cost_by_unit(r: Report) -> Section:
     if team_rows.height:
         story.append(
             "Per team the figures do not add up: a developer in several teams counts in each, and a seat holder "
-            "with no activity that month is in no team's row."
+            "with no activity in the period is in no team's row."
         )
-    hidden = (centres.height - shown_c.height) + (team_rows.height - shown_t.height)
+    if centres.height or team_rows.height:
+        story.append(
+            "The projection is the scope's one forecast of this month's credits, shared among the units in "
+            "proportion to their credits to date, with each seat's licence for the whole month; it has no cost per "
+            "developer and no break-even, because the month's active developers are known only when it ends."
+        )
+    hidden = sum(
+        frame.select("unit", "period").join(shown.select("unit", "period"), on=["unit", "period"], how="anti").height
+        for frame, shown in ((centres, shown_c), (team_rows, shown_t))
+    )
     if hidden:
-        story.append(f"{hidden} group(s) with fewer than {r.k_min} active developers are not shown.")
+        story.append(f"{hidden} row(s) of groups with fewer than {r.k_min} active developers are not shown.")
+    closed_c = shown_c.filter(pl.col("period") == "closed")
     return section(
         story,
-        Table(shown_c, empty="No cost centre has enough active developers to show.", needs=("cost_centers",)),
-        Table(shown_t, empty="No team has enough active developers to show.", needs=("team_members",)),
+        Table(
+            _unit_table(shown_c),
+            empty="No cost centre has enough active developers to show.",
+            needs=("cost_centers",),
+        ),
+        Table(_unit_table(shown_t), empty="No team has enough active developers to show.", needs=("team_members",)),
         figures={
             "cost_centres": [
                 {
@@ -371,8 +496,10 @@ def cost_by_unit(r: Report) -> Section:
                         "break_even_hours_high",
                     )
                 }
-                for row in shown_c.iter_rows(named=True)
-            ]
+                for row in closed_c.iter_rows(named=True)
+            ],
+            "cost_by_cost_centre": shown_c.select(UNIT_FIGURES).to_dicts(),
+            "cost_by_team": shown_t.select(UNIT_FIGURES).to_dicts(),
         },
     )
 
