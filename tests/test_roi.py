@@ -103,6 +103,23 @@ def test_a_unit_under_k_min_is_hidden_per_period_and_its_projection_with_its_mon
     assert any("row(s) of groups with fewer than 5 active developers are not shown" in s for s in section.sentences)
 
 
+def test_seat_licences_by_plan_count_each_seat_for_its_days_on_the_sample() -> None:
+    from test_roi_costs import LIST, seat_days
+
+    held = seat_days(SAMPLE, SCOPE, OCT1, _last_day(OCT1), LIST)
+    assert ((held["days"] > 0) & (held["days"] < 31)).any()  # a seat held part of October
+    expected = {
+        plan: (rows.height, int(rows["days"].sum()), float(rows["usd"].sum()))
+        for (plan,), rows in held.group_by("plan")
+    }
+    r = _report()
+    got = roi_report.headline(r).summary()["cost"]["seats_by_plan"]
+    assert {p["plan"]: (p["seats"], p["seat_days"], pytest.approx(p["seats_usd"])) for p in got} == expected
+    said = " ".join(roi_report.cost(r).sentences)
+    business = expected["business"]
+    assert f"Copilot Business US${business[2]:,.0f} ({business[0]} seats, {business[1]} seat-days)" in said
+
+
 def test_break_even_is_cost_over_developers_times_hourly_cost_by_hand() -> None:
     r = _report(hourly_cost_low=50.0, hourly_cost_high=200.0)
     fig = roi_report.headline(r).summary()

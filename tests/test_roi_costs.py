@@ -215,6 +215,16 @@ def test_cost_facts_equal_an_independent_polars_computation_on_a_demo_cache(demo
     assert ((closed["seat_days"]["days"] > 0) & (closed["seat_days"]["days"] < 31)).any()
     assert set(closed["seats_by_plan"]) == {"business", "enterprise"} and closed["credits_gross"] > 0
     fig = roi_report.headline(r).summary()
+    by_plan = (
+        closed["seat_days"]
+        .group_by("plan")
+        .agg(seats=pl.len(), seat_days=pl.col("days").sum(), seats_usd=pl.col("usd").sum())
+        .sort("plan")
+    )
+    assert [(p["plan"], p["seats"], p["seat_days"]) for p in fig["cost"]["seats_by_plan"]] == list(
+        by_plan.select("plan", "seats", "seat_days").iter_rows()
+    )
+    assert [p["seats_usd"] for p in fig["cost"]["seats_by_plan"]] == pytest.approx(by_plan["seats_usd"].to_list())
     _approx(
         fig["cost"],
         {

@@ -145,6 +145,24 @@ def per_developer(cost: Mapping[str, Any], developers: int) -> dict[str, Any]:
     }
 
 
+def seats_by_plan(per_holder: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """``plan, seats, seat_days, seats_usd``: a month's seat licences per holder
+    (:func:`copilot_usage.spend.seat_cost_by_user`) summed by plan; a seat held part of the month counts for its
+    days only."""
+    return (
+        _lazy(per_holder)
+        .filter(pl.col("seat_days") > 0)
+        .group_by(plan="plan_type")
+        .agg(
+            seats=pl.len().cast(pl.Int64),
+            seat_days=pl.col("seat_days").sum().cast(pl.Int64),
+            seats_usd=pl.col("seats_usd").sum(),
+        )
+        .sort("plan")
+        .collect()
+    )
+
+
 UNIT_COST_SCHEMA = {
     "unit": pl.String,
     "active_developers": pl.Int64,

@@ -123,6 +123,22 @@ def periods(r: Report) -> tuple[Period, Period, Period]:
     )
 
 
+def seats_by_plan(r: Report, month: dt.date) -> list[dict[str, Any]]:
+    """The last closed month's (or any whole month's) seat licences by plan: seats, seat-days, US$."""
+    held = seat_cost(r, month)
+    return [] if held is None else roi.seats_by_plan(held).to_dicts()
+
+
+def _plans_sentence(month: dt.date, plans: list[dict[str, Any]]) -> str:
+    if not plans:
+        return ""
+    parts = [
+        f"Copilot {p['plan'].title()} {_usd(p['seats_usd'])} ({p['seats']:,} seats, {p['seat_days']:,} seat-days)"
+        for p in plans
+    ]
+    return f"Seat licences by plan in {month:%B %Y}, each seat for the days it was held: {'; '.join(parts)}."
+
+
 def _months(r: Report) -> pl.DataFrame:
     """The cost table: the last closed month, this month to date, this month projected."""
     _, mtd, projected = spend_report.cost_figures(r)
@@ -379,6 +395,7 @@ def headline(r: Report) -> Section:
             "total_usd": facts["total_usd"],
             "per_active_developer_usd": facts["per_active_developer_usd"],
             "active_developers": facts["active_developers"],
+            "seats_by_plan": seats_by_plan(r, facts["month"]),
         },
         "break_even_hours_per_developer_month": be,
         "hourly_cost": {"low": low, "high": high},
@@ -391,6 +408,7 @@ def cost(r: Report) -> Section:
     facts = cost_facts(r)
     closed, mtd, projected = spend_report.cost_figures(r)
     story = spend_report.cost_story(r, closed, mtd, projected)
+    story.insert(1, _plans_sentence(facts["month"], seats_by_plan(r, facts["month"])))
     missing = r.not_fetched("seats", "billing_usage")  # named in the data notes whatever the audience
     if missing and not r.audience.leadership:
         story.append(missing)
