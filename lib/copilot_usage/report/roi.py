@@ -462,7 +462,9 @@ def cost_by_unit(r: Report) -> Section:
     label = {p.key: p.label for p in periods(r)}
     story = []
     if centres.height:
-        totals = dict(centres.group_by("period").agg(pl.col("total_usd").sum()).iter_rows())
+        total = pl.col("total_usd")
+        known = pl.when(total.is_null().any()).then(None).otherwise(total.sum())  # a unit unknown: the total too
+        totals = dict(centres.group_by("period").agg(known).iter_rows())
         story.append(
             "Per cost centre the costs of each period add up to the scope's: "
             + "; ".join(f"{_usd(totals.get(k))} for {label[k]}" for k in ("closed", "mtd", "projected"))
