@@ -403,3 +403,84 @@ def _held_out_coverage(logs: np.ndarray, at: np.ndarray, horizon: int, nominal: 
             lo, hi = _band(logs[apart], nominal)
             checked.append(lo <= logs[i] <= hi)
     return float(np.mean(checked)) if len(checked) >= 4 else None
+
+
+ONE_STEP_MODELS = ("seasonal_naive", "recent_profile")  #: ETS refits take 0.1–0.2 s each: too slow per day and unit
+CALIBRATION_DAYS = 28  #: one-day forecasts checked before the first day assessed
+MIN_CALIBRATION = 14  #: fewer checked days (days with data): no band
+OUTLIER_SPREADS = 5.0  #: a checked day further than this × 1.4826 × MAD from the median error does not set the band
+
+
+@dataclass(frozen=True)
+class OneStep:
+    """One-day-ahead forecasts of a series with their band (``expected``, ``low``, ``high`` per target index), the
+    model and band chosen and calibrated once on the :data:`CALIBRATION_DAYS` before the first target."""
+
+    model: str
+    expected: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    checked: int  # calibration days (one-day forecasts compared with what happened)
+
+
+def one_step(
+    y: np.ndarray,
+    weekday: np.ndarray,
+    targets: Sequence[int],
+    *,
+    level: float,
+    known: np.ndarray | None = None,
+    min_half_width: float = 0.0,
+    models: Sequence[str] = ONE_STEP_MODELS,
+) -> OneStep | None:
+    """Each target day's forecast from the days before it (horizon 1) with a band at ``level`` (two-sided);
+    ``targets`` are indices into ``y``, ascending.
+
+    The candidates forecast each of the :data:`CALIBRATION_DAYS` before the first target from the days before it
+    (a rolling-origin backtest at horizon one; only days in ``known`` are checked, the others were gaps the caller
+    filled); the best by WAPE is chosen (ties go to repeating last week). Its errors are put on the square-root scale
+    of count noise, ``(actual - forecast) / sqrt(forecast + 1)`` (a day's credits are a sum over its active users, so
+    their variance grows with the day's size: a weekend or a small team is relatively noisier, and one scale serves
+    both), and give the band as :func:`project`'s does (:func:`_band`, the Student-t prediction interval), after
+    leaving out days further than :data:`OUTLIER_SPREADS` robust SDs from the median error (a holiday, an earlier
+    runaway: what a band is for, not its width). The band reaches at least ``min_half_width`` credits either side of
+    the forecast. Each day, checked or target, that falls outside its band enters the history of the days after it
+    as its forecast, so one runaway or holiday does not move the weeks after it (a week's repeat, a mean, a trend).
+    None when fewer than :data:`MIN_CALIBRATION` days can be checked."""
+    first = min(targets)
+    seen = np.ones(y.size, dtype=bool) if known is None else known
+    days = np.arange(max(first - CALIBRATION_DAYS, 0), first)
+
+    def checkable(least: int) -> np.ndarray:
+        return days[(days >= least) & seen[days]]
+
+    usable = [m for m in models if checkable(CANDIDATES[m][1]).size >= MIN_CALIBRATION]
+    if "seasonal_naive" not in usable:
+        return None
+    common = checkable(max(CANDIDATES[m][1] for m in usable))
+    act = y[common].astype(float)
+    fcs = {
+        m: np.clip([CANDIDATES[m][0](y[:o], weekday[:o], 1)[0] for o in common], 0, None).astype(float)
+        for m in usable
+    }
+    total = float(act.sum())
+    wape = {m: float(np.abs(fc - act).sum()) / total if total > 0 else 0.0 for m, fc in fcs.items()}
+    best = min(wape, key=lambda m: (wape[m], m != "seasonal_naive"))
+    errors = (act - fcs[best]) / np.sqrt(fcs[best] + 1)
+    spread = 1.4826 * float(np.median(np.abs(errors - np.median(errors))))
+    ordinary = np.abs(errors - np.median(errors)) <= OUTLIER_SPREADS * spread if spread > 0 else np.isfinite(errors)
+    lo_q, hi_q = _band(errors[ordinary], level)
+    model, clean = CANDIDATES[best][0], y.astype(float)
+
+    def step(i: int) -> tuple[float, float, float]:
+        centre = max(float(model(clean[:i], weekday[:i], 1)[0]), 0.0)
+        low = max(min(centre + lo_q * np.sqrt(centre + 1), centre - min_half_width), 0.0)
+        high = max(centre + hi_q * np.sqrt(centre + 1), centre + min_half_width)
+        if not low <= clean[i] <= high:
+            clean[i] = centre
+        return centre, low, high
+
+    for i in common:
+        step(int(i))
+    expected, low, high = (np.array(v, dtype=float) for v in zip(*(step(i) for i in targets), strict=True))
+    return OneStep(best, expected, low, high, int(common.size))

@@ -57,8 +57,8 @@ def assess(
     data_dir: Path, scope: str, days: list[dt.date], fetched: pl.Series, *, floor_credits: float, price: float
 ) -> watch.Findings:
     """The watch's findings for ``scope`` on ``days`` (:func:`findings`), the history read from the
-    :data:`watch.WINDOW_DAYS` before the first of them; ``fetched``: the scope's complete days."""
-    first, last = min(days) - dt.timedelta(days=watch.WINDOW_DAYS), max(days)
+    :data:`watch.HISTORY_DAYS` before the first of them; ``fetched``: the scope's complete days."""
+    first, last = min(days) - dt.timedelta(days=watch.HISTORY_DAYS), max(days)
     r = Report("watch", data_dir, scope, first, last)
     usage = r.frame("user_day", columns=USER_DAY)
     return findings(r, usage, days, fetched, floor_credits=floor_credits, price=price)
@@ -75,14 +75,18 @@ def findings(
 ) -> watch.Findings:
     """The watch's findings on ``days`` at every level (the scope, GitHub's cost centres, GitHub's teams through the
     reports' attribution, users) for report ``r``'s scope; ``usage`` is its ``user_day`` (``day, user_id,
-    user_login, ai_credits_used``) from :data:`watch.WINDOW_DAYS` before the first of ``days``, ``fetched`` its
+    user_login, ai_credits_used``) from :data:`watch.HISTORY_DAYS` before the first of ``days``, ``fetched`` its
     complete days (the others are gaps)."""
-    first, last = min(days) - dt.timedelta(days=watch.WINDOW_DAYS), max(days)
+    first, last = min(days) - dt.timedelta(days=watch.HISTORY_DAYS), max(days)
     fetched = fetched.filter(fetched.is_between(first, last))
     usage = usage.filter(pl.col("day").is_in(fetched.implode()))
 
+    heavy = watch.heavy_user_day(usage)
+
     def flagged(series: pl.DataFrame, level: str) -> watch.Findings:
-        return watch.series_findings(series, days, level=level, floor_credits=floor_credits, price=price)
+        return watch.series_findings(
+            series, days, level=level, floor_credits=floor_credits, price=price, min_half_width=heavy
+        )
 
     found = flagged(watch.daily_series(usage.with_columns(unit=pl.lit(r.scope)), fetched), "scope")
     members = r.frame("cost_center_members", all_scopes=True)
