@@ -443,21 +443,24 @@ def one_step(
     their variance grows with the day's size: a weekend or a small team is relatively noisier, and one scale serves
     both), and give the band as :func:`project`'s does (:func:`_band`, the Student-t prediction interval), after
     leaving out days further than :data:`OUTLIER_SPREADS` robust SDs from the median error (a holiday, an earlier
-    runaway: what a band is for, not its width). The band reaches at least ``min_half_width`` credits either side of
+    runaway: what a band is for, not its width). The first target with :data:`MIN_CALIBRATION` such days is where
+    the band is calibrated; targets before it get NaN. The band reaches at least ``min_half_width`` credits either side of
     the forecast. Each day, checked or target, that falls outside its band enters the history of the days after it
     as its forecast, so one runaway or holiday does not move the weeks after it (a week's repeat, a mean, a trend).
     None when fewer than :data:`MIN_CALIBRATION` days can be checked."""
-    first = min(targets)
     seen = np.ones(y.size, dtype=bool) if known is None else known
-    days = np.arange(max(first - CALIBRATION_DAYS, 0), first)
 
-    def checkable(least: int) -> np.ndarray:
+    def checkable(first: int, least: int) -> np.ndarray:
+        days = np.arange(max(first - CALIBRATION_DAYS, 0), first)
         return days[(days >= least) & seen[days]]
 
-    usable = [m for m in models if checkable(CANDIDATES[m][1]).size >= MIN_CALIBRATION]
-    if "seasonal_naive" not in usable:
+    # the first target with enough days before it to check (the ones before it get no band)
+    least = CANDIDATES["seasonal_naive"][1]
+    first = next((i for i in targets if checkable(i, least).size >= MIN_CALIBRATION), None)
+    if first is None:
         return None
-    common = checkable(max(CANDIDATES[m][1] for m in usable))
+    usable = [m for m in models if checkable(first, CANDIDATES[m][1]).size >= MIN_CALIBRATION]
+    common = checkable(first, max(CANDIDATES[m][1] for m in usable))
     act = y[common].astype(float)
     fcs = {
         m: np.clip([CANDIDATES[m][0](y[:o], weekday[:o], 1)[0] for o in common], 0, None).astype(float)
@@ -482,5 +485,7 @@ def one_step(
 
     for i in common:
         step(int(i))
-    expected, low, high = (np.array(v, dtype=float) for v in zip(*(step(i) for i in targets), strict=True))
+    nan = (np.nan, np.nan, np.nan)
+    bands = [step(i) if i >= first else nan for i in targets]
+    expected, low, high = (np.array(v, dtype=float) for v in zip(*bands, strict=True))
     return OneStep(best, expected, low, high, int(common.size))

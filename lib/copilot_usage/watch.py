@@ -60,6 +60,9 @@ FINDINGS_SCHEMA = {
     "usd": pl.Float64,
     "excess_usd": pl.Float64,
     "users": pl.UInt32,  # active users of the unit that day (the k-anonymity count); a count for users
+    # a unit above its band only through that day's flagged users: how many of them (without their excess over
+    # their baseline the unit is inside its band); the finding is the users' event, not another one
+    "explained_by": pl.UInt32,
 }
 
 
@@ -137,7 +140,7 @@ def _unit_band(
     bands = (
         at.select("day").with_columns(
             expected=pl.Series(fit.expected), low=pl.Series(fit.low), high=pl.Series(fit.high)
-        )
+        ).with_columns(pl.col("expected", "low", "high").fill_nan(None))
         if fit is not None
         else at.select("day", expected=null, low=null, high=null)
     )
@@ -217,7 +220,7 @@ def series_findings(
         user_login=pl.lit(None, dtype=pl.String),
         direction=pl.when(pl.col("credits") > pl.col("high")).then(pl.lit("above")).otherwise(pl.lit("below")),
         excess_credits=pl.col("credits") - pl.col("expected"),
-    ).with_columns(_money(price))
+    ).with_columns(_money(price), explained_by=pl.lit(None, dtype=pl.UInt32))
     short = (
         joined.filter(pl.col("expected").is_null() & pl.col("credits").is_not_null())
         .group_by(by)
@@ -274,8 +277,35 @@ def user_findings(
         low=pl.lit(None, dtype=pl.Float64),
         excess_credits=pl.col("credits") - pl.col("expected").fill_null(0.0),
         users=pl.lit(1, dtype=pl.UInt32),
+        explained_by=pl.lit(None, dtype=pl.UInt32),
     ).with_columns(_money(price))
     return Findings(frame.select(FINDINGS_SCHEMA.keys()).cast(FINDINGS_SCHEMA).sort("day", "user_login"))  # type: ignore[arg-type]
+
+
+def link(findings: Findings, members: pl.DataFrame) -> Findings:
+    """``findings`` with ``explained_by`` set on each unit finding above its band that the day's flagged users
+    account for: without their excess over their own baseline the unit is inside its band (the scope, the cost
+    centre and the teams a runaway user belongs to are then one event, the user's, and not three more).
+    ``members``: ``level, unit, day, user_login`` for (at least) the flagged users' days: the units each counts in."""
+    frame = findings.frame
+    users = frame.filter(pl.col("level") == "user").select("day", "user_login", _excess="excess_credits")
+    share = (
+        members.join(users, on=["day", "user_login"], how="inner")
+        .group_by("level", "unit", "day")
+        .agg(_n=pl.len().cast(pl.UInt32), _excess=pl.col("_excess").sum())
+    )
+    explained = (pl.col("direction") == "above") & (pl.col("credits") - pl.col("_excess") <= pl.col("high"))
+    linked = (
+        frame.join(share, on=["level", "unit", "day"], how="left", nulls_equal=False)
+        .with_columns(explained_by=pl.when(explained).then(pl.col("_n")))
+        .select(FINDINGS_SCHEMA.keys())
+    )
+    return Findings(linked, findings.notes)
+
+
+def events(frame: pl.DataFrame) -> int:
+    """How many events ``frame``'s findings are: a unit finding its day's flagged users explain is theirs."""
+    return frame.filter(pl.col("explained_by").is_null()).height
 
 
 def for_audience(findings: Findings, audience: Audience) -> Findings:
@@ -303,6 +333,7 @@ def for_audience(findings: Findings, audience: Audience) -> Findings:
             usd=pl.col("usd").sum(),
             excess_usd=pl.col("excess_usd").sum(),
             users=pl.len().cast(pl.UInt32),
+            explained_by=pl.lit(None, dtype=pl.UInt32),
         )
     else:
         users = protect(users, audience, user_column="user_login")
