@@ -335,3 +335,54 @@ def test_the_demo_plants_a_runaway_on_an_ordinary_active_user() -> None:
     active = per_user.filter(pl.col("credits") > 0)["credits"]
     assert mine > 0 and factor == SPIKE_FACTOR
     assert (active < mine).sum() <= active.len() // 2 <= (active <= mine).sum()  # the median user
+
+
+# ---------------------------------------------------------------------- the demo's tenant, quiet and with a runaway
+def _tenant_findings(spike: bool) -> tuple[watch.Findings, tuple[str, dt.date, float]]:
+    """The watch on the last 7 days of a 200-user version of the demo's tenant (seed 7), straight from the simulated
+    credits (no fetch): the scope, each organisation as a unit (a stand-in for cost centres) and the users."""
+    from copilot_usage.demo import demo_spike
+    from copilot_usage.simulate.tenant import Tenant
+
+    args: dict[str, Any] = {"seed": 7, "users": 200, "days": 70, "today": dt.date(2026, 12, 6)}
+    planted = demo_spike(Tenant(**args))
+    tenant = Tenant(**args, spike=planted if spike else None)
+    fetched = pl.date_range(tenant.start, tenant.newest, eager=True)
+    usage = pl.concat(
+        tenant.user_credits(day).group_by("u").agg(ai_credits_used=pl.col("credits").sum()).with_columns(day=pl.lit(day))
+        for day in fetched
+    ).select(
+        "day",
+        user_id=pl.col("u").replace_strict(np.arange(tenant.login.size), tenant.user_id),
+        user_login=pl.col("u").replace_strict(np.arange(tenant.login.size), tenant.login),
+        unit=pl.col("u").replace_strict(np.arange(tenant.login.size), np.array(tenant.org_names)[tenant.primary_org]),
+        ai_credits_used="ai_credits_used",
+    )
+    days = fetched.tail(7)
+    heavy = watch.heavy_user_day(usage)
+    found = watch.series_findings(
+        watch.daily_series(usage.with_columns(unit=pl.lit(SCOPE)), fetched), days, level="scope", min_half_width=heavy
+    )
+    found += watch.series_findings(watch.daily_series(usage, fetched), days, level="cost_centre", min_half_width=heavy)
+    users = watch.user_findings(usage, days)
+    members = pl.concat(
+        [
+            usage.select("day", "user_login", level=pl.lit("scope"), unit=pl.lit(SCOPE)),
+            usage.select("day", "user_login", level=pl.lit("cost_centre"), unit="unit"),
+        ]
+    )
+    return watch.link(found + users, members), planted
+
+
+def test_the_demo_tenant_without_a_spike_gives_no_finding_and_its_runaway_is_one_event() -> None:
+    """Issue 26 §3 on the demo's tenant: a quiet week flags nothing (the median ± MAD band flagged 5 unit-days here),
+    and the planted runaway is found once: the user, with the groups its credits alone lift linked to it."""
+    quiet, _ = _tenant_findings(spike=False)
+    assert quiet.frame.height == 0, quiet.frame
+    found, (login, day, _) = _tenant_findings(spike=True)
+    user = found.frame.filter(pl.col("level") == "user")
+    assert user.select("user_login", "day").rows() == [(login, day)]
+    groups = found.frame.filter(pl.col("level") != "user")
+    assert groups.height == 0 or set(groups["explained_by"].to_list()) == {1}
+    assert watch.events(found.frame) == 1
+    assert watch_notify.lines(found.frame)[0].startswith(f"{day} user {login}: ")

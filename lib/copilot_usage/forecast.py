@@ -445,7 +445,7 @@ def one_step(
     leaving out days further than :data:`OUTLIER_SPREADS` robust SDs from the median error (a holiday, an earlier
     runaway: what a band is for, not its width). The first target with :data:`MIN_CALIBRATION` such days is where
     the band is calibrated; targets before it get NaN. The band reaches at least ``min_half_width`` credits either side of
-    the forecast. Each day, checked or target, that falls outside its band enters the history of the days after it
+    the forecast. Each day, checked or target, that falls outside its calibrated band enters the history of the days after it
     as its forecast, so one runaway or holiday does not move the weeks after it (a week's repeat, a mean, a trend).
     None when fewer than :data:`MIN_CALIBRATION` days can be checked."""
     seen = np.ones(y.size, dtype=bool) if known is None else known
@@ -477,11 +477,10 @@ def one_step(
 
     def step(i: int) -> tuple[float, float, float]:
         centre = max(float(model(clean[:i], weekday[:i], 1)[0]), 0.0)
-        low = max(min(centre + lo_q * np.sqrt(centre + 1), centre - min_half_width), 0.0)
-        high = max(centre + hi_q * np.sqrt(centre + 1), centre + min_half_width)
-        if not low <= clean[i] <= high:
+        low, high = centre + lo_q * np.sqrt(centre + 1), centre + hi_q * np.sqrt(centre + 1)
+        if not low <= clean[i] <= high:  # the calibrated band: what is ordinary for the model, floors aside
             clean[i] = centre
-        return centre, low, high
+        return centre, max(min(low, centre - min_half_width), 0.0), max(high, centre + min_half_width)
 
     for i in common:
         step(int(i))

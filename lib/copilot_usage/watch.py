@@ -166,11 +166,14 @@ def _credits_sum() -> pl.Expr:
 
 def daily_series(unit_days: pl.DataFrame, fetched: Sequence[dt.date] | pl.Series, *, by: str = "unit") -> pl.DataFrame:
     """``by, day, credits, users`` for every unit of ``unit_days`` (user-day rows with ``by``, ``user_id`` and
-    ``ai_credits_used``) on every ``fetched`` day: a unit with no rows on a fetched day used 0 credits; days not
-    fetched are absent (gaps)."""
+    ``ai_credits_used``) on every ``fetched`` day from its first day with rows: a unit with no rows on a fetched day
+    after that used 0 credits; days not fetched are absent (gaps)."""
     days = pl.DataFrame({"day": fetched}, schema={"day": pl.Date}).unique()
     sums = unit_days.group_by(by, "day").agg(credits=_credits_sum(), users=pl.col("user_id").n_unique().cast(pl.UInt32))
-    grid = days.join(unit_days.select(by).unique(), how="cross")
+    # a unit's series starts on its first day with rows (a cost centre or team created mid-window was not a unit
+    # using 0 credits before it existed)
+    born = unit_days.group_by(by).agg(_born=pl.col("day").min())
+    grid = days.join(born, how="cross").filter(pl.col("day") >= pl.col("_born")).drop("_born")
     return (
         grid.join(sums, on=[by, "day"], how="left")
         .with_columns(pl.col("credits").fill_null(0.0), pl.col("users").fill_null(0))
