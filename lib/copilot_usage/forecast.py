@@ -436,7 +436,7 @@ def one_step(
     """Each target day's forecast from the days before it (horizon 1) with a band at ``level`` (two-sided);
     ``targets`` are indices into ``y``, ascending.
 
-    The candidates forecast each of the :data:`CALIBRATION_DAYS` before the first target from the days before it
+    The candidates forecast each of the :data:`CALIBRATION_DAYS` before the first target (below) from the days before it
     (a rolling-origin backtest at horizon one; only days in ``known`` are checked, the others were gaps the caller
     filled); the best by WAPE is chosen (ties go to repeating last week). Its errors are put on the square-root scale
     of count noise, ``(actual - forecast) / sqrt(forecast + 1)`` (a day's credits are a sum over its active users, so
@@ -444,9 +444,10 @@ def one_step(
     both), and give the band as :func:`project`'s does (:func:`_band`, the Student-t prediction interval), after
     leaving out days further than :data:`OUTLIER_SPREADS` robust SDs from the median error (a holiday, an earlier
     runaway: what a band is for, not its width). The first target with :data:`MIN_CALIBRATION` such days is where
-    the band is calibrated; targets before it get NaN. The band reaches at least ``min_half_width`` credits either side of
-    the forecast. Each day, checked or target, that falls outside its calibrated band enters the history of the days after it
-    as its forecast, so one runaway or holiday does not move the weeks after it (a week's repeat, a mean, a trend).
+    the band is calibrated; targets before it get NaN. The band reaches at least ``min_half_width`` credits either
+    side of the forecast. Each day, checked or target, outside its calibrated band enters the history of the days
+    after it as the median of its kind (weekday/weekend) in the 28 days before, so one runaway or holiday does not
+    move the weeks after it (a week's repeat, a mean, a trend).
     None when fewer than :data:`MIN_CALIBRATION` days can be checked."""
     seen = np.ones(y.size, dtype=bool) if known is None else known
 
@@ -463,8 +464,7 @@ def one_step(
     common = checkable(first, max(CANDIDATES[m][1] for m in usable))
     act = y[common].astype(float)
     fcs = {
-        m: np.clip([CANDIDATES[m][0](y[:o], weekday[:o], 1)[0] for o in common], 0, None).astype(float)
-        for m in usable
+        m: np.clip([CANDIDATES[m][0](y[:o], weekday[:o], 1)[0] for o in common], 0, None).astype(float) for m in usable
     }
     total = float(act.sum())
     wape = {m: float(np.abs(fc - act).sum()) / total if total > 0 else 0.0 for m, fc in fcs.items()}
@@ -479,7 +479,11 @@ def one_step(
         centre = max(float(model(clean[:i], weekday[:i], 1)[0]), 0.0)
         low, high = centre + lo_q * np.sqrt(centre + 1), centre + hi_q * np.sqrt(centre + 1)
         if not low <= clean[i] <= high:  # the calibrated band: what is ordinary for the model, floors aside
-            clean[i] = centre
+            # the median of the same kind of day in the 28 before, not the forecast: a repeat of last week would
+            # carry one odd day's value on week after week
+            before = np.arange(max(i - PROFILE_DAYS, 0), i)
+            same = clean[before[(weekday[before] >= 5) == (weekday[i] >= 5)]]
+            clean[i] = float(np.median(same)) if same.size else centre
         return centre, max(min(low, centre - min_half_width), 0.0), max(high, centre + min_half_width)
 
     for i in common:

@@ -4,9 +4,11 @@ Per-user ``ai_credits_used`` is what makes it possible
 (https://github.blog/changelog/2026-06-19-ai-credits-consumed-per-user-now-in-the-copilot-usage-metrics-api). Two
 tests:
 
-* **a series** (the scope, a cost centre, a team): a day whose credits leave a band computed only from the
-  series' own history before that day (:func:`band`), by more than an absolute floor (a departure of a few credits
-  is not worth a message, and a flat history would otherwise give a band of zero width);
+* **a series** (the scope, a cost centre, a team): a day whose credits leave the forecaster's one-day-ahead band,
+  computed only from the series' own history before that day (:func:`band`, :func:`copilot_usage.forecast.one_step`),
+  by more than an absolute floor (a departure of a few credits is not worth a message, and a flat history would
+  otherwise give a band of zero width); a group above its band only through that day's flagged users is linked to
+  them (:func:`link`): one event, not one per level;
 * **a user**: a day above :data:`USER_MULTIPLE` × the user's own trailing baseline (the median of their active
   days in the 28 days before) *and* above the floor (a runaway agent, a script looping on a premium model).
   Five times the median: if a user's day-to-day credits spread lognormally with a log-SD near 0.6, a day above
@@ -91,7 +93,8 @@ def band(
     The forecaster's one-day-ahead forecast and band (:func:`copilot_usage.forecast.one_step`): each day's
     ``expected`` is forecast from the series' days before it only; the model (repeating last week, or the weekday /
     weekend profile of the last 28 days with its trend) is chosen and the band calibrated once per series, on its
-    one-day forecasts of the :data:`~copilot_usage.forecast.CALIBRATION_DAYS` before the first of ``days``, at
+    one-day forecasts of the :data:`~copilot_usage.forecast.CALIBRATION_DAYS` before the first of ``days`` with
+    enough of them (the fixed window, not refitted per day: each day only re-forecast), at
     ``level`` (two-sided), on the square-root scale of count noise (a small team's band is as wide, relative to its
     size, as its own noise) and at least ``min_half_width`` credits either side (:func:`heavy_user_day`: a unit is
     never flagged for what one of its users does on a heavy ordinary day). ``low`` is never below 0. A day
@@ -105,8 +108,9 @@ def band(
     parts = known.partition_by(keys, as_dict=True, include_key=False) if keys else {(): known}
     units = series.select(keys).unique() if keys else pl.DataFrame()
     out = [
-        _unit_band(parts.get(tuple(key), known.clear().select("day", "credits")), targets, last, level, min_half_width)
-        .with_columns(pl.lit(value, dtype=series.schema[k]).alias(k) for k, value in zip(keys, key, strict=True))
+        _unit_band(
+            parts.get(tuple(key), known.clear().select("day", "credits")), targets, last, level, min_half_width
+        ).with_columns(pl.lit(value, dtype=series.schema[k]).alias(k) for k, value in zip(keys, key, strict=True))
         for key in (units.iter_rows() if keys else [()])
     ]
     schema = {k: series.schema[k] for k in keys} | BAND_SCHEMA
@@ -134,13 +138,11 @@ def _unit_band(
     if at.height:
         y = full["credits"].to_numpy().astype(float)
         weekday = (full["day"].dt.weekday() - 1).to_numpy()
-        fit = forecast.one_step(
-            y, weekday, at["_i"].to_list(), level=level, known=seen, min_half_width=min_half_width
-        )
+        fit = forecast.one_step(y, weekday, at["_i"].to_list(), level=level, known=seen, min_half_width=min_half_width)
     bands = (
-        at.select("day").with_columns(
-            expected=pl.Series(fit.expected), low=pl.Series(fit.low), high=pl.Series(fit.high)
-        ).with_columns(pl.col("expected", "low", "high").fill_nan(None))
+        at.select("day")
+        .with_columns(expected=pl.Series(fit.expected), low=pl.Series(fit.low), high=pl.Series(fit.high))
+        .with_columns(pl.col("expected", "low", "high").fill_nan(None))
         if fit is not None
         else at.select("day", expected=null, low=null, high=null)
     )
