@@ -263,23 +263,30 @@ def _band(log_errors: np.ndarray, nominal: float) -> tuple[float, float]:
     return min(centre - half, 0.0), max(centre + half, 0.0)
 
 
-def series(daily: pl.DataFrame, *, as_of: dt.date) -> tuple[pl.DataFrame, int]:
+def series(daily: pl.DataFrame, *, as_of: dt.date, by: Sequence[str] = ()) -> tuple[pl.DataFrame, int]:
     """``day, credits`` on every calendar day from the first known day to ``as_of``; a day not fetched (no row or
     null credits) is filled with the mean of its kind (weekday/weekend) over the 28 days before it. Returns the
-    series and how many days were filled."""
-    known = daily.select("day", "credits").filter(pl.col("day") <= as_of).drop_nulls().sort("day")
+    series and how many days were filled. With ``by``: one such series per key of ``daily`` (``by, day, credits``),
+    each from its own first known day."""
+    keys = list(by)
+    known = daily.select(*keys, "day", "credits").filter(pl.col("day") <= as_of).drop_nulls().sort(*keys, "day")
     if not known.height:
         return known.cast({"credits": pl.Float64}), 0
-    first: dt.date = known["day"].min()  # type: ignore[assignment]
-    days = pl.DataFrame({"day": pl.date_range(first, as_of, eager=True)})
-    full = days.join(known, on="day", how="left").with_columns(weekend=pl.col("day").dt.weekday() >= 6)
+    starts = known.group_by(keys).agg(pl.col("day").min()) if keys else known.select(pl.col("day").min())
+    days = starts.select(*keys, day=pl.date_ranges("day", as_of)).explode("day")
+    full = days.join(known, on=[*keys, "day"], how="left").with_columns(weekend=pl.col("day").dt.weekday() >= 6)
     fill = (
-        full.rolling("day", period="28d", closed="left", group_by="weekend")
+        full.sort(*keys, "day")
+        .rolling("day", period="28d", closed="left", group_by=[*keys, "weekend"])
         .agg(fill=pl.col("credits").mean())
-        .select("day", "fill")
+        .select(*keys, "day", "fill")
     )
-    out = full.join(fill, on="day", how="left").select(
-        "day", credits=pl.coalesce("credits", "fill", pl.col("credits").forward_fill()).cast(pl.Float64)
+    ahead = pl.col("credits").forward_fill()
+    out = (
+        full.join(fill, on=[*keys, "day"], how="left")
+        .select(*keys, "day", credits=pl.coalesce("credits", "fill", ahead.over(keys) if keys else ahead))
+        .cast({"credits": pl.Float64})
+        .sort(*keys, "day")
     )
     return out, int(full["credits"].null_count())
 

@@ -102,55 +102,61 @@ def band(
     checked. ``history_days``: days with data in the :data:`HISTORY_DAYS` before the day; when fewer than
     :data:`~copilot_usage.forecast.MIN_CALIBRATION` days can be checked, ``expected``/``low``/``high`` are null."""
     keys = list(by)
+    k = keys or ["_unit"]  # one series: a key of its own
+    data = series if keys else series.with_columns(_unit=pl.lit(0))
     targets = pl.DataFrame({"day": days}, schema={"day": pl.Date}).unique().sort("day")
-    known = series.filter(pl.col("credits").is_not_null()).select(*keys, "day", credits=pl.col("credits").cast(float))
+    grid = targets.join(data.select(k).unique(), how="cross")
+    known = data.filter(pl.col("credits").is_not_null()).select(*k, "day", credits=pl.col("credits").cast(float))
     last: dt.date | None = targets["day"].max()  # type: ignore[assignment]
-    parts = known.partition_by(keys, as_dict=True, include_key=False) if keys else {(): known}
-    units = series.select(keys).unique() if keys else pl.DataFrame()
-    out = [
-        _unit_band(
-            parts.get(tuple(key), known.clear().select("day", "credits")), targets, last, level, min_half_width
-        ).with_columns(pl.lit(value, dtype=series.schema[k]).alias(k) for k, value in zip(keys, key, strict=True))
-        for key in (units.iter_rows() if keys else [()])
-    ]
-    schema = {k: series.schema[k] for k in keys} | BAND_SCHEMA
-    return pl.concat(out).select(schema.keys()).sort(*keys, "day") if out else pl.DataFrame(schema=schema)
-
-
-def _unit_band(
-    known: pl.DataFrame, targets: pl.DataFrame, last: dt.date | None, level: float, min_half_width: float
-) -> pl.DataFrame:
-    """:func:`band` of one series (``day, credits`` of the days with data)."""
     null = pl.lit(None, dtype=pl.Float64)
     if last is None or not known.height:
-        return targets.with_columns(expected=null, low=null, high=null, history_days=pl.lit(0, dtype=pl.UInt32))
-    full, _ = forecast.series(known, as_of=last)
-    full = full.with_row_index("_i").join(known.select("day", _known=pl.lit(True)), on="day", how="left")
-    seen = full["_known"].fill_null(False).to_numpy()
-    # days with data in the HISTORY_DAYS before each day (a day's own data not counted)
-    history = (
-        full.select("day", _n=pl.col("_known").fill_null(False).cast(pl.UInt32))
-        .rolling("day", period=f"{HISTORY_DAYS}d", closed="left")
-        .agg(history_days=pl.col("_n").sum())
-    )
-    at = targets.join(full.select("day", "_i"), on="day", how="inner").sort("_i")
-    fit = None
-    if at.height:
-        y = full["credits"].to_numpy().astype(float)
-        weekday = (full["day"].dt.weekday() - 1).to_numpy()
-        fit = forecast.one_step(y, weekday, at["_i"].to_list(), level=level, known=seen, min_half_width=min_half_width)
-    bands = (
-        at.select("day")
-        .with_columns(expected=pl.Series(fit.expected), low=pl.Series(fit.low), high=pl.Series(fit.high))
-        .with_columns(pl.col("expected", "low", "high").fill_nan(None))
-        if fit is not None
-        else at.select("day", expected=null, low=null, high=null)
-    )
-    return (
-        targets.join(bands, on="day", how="left")
-        .join(history, on="day", how="left")
-        .with_columns(pl.col("history_days").fill_null(0).cast(pl.UInt32))
-    )
+        out = grid.with_columns(expected=null, low=null, high=null, history_days=pl.lit(0, dtype=pl.UInt32))
+    else:
+        full, _ = forecast.series(known, as_of=last, by=k)  # gaps filled as the forecaster fills them
+        full = (
+            full.join(known.select(*k, "day", _known=pl.lit(True)), on=[*k, "day"], how="left")
+            .with_columns(pl.col("_known").fill_null(False), _i=pl.int_range(pl.len()).over(k))
+            .sort(*k, "day")
+        )
+        # days with data in the HISTORY_DAYS before each day (a day's own data not counted)
+        history = full.rolling("day", period=f"{HISTORY_DAYS}d", closed="left", group_by=k).agg(
+            history_days=pl.col("_known").cast(pl.UInt32).sum()
+        )
+        at = grid.join(full.select(*k, "day", "_i"), on=[*k, "day"], how="inner").sort(*k, "_i")
+        wanted = at.partition_by(k, as_dict=True)
+        bands = []
+        for key, part in (
+            full.filter(pl.struct(k).is_in(at.select(pl.struct(k)).to_series().implode()))
+            .partition_by(k, as_dict=True)
+            .items()
+        ):
+            fit = forecast.one_step(
+                part["credits"].to_numpy().astype(float),
+                (part["day"].dt.weekday() - 1).to_numpy(),
+                wanted[key]["_i"].to_list(),
+                level=level,
+                known=part["_known"].to_numpy(),
+                min_half_width=min_half_width,
+            )
+            if fit is not None:
+                bands.append(
+                    wanted[key]
+                    .select(*k, "day")
+                    .with_columns(expected=pl.Series(fit.expected), low=pl.Series(fit.low), high=pl.Series(fit.high))
+                )
+        schema = {c: data.schema[c] for c in k} | {
+            "day": pl.Date,
+            "expected": pl.Float64,
+            "low": pl.Float64,
+            "high": pl.Float64,
+        }
+        banded = pl.concat(bands) if bands else pl.DataFrame(schema=schema)
+        out = (
+            grid.join(banded.with_columns(pl.col("expected", "low", "high").fill_nan(None)), on=[*k, "day"], how="left")
+            .join(history, on=[*k, "day"], how="left")
+            .with_columns(pl.col("history_days").fill_null(0).cast(pl.UInt32))
+        )
+    return out.select(*keys, *BAND_SCHEMA).sort(*keys, "day")
 
 
 def heavy_user_day(user_day: pl.DataFrame, quantile: float = HEAVY_USER_DAY) -> float:
