@@ -392,3 +392,18 @@ def test_the_demo_tenant_without_a_spike_gives_no_finding_and_its_runaway_is_one
     assert groups.height == 0 or set(groups["explained_by"].to_list()) == {1}
     assert watch.events(found.frame) == 1
     assert watch_notify.lines(found.frame)[0].startswith(f"{day} user {login}: ")
+
+
+def test_a_cost_centre_created_mid_window_is_not_a_jump_from_zero() -> None:
+    """A unit's series starts on its first day with rows: a cost centre created ten days ago has too little history
+    for a band (a note says so), not four weeks of zeros that make its first ordinary day a runaway."""
+    old = _series().with_columns(unit=pl.lit("Engineering"))
+    new = _series(seed=2).filter(pl.col("day") >= dt.date(2026, 10, 22)).with_columns(unit=pl.lit("Research"))
+    rows = pl.concat([old, new]).select(
+        "day", "unit", user_id=pl.lit(1), ai_credits_used="credits"
+    )  # one user-day per unit and day is enough for daily_series
+    series = watch.daily_series(rows, old["day"])
+    assert series.filter(pl.col("unit") == "Research")["day"].min() == dt.date(2026, 10, 22)
+    found = watch.series_findings(series, old["day"].tail(7), level="cost_centre")
+    assert found.frame.height == 0
+    assert [n for n in found.notes if n.startswith("cost centre Research: no finding for 2026-10-25 … 2026-10-31")]
