@@ -120,6 +120,22 @@ def test_a_user_far_above_their_own_baseline_and_the_floor_is_flagged() -> None:
     assert "runaway: 2,400 credits (US$24.00), 40× their baseline of 60" in watch_notify.line(row)
 
 
+def test_a_group_lifted_only_by_a_runaway_user_is_that_users_event() -> None:
+    """The team is above its band only through its runaway user: one event (the user's line names the team), not two;
+    a user whose excess does not account for the team's leaves the team a finding of its own."""
+    spike = dt.date(2026, 10, 14)
+    team = watch.series_findings(_series(spike=spike), [spike], level="team")  # ~+1,700 credits over its usual
+    members = pl.DataFrame({"level": "team", "unit": "Platform", "day": [spike], "user_login": "runaway"})
+    for extra, events in ((2000.0, 1), (400.0, 2)):
+        user = watch.user_findings(_user_days("runaway", [60.0] * 13 + [60.0 + extra] + [60.0] * 7), [spike])
+        linked = watch.link(team + user, members)
+        assert watch.events(linked.frame) == events
+        lines = watch_notify.lines(linked.frame)
+        assert len(lines) == events
+        lifted = "; this runaway's credits alone put team Platform above the usual band"
+        assert (lifted in lines[-1]) == (events == 1), lines
+
+
 def test_leadership_sees_users_as_a_count_and_no_small_group() -> None:
     users = watch.user_findings(_user_days("simdev-00001", [60.0] * 20 + [2400.0]), [dt.date(2026, 10, 21)])
     teams = watch.series_findings(
@@ -391,7 +407,9 @@ def test_the_demo_tenant_without_a_spike_gives_no_finding_and_its_runaway_is_one
     groups = found.frame.filter(pl.col("level") != "user")
     assert groups.height == 0 or set(groups["explained_by"].to_list()) == {1}
     assert watch.events(found.frame) == 1
-    assert watch_notify.lines(found.frame)[0].startswith(f"{day} user {login}: ")
+    (line,) = watch_notify.lines(found.frame)  # one line for the event; the groups it lifts are named on it
+    assert line.startswith(f"{day} user {login}: ")
+    assert groups.height == 0 or "credits alone put" in line
 
 
 def test_a_cost_centre_created_mid_window_is_not_a_jump_from_zero() -> None:
