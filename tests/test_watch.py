@@ -52,9 +52,10 @@ def test_band_is_computed_only_from_the_days_before() -> None:
     days = [dt.date(2026, 10, 14), dt.date(2026, 10, 18)]  # a Wednesday (the spike) and a Sunday
     b = watch.band(series.select("day", "credits"), days)
     wed, sun = b.row(0, named=True), b.row(1, named=True)
-    assert wed["history_days"] == 28
-    assert 900 < wed["expected"] < 1100 and wed["high"] < 1300  # the spike itself is not in its own band
-    assert 150 < sun["expected"] < 250 and sun["high"] < 400  # weekends against weekends
+    assert wed["history_days"] == 43  # every day since 2026-09-01 (all within the 56 days before)
+    # the spike itself is not in its own band; a 99 % band on 10 % noise: within ±40 %
+    assert 900 < wed["expected"] < 1100 and wed["expected"] * 1.2 < wed["high"] < wed["expected"] * 1.4
+    assert 150 < sun["expected"] < 250 and sun["high"] < 450  # weekends against weekends
     # the band is the same without the day itself and what comes after it
     later = watch.band(series.filter(pl.col("day") < dt.date(2026, 10, 14)).select("day", "credits"), days[:1])
     assert later.row(0, named=True) == wed
@@ -89,7 +90,8 @@ def test_a_gap_is_not_history_and_not_a_finding() -> None:
     series = _series(spike=dt.date(2026, 10, 14))
     gappy = series.filter(~pl.col("day").is_between(dt.date(2026, 9, 20), dt.date(2026, 10, 10)))
     found = watch.series_findings(gappy, [dt.date(2026, 10, 14)], level="team")
-    assert found.frame.height == 0 and "too little history (7 day(s)" in found.notes[0]
+    # 22 days with data in the 56 before, but only 7 of the 28 on which one-day forecasts are checked
+    assert found.frame.height == 0 and "too little history (22 day(s)" in found.notes[0]
     missing = watch.series_findings(
         series.filter(pl.col("day") != dt.date(2026, 10, 14)), [dt.date(2026, 10, 14)], level="team"
     )
@@ -116,6 +118,22 @@ def test_a_user_far_above_their_own_baseline_and_the_floor_is_flagged() -> None:
     assert row["expected"] == 60.0 and row["excess_credits"] == 2340.0
     assert row["usd"] == pytest.approx(24.0) and row["excess_usd"] == pytest.approx(23.4)
     assert "runaway: 2,400 credits (US$24.00), 40× their baseline of 60" in watch_notify.line(row)
+
+
+def test_a_group_lifted_only_by_a_runaway_user_is_that_users_event() -> None:
+    """The team is above its band only through its runaway user: one event (the user's line names the team), not two;
+    a user whose excess does not account for the team's leaves the team a finding of its own."""
+    spike = dt.date(2026, 10, 14)
+    team = watch.series_findings(_series(spike=spike), [spike], level="team")  # ~+1,700 credits over its usual
+    members = pl.DataFrame({"level": "team", "unit": "Platform", "day": [spike], "user_login": "runaway"})
+    for extra, events in ((2000.0, 1), (400.0, 2)):
+        user = watch.user_findings(_user_days("runaway", [60.0] * 13 + [60.0 + extra] + [60.0] * 7), [spike])
+        linked = watch.link(team + user, members)
+        assert watch.events(linked.frame) == events
+        lines = watch_notify.lines(linked.frame)
+        assert len(lines) == events
+        lifted = "; this runaway's credits alone put team Platform above the usual band"
+        assert (lifted in lines[-1]) == (events == 1), lines
 
 
 def test_leadership_sees_users_as_a_count_and_no_small_group() -> None:
@@ -310,7 +328,13 @@ def test_the_trends_section_shows_the_spike_by_audience(cache: Path) -> None:
     spike = table.frame.filter(pl.col("day") == SPIKE_DAY)
     assert {"scope", "cost_centre", "users"} <= set(spike["level"].to_list())
     assert "user" not in table.frame["level"].to_list() and table.frame["user_login"].null_count() == table.frame.height
-    assert lead.summary()["findings"] == table.frame.height and "unusual finding(s)" in lead.sentences[0]
+    # the scope and the cost centre are above their band only through the runaway: one event, the user's
+    assert set(spike.filter(pl.col("level") != "users")["explained_by"].to_list()) == {1}, [
+        (r["level"], r["unit"], r["credits"], r["high"], r["excess_credits"], r["explained_by"])
+        for r in spike.to_dicts()
+    ]
+    events = table.frame.filter(pl.col("explained_by").is_null()).height
+    assert lead.summary()["findings"] == events < table.frame.height and "unusual finding(s)" in lead.sentences[0]
     analyst = unusual(Audience("analyst", 1))
     rows = analyst.tables[0].frame.filter(pl.col("day") == SPIKE_DAY)
     assert SPIKE_USER in rows["user_login"].to_list() and "team" in rows["level"].to_list()
@@ -330,3 +354,74 @@ def test_the_demo_plants_a_runaway_on_an_ordinary_active_user() -> None:
     active = per_user.filter(pl.col("credits") > 0)["credits"]
     assert mine > 0 and factor == SPIKE_FACTOR
     assert (active < mine).sum() <= active.len() // 2 <= (active <= mine).sum()  # the median user
+
+
+# ---------------------------------------------------------------------- the demo's tenant, quiet and with a runaway
+def _tenant_findings(spike: bool) -> tuple[watch.Findings, tuple[str, dt.date, float]]:
+    """The watch on the last 7 days of a 200-user version of the demo's tenant (seed 7), straight from the simulated
+    credits (no fetch): the scope, each organisation as a unit (a stand-in for cost centres) and the users."""
+    from copilot_usage.demo import demo_spike
+    from copilot_usage.simulate.tenant import Tenant
+
+    args: dict[str, Any] = {"seed": 7, "users": 200, "days": 70, "today": dt.date(2026, 12, 6)}
+    planted = demo_spike(Tenant(**args))
+    tenant = Tenant(**args, spike=planted if spike else None)
+    fetched = pl.date_range(tenant.start, tenant.newest, eager=True)
+    usage = pl.concat(
+        tenant.user_credits(day)
+        .group_by("u")
+        .agg(ai_credits_used=pl.col("credits").sum())
+        .with_columns(day=pl.lit(day))
+        for day in fetched
+    ).select(
+        "day",
+        user_id=pl.col("u").replace_strict(np.arange(tenant.login.size), tenant.user_id),
+        user_login=pl.col("u").replace_strict(np.arange(tenant.login.size), tenant.login),
+        unit=pl.col("u").replace_strict(np.arange(tenant.login.size), np.array(tenant.org_names)[tenant.primary_org]),
+        ai_credits_used="ai_credits_used",
+    )
+    days = fetched.tail(7)
+    heavy = watch.heavy_user_day(usage)
+    found = watch.series_findings(
+        watch.daily_series(usage.with_columns(unit=pl.lit(SCOPE)), fetched), days, level="scope", min_half_width=heavy
+    )
+    found += watch.series_findings(watch.daily_series(usage, fetched), days, level="cost_centre", min_half_width=heavy)
+    users = watch.user_findings(usage, days)
+    members = pl.concat(
+        [
+            usage.select("day", "user_login", level=pl.lit("scope"), unit=pl.lit(SCOPE)),
+            usage.select("day", "user_login", level=pl.lit("cost_centre"), unit="unit"),
+        ]
+    )
+    return watch.link(found + users, members), planted
+
+
+def test_the_demo_tenant_without_a_spike_gives_no_finding_and_its_runaway_is_one_event() -> None:
+    """Issue 26 §3 on the demo's tenant: a quiet week flags nothing (the median ± MAD band flagged 5 unit-days here),
+    and the planted runaway is found once: the user, with the groups its credits alone lift linked to it."""
+    quiet, _ = _tenant_findings(spike=False)
+    assert quiet.frame.height == 0, quiet.frame
+    found, (login, day, _) = _tenant_findings(spike=True)
+    user = found.frame.filter(pl.col("level") == "user")
+    assert user.select("user_login", "day").rows() == [(login, day)]
+    groups = found.frame.filter(pl.col("level") != "user")
+    assert groups.height == 0 or set(groups["explained_by"].to_list()) == {1}
+    assert watch.events(found.frame) == 1
+    (line,) = watch_notify.lines(found.frame)  # one line for the event; the groups it lifts are named on it
+    assert line.startswith(f"{day} user {login}: ")
+    assert groups.height == 0 or "credits alone put" in line
+
+
+def test_a_cost_centre_created_mid_window_is_not_a_jump_from_zero() -> None:
+    """A unit's series starts on its first day with rows: a cost centre created ten days ago has too little history
+    for a band (a note says so), not four weeks of zeros that make its first ordinary day a runaway."""
+    old = _series().with_columns(unit=pl.lit("Engineering"))
+    new = _series(seed=2).filter(pl.col("day") >= dt.date(2026, 10, 22)).with_columns(unit=pl.lit("Research"))
+    rows = pl.concat([old, new]).select(
+        "day", "unit", user_id=pl.lit(1), ai_credits_used="credits"
+    )  # one user-day per unit and day is enough for daily_series
+    series = watch.daily_series(rows, old["day"])
+    assert series.filter(pl.col("unit") == "Research")["day"].min() == dt.date(2026, 10, 22)
+    found = watch.series_findings(series, old["day"].tail(7), level="cost_centre")
+    assert found.frame.height == 0
+    assert [n for n in found.notes if n.startswith("cost centre Research: no finding for 2026-10-25 … 2026-10-31")]

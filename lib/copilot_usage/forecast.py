@@ -263,23 +263,30 @@ def _band(log_errors: np.ndarray, nominal: float) -> tuple[float, float]:
     return min(centre - half, 0.0), max(centre + half, 0.0)
 
 
-def series(daily: pl.DataFrame, *, as_of: dt.date) -> tuple[pl.DataFrame, int]:
+def series(daily: pl.DataFrame, *, as_of: dt.date, by: Sequence[str] = ()) -> tuple[pl.DataFrame, int]:
     """``day, credits`` on every calendar day from the first known day to ``as_of``; a day not fetched (no row or
     null credits) is filled with the mean of its kind (weekday/weekend) over the 28 days before it. Returns the
-    series and how many days were filled."""
-    known = daily.select("day", "credits").filter(pl.col("day") <= as_of).drop_nulls().sort("day")
+    series and how many days were filled. With ``by``: one such series per key of ``daily`` (``by, day, credits``),
+    each from its own first known day."""
+    keys = list(by)
+    known = daily.select(*keys, "day", "credits").filter(pl.col("day") <= as_of).drop_nulls().sort(*keys, "day")
     if not known.height:
         return known.cast({"credits": pl.Float64}), 0
-    first: dt.date = known["day"].min()  # type: ignore[assignment]
-    days = pl.DataFrame({"day": pl.date_range(first, as_of, eager=True)})
-    full = days.join(known, on="day", how="left").with_columns(weekend=pl.col("day").dt.weekday() >= 6)
+    starts = known.group_by(keys).agg(pl.col("day").min()) if keys else known.select(pl.col("day").min())
+    days = starts.select(*keys, day=pl.date_ranges("day", as_of)).explode("day")
+    full = days.join(known, on=[*keys, "day"], how="left").with_columns(weekend=pl.col("day").dt.weekday() >= 6)
     fill = (
-        full.rolling("day", period="28d", closed="left", group_by="weekend")
+        full.sort(*keys, "day")
+        .rolling("day", period="28d", closed="left", group_by=[*keys, "weekend"])
         .agg(fill=pl.col("credits").mean())
-        .select("day", "fill")
+        .select(*keys, "day", "fill")
     )
-    out = full.join(fill, on="day", how="left").select(
-        "day", credits=pl.coalesce("credits", "fill", pl.col("credits").forward_fill()).cast(pl.Float64)
+    ahead = pl.col("credits").forward_fill()
+    out = (
+        full.join(fill, on=[*keys, "day"], how="left")
+        .select(*keys, "day", credits=pl.coalesce("credits", "fill", ahead.over(keys) if keys else ahead))
+        .cast({"credits": pl.Float64})
+        .sort(*keys, "day")
     )
     return out, int(full["credits"].null_count())
 
@@ -403,3 +410,92 @@ def _held_out_coverage(logs: np.ndarray, at: np.ndarray, horizon: int, nominal: 
             lo, hi = _band(logs[apart], nominal)
             checked.append(lo <= logs[i] <= hi)
     return float(np.mean(checked)) if len(checked) >= 4 else None
+
+
+ONE_STEP_MODELS = ("seasonal_naive", "recent_profile")  #: ETS refits take 0.1–0.2 s each: too slow per day and unit
+CALIBRATION_DAYS = 28  #: one-day forecasts checked before the first day assessed
+MIN_CALIBRATION = 14  #: fewer checked days (days with data): no band
+OUTLIER_SPREADS = 5.0  #: a checked day further than this × 1.4826 × MAD from the median error does not set the band
+
+
+@dataclass(frozen=True)
+class OneStep:
+    """One-day-ahead forecasts of a series with their band (``expected``, ``low``, ``high`` per target index), the
+    model and band chosen and calibrated once on the :data:`CALIBRATION_DAYS` before the first target."""
+
+    model: str
+    expected: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    checked: int  # calibration days (one-day forecasts compared with what happened)
+
+
+def one_step(
+    y: np.ndarray,
+    weekday: np.ndarray,
+    targets: Sequence[int],
+    *,
+    level: float,
+    known: np.ndarray | None = None,
+    min_half_width: float = 0.0,
+    models: Sequence[str] = ONE_STEP_MODELS,
+) -> OneStep | None:
+    """Each target day's forecast from the days before it (horizon 1) with a band at ``level`` (two-sided);
+    ``targets`` are indices into ``y``, ascending.
+
+    The candidates forecast each of the :data:`CALIBRATION_DAYS` before the first target (below) from the days before it
+    (a rolling-origin backtest at horizon one; only days in ``known`` are checked, the others were gaps the caller
+    filled); the best by WAPE is chosen (ties go to repeating last week). Its errors are put on the square-root scale
+    of count noise, ``(actual - forecast) / sqrt(forecast + 1)`` (a day's credits are a sum over its active users, so
+    their variance grows with the day's size: a weekend or a small team is relatively noisier, and one scale serves
+    both), and give the band as :func:`project`'s does (:func:`_band`, the Student-t prediction interval), after
+    leaving out days further than :data:`OUTLIER_SPREADS` robust SDs from the median error (a holiday, an earlier
+    runaway: what a band is for, not its width). The first target with :data:`MIN_CALIBRATION` such days is where
+    the band is calibrated; targets before it get NaN. The band reaches at least ``min_half_width`` credits either
+    side of the forecast. Each day, checked or target, outside its calibrated band enters the history of the days
+    after it as the median of its kind (weekday/weekend) in the 28 days before, so one runaway or holiday does not
+    move the weeks after it (a week's repeat, a mean, a trend).
+    None when fewer than :data:`MIN_CALIBRATION` days can be checked."""
+    seen = np.ones(y.size, dtype=bool) if known is None else known
+
+    def checkable(first: int, least: int) -> np.ndarray:
+        days = np.arange(max(first - CALIBRATION_DAYS, 0), first)
+        return days[(days >= least) & seen[days]]
+
+    # the first target with enough days before it to check (the ones before it get no band)
+    least = CANDIDATES["seasonal_naive"][1]
+    first = next((i for i in targets if checkable(i, least).size >= MIN_CALIBRATION), None)
+    if first is None:
+        return None
+    usable = [m for m in models if checkable(first, CANDIDATES[m][1]).size >= MIN_CALIBRATION]
+    common = checkable(first, max(CANDIDATES[m][1] for m in usable))
+    act = y[common].astype(float)
+    fcs = {
+        m: np.clip([CANDIDATES[m][0](y[:o], weekday[:o], 1)[0] for o in common], 0, None).astype(float) for m in usable
+    }
+    total = float(act.sum())
+    wape = {m: float(np.abs(fc - act).sum()) / total if total > 0 else 0.0 for m, fc in fcs.items()}
+    best = min(wape, key=lambda m: (wape[m], m != "seasonal_naive"))
+    errors = (act - fcs[best]) / np.sqrt(fcs[best] + 1)
+    spread = 1.4826 * float(np.median(np.abs(errors - np.median(errors))))
+    ordinary = np.abs(errors - np.median(errors)) <= OUTLIER_SPREADS * spread if spread > 0 else np.isfinite(errors)
+    lo_q, hi_q = _band(errors[ordinary], level)
+    model, clean = CANDIDATES[best][0], y.astype(float)
+
+    def step(i: int) -> tuple[float, float, float]:
+        centre = max(float(model(clean[:i], weekday[:i], 1)[0]), 0.0)
+        low, high = centre + lo_q * np.sqrt(centre + 1), centre + hi_q * np.sqrt(centre + 1)
+        if not low <= clean[i] <= high:  # the calibrated band: what is ordinary for the model, floors aside
+            # the median of the same kind of day in the 28 before, not the forecast: a repeat of last week would
+            # carry one odd day's value on week after week
+            before = np.arange(max(i - PROFILE_DAYS, 0), i)
+            same = clean[before[(weekday[before] >= 5) == (weekday[i] >= 5)]]
+            clean[i] = float(np.median(same)) if same.size else centre
+        return centre, max(min(low, centre - min_half_width), 0.0), max(high, centre + min_half_width)
+
+    for i in common:
+        step(int(i))
+    nan = (np.nan, np.nan, np.nan)
+    bands = [step(i) if i >= first else nan for i in targets]
+    expected, low, high = (np.array(v, dtype=float) for v in zip(*bands, strict=True))
+    return OneStep(best, expected, low, high, int(common.size))

@@ -4,9 +4,11 @@ Per-user ``ai_credits_used`` is what makes it possible
 (https://github.blog/changelog/2026-06-19-ai-credits-consumed-per-user-now-in-the-copilot-usage-metrics-api). Two
 tests:
 
-* **a series** (the scope, a cost centre, a team): a day whose credits leave a band computed only from the
-  series' own history before that day (:func:`band`), by more than an absolute floor (a departure of a few credits
-  is not worth a message, and a flat history would otherwise give a band of zero width);
+* **a series** (the scope, a cost centre, a team): a day whose credits leave the forecaster's one-day-ahead band,
+  computed only from the series' own history before that day (:func:`band`, :func:`copilot_usage.forecast.one_step`),
+  by more than an absolute floor (a departure of a few credits is not worth a message, and a flat history would
+  otherwise give a band of zero width); a group above its band only through that day's flagged users is linked to
+  them (:func:`link`): one event, not one per level;
 * **a user**: a day above :data:`USER_MULTIPLE` × the user's own trailing baseline (the median of their active
   days in the 28 days before) *and* above the floor (a runaway agent, a script looping on a premium model).
   Five times the median: if a user's day-to-day credits spread lognormally with a log-SD near 0.6, a day above
@@ -29,16 +31,18 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from . import forecast
 from .pricing import CREDIT_PRICE_USD
 from .report.privacy import Audience, protect
 
-WINDOW_DAYS = 28
-MIN_HISTORY_DAYS = 14  # days with data among the 28 before the day; fewer: no band
-MIN_SAME_KIND = 4  # values of the same kind (weekday/weekend) among them: four weekends' days at least
-# median ± K × 1.4826 × MAD: 1.4826 × MAD estimates the standard deviation of a normal series and 2.326 is its
-# 99th percentile, so the band holds ~98 % of ordinary days (two-sided); the median and MAD ignore a past spike
-MAD_TO_SD = 1.4826
-K = 2.326
+WINDOW_DAYS = 28  # a user's trailing baseline
+HISTORY_DAYS = forecast.CALIBRATION_DAYS + forecast.PROFILE_DAYS  # a series' history read before the first day
+# the band's two-sided level: 99.5 % (0.25 % a side under a normal error). Chosen on the simulated enterprise demo
+# (seed 7, 400 users, 200 days) with no planted spike: its last week gave 4 scope/cost-centre/team findings at 99 %,
+# 1 at 99.5 % and 1 at 99.9 % (of 203 unit-days, enterprise and organisation); over its last four weeks, holidays
+# aside, 19 of 812 unit-days at 99.5 % (2.3 %; 10 at 99.9 %): one-day credits are right-skewed (a few heavy users)
+LEVEL = 0.995
+HEAVY_USER_DAY = 0.99  # a unit's band is at least this quantile of the scope's active user-days wide, either side
 USER_MULTIPLE = 5.0
 USER_MIN_DAYS = 3
 FLOOR_CREDITS = 300.0  # US$3 at the list price
@@ -59,6 +63,9 @@ FINDINGS_SCHEMA = {
     "usd": pl.Float64,
     "excess_usd": pl.Float64,
     "users": pl.UInt32,  # active users of the unit that day (the k-anonymity count); a count for users
+    # a unit above its band only through that day's flagged users: how many of them (without their excess over
+    # their baseline the unit is inside its band); the finding is the users' event, not another one
+    "explained_by": pl.UInt32,
 }
 
 
@@ -73,68 +80,91 @@ class Findings:
         return Findings(pl.concat([self.frame, other.frame]), self.notes + other.notes)
 
 
-def _weekend(day: pl.Expr) -> pl.Expr:
-    return day.dt.weekday() >= 6
-
-
-TREND_DAYS = 14
-TREND_CAP = 0.3
-
-
-def band(series: pl.DataFrame, days: Sequence[dt.date] | pl.Series, *, by: Sequence[str] = ()) -> pl.DataFrame:
+def band(
+    series: pl.DataFrame,
+    days: Sequence[dt.date] | pl.Series,
+    *,
+    by: Sequence[str] = (),
+    level: float = LEVEL,
+    min_half_width: float = 0.0,
+) -> pl.DataFrame:
     """The band of ordinary values on each of ``days``: ``day, expected, low, high, history_days`` (and the ``by``
     keys of ``series``, one band per key). ``series`` is ``day, credits`` (and ``by``).
 
-    Only the series' history before the day counts: the values of the same kind of day (weekday or weekend) in
-    the :data:`WINDOW_DAYS` before it, median ± :data:`K` × 1.4826 × MAD (~98 % two-sided), both scaled by the
-    window's trend (its last 14 days over the 14 before, within ±30 %), ``low`` never below 0.
-    With fewer than :data:`MIN_HISTORY_DAYS` days of data in the window (``history_days``), or fewer than
-    :data:`MIN_SAME_KIND` of the day's kind, ``expected``/``low``/``high`` are null. The one function to swap for
-    a forecaster's one-step interval.
-    """
+    The forecaster's one-day-ahead forecast and band (:func:`copilot_usage.forecast.one_step`): each day's
+    ``expected`` is forecast from the series' days before it only; the model (repeating last week, or the weekday /
+    weekend profile of the last 28 days with its trend) is chosen and the band calibrated once per series, on its
+    one-day forecasts of the :data:`~copilot_usage.forecast.CALIBRATION_DAYS` before the first of ``days`` with
+    enough of them (the fixed window, not refitted per day: each day only re-forecast), at
+    ``level`` (two-sided), on the square-root scale of count noise (a small team's band is as wide, relative to its
+    size, as its own noise) and at least ``min_half_width`` credits either side (:func:`heavy_user_day`: a unit is
+    never flagged for what one of its users does on a heavy ordinary day). ``low`` is never below 0. A day
+    not fetched (no row or null credits) is filled as the forecaster fills it for the days after it, and never
+    checked. ``history_days``: days with data in the :data:`HISTORY_DAYS` before the day; when fewer than
+    :data:`~copilot_usage.forecast.MIN_CALIBRATION` days can be checked, ``expected``/``low``/``high`` are null."""
     keys = list(by)
-    targets = pl.DataFrame({"day": days}, schema={"day": pl.Date}).unique()
-    grid = targets.join(series.select(keys).unique(), how="cross") if keys else targets
-    history = series.filter(pl.col("credits").is_not_null()).select(*keys, _hday="day", _x="credits")
-    window = (
-        grid.with_columns(_off=pl.int_ranges(1, WINDOW_DAYS + 1))
-        .explode("_off")
-        .with_columns(_hday=pl.col("day") - pl.duration(days=pl.col("_off")))
-        .join(history, on=[*keys, "_hday"], how="inner")
-    )
-    same = pl.col("_x").filter(_weekend(pl.col("_hday")) == _weekend(pl.col("day")))
-    stats = window.group_by(*keys, "day").agg(
-        history_days=pl.len().cast(pl.UInt32),
-        _same=same.len(),
-        _med=same.median(),
-        _mad=(same - same.median()).abs().median(),
-        _recent=pl.col("_x").filter(pl.col("_off") <= TREND_DAYS).mean(),
-        _older=pl.col("_x").filter(pl.col("_off") > TREND_DAYS).mean(),
-    )
-    ok = (pl.col("history_days") >= MIN_HISTORY_DAYS) & (pl.col("_same") >= MIN_SAME_KIND)
-    # the window's trend (last 14 days over the 14 before, within ±30 %), as the forecaster's weekday/weekend
-    # profile has it: a series that grows steadily is not a run of unusual days
-    trend = (
-        pl.when(pl.col("_older") > 0)
-        .then((pl.col("_recent") / pl.col("_older")).clip(1 - TREND_CAP, 1 + TREND_CAP))
-        .otherwise(1.0)
-        .fill_null(1.0)
-    )
-    stats = stats.with_columns(_med=pl.col("_med") * trend, _mad=pl.col("_mad") * trend)
-    half = K * MAD_TO_SD * pl.col("_mad")
-    return (
-        grid.join(stats, on=[*keys, "day"], how="left")
-        .with_columns(pl.col("history_days").fill_null(0))
-        .select(
-            *keys,
-            "day",
-            expected=pl.when(ok).then(pl.col("_med")),
-            low=pl.when(ok).then(pl.max_horizontal(pl.col("_med") - half, pl.lit(0.0))),
-            high=pl.when(ok).then(pl.col("_med") + half),
-            history_days="history_days",
+    k = keys or ["_unit"]  # one series: a key of its own
+    data = series if keys else series.with_columns(_unit=pl.lit(0))
+    targets = pl.DataFrame({"day": days}, schema={"day": pl.Date}).unique().sort("day")
+    grid = targets.join(data.select(k).unique(), how="cross")
+    known = data.filter(pl.col("credits").is_not_null()).select(*k, "day", credits=pl.col("credits").cast(float))
+    last: dt.date | None = targets["day"].max()  # type: ignore[assignment]
+    null = pl.lit(None, dtype=pl.Float64)
+    if last is None or not known.height:
+        out = grid.with_columns(expected=null, low=null, high=null, history_days=pl.lit(0, dtype=pl.UInt32))
+    else:
+        full, _ = forecast.series(known, as_of=last, by=k)  # gaps filled as the forecaster fills them
+        full = (
+            full.join(known.select(*k, "day", _known=pl.lit(True)), on=[*k, "day"], how="left")
+            .with_columns(pl.col("_known").fill_null(False), _i=pl.int_range(pl.len()).over(k))
+            .sort(*k, "day")
         )
-        .sort(*keys, "day")
-    )
+        # days with data in the HISTORY_DAYS before each day (a day's own data not counted)
+        history = full.rolling("day", period=f"{HISTORY_DAYS}d", closed="left", group_by=k).agg(
+            history_days=pl.col("_known").cast(pl.UInt32).sum()
+        )
+        at = grid.join(full.select(*k, "day", "_i"), on=[*k, "day"], how="inner").sort(*k, "_i")
+        wanted = at.partition_by(k, as_dict=True)
+        bands = []
+        for key, part in (
+            full.filter(pl.struct(k).is_in(at.select(pl.struct(k)).to_series().implode()))
+            .partition_by(k, as_dict=True)
+            .items()
+        ):
+            fit = forecast.one_step(
+                part["credits"].to_numpy().astype(float),
+                (part["day"].dt.weekday() - 1).to_numpy(),
+                wanted[key]["_i"].to_list(),
+                level=level,
+                known=part["_known"].to_numpy(),
+                min_half_width=min_half_width,
+            )
+            if fit is not None:
+                bands.append(
+                    wanted[key]
+                    .select(*k, "day")
+                    .with_columns(expected=pl.Series(fit.expected), low=pl.Series(fit.low), high=pl.Series(fit.high))
+                )
+        schema = {c: data.schema[c] for c in k} | {
+            "day": pl.Date,
+            "expected": pl.Float64,
+            "low": pl.Float64,
+            "high": pl.Float64,
+        }
+        banded = pl.concat(bands) if bands else pl.DataFrame(schema=schema)
+        out = (
+            grid.join(banded.with_columns(pl.col("expected", "low", "high").fill_nan(None)), on=[*k, "day"], how="left")
+            .join(history, on=[*k, "day"], how="left")
+            .with_columns(pl.col("history_days").fill_null(0).cast(pl.UInt32))
+        )
+    return out.select(*keys, *BAND_SCHEMA).sort(*keys, "day")
+
+
+def heavy_user_day(user_day: pl.DataFrame, quantile: float = HEAVY_USER_DAY) -> float:
+    """The credits of a heavy ordinary user-day: the ``quantile`` of the active user-days' credits in ``user_day``
+    (``ai_credits_used``; 0 with none). A unit's band is at least this wide either side."""
+    credits = user_day.filter(pl.col("ai_credits_used") > 0)["ai_credits_used"]
+    return float(credits.quantile(quantile) or 0.0) if credits.len() else 0.0
 
 
 def _credits_sum() -> pl.Expr:
@@ -145,11 +175,14 @@ def _credits_sum() -> pl.Expr:
 
 def daily_series(unit_days: pl.DataFrame, fetched: Sequence[dt.date] | pl.Series, *, by: str = "unit") -> pl.DataFrame:
     """``by, day, credits, users`` for every unit of ``unit_days`` (user-day rows with ``by``, ``user_id`` and
-    ``ai_credits_used``) on every ``fetched`` day: a unit with no rows on a fetched day used 0 credits; days not
-    fetched are absent (gaps)."""
+    ``ai_credits_used``) on every ``fetched`` day from its first day with rows: a unit with no rows on a fetched day
+    after that used 0 credits; days not fetched are absent (gaps)."""
     days = pl.DataFrame({"day": fetched}, schema={"day": pl.Date}).unique()
     sums = unit_days.group_by(by, "day").agg(credits=_credits_sum(), users=pl.col("user_id").n_unique().cast(pl.UInt32))
-    grid = days.join(unit_days.select(by).unique(), how="cross")
+    # a unit's series starts on its first day with rows (a cost centre or team created mid-window was not a unit
+    # using 0 credits before it existed)
+    born = unit_days.group_by(by).agg(_born=pl.col("day").min())
+    grid = days.join(born, how="cross").filter(pl.col("day") >= pl.col("_born")).drop("_born")
     return (
         grid.join(sums, on=[by, "day"], how="left")
         .with_columns(pl.col("credits").fill_null(0.0), pl.col("users").fill_null(0))
@@ -178,11 +211,13 @@ def series_findings(
     by: str = "unit",
     floor_credits: float = FLOOR_CREDITS,
     price: float = CREDIT_PRICE_USD,
+    band_level: float = LEVEL,
+    min_half_width: float = 0.0,
 ) -> Findings:
     """Days of ``days`` on which a series of ``series`` (``by, day, credits, users``, :func:`daily_series`) leaves
     its :func:`band` by at least ``floor_credits``, as :data:`FINDINGS_SCHEMA` rows of ``level``; a sentence per
     unit with days it could not assess (too little history)."""
-    b = band(series.select(by, "day", "credits"), days, by=[by])
+    b = band(series.select(by, "day", "credits"), days, by=[by], level=band_level, min_half_width=min_half_width)
     joined = b.join(series, on=[by, "day"], how="inner")  # days not fetched: gaps, nothing to say
     outside = (pl.col("credits") > pl.col("high")) | (pl.col("credits") < pl.col("low"))
     flagged = joined.filter(
@@ -197,7 +232,7 @@ def series_findings(
         user_login=pl.lit(None, dtype=pl.String),
         direction=pl.when(pl.col("credits") > pl.col("high")).then(pl.lit("above")).otherwise(pl.lit("below")),
         excess_credits=pl.col("credits") - pl.col("expected"),
-    ).with_columns(_money(price))
+    ).with_columns(_money(price), explained_by=pl.lit(None, dtype=pl.UInt32))
     short = (
         joined.filter(pl.col("expected").is_null() & pl.col("credits").is_not_null())
         .group_by(by)
@@ -211,8 +246,8 @@ def series_findings(
     )
     notes = tuple(
         f"{level.replace('_', ' ')} {unit}: no finding for {_days(first, last)}: too little history "
-        f"({_days(fewest, most)} day(s) with data in the {WINDOW_DAYS} days before; at least {MIN_HISTORY_DAYS} "
-        f"needed, {MIN_SAME_KIND} of them of the same weekday/weekend kind)."
+        f"({_days(fewest, most)} day(s) with data in the {HISTORY_DAYS} days before; at least "
+        f"{forecast.MIN_CALIBRATION} needed after a first week, to check one-day forecasts against)."
         for unit, first, last, fewest, most in short.iter_rows()
     )
     return Findings(frame.select(FINDINGS_SCHEMA.keys()).cast(FINDINGS_SCHEMA), notes)  # type: ignore[arg-type]
@@ -254,8 +289,35 @@ def user_findings(
         low=pl.lit(None, dtype=pl.Float64),
         excess_credits=pl.col("credits") - pl.col("expected").fill_null(0.0),
         users=pl.lit(1, dtype=pl.UInt32),
+        explained_by=pl.lit(None, dtype=pl.UInt32),
     ).with_columns(_money(price))
     return Findings(frame.select(FINDINGS_SCHEMA.keys()).cast(FINDINGS_SCHEMA).sort("day", "user_login"))  # type: ignore[arg-type]
+
+
+def link(findings: Findings, members: pl.DataFrame) -> Findings:
+    """``findings`` with ``explained_by`` set on each unit finding above its band that the day's flagged users
+    account for: without their excess over their own baseline the unit is inside its band (the scope, the cost
+    centre and the teams a runaway user belongs to are then one event, the user's, and not three more).
+    ``members``: ``level, unit, day, user_login`` for (at least) the flagged users' days: the units each counts in."""
+    frame = findings.frame
+    users = frame.filter(pl.col("level") == "user").select("day", "user_login", _excess="excess_credits")
+    share = (
+        members.join(users, on=["day", "user_login"], how="inner")
+        .group_by("level", "unit", "day")
+        .agg(_n=pl.len().cast(pl.UInt32), _excess=pl.col("_excess").sum())
+    )
+    explained = (pl.col("direction") == "above") & (pl.col("credits") - pl.col("_excess") <= pl.col("high"))
+    linked = (
+        frame.join(share, on=["level", "unit", "day"], how="left", nulls_equal=False)
+        .with_columns(explained_by=pl.when(explained).then(pl.col("_n")))
+        .select(FINDINGS_SCHEMA.keys())
+    )
+    return Findings(linked, findings.notes)
+
+
+def events(frame: pl.DataFrame) -> int:
+    """How many events ``frame``'s findings are: a unit finding its day's flagged users explain is theirs."""
+    return frame.filter(pl.col("explained_by").is_null()).height
 
 
 def for_audience(findings: Findings, audience: Audience) -> Findings:
@@ -283,6 +345,7 @@ def for_audience(findings: Findings, audience: Audience) -> Findings:
             usd=pl.col("usd").sum(),
             excess_usd=pl.col("excess_usd").sum(),
             users=pl.len().cast(pl.UInt32),
+            explained_by=pl.lit(None, dtype=pl.UInt32),
         )
     else:
         users = protect(users, audience, user_column="user_login")

@@ -72,17 +72,51 @@ def line(row: dict[str, Any], name: Callable[[str], str] = plain) -> str:
     )
 
 
+def _unit(row: dict[str, Any], name: Callable[[str], str]) -> str:
+    if row["level"] == "scope":
+        return "the scope"
+    return f"{'cost centre' if row['level'] == 'cost_centre' else row['level']} {name(str(row['unit']))}"
+
+
+def lines(findings: pl.DataFrame, name: Callable[[str], str] = plain) -> list[str]:
+    """One line per event of ``findings`` (:func:`line`; with a ``scope`` column, each line starts with it): a unit
+    finding its day's flagged users explain (``explained_by``) is not a line of its own but said on the users'
+    line, which names the units their credits put above their band."""
+    rows = list(findings.iter_rows(named=True))
+
+    def key(row: dict[str, Any]) -> tuple[Any, Any]:
+        return row.get("scope"), row["day"]
+
+    lifted: dict[tuple[Any, Any], list[str]] = {}
+    for row in rows:
+        if row.get("explained_by") is not None:
+            lifted.setdefault(key(row), []).append(_unit(row, name))
+    said: set[tuple[Any, Any]] = set()
+    out = []
+    for row in rows:
+        if row.get("explained_by") is not None:
+            continue
+        text = line(row, name)
+        if row["level"] in ("user", "users") and key(row) in lifted and key(row) not in said:
+            said.add(key(row))
+            units = lifted[key(row)]
+            who = "these users'" if row["level"] == "users" and row["users"] > 1 else "this runaway's"
+            text += f"; {who} credits alone put {', '.join(units)} above the usual band"
+        out.append(f"{name(str(row['scope']))} · {text}" if row.get("scope") is not None else text)
+    return out
+
+
 def message(findings: pl.DataFrame, scopes: list[str], *, where: str) -> str:
-    """The webhook's text: a headline, one line per finding (at most :data:`MAX_LINES`), where the rest is."""
+    """The webhook's text: a headline, one line per event (:func:`lines`, at most :data:`MAX_LINES`), where the
+    rest is."""
+    events = lines(findings, escape)
     days = findings["day"].n_unique()
-    head = f"Copilot usage watch: {findings.height} unusual finding(s) on {days} day(s) in " + ", ".join(
+    head = f"Copilot usage watch: {len(events)} unusual finding(s) on {days} day(s) in " + ", ".join(
         escape(s) for s in scopes
     )
-    lines = [
-        f"• {escape(row['scope'])} · {line(row, escape)}" for row in findings.head(MAX_LINES).iter_rows(named=True)
-    ]
-    more = [f"… and {findings.height - MAX_LINES} more"] if findings.height > MAX_LINES else []
-    return "\n".join([head, *lines, *more, f"Details: {escape(where)}"])
+    shown = [f"• {text}" for text in events[:MAX_LINES]]
+    more = [f"… and {len(events) - MAX_LINES} more"] if len(events) > MAX_LINES else []
+    return "\n".join([head, *shown, *more, f"Details: {escape(where)}"])
 
 
 def post(url: str, text: str, *, timeout: float) -> str | None:

@@ -57,8 +57,8 @@ def assess(
     data_dir: Path, scope: str, days: list[dt.date], fetched: pl.Series, *, floor_credits: float, price: float
 ) -> watch.Findings:
     """The watch's findings for ``scope`` on ``days`` (:func:`findings`), the history read from the
-    :data:`watch.WINDOW_DAYS` before the first of them; ``fetched``: the scope's complete days."""
-    first, last = min(days) - dt.timedelta(days=watch.WINDOW_DAYS), max(days)
+    :data:`watch.HISTORY_DAYS` before the first of them; ``fetched``: the scope's complete days."""
+    first, last = min(days) - dt.timedelta(days=watch.HISTORY_DAYS), max(days)
     r = Report("watch", data_dir, scope, first, last)
     usage = r.frame("user_day", columns=USER_DAY)
     return findings(r, usage, days, fetched, floor_credits=floor_credits, price=price)
@@ -75,27 +75,44 @@ def findings(
 ) -> watch.Findings:
     """The watch's findings on ``days`` at every level (the scope, GitHub's cost centres, GitHub's teams through the
     reports' attribution, users) for report ``r``'s scope; ``usage`` is its ``user_day`` (``day, user_id,
-    user_login, ai_credits_used``) from :data:`watch.WINDOW_DAYS` before the first of ``days``, ``fetched`` its
+    user_login, ai_credits_used``) from :data:`watch.HISTORY_DAYS` before the first of ``days``, ``fetched`` its
     complete days (the others are gaps)."""
-    first, last = min(days) - dt.timedelta(days=watch.WINDOW_DAYS), max(days)
+    first, last = min(days) - dt.timedelta(days=watch.HISTORY_DAYS), max(days)
     fetched = fetched.filter(fetched.is_between(first, last))
     usage = usage.filter(pl.col("day").is_in(fetched.implode()))
 
+    heavy = watch.heavy_user_day(usage)
+
     def flagged(series: pl.DataFrame, level: str) -> watch.Findings:
-        return watch.series_findings(series, days, level=level, floor_credits=floor_credits, price=price)
+        return watch.series_findings(
+            series, days, level=level, floor_credits=floor_credits, price=price, min_half_width=heavy
+        )
 
     found = flagged(watch.daily_series(usage.with_columns(unit=pl.lit(r.scope)), fetched), "scope")
-    members = r.frame("cost_center_members", all_scopes=True)
-    if members.height:
-        mapping = teams.units_from_mapping(cost_centers.mapping(members), source="GitHub's cost centres")
+    users = watch.user_findings(usage, days, floor_credits=floor_credits, price=price)
+    runaway = usage.join(users.frame.select("day", "user_login").unique(), on=["day", "user_login"], how="semi")
+    members = [runaway.select("day", "user_login", level=pl.lit("scope"), unit=pl.lit(r.scope))]
+    centres = r.frame("cost_center_members", all_scopes=True)
+    if centres.height:
+        mapping = teams.units_from_mapping(cost_centers.mapping(centres), source="GitHub's cost centres")
         centred = teams.map_user_days(usage, mapping, unassigned=cost_centers.NO_COST_CENTRE)
         found += flagged(watch.daily_series(centred, fetched), "cost_centre")
+        members.append(
+            teams.map_user_days(runaway, mapping, unassigned=cost_centers.NO_COST_CENTRE).select(
+                "day", "user_login", level=pl.lit("cost_centre"), unit="unit"
+            )
+        )
     src = attribution.sources(r)
     if src.fetched:
         found += flagged(watch.daily_series(attribution.team_days(r, usage, first, last), fetched), "team")
+        members.append(
+            attribution.team_days(r, runaway, first, last).select(
+                "day", "user_login", level=pl.lit("team"), unit="unit"
+            )
+        )
     else:
         found += watch.Findings(notes=(src.note(r),))
-    return found + watch.user_findings(usage, days, floor_credits=floor_credits, price=price)
+    return watch.link(found + users, pl.concat(members))
 
 
 def _file(out: Path, scope: str, day: dt.date) -> Path:
@@ -173,19 +190,19 @@ def run(
             _write(folder, scope, frame.drop("scope"), who)
             result.notes += [f"{scope}: {n}" for n in found.notes]
             if frame.height:
-                result.lines += [f"{scope} · {watch_notify.line(row)}" for row in frame.iter_rows(named=True)]
+                result.lines += watch_notify.lines(frame)
             else:
                 result.lines.append(f"{scope}: nothing unusual on {days[0]} … {days[-1]}")
             new = frame.filter((pl.col("day") > through) if through else pl.lit(True))
             due.append(new.filter(~pl.col("day").is_in(unsent)))
-            result.flagged += frame.height
+            result.flagged += watch.events(frame)
         for day in unsent:  # findings a failed post did not deliver: sent again (not printed again if re-assessed)
             again = _read(folder, scope, day)
             if again is None:
                 result.notes.append(f"{scope}: the findings of {day} were not delivered and their file is gone")
                 continue
             due.append(again.with_columns(scope=pl.lit(scope)))
-            result.flagged += 0 if days and day in days else again.height
+            result.flagged += 0 if days and day in days else watch.events(again)
         state[scope] = {"through": str(max(newest, through) if through else newest), "unsent": [str(d) for d in unsent]}
     pending = pl.concat(due, how="diagonal_relaxed") if due else pl.DataFrame()
     if webhook and pending.height:
@@ -198,7 +215,7 @@ def run(
         if error:
             result.errors.append(f"webhook: {error}; the findings are kept in {folder} and will be posted next run")
         else:
-            result.lines.append(f"posted {pending.height} finding(s) to the webhook")
+            result.lines.append(f"posted {watch.events(pending)} finding(s) to the webhook")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
     return result

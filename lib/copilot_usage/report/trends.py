@@ -484,7 +484,8 @@ UNUSUAL_DAYS = 28  # the period's last four weeks, each day against the 28 befor
 @dataclass(frozen=True)
 class UnusualFigures:
     days_assessed: int
-    findings: int  # as the audience sees them (leadership: users as one count per day)
+    findings: int  # events as the audience sees them (leadership: users as one count per day; a group its day's
+    # flagged users explain is theirs)
     scope_days: int  # days the scope itself left its band
 
 
@@ -492,7 +493,7 @@ def unusual(r: Report) -> Section:
     """What changed unusually: the watch's findings (:mod:`copilot_usage.watch`) on the period's last
     :data:`UNUSUAL_DAYS` days — the scope, cost centres and teams outside their band, users far above their own
     baseline; leadership sees groups of at least ``k_min`` active users and users as a count, an analyst users."""
-    from .. import watch, watch_run  # here: watch_run imports this package
+    from .. import forecast, watch, watch_run  # here: watch_run imports this package
 
     fetched = (
         r.health.filter(pl.col("status") == "complete")["day"] if r.health.height else pl.Series([], dtype=pl.Date)
@@ -516,25 +517,29 @@ def unusual(r: Report) -> Section:
         "excess_credits",
         "excess_usd",
         "users",
+        "explained_by",
     )
     scope_days = shown.filter(pl.col("level") == "scope").height
+    events = watch.events(shown)
     lead = (
-        f"{shown.height} unusual finding(s) on {shown['day'].n_unique()} of the last {len(days)} complete days"
+        f"{events} unusual finding(s) on {shown['day'].n_unique()} of the last {len(days)} complete days"
         + (f"; the scope itself left its usual range on {scope_days} day(s)." if scope_days else ".")
         if shown.height
         else f"Nothing unusual on the last {len(days)} complete days."
     )
     how = (
-        f"Each day is set against its own history: the scope, each cost centre and each team against the median "
-        f"± {watch.K:g} robust SDs of the same kind of day (weekday or weekend) in the {watch.WINDOW_DAYS} days before "
-        f"(about 98 % of ordinary days fall inside) and by at least {watch.FLOOR_CREDITS:,.0f} credits; a user above "
-        f"{watch.USER_MULTIPLE:g} × their own median active day and {watch.FLOOR_CREDITS:,.0f} credits."
+        f"Each day is set against the kit's forecast of it from the days before: the scope, each cost centre and "
+        f"each team against its one-day-ahead forecast and the {watch.LEVEL:.1%} band the forecast's own errors on "
+        f"the {forecast.CALIBRATION_DAYS} days before give, at least as wide as one heavy ordinary user-day, and by at "
+        f"least {watch.FLOOR_CREDITS:,.0f} credits; a user above {watch.USER_MULTIPLE:g} × their own median active "
+        f"day and {watch.FLOOR_CREDITS:,.0f} credits. A group above its band only through the day's flagged users "
+        "is counted with them (explained by)."
     )
     return section(
         [lead, how],
         list(found.notes[:10]) + ([f"… and {len(found.notes) - 10} more such notes."] if len(found.notes) > 10 else []),
         Table(shown, user_column="user_login", empty="No unusual day."),
-        figures=UnusualFigures(days_assessed=len(days), findings=shown.height, scope_days=scope_days),
+        figures=UnusualFigures(days_assessed=len(days), findings=events, scope_days=scope_days),
     )
 
 
