@@ -20,7 +20,26 @@ from copilot_usage.report.wording import PLAIN_NAMES, for_leaders, once
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "data" / "sample"
-REPORTS = ("trends", "spend", "team_distribution")
+REPORTS = ("trends", "spend", "team_distribution", "value_per_credit", "roi", "summary")
+# estimators, fit statistics and parameter names: the analyst's and the data notes', never a leader's section text
+ESTIMATOR_TERMS = (
+    r"NNLS",
+    r"least[- ]squares",
+    r"regression",
+    r"R²",
+    r"Holt",
+    r"Monte Carlo",
+    r"bootstrap",
+    r"resampl",
+    r"backtest",
+    r"Student",
+    r"imputation",
+    r"rolling-origin",
+    r"WAPE",
+    r"held-out",
+    r"\bk_min\b",
+    r"\bscenario_\w+",
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +77,17 @@ def test_leadership_text_has_no_command_row_count_or_raw_field_name(leadership: 
         assert not re.search(r"Billing rows: \d", text)
         raw = [n for n in PLAIN_NAMES if re.search(rf"(?<![\w-]){n}(?![\w-])", text.replace("\\_", "_"))]
         assert raw == [], raw
+        jargon = [m.group(0) for t in ESTIMATOR_TERMS for m in re.finditer(t, text.replace("\\_", "_"))]
+        assert jargon == [], jargon
+
+
+@pytest.mark.slow
+def test_the_estimator_and_its_fit_are_in_the_data_notes(leadership: dict) -> None:
+    """What a leader's section 3 no longer names is still said, once, where every audience can look it up."""
+    page = re.sub(r"<style>.*?</style>", "", leadership["value_per_credit"].read_text(), flags=re.DOTALL)
+    notes = html.unescape(re.sub(r"<[^>]+>", " ", page)).split("Data notes")[1]
+    assert re.search(r"non-negative least-squares \(NNLS\) regression .* held-out R² 0\.\d{3}", notes)
+    assert notes.count("bootstrap resamples of users") == 1
 
 
 @pytest.mark.slow
@@ -145,3 +175,31 @@ def test_leader_text_rewrites_operator_clauses() -> None:
     first = f"GitHub's {day} change bears on credits: {change} ({source})"
     said: set[str] = set()
     assert once((first, first), reg, said) == (first, f"GitHub's {day} change bears on credits (explained above)")
+
+
+@pytest.mark.slow
+def test_each_money_column_is_whole_dollars_or_cents_throughout(leadership: dict) -> None:
+    """Issue 25: one rule per US$ column (the spend PDF's p. 4 mixed ``$1,234`` and ``$56.78`` in one column)."""
+    checked = 0
+    for page in leadership.values():
+        for table in re.findall(r"<table.*?</table>", page.read_text(), flags=re.DOTALL):
+            rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)]
+            rows = [r for r in rows if r]
+            for cells in zip(*[r for r in rows if len(r) == len(rows[0])], strict=True) if rows else ():
+                money = [html.unescape(c) for c in cells if re.fullmatch(r"-?\$[\d,]+(\.\d+)?", html.unescape(c))]
+                if len(money) < 2 or len(money) < len([c for c in cells if c]):
+                    continue
+                assert len({"." in m for m in money}) == 1, (page.parent.name, money[:8])
+                checked += 1
+    assert checked > 5
+
+
+def test_a_price_column_is_in_cents_and_a_total_column_in_whole_dollars() -> None:
+    frame = pl.DataFrame(
+        {"cost_centre": ["a", "b"], "total_usd": [12_345.4, 4_500.0], "net_usd": [1_250.0, 56.78]},
+        schema_overrides={"total_usd": pl.Float64},
+    ).with_columns(price_per_credit_usd=pl.lit(100.0))
+    assert columns.meanings(frame) == [None, "usd", "cents", "cents"]
+    assert [columns.show(v, "usd") for v in frame["total_usd"]] == ["$12,345", "$4,500"]
+    assert [columns.show(v, "cents") for v in frame["net_usd"]] == ["$1,250.00", "$56.78"]
+    assert columns.show(-0.001, "cents") == "$0.00" and columns.show(-250.0, "usd") == "-$250"

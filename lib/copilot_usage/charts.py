@@ -427,14 +427,14 @@ def per_100_credits(frame: pl.DataFrame, *, group: str | None = None) -> alt.Top
         .mark_rule(color="#333333")
         .encode(alt.X("low:Q"), alt.X2("high:Q"), y, *([alt.YOffset(f"{group}:N")] if group else []))
     )
-    return alt.layer(bars, ci).properties(title="What 100 AI credits buy (lines: 90% bootstrap interval)", width=560)
+    return alt.layer(bars, ci).properties(title="What 100 AI credits buy (lines: 90% interval)", width=560)
 
 
 def intensity(frame: pl.DataFrame) -> alt.Chart:
     """Estimated credits per event by feature (per generation) and model (per interaction).
     Expects ``kind, name, credits_per_event``."""
     return (
-        alt.Chart(frame, title="Estimated AI credits per event (regression estimate, not billed split)")
+        alt.Chart(frame, title="Estimated AI credits per event (from activity, not the billed split)")
         .mark_bar()
         .encode(
             alt.X("credits_per_event:Q").title("Estimated credits per event"),
