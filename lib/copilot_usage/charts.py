@@ -103,35 +103,54 @@ def _scale(values: list[str]) -> alt.Scale:
     return alt.Scale(domain=domain, range=[COLORS.get(v) or next(extra, "#777777") for v in domain])
 
 
-EVENT_LINES = 3  # event labels are staggered over this many lines
 EVENT_COLORS = {"GitHub": "#555555"}  # GitHub's definition changes; the user's own events are magenta
 OWN_EVENT_COLOR = "#c2458e"
+EVENT_LINE_PX = 12  # one key line per event above the plot
+EVENT_TAG_PX = 14  # the row of numbered tags between the key and the plot
 
 
 def _events_layer(
     events: pl.DataFrame | None, *, x: alt.X | None = None, rule: dict[str, Any] | None = None
 ) -> list[alt.Chart]:
-    """Dated rules with their labels: the user's events, and GitHub's definition changes (grey, labelled
-    "GitHub MM-DD: ...", see :mod:`github_changes`), each in its own colour. ``x`` places them (the event's
-    ``day`` on a time axis by default); ``rule`` adds mark properties to the rules."""
+    """Dated rules, numbered, with a key above the plot: the user's events and GitHub's definition changes
+    (grey, "GitHub MM-DD: ...", see :mod:`github_changes`), each in its own colour. A rule is drawn over the
+    plot (above stacked areas) with its number on a row just above the plot; the key lists "number label" one
+    line per event in date order above that row, so labels never print over each other or over the data,
+    however close the days. ``x`` places them (the event's ``day`` on a time axis by default); ``rule`` adds
+    mark properties to the rules."""
     if events is None or events.height == 0:
         return []
     at = x if x is not None else alt.X("day:T")
+    n = events.height
+    numbered = (
+        events.sort("day", "origin")
+        .with_columns(
+            _n=pl.int_range(1, n + 1).cast(pl.String),
+            _key_y=-(EVENT_TAG_PX + EVENT_LINE_PX * (n - pl.int_range(n)) - 4),
+            _tag_y=pl.lit(-4),
+        )
+        .with_columns(  # the user's own labels carry no date: the key gives it (GitHub's say "GitHub MM-DD: …")
+            _key=pl.when(pl.col("origin") == "GitHub")
+            .then(pl.format("{}  {}", "_n", "label"))
+            .otherwise(pl.format("{}  {}: {}", "_n", pl.col("day").dt.strftime("%m-%d"), "label"))
+        )
+    )
     layers = []
     for github in (False, True):
-        part = events.filter((pl.col("origin") == "GitHub") == github)
+        part = numbered.filter((pl.col("origin") == "GitHub") == github)
         if part.height == 0:
             continue
         color = EVENT_COLORS["GitHub"] if github else OWN_EVENT_COLOR
-        # labels on three staggered lines (in date order), so changes close in time are not printed over each other
-        part = part.sort("day").with_columns(
-            _label_y=(pl.int_range(pl.len()) % EVENT_LINES) * 12 + (4 if not github else 18)
-        )
         base = alt.Chart(part)
         layers.append(base.mark_rule(color=color, strokeDash=[4, 3], **(rule or {})).encode(at))
         layers.append(
-            base.mark_text(align="left", dx=4, color=color, fontSize=10).encode(
-                at, alt.Y("_label_y:Q").scale(None), alt.Text("label:N")
+            base.mark_text(align="center", baseline="bottom", color=color, fontSize=10, fontWeight="bold").encode(
+                at, alt.Y("_tag_y:Q").scale(None), alt.Text("_n:N")
+            )
+        )
+        layers.append(
+            base.mark_text(align="left", baseline="bottom", color=color, fontSize=10).encode(
+                alt.X(value=0), alt.Y("_key_y:Q").scale(None), alt.Text("_key:N")
             )
         )
     return layers
