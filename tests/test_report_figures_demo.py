@@ -288,3 +288,15 @@ def test_the_one_pager_on_a_demo_cache(demo: tuple[Path, str]) -> None:
     assert got["seated_users"] == team["seated_users"]
     hours = got["break_even_hours_per_developer_month"]
     assert hours["high"] == pytest.approx(october["per_active_developer_usd"] / HOURLY[0], rel=1e-9)
+
+
+def test_the_roi_cohorts_say_when_a_phase_has_no_interval_on_a_demo_cache(demo: tuple[Path, str]) -> None:
+    """A phase GitHub reports in one week only has no spread: the ROI report failed on this cache
+    (``None`` formatted as a number) instead of saying so."""
+    data, scope = demo
+    phases = rows(data, "aggregate_ai_adoption_phase_day", scope)
+    r = _open(demo, "Return on AI credits")
+    weeks = between(phases, r.start, r.end).group_by("phase_number").agg(pl.col("day").dt.truncate("1w").n_unique())
+    assert weeks["day"].min() == 1  # the case: a phase seen in a single week
+    said = " ".join(roi_report.cohorts(r).sentences)
+    assert "(no interval: 1 week of data)" in said

@@ -473,6 +473,13 @@ def assumptions(r: Report) -> Section:
     )
 
 
+def _interval(row: dict[str, Any]) -> str:
+    """A phase's pull-request interval, or why it has none (a phase seen in one week only has no spread)."""
+    if row["prs_low"] is None or row["prs_high"] is None:
+        return f"(no interval: {row['weeks']} week{'s' if row['weeks'] != 1 else ''} of data)"
+    return f"({row['prs_low']:.2f}–{row['prs_high']:.2f})"
+
+
 def cohorts(r: Report) -> Section:
     """Pull requests, review time and cycles per developer by GitHub's adoption phase, with intervals."""
     phases = r.frame("aggregate_ai_adoption_phase_day")
@@ -488,8 +495,7 @@ def cohorts(r: Report) -> Section:
         first, last = rated.row(0, named=True), rated.row(-1, named=True)
         story.append(
             f"{last['phase']}: {last['prs_per_developer_week']:.2f} pull requests a developer a week "
-            f"({last['prs_low']:.2f}–{last['prs_high']:.2f}); {first['phase']}: "
-            f"{first['prs_per_developer_week']:.2f} ({first['prs_low']:.2f}–{first['prs_high']:.2f})."
+            f"{_interval(last)}; {first['phase']}: {first['prs_per_developer_week']:.2f} {_interval(first)}."
         )
     return section(
         story,
