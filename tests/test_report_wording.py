@@ -25,7 +25,7 @@ REPORTS = ("trends", "spend", "team_distribution", "value_per_credit", "roi", "s
 ESTIMATOR_TERMS = (
     r"NNLS",
     r"least[- ]squares",
-    r"regression",
+    r"[Rr]egress",
     r"R²",
     r"Holt",
     r"Monte Carlo",

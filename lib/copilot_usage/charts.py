@@ -458,7 +458,7 @@ def intensity(frame: pl.DataFrame) -> alt.Chart:
         .encode(
             alt.X("credits_per_event:Q").title("Estimated credits per event"),
             alt.Y("name:N").title(None).sort("-x"),
-            alt.Color("kind:N").title("Regressor").scale(domain=["feature", "model"], range=["#e8833a", "#2f6fdf"]),
+            alt.Color("kind:N").title(None).scale(domain=["feature", "model"], range=["#e8833a", "#2f6fdf"]),
             alt.Row("kind:N").title(None),
             tooltip=[alt.Tooltip("name:N"), alt.Tooltip("credits_per_event:Q", format=",.2f")],
         )
