@@ -4,6 +4,7 @@ typed cells, digests that carry each section's answer and no local path."""
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from pathlib import Path
@@ -88,6 +89,22 @@ def test_the_estimator_and_its_fit_are_in_the_data_notes(leadership: dict) -> No
     notes = html.unescape(re.sub(r"<[^>]+>", " ", page)).split("Data notes")[1]
     assert re.search(r"non-negative least-squares \(NNLS\) regression .* held-out R² 0\.\d{3}", notes)
     assert notes.count("bootstrap resamples of users") == 1
+
+
+def _chart_text(path: Path) -> str:
+    """The words drawn in the report's charts (static SVG, embedded as data URIs) up to its data notes."""
+    page = path.read_text().split("Data notes")[0]
+    svgs = [base64.b64decode(b).decode() for b in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", page)]
+    return " ".join(html.unescape(t) for svg in svgs for t in re.findall(r">([^<>]+)<", svg))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REPORTS)
+def test_leadership_charts_name_no_estimator(leadership: dict, name: str) -> None:
+    text = _chart_text(leadership[name])
+    assert text.strip() or name == "summary"  # the charts were read (the one-pager has none)
+    jargon = [m.group(0) for t in ESTIMATOR_TERMS for m in re.finditer(t, text)]
+    assert jargon == [], jargon
 
 
 @pytest.mark.slow
