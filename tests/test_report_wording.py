@@ -153,6 +153,12 @@ def test_digests_carry_answers_and_no_local_path(leadership: dict) -> None:
         digest = page.with_suffix(".md").read_text()
         assert str(page.parent) not in digest and page.name in digest
         assert not re.search(r"\bcharts?\b", digest, flags=re.IGNORECASE)
+    # the one-pager's sections (bold lines, not ## headings) each carry their answer, the lagging units named
+    glance = leadership["summary"].with_suffix(".md").read_text()
+    assert re.search(r"^- \*What did Copilot cost\?\* .*last closed month, cost US\$[\d,]+", glance, flags=re.MULTILINE)
+    assert re.search(
+        r"^- \*Where does adoption lag\?\* .*(lag in adoption: \S+/|No unit's adoption lags)", glance, re.MULTILINE
+    )
     spend = leadership["spend"].with_suffix(".md").read_text()
     assert re.search(r"What will the coming months cost\?\* Total cost .*US\$[\d,]+", spend)
 
