@@ -227,3 +227,19 @@ def test_a_price_column_is_in_cents_and_a_total_column_in_whole_dollars() -> Non
     assert [columns.show(v, "usd") for v in frame["total_usd"]] == ["$12,345", "$4,500"]
     assert [columns.show(v, "cents") for v in frame["net_usd"]] == ["$1,250.00", "$56.78"]
     assert columns.show(-0.001, "cents") == "$0.00" and columns.show(-250.0, "usd") == "-$250"
+
+
+@pytest.mark.slow
+def test_the_return_on_cost_reads_as_a_percentage_in_tables_as_in_tiles(leadership: dict) -> None:
+    """Issue 25 §6 on the ROI report: tiles said "1208%", its tables "12.1" and "-1.00" for the same return."""
+    page = leadership["roi"].read_text()
+    found = {}
+    for table in re.findall(r"<table.*?</table>", page, flags=re.DOTALL):
+        heads = [html.unescape(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table)]
+        rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)]
+        for i, head in enumerate(heads):
+            if head in ("roi", "roi at p10", "roi at p90", "roi swing"):
+                found[head] = [html.unescape(r[i]) for r in rows if len(r) == len(heads)]
+    assert set(found) == {"roi", "roi at p10", "roi at p90", "roi swing"}
+    assert all(re.fullmatch(r"[+-][\d,]+%", c) for h in ("roi", "roi at p10", "roi at p90") for c in found[h])
+    assert all(c.endswith(" pp") for c in found["roi swing"])

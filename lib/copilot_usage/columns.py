@@ -35,6 +35,8 @@ _SHARE = re.compile(r"(share|adoption|^top\d+$|_pct$|coverage)")
 # a relative change (1.06 = +106 %)
 _CHANGE = re.compile(r"(_change$|_growth$|^change$)")
 _USD = re.compile(r"(usd|cost|price|amount)")
+# a return on cost (value / cost - 1: 12.1 = +1210 %), and the swing between two of them (percentage points)
+_ROI = re.compile(r"^roi(_|$)")
 _COEFFICIENT = re.compile(r"^(gini|r2)")
 # a per-unit price (per credit, per seat, per user): in cents whatever its size
 _PER_UNIT = re.compile(r"(price|per_)")
@@ -53,6 +55,8 @@ def kind(name: str, dtype: pl.DataType) -> Kind | None:
         return "count"
     if not dtype.is_float():
         return None
+    if _ROI.search(key):
+        return "points" if key.endswith("swing") else "change"
     if _SHARE.search(key) and key.endswith("difference"):
         return "points"  # a difference of two shares: percentage points, not a relative change
     if _CHANGE.search(key):

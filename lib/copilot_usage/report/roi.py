@@ -411,12 +411,12 @@ def value_model(r: Report) -> Section:
         f"The hours saved exceed the break-even with probability {mc['p_above_break_even']:.0%}; the ROI is "
         f"positive with probability {mc['p_positive']:.0%} (it also needs the saved time to become delivered work).",
     ]
+    # one column per measure, so each is formatted as what it is (US$; the ROI as a percentage, 12.1 = +1210%)
     table = pl.DataFrame(
         {
-            "measure": ["net value (US$)", "ROI"],
-            "p10": [mc["net_p10"], mc["p10"]],
-            "p50": [mc["net_p50"], mc["p50"]],
-            "p90": [mc["net_p90"], mc["p90"]],
+            "percentile": ["P10", "P50", "P90"],
+            "net_value_usd": [mc["net_p10"], mc["net_p50"], mc["net_p90"]],
+            "roi": [mc["p10"], mc["p50"], mc["p90"]],
         }
     )
     figures = {
@@ -445,7 +445,10 @@ def tornado(r: Report) -> Section:
         ]
     }
     return section(
-        story, Chart(charts.tornado(frame), data=frame, user_column=None), Table(frame.drop("name")), figures=figures
+        story,
+        Chart(charts.tornado(frame), data=frame, user_column=None),
+        Table(frame.drop("name").rename({"swing": "roi_swing"})),  # a difference of two ROIs: percentage points
+        figures=figures,
     )
 
 
