@@ -164,3 +164,15 @@ def test_change_markers_are_numbered_with_a_key_above_the_plot_never_overprinted
     assert numbers == ["1", "2", "3", "4"]
     assert [t.split("  ")[0] for t in sorted(placed, key=lambda t: placed[t][1]) if "  " in t] == ["1", "2", "3", "4"]
     assert set(charts.event_labels(charts.credits_per_day(daily, events=events))) == set(events["label"])
+
+
+def test_chart_text_is_drawn_in_the_face_it_was_measured_in() -> None:
+    """vl-convert lays labels out with Liberation Sans' widths (Arial's); a chart asking for ``system-ui`` was
+    drawn wider by the printing browser (DejaVu Sans here), so the team report's quadrant legend ran its entries
+    into each other on the PDF page. Every text of a chart names a face with those widths first."""
+    import re
+
+    frame = pl.DataFrame({"day": [dt.date(2026, 10, 1)], "credits": [1.0], "credits_7d_mean": [1.0]})
+    svg = charts.to_svg(charts.credits_per_day(frame))
+    faces = set(re.findall(r'font-family="([^",]+)', svg))
+    assert faces and faces <= {"Liberation Sans", "Arial"}, faces

@@ -12,7 +12,10 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+# Liberation Sans (Linux) and Arial (macOS, Windows) share one set of glyph widths, the widths vl-convert measures
+# labels with when it lays the SVG out: a browser printing the page then draws them at the width they were given
+# room for (a "system-ui" face drawn wider made legend entries run into each other on the PDF page)
+FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
 PALETTE = ["#2f6fdf", "#e8833a", "#3aa37a", "#c2458e", "#8a63d2", "#d4a72c", "#4fb3c8", "#9b9b9b"]
 COLORS: dict[str, str] = {
     # surfaces
