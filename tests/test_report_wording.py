@@ -160,6 +160,7 @@ def test_digests_carry_answers_and_no_local_path(leadership: dict) -> None:
         r"^- \*Where does adoption lag\?\* .*(lag in adoption: \S+/|No unit's adoption lags)", glance, re.MULTILINE
     )
     assert "From the " not in glance  # a section's link to its report is no answer
+    assert "Next month (Dec 2026), total cost" in glance  # months as months, not 2026-12
     spend = leadership["spend"].with_suffix(".md").read_text()
     assert re.search(r"What will the coming months cost\?\* Total cost .*US\$[\d,]+", spend)
 
