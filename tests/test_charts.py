@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import itertools
 from pathlib import Path
 
 import altair as alt
@@ -126,3 +127,52 @@ def test_every_chart_of_every_report_encodes_only_fields_its_data_has(monkeypatc
                     assert _encoded(layer) - set(rows[0]) - made == set(), (module.__name__, build.__name__)
                     checked += 1
     assert checked > 40
+
+
+def test_change_markers_are_numbered_with_a_key_above_the_plot_never_overprinted() -> None:
+    """Issue 25: on the trends PDF's stacked areas, GitHub's change labels printed over each other and the data.
+    Now each rule carries a number just above the plot and a key lists the labels one line each above it."""
+    import re
+
+    days = pl.date_range(dt.date(2026, 9, 1), dt.date(2026, 10, 31), eager=True)
+    daily = pl.DataFrame({"day": days, "credits": [100.0] * len(days), "credits_7d_mean": [100.0] * len(days)})
+    events = pl.concat(
+        [
+            charts.events_frame(["2026-10-01: training day", "2026-10-03: new default model"]),
+            pl.DataFrame(
+                {
+                    "day": [dt.date(2026, 10, 2), dt.date(2026, 10, 6)],
+                    "label": ["GitHub 10-02: app users counted", "GitHub 10-06: agent activity under-counted"],
+                    "origin": ["GitHub", "GitHub"],
+                }
+            ),
+        ]
+    )
+    svg = charts.to_svg(charts.credits_per_day(daily, events=events))
+    placed = {
+        text: (float(x), float(y))
+        for x, y, text in re.findall(r'<text[^>]*transform="translate\(([-\d.]+),([-\d.]+)\)"[^>]*>([^<]*)</text>', svg)
+    }
+    keys = ["GitHub 10-02: app users counted", "GitHub 10-06: agent activity under-counted"]
+    keys += ["10-01: training day", "10-03: new default model"]
+    lines = {k: next((xy for t, xy in placed.items() if t.endswith(k)), None) for k in keys}
+    assert all(lines.values()), placed
+    rows = sorted(y for _, y in lines.values())  # type: ignore[misc]
+    assert rows[-1] < 0  # above the plot's top edge (y = 0), not over the data
+    assert all(b - a >= 10 for a, b in itertools.pairwise(rows))  # one line each: never printed over each other
+    numbers = sorted(t for t in placed if t in {"1", "2", "3", "4"})
+    assert numbers == ["1", "2", "3", "4"]
+    assert [t.split("  ")[0] for t in sorted(placed, key=lambda t: placed[t][1]) if "  " in t] == ["1", "2", "3", "4"]
+    assert set(charts.event_labels(charts.credits_per_day(daily, events=events))) == set(events["label"])
+
+
+def test_chart_text_is_drawn_in_the_face_it_was_measured_in() -> None:
+    """vl-convert lays labels out with Liberation Sans' widths (Arial's); a chart asking for ``system-ui`` was
+    drawn wider by the printing browser (DejaVu Sans here), so the team report's quadrant legend ran its entries
+    into each other on the PDF page. Every text of a chart names a face with those widths first."""
+    import re
+
+    frame = pl.DataFrame({"day": [dt.date(2026, 10, 1)], "credits": [1.0], "credits_7d_mean": [1.0]})
+    svg = charts.to_svg(charts.credits_per_day(frame))
+    faces = set(re.findall(r'font-family="([^",]+)', svg))
+    assert faces and faces <= {"Liberation Sans", "Arial"}, faces

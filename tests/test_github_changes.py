@@ -102,7 +102,7 @@ def test_time_charts_draw_githubs_entries_marked_as_githubs() -> None:
     texts = [json.dumps(layer) for layer in spec["layer"]]
     github_layers = [t for t in texts if charts.EVENT_COLORS["GitHub"] in t]
     own_layers = [t for t in texts if charts.OWN_EVENT_COLOR in t]
-    assert len(github_layers) == 2 and len(own_layers) == 2  # a rule and a label each
+    assert len(github_layers) == 3 and len(own_layers) == 3  # a rule, its number and its key line each
     data = json.dumps(spec.get("datasets", {}))
     assert "GitHub 10-06: agent activity under-counted" in data and "training day" in data
     # and the chart's alt text can say what is marked on it

@@ -265,7 +265,8 @@ def test_a_long_team_name_keeps_the_first_tables_numbers_on_the_pdf_page(hostile
     assert first.frame["unit"].str.len_chars().max() == len(LONG_NAME)  # the long name is in it
     lines = _pdf_text(team.outputs["pdf"]).splitlines()
     numbers = first.frame.head(4).select(pl.selectors.numeric())
-    meanings = [columns.kind(c, d) for c, d in numbers.schema.items()]
+    whole = dict(zip(first.frame.columns, columns.meanings(first.frame), strict=True))  # money: per column
+    meanings = [whole[c] for c in numbers.columns]
     for row in numbers.iter_rows():  # each row's numbers on one line of the page, in order (pdftotext -layout)
         shown = r"\s+".join(
             re.escape(report_html.cell(v, m)) for v, m in zip(row, meanings, strict=True) if v is not None

@@ -285,3 +285,38 @@ def test_table_cells_say_number_or_text_for_the_print_layout() -> None:
     css = print_css({"title": "T"})
     assert "table-layout: auto !important" in css and "td.n { white-space: nowrap; }" in css
     assert "grid-template-columns: repeat(4" in css  # tiles four to a row on page 1
+
+
+@needs_pdf
+def test_a_wide_tables_headings_break_between_words_and_it_fits_the_page(tmp_path: Path) -> None:
+    """Issue 25 (reading the demo's spend PDF, p. 4): the budgets table's headings broke inside words ("use rs
+    ove r 80pct", "differen ce"); a heading now breaks between its words, and the table still fits A4."""
+    from copilot_usage.report import html as report_html
+
+    names = [
+        "budget_scope",
+        "entity",
+        "target_usd",
+        "consumed_usd",
+        "projected_usd",
+        "projected_low_usd",
+        "projected_high_usd",
+        "projected_exhaustion_date",
+        "blocks",
+        "users_over_80pct",
+        "users_over_100pct",
+        "difference",
+        "attribution",
+    ]
+    frame = pl.DataFrame(
+        {
+            n: ([1234.56, 7.5] if n.endswith("usd") else [12, 3] if n.startswith("users") else ["org", "x"])
+            for n in names
+        }
+    ).with_columns(difference=pl.lit(12.5))
+    page = tmp_path / "table.html"
+    page.write_text(f"<html><head></head><body>{report_html.stylesheet()}{report_html.table(frame)}</body></html>")
+    pdf = write_pdf(page, tmp_path / "table.pdf", title={"title": "t"})
+    words = set(_pdf_text(pdf).split())
+    assert {"users", "over", "consumed", "projected", "difference", "attribution", "budget", "target"} <= words
+    assert "$1,234.56" in words and "$7.50" in words  # every column on the page, money in cents throughout

@@ -4,6 +4,7 @@ typed cells, digests that carry each section's answer and no local path."""
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from pathlib import Path
@@ -20,7 +21,26 @@ from copilot_usage.report.wording import PLAIN_NAMES, for_leaders, once
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "data" / "sample"
-REPORTS = ("trends", "spend", "team_distribution")
+REPORTS = ("trends", "spend", "team_distribution", "value_per_credit", "roi", "summary")
+# estimators, fit statistics and parameter names: the analyst's and the data notes', never a leader's section text
+ESTIMATOR_TERMS = (
+    r"NNLS",
+    r"least[- ]squares",
+    r"[Rr]egress",
+    r"R²",
+    r"Holt",
+    r"Monte Carlo",
+    r"bootstrap",
+    r"resampl",
+    r"backtest",
+    r"Student",
+    r"imputation",
+    r"rolling-origin",
+    r"WAPE",
+    r"held-out",
+    r"\bk_min\b",
+    r"\bscenario_\w+",
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +78,33 @@ def test_leadership_text_has_no_command_row_count_or_raw_field_name(leadership: 
         assert not re.search(r"Billing rows: \d", text)
         raw = [n for n in PLAIN_NAMES if re.search(rf"(?<![\w-]){n}(?![\w-])", text.replace("\\_", "_"))]
         assert raw == [], raw
+        jargon = [m.group(0) for t in ESTIMATOR_TERMS for m in re.finditer(t, text.replace("\\_", "_"))]
+        assert jargon == [], jargon
+
+
+@pytest.mark.slow
+def test_the_estimator_and_its_fit_are_in_the_data_notes(leadership: dict) -> None:
+    """What a leader's section 3 no longer names is still said, once, where every audience can look it up."""
+    page = re.sub(r"<style>.*?</style>", "", leadership["value_per_credit"].read_text(), flags=re.DOTALL)
+    notes = html.unescape(re.sub(r"<[^>]+>", " ", page)).split("Data notes")[1]
+    assert re.search(r"non-negative least-squares \(NNLS\) regression .* held-out R² 0\.\d{3}", notes)
+    assert notes.count("bootstrap resamples of users") == 1
+
+
+def _chart_text(path: Path) -> str:
+    """The words drawn in the report's charts (static SVG, embedded as data URIs) up to its data notes."""
+    page = path.read_text().split("Data notes")[0]
+    svgs = [base64.b64decode(b).decode() for b in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", page)]
+    return " ".join(html.unescape(t) for svg in svgs for t in re.findall(r">([^<>]+)<", svg))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REPORTS)
+def test_leadership_charts_name_no_estimator(leadership: dict, name: str) -> None:
+    text = _chart_text(leadership[name])
+    assert text.strip() or name == "summary"  # the charts were read (the one-pager has none)
+    jargon = [m.group(0) for t in ESTIMATOR_TERMS for m in re.finditer(t, text)]
+    assert jargon == [], jargon
 
 
 @pytest.mark.slow
@@ -106,6 +153,14 @@ def test_digests_carry_answers_and_no_local_path(leadership: dict) -> None:
         digest = page.with_suffix(".md").read_text()
         assert str(page.parent) not in digest and page.name in digest
         assert not re.search(r"\bcharts?\b", digest, flags=re.IGNORECASE)
+    # the one-pager's sections (bold lines, not ## headings) each carry their answer, the lagging units named
+    glance = leadership["summary"].with_suffix(".md").read_text()
+    assert re.search(r"^- \*What did Copilot cost\?\* .*last closed month, cost US\$[\d,]+", glance, flags=re.MULTILINE)
+    assert re.search(
+        r"^- \*Where does adoption lag\?\* .*(lag in adoption: \S+/|No unit's adoption lags)", glance, re.MULTILINE
+    )
+    assert "From the " not in glance  # a section's link to its report is no answer
+    assert "Next month (Dec 2026), total cost" in glance  # months as months, not 2026-12
     spend = leadership["spend"].with_suffix(".md").read_text()
     assert re.search(r"What will the coming months cost\?\* Total cost .*US\$[\d,]+", spend)
 
@@ -145,3 +200,47 @@ def test_leader_text_rewrites_operator_clauses() -> None:
     first = f"GitHub's {day} change bears on credits: {change} ({source})"
     said: set[str] = set()
     assert once((first, first), reg, said) == (first, f"GitHub's {day} change bears on credits (explained above)")
+
+
+@pytest.mark.slow
+def test_each_money_column_is_whole_dollars_or_cents_throughout(leadership: dict) -> None:
+    """Issue 25: one rule per US$ column (the spend PDF's p. 4 mixed ``$1,234`` and ``$56.78`` in one column)."""
+    checked = 0
+    for page in leadership.values():
+        for table in re.findall(r"<table.*?</table>", page.read_text(), flags=re.DOTALL):
+            rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)]
+            rows = [r for r in rows if r]
+            for cells in zip(*[r for r in rows if len(r) == len(rows[0])], strict=True) if rows else ():
+                money = [html.unescape(c) for c in cells if re.fullmatch(r"-?\$[\d,]+(\.\d+)?", html.unescape(c))]
+                if len(money) < 2 or len(money) < len([c for c in cells if c]):
+                    continue
+                assert len({"." in m for m in money}) == 1, (page.parent.name, money[:8])
+                checked += 1
+    assert checked > 5
+
+
+def test_a_price_column_is_in_cents_and_a_total_column_in_whole_dollars() -> None:
+    frame = pl.DataFrame(
+        {"cost_centre": ["a", "b"], "total_usd": [12_345.4, 4_500.0], "net_usd": [1_250.0, 56.78]},
+        schema_overrides={"total_usd": pl.Float64},
+    ).with_columns(price_per_credit_usd=pl.lit(100.0))
+    assert columns.meanings(frame) == [None, "usd", "cents", "cents"]
+    assert [columns.show(v, "usd") for v in frame["total_usd"]] == ["$12,345", "$4,500"]
+    assert [columns.show(v, "cents") for v in frame["net_usd"]] == ["$1,250.00", "$56.78"]
+    assert columns.show(-0.001, "cents") == "$0.00" and columns.show(-250.0, "usd") == "-$250"
+
+
+@pytest.mark.slow
+def test_the_return_on_cost_reads_as_a_percentage_in_tables_as_in_tiles(leadership: dict) -> None:
+    """Issue 25 §6 on the ROI report: tiles said "1208%", its tables "12.1" and "-1.00" for the same return."""
+    page = leadership["roi"].read_text()
+    found = {}
+    for table in re.findall(r"<table.*?</table>", page, flags=re.DOTALL):
+        heads = [html.unescape(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table)]
+        rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)]
+        for i, head in enumerate(heads):
+            if head in ("roi", "roi at p10", "roi at p90", "roi swing"):
+                found[head] = [html.unescape(r[i]) for r in rows if len(r) == len(heads)]
+    assert set(found) == {"roi", "roi at p10", "roi at p90", "roi swing"}
+    assert all(re.fullmatch(r"[+-][\d,]+%", c) for h in ("roi", "roi at p10", "roi at p90") for c in found[h])
+    assert all(c.endswith(" pp") for c in found["roi swing"])

@@ -12,7 +12,10 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+# Liberation Sans (Linux) and Arial (macOS, Windows) share one set of glyph widths, the widths vl-convert measures
+# labels with when it lays the SVG out: a browser printing the page then draws them at the width they were given
+# room for (a "system-ui" face drawn wider made legend entries run into each other on the PDF page)
+FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
 PALETTE = ["#2f6fdf", "#e8833a", "#3aa37a", "#c2458e", "#8a63d2", "#d4a72c", "#4fb3c8", "#9b9b9b"]
 COLORS: dict[str, str] = {
     # surfaces
@@ -103,35 +106,54 @@ def _scale(values: list[str]) -> alt.Scale:
     return alt.Scale(domain=domain, range=[COLORS.get(v) or next(extra, "#777777") for v in domain])
 
 
-EVENT_LINES = 3  # event labels are staggered over this many lines
 EVENT_COLORS = {"GitHub": "#555555"}  # GitHub's definition changes; the user's own events are magenta
 OWN_EVENT_COLOR = "#c2458e"
+EVENT_LINE_PX = 12  # one key line per event above the plot
+EVENT_TAG_PX = 14  # the row of numbered tags between the key and the plot
 
 
 def _events_layer(
     events: pl.DataFrame | None, *, x: alt.X | None = None, rule: dict[str, Any] | None = None
 ) -> list[alt.Chart]:
-    """Dated rules with their labels: the user's events, and GitHub's definition changes (grey, labelled
-    "GitHub MM-DD: ...", see :mod:`github_changes`), each in its own colour. ``x`` places them (the event's
-    ``day`` on a time axis by default); ``rule`` adds mark properties to the rules."""
+    """Dated rules, numbered, with a key above the plot: the user's events and GitHub's definition changes
+    (grey, "GitHub MM-DD: ...", see :mod:`github_changes`), each in its own colour. A rule is drawn over the
+    plot (above stacked areas) with its number on a row just above the plot; the key lists "number label" one
+    line per event in date order above that row, so labels never print over each other or over the data,
+    however close the days. ``x`` places them (the event's ``day`` on a time axis by default); ``rule`` adds
+    mark properties to the rules."""
     if events is None or events.height == 0:
         return []
     at = x if x is not None else alt.X("day:T")
+    n = events.height
+    numbered = (
+        events.sort("day", "origin")
+        .with_columns(
+            _n=pl.int_range(1, n + 1).cast(pl.String),
+            _key_y=-(EVENT_TAG_PX + EVENT_LINE_PX * (n - pl.int_range(n)) - 4),
+            _tag_y=pl.lit(-4),
+        )
+        .with_columns(  # the user's own labels carry no date: the key gives it (GitHub's say "GitHub MM-DD: …")
+            _key=pl.when(pl.col("origin") == "GitHub")
+            .then(pl.format("{}  {}", "_n", "label"))
+            .otherwise(pl.format("{}  {}: {}", "_n", pl.col("day").dt.strftime("%m-%d"), "label"))
+        )
+    )
     layers = []
     for github in (False, True):
-        part = events.filter((pl.col("origin") == "GitHub") == github)
+        part = numbered.filter((pl.col("origin") == "GitHub") == github)
         if part.height == 0:
             continue
         color = EVENT_COLORS["GitHub"] if github else OWN_EVENT_COLOR
-        # labels on three staggered lines (in date order), so changes close in time are not printed over each other
-        part = part.sort("day").with_columns(
-            _label_y=(pl.int_range(pl.len()) % EVENT_LINES) * 12 + (4 if not github else 18)
-        )
         base = alt.Chart(part)
         layers.append(base.mark_rule(color=color, strokeDash=[4, 3], **(rule or {})).encode(at))
         layers.append(
-            base.mark_text(align="left", dx=4, color=color, fontSize=10).encode(
-                at, alt.Y("_label_y:Q").scale(None), alt.Text("label:N")
+            base.mark_text(align="center", baseline="bottom", color=color, fontSize=10, fontWeight="bold").encode(
+                at, alt.Y("_tag_y:Q").scale(None), alt.Text("_n:N")
+            )
+        )
+        layers.append(
+            base.mark_text(align="left", baseline="bottom", color=color, fontSize=10).encode(
+                alt.X(value=0), alt.Y("_key_y:Q").scale(None), alt.Text("_key:N")
             )
         )
     return layers
@@ -427,19 +449,19 @@ def per_100_credits(frame: pl.DataFrame, *, group: str | None = None) -> alt.Top
         .mark_rule(color="#333333")
         .encode(alt.X("low:Q"), alt.X2("high:Q"), y, *([alt.YOffset(f"{group}:N")] if group else []))
     )
-    return alt.layer(bars, ci).properties(title="What 100 AI credits buy (lines: 90% bootstrap interval)", width=560)
+    return alt.layer(bars, ci).properties(title="What 100 AI credits buy (lines: 90% interval)", width=560)
 
 
 def intensity(frame: pl.DataFrame) -> alt.Chart:
     """Estimated credits per event by feature (per generation) and model (per interaction).
     Expects ``kind, name, credits_per_event``."""
     return (
-        alt.Chart(frame, title="Estimated AI credits per event (regression estimate, not billed split)")
+        alt.Chart(frame, title="Estimated AI credits per event (from activity, not the billed split)")
         .mark_bar()
         .encode(
             alt.X("credits_per_event:Q").title("Estimated credits per event"),
             alt.Y("name:N").title(None).sort("-x"),
-            alt.Color("kind:N").title("Regressor").scale(domain=["feature", "model"], range=["#e8833a", "#2f6fdf"]),
+            alt.Color("kind:N").title(None).scale(domain=["feature", "model"], range=["#e8833a", "#2f6fdf"]),
             alt.Row("kind:N").title(None),
             tooltip=[alt.Tooltip("name:N"), alt.Tooltip("credits_per_event:Q", format=",.2f")],
         )

@@ -31,6 +31,8 @@ MAX_SECTIONS = 9
 SHOWN_ELSEWHERE = re.compile(
     r"\b(charts?|the table|tables?\s+(?:below|lists?)|listed below|shown below)\b", re.IGNORECASE
 )
+# a composed section's link to the report it comes from: where the answer is, not the answer
+SOURCE_LINE = re.compile(r"^From the .+ report\.$")
 SENTENCE_MAX = 300  # characters of one section's sentence (a name of any length must not make an email of it)
 # tables holding a login column, and its name
 LOGIN_COLUMNS = {"user_day": "user_login", "seats": "user_login", "billing_usage": "user"}
@@ -131,7 +133,10 @@ def digest(
             (
                 s
                 for s in map(first_sentence, section.sentences)
-                if s and not SHOWN_ELSEWHERE.search(s) and not names_a_user(s, banned, units)
+                if s
+                and not SHOWN_ELSEWHERE.search(s)
+                and not SOURCE_LINE.match(s)
+                and not names_a_user(s, banned, units)
             ),
             "",
         )

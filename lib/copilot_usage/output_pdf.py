@@ -89,7 +89,8 @@ img, svg {{ max-width: 100% !important; height: auto !important; }}  /* a chart 
 table.cu {{ font-size: 7.5pt; width: 100%; table-layout: auto !important; }}
 table.cu:has(th:nth-child(9)) {{ font-size: 6.3pt; }}
 table.cu th, table.cu td {{ padding: .2em .45em !important; overflow: visible; }}
-table.cu th {{ white-space: normal; vertical-align: bottom; overflow-wrap: anywhere; }}
+/* a heading breaks between its words (a word broken mid-way, "use rs", reads as two) unless one word alone is wider than its column */
+table.cu th {{ white-space: normal; vertical-align: bottom; overflow-wrap: break-word; hyphens: manual; }}
 table.cu td.n {{ white-space: nowrap; }}
 /* a long unbroken name wraps anywhere, so it never pushes the number columns off the page */
 table.cu td.t {{ white-space: normal; min-width: 6em; overflow-wrap: anywhere; word-break: break-word; }}

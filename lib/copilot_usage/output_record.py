@@ -2,7 +2,8 @@
 
 Each display of a report (:mod:`copilot_usage.report.display`: title block, tiles, sentences, tables, data notes)
 carries, beside its ``text/html``, a JSON copy under a MIME type of its own (:func:`mime`). The HTML export shows only the HTML; this
-module reads the JSON copies back, in order, grouped by the notebook's ``##`` section headings. Tables travel as
+module reads the JSON copies back, in order, grouped by the notebook's ``##`` section headings (a one-page report's
+bold lines). Tables travel as
 Arrow IPC (base64), so their column types reach the workbook unchanged; a chart's display carries the numbers
 behind it the same way. Only what the report already shows is
 carried: tables after the audience rules, no analyst-only table for leadership.
@@ -22,6 +23,8 @@ import polars as pl
 
 KINDS = ("title", "tiles", "say", "table", "notes", "summary")
 _HEADING = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
+# a one-page report's section heading: a markdown cell of one bold line (``**What did Copilot cost?**``)
+_BOLD_HEADING = re.compile(r"^\*\*([^*\n]+)\*\*$")
 
 
 def mime(kind: str) -> str:
@@ -94,10 +97,10 @@ def read_record(executed: Path) -> Record:
     for cell in nb.get("cells", []):
         source = "".join(cell.get("source", ""))
         if cell.get("cell_type") == "markdown":
-            headings = _HEADING.findall(source)
+            headings = _HEADING.findall(source) or _BOLD_HEADING.findall(source.strip())
             if headings:
                 sections.append((headings[-1], [], []))
-                source = _HEADING.sub("", source)
+                source = _BOLD_HEADING.sub("", _HEADING.sub("", source).strip())
             caption = next((line.strip() for line in source.strip().splitlines() if line.strip()), "")
             continue
         for output in cell.get("outputs", []):

@@ -45,6 +45,7 @@ FORMATS: dict[str, str] = {
     "change": PERCENT,
     "points": PERCENT,
     "usd": USD,
+    "cents": USD,
     "coefficient": COEFFICIENT,
     "credits": CREDITS,
     "ratio": RATIO,

@@ -198,6 +198,13 @@ class Report:
         value: T = self._cache["memo", key]
         return value
 
+    def method_note(self, note: str) -> None:
+        """Say how a figure was estimated in the data notes (with the caveats), once: the estimator's name and
+        fit statistics are not for a leader's section text, but every audience can look them up."""
+        notes: list[str] = self.memo("methods", list)
+        if note not in notes:
+            notes.append(note)
+
     def fetched(self, table: str) -> bool:
         """Whether the cache holds ``table`` with rows for this scope (team lists: for any scope)."""
         key = ("fetched", table)
@@ -273,7 +280,7 @@ class Report:
             prices=self.prices.sentence(data_resident=any(pricing.data_resident_host(h) for h in self.api_hosts)),
             history=self.retention,
             corrections=tuple(status.correction_notes(self.data_dir, scope=self.scope, start=self.start, end=self.end)),
-            caveats=tuple(c.format(credit=self.prices.credit) for c in CAVEATS),
+            caveats=(*(c.format(credit=self.prices.credit) for c in CAVEATS), *self.memo("methods", list)),
             definition_changes=tuple(github_changes.notes(self.register, start=self.start, end=self.end)),
             kit_version=__version__,
             data_fingerprint=fingerprint,

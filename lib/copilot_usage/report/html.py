@@ -34,7 +34,7 @@ def fmt_num(value: float | None, *, digits: int = 0, pct: bool = False) -> str:
 
 def cell(value: Any, meaning: columns.Kind | None = None) -> str:
     """A table cell's text by the column's meaning (:func:`copilot_usage.columns.kind`): shares and changes as
-    percentages, months as months, US$ as dollars."""
+    percentages, months as months, US$ as whole dollars or cents (``cents``)."""
     return columns.show(value, meaning)
 
 
@@ -88,7 +88,7 @@ def table(frame: pl.DataFrame) -> str:
     others class ``t`` (left-aligned, wrapped when the page is narrow); text longer than the display bound is
     shortened with "…", the whole of it in the cell's ``title``."""
     kinds = ["n" if dtype.is_numeric() else "t" for dtype in frame.dtypes]
-    meanings = [columns.kind(name, dtype) for name, dtype in frame.schema.items()]
+    meanings = columns.meanings(frame)  # money: one rule per column
     head = "".join(bounded("th", k, columns.heading(c)) for c, k in zip(frame.columns, kinds, strict=True))
     body = "".join(
         "<tr>" + "".join(bounded("td", k, cell(v, m)) for v, k, m in zip(row, kinds, meanings, strict=True)) + "</tr>"

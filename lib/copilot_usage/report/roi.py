@@ -547,12 +547,12 @@ def value_model(r: Report) -> Section:
         f"The hours saved exceed the break-even with probability {mc['p_above_break_even']:.0%}; the ROI is "
         f"positive with probability {mc['p_positive']:.0%} (it also needs the saved time to become delivered work).",
     ]
+    # one column per measure, so each is formatted as what it is (US$; the ROI as a percentage, 12.1 = +1210%)
     table = pl.DataFrame(
         {
-            "measure": ["net value (US$)", "ROI"],
-            "p10": [mc["net_p10"], mc["p10"]],
-            "p50": [mc["net_p50"], mc["p50"]],
-            "p90": [mc["net_p90"], mc["p90"]],
+            "percentile": ["P10", "P50", "P90"],
+            "net_value_usd": [mc["net_p10"], mc["net_p50"], mc["net_p90"]],
+            "roi": [mc["p10"], mc["p50"], mc["p90"]],
         }
     )
     figures = {
@@ -581,7 +581,10 @@ def tornado(r: Report) -> Section:
         ]
     }
     return section(
-        story, Chart(charts.tornado(frame), data=frame, user_column=None), Table(frame.drop("name")), figures=figures
+        story,
+        Chart(charts.tornado(frame), data=frame, user_column=None),
+        Table(frame.drop("name").rename({"swing": "roi_swing"})),  # a difference of two ROIs: percentage points
+        figures=figures,
     )
 
 
@@ -609,6 +612,13 @@ def assumptions(r: Report) -> Section:
     )
 
 
+def _interval(row: dict[str, Any]) -> str:
+    """A phase's pull-request interval, or why it has none (a phase seen in one week only has no spread)."""
+    if row["prs_low"] is None or row["prs_high"] is None:
+        return f"(no interval: {row['weeks']} week{'s' if row['weeks'] != 1 else ''} of data)"
+    return f"({row['prs_low']:.2f}–{row['prs_high']:.2f})"
+
+
 def cohorts(r: Report) -> Section:
     """Pull requests, review time and cycles per developer by GitHub's adoption phase, with intervals."""
     phases = r.frame("aggregate_ai_adoption_phase_day")
@@ -624,8 +634,7 @@ def cohorts(r: Report) -> Section:
         first, last = rated.row(0, named=True), rated.row(-1, named=True)
         story.append(
             f"{last['phase']}: {last['prs_per_developer_week']:.2f} pull requests a developer a week "
-            f"({last['prs_low']:.2f}–{last['prs_high']:.2f}); {first['phase']}: "
-            f"{first['prs_per_developer_week']:.2f} ({first['prs_low']:.2f}–{first['prs_high']:.2f})."
+            f"{_interval(last)}; {first['phase']}: {first['prs_per_developer_week']:.2f} {_interval(first)}."
         )
     return section(
         story,

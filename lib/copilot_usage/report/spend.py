@@ -35,7 +35,7 @@ from .context import Report
 from .html import fmt_num
 from .privacy import protect
 from .section import Chart, Section, Table, Tile, Tiles, section
-from .value_per_credit import model_credits, model_story
+from .value_per_credit import model_credits, model_story, split_method_note
 
 # the user_day columns the spend report reads (collected once per window)
 USER_DAY = ("scope", "day", "user_id", "user_login", "ai_credits_used")
@@ -574,8 +574,10 @@ def models(r: Report) -> Section:
     """Billing's credits per model over the report's days, the estimate beside it and their difference (the value
     report's :func:`value_per_credit.model_credits`)."""
     found = model_credits(r, _usage(r))
+    if found.split.credits.height:
+        r.method_note(split_method_note(found.split.iterations))
     return section(
-        model_story(found),
+        model_story(found, leaders=r.audience.leadership),
         Table(found.table if found.billed else found.table.clear(), empty="No per-model billing rows.", name="models"),
     )
 

@@ -10,6 +10,7 @@ report's.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from . import roi, spend, team_distribution
@@ -28,6 +29,11 @@ NAMED = 3  # units, budgets and pools named on the page; the linked report lists
 def _scope_words(scope: str | None) -> str:
     """A budget scope as GitHub names it (``multi_user_cost_center``) in words (``multi user cost centre``)."""
     return (scope or "unknown scope").replace("_", " ").replace("center", "centre")
+
+
+def _month(month: str) -> str:
+    """``2026-12`` as a reader says it: ``Dec 2026``."""
+    return dt.date.fromisoformat(f"{month}-01").strftime("%b %Y")
 
 
 def _usd(value: float | None) -> str:
@@ -60,7 +66,7 @@ def outlook(r: Report) -> Section:
 
     tiles = Tiles(
         (
-            Tile(f"Next month ({nxt['month']}), total cost", _usd(nxt["usd_total"])),
+            Tile(f"Next month ({_month(nxt['month'])}), total cost", _usd(nxt["usd_total"])),
             Tile(f"Next month, AI credits ({band(nxt)})", f"{nxt['credits']:,.0f}"),
             Tile("Next three months, total cost", _usd(quarter["usd_total"])),
         )

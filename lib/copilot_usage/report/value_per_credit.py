@@ -303,25 +303,49 @@ def per_team(r: Report) -> Section:
 # ---------------------------------------------------------------------- 3. which work patterns drive the cost?
 def intensity(r: Report) -> Section:
     """The credit-intensity regression's fit and estimates, with what limits them: credits on user-days without
-    activity detail, and GitHub's definition changes in the period."""
+    activity detail, and GitHub's definition changes in the period. A leader reads the answer in plain words; the
+    estimator and its fit statistics are the analyst's, and in every audience's data notes."""
     result = fit(r)
     changes = github_changes.bearing_on(
         r.register, list(INTENSITY_MEASURES), start=r.start, end=r.end, what="these estimates"
     )
     models, features = model_credits(r), split(r, "feature")
+    for note in (method_note(result), split_method_note(models.split.iterations)):
+        if note:
+            r.method_note(note)
+    leaders = r.audience.leadership
     return section(
-        _intensity_story(result),
+        _intensity_story(result, leaders=leaders),
         no_detail_sentence(result.no_detail_share),
         changes,
         Chart(charts.intensity(result.coefficients), data=result.coefficients),
-        model_story(models),
+        model_story(models, leaders=leaders),
         Table(_model_table(models), empty="No credits to split by model in this period."),
-        feature_story(features),
+        feature_story(features, leaders=leaders),
         Table(
             features.credits.drop("kind").rename({"name": "feature"}),
             empty="No credits to split by feature in this period.",
         ),
         figures={"models": model_figures(models), "model_split_error": models.error},
+    )
+
+
+def method_note(result: value.IntensityFit) -> str:
+    """The estimator and its fit, for the data notes (a leader's section says what it found, not how)."""
+    if result.r2_holdout is None or result.mae_holdout is None:
+        return ""
+    return (
+        "Credit intensities (credits per event) are a non-negative least-squares (NNLS) regression of each "
+        "user-day's credits on each model's interactions and each feature's generations, every fifth day held out: "
+        f"held-out R² {result.r2_holdout:.3f}, mean absolute error {result.mae_holdout:,.2f} credits per user-day."
+    )
+
+
+def split_method_note(iterations: int) -> str:
+    """How the credits per model and per feature are estimated, for the data notes."""
+    return (
+        "Estimated credits per model and per feature are two separate NNLS fits (models alone, features alone, so "
+        f"each split adds up to all credits) with 90% intervals from {iterations} bootstrap resamples of users."
     )
 
 
@@ -337,15 +361,17 @@ def model_figures(models: ModelCredits) -> list[dict[str, object]]:
     return [{c: row[c] for c in cols} for row in models.table.iter_rows(named=True)]
 
 
-def model_story(models: ModelCredits) -> list[str]:
-    """Credits per model: billing's figure first where it has one, the estimate beside it and its stated error."""
+def model_story(models: ModelCredits, *, leaders: bool = False) -> list[str]:
+    """Credits per model: billing's figure first where it has one, the estimate beside it and its stated error
+    (``leaders``: in plain words, the method left to the data notes)."""
     est = models.split
     if est.credits.height == 0:
         return []
-    how = (
-        f"the estimate splits all {est.total:,.0f} credits of the period by each model's interactions alone "
-        "(one regression for models, another for features, so each split adds up to the total), with a 90% "
-        f"interval from {est.iterations} resamples of users"
+    how = f"the estimate splits all {est.total:,.0f} credits of the period by each model's interactions alone " + (
+        "(models and features estimated separately, so each split adds up to the total), with a 90% interval"
+        if leaders
+        else "(one regression for models, another for features, so each split adds up to the total), with a "
+        f"90% interval from {est.iterations} resamples of users"
     )
     if not models.billed:
         return [
@@ -367,13 +393,13 @@ def model_story(models: ModelCredits) -> list[str]:
     return out
 
 
-def feature_story(features: value.CreditSplit) -> list[str]:
+def feature_story(features: value.CreditSplit, *, leaders: bool = False) -> list[str]:
     if features.credits.height == 0:
         return []
+    interval = "a 90% interval" if leaders else f"a 90% interval from {features.iterations} resamples of users"
     return [
         f"Credits per feature: GitHub bills by model, not by feature, so this is an estimate only: all "
-        f"{features.total:,.0f} credits split by each feature's code generations alone, with a 90% interval from "
-        f"{features.iterations} resamples of users."
+        f"{features.total:,.0f} credits split by each feature's code generations alone, with {interval}."
     ]
 
 
@@ -387,17 +413,27 @@ def no_detail_sentence(share: float | None) -> list[str]:
     ]
 
 
-def _intensity_story(result: value.IntensityFit) -> list[str]:
+def _intensity_story(result: value.IntensityFit, *, leaders: bool = False) -> list[str]:
     coef = result.coefficients
     if coef.height == 0 or result.r2_holdout is None or result.mae_holdout is None or result.explained_share is None:
         return ["Too few user-days with credits to estimate what drives them."]
     models = coef.filter(pl.col("kind") == "model").sort("credits_per_event", descending=True)
     comp = coef.filter(pl.col("name") == "code_completion")["credits_per_event"]
-    out = [
-        f"A regression of daily credits on each model's interactions and each feature's generations explains "
-        f"{result.r2_holdout:.0%} of the variation on held-out days (R², mean error "
-        f"{result.mae_holdout:,.1f} credits per user-day) and accounts for {result.explained_share:.0%} of the credits on user-days with activity."
-    ]
+    if leaders:
+        first = (
+            f"What each model and feature draws, estimated from users' daily activity, predicts "
+            f"{result.r2_holdout:.0%} of the day-to-day differences in credits on days kept out of the estimate "
+            f"(off by {result.mae_holdout:,.1f} credits per user and day on average) and accounts for "
+            f"{result.explained_share:.0%} of the credits on days with activity."
+        )
+    else:
+        first = (
+            f"A regression of daily credits on each model's interactions and each feature's generations explains "
+            f"{result.r2_holdout:.0%} of the variation on held-out days (R², mean error "
+            f"{result.mae_holdout:,.1f} credits per user-day) and accounts for {result.explained_share:.0%} of the "
+            "credits on user-days with activity."
+        )
+    out = [first]
     if models.height:
         top = models.row(0, named=True)
         out.append(
