@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from copilot_usage import metrics, store
+from copilot_usage import lake, metrics, store
 from copilot_usage.output_record import mime
 from copilot_usage.report import Chart, Report, open_report, trends
 from copilot_usage.report import display as report_display
@@ -61,6 +61,23 @@ def test_each_table_is_read_once_however_many_sections_use_it(r: Report, monkeyp
         build(r)
     # the period once, whole; and the forecast's half year of history once, two columns summed per day lazily
     assert reads.count("user_day") == 2
+
+
+def test_each_delta_table_is_opened_once_however_often_it_is_scanned(
+    r: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an object store opening a table reads its log (requests); the report reads every table at one version."""
+    opened: list[str] = []
+    real = lake.open_table
+
+    def counting(data_dir: Any, table: str, version: int | None = None) -> Any:
+        opened.append(table)
+        return real(data_dir, table, version)
+
+    monkeypatch.setattr(lake, "open_table", counting)
+    for build in (trends.headline, trends.active_users, trends.credits, trends.surfaces, trends.forecast):
+        build(r)
+    assert "user_day" in opened and all(opened.count(t) == 1 for t in opened), opened
 
 
 def test_a_cache_without_seats_says_what_to_fetch_instead_of_failing(tmp_path: Path, shown: list[Any]) -> None:

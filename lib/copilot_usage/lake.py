@@ -59,24 +59,33 @@ def open_table(data_dir: Path | str, table: str, version: int | None = None) -> 
         raise
 
 
-_held = threading.local()  # per thread: the tables it writes, kept current by reading only new log entries
+_held = threading.local()  # per thread: the tables it writes (or None: known absent), opened once a build
 
 
-def _current(data_dir: Path | str, table: str) -> DeltaTable | None:
-    """The newest version of a table this thread writes: opened once, then brought up to date with the log entries
-    added since (a build commits a table once per month; opening it anew each time replays its whole log, which
-    on an object store is a request per entry)."""
-    held: dict[str, DeltaTable] = _held.__dict__.setdefault("tables", {})
+def _current(data_dir: Path | str, table: str, *, refresh: bool = False) -> DeltaTable | None:
+    """A table this thread writes, opened once (a build commits a table once per month; opening it anew each time
+    replays its whole log, which on an object store is a request per entry). Its own commits keep it current;
+    ``refresh`` reads the log entries another writer added since (after a commit lost to one). A commit made on a
+    version another writer has moved past is checked by deltalake against the commits in between (optimistic
+    concurrency: a conflict fails with ``CommitFailedError``, other partitions' commits do not), so a listing of
+    the log before every commit is not needed. https://delta.io/blog/2023-07-07-delta-lake-transaction-log-protocol/
+    """
+    held: dict[str, DeltaTable | None] = _held.__dict__.setdefault("tables", {})
     where = uri(data_dir, table)
-    t = held.get(where)
+    if where not in held or (refresh and held[where] is None):
+        held[where] = open_table(data_dir, table)  # None: no such table yet (known until this thread creates it)
+    t = held[where]
     if t is None:
-        t = open_table(data_dir, table)
-        if t is not None:
-            held[where] = t
-        return t
-    with _naming(where):
-        t.update_incremental()
+        return None
+    if refresh:
+        with _naming(where):
+            t.update_incremental()
     return t
+
+
+def release() -> None:
+    """Forget the tables this thread holds open for writing (a build starts from what the store holds now)."""
+    _held.__dict__.pop("tables", None)
 
 
 def version(data_dir: Path | str, table: str) -> int | None:
@@ -115,7 +124,9 @@ def replace(
                         writer_properties=_PROPS,
                     )
                     return
-                existing = _current(data_dir, table)
+                existing = _current(data_dir, table, refresh=attempt > 1)
+                if existing is None:  # created by this write: opened again when next written
+                    _held.__dict__.get("tables", {}).pop(target, None)
                 write_deltalake(
                     existing if existing is not None else target,
                     rows,
@@ -133,18 +144,40 @@ def replace(
             time.sleep(0.05 * attempt)
 
 
-def delete(data_dir: Path | str, table: str, partition: dict[str, str]) -> None:
-    """Remove one partition's rows (a side table's source that has nothing to say any more)."""
-    t = open_table(data_dir, table)
+def checkpoint(data_dir: Path | str, table: str) -> None:
+    """Write a checkpoint of the table's newest version (its log folded into one Parquet file), so a reader opens
+    it with a few requests instead of one per log entry (a build commits each table once per month partition; on
+    an object store every opening replayed them all). Versions and time travel are unchanged.
+    https://github.com/delta-io/delta/blob/master/PROTOCOL.md#checkpoints"""
+    t = _current(data_dir, table)
     if t is not None:
         with _naming(uri(data_dir, table)):
-            t.delete(_predicate(partition))  # a delete that matches nothing commits nothing
+            t.create_checkpoint()
 
 
-def scan(data_dir: Path | str, table: str, version: int | None = None) -> tuple[pl.LazyFrame, list[str]] | None:
+def delete(data_dir: Path | str, table: str, partition: dict[str, str]) -> None:
+    """Remove one partition's rows (a side table's source that has nothing to say any more)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        t = _current(data_dir, table, refresh=attempt > 1)
+        if t is None:
+            return
+        try:
+            with _naming(uri(data_dir, table)):
+                t.delete(_predicate(partition))  # a delete that matches nothing commits nothing
+                return
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, CommitFailedError) or attempt == ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+
+
+def scan(
+    data_dir: Path | str, table: str, version: int | None = None, *, opened: DeltaTable | None = None
+) -> tuple[pl.LazyFrame, list[str]] | None:
     """The table read through its Delta log at ``version`` (None: newest) with its partition column names, or
-    None when the cache has no such table."""
-    t = open_table(data_dir, table, version)
+    None when the cache has no such table. ``opened``: that version already open (a report reads each table at
+    one version many times; on an object store each opening is a request per log entry)."""
+    t = opened if opened is not None else open_table(data_dir, table, version)
     if t is None:
         return None
     return pl.scan_delta(t), list(t.metadata().partition_columns)

@@ -208,6 +208,7 @@ def _save_manifest(data_dir: Path, manifest: dict[str, Any]) -> None:
 def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
     """Rebuild what changed in raw; returns the number of partitions written per table."""
     data_dir = cast(Path, objstore.as_data_dir(data_dir))  # an object-store URL stays text (used as a path)
+    lake.release()  # tables held open by an earlier build in this process may be behind another writer's commits
     manifest = {} if full else _load_manifest(data_dir)
     if manifest.get("_layout") != LAYOUT:  # built by an older kit (plain Parquet): rebuilt from raw as Delta tables
         _drop_old_layout(data_dir)
@@ -244,8 +245,12 @@ def build(data_dir: Path | str, *, full: bool = False) -> dict[str, int]:
         written[k] += v
     fresh = data_health(data_dir)
     held = lake.read(data_dir, "data_health")
+    committed = set(written)
     if held is None or not held.equals(fresh):
         lake.replace(data_dir, "data_health", fresh.to_arrow())
+        committed.add("data_health")
+    for table in sorted(committed):  # each table this build committed to: readers open it from one checkpoint
+        lake.checkpoint(data_dir, table)
     _save_manifest(data_dir, manifest)
     return dict(written)
 
@@ -1115,15 +1120,17 @@ def scan(
     start: str | dt.date | None = None,
     end: str | dt.date | None = None,
     version: int | None = None,
+    opened: Any = None,
 ) -> pl.LazyFrame:
     """Lazy scan of a processed table through its Delta log, filtered by scope and inclusive day range when given;
-    ``version``: the table as it was at that Delta version (None: the newest)."""
+    ``version``: the table as it was at that Delta version (None: the newest); ``opened``: that version's
+    ``DeltaTable`` when the caller holds it (:func:`lake.scan`)."""
     if table not in TABLES:
         msg = f"unknown table {table!r}; tables: {', '.join(TABLES)}"
         raise ValueError(msg)
     if table == "billing_usage":
         return _billing_usage(data_dir, scope=scope, start=start, end=end)
-    got = lake.scan(data_dir, table, version)
+    got = lake.scan(data_dir, table, version, opened=opened)
     if got is None:
         msg = f"table {table!r} is empty under {lake.uri(data_dir, table)} — run `copilot-usage build` (or fetch first)"
         raise NotInCache(msg)

@@ -26,6 +26,7 @@ from .report.privacy import Audience
 
 DEFAULT_DAYS = 7  # the first run looks at the last week
 USER_DAY = ("scope", "day", "user_id", "user_login", "ai_credits_used")
+WATCH_COLUMNS = ("day", "user_id", "user_login", "ai_credits_used")  # what findings() reads of user_day
 EXIT_FLAGGED = 3  # something was flagged (0: nothing; 1: an error, a failed post included)
 
 
@@ -79,7 +80,9 @@ def findings(
     complete days (the others are gaps)."""
     first, last = min(days) - dt.timedelta(days=watch.HISTORY_DAYS), max(days)
     fetched = fetched.filter(fetched.is_between(first, last))
-    usage = usage.filter(pl.col("day").is_in(fetched.implode()))
+    # only the columns the watch reads: a report passes its whole user_day (about 40 columns), and the filter, the
+    # cost-centre mapping and the team join below would each copy all of them
+    usage = usage.select(c for c in WATCH_COLUMNS if c in usage.columns).filter(pl.col("day").is_in(fetched.implode()))
 
     heavy = watch.heavy_user_day(usage)
 

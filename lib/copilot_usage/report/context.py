@@ -160,7 +160,10 @@ class Report:
         the data notes); ``columns`` keeps those the cache has."""
         scope = None if all_scopes else self.scope
         try:
-            lazy = store.scan(self.data_dir, table, scope=scope, start=start, end=end, version=self.version_of(table))
+            version = self.version_of(table)
+            lazy = store.scan(
+                self.data_dir, table, scope=scope, start=start, end=end, version=version, opened=self._opened(table)
+            )
         except NotInCache:
             if table not in EMPTY_TABLES:
                 msg = f"{table} is not in the cache under {self.data_dir}: fetch and build first"
@@ -181,8 +184,16 @@ class Report:
             return None
         versions: dict[str, int | None] = self._cache.setdefault("versions", {})
         if table not in versions:
-            versions[table] = lake.version(self.data_dir, table)
+            opened = lake.open_table(self.data_dir, table)
+            self._cache.setdefault("opened", {})[table] = opened
+            versions[table] = None if opened is None else opened.version()
         return versions[table]
+
+    def _opened(self, table: str) -> Any:
+        """The ``DeltaTable`` of :meth:`version_of`'s version, opened once per report (on an object store each
+        opening reads the table's log again)."""
+        opened: dict[str, Any] = self._cache.get("opened", {})
+        return opened.get(table)
 
     @property
     def tables_read(self) -> dict[str, int]:
@@ -211,7 +222,8 @@ class Report:
         if key not in self._cache:
             scope = None if table in ANY_SCOPE_TABLES else self.scope
             try:
-                lazy = store.scan(self.data_dir, table, scope=scope, version=self.version_of(table))
+                version = self.version_of(table)
+                lazy = store.scan(self.data_dir, table, scope=scope, version=version, opened=self._opened(table))
                 self._cache[key] = lazy.head(1).collect().height > 0
             except NotInCache:
                 self._cache[key] = False
