@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import fcntl
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -60,3 +62,25 @@ def api(sim: Simulator) -> httpx.Client:
 
 def load_fixture(name: str) -> object:
     return json.loads((FIXTURES / "github" / name).read_text())
+
+
+def shared_cache(
+    factory: pytest.TempPathFactory, *, seed: int, users: int, days: int, today: dt.date
+) -> tuple[Path, str]:
+    """A simulated cache (``demo.simulate_cache``) built once per test run for these arguments and shared by the
+    xdist workers of the run (the first to ask builds it under a lock; the others wait and read it). Read-only for
+    the tests that take it. Returns the data dir and the enterprise scope."""
+    from copilot_usage.demo import simulate_cache  # the simulator's client stack, only for the tests that need it
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    # one run's workers share the parent of their base temps; without xdist, this session's own base temp
+    root = factory.getbasetemp().parent / f"shared-{run}" if run else factory.getbasetemp() / "shared"
+    root.mkdir(parents=True, exist_ok=True)
+    data = root / f"cache-s{seed}-u{users}-d{days}-{today:%Y%m%d}"
+    done = data.with_suffix(".scopes.json")
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            scopes, _ = simulate_cache(data, seed=seed, users=users, days=days, today=today)
+            done.write_text(json.dumps([str(s) for s in scopes]))
+    return data, json.loads(done.read_text())[0]

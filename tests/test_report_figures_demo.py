@@ -17,8 +17,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from conftest import TODAY
-from copilot_usage.demo import simulate_cache
+from conftest import TODAY, shared_cache
 from copilot_usage.report import Report, open_report, trends
 from copilot_usage.report import roi as roi_report
 from copilot_usage.report import summary as glance
@@ -34,9 +33,7 @@ HOURLY = (75.0, 145.0)  # the ROI report's default loaded hourly cost range (low
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    data = tmp_path_factory.mktemp("figures")
-    scopes, _ = simulate_cache(data, seed=11, users=60, days=100, today=TODAY)
-    return data, str(scopes[0])
+    return shared_cache(tmp_path_factory, seed=11, users=60, days=100, today=TODAY)
 
 
 def _open(demo: tuple[Path, str], title: str, **parameters: object) -> Report:

@@ -19,8 +19,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from conftest import TODAY
-from copilot_usage.demo import simulate_cache
+from conftest import TODAY, shared_cache
 from copilot_usage.report import open_report
 from copilot_usage.report import roi as roi_report
 from copilot_usage.report import spend as spend_report
@@ -189,9 +188,7 @@ def centre_cost(
 # ---------------------------------------------------------------------- the demo cache
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    data = tmp_path_factory.mktemp("roi-cost")
-    scopes, _ = simulate_cache(data, seed=5, users=40, days=100, today=TODAY)
-    return data, str(scopes[0])
+    return shared_cache(tmp_path_factory, seed=5, users=40, days=100, today=TODAY)
 
 
 def _report(data: Path, scope: str, **parameters: object):  # type: ignore[no-untyped-def]

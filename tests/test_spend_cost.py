@@ -14,9 +14,8 @@ import pytest
 from click.testing import CliRunner
 from deltalake import DeltaTable
 
-from conftest import TODAY
+from conftest import TODAY, shared_cache
 from copilot_usage.cli import main
-from copilot_usage.demo import simulate_cache
 from copilot_usage.report import open_report
 from copilot_usage.report import spend as spend_report
 from copilot_usage.report.common import cost_outlook, seat_cost
@@ -239,9 +238,7 @@ def test_the_spend_report_summary_through_the_cli_on_the_sample(tmp_path: Path) 
 # ---------------------------------------------------------------------- a demo cache with two whole months
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    data = tmp_path_factory.mktemp("cost")
-    scopes, _ = simulate_cache(data, seed=5, users=40, days=100, today=TODAY)
-    return data, str(scopes[0])
+    return shared_cache(tmp_path_factory, seed=5, users=40, days=100, today=TODAY)
 
 
 @pytest.mark.slow
