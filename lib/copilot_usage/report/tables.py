@@ -8,7 +8,8 @@ from typing import Any
 
 import polars as pl
 
-from .. import budgets, cost_centers, store
+from ..analysis import budgets, cost_centers
+from ..cache import billing
 
 BILLING_SCHEMA: dict[str, Any] = {
     "scope": pl.String,
@@ -164,7 +165,7 @@ EMPTY_TABLES: dict[str, Mapping[str, Any]] = {
     "budgets": budgets.BUDGETS_SCHEMA,
     "budget_user_states": budgets.USER_STATES_SCHEMA,
     "billing_usage": BILLING_SCHEMA,
-    "billing_user_month": store.BILLING_USER_MONTH_SCHEMA,
+    "billing_user_month": billing.BILLING_USER_MONTH_SCHEMA,
     "user_team_day": {
         "scope": pl.String,
         "day": pl.Date,
