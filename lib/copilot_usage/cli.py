@@ -602,7 +602,7 @@ def render_cmd(
     from .outputs.render import NOTEBOOKS, parse_formats, render, render_all
 
     folder = notebooks_dir or NOTEBOOKS
-    if pdf_engine:  # read by output_pdf.write_pdf for every report of this run
+    if pdf_engine:  # read by outputs.pdf.write_pdf for every report of this run
         os.environ["COPILOT_USAGE_PDF_ENGINE"] = pdf_engine
     if definitions is not None:  # the notebooks' `definitions` parameter, absolute: papermill runs elsewhere
         params = (*params, ("definitions", str(definitions.resolve())))

@@ -57,7 +57,7 @@ def _css_string(text: str) -> str:
 
 
 def print_css(title: dict[str, Any], *, paper: str = "a4") -> str:
-    """The print stylesheet added to the HTML (``title``: the report's title block from :mod:`output_record`)."""
+    """The print stylesheet added to the HTML (``title``: the report's title block from :mod:`outputs.record`)."""
     size = PAPERS[paper.lower()]
     head = (
         f"{title.get('title', 'Copilot report')} · {title.get('scope', '')} · {title.get('start')} → {title.get('end')}"

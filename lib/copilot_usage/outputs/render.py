@@ -3,7 +3,7 @@ Excel workbook and Markdown digest.
 
 Per run: ``<out>/<notebook>/<scope>_<start>_<end>.html``, the executed ``.ipynb`` beside it (audit trail with
 ``metadata.papermill.parameters``), ``.summary.json`` with the headline figures, and, by ``formats``, ``.pdf``
-(:mod:`output_pdf`), ``.xlsx`` (:mod:`output_xlsx`) and ``.md`` (:mod:`output_digest`). The HTML is always
+(:mod:`outputs.pdf`), ``.xlsx`` (:mod:`outputs.xlsx`) and ``.md`` (:mod:`outputs.digest`). The HTML is always
 written: the PDF is printed from it and the digest points to it. Without a PDF engine the other formats are still
 written and :attr:`Rendered.skipped` says how to install one. Parameter names are
 checked against the notebook's ``parameters`` cell (papermill only warns). A failing cell fails the run and
