@@ -1,7 +1,7 @@
 """Typed tables for the fields GitHub added to the usage-metrics reports in June–October 2026.
 
 Start days and sources are in :data:`copilot_usage.catalog.FIELD_STARTS` (GitHub's changelog). ``build`` calls
-these from :mod:`copilot_usage.store`; the raw files stay verbatim. GitHub's rules kept here:
+these from :mod:`copilot_usage.cache.daily`; the raw files stay verbatim. GitHub's rules kept here:
 
 * ``totals_by_3rd_party_agent[].user_initiated_interaction_count`` counts agent **job starts**: it is kept in its
   own table and never added to the top-level interaction count; the list is not a partition (unidentified agents
