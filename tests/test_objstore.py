@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from moto.server import ThreadedMotoServer
 
 from conftest import TODAY, small_tenant
-from copilot_usage.cache import lake, read
+from copilot_usage.cache import builder, lake, read
 from copilot_usage.catalog import Scope
 from copilot_usage.cli import main
 from copilot_usage.errors import StoreError
@@ -156,13 +156,13 @@ def test_a_reader_during_a_build_always_sees_one_whole_version(caches: tuple[str
         finally:
             done.set()
 
-    builder = threading.Thread(target=rebuild)
-    builder.start()
+    rebuilding = threading.Thread(target=rebuild)
+    rebuilding.start()
     while not done.is_set() or not heights:
         version = lake.version(url, "user_day")
         seen.add(version)
         heights.append(read.scan(url, "user_day", version=version).collect().height)
-    builder.join()
+    rebuilding.join()
     assert set(heights) == {whole.height}  # never half a month
     assert lake.version(url, "user_day") > first  # type: ignore[operator]
     # time travel: the version read before the build, as it was
