@@ -26,8 +26,8 @@ for rate in 0 0.2; do
 done
 $B/python - <<'PY'
 import polars as pl
-from copilot_usage import store
+from copilot_usage.cache import read
 for t in ("user_day","user_feature_day","aggregate_day","user_team_day","repo_day"):
-    a=store.scan("/tmp/fx_0/data",t).collect().sort(pl.all()); b=store.scan("/tmp/fx_0.2/data",t).collect().sort(pl.all())
+    a=read.scan("/tmp/fx_0/data",t).collect().sort(pl.all()); b=read.scan("/tmp/fx_0.2/data",t).collect().sort(pl.all())
     print(t, a.height, "identical" if a.equals(b) else "DIFFERENT")
 PY

@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    from copilot_usage import forecast, github_changes, outlook
+    from copilot_usage.analysis import forecast, github_changes, outlook
     from copilot_usage.demo import simulate_cache
     from copilot_usage.report import common, make_report, spend
 

@@ -9,8 +9,8 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from copilot_usage import rawstore
 from copilot_usage.catalog import Scope
+from copilot_usage.ingest import rawstore
 from copilot_usage.simulate import payloads
 from copilot_usage.simulate.tenant import Tenant
 

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from copilot_usage import rawstore
 from copilot_usage.catalog import CREDIT_BILLING_START, Scope
+from copilot_usage.ingest import rawstore
 from copilot_usage.simulate import payloads
 from copilot_usage.simulate.tenant import Tenant
 

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from conftest import small_tenant
-from copilot_usage import store
+from copilot_usage.cache import daily
+from copilot_usage.cache.parse import parse_rows
 from copilot_usage.catalog import CLI_CUSTOMISATION_KINDS, Scope
-from copilot_usage.parse import parse_rows
 from copilot_usage.simulate import payloads as P
 
 DAY = dt.date(2026, 11, 2)
@@ -28,9 +28,9 @@ def built() -> dict[str, Any]:
     return {
         "tenant": t,
         "record": P.aggregate_record(t, DAY, scope),
-        **store._users_tables(users.frame, str(scope)),
-        **store._aggregate_tables(agg.frame, str(scope)),
-        **store._repo_tables(repos.frame, str(scope)),
+        **daily._users_tables(users.frame, str(scope)),
+        **daily._aggregate_tables(agg.frame, str(scope)),
+        **daily._repo_tables(repos.frame, str(scope)),
     }
 
 
@@ -107,7 +107,7 @@ def test_official_examples_carry_none_of_the_new_tables() -> None:
 
     data = (FIXTURES / "github" / "github-docs_example-schema_enterprise-level.json").read_bytes()
     parsed = parse_rows(data, "aggregate", "fixture")
-    tables = store._aggregate_tables(parsed.frame, "enterprise:x")
+    tables = daily._aggregate_tables(parsed.frame, "enterprise:x")
     assert tables["aggregate_day"].height > 0 and tables["aggregate_cli_customisation_day"].height == 0
     assert tables["aggregate_day"]["daily_active_copilot_app_users"].is_null().all()  # absent: null, never 0
 
@@ -128,7 +128,7 @@ def _user_rows() -> pl.DataFrame:
 
 
 def test_server_side_only_users_are_active_with_no_activity_detail() -> None:
-    from copilot_usage import metrics
+    from copilot_usage.analysis import metrics
     from copilot_usage.report import trends
 
     ud = _user_rows()
@@ -142,7 +142,7 @@ def test_server_side_only_users_are_active_with_no_activity_detail() -> None:
 
 
 def test_new_surfaces_share_only_days_that_report_them() -> None:
-    from copilot_usage import metrics
+    from copilot_usage.analysis import metrics
 
     ud = _user_rows().filter(~((pl.col("user_id") == 3) & (pl.col("day") == dt.date(2026, 10, 2))))
     ud = ud.with_columns(
@@ -159,8 +159,8 @@ def test_new_surfaces_share_only_days_that_report_them() -> None:
 
 
 def test_cli_customisations_per_kind_never_summed(built: dict[str, Any]) -> None:
-    from copilot_usage import charts, metrics
-    from copilot_usage.report import trends
+    from copilot_usage.analysis import metrics
+    from copilot_usage.report import charts, trends
 
     kinds = metrics.cli_customisations(built["user_day"], built["aggregate_day"])
     assert kinds["kind"].to_list() == list(CLI_CUSTOMISATION_KINDS)  # one row per kind, no total row
@@ -185,7 +185,7 @@ def test_cli_customisations_per_kind_never_summed(built: dict[str, Any]) -> None
 
 
 def test_review_stages_weekly_medians_and_summed_merges(built: dict[str, Any]) -> None:
-    from copilot_usage import value
+    from copilot_usage.analysis import value
     from copilot_usage.report.value_per_credit import review_stages_story
 
     rt = built["repo_review_times_day"]
@@ -210,7 +210,7 @@ def test_review_stages_weekly_medians_and_summed_merges(built: dict[str, Any]) -
 
 
 def test_third_party_agents_count_distinct_users_and_job_starts_never_interactions() -> None:
-    from copilot_usage import metrics
+    from copilot_usage.analysis import metrics
 
     d1, d2 = dt.date(2026, 9, 1), dt.date(2026, 9, 2)
     users = pl.DataFrame(
@@ -238,7 +238,7 @@ def test_third_party_agents_count_distinct_users_and_job_starts_never_interactio
 
 
 def test_phase_outcomes_weight_daily_averages_by_merges_and_never_sum_daily_users() -> None:
-    from copilot_usage import value
+    from copilot_usage.analysis import value
 
     d1, d2 = dt.date(2026, 7, 1), dt.date(2026, 7, 2)
     phases = pl.DataFrame(

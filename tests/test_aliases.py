@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from copilot_usage import spend
+from copilot_usage.analysis import spend
 from copilot_usage.errors import InputError
 
 DAY = dt.date(2026, 11, 3)

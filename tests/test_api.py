@@ -17,8 +17,8 @@ from click.testing import CliRunner
 import copilot_usage
 from copilot_usage import Cache, ConfigError
 from copilot_usage.cli import main
-from copilot_usage.datadir import DATA_ENV
 from copilot_usage.report import display
+from copilot_usage.storage.datadir import DATA_ENV
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -141,7 +141,7 @@ def test_render_names_notebooks_dir_and_finds_the_packaged_notebooks(
 
 
 def test_packaged_notebooks_are_the_repository_notebooks() -> None:
-    from copilot_usage import render
+    from copilot_usage.outputs import render
 
     assert render.NOTEBOOKS.resolve() == (ROOT / "notebooks").resolve()
     shipped = sorted(p.name for p in render.NOTEBOOKS.glob("*.ipynb"))
@@ -157,7 +157,7 @@ def test_explore_notebooks_run_from_a_copy_outside_the_repository(tmp_path: Path
     from nbclient import NotebookClient
     from traitlets.config import Config
 
-    from copilot_usage.render import KERNEL_CONFIG
+    from copilot_usage.outputs.render import KERNEL_CONFIG
 
     folder = tmp_path / "explore"
     shutil.copytree(ROOT / "notebooks" / "explore", folder)
@@ -200,7 +200,7 @@ def test_api_reference_builds_without_warnings(tmp_path: Path) -> None:
 def test_render_all_reads_data_dir_beside_its_config_not_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from copilot_usage.render import render_all
+    from copilot_usage.outputs.render import render_all
 
     config = tmp_path / "conf" / "reports.yml"
     config.parent.mkdir()

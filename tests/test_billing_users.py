@@ -13,10 +13,12 @@ import polars as pl
 import pytest
 
 from conftest import small_tenant
-from copilot_usage import rawstore, spend, store
+from copilot_usage.analysis import spend
+from copilot_usage.cache import builder, read
 from copilot_usage.catalog import Scope
-from copilot_usage.fetch import billing_months, fetch
-from copilot_usage.github import GitHub
+from copilot_usage.ingest import rawstore
+from copilot_usage.ingest.fetch import billing_months, fetch
+from copilot_usage.ingest.github import GitHub
 from copilot_usage.simulate import payloads as P
 from copilot_usage.simulate.app import SimConfig, Simulator
 from copilot_usage.simulate.server import running
@@ -45,12 +47,12 @@ def fetched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Simulator, 
     families = ["users", "seats", "billing", "billing-users"]
     summary, scopes = _fetch(sim, data_dir, families, since=NOVEMBER)
     assert summary.failed == 0, summary.errors
-    store.build(data_dir)
+    builder.build(data_dir)
     return data_dir, sim, scopes
 
 
 def _roster(data_dir: Path, scope: Scope) -> set[str]:
-    return set(store.scan(data_dir, "seats", scope=str(scope)).collect()["user_login"])
+    return set(read.scan(data_dir, "seats", scope=str(scope)).collect()["user_login"])
 
 
 def test_every_seat_holder_is_asked_once_a_month_and_answers_land_per_user(
@@ -58,7 +60,7 @@ def test_every_seat_holder_is_asked_once_a_month_and_answers_land_per_user(
 ) -> None:
     data_dir, sim, scopes = fetched
     for scope in scopes:
-        table = store.scan(data_dir, "billing_user_month", scope=str(scope)).collect()
+        table = read.scan(data_dir, "billing_user_month", scope=str(scope)).collect()
         asked = table.group_by("month").agg(pl.col("user_asked").unique().sort())
         assert asked["month"].sort().to_list() == [NOVEMBER, dt.date(2026, 12, 1)]
         for users in asked["user_asked"]:
@@ -82,14 +84,14 @@ def test_every_seat_holder_is_asked_once_a_month_and_answers_land_per_user(
 
 def test_a_user_asked_with_no_usage_is_a_zero_not_a_gap(fetched: tuple[Path, Simulator, list[Scope]]) -> None:
     data_dir, _, scopes = fetched
-    table = store.scan(data_dir, "billing_user_month", scope=str(scopes[1])).collect()
+    table = read.scan(data_dir, "billing_user_month", scope=str(scopes[1])).collect()
     idle = table.filter(pl.col("sku").is_null())
     assert idle.height > 0
     billed = spend.reconcile_user_months(
-        store.scan(data_dir, "user_day", scope=str(scopes[1])), table, newest_metrics_day=None, abs_tol=1e9
+        read.scan(data_dir, "user_day", scope=str(scopes[1])), table, newest_metrics_day=None, abs_tol=1e9
     )
     assert billed.height == 0  # nothing over an absurd tolerance, and no error on users with no items
-    per_user = spend.billing_attribution(store.scan(data_dir, "billing_usage", scope=str(scopes[1])), table)
+    per_user = spend.billing_attribution(read.scan(data_dir, "billing_usage", scope=str(scopes[1])), table)
     assert (per_user["users_billed"] < per_user["users_asked"]).all()
 
 
@@ -97,8 +99,8 @@ def test_attribution_adds_up_and_names_the_unasked_rest(fetched: tuple[Path, Sim
     data_dir, sim, scopes = fetched
     for scope in scopes:
         att = spend.billing_attribution(
-            store.scan(data_dir, "billing_usage", scope=str(scope)),
-            store.scan(data_dir, "billing_user_month", scope=str(scope)),
+            read.scan(data_dir, "billing_usage", scope=str(scope)),
+            read.scan(data_dir, "billing_user_month", scope=str(scope)),
         ).filter(pl.col("month") == NOVEMBER)
         lines = P.billing_lines(sim.tenant, scope, 2026, 11)
         unasked = lines.filter(~pl.col("user").is_in(list(_roster(data_dir, scope))))["gross"].sum()
@@ -109,8 +111,8 @@ def test_attribution_adds_up_and_names_the_unasked_rest(fetched: tuple[Path, Sim
     # the enterprise bills a user outside its metrics and its seats: the rest is at least that user's credits
     assert unasked >= 0
     enterprise = spend.billing_attribution(
-        store.scan(data_dir, "billing_usage", scope=str(scopes[0])),
-        store.scan(data_dir, "billing_user_month", scope=str(scopes[0])),
+        read.scan(data_dir, "billing_usage", scope=str(scopes[0])),
+        read.scan(data_dir, "billing_user_month", scope=str(scopes[0])),
     ).filter(pl.col("month") == NOVEMBER)
     assert enterprise["unattributed_credits"].item() >= P.EXTERNAL_CREDITS - 0.05
 
@@ -119,8 +121,8 @@ def test_user_months_reconcile_with_each_difference_explained(fetched: tuple[Pat
     data_dir, sim, scopes = fetched
     newest = TODAY - dt.timedelta(days=2)
     diff = spend.reconcile_user_months(
-        store.scan(data_dir, "user_day", scope=str(scopes[0])),
-        store.scan(data_dir, "billing_user_month", scope=str(scopes[0])),
+        read.scan(data_dir, "user_day", scope=str(scopes[0])),
+        read.scan(data_dir, "billing_user_month", scope=str(scopes[0])),
         newest_metrics_day=newest,
     )
     november = diff.filter(pl.col("month") == NOVEMBER)
@@ -139,8 +141,8 @@ def test_user_months_reconcile_with_each_difference_explained(fetched: tuple[Pat
     assert set(diff.filter(pl.col("month") > NOVEMBER)["cause"]) <= {spend.CAUSES["month_open"]}
     # the org bills only the users whose licence it grants: the others are asked, billed 0, and explained
     org = spend.reconcile_user_months(
-        store.scan(data_dir, "user_day", scope=str(scopes[1])),
-        store.scan(data_dir, "billing_user_month", scope=str(scopes[1])),
+        read.scan(data_dir, "user_day", scope=str(scopes[1])),
+        read.scan(data_dir, "billing_user_month", scope=str(scopes[1])),
         newest_metrics_day=newest,
     ).filter(pl.col("month") == NOVEMBER)
     assert org.height > 0

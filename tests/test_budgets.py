@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from copilot_usage import budgets
+from copilot_usage.analysis import budgets
 
 AS_OF = dt.date(2026, 11, 10)
 NOV1, NOV30 = dt.date(2026, 11, 1), dt.date(2026, 11, 30)
@@ -129,8 +129,9 @@ def test_scope_spellings_and_unknown_scopes() -> None:
 def test_unknown_budget_scope_is_kept_and_reported_as_drift(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from copilot_usage import rawstore, store
+    from copilot_usage.cache import builder, read
     from copilot_usage.catalog import Scope
+    from copilot_usage.ingest import rawstore
 
     page = {
         "budgets": [
@@ -142,11 +143,11 @@ def test_unknown_budget_scope_is_kept_and_reported_as_drift(tmp_path) -> None:  
     }
     body = json.dumps({"budgets": [page], "user_states": []}).encode()
     rawstore.put_bytes(tmp_path, Scope("enterprise", "acme"), "budgets", "2026-11-20", body, ext="json", provenance={})
-    store.build(tmp_path)
-    got = store.scan(tmp_path, "budgets").collect().sort("budget_id")
+    builder.build(tmp_path)
+    got = read.scan(tmp_path, "budgets").collect().sort("budget_id")
     assert got["scope_kind"].to_list() == ["cost_center", "team"] and got["known_scope"].to_list() == [True, False]
     assert got["budget_scope"].to_list() == ["cost-center", "team"]  # kept as GitHub sent it
-    drift = store.scan(tmp_path, "schema_drift").collect()
+    drift = read.scan(tmp_path, "schema_drift").collect()
     assert drift.filter(pl.col("report") == "budgets")["field"].to_list() == ["budgets[].budget_scope=team"]
 
 
@@ -183,7 +184,7 @@ def test_users_over_100pct_at_month_end_by_hand() -> None:
 def test_a_cost_centre_created_mid_month_is_projected_from_its_own_days_with_a_plain_sentence() -> None:
     """Bad input: a cost centre created on 2026-11-16 (first in that day's member snapshot). Its pool is projected
     from its 9 days since, not from 51 days of zeros before it existed: preliminary, by hand, and said so."""
-    from copilot_usage import cost_centers
+    from copilot_usage.analysis import cost_centers
     from copilot_usage.report.spend import young_centre_sentence
 
     as_of, created, first = dt.date(2026, 11, 24), dt.date(2026, 11, 16), dt.date(2026, 9, 26)

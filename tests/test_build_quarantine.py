@@ -13,11 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import small_tenant
-from copilot_usage import rawstore, store
+from copilot_usage.cache import read
+from copilot_usage.cache.status import correction_notes, quarantined_files
 from copilot_usage.catalog import Scope
 from copilot_usage.cli import main
+from copilot_usage.ingest import rawstore
 from copilot_usage.simulate.app import SimConfig, Simulator
-from copilot_usage.status import correction_notes, quarantined_files
 from test_fetch_build import _run
 
 ENT = Scope("enterprise", "octo-sim")
@@ -59,7 +60,7 @@ def test_a_folder_that_is_not_a_day_is_quarantined_and_every_build_still_runs(da
     output = _build(data_dir)
     assert "quarantined file: raw/enterprise=octo-sim/users-1-day/2026-13-45/" in output
     assert "not a day" in output
-    days = store.scan(data_dir, "user_day", scope=str(ENT)).select("day").unique().collect()
+    days = read.scan(data_dir, "user_day", scope=str(ENT)).select("day").unique().collect()
     assert days.height >= 5  # the good days are all built
     files = quarantined_files(data_dir)
     assert files["file"].to_list() == ["/".join(bad.parts[-4:])]
@@ -78,9 +79,9 @@ def test_a_row_whose_day_is_not_a_date_is_quarantined_and_its_file_kept(data_dir
     body = b"\n".join([json.dumps({**first, "day": "2026-02-30"}).encode(), *lines[1:]]) + b"\n"
     _put(data_dir, "users-1-day", folder.name, body, "ndjson")
     _build(data_dir)
-    rows = store.scan(data_dir, "user_day", scope=str(ENT), start=folder.name, end=folder.name).collect()
+    rows = read.scan(data_dir, "user_day", scope=str(ENT), start=folder.name, end=folder.name).collect()
     assert rows.height == len(lines) - 1
-    q = store.scan(data_dir, "quarantine", scope=str(ENT)).collect()
+    q = read.scan(data_dir, "quarantine", scope=str(ENT)).collect()
     assert q.filter(pl.col("reason").str.contains("'2026-02-30' is not a date")).height == 1
 
 
@@ -92,14 +93,14 @@ def test_a_seats_snapshot_that_is_not_json_leaves_the_others_built(data_dir: Pat
     _put(data_dir, "seats", "2026-11-27", body)
     output = _build(data_dir)
     assert "quarantined file: raw/enterprise=octo-sim/seats/2026-11-27/" in output
-    seats = store.scan(data_dir, "seats", scope=str(ENT)).collect()
+    seats = read.scan(data_dir, "seats", scope=str(ENT)).collect()
     assert seats["snapshot_day"].unique().to_list() == [dt.date.fromisoformat(good_day)]
     # a good snapshot arriving later is built beside the old one; the bad one stays out and named
     later = rawstore.newest(rawstore.slot(data_dir, ENT, "seats", good_day))
     assert later is not None
     _put(data_dir, "seats", "2026-11-28", later.path.read_bytes())
     _build(data_dir)
-    days = store.scan(data_dir, "seats", scope=str(ENT)).collect()["snapshot_day"].unique().sort().to_list()
+    days = read.scan(data_dir, "seats", scope=str(ENT)).collect()["snapshot_day"].unique().sort().to_list()
     assert [d.isoformat() for d in days] == [good_day, "2026-11-28"]
     assert quarantined_files(data_dir)["day"].to_list() == ["2026-11-27"]
 
@@ -107,11 +108,11 @@ def test_a_seats_snapshot_that_is_not_json_leaves_the_others_built(data_dir: Pat
 def test_a_bad_newer_version_of_a_snapshot_falls_back_to_the_one_before(data_dir: Path) -> None:
     key = next((rawstore.raw_root(data_dir) / "enterprise=octo-sim" / "teams").iterdir()).name
     _build(data_dir)
-    before = store.scan(data_dir, "team_members", scope=str(ENT)).collect().sort(pl.all())
+    before = read.scan(data_dir, "team_members", scope=str(ENT)).collect().sort(pl.all())
     _put(data_dir, "teams", key, b"")
     output = _build(data_dir)
     assert "body is empty" in output
-    after = store.scan(data_dir, "team_members", scope=str(ENT)).collect().sort(pl.all())
+    after = read.scan(data_dir, "team_members", scope=str(ENT)).collect().sort(pl.all())
     assert after.equals(before)
 
 
@@ -121,8 +122,8 @@ def test_a_snapshot_of_the_wrong_shape_is_left_out_by_name(data_dir: Path) -> No
     output = _build(data_dir)
     assert "raw/enterprise=octo-sim/billing/2026-11-27/" in output
     assert "raw/enterprise=octo-sim/budgets/2026-11-27/" in output
-    assert store.scan(data_dir, "billing_ai_credit").collect().height > 0
-    assert store.scan(data_dir, "budgets").collect().height > 0
+    assert read.scan(data_dir, "billing_ai_credit").collect().height > 0
+    assert read.scan(data_dir, "budgets").collect().height > 0
 
 
 def test_the_data_notes_name_a_quarantined_file(data_dir: Path) -> None:
@@ -145,6 +146,6 @@ def test_a_roster_in_which_no_seat_has_a_pending_cancellation_builds_typed(data_
     _put(data_dir, "seats", key, json.dumps(pages).encode())  # the roster's only snapshot, as a newer version
     output = _build(data_dir)
     assert "quarantined file" not in output
-    seats = store.scan(data_dir, "seats", scope=str(ENT)).collect()
+    seats = read.scan(data_dir, "seats", scope=str(ENT)).collect()
     assert seats.schema["pending_cancellation_date"] == pl.Date
     assert seats.height == sum(len(p["seats"]) for p in pages)

@@ -11,7 +11,8 @@ import altair as alt
 import polars as pl
 import pytest
 
-from copilot_usage import charts, metrics
+from copilot_usage.analysis import metrics
+from copilot_usage.report import charts
 
 D = dt.date(2026, 11, 2)
 

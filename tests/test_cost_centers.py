@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from copilot_usage import cost_centers, teams
+from copilot_usage.analysis import cost_centers, teams
 
 D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 11, 20)
 

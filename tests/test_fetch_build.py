@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 
 from conftest import FIXTURES, TODAY, small_tenant
-from copilot_usage import store
+from copilot_usage.cache import builder, read
+from copilot_usage.cache.parse import parse_rows
 from copilot_usage.catalog import Scope
-from copilot_usage.fetch import fetch
-from copilot_usage.github import GitHub
-from copilot_usage.parse import parse_rows
+from copilot_usage.ingest.fetch import fetch
+from copilot_usage.ingest.github import GitHub
 from copilot_usage.simulate.app import SimConfig, Simulator
 from copilot_usage.simulate.server import running
 
@@ -48,7 +48,7 @@ def _fetch_cli(served: Any, data_dir: Path, *scopes: str) -> tuple[dict[str, str
 def _tables(data_dir: Path) -> dict[str, pl.DataFrame]:
     out = {}
     for table in ("user_day", "user_feature_day", "aggregate_day", "user_team_day", "repo_day"):
-        out[table] = store.scan(data_dir, table).collect().sort(pl.all())
+        out[table] = read.scan(data_dir, table).collect().sort(pl.all())
     return out
 
 
@@ -58,13 +58,13 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Simulator]:
     sim = Simulator(small_tenant(), SimConfig(shard_rows=20))
     summary = _run(sim, data_dir, since=SINCE)
     assert summary.failed == 0, summary.errors
-    store.build(data_dir)
+    builder.build(data_dir)
     return data_dir, sim
 
 
 def test_user_day_rows_equal_rows_served(clean: tuple[Path, Simulator]) -> None:
     data_dir, sim = clean
-    user_day = store.scan_user_day(data_dir).collect()
+    user_day = read.scan_user_day(data_dir).collect()
     served = {k: v for k, v in sim.record.served_rows.items() if k.endswith("/users-1-day")}
     for key, rows in served.items():
         scope = key.split("/")[0]
@@ -75,7 +75,7 @@ def test_user_day_rows_equal_rows_served(clean: tuple[Path, Simulator]) -> None:
 def test_aggregates_rebuilt_from_user_day_equal_aggregate_day(clean: tuple[Path, Simulator]) -> None:
     data_dir, _ = clean
     rebuilt = (
-        store.scan_user_day(data_dir)
+        read.scan_user_day(data_dir)
         .group_by("scope", "day")
         .agg(
             pl.len().alias("daily_active_users"),
@@ -84,7 +84,7 @@ def test_aggregates_rebuilt_from_user_day_equal_aggregate_day(clean: tuple[Path,
         )
         .collect()
     )
-    agg = store.scan_aggregate_day(data_dir).select(rebuilt.columns).collect()
+    agg = read.scan_aggregate_day(data_dir).select(rebuilt.columns).collect()
     # a day with no active user has an aggregate row (all zero) and no user rows
     joined = agg.join(rebuilt, on=["scope", "day"], how="left", suffix="_users").fill_null(0)
     for col in ("daily_active_users", "code_generation_activity_count", "loc_added_sum"):
@@ -108,7 +108,7 @@ def test_second_run_adds_nothing_and_rewrites_nothing(clean: tuple[Path, Simulat
     raw_before = sorted(p for p in (data_dir / "raw").rglob("*") if p.is_file() and p.name != "_fetch_log.jsonl")
     summary = _run(sim, data_dir, since=SINCE)
     assert sum(c["fetched"] + c["changed"] for c in summary.counts.values()) == 0
-    assert store.build(data_dir) == {}
+    assert builder.build(data_dir) == {}
     assert (
         sorted(p for p in (data_dir / "raw").rglob("*") if p.is_file() and p.name != "_fetch_log.jsonl") == raw_before
     )
@@ -121,7 +121,7 @@ def test_fault_run_gives_identical_tables(clean: tuple[Path, Simulator], tmp_pat
     summary = _run(faulty, tmp_path, since=SINCE)
     assert summary.failed == 0, summary.errors
     assert sum(faulty.record.faults.values()) > 20
-    store.build(tmp_path)
+    builder.build(tmp_path)
     a, b = _tables(data_dir), _tables(tmp_path)
     for table in a:
         assert a[table].equals(b[table]), table
@@ -206,7 +206,7 @@ def test_killed_fetch_resumes_to_identical_tables(clean: tuple[Path, Simulator],
         assert len(list(tmp_path.rglob("*.meta.json"))) > 0, "the kill came before any file was stored"
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr[-2000:]
-    store.build(tmp_path)
+    builder.build(tmp_path)
     a, b = _tables(data_dir), _tables(tmp_path)
     for table in a:
         assert a[table].equals(b[table]), table
@@ -250,7 +250,7 @@ def test_expired_links_are_requested_again_and_nothing_secret_is_logged(tmp_path
 def test_days_batched_together_or_apart_by_schema_lose_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Days of a month are turned into tables in batches; a day with unknown fields is its own batch and its extra
     columns survive beside the other days' nulls."""
-    from copilot_usage import rawstore
+    from copilot_usage.ingest import rawstore
     from copilot_usage.simulate import payloads
 
     tenant = small_tenant(users=30, days=6)
@@ -269,17 +269,17 @@ def test_days_batched_together_or_apart_by_schema_lose_nothing(tmp_path: Path, m
             lines = [json.dumps(d).encode() for d in docs]
         body = b"\n".join(lines) + b"\n"
         rawstore.put_bytes(tmp_path, scope, "users-1-day", day.isoformat(), body, ext="ndjson", provenance={})
-    monkeypatch.setattr(store, "_BATCH_ROWS", 25)  # several flushes within the month
-    store.build(tmp_path, full=True)
-    assert store.scan_user_day(tmp_path).collect().height == served
-    feature = store.scan(tmp_path, "user_feature_day").collect()
+    monkeypatch.setattr(builder, "_BATCH_ROWS", 25)  # several flushes within the month
+    builder.build(tmp_path, full=True)
+    assert read.scan_user_day(tmp_path).collect().height == served
+    feature = read.scan(tmp_path, "user_feature_day").collect()
     drift_day = tenant.start + dt.timedelta(days=3)
     assert feature.filter(pl.col("day") == drift_day)["new_inner"].drop_nulls().unique().to_list() == [7]
     assert (
         feature.filter(pl.col("day") != drift_day)["new_inner"].null_count()
         == feature.filter(pl.col("day") != drift_day).height
     )
-    drift = store.scan(tmp_path, "schema_drift").collect()
+    drift = read.scan(tmp_path, "schema_drift").collect()
     assert set(drift["field"]) == {"new_top", "totals_by_feature[].new_inner"}
     assert set(drift["day"]) == {drift_day.isoformat()}
 
@@ -315,7 +315,7 @@ def test_a_task_failing_for_any_reason_is_recorded_and_the_others_go_on(
     """A timeout or any unexpected exception fails its own task with a one-line reason; the run carries on."""
     import httpx
 
-    import copilot_usage.fetch as fetch_mod
+    import copilot_usage.ingest.fetch as fetch_mod
 
     real = fetch_mod.fetch_report_day
     bad = {TODAY - dt.timedelta(days=5): httpx.ReadTimeout(""), TODAY - dt.timedelta(days=6): RuntimeError("boom\nx")}
@@ -374,9 +374,9 @@ def test_cost_center_members_match_the_simulated_billing(clean: tuple[Path, Simu
 
     data_dir, sim = clean
     t = sim.tenant
-    centres = store.scan(data_dir, "cost_centers").collect()
+    centres = read.scan(data_dir, "cost_centers").collect()
     assert centres.height == 4 and centres.filter(pl.col("ai_credit_pool_enabled"))["pool_target_usd"].item() > 0
-    members = store.scan(data_dir, "cost_center_members").collect()
+    members = read.scan(data_dir, "cost_center_members").collect()
     assert members.group_by("snapshot_day", "user_login").len()["len"].max() == 1  # at most one cost centre
     assert set(members["via"]) == {"User", "Organization", "EnterpriseTeam"}
     names = [d["name"] for d in payloads.cost_center_defs(t)]
@@ -393,13 +393,13 @@ def test_budgets_and_user_states_built_as_billing_says(clean: tuple[Path, Simula
     from copilot_usage.simulate import payloads
 
     data_dir, sim = clean
-    got = store.scan(data_dir, "budgets").collect()
+    got = read.scan(data_dir, "budgets").collect()
     assert set(got["scope"]) == {"enterprise:octo-sim", f"org:{sim.tenant.org_names[0]}"}
     assert got["known_scope"].all() and "multi_user_cost_center" in set(got["scope_kind"])
     served = payloads.budgets(sim.tenant, Scope("enterprise", sim.tenant.enterprise))
     ent = got.filter(pl.col("scope") == "enterprise:octo-sim").sort("budget_id")
     assert ent["consumed_amount"].to_list() == [b.get("consumed_amount") for b in sorted(served, key=lambda b: b["id"])]
-    states = store.scan(data_dir, "budget_user_states").collect()
+    states = read.scan(data_dir, "budget_user_states").collect()
     multi = next(b for b in served if b["budget_scope"] == "multi_user_cost_center")
     expected = payloads.budget_user_states(sim.tenant, multi["id"]) or []
     assert states.height == len(expected) > 30  # every page (30 a page by default) of the in-body paging
@@ -409,5 +409,5 @@ def test_budgets_and_user_states_built_as_billing_says(clean: tuple[Path, Simula
 def test_the_api_host_is_recorded_for_each_day_and_nothing_else_of_the_url(clean: tuple[Path, Simulator]) -> None:
     """data_health carries the host the day came from (a GHE.com host puts the data-residency note in reports)."""
     data_dir, _ = clean
-    health = store.scan(data_dir, "data_health").collect()
+    health = read.scan(data_dir, "data_health").collect()
     assert health.filter(pl.col("status") == "complete")["api_host"].unique().to_list() == ["127.0.0.1"]

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from copilot_usage import forecast
+from copilot_usage.analysis import forecast
 
 START = dt.date(2026, 3, 2)  # a Monday
 SHIFT_AT = 120
@@ -105,8 +105,8 @@ def _flat(days: int = 120, per_day: float = 100.0) -> tuple[pl.DataFrame, dt.dat
 
 
 def test_money_by_month_and_horizon_against_a_hand_computation() -> None:
-    from copilot_usage import outlook
-    from copilot_usage.pricing import Prices
+    from copilot_usage.analysis import outlook
+    from copilot_usage.analysis.pricing import Prices
 
     frame, as_of = _flat()  # as_of 2026-06-29: two June days left
     p = forecast.project(frame, as_of=as_of, until=dt.date(2027, 6, 30))
@@ -147,8 +147,8 @@ def test_exhaustion_on_the_central_path_and_no_later_on_the_upper_edge() -> None
 def _flat_months(seats: int = 10):  # type: ignore[no-untyped-def]
     """The flat series' months with a roster of ``seats`` Business licences: the promotional 3,000 included credits
     each to August, 1,900 from 2026-09-01 (the register's allowance change), US$19 a seat."""
-    from copilot_usage import outlook
-    from copilot_usage.pricing import Prices, included_amount
+    from copilot_usage.analysis import outlook
+    from copilot_usage.analysis.pricing import Prices, included_amount
 
     frame, as_of = _flat()  # as_of 2026-06-29
     p = forecast.project(frame, as_of=as_of, until=dt.date(2027, 6, 30))
@@ -165,7 +165,7 @@ def _flat_months(seats: int = 10):  # type: ignore[no-untyped-def]
 def test_each_month_is_netted_against_its_own_pool_across_the_allowance_change_and_a_roster_change() -> None:
     """Bad input: a month where the pool changes. The promotional allowance ends on 2026-09-01 and 5 seats are
     added on 2026-10-16 (mid-horizon): each month's net is its own credits beyond its own pool, by hand."""
-    from copilot_usage import outlook
+    from copilot_usage.analysis import outlook
 
     by_month, as_of = _flat_months()
     pools = dict(by_month.select("month", "included_pool").iter_rows())
@@ -192,7 +192,7 @@ def test_each_month_is_netted_against_its_own_pool_across_the_allowance_change_a
 
 
 def test_scenarios_beside_the_baseline_by_hand() -> None:
-    from copilot_usage import outlook
+    from copilot_usage.analysis import outlook
 
     by_month, as_of = _flat_months()
     fewer = outlook.seats_scenario(by_month, seats=-20, from_day=dt.date(2026, 8, 1), as_of=as_of, price=0.01)

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from copilot_usage import metrics
+from copilot_usage.analysis import metrics
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "data" / "sample" / "processed"

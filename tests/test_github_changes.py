@@ -9,8 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from copilot_usage import InputError, charts, github_changes
-from copilot_usage.report import trends
+from copilot_usage import InputError
+from copilot_usage.analysis import github_changes
+from copilot_usage.report import charts, trends
 
 D = dt.date
 

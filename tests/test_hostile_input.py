@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from copilot_usage import importer, rawstore, store
+from copilot_usage.cache import read
 from copilot_usage.catalog import Scope
 from copilot_usage.cli import main
 from copilot_usage.errors import InputError
+from copilot_usage.ingest import importer, rawstore
 
 
 def _row(user: int, **kw: Any) -> dict[str, Any]:
@@ -149,7 +150,7 @@ def test_a_day_that_is_not_a_date_is_rejected_and_build_still_works(tmp_path: Pa
     assert "1 new" in out.output
     build = CliRunner().invoke(main, ["build", "--data-dir", str(tmp_path / "data")])
     assert build.exit_code == 0, build.output
-    assert store.scan(tmp_path / "data", "user_day").collect()["user_id"].to_list() == [1]
+    assert read.scan(tmp_path / "data", "user_day").collect()["user_id"].to_list() == [1]
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e309"])
@@ -167,8 +168,8 @@ def test_a_fetched_body_with_nan_is_quarantined_at_build_not_summed(tmp_path: Pa
     body += b'{"day":"2026-11-02","organization_id":"5","user_id":2,"ai_credits_used":2.5}\n'
     rawstore.put_bytes(data, Scope("org", "acme"), "users-1-day", "2026-11-02", body, ext="ndjson", provenance={})
     assert CliRunner().invoke(main, ["build", "--data-dir", str(data)]).exit_code == 0
-    assert store.scan(data, "user_day").collect()["ai_credits_used"].sum() == 2.5
-    q = store.scan(data, "quarantine").collect()
+    assert read.scan(data, "user_day").collect()["ai_credits_used"].sum() == 2.5
+    q = read.scan(data, "quarantine").collect()
     assert q["line"].to_list() == [1] and "non-finite" in q["reason"][0]
 
 
@@ -188,7 +189,7 @@ def test_a_billing_csv_quantity_that_is_not_finite_is_rejected_with_its_line(tmp
     assert f"{f}: line 3: not a finite number (NaN or infinite): quantity" in out.output
     assert f"{f}: line 4: not a finite number (NaN or infinite): quantity" in out.output
     assert CliRunner().invoke(main, ["build", "--data-dir", str(tmp_path / "data")]).exit_code == 0
-    rows = store.scan(tmp_path / "data", "billing_usage_csv").collect()
+    rows = read.scan(tmp_path / "data", "billing_usage_csv").collect()
     assert sorted(rows["user"].to_list()) == ["alice", "dave"] and rows["quantity"].sum() == 14.75
 
 
@@ -300,8 +301,8 @@ def test_a_billing_answer_with_nan_is_quarantined_at_build_not_summed(tmp_path: 
         data, Scope("enterprise", "acme"), "billing", "2026-11-02", body.encode(), ext="json", provenance={}
     )
     assert CliRunner().invoke(main, ["build", "--data-dir", str(data)]).exit_code == 0
-    assert store.scan(data, "billing_ai_credit").collect()["gross_quantity"].to_list() == [4.0]
-    q = store.scan(data, "quarantine").collect()
+    assert read.scan(data, "billing_ai_credit").collect()["gross_quantity"].to_list() == [4.0]
+    q = read.scan(data, "quarantine").collect()
     assert q.select("report", "line", "reason").rows() == [
         ("billing", 1, "not a finite number (NaN or infinite): gross_quantity")
     ]
@@ -314,7 +315,7 @@ def test_a_per_user_billing_answer_with_infinity_is_quarantined_at_build(tmp_pat
     body = json.dumps({"users": ["alice", "bob"], "responses": answers}).encode()
     rawstore.put_bytes(data, Scope("enterprise", "acme"), "billing-users", "2026-11", body, ext="json", provenance={})
     assert CliRunner().invoke(main, ["build", "--data-dir", str(data)]).exit_code == 0
-    rows = store.scan(data, "billing_user_month").collect()
+    rows = read.scan(data, "billing_user_month").collect()
     assert rows.select("user_asked", "gross_quantity").rows() == [("bob", 3.0)]
-    q = store.scan(data, "quarantine").collect()
+    q = read.scan(data, "quarantine").collect()
     assert q.select("report", "line").rows() == [("billing-users", 1)] and "gross_quantity" in q["reason"][0]

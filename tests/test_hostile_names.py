@@ -16,13 +16,13 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from copilot_usage import columns, safe_text
 from copilot_usage.catalog import Scope
 from copilot_usage.cli import main
-from copilot_usage.output_digest import digest, names_a_user
-from copilot_usage.output_pdf import find_engine, print_css
-from copilot_usage.output_record import Record, Section, Table, Tile, read_record
-from copilot_usage.output_xlsx import write_xlsx
+from copilot_usage.outputs import columns, safe_text
+from copilot_usage.outputs.digest import digest, names_a_user
+from copilot_usage.outputs.pdf import find_engine, print_css
+from copilot_usage.outputs.record import Record, Section, Table, Tile, read_record
+from copilot_usage.outputs.xlsx import write_xlsx
 from copilot_usage.report import html as report_html
 from copilot_usage.simulate import payloads
 from copilot_usage.simulate.tenant import HOSTILE_COST_CENTRES, HOSTILE_LOGINS, HOSTILE_NAMES, LONG_NAME, Tenant
@@ -206,7 +206,7 @@ def hostile_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, objec
     its teams unqualified), the spend report (the enterprise: cost centres, budgets) and the ROI report (its cost per
     cost centre and team in each period) for analysts, all formats."""
     from copilot_usage.demo import simulate_cache
-    from copilot_usage.render import render
+    from copilot_usage.outputs.render import render
 
     root = tmp_path_factory.mktemp("hostile")
     data = root / "data"

@@ -19,11 +19,11 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-import copilot_usage.transport as transport_mod
-from copilot_usage import rawstore
+import copilot_usage.ingest.transport as transport_mod
 from copilot_usage.catalog import REPORTS, Scope
 from copilot_usage.cli import main
-from copilot_usage.fetch import plan_days
+from copilot_usage.ingest import rawstore
+from copilot_usage.ingest.fetch import plan_days
 
 TODAY = "2026-11-26"
 DAYS = ("2026-11-20", "2026-11-21")
@@ -149,7 +149,7 @@ def no_temp_files(data_dir: Path) -> bool:
 @pytest.fixture(autouse=True)
 def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transport_mod, "backoff", lambda attempt: 0.0)
-    monkeypatch.setattr("copilot_usage.github.backoff", lambda attempt: 0.0)
+    monkeypatch.setattr("copilot_usage.ingest.github.backoff", lambda attempt: 0.0)
 
 
 # 1. answers that are not what the endpoint returns -------------------------------------------------------------
@@ -481,7 +481,7 @@ def test_a_reset_just_over_an_hour_ahead_is_believed_and_nothing_is_logged(caplo
     differ a little): that is a real reset, not a nonsense header (the demo printed a warning per first answer)."""
     import httpx
 
-    from copilot_usage.transport import reset_wait
+    from copilot_usage.ingest.transport import reset_wait
 
     now = 1_800_000_000.4
     assert reset_wait(str(int(now) + 3601), now=now) == pytest.approx(3600.6)

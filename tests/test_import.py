@@ -11,12 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES
-from copilot_usage import rawstore, store
+from copilot_usage import catalog
+from copilot_usage.cache import builder, read
+from copilot_usage.cache.status import status_table
 from copilot_usage.cli import main
 from copilot_usage.errors import InputError
-from copilot_usage.importer import import_file
+from copilot_usage.ingest import rawstore
+from copilot_usage.ingest.importer import import_file
 from copilot_usage.report import Report
-from copilot_usage.status import status_table
 
 GH = FIXTURES / "github"
 
@@ -29,11 +31,11 @@ def test_official_examples_import_and_build(tmp_path: Path) -> None:
     assert users.stored == [("enterprise:id-1", "users-1-day", "2025-10-01", "fetched")]
     assert {s for s, *_ in ent.stored} == {"enterprise:id-1", "enterprise:id-2"}
     assert teams.stored == [("org:id-999", "user-teams-1-day", "2026-05-07", "fetched")]
-    store.build(data)
-    ud = store.scan_user_day(data).collect()
+    builder.build(data)
+    ud = read.scan_user_day(data).collect()
     assert ud.height == 1 and ud["ai_credits_used"].to_list() == [None]
-    assert store.scan(data, "user_team_day").collect().height == 3
-    assert store.scan_aggregate_day(data, scope="enterprise:id-2").collect()["daily_active_users"].to_list() == [2]
+    assert read.scan(data, "user_team_day").collect().height == 3
+    assert read.scan_aggregate_day(data, scope="enterprise:id-2").collect()["daily_active_users"].to_list() == [2]
     # importing the same file again adds nothing
     assert import_file(GH / "github-docs_example-schema_user-level.json", data).stored[0][3] == "unchanged"
 
@@ -45,7 +47,7 @@ def test_bom_array_and_scope_override(tmp_path: Path) -> None:
     ]
     f = tmp_path / "export.json"
     f.write_bytes(b"\xef\xbb\xbf" + json.dumps(rows).encode())
-    result = import_file(f, tmp_path / "data", scope=store.Scope("enterprise", "acme"))
+    result = import_file(f, tmp_path / "data", scope=catalog.Scope("enterprise", "acme"))
     assert [(s, d) for s, _, d, _ in result.stored] == [
         ("enterprise:acme", "2026-11-01"),
         ("enterprise:acme", "2026-11-02"),
@@ -122,8 +124,8 @@ def test_overlapping_user_exports_merge_per_user_and_day(tmp_path: Path) -> None
     newer[0]["ai_credits_used"] = 9.5  # user 1 on 2026-10-11, corrected
     result = import_file(_ndjson(tmp_path / "partial.ndjson", newer), data)
     assert [st for *_, st in result.stored] == ["changed"] * 4
-    store.build(data)
-    ud = store.scan_user_day(data).collect()
+    builder.build(data)
+    ud = read.scan_user_day(data).collect()
     assert ud.height == 28 * 4
     day11 = ud.filter(pl.col("day") == dt.date(2026, 10, 11)).sort("user_id")
     assert day11["user_id"].to_list() == [1, 2, 3, 4]
@@ -136,11 +138,11 @@ def test_a_fetched_day_still_replaces_the_day(tmp_path: Path) -> None:
     import_file(_ndjson(tmp_path / "month.ndjson", _user_rows(DAYS_28, [1, 2, 3, 4])), data)
     body = "".join(json.dumps(r) + "\n" for r in _user_rows(["2026-10-12"], [1, 2])).encode()
     rawstore.put_bytes(
-        data, store.Scope("org", "id-5"), "users-1-day", "2026-10-12", body, ext="ndjson",
+        data, catalog.Scope("org", "id-5"), "users-1-day", "2026-10-12", body, ext="ndjson",
         provenance={"endpoint": "/orgs/x/copilot/metrics/reports/users-1-day"},
     )  # fmt: skip
-    store.build(data)
-    ud = store.scan_user_day(data).collect()
+    builder.build(data)
+    ud = read.scan_user_day(data).collect()
     assert ud.filter(pl.col("day") == dt.date(2026, 10, 12))["user_id"].sort().to_list() == [1, 2]
     assert ud.height == 27 * 4 + 2
 
@@ -154,12 +156,12 @@ def test_late_corrections_are_recorded_and_reported(tmp_path: Path) -> None:
     import_file(_ndjson(tmp_path / "partial.ndjson", newer), data)  # user 1 changed, user 5 added
     body = "".join(json.dumps(r) + "\n" for r in _user_rows(["2026-10-12"], [1, 2])).encode()
     rawstore.put_bytes(
-        data, store.Scope("org", "id-5"), "users-1-day", "2026-10-12", body, ext="ndjson",
+        data, catalog.Scope("org", "id-5"), "users-1-day", "2026-10-12", body, ext="ndjson",
         provenance={"endpoint": "/orgs/x/copilot/metrics/reports/users-1-day"},
     )  # fmt: skip
     import_file(_ndjson(tmp_path / "same.ndjson", _user_rows(["2026-10-13"], [4])), data)  # identical: no change
-    store.build(data)
-    late = store.scan(data, "late_corrections").collect().sort("day")
+    builder.build(data)
+    late = read.scan(data, "late_corrections").collect().sort("day")
     assert late.select("day", "report", "source").rows() == [
         ("2026-10-11", "users-1-day", "import"),
         ("2026-10-12", "users-1-day", "fetch"),
@@ -177,13 +179,13 @@ def test_late_corrections_are_recorded_and_reported(tmp_path: Path) -> None:
 
 def test_quarantine_of_one_report_survives_another_report_of_the_same_month(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    scope = store.Scope("org", "id-5")
+    scope = catalog.Scope("org", "id-5")
     users = (json.dumps(_user_rows(["2026-10-01"], [1])[0]) + "\n{oops\n").encode()
     rawstore.put_bytes(data, scope, "users-1-day", "2026-10-01", users, ext="ndjson", provenance={})
     agg = json.dumps({"day": "2026-10-01", "organization_id": "5", "daily_active_users": 1}).encode()
     rawstore.put_bytes(data, scope, "aggregate-1-day", "2026-10-01", agg, ext="json", provenance={})
-    store.build(data)
-    q = store.scan(data, "quarantine").collect()
+    builder.build(data)
+    q = read.scan(data, "quarantine").collect()
     assert q.select("report", "line").rows() == [("users-1-day", 2)]
     assert status_table(data).filter(pl.col("report") == "users-1-day")["quarantined_lines"].to_list() == [1]
 
@@ -193,10 +195,10 @@ def test_data_notes_name_late_corrections(tmp_path: Path) -> None:
     import_file(_ndjson(tmp_path / "month.ndjson", _user_rows(DAYS_28, [1, 2, 3, 4])), data)
     body = "".join(json.dumps(r) + "\n" for r in _user_rows(["2026-10-12"], [1, 2])).encode()
     rawstore.put_bytes(
-        data, store.Scope("org", "id-5"), "users-1-day", "2026-10-12", body, ext="ndjson",
+        data, catalog.Scope("org", "id-5"), "users-1-day", "2026-10-12", body, ext="ndjson",
         provenance={"endpoint": "/orgs/x/copilot/metrics/reports/users-1-day"},
     )  # fmt: skip
-    store.build(data)
+    builder.build(data)
     notes = Report("t", data, "org:id-5", dt.date(2026, 10, 1), dt.date(2026, 10, 28)).notes()
     said = " ".join(notes.corrections)
     assert "Late correction 2026-10-12 (users-1-day, fetched" in said
@@ -214,8 +216,8 @@ def test_user_teams_imports_merge_per_user(tmp_path: Path) -> None:
     ]
     import_file(_ndjson(tmp_path / "a.ndjson", older), data)
     import_file(_ndjson(tmp_path / "b.ndjson", [{**row, "user_id": 1, "team_id": 10}]), data)
-    store.build(data)
-    teams = store.scan(data, "user_team_day").collect().sort("user_id", "team_id")
+    builder.build(data)
+    teams = read.scan(data, "user_team_day").collect().sort("user_id", "team_id")
     assert teams.select("user_id", "team_id").rows() == [(1, 10), (2, 10)]
-    late = store.scan(data, "late_corrections").collect()
+    late = read.scan(data, "late_corrections").collect()
     assert late.select("report", "users_changed", "credits_before").rows() == [("user-teams-1-day", 1, None)]

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from copilot_usage import lake, store
+from copilot_usage.cache import builder, lake, read
 from copilot_usage.cli import main
 
 
@@ -47,7 +47,7 @@ def test_a_cache_of_the_plain_parquet_layout_is_rebuilt_from_raw_and_said_once(t
     first = _build(data)
     assert "built by an older kit (layout 2)" in first.output and "copilot-usage build --full" in first.output
     assert not old.exists() and (data / "processed" / "user_day" / "_delta_log").is_dir()
-    assert sorted(store.scan(data, "user_day").collect()["user_id"].unique()) == [1, 2, 3]
+    assert sorted(read.scan(data, "user_day").collect()["user_id"].unique()) == [1, 2, 3]
     assert "older kit" not in _build(data).output  # said once
 
 
@@ -56,7 +56,7 @@ def test_an_interrupted_build_leaves_the_last_version_whole_and_the_next_build_f
 ) -> None:
     data = _cache(tmp_path)
     _build(data)
-    before = store.scan(data, "user_day").collect().sort(pl.all())
+    before = read.scan(data, "user_day").collect().sort(pl.all())
     version = lake.version(data, "user_day")
     calls = 0
     real = lake.replace
@@ -70,23 +70,23 @@ def test_an_interrupted_build_leaves_the_last_version_whole_and_the_next_build_f
 
     monkeypatch.setattr(lake, "replace", dies)
     with pytest.raises(KeyboardInterrupt):
-        store.build(data, full=True)
+        builder.build(data, full=True)
     monkeypatch.undo()
-    assert store.scan(data, "user_day").collect().sort(pl.all()).equals(before)
-    assert store.scan(data, "user_day", version=version).collect().sort(pl.all()).equals(before)
+    assert read.scan(data, "user_day").collect().sort(pl.all()).equals(before)
+    assert read.scan(data, "user_day", version=version).collect().sort(pl.all()).equals(before)
     _build(data)
-    assert store.scan(data, "user_day").collect().sort(pl.all()).equals(before)
+    assert read.scan(data, "user_day").collect().sort(pl.all()).equals(before)
 
 
 def test_two_builds_at_once_both_finish_and_a_reader_sees_whole_months(tmp_path: Path) -> None:
     data = _cache(tmp_path, days=8)
     _build(data)
-    whole = store.scan(data, "user_day").collect().height
+    whole = read.scan(data, "user_day").collect().height
     errors: list[BaseException] = []
 
     def build() -> None:
         try:
-            store.build(data, full=True)
+            builder.build(data, full=True)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -95,20 +95,20 @@ def test_two_builds_at_once_both_finish_and_a_reader_sees_whole_months(tmp_path:
         b.start()
     heights = set()
     while any(b.is_alive() for b in builders):
-        heights.add(store.scan(data, "user_day").collect().height)
+        heights.add(read.scan(data, "user_day").collect().height)
     for b in builders:
         b.join()
     assert errors == []  # a commit that lost to the other build's is made again
-    assert heights <= {whole} and store.scan(data, "user_day").collect().height == whole
+    assert heights <= {whole} and read.scan(data, "user_day").collect().height == whole
 
 
 def test_scan_returns_the_columns_of_before_without_the_partition_columns(tmp_path: Path) -> None:
     data = _cache(tmp_path)
     _build(data)
-    cols = store.scan(data, "user_day").collect_schema().names()
+    cols = read.scan(data, "user_day").collect_schema().names()
     assert not {"scope_kind", "scope_slug", "month", "written_by"} & set(cols)
     assert {"scope", "day", "user_id", "ai_credits_used"} <= set(cols)
-    oct_only = store.scan(data, "user_day", scope="org:acme", start="2026-10-01", end="2026-10-31").collect()
+    oct_only = read.scan(data, "user_day", scope="org:acme", start="2026-10-01", end="2026-10-31").collect()
     assert oct_only.height == 9 and oct_only["day"].dt.month().unique().to_list() == [10]
 
 
@@ -131,5 +131,5 @@ def test_a_build_leaves_each_table_it_wrote_checkpointed_and_time_travel_unchang
     newest = lake.version(data, "user_day")
     assert newest is not None and first is not None and newest > first
     assert json.loads((log / "_last_checkpoint").read_text())["version"] == newest
-    assert store.scan(data, "user_day", version=first).collect().height == 18  # the version before, as it was
-    assert store.scan(data, "user_day").collect().height == 19
+    assert read.scan(data, "user_day", version=first).collect().height == 18  # the version before, as it was
+    assert read.scan(data, "user_day").collect().height == 19

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from copilot_usage import metrics
+from copilot_usage.analysis import metrics
 
 D = dt.date(2026, 11, 2)
 

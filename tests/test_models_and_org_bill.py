@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from copilot_usage import spend, store, value
-from copilot_usage.render import render
+from copilot_usage.analysis import spend, value
+from copilot_usage.cache import read
+from copilot_usage.outputs.render import render
 from copilot_usage.report import Report, open_report
 from copilot_usage.report import spend as spend_report
 from copilot_usage.report import value_per_credit as vpc
@@ -86,7 +87,7 @@ def test_each_split_sums_to_the_total_and_the_bootstrap_is_seeded(r: Report) -> 
 
 @pytest.mark.parametrize("table", ["billing_usage", "billing_ai_credit"])
 def test_model_comparison_takes_the_table_it_names(r: Report, table: str) -> None:
-    bills = store.scan(SAMPLE, table, scope=ENTERPRISE, start=r.start, end=r.end)
+    bills = read.scan(SAMPLE, table, scope=ENTERPRISE, start=r.start, end=r.end)
     out = spend.model_comparison(bills, vpc.split(r, "model").credits)
     got = dict(out.select("model", "billed_credits").iter_rows())
     assert got == pytest.approx(_billed_per_model(ENTERPRISE, r), rel=1e-9)

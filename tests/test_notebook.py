@@ -9,10 +9,9 @@ import polars as pl
 import pytest
 import yaml
 
-from copilot_usage import charts
 from copilot_usage.errors import ConfigError
-from copilot_usage.render import coerce
-from copilot_usage.report import Audience, protect
+from copilot_usage.outputs.render import coerce
+from copilot_usage.report import Audience, charts, protect
 from copilot_usage.report.common import change_phrase
 from copilot_usage.report.privacy import PSEUDONYM_ENV
 

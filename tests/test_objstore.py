@@ -20,12 +20,14 @@ from click.testing import CliRunner
 from moto.server import ThreadedMotoServer
 
 from conftest import TODAY, small_tenant
-from copilot_usage import lake, objstore, rawstore, store
+from copilot_usage.cache import builder, lake, read
 from copilot_usage.catalog import Scope
 from copilot_usage.cli import main
 from copilot_usage.errors import StoreError
+from copilot_usage.ingest import rawstore
 from copilot_usage.simulate.app import SimConfig, Simulator
 from copilot_usage.simulate.server import running
+from copilot_usage.storage import objstore
 
 SECRET = "loopback-secret-never-stored-9f3e"  # the secret access key: no object, file or output may hold it
 SINCE = dt.date(2026, 11, 12)
@@ -85,8 +87,8 @@ def _objects(s3: str) -> list[str]:
 def test_fetch_and_build_on_s3_give_the_tables_of_a_local_folder(caches: tuple[str, Path], s3: str) -> None:
     url, local = caches
     for table in ("user_day", "aggregate_day", "user_team_day", "seats", "data_health", "billing_ai_credit"):
-        a = store.scan(url, table).collect().drop("fetched_at", strict=False).sort(pl.all())
-        b = store.scan(local, table).collect().drop("fetched_at", strict=False).sort(pl.all())
+        a = read.scan(url, table).collect().drop("fetched_at", strict=False).sort(pl.all())
+        b = read.scan(local, table).collect().drop("fetched_at", strict=False).sort(pl.all())
         assert a.equals(b), table
     keys = _objects(s3)
     assert any(k.startswith("team-a/processed/user_day/_delta_log/") for k in keys)
@@ -143,28 +145,28 @@ def test_a_reader_during_a_build_always_sees_one_whole_version(caches: tuple[str
     url, _ = caches
     first = lake.version(url, "user_day")
     assert first is not None
-    whole = store.scan(url, "user_day").collect().sort(pl.all())
+    whole = read.scan(url, "user_day").collect().sort(pl.all())
     seen: set[int | None] = set()
     heights: list[int] = []
     done = threading.Event()
 
     def rebuild() -> None:
         try:
-            store.build(url, full=True)  # every month's partition replaced again, one transaction each
+            builder.build(url, full=True)  # every month's partition replaced again, one transaction each
         finally:
             done.set()
 
-    builder = threading.Thread(target=rebuild)
-    builder.start()
+    rebuilding = threading.Thread(target=rebuild)
+    rebuilding.start()
     while not done.is_set() or not heights:
         version = lake.version(url, "user_day")
         seen.add(version)
-        heights.append(store.scan(url, "user_day", version=version).collect().height)
-    builder.join()
+        heights.append(read.scan(url, "user_day", version=version).collect().height)
+    rebuilding.join()
     assert set(heights) == {whole.height}  # never half a month
     assert lake.version(url, "user_day") > first  # type: ignore[operator]
     # time travel: the version read before the build, as it was
-    assert store.scan(url, "user_day", version=first).collect().sort(pl.all()).equals(whole)
+    assert read.scan(url, "user_day", version=first).collect().sort(pl.all()).equals(whole)
 
 
 def test_two_fetches_of_one_data_dir_are_kept_apart_and_a_dead_lock_expires(s3: str) -> None:
@@ -201,7 +203,7 @@ def test_duckdb_queries_the_processed_tables_locally_and_on_s3(caches: tuple[str
         )
         del user_day
     assert totals[0].equals(totals[1]) and totals[0].height == 2
-    expected = store.scan(caches[1], "user_day").group_by("scope").agg(n=pl.len()).sort("scope").collect()
+    expected = read.scan(caches[1], "user_day").group_by("scope").agg(n=pl.len()).sort("scope").collect()
     assert totals[0]["n"].to_list() == expected["n"].to_list()
 
 
@@ -209,17 +211,17 @@ def test_duckdb_queries_the_processed_tables_locally_and_on_s3(caches: tuple[str
 def test_a_report_on_s3_names_the_delta_version_of_each_table_it_read(
     caches: tuple[str, Path], s3: str, tmp_path: Path
 ) -> None:
-    from copilot_usage.render import render
+    from copilot_usage.outputs.render import render
 
     url, _ = caches
-    scopes = store.scan(url, "data_health").select("scope").unique().collect()["scope"]
+    scopes = read.scan(url, "data_health").select("scope").unique().collect()["scope"]
     scope = next(s for s in scopes if s.startswith("enterprise:"))
     notebook = Path(__file__).parents[1] / "notebooks" / "trends.ipynb"
     done = render(notebook, {"data_dir": url, "scope": scope}, tmp_path, formats="html")
     assert done.error is None and done.html is not None, done.error
-    read = done.summary["tables_read"]
-    assert read["user_day"] == lake.version(url, "user_day") and "aggregate_day" in read
-    assert f"user_day v{read['user_day']}" in done.html.read_text()
+    versions = done.summary["tables_read"]
+    assert versions["user_day"] == lake.version(url, "user_day") and "aggregate_day" in versions
+    assert f"user_day v{versions['user_day']}" in done.html.read_text()
     # credentials are never stored: not in the bucket, not in the report's files
     for key in _objects(s3):
         assert SECRET.encode() not in objstore.path(s3, key).read_bytes(), key  # type: ignore[union-attr]

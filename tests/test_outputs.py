@@ -17,10 +17,11 @@ from click.testing import CliRunner
 
 from copilot_usage.cli import main
 from copilot_usage.errors import ConfigError
-from copilot_usage.output_digest import digest, names_a_user
-from copilot_usage.output_pdf import find_engine, write_pdf
-from copilot_usage.output_record import Record, Section, Table, Tile, read_record
-from copilot_usage.output_xlsx import (
+from copilot_usage.outputs.digest import digest, names_a_user
+from copilot_usage.outputs.pdf import find_engine, write_pdf
+from copilot_usage.outputs.record import Record, Section, Table, Tile, read_record
+from copilot_usage.outputs.render import parse_formats, render, render_all
+from copilot_usage.outputs.xlsx import (
     CREDITS,
     MONTH,
     PERCENT,
@@ -31,7 +32,6 @@ from copilot_usage.output_xlsx import (
     summary_items,
     unique_names,
 )
-from copilot_usage.render import parse_formats, render, render_all
 
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -276,7 +276,7 @@ def test_cli_rejects_an_unknown_format_before_running_anything(tmp_path: Path) -
 def test_table_cells_say_number_or_text_for_the_print_layout() -> None:
     """The PDF keeps numbers on one line and wraps text (JupyterLab's fixed table layout made wide tables'
     numbers run together on A4): each cell carries its column's kind."""
-    from copilot_usage.output_pdf import print_css
+    from copilot_usage.outputs.pdf import print_css
     from copilot_usage.report import html as report_html
 
     out = report_html.table(pl.DataFrame({"cause": ["late correction"], "credits": [12.5]}))

@@ -11,12 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES
-from copilot_usage import rawstore, store
+from copilot_usage import catalog
+from copilot_usage.cache import builder, read
+from copilot_usage.cache.parse import parse_rows
+from copilot_usage.cache.status import side_table, status_table
 from copilot_usage.cli import main
 from copilot_usage.errors import InputError
-from copilot_usage.importer import detect_report, import_file
-from copilot_usage.parse import parse_rows
-from copilot_usage.status import side_table, status_table
+from copilot_usage.ingest import rawstore
+from copilot_usage.ingest.importer import detect_report, import_file
 
 PEER = FIXTURES / "peer"
 DAY = dt.date(2026, 10, 5)
@@ -29,10 +31,10 @@ def test_repo_records_never_pass_for_an_aggregate_day(tmp_path: Path) -> None:
     assert repos.stored == [("org:id-4242", "repos-1-day", "2026-10-05", "fetched")]
     with pytest.raises(InputError, match="a repos-1-day record, not aggregate-1-day"):
         import_file(PEER / "repos-1-day_repo-keys.ndjson", data, report="aggregate-1-day")
-    store.build(data)
-    agg = store.scan_aggregate_day(data).collect()
+    builder.build(data)
+    agg = read.scan_aggregate_day(data).collect()
     assert agg.select("daily_active_users", "code_generation_activity_count").rows() == [(7, 50)]
-    rows = store.scan_repo_day(data).collect().sort("repository_id")
+    rows = read.scan_repo_day(data).collect().sort("repository_id")
     assert rows.select("repository_id", "repository_name", "repository_owner_name", "repository_visibility").rows() == [
         (9001, "octo/api", "octo", "private"),
         (9002, "octo/web", "octo", "internal"),
@@ -44,8 +46,8 @@ def test_repo_rows_are_keyed_on_id_or_name_under_either_spelling(tmp_path: Path)
     data = tmp_path / "data"
     import_file(PEER / "repos-1-day_repo-keys.ndjson", data, report="repos-1-day")
     import_file(PEER / "repos-1-day_mixed-spellings.ndjson", data, report="repos-1-day")
-    store.build(data)
-    rows = store.scan_repo_day(data).collect()
+    builder.build(data)
+    rows = read.scan_repo_day(data).collect()
     assert rows.group_by("day").len().sort("day")["len"].to_list() == [2, 2]
     day6 = rows.filter(pl.col("day") == dt.date(2026, 10, 6)).sort("repository_name")
     assert day6.select("repository_id", "repository_name", "repository_visibility").rows() == [
@@ -64,8 +66,8 @@ def test_a_numeric_organization_id_is_read_as_a_string_id(tmp_path: Path) -> Non
         main, ["import", str(PEER / "users-1-day_numeric-organization-id.ndjson"), "--data-dir", str(data)]
     )
     assert out.exit_code == 0, out.output
-    store.build(data)
-    ud = store.scan_user_day(data).collect()
+    builder.build(data)
+    ud = read.scan_user_day(data).collect()
     assert ud.height == 3 and ud["ai_credits_used"].sum() == 22.75
     assert side_table(data, "quarantine").height == 0
 
@@ -104,12 +106,12 @@ def test_negative_counts_are_quarantined_with_file_and_line(tmp_path: Path) -> N
     assert "line 3: negative value in totals_by_feature[].loc_added_sum" in out.output
     # the same rows fetched (not imported) are quarantined by the build, with file and line
     body = (PEER / "users-1-day_negative-counts.ndjson").read_bytes()
-    rawstore.put_bytes(data, store.Scope("org", "id-4242"), "users-1-day", "2026-10-05", body, ext="ndjson",
+    rawstore.put_bytes(data, catalog.Scope("org", "id-4242"), "users-1-day", "2026-10-05", body, ext="ndjson",
                        provenance={"endpoint": "/orgs/o/copilot/metrics/reports/users-1-day"})  # fmt: skip
     built = CliRunner().invoke(main, ["build", "--data-dir", str(data)])
     assert built.exit_code == 0 and "note: 2 line(s) quarantined" in built.output
-    assert store.scan_user_day(data).collect()["user_id"].to_list() == [11]
-    q = store.scan(data, "quarantine").collect().sort("line")
+    assert read.scan_user_day(data).collect()["user_id"].to_list() == [11]
+    q = read.scan(data, "quarantine").collect().sort("line")
     assert q["line"].to_list() == [2, 3] and q["file"].str.ends_with(".ndjson").all()
     assert status_table(data).filter(pl.col("report") == "users-1-day")["quarantined_lines"].to_list() == [2]
 

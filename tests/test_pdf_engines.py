@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from copilot_usage.errors import EngineMissing
-from copilot_usage.output_pdf import find_engine, write_pdf
+from copilot_usage.outputs.pdf import find_engine, write_pdf
 
 HTML = """<html><head><title>t</title></head><body><main><div class="cu-notes"><h2>Data notes</h2>
 <p>Period 2026-11-01 → 2026-11-07.</p></div></main></body></html>"""
@@ -67,7 +67,7 @@ def test_demo_from_an_empty_directory_writes_every_format_without_chromium(tmp_p
     import os
     import sys
 
-    from copilot_usage.render import NOTEBOOKS
+    from copilot_usage.outputs.render import NOTEBOOKS
 
     exe = Path(sys.executable).with_name("copilot-usage")
     env = {**os.environ, "COPILOT_USAGE_CHROMIUM": str(tmp_path / "no-such-chromium")}

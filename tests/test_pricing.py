@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from copilot_usage import metrics, pricing, spend, value
+from copilot_usage.analysis import metrics, pricing, spend, value
 from copilot_usage.report.common import forecast_story
 from copilot_usage.report.context import api_hosts
 

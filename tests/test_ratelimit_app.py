@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 
 from conftest import TODAY, small_tenant
-from copilot_usage.auth import App
 from copilot_usage.catalog import Scope
-from copilot_usage.fetch import fetch
-from copilot_usage.github import GitHub
-from copilot_usage.plan import Plan
+from copilot_usage.ingest.auth import App
+from copilot_usage.ingest.fetch import fetch
+from copilot_usage.ingest.github import GitHub
+from copilot_usage.ingest.plan import Plan
+from copilot_usage.ingest.transport import Budget
 from copilot_usage.simulate.app import SimConfig, Simulator
 from copilot_usage.simulate.server import running
-from copilot_usage.transport import Budget
 
 
 def test_eta_counts_the_resets_a_short_budget_must_wait_for() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from copilot_usage import rawstore
 from copilot_usage.catalog import Scope
+from copilot_usage.ingest import rawstore
 
 S = Scope("org", "acme")
 
@@ -144,8 +144,9 @@ def test_an_empty_download_is_an_empty_file(tmp_path: Path) -> None:
 
 
 def test_a_table_the_cache_lacks_is_the_kits_own_error_naming_the_build(tmp_path: Path) -> None:
-    from copilot_usage import CopilotUsageError, NotInCache, store
+    from copilot_usage import CopilotUsageError, NotInCache
+    from copilot_usage.cache import read
 
     with pytest.raises(NotInCache, match="run `copilot-usage build`") as info:
-        store.scan(tmp_path, "user_day")
+        read.scan(tmp_path, "user_day")
     assert isinstance(info.value, CopilotUsageError) and isinstance(info.value, FileNotFoundError)

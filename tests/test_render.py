@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 import yaml
 
-from copilot_usage import store
+from copilot_usage.cache import read
 from copilot_usage.errors import ConfigError
-from copilot_usage.render import RenderError, coerce, render, render_all
+from copilot_usage.outputs.render import RenderError, coerce, render, render_all
 
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -236,8 +236,8 @@ def test_sample_data_is_what_the_simulator_makes(tmp_path: Path) -> None:
 
     make_sample(tmp_path / "sample")
     for table in ("user_day", "aggregate_day", "user_team_day", "seats", "billing_user_month", "cost_center_members"):
-        a = store.scan(SAMPLE, table).collect()
-        b = store.scan(tmp_path / "sample", table).collect()
+        a = read.scan(SAMPLE, table).collect()
+        b = read.scan(tmp_path / "sample", table).collect()
         assert a.sort(pl.all()).equals(b.sort(pl.all())), table
 
 
@@ -498,7 +498,7 @@ def test_the_one_pager_states_the_figures_of_the_reports_it_links_to(report_runs
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="poppler-utils not installed (CI installs it)")
 def test_the_one_pager_pdf_is_one_page(tmp_path: Path) -> None:
-    from copilot_usage.output_pdf import find_engine
+    from copilot_usage.outputs.pdf import find_engine
 
     if find_engine() is None:
         pytest.skip("no PDF engine")

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from copilot_usage import store
+from copilot_usage.cache import read
 from copilot_usage.demo import simulate_cache
 from copilot_usage.report import Report, Section, open_report, trends
 from copilot_usage.report import display as report_display
@@ -56,7 +56,7 @@ def _report(data: Path, **kw: str) -> Report:
 
 def test_credits_chart_shows_the_step_on_07_02_and_draws_and_names_githubs_change(summer: Path) -> None:
     r = _report(summer)
-    ud = store.scan(summer, "user_day", scope=SCOPE).collect()
+    ud = read.scan(summer, "user_day", scope=SCOPE).collect()
     weekday = ud.filter(pl.col("day").dt.weekday() <= 5).group_by("day").agg(pl.col("ai_credits_used").sum())
     mean = {
         side: weekday.filter(pl.col("day").is_between(a, b))["ai_credits_used"].mean()
@@ -84,13 +84,13 @@ def test_active_users_chart_draws_the_server_side_and_app_user_changes(summer: P
     assert _rules(section, "GitHub 06-15: server-side users counted") == ["2026-06-15"]
     assert _rules(section, "GitHub 07-28: Copilot app users counted") == ["2026-07-28"]
     assert any("appear with credits but no activity detail" in s for s in section.sentences)
-    ud = store.scan(summer, "user_day", scope=SCOPE).collect()
+    ud = read.scan(summer, "user_day", scope=SCOPE).collect()
     bare = ud.filter(pl.col("used_agent").is_null() & pl.col("code_generation_activity_count").is_null())
     assert bare.height and bare["day"].min() >= D(2026, 6, 15)  # type: ignore[operator]
 
 
 def _cli_share(sample: Path, first: dt.date, last: dt.date) -> float:
-    f = store.scan(sample, "user_feature_day", scope=SCOPE, start=first, end=last).collect()
+    f = read.scan(sample, "user_feature_day", scope=SCOPE, start=first, end=last).collect()
     g = f.group_by("feature").agg(pl.col("code_generation_activity_count").sum())
     return float(g.filter(pl.col("feature") == "copilot_cli")["code_generation_activity_count"].sum()) / float(
         g["code_generation_activity_count"].sum()

@@ -4,7 +4,7 @@ reports' stated definitions, never calling the function under test. The sample h
 each report's tests; a demo cache is larger, has three months of billing and teams GitHub lists and leaves out.
 
 The figures are taken from the section functions the notebooks show (``summary.json`` is the merge of the
-``summary`` outputs those sections display, :func:`copilot_usage.output_record.read_summary`), not from executed
+``summary`` outputs those sections display, :func:`copilot_usage.outputs.record.read_summary`), not from executed
 notebooks, to stay fast."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from copilot_usage import metrics
+from copilot_usage.analysis import metrics
 from copilot_usage.report import Report, open_report, spend, team_distribution, trends
 from copilot_usage.report.section import Chart, Paragraph, Section, Table, Tiles
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from copilot_usage import store, teams
+from copilot_usage.analysis import teams
+from copilot_usage.cache import read
 from copilot_usage.errors import ConfigError
 from copilot_usage.report import Report, open_report, team_distribution
 
@@ -23,14 +24,14 @@ def _report(data_dir: Path = SAMPLE, **parameters: object) -> Report:
 
 
 def _usage(r: Report) -> pl.DataFrame:
-    return store.scan(SAMPLE, "user_day", scope=SCOPE, start=r.start, end=r.end).collect()
+    return read.scan(SAMPLE, "user_day", scope=SCOPE, start=r.start, end=r.end).collect()
 
 
 def test_headline_figures_match_an_independent_recomputation() -> None:
     r = _report()
     fig = team_distribution.headline(r).figures
     usage = _usage(r)
-    seats = store.scan(SAMPLE, "seats", scope=SCOPE).collect()
+    seats = read.scan(SAMPLE, "seats", scope=SCOPE).collect()
     newest = seats.filter(pl.col("snapshot_day") == pl.col("snapshot_day").max())["user_id"].unique()
     assert fig.credits_total == pytest.approx(usage["ai_credits_used"].sum())
     assert fig.active_users == usage["user_id"].n_unique()
@@ -116,7 +117,7 @@ def test_cost_centres_are_additive() -> None:
 
 
 def test_an_org_map_gives_teams_and_departments(tmp_path: Path) -> None:
-    users = store.scan(SAMPLE, "user_day", scope=SCOPE).select("user_login").unique().sort("user_login").collect()
+    users = read.scan(SAMPLE, "user_day", scope=SCOPE).select("user_login").unique().sort("user_login").collect()
     mapping = users.with_columns(
         team=pl.format("t{}", pl.int_range(pl.len()) % 3),
         department=pl.format("d{}", pl.int_range(pl.len()) % 2),
@@ -214,8 +215,8 @@ def _recipe_pairs(r: Report) -> tuple[pl.DataFrame, pl.DataFrame]:
     a child team's rows also counted for its parent (one level: the sample's nesting); returns the (day, user_id,
     team_id) pairs with their credits and the team list."""
     usage = _usage(r).select("day", "user_id", "ai_credits_used")
-    rows = store.scan(SAMPLE, "user_team_day", scope=SCOPE, start=r.start, end=r.end).collect()
-    names = store.scan(SAMPLE, "teams").collect().sort("snapshot_day").unique("team_id", keep="last")
+    rows = read.scan(SAMPLE, "user_team_day", scope=SCOPE, start=r.start, end=r.end).collect()
+    names = read.scan(SAMPLE, "teams").collect().sort("snapshot_day").unique("team_id", keep="last")
     direct = rows.select("day", "user_id", "team_id")
     parents = direct.join(names.select("team_id", "parent_id"), on="team_id").drop_nulls("parent_id")
     pairs = pl.concat([direct, parents.select("day", "user_id", team_id="parent_id")]).unique()
@@ -252,14 +253,14 @@ def test_the_attribution_summary_says_what_each_source_placed(backfill: bool) ->
         key=pl.when(pl.col("team_id").is_in(listed_ids)).then(pl.col("team_id").cast(pl.String)).otherwise(pl.lit("?"))
     ).unique(["day", "user_id", "key"])
     assert got["credits_by_github_daily_rows"] == pytest.approx(gh["ai_credits_used"].sum())
-    members = store.scan(SAMPLE, "team_members").collect()
+    members = read.scan(SAMPLE, "team_members").collect()
     first = members["snapshot_day"].min()
     assert got["first_member_list_day"] == first.isoformat() and first > r.end  # the sample's list is after the period
     assert got["credits_by_member_lists"] == 0.0  # so no list holds inside the period
     # the first list carried back: its teams on user-days before it, less the (day, team)s GitHub lists, less what
     # GitHub's rows already place
     usage = _usage(r).filter(pl.col("day") < first).select("day", "user_id", "ai_credits_used")
-    rows = store.scan(SAMPLE, "user_team_day", scope=SCOPE, start=r.start, end=r.end).collect()
+    rows = read.scan(SAMPLE, "user_team_day", scope=SCOPE, start=r.start, end=r.end).collect()
     first_list = members.filter(pl.col("snapshot_day") == first).select("user_id", "team_id").unique()
     carried = usage.join(first_list, on="user_id").join(
         rows.select("day", "team_id").unique(), on=["day", "team_id"], how="anti"

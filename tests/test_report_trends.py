@@ -10,8 +10,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from copilot_usage import lake, metrics, store
-from copilot_usage.output_record import mime
+from copilot_usage.analysis import metrics
+from copilot_usage.cache import lake, read
+from copilot_usage.outputs.record import mime
 from copilot_usage.report import Chart, Report, open_report, trends
 from copilot_usage.report import display as report_display
 
@@ -37,7 +38,7 @@ def r(shown: list[dict[str, Any]]) -> Report:
 
 
 def test_headline_figures_match_an_independent_computation(r: Report) -> None:
-    ud = store.scan(SAMPLE, "user_day", scope=SCOPE, start=r.start, end=r.end).collect()
+    ud = read.scan(SAMPLE, "user_day", scope=SCOPE, start=r.start, end=r.end).collect()
     h = trends.headline_figures(r)
     assert h.credits_total == pytest.approx(ud["ai_credits_used"].sum())
     assert h.credits_at_list_price_usd == pytest.approx(ud["ai_credits_used"].sum() * 0.01)
@@ -50,13 +51,13 @@ def test_headline_figures_match_an_independent_computation(r: Report) -> None:
 
 def test_each_table_is_read_once_however_many_sections_use_it(r: Report, monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[str] = []
-    real = store.scan
+    real = read.scan
 
     def counting(data_dir: Any, table: str, **kw: Any) -> pl.LazyFrame:
         reads.append(table)
         return real(data_dir, table, **kw)
 
-    monkeypatch.setattr(store, "scan", counting)
+    monkeypatch.setattr(read, "scan", counting)
     for build in (trends.headline, trends.active_users, trends.credits, trends.surfaces, trends.forecast):
         build(r)
     # the period once, whole; and the forecast's half year of history once, two columns summed per day lazily
@@ -123,7 +124,7 @@ def test_cli_section_lists_the_top_customisations_of_each_kind_never_summed_acro
     top = table.frame
     assert set(top["kind"]) <= set(metrics.CUSTOMISATION_LABELS.values())  # labelled as the chart names them
     assert top.group_by("kind").len()["len"].max() <= 5
-    raw = store.scan(SAMPLE, "aggregate_cli_customisation_day", scope=r.scope, start=r.start, end=r.end).collect()
+    raw = read.scan(SAMPLE, "aggregate_cli_customisation_day", scope=r.scope, start=r.start, end=r.end).collect()
     one = top.row(0, named=True)
     kind = {label: k for k, label in metrics.CUSTOMISATION_LABELS.items()}[one["kind"]]
     expect = raw.filter((pl.col("kind") == kind) & (pl.col("name") == one["name"]))["interaction_count"].sum()

@@ -149,7 +149,7 @@ def test_a_cache_without_optional_tables_says_what_to_fetch(without_optional: Pa
 def test_pseudonyms_are_applied_once_to_the_quadrant_chart_and_review_table(monkeypatch: pytest.MonkeyPatch) -> None:
     """The analyst quadrant is pseudonymised before its chart is built (the spec carries the labels); the chart's
     numbers and the review table must show those same pseudonyms, not pseudonyms of pseudonyms."""
-    from copilot_usage.output_record import mime, payload_frame
+    from copilot_usage.outputs.record import mime, payload_frame
     from copilot_usage.report import display, pseudonyms
     from copilot_usage.report.privacy import PSEUDONYM_ENV
 

@@ -14,8 +14,9 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from copilot_usage import columns, github_changes
+from copilot_usage.analysis import github_changes
 from copilot_usage.cli import main
+from copilot_usage.outputs import columns
 from copilot_usage.report import team_distribution as td
 from copilot_usage.report.wording import PLAIN_NAMES, for_leaders, once
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from copilot_usage.status import retention_frame, retention_notes
+from copilot_usage.cache.status import retention_frame, retention_notes
 
 TODAY = dt.date(2026, 12, 2)  # GitHub serves 2025-12-02 onwards
 

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from copilot_usage import evidence, roi
+from copilot_usage.analysis import evidence, roi
 from copilot_usage.cli import main
 from copilot_usage.errors import ConfigError, InputError
 from copilot_usage.report import open_report

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import polars as pl
 
-from copilot_usage import github_changes, metrics
+from copilot_usage.analysis import github_changes, metrics
 from copilot_usage.catalog import Scope
 from copilot_usage.simulate import changes
 from copilot_usage.simulate import payloads as P

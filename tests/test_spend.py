@@ -11,11 +11,12 @@ import polars as pl
 import pytest
 
 from conftest import TODAY
-from copilot_usage import spend, store
+from copilot_usage.analysis import spend
+from copilot_usage.cache import builder, read
 from copilot_usage.catalog import Scope
 from copilot_usage.demo import simulate_cache
-from copilot_usage.importer import import_file
-from copilot_usage.render import render
+from copilot_usage.ingest.importer import import_file
+from copilot_usage.outputs.render import render
 from copilot_usage.simulate import payloads
 from copilot_usage.simulate.tenant import Tenant
 
@@ -32,15 +33,15 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     csv = data / "usage.csv"
     csv.write_bytes(payloads.billing_csv(t, Scope("enterprise", t.enterprise), 2026, 11))
     import_file(csv, data, scope=Scope("enterprise", t.enterprise))
-    store.build(data)
+    builder.build(data)
     return data
 
 
 def _frames(cache: Path) -> tuple[pl.DataFrame, pl.DataFrame, Tenant]:
     t = Tenant(seed=SEED, users=USERS, days=DAYS, today=TODAY)
     scope = f"enterprise:{t.enterprise}"
-    usage = store.scan_user_day(cache, scope=scope).collect()
-    bills = store.scan(cache, "billing_usage", scope=scope).collect()
+    usage = read.scan_user_day(cache, scope=scope).collect()
+    bills = read.scan(cache, "billing_usage", scope=scope).collect()
     return usage, bills, t
 
 
@@ -99,13 +100,13 @@ def test_csv_import_keeps_unknown_columns_tolerates_missing_ones_and_quarantines
         )
     )
     import_file(f, tmp_path / "data", scope=Scope("enterprise", "acme"))
-    store.build(tmp_path / "data")
-    rows = store.scan(tmp_path / "data", "billing_usage_csv").collect().sort("day")
+    builder.build(tmp_path / "data")
+    rows = read.scan(tmp_path / "data", "billing_usage_csv").collect().sort("day")
     assert rows["credits"].to_list() == [12.0, 12.25, 2.5]  # premium requests → their aic_quantity
     assert rows["is_ai_credit"].to_list() == [False, True, True]
     assert json.loads(rows["extra"][0]) == {"brand_new": "y"}
     assert rows["discount_amount"].null_count() == 3  # a missing optional column is null, not 0
-    q = store.scan(tmp_path / "data", "quarantine").collect()
+    q = read.scan(tmp_path / "data", "quarantine").collect()
     assert q.select("file", "line").rows() == [(q["file"][0], 4)] and q["file"][0].endswith(".csv")
 
 
@@ -135,7 +136,7 @@ def test_pool_grows_the_day_a_seat_is_added_and_removals_wait_for_next_month() -
 
 def test_idle_seat_counts_match_the_roster(cache: Path) -> None:
     _, _, t = _frames(cache)
-    seats = store.scan_seats(cache, scope=f"enterprise:{t.enterprise}").collect()
+    seats = read.scan_seats(cache, scope=f"enterprise:{t.enterprise}").collect()
     idle = spend.idle_seats(seats, as_of=t.newest, inactive_days=14, seat_price_business=19, seat_price_enterprise=39)
     roster = seats.group_by("user_id").agg(pl.col("last_activity_at").max(), pl.col("pending_cancellation_date").max())
     never = roster.filter(pl.col("last_activity_at").is_null() & pl.col("pending_cancellation_date").is_null()).height

@@ -8,10 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from copilot_usage import teams
+from copilot_usage.analysis import teams
+from copilot_usage.analysis.teams import NO_TEAM, NOT_FETCHED
 from copilot_usage.errors import InputError
 from copilot_usage.report import Report, open_report, team_distribution
-from copilot_usage.teams import NO_TEAM, NOT_FETCHED
 
 D = dt.date(2026, 11, 2)
 S = "org:acme"
@@ -137,18 +137,18 @@ def _sample_report(scope: str, data_dir: Path = SAMPLE, **parameters: object) ->
 
 def test_idle_members_count_in_their_teams_and_adoption_is_active_seated_over_seated() -> None:
     """GitHub's team membership decides a seated user's team, activity or not (issue 14 §1)."""
-    from copilot_usage import store
+    from copilot_usage.cache import read
 
     scope = "org:octo-sim-eng"
     r = _sample_report(scope)
     view = team_distribution.team_view(r)
     summary = teams.unit_summary(view.unit_days, view.seated, scope_credits=view.scope_credits)
-    seats = store.scan(SAMPLE, "seats", scope=scope).collect()
+    seats = read.scan(SAMPLE, "seats", scope=scope).collect()
     seated_ids = seats.filter(pl.col("snapshot_day") == pl.col("snapshot_day").max())["user_id"].unique()
     active_ids = r.frame("user_day").select("user_id").unique()["user_id"]
-    names = store.scan(SAMPLE, "teams", scope=scope).collect().select("team_id", "name")
+    names = read.scan(SAMPLE, "teams", scope=scope).collect().select("team_id", "name")
     members = (
-        store.scan(SAMPLE, "team_members", scope=scope)
+        read.scan(SAMPLE, "team_members", scope=scope)
         .collect()
         .filter(pl.col("user_id").is_in(seated_ids.implode()))
         .join(names, on="team_id")
@@ -166,7 +166,7 @@ def test_idle_members_count_in_their_teams_and_adoption_is_active_seated_over_se
     assert (got["adoption"] < 1).any()  # idle members stay in their teams
     # nobody in a team is "(no team)"
     no_team = view.seated.filter(pl.col("unit") == teams.NO_TEAM)["user_id"]
-    in_teams = store.scan(SAMPLE, "team_members", scope=scope).collect()["user_id"]
+    in_teams = read.scan(SAMPLE, "team_members", scope=scope).collect()["user_id"]
     assert not set(no_team.to_list()) & set(in_teams.to_list())
 
 
@@ -252,7 +252,7 @@ def test_a_mapping_is_one_unit_per_user_and_day() -> None:
 @pytest.mark.parametrize("scope", ["enterprise:octo-sim", "org:octo-sim-eng"])
 def test_cost_centres_are_additive_to_the_cent(scope: str) -> None:
     """unit=cost_centre: GitHub's cost-centre names plus (no cost centre); they sum exactly to the scope total."""
-    from copilot_usage import store
+    from copilot_usage.cache import read
 
     r = _sample_report(scope, unit="cost_centre")
     view = team_distribution.team_view(r)
@@ -260,17 +260,17 @@ def test_cost_centres_are_additive_to_the_cent(scope: str) -> None:
     assert view.additive and "additive" in view.mode and "cost centre" in view.mode
     assert abs(summary["credits"].sum() - r.frame("user_day")["ai_credits_used"].sum()) < 1e-6
     assert view.unit_days.collect().height == r.frame("user_day").height  # each user-day in exactly one unit
-    names = set(store.scan(SAMPLE, "cost_centers").filter(pl.col("state") == "active").collect()["cost_center_name"])
+    names = set(read.scan(SAMPLE, "cost_centers").filter(pl.col("state") == "active").collect()["cost_center_name"])
     assert set(summary["unit"]) <= names | {"(no cost centre)"} and set(summary["unit"]) & names
     assert (summary.drop_nulls("adoption")["adoption"] <= 1).all()
     assert view.seated.group_by("user_id").len()["len"].max() == 1  # a seat in one cost centre
 
 
 def test_a_user_direct_and_through_an_org_counts_once_in_the_direct_cost_centre() -> None:
-    from copilot_usage import store
+    from copilot_usage.cache import read
 
     r = _sample_report("enterprise:octo-sim", unit="cost_centre")
-    members = store.scan(SAMPLE, "cost_center_members").collect()
+    members = read.scan(SAMPLE, "cost_center_members").collect()
     both = members.filter((pl.col("via") == "User") & (pl.col("candidates") > 1))
     assert both.height, "the sample has directly assigned users whose organization is in another cost centre"
     view = team_distribution.team_view(r)
@@ -308,13 +308,13 @@ def test_adoption_read_a_few_days_at_a_time_is_the_whole_periods() -> None:
 
 def test_team_labels_are_unique_with_the_defaults() -> None:
     """Two different teams both named `api` (#7055, #7110 on the sample) are two labels, never added together."""
-    from copilot_usage import store
+    from copilot_usage.cache import read
 
     scope = "enterprise:octo-sim"
     out = teams.team_user_days(
-        store.scan(SAMPLE, "user_day", scope=scope),
-        store.scan(SAMPLE, "user_team_day", scope=scope),
-        store.scan(SAMPLE, "teams"),
+        read.scan(SAMPLE, "user_day", scope=scope),
+        read.scan(SAMPLE, "user_team_day", scope=scope),
+        read.scan(SAMPLE, "teams"),
     ).drop_nulls("unit_id")
     pairs = out.select("unit", "unit_id").unique()
     assert pairs["unit"].n_unique() == pairs.height == pairs["unit_id"].n_unique()

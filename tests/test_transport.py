@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-import copilot_usage.transport as transport_mod
+import copilot_usage.ingest.transport as transport_mod
 from copilot_usage.errors import ApiError, AuthError, DownloadError, NotFound, RateLimited
-from copilot_usage.github import GitHub
+from copilot_usage.ingest.github import GitHub
 
 BASE = "https://api.example.test"
 LINK = "https://objects.example.test/r/day.ndjson?sig=a%2Fb%2Bc%3D&se=1"
@@ -24,7 +24,7 @@ LINK = "https://objects.example.test/r/day.ndjson?sig=a%2Fb%2Bc%3D&se=1"
 @pytest.fixture(autouse=True)
 def _no_sleep_for_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transport_mod, "backoff", lambda attempt: 0.0)
-    monkeypatch.setattr("copilot_usage.github.backoff", lambda attempt: 0.0)
+    monkeypatch.setattr("copilot_usage.ingest.github.backoff", lambda attempt: 0.0)
 
 
 def _client(handler: Callable[[httpx.Request], httpx.Response], **kw: Any) -> GitHub:

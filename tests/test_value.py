@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from copilot_usage import github_changes, store, value
+from copilot_usage.analysis import github_changes, value
+from copilot_usage.cache import daily, read
+from copilot_usage.cache.parse import parse_rows
 from copilot_usage.catalog import Scope
-from copilot_usage.parse import parse_rows
 from copilot_usage.simulate import payloads
 from copilot_usage.simulate.tenant import FEATURE_CREDITS, MODEL_CREDITS, Tenant
 
@@ -113,7 +114,7 @@ def _tenant_tables(today: dt.date) -> dict[str, pl.DataFrame]:
         frame = parse_rows(
             payloads.to_ndjson(payloads.user_frame(t, t.start + dt.timedelta(days=k), scope)), "users", "sim"
         ).frame
-        for name, table in store._users_tables(frame, str(scope)).items():
+        for name, table in daily._users_tables(frame, str(scope)).items():
             parts.setdefault(name, []).append(table)
     return {name: pl.concat(frames) for name, frames in parts.items()}
 
@@ -183,7 +184,7 @@ def test_review_table_reads_only_the_measure_and_keeps_the_whole_row_answer(labe
     from copilot_usage.report.value_per_credit import Quadrant, review_table, totals, unit_totals
 
     sample = Path(__file__).parents[1] / "data" / "sample"
-    end = store.scan(sample, "user_day").select(pl.col("day").max()).collect().item()
+    end = read.scan(sample, "user_day").select(pl.col("day").max()).collect().item()
     r = open_report(
         "t", data_dir=str(sample), scope="enterprise:octo-sim", start=str(end - dt.timedelta(days=59)), end=str(end)
     )

@@ -20,11 +20,14 @@ from click.testing import CliRunner
 from polars.testing import assert_frame_equal
 
 from conftest import TODAY, small_tenant
-from copilot_usage import store, watch, watch_notify
+from copilot_usage.analysis import watch
+from copilot_usage.cache import builder
+from copilot_usage.cache.health import health as day_health
 from copilot_usage.catalog import Scope
 from copilot_usage.cli import main
-from copilot_usage.fetch import fetch
-from copilot_usage.github import GitHub
+from copilot_usage.ingest.fetch import fetch
+from copilot_usage.ingest.github import GitHub
+from copilot_usage.outputs import watch_notify
 from copilot_usage.report.privacy import Audience
 from copilot_usage.simulate.app import SimConfig, Simulator
 from copilot_usage.simulate.server import running
@@ -192,7 +195,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 )
 
         assert asyncio.run(go()).failed == 0
-    store.build(data_dir)
+    builder.build(data_dir)
     return data_dir
 
 
@@ -318,7 +321,7 @@ def test_the_trends_section_shows_the_spike_by_audience(cache: Path) -> None:
     from copilot_usage.report import Report, trends
 
     start, end = dt.date(2026, 10, 11), dt.date(2026, 11, 24)
-    health = store.health(cache, scope=SCOPE, start=start, end=end)
+    health = day_health(cache, scope=SCOPE, start=start, end=end)
 
     def unusual(audience: Audience) -> Any:
         return trends.unusual(Report("t", cache, SCOPE, start, end, audience=audience, health=health))

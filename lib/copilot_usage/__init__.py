@@ -29,7 +29,7 @@ from .errors import (
 __version__ = "0.1.0"  # before the submodules: rawstore and the reports record it
 
 from .api import Cache, ReportData, SectionData, report_names, static
-from .datadir import find_data_dir
+from .storage.datadir import find_data_dir
 
 __all__ = [
     "REPORTS",

@@ -2,7 +2,7 @@
 never mix scopes by accident, the data behind every report section by name, and the questions analysts ask
 first (top users, each user's main IDE and model, idle seats and their cost, a period's forecast, teams by day).
 
-A thin layer over :func:`copilot_usage.store.scan` and the report modules: the same numbers the reports show.
+A thin layer over :func:`copilot_usage.cache.read.scan` and the report modules: the same numbers the reports show.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .datadir import find_data_dir
 from .errors import ConfigError, NotInCache
+from .storage.datadir import find_data_dir
 
 if TYPE_CHECKING:  # the heavy modules are imported when first used: ``import copilot_usage`` stays quick
     import altair as alt
     import polars as pl
 
-    from . import metrics
-    from .charts import StaticChart
-    from .pricing import Prices
+    from .analysis import metrics
+    from .analysis.pricing import Prices
+    from .report.charts import StaticChart
     from .report.context import Report
     from .report.section import Section, Tile
 
@@ -69,11 +69,11 @@ class Cache:
         """The scopes fetched into this cache, e.g. ``("enterprise:octo-sim", "org:octo-sim-eng")``."""
         import polars as pl
 
-        from . import store
+        from .cache import read
 
         for table in ("data_health", "user_day"):
             try:
-                found = store.scan(self.data_dir, table).select(pl.col("scope").unique()).collect()
+                found = read.scan(self.data_dir, table).select(pl.col("scope").unique()).collect()
             except NotInCache:
                 continue
             return tuple(sorted(found["scope"].drop_nulls().to_list()))
@@ -82,12 +82,12 @@ class Cache:
     @functools.cached_property
     def tables(self) -> tuple[str, ...]:
         """The tables this cache holds, in the kit's order (``user_day``, ``seats``, …); read one with :meth:`scan`."""
-        from . import store
+        from .cache import read, tables
 
         held = []
-        for table in store.TABLES:
+        for table in tables.TABLES:
             try:
-                store.scan(self.data_dir, table)
+                read.scan(self.data_dir, table)
             except NotInCache:
                 continue
             held.append(table)
@@ -99,9 +99,9 @@ class Cache:
         table has no scope column."""
         import polars as pl
 
-        from . import store
+        from .cache import read
 
-        lazy = store.scan(self.data_dir, table, start=start, end=end)
+        lazy = read.scan(self.data_dir, table, start=start, end=end)
         if "scope" not in lazy.collect_schema().names():
             return lazy
         return lazy.filter(pl.col("scope") == self._scope(scope, table))
@@ -145,7 +145,7 @@ class Cache:
     def top_users(self, *, scope: str | None = None, start: Day = None, end: Day = None, n: int = 10) -> pl.DataFrame:
         """The ``n`` users with most AI credits: ``user_id, user_login, credits, active_days,
         credits_per_active_day, agent_days`` (unknown credits stay null and rank last)."""
-        from . import metrics
+        from .analysis import metrics
 
         return metrics.top_users(self.scan("user_day", scope=scope, start=start, end=end), n=n)
 
@@ -154,7 +154,7 @@ class Cache:
         user_login, main_ide, main_model``; null where the user has no such rows."""
         import polars as pl
 
-        from . import value
+        from .analysis import value
 
         scope = self._scope(scope, "main_ide_and_model")
         users = (
@@ -195,8 +195,8 @@ class Cache:
         prices). ``as_of``: the day inactivity is counted to (default: the roster's snapshot day)."""
         import polars as pl
 
-        from . import spend
-        from .pricing import Prices
+        from .analysis import spend
+        from .analysis.pricing import Prices
 
         seats = self.scan("seats", scope=scope)
         prices = prices or Prices()
@@ -212,7 +212,7 @@ class Cache:
     def included_pool(self, month: Day, *, scope: str | None = None) -> float:
         """The included AI credits of ``month`` (any day in it): the scope's seat holders × their plan's credits
         in force that month (promotional amounts before 2026-09-01)."""
-        from . import metrics
+        from .analysis import metrics
 
         day = _day(month)
         assert day is not None
@@ -308,7 +308,7 @@ class SectionData:
 
     def picture(self, name: str) -> StaticChart | None:
         """Chart ``name`` to display offline (static SVG); None when the section drew no chart there (no data)."""
-        from . import charts
+        from .report import charts
 
         spec = self._section.chart(name).spec
         return None if spec is None else charts.static(spec)
@@ -380,6 +380,6 @@ def _section_functions(module: ModuleType) -> list[tuple[str, Callable[[Report],
 def static(chart: alt.TopLevelMixin) -> StaticChart:
     """Any Altair chart, displayed offline as static SVG (no Vega script from a CDN, no global renderer
     switched): make ``copilot_usage.static(chart)`` a cell's last line."""
-    from . import charts
+    from .report import charts
 
     return charts.static(chart)

@@ -16,8 +16,8 @@ from . import __version__
 from .catalog import FAMILIES, OPT_IN_FAMILIES, Scope
 
 if TYPE_CHECKING:
-    from .fetch import Summary
-    from .plan import Plan
+    from .ingest.fetch import Summary
+    from .ingest.plan import Plan
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
@@ -37,7 +37,7 @@ class _DataDir(click.ParamType):
     name = "folder|URL"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
-        from .objstore import as_data_dir
+        from .storage.objstore import as_data_dir
 
         return as_data_dir(value) if isinstance(value, str) else Path(value)
 
@@ -195,10 +195,10 @@ def simulate_serve(
 def simulate_outcomes(out: Path, data_dir: Path, scope_text: str, effect: float, seed: int) -> None:
     """Write an outcomes CSV (user_login, week, pull_requests_merged) for the cached users of SCOPE with a planted
     effect of known size from each user's adoption week, for the ROI report's event study (parameter outcomes)."""
-    from . import store
+    from .cache import read
     from .simulate.outcomes import write_outcomes
 
-    user_day = store.scan(data_dir, "user_day", scope=scope_text).select("day", "user_login")
+    user_day = read.scan(data_dir, "user_day", scope=scope_text).select("day", "user_login")
     frame = write_outcomes(out, user_day, effect=effect, seed=seed)
     click.echo(f"{out}: {frame.height:,} user-weeks, {frame['user_login'].n_unique():,} users, effect {effect:g}")
 
@@ -259,11 +259,11 @@ def fetch_cmd(
 ) -> None:
     """Fetch reports, seats, teams and billing into DATA_DIR/raw (tokens from GITHUB_TOKEN / .env, or a GitHub
     App). Prints the plan first: API requests per scope and report, the token's budget and the ETA."""
-    from .auth import App
     from .config import Settings
-    from .fetch import disk_line, fetch
-    from .github import GitHub
-    from .limits import Limits
+    from .ingest.auth import App
+    from .ingest.fetch import disk_line, fetch
+    from .ingest.github import GitHub
+    from .ingest.limits import Limits
 
     try:
         limits = Limits.parse(limit_items)
@@ -319,7 +319,7 @@ def fetch_cmd(
                 on_plan=progress.plan,
             )
 
-    from .pricing import data_resident
+    from .analysis.pricing import data_resident
 
     if data_resident(base_url):
         click.echo(
@@ -424,7 +424,7 @@ def _print_summary(summary: Summary) -> None:
 def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | None, data_dir: Path) -> None:
     """Import downloaded report files (NDJSON, JSON object/array, day_totals) into DATA_DIR/raw."""
     from .errors import InputError
-    from .importer import import_file
+    from .ingest.importer import import_file
 
     try:
         scope = Scope.parse(scope_text) if scope_text else None
@@ -458,7 +458,7 @@ def import_cmd(files: tuple[Path, ...], report: str | None, scope_text: str | No
 @_one_line_errors
 def build_cmd(data_dir: Path, full: bool) -> None:
     """Build typed Delta Lake tables in DATA_DIR/processed from DATA_DIR/raw (incremental)."""
-    from .store import LAYOUT, build, old_layout
+    from .cache.builder import LAYOUT, build, old_layout
 
     if (layout := old_layout(data_dir)) is not None:
         click.echo(
@@ -470,7 +470,7 @@ def build_cmd(data_dir: Path, full: bool) -> None:
     click.echo(
         "nothing changed" if not written else "written: " + ", ".join(f"{t} ({n})" for t, n in sorted(written.items()))
     )
-    from .status import side_table
+    from .cache.status import side_table
 
     for table, what in (("quarantine", "line(s) quarantined"), ("late_corrections", "late correction(s)")):
         if table in written and (n := side_table(data_dir, table).filter(_lines(table)).height):
@@ -486,7 +486,7 @@ def _lines(table: str) -> Any:
 
 
 def _echo_quarantined_files(data_dir: Path, *, limit: int | None = None) -> None:
-    from .status import quarantined_files
+    from .cache.status import quarantined_files
 
     files = quarantined_files(data_dir)
     for row in files.head(limit).iter_rows(named=True) if limit else files.iter_rows(named=True):
@@ -506,7 +506,7 @@ def status_cmd(data_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .status import retention, retention_notes, status_table, table_versions
+    from .cache.status import retention, retention_notes, status_table, table_versions
 
     frame = status_table(data_dir)
     table = Table(title=f"cache status: {data_dir}")
@@ -599,10 +599,10 @@ def render_cmd(
     stays 0; a notebook that fails exits 1.
     """
     from .errors import CopilotUsageError
-    from .render import NOTEBOOKS, parse_formats, render, render_all
+    from .outputs.render import NOTEBOOKS, parse_formats, render, render_all
 
     folder = notebooks_dir or NOTEBOOKS
-    if pdf_engine:  # read by output_pdf.write_pdf for every report of this run
+    if pdf_engine:  # read by outputs.pdf.write_pdf for every report of this run
         os.environ["COPILOT_USAGE_PDF_ENGINE"] = pdf_engine
     if definitions is not None:  # the notebooks' `definitions` parameter, absolute: papermill runs elsewhere
         params = (*params, ("definitions", str(definitions.resolve())))
@@ -672,8 +672,8 @@ def watch_cmd(
     OUT/watch/ and post them once to a chat webhook. Exit status: 0 nothing flagged, 3 something flagged,
     1 an error (a failed post included: its findings are kept and posted on the next run)."""
     from .errors import CopilotUsageError
+    from .outputs.watch_run import run
     from .report.privacy import Audience
-    from .watch_run import run
 
     try:
         outcome = run(
@@ -715,7 +715,7 @@ def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebo
     import time
 
     from .demo import run_demo
-    from .render import NOTEBOOKS
+    from .outputs.render import NOTEBOOKS
 
     folder = notebooks_dir or NOTEBOOKS
     if not any(folder.glob("*.ipynb")):  # before a minute of fetching: "0 reports" is an error
@@ -728,7 +728,7 @@ def demo_cmd(users: int, days: int, seed: int, data_dir: Path, out: Path, notebo
     for message in dict.fromkeys(m for r in results for m in r.skipped.values()):
         click.echo(f"warning: {message}", err=True)
     click.echo(f"{len(results)} reports in {time.perf_counter() - t0:.0f} s", err=True)
-    from .watch_run import run as watch
+    from .outputs.watch_run import run as watch
 
     seen = watch(data_dir, out)  # the demo plants one runaway user-day: the watch catches it
     for line in seen.lines:

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import polars as pl
 
-from . import objstore
+from .cache.builder import build
 from .catalog import OPT_IN_FAMILIES, Scope
-from .fetch import Summary, fetch
-from .github import GitHub
-from .render import Rendered, render
+from .ingest.fetch import Summary, fetch
+from .ingest.github import GitHub
+from .outputs.render import Rendered, render
 from .simulate.app import SimConfig, Simulator
 from .simulate.server import running
 from .simulate.tenant import Tenant
-from .store import build
+from .storage import objstore
 
 SAMPLE = {"seed": 11, "users": 60, "days": 75, "today": dt.date(2026, 11, 26)}
 # the demo's history starts before GitHub's first definition change (2026-06-15), so its trends charts show them

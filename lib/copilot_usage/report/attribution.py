@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .. import metrics, teams
+from ..analysis import metrics, teams
 from .context import Report
 
 USER_TEAM_DAY = ("scope", "day", "user_id", "team_id", "slug")  # the columns the attribution reads

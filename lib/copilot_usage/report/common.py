@@ -9,8 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from .. import forecast, github_changes, measures, metrics, outlook, spend
-from ..pricing import CREDIT_PRICE_USD
+from ..analysis import forecast, github_changes, measures, metrics, outlook, spend
+from ..analysis.pricing import CREDIT_PRICE_USD
 from .context import Report
 
 FULL_TABLE_MAX = 50  # per-unit tables up to this many rows are shown whole; longer ones keep the largest units

@@ -17,10 +17,13 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from .. import __version__, charts, github_changes, lake, objstore, pricing, status, store
-from ..datadir import find_data_dir
+from .. import __version__
+from ..analysis import github_changes, pricing
+from ..cache import health, lake, read, status, tables
 from ..errors import ConfigError, NotInCache
-from . import html
+from ..storage import objstore
+from ..storage.datadir import find_data_dir
+from . import charts, html
 from .privacy import Audience
 from .section import Notes, Title
 from .tables import ANY_SCOPE_TABLES, EMPTY_TABLES, FETCHED_BY, SNAPSHOT_TABLES
@@ -161,7 +164,7 @@ class Report:
         scope = None if all_scopes else self.scope
         try:
             version = self.version_of(table)
-            lazy = store.scan(
+            lazy = read.scan(
                 self.data_dir, table, scope=scope, start=start, end=end, version=version, opened=self._opened(table)
             )
         except NotInCache:
@@ -197,7 +200,7 @@ class Report:
 
     @property
     def tables_read(self) -> dict[str, int]:
-        """``{table: Delta version}`` of every table this report has read (time travel: ``store.scan(..., version=)``
+        """``{table: Delta version}`` of every table this report has read (time travel: ``read.scan(..., version=)``
         reads it again as it was)."""
         versions: dict[str, int | None] = self._cache.get("versions", {})
         return {t: v for t, v in sorted(versions.items()) if v is not None}
@@ -223,7 +226,7 @@ class Report:
             scope = None if table in ANY_SCOPE_TABLES else self.scope
             try:
                 version = self.version_of(table)
-                lazy = store.scan(self.data_dir, table, scope=scope, version=version, opened=self._opened(table))
+                lazy = read.scan(self.data_dir, table, scope=scope, version=version, opened=self._opened(table))
                 self._cache[key] = lazy.head(1).collect().height > 0
             except NotInCache:
                 self._cache[key] = False
@@ -329,7 +332,7 @@ class Report:
 
 def data_fingerprint(data_dir: Path | str) -> str:
     """Short hash of the processed manifest: the same data gives the same fingerprint."""
-    manifest = store.processed(data_dir) / "_manifest.json"
+    manifest = tables.processed(data_dir) / "_manifest.json"
     if not manifest.exists():
         return "none"
     return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
@@ -382,7 +385,7 @@ def make_report(
 ) -> Report:
     """The :class:`Report` of a notebook's parameters, without displaying anything.
 
-    ``data_dir`` empty → ``$COPILOT_USAGE_DATA`` or the kit's sample (:func:`~copilot_usage.datadir.find_data_dir`).
+    ``data_dir`` empty → ``$COPILOT_USAGE_DATA`` or the kit's sample (:func:`~copilot_usage.storage.datadir.find_data_dir`).
     ``start``/``end`` empty → the last ``default_days`` days up to the newest complete day of the scope.
     ``definitions``: a JSON file of your own definition-change entries, added to GitHub's register. Price
     parameters (``credit_price``, ``seat_price_*``, ``promotional``) set :attr:`Report.prices`.
@@ -392,7 +395,7 @@ def make_report(
         objstore.as_data_dir(data_dir) if data_dir and objstore.is_url(str(data_dir)) else find_data_dir(data_dir)
     )
     try:
-        health_all = store.scan(data_path, "data_health", scope=scope).collect()
+        health_all = read.scan(data_path, "data_health", scope=scope).collect()
     except NotInCache:
         msg = f"no processed data under {data_path}: run `copilot-usage fetch` and `copilot-usage build` first"
         raise ConfigError(msg) from None
@@ -432,7 +435,7 @@ def make_report(
         prices=_prices(parameters),
         events=charts.events_frame(events),
         register=github_changes.register(definitions or None),
-        health=store.health(data_path, scope=scope, start=start_d, end=end_d),
+        health=health.health(data_path, scope=scope, start=start_d, end=end_d),
         retention=tuple(status.retention_notes(status.retention_frame(health_all, today=today), today=today)),
         api_hosts=api_hosts(health_all),
         parameters=given,

@@ -1,5 +1,5 @@
 """Displaying report values in the notebook: each display carries its HTML and, beside it, a JSON copy under
-the kit's own MIME type (:func:`copilot_usage.output_record.mime`) that the PDF, workbook, digest and
+the kit's own MIME type (:func:`copilot_usage.outputs.record.mime`) that the PDF, workbook, digest and
 ``summary.json`` read back from the executed notebook — the executed notebook is the whole record."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
-from .. import charts, safe_text
-from ..output_record import frame_payload, mime, output_stem
-from . import html, wording
+from ..outputs import safe_text
+from ..outputs.record import frame_payload, mime, output_stem
+from . import charts, html, wording
 from .section import Chart, Notes, Paragraph, Section, Table, Tiles, Title
 
 if TYPE_CHECKING:

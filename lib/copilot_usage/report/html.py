@@ -1,6 +1,6 @@
 """The HTML view of a report, as pure functions from values to markup (the stylesheet is ``report.css``).
 
-Every text is escaped and passed through :mod:`copilot_usage.safe_text` (control and bidi characters shown as
+Every text is escaped and passed through :mod:`copilot_usage.outputs.safe_text` (control and bidi characters shown as
 ``[U+XXXX]``); a table's text cells and headers show at most ``safe_text.DISPLAY_MAX`` characters, the full text
 in their ``title`` attribute."""
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from .. import columns, safe_text
+from ..outputs import columns, safe_text
 from .section import Notes, Tile
 
 
@@ -33,7 +33,7 @@ def fmt_num(value: float | None, *, digits: int = 0, pct: bool = False) -> str:
 
 
 def cell(value: Any, meaning: columns.Kind | None = None) -> str:
-    """A table cell's text by the column's meaning (:func:`copilot_usage.columns.kind`): shares and changes as
+    """A table cell's text by the column's meaning (:func:`copilot_usage.outputs.columns.kind`): shares and changes as
     percentages, months as months, US$ as whole dollars or cents (``cents``)."""
     return columns.show(value, meaning)
 

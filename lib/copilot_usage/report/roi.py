@@ -2,7 +2,7 @@
 report's figures), the hours it must save to pay for itself, the value a stated model gives with its uncertainty,
 which assumption matters most, the register of every assumption, and the organisation's own evidence.
 
-The arithmetic is in :mod:`copilot_usage.roi` and :mod:`copilot_usage.evidence`; the cost figures are the spend
+The arithmetic is in :mod:`copilot_usage.analysis.roi` and :mod:`copilot_usage.analysis.evidence`; the cost figures are the spend
 report's (:func:`copilot_usage.report.spend.cost_figures`), never recomputed here.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 
 import polars as pl
 
-from .. import charts, cost_centers, evidence, roi, teams
+from ..analysis import cost_centers, evidence, roi, teams
 from ..errors import ConfigError
-from . import attribution
+from . import attribution, charts
 from . import spend as spend_report
 from .common import month_end, seat_cost
 from .context import Report

@@ -3,8 +3,8 @@ is used and when it runs out, chargeback by cost centre, budgets, idle seats, an
 
 Each section is a function of the :class:`Report` returning a :class:`Section`; they share the period's tables
 (read once through :meth:`Report.frame`) and derived results (through :meth:`Report.memo`). The reconciliation
-and pricing arithmetic is in :mod:`copilot_usage.spend`, :mod:`copilot_usage.cost_centers` and
-:mod:`copilot_usage.budgets`; this module picks the data, writes the sentences and lays out the section.
+and pricing arithmetic is in :mod:`copilot_usage.analysis.spend`, :mod:`copilot_usage.analysis.cost_centers` and
+:mod:`copilot_usage.analysis.budgets`; this module picks the data, writes the sentences and lays out the section.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import Any
 
 import polars as pl
 
-from .. import budgets, charts, cost_centers, forecast, github_changes, metrics, spend, store, teams
-from .. import outlook as money
+from ..analysis import budgets, cost_centers, forecast, github_changes, metrics, spend, teams
+from ..analysis import outlook as money
+from ..analysis.outlook import horizons
+from ..cache import read
 from ..errors import InputError, NotInCache
-from ..outlook import horizons
+from . import charts
 from .common import (
     cost_outlook,
     forecast_accuracy,
@@ -775,7 +777,7 @@ def _day(value: str, name: str) -> dt.date | None:
 
 def scenarios(r: Report) -> tuple[list[pl.DataFrame], str]:
     """The outlook's months frame (the baseline) and one beside it per scenario the parameters name (arithmetic in
-    :mod:`copilot_usage.outlook`), with a sentence saying what each assumes."""
+    :mod:`copilot_usage.analysis.outlook`), with a sentence saying what each assumes."""
     s, base = settings(r), cost_outlook(r)
     next_month = money.add_months(r.end, 1)
     frames, said = [base], []
@@ -1084,7 +1086,7 @@ def _budget_daily(
         try:
             first: dt.date = recent["day"].min() or r.end  # type: ignore[assignment]
             org = (
-                store.scan(r.data_dir, "user_day", scope=f"org:{entity}", start=first, end=r.end)
+                read.scan(r.data_dir, "user_day", scope=f"org:{entity}", start=first, end=r.end)
                 .select(USER_DAY)
                 .collect()
             )

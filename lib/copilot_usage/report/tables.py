@@ -8,7 +8,9 @@ from typing import Any
 
 import polars as pl
 
-from .. import budgets, cost_centers, store
+from ..analysis import budgets, cost_centers
+from ..cache import billing
+from ..cache.tables import REGISTRY
 
 BILLING_SCHEMA: dict[str, Any] = {
     "scope": pl.String,
@@ -30,52 +32,11 @@ BILLING_SCHEMA: dict[str, Any] = {
     "source": pl.String,
 }
 
-# which `fetch --reports` family fills each processed table a report reads
-FETCHED_BY = {
-    "user_day": "users",
-    "user_ide_day": "users",
-    "user_feature_day": "users",
-    "user_language_feature_day": "users",
-    "user_language_model_day": "users",
-    "user_model_feature_day": "users",
-    "user_3rd_party_agent_day": "users",
-    "user_cli_customisation_day": "users",
-    "aggregate_day": "aggregate",
-    "aggregate_feature_day": "aggregate",
-    "aggregate_model_feature_day": "aggregate",
-    "aggregate_ide_day": "aggregate",
-    "aggregate_language_feature_day": "aggregate",
-    "aggregate_language_model_day": "aggregate",
-    "aggregate_3rd_party_agent_day": "aggregate",
-    "aggregate_cli_customisation_day": "aggregate",
-    "aggregate_ai_adoption_phase_day": "aggregate",
-    "user_team_day": "user-teams",
-    "repo_day": "repos",
-    "repo_review_times_day": "repos",
-    "seats": "seats",
-    "teams": "teams",
-    "team_members": "teams",
-    "billing_ai_credit": "billing",
-    "billing_usage": "billing",
-    "billing_user_month": "billing-users",
-    "cost_centers": "cost-centers",
-    "cost_center_resources": "cost-centers",
-    "cost_center_members": "cost-centers",
-    "budgets": "budgets",
-    "budget_user_states": "budgets",
-}
+# which `fetch --reports` family fills each processed table a report reads (the cache's table registry)
+FETCHED_BY = {n: t.source for n, t in REGISTRY.items() if t.source not in ("import", "build")}
 # snapshot tables: read whole (no day filter); enterprise-level ones are read for any scope
-SNAPSHOT_TABLES = (
-    "seats",
-    "teams",
-    "team_members",
-    "cost_centers",
-    "cost_center_resources",
-    "cost_center_members",
-    "budgets",
-    "budget_user_states",
-)
-ANY_SCOPE_TABLES = ("teams", "team_members", "cost_centers", "cost_center_resources", "cost_center_members")
+SNAPSHOT_TABLES = tuple(n for n, t in REGISTRY.items() if not t.dated)
+ANY_SCOPE_TABLES = tuple(n for n, t in REGISTRY.items() if not t.per_scope)
 _UTC = pl.Datetime("us", "UTC")
 # the columns the reports read from tables a cache may lack (what `build` writes for them): a report on a cache
 # without them gets an empty frame of this shape and says what to fetch
@@ -164,7 +125,7 @@ EMPTY_TABLES: dict[str, Mapping[str, Any]] = {
     "budgets": budgets.BUDGETS_SCHEMA,
     "budget_user_states": budgets.USER_STATES_SCHEMA,
     "billing_usage": BILLING_SCHEMA,
-    "billing_user_month": store.BILLING_USER_MONTH_SCHEMA,
+    "billing_user_month": billing.BILLING_USER_MONTH_SCHEMA,
     "user_team_day": {
         "scope": pl.String,
         "day": pl.Date,

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .. import charts, cost_centers, github_changes, teams, value
+from ..analysis import cost_centers, github_changes, teams, value
 from ..errors import ConfigError
-from . import attribution
+from . import attribution, charts
 from .common import CHUNK_DAYS, FULL_TABLE_MAX, change_phrase
 from .context import Report
 from .html import fmt_num

@@ -13,9 +13,10 @@ from typing import Any
 
 import polars as pl
 
-from .. import charts, github_changes, metrics
+from ..analysis import github_changes, metrics
+from ..analysis.measures import as_float
 from ..catalog import CLI_CUSTOMISATION_KINDS, FIELD_STARTS
-from ..measures import as_float
+from . import charts
 from .common import (
     change_phrase,
     forecast_accuracy,
@@ -490,10 +491,11 @@ class UnusualFigures:
 
 
 def unusual(r: Report) -> Section:
-    """What changed unusually: the watch's findings (:mod:`copilot_usage.watch`) on the period's last
+    """What changed unusually: the watch's findings (:mod:`copilot_usage.analysis.watch`) on the period's last
     :data:`UNUSUAL_DAYS` days — the scope, cost centres and teams outside their band, users far above their own
     baseline; leadership sees groups of at least ``k_min`` active users and users as a count, an analyst users."""
-    from .. import forecast, watch, watch_run  # here: watch_run imports this package
+    from ..analysis import forecast, watch  # here: watch_run imports this package
+    from ..outputs import watch_run
 
     fetched = (
         r.health.filter(pl.col("status") == "complete")["day"] if r.health.height else pl.Series([], dtype=pl.Date)

@@ -3,7 +3,7 @@ patterns drive the cost, cost against output, patterns and phases, outcomes, mon
 
 Each section is a function of the :class:`Report` returning a :class:`Section`; they share the period's tables
 (read once through :meth:`Report.frame`) and derived results (through :meth:`Report.memo`). The analysis is in
-:mod:`copilot_usage.value`; this module picks the data, writes the sentences and lays out the section.
+:mod:`copilot_usage.analysis.value`; this module picks the data, writes the sentences and lays out the section.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .. import charts, github_changes, spend, value
+from ..analysis import github_changes, spend, value
+from . import charts
 from .attribution import team_days_query
 from .common import CHUNK_DAYS, FULL_TABLE_MAX, monthly_pools
 from .context import Report

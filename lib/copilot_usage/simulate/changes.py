@@ -32,7 +32,7 @@ import functools
 import numpy as np
 import polars as pl
 
-from ..github_changes import GITHUB, register
+from ..analysis.github_changes import GITHUB, register
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..analysis.pricing import CREDIT_PRICE_USD, included_amount
 from ..catalog import (
     CLI_CUSTOMISATION_KINDS,
     COUNT_FIELDS,
@@ -29,7 +30,6 @@ from ..catalog import (
     REVIEW_TIMES_READY_FROM,
     Scope,
 )
-from ..pricing import CREDIT_PRICE_USD, included_amount
 from . import changes
 from .tenant import _IDE_VERSION, COST_CENTRE_NAMES, IDES, PHASES, THIRD_PARTY_AGENTS, Tenant, stable_hash
 
