@@ -197,7 +197,7 @@ def test_a_time_axis_of_days_has_one_date_format() -> None:
         svg = charts.to_svg(chart)
         labels = [
             t
-            for g in re.findall(r'<g class="mark-text role-axis-label"[^>]*>(.*?)</g>', svg, flags=re.S)
+            for g in re.findall(r'<g class="mark-text role-axis-label"[^>]*>(.*?)</g>', svg, flags=re.DOTALL)
             for t in re.findall(r"<text[^>]*>([^<]*)</text>", g)
         ]
         dates = [t for t in labels if not re.fullmatch(r"[\d,.k]+", t)]

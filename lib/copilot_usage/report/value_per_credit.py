@@ -519,7 +519,7 @@ def _quadrant_story(quad: Quadrant) -> list[str]:
     n, efficient = quad.frame.height, counts.get("efficient", 0)
     # zero said in words: "Of 5 teams, 0 use more credits…" reads as a misprint to a leader
     review_part = (
-        f"none uses more credits than the median with less output than the median"
+        "none uses more credits than the median with less output than the median"
         if review == 0
         else f"{review}{named} {'uses' if review == 1 else 'use'} more credits than the median with less output "
         "than the median (review: exploration or waste)"
