@@ -84,7 +84,6 @@ def test_demo_from_an_empty_directory_writes_every_format_without_chromium(tmp_p
     assert not noise, noise  # only "N reports in T s"
 
 
-
 @pytest.mark.slow
 @pytest.mark.skipif(find_engine() is None, reason="headless Chromium is not installed")
 def test_the_spend_pdf_breaks_headings_between_words_and_prints_only_given_parameters(tmp_path: Path) -> None:

@@ -187,7 +187,8 @@ def credits_per_active_user(daily: pl.DataFrame, *, events: pl.DataFrame | None 
     credits_per_active_user_7d``."""
     base = alt.Chart(daily.drop_nulls("credits_per_active_user"))
     points = base.mark_circle(color="#9bb9ef", size=18).encode(
-        alt.X("day:T").title(None).axis(format=DAY_FORMAT), alt.Y("credits_per_active_user:Q").title("AI credits per active user")
+        alt.X("day:T").title(None).axis(format=DAY_FORMAT),
+        alt.Y("credits_per_active_user:Q").title("AI credits per active user"),
     )
     line = base.mark_line(color="#173b7a", strokeWidth=2).encode(alt.X("day:T"), alt.Y("credits_per_active_user_7d:Q"))
     return alt.layer(points, line, *_events_layer(events)).properties(
@@ -329,7 +330,11 @@ def forecast(
     band = (
         base.transform_filter(alt.datum.kind == "forecast")
         .mark_area(opacity=0.2, color="#e8833a")
-        .encode(alt.X("day:T").title(None).axis(format=DAY_FORMAT), alt.Y("low:Q").title("Cumulative AI credits"), alt.Y2("high:Q"))
+        .encode(
+            alt.X("day:T").title(None).axis(format=DAY_FORMAT),
+            alt.Y("low:Q").title("Cumulative AI credits"),
+            alt.Y2("high:Q"),
+        )
     )
     line = base.mark_line(strokeWidth=2).encode(
         alt.X("day:T"), alt.Y("credits:Q"), alt.Color("kind:N").scale(_scale(["actual", "forecast"])).title(None)
