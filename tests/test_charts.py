@@ -202,4 +202,4 @@ def test_a_time_axis_of_days_has_one_date_format() -> None:
         ]
         dates = [t for t in labels if not re.fullmatch(r"[\d,.k]+", t)]
         assert len(dates) >= 3, labels
-        assert all(re.fullmatch(r"\d{2} [A-Z][a-z]{2}", t) for t in dates), dates
+        assert all(re.fullmatch(r"[A-Z][a-z]{2} \d{2}", t) for t in dates), dates

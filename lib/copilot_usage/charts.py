@@ -107,8 +107,8 @@ def _scale(values: list[str]) -> alt.Scale:
 
 
 # one date format per axis: Vega's default mixes month names, weekday-days and years on one time axis
-# ("November", "Thu 05"), which reads as two scales; days and weeks print as "05 Nov"
-DAY_FORMAT = "%d %b"
+# ("November", "Thu 05"), which reads as two scales; days and weeks print as "Nov 05"
+DAY_FORMAT = "%b %d"
 
 EVENT_COLORS = {"GitHub": "#555555"}  # GitHub's definition changes; the user's own events are magenta
 OWN_EVENT_COLOR = "#c2458e"
