@@ -582,16 +582,13 @@ def tornado(r: Report) -> Section:
         [{"name": n, "p10_shown": p.show(p.p10), "p90_shown": p.show(p.p90)} for n, p in given.items()],
         schema={"name": pl.String, "p10_shown": pl.String, "p90_shown": pl.String},
     )
-    shown = (
-        frame.join(units, on="name", how="left", maintain_order="left")
-        .select(
-            "assumption",
-            pl.col("p10_shown").alias("at_p10"),
-            pl.col("p90_shown").alias("at_p90"),
-            "roi_at_p10",
-            "roi_at_p90",
-            pl.col("swing").alias("roi_swing"),  # a difference of two ROIs: percentage points
-        )
+    shown = frame.join(units, on="name", how="left", maintain_order="left").select(
+        "assumption",
+        pl.col("p10_shown").alias("at_p10"),
+        pl.col("p90_shown").alias("at_p90"),
+        "roi_at_p10",
+        "roi_at_p90",
+        pl.col("swing").alias("roi_swing"),  # a difference of two ROIs: percentage points
     )
     figures = {
         "tornado": [
