@@ -158,7 +158,7 @@ LABELS = {
     "origins": "backtest origins",
     "skill_vs_seasonal_naive": "skill against repeating last week",
 }
-_WORDS = {"mtd": "month to date", "usd": "(US$)", "pct": "%", "credits": "AI credits"}
+_WORDS = {"mtd": "month to date", "pct": "%", "credits": "AI credits"}
 
 
 def label(key: str) -> str:
@@ -167,7 +167,12 @@ def label(key: str) -> str:
     parts = []
     for part in key.split(" · "):
         raw = part.replace(" ", "_")
-        words = LABELS.get(raw) or " ".join(_WORDS.get(w, w) for w in raw.split("_"))
-        parts.append(words)
+        known = LABELS.get(raw)
+        if known is None:  # money says so once, at the end: "usd total" → "total (US$)"
+            words = raw.split("_")
+            known = " ".join(_WORDS.get(w, re.sub(r"(\d+)pct$", r"\1 %", w)) for w in words if w != "usd") + (
+                " (US$)" if "usd" in words else ""
+            )
+        parts.append(known)
     text = " · ".join(parts)
     return text[:1].upper() + text[1:]
