@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import itertools
+import re
 from pathlib import Path
 
 import altair as alt
@@ -177,3 +178,29 @@ def test_chart_text_is_drawn_in_the_face_it_was_measured_in() -> None:
     svg = charts.to_svg(charts.credits_per_day(frame))
     faces = set(re.findall(r'font-family="([^",]+)', svg))
     assert faces and faces <= {"Liberation Sans", "Arial"}, faces
+
+
+def test_a_time_axis_of_days_has_one_date_format() -> None:
+    """Leader's read of spend p.3: the pool chart's axis read "November", "Thu 05" (Vega's multi-format
+    default); every tick of a day axis is printed the same way."""
+    days = pl.date_range(dt.date(2026, 10, 20), dt.date(2026, 11, 24), eager=True)
+    frame = pl.DataFrame(
+        {
+            "day": days,
+            "credits": [float(i * 100) for i in range(days.len())],
+            "low": [float(i * 90) for i in range(days.len())],
+            "high": [float(i * 110) for i in range(days.len())],
+            "kind": ["actual"] * 20 + ["forecast"] * (days.len() - 20),
+            "credits_7d_mean": [50.0] * days.len(),
+        }
+    )
+    for chart in (charts.forecast(frame, pool=3000.0), charts.credits_per_day(frame)):
+        svg = charts.to_svg(chart)
+        labels = [
+            t
+            for g in re.findall(r'<g class="mark-text role-axis-label"[^>]*>(.*?)</g>', svg, flags=re.DOTALL)
+            for t in re.findall(r"<text[^>]*>([^<]*)</text>", g)
+        ]
+        dates = [t for t in labels if not re.fullmatch(r"[\d,.k]+", t)]
+        assert len(dates) >= 3, labels
+        assert all(re.fullmatch(r"[A-Z][a-z]{2} \d{2}", t) for t in dates), dates

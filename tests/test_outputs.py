@@ -85,9 +85,9 @@ def test_credits_total_is_the_same_in_all_four(runs: dict) -> None:
     assert f"- AI credits in period: **{shown}**" in r.outputs["md"].read_text()
     ws = openpyxl.load_workbook(r.outputs["xlsx"])["Summary"]
     figures = {row[0].value: row[1] for row in ws.iter_rows(min_row=2) if row[0].value}
-    assert figures["credits_total"].value == pytest.approx(total)
-    assert figures["credits_total"].number_format == CREDITS
-    assert figures["AI credits in period"].value == shown
+    assert figures["AI credits total"].value == pytest.approx(total)
+    assert figures["AI credits total"].number_format == CREDITS
+    assert figures["AI credits in period"].value == float(shown.replace(",", ""))  # the tile, a number
     if HAVE_PDF:
         assert re.search(rf"{re.escape(shown)}\s", _pdf_text(r.outputs["pdf"], page=1))
 
@@ -151,9 +151,9 @@ def test_workbook_sheets_types_formats_and_frozen_headers(runs: dict) -> None:
     assert row["days"].data_type == "n" and isinstance(row["days"].value, int)
     assert ws.max_row == next(t for t in tables if t.section.endswith("Money")).frame.height + 1
     summary = {c[0].value: c[1].value for c in wb["Summary"].iter_rows(min_row=2)}
-    assert summary["Scope"] == "enterprise:octo-sim" and summary["top10_share"] == pytest.approx(
-        r.summary["top10_share"]
-    )
+    assert summary["Scope"] == "enterprise:octo-sim" and summary[
+        "Share of AI credits used by the top 10 % of users with credits"
+    ] == pytest.approx(r.summary["top10_share"])
     notes = [c.value for c in wb["Notes"]["A"]]
     assert {"Data health", "Caveat", "Provenance"} <= set(notes)
     cells = " ".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row)
@@ -320,3 +320,35 @@ def test_a_wide_tables_headings_break_between_words_and_it_fits_the_page(tmp_pat
     words = set(_pdf_text(pdf).split())
     assert {"users", "over", "consumed", "projected", "difference", "attribution", "budget", "target"} <= words
     assert "$1,234.56" in words and "$7.50" in words  # every column on the page, money in cents throughout
+
+
+def test_summary_tiles_are_numbers_and_headline_figures_are_named_in_words(tmp_path: Path) -> None:
+    """Leader's read of the workbooks: Summary tiles were text ("US$1,522") and headline figures raw summary.json
+    keys ("billed_gross_credits_mtd", "forecast · backtest · bias"); numbers are numbers with a format, figures
+    are labelled in words with the key beside them."""
+    from copilot_usage.output_record import Record, Tile
+    from copilot_usage.output_xlsx import USD_WHOLE, write_xlsx
+
+    tiles = (
+        Tile("Total cost October 2026", "US$1,522"),
+        Tile("Billed net this month (US$)", "$919.60"),
+        Tile("Credits this month (metrics)", "37,015"),
+        Tile("Included pool used", "22%"),
+        Tile("Pool runs out", "not this month"),
+    )
+    summary = {
+        "billed_gross_credits_mtd": 39455.5,
+        "forecast": {"model": "recent_profile", "backtest": {"bias": -0.04}},
+    }
+    path = write_xlsx(Record(title={"title": "Spend"}, tiles=tiles), summary, tmp_path / "s.xlsx")
+    ws = openpyxl.load_workbook(path)["Summary"]
+    cells = {r[0].value: r[1] for r in ws.iter_rows(min_row=2) if r[0].value}
+    total = cells["Total cost October 2026"]
+    assert (total.value, total.number_format) == (1522, USD_WHOLE)
+    assert cells["Billed net this month (US$)"].value == pytest.approx(919.60)
+    assert (cells["Credits this month (metrics)"].value, cells["Included pool used"].value) == (37015, 0.22)
+    assert cells["Included pool used"].number_format == PERCENT
+    assert cells["Pool runs out"].value == "not this month"
+    assert "billed_gross_credits_mtd" not in cells and "forecast · backtest · bias" not in cells
+    assert cells["AI credits billed (gross), month to date"].value == pytest.approx(39455.5)
+    assert cells["Forecast · backtest · bias (mean error, share of actual)"].value == pytest.approx(-0.04)

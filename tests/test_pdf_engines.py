@@ -12,6 +12,8 @@ import pytest
 from copilot_usage.errors import EngineMissing
 from copilot_usage.outputs.pdf import find_engine, write_pdf
 
+SAMPLE = Path(__file__).parents[1] / "data" / "sample"
+
 HTML = """<html><head><title>t</title></head><body><main><div class="cu-notes"><h2>Data notes</h2>
 <p>Period 2026-11-01 → 2026-11-07.</p></div></main></body></html>"""
 TITLE = {"title": "Copilot usage trends", "scope": "org:x", "start": "2026-11-01", "end": "2026-11-07"}
@@ -80,3 +82,24 @@ def test_demo_from_an_empty_directory_writes_every_format_without_chromium(tmp_p
         assert len(list((tmp_path / "R").rglob(f"*{suffix}"))) == reports, suffix
     noise = [line for line in done.stderr.splitlines() if not line.endswith(" s") or "warning" in line.lower()]
     assert not noise, noise  # only "N reports in T s"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(find_engine() is None, reason="headless Chromium is not installed")
+def test_the_spend_pdf_breaks_headings_between_words_and_prints_only_given_parameters(tmp_path: Path) -> None:
+    """Leader's read of spend p.4: the budgets table's heading printed "exhaustio / n date"; p.8: the data notes'
+    parameters (every empty one as JSON) spilled onto a page of their own."""
+    import re
+
+    from click.testing import CliRunner
+
+    from copilot_usage.cli import main
+
+    result = CliRunner().invoke(
+        main, ["render", "spend", "-p", "data_dir", str(SAMPLE), "--format", "pdf", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    [pdf] = (tmp_path / "spend").glob("*.pdf")
+    text = _text(pdf)
+    assert "exhaustion" in text and not re.search(r"exhaustio\s", text)
+    assert '"events": []' not in text and "aliases_csv" not in text

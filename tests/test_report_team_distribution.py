@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -273,7 +274,8 @@ def test_the_attribution_summary_says_what_each_source_placed(backfill: bool) ->
     expected = moved["ai_credits_used"].sum() if backfill else 0.0
     assert got["credits_before_first_member_list"] == pytest.approx(expected)
     assert expected == 0.0 or expected > 10_000  # the assumption moves a lot on the sample
-    notes = " ".join(team_distribution.headline(r).sentences)
+    headline = team_distribution.headline(r).sentences  # for a leader the method is in the data notes
+    notes = " ".join([*headline, *r.notes().caveats])
     assert f"{got['credits_by_github_daily_rows']:,.0f} credits" in notes
     if backfill:
         assert f"Assumption: the first member list ({first})" in notes and f"{expected:,.0f} credits" in notes
@@ -306,3 +308,19 @@ def test_one_line_for_teams_the_kit_cannot_name_and_every_row_consistent() -> No
         days = team_distribution.team_view(r).unit_days.collect()
         unfetched = days.filter(pl.col("unit") == line["unit"][0])
         assert unfetched.unique(["day", "user_id"]).height == unfetched.height
+
+
+def test_a_leader_reads_one_sentence_on_attribution_and_the_method_is_in_the_data_notes() -> None:
+    """Leader's read of team p.1: the operator-style attribution paragraph (GitHub's recipe, credits per source,
+    backfill_members) sat at the top of a leadership page; a leader reads one plain sentence, the method is in
+    the data notes, and the analyst's section keeps the detail."""
+    from copilot_usage.report import make_report
+
+    leader = make_report("t", data_dir=str(SAMPLE), scope="enterprise:octo-sim")
+    said = " ".join(team_distribution.headline(leader).sentences)
+    assert "100% of team credits come from GitHub's daily team records and 0% from team member lists" in said
+    assert "the method is in the data notes" in said
+    assert not re.search(r"backfill_members|recipe|Attribution:|summed over teams", said), said
+    assert any("backfill_members" in c for c in leader.notes().caveats)
+    analyst = make_report("t", data_dir=str(SAMPLE), scope="enterprise:octo-sim", audience="analyst")
+    assert "GitHub's recipe" in " ".join(team_distribution.headline(analyst).sentences)

@@ -195,3 +195,28 @@ def test_the_quadrant_charts_the_largest_entries_with_the_medians_of_all(monkeyp
     assert set(chart.data["credits"]) == set(quad.frame["credits"].sort(descending=True).head(3))
     assert chart.data["cost_median"].unique().to_list() == [quad.frame["credits"].median()]  # of all, not the 3
     assert f"the counts are of all {quad.frame.height}" in " ".join(section.sentences)
+
+
+def test_the_quadrant_and_pattern_sentences_read_plainly_at_zero_and_name_users_as_nouns(r: Report) -> None:
+    """Leader's read of value p.4 and its digest: "Of 5 teams, 0 use more credits…" says none in words, and a
+    usage archetype is a group of users ("agent users get…", not "agent get…")."""
+    teams = pl.DataFrame({"unit": list("abcde"), "credits": [5.0, 4, 3, 2, 1], "quadrant": ["efficient"] * 5})
+    [story] = vpc._quadrant_story(vpc.Quadrant(teams, "unit"))
+    assert story == (
+        "Of 5 teams, none uses more credits than the median with less output than the median; "
+        "5 deliver above-median output on below-median credits (efficient)."
+    )
+    groups = pl.DataFrame(
+        {
+            "archetype": ["agent", "CLI-heavy"],
+            "credits": [60.0, 40],
+            "credits_per_user": [10.0, 30],
+            "lines_per_100_credits": [80.0, 20],
+        }
+    )
+    [pattern] = vpc._group_story(groups, "archetype")
+    assert pattern.startswith("CLI-heavy users consume the most per person (30 credits); agent users get the most")
+    [on_sample] = vpc._group_story(
+        vpc.value.by_group(vpc.value.archetypes(vpc.totals(r)), group="archetype"), "archetype"
+    )
+    assert " users get the most accepted lines" in on_sample

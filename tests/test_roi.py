@@ -354,3 +354,18 @@ def test_unit_costs_share_the_bill_beyond_the_pool_by_credits_and_add_up() -> No
     ] == pytest.approx((58.0 + 75.0 + 6.0) / 2)
     assert got["d"]["active_developers"] == 0 and got["d"]["per_active_developer_usd"] is None  # idle seats only
     assert sum(r["total_usd"] for r in got.values()) == pytest.approx(96.0 + 100.0 + 8.0)
+
+
+def test_the_tornado_table_shows_each_assumption_with_its_unit_and_keeps_numbers_in_the_summary() -> None:
+    """Leader's read of the ROI tornado: its P10/P90 columns mixed hours, shares and US$ row by row as bare
+    numbers; each value now carries its unit in the table, and summary.json keeps the numbers."""
+    section = roi_report.tornado(_report())
+    [table] = section.tables
+    shown = {row["assumption"]: (row["at_p10"], row["at_p90"]) for row in table.frame.iter_rows(named=True)}
+    assert shown["Share of saved time that becomes delivered work"] == ("20%", "80%")
+    assert shown["Hours saved per active developer per week"] == ("0 hours a week", "6 hours a week")
+    hourly = next(v for k, v in shown.items() if k.startswith("Loaded cost"))
+    assert hourly == ("US$75 an hour", "US$145 an hour")
+    assert table.frame.schema["at_p10"] == pl.String and "p10" not in table.frame.columns
+    rows = {t["name"]: t for t in section.summary()["tornado"]}
+    assert (rows["recapture"]["p10"], rows["hourly_cost"]["p90"]) == (0.2, 145.0)

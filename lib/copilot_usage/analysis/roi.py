@@ -67,6 +67,17 @@ class Prior:
             + ")"
         )
 
+    def show(self, value: float) -> str:
+        """``value`` with this assumption's unit, as a table cell reads it: "20%", "+10%", "US$75 an hour",
+        "2.5 hours a week" (one tornado column holds hours, shares and dollars, row by row)."""
+        if self.unit == "share":
+            return f"{value:.0%}"
+        if self.unit == "relative change":
+            return f"{value:+.0%}"
+        if self.unit.startswith("US$"):
+            return f"US${value:,.0f}{self.unit[3:]}"
+        return f"{value:g} {self.unit}"
+
     @property
     def bounded(self) -> bool:
         return self.lower is not None or self.upper is not None

@@ -127,3 +127,52 @@ def heading(name: str) -> str:
     """A column's heading in every output: its words (``billed_credits`` → ``billed credits``), or what the
     figure is where the words alone mislead (``list_usd`` is credits valued at list price, not money spent)."""
     return HEADINGS.get(name, name.replace("_", " "))
+
+
+# summary.json keys as a reader names them (the workbook's headline figures); a key not listed reads as its words
+# with the abbreviations spelt out (:data:`_WORDS`)
+LABELS = {
+    "billed_gross_credits_mtd": "AI credits billed (gross), month to date",
+    "billed_net_usd_mtd": "Billed beyond the included pool, month to date (US$)",
+    "metrics_credits_mtd": "AI credits in the usage metrics, month to date",
+    "idle_seat_cost_month": "Idle seats' cost a month (US$)",
+    "pool_used_share": "Share of the included pool used",
+    "included_pool": "Included AI-credit pool (credits)",
+    "projected_month_credits": "AI credits projected this month",
+    "projected_low": "AI credits projected this month, low (80 % band)",
+    "projected_high": "AI credits projected this month, high (80 % band)",
+    "projected_exhaustion_date": "Day the included pool runs out (projected)",
+    "complete_days": "Complete days of data",
+    "late_corrections": "Days GitHub corrected later",
+    "data_fingerprint": "Data fingerprint",
+    "kit_version": "Kit version",
+    "not_fetched": "Reports not fetched",
+    "definition_changes": "GitHub definition changes in the period",
+    "top10_share": "Share of AI credits used by the top 10 % of users with credits",
+    "forecast": "Forecast",
+    "backtest": "backtest",
+    "bias": "bias (mean error, share of actual)",
+    "wape": "weighted absolute percentage error",
+    "nominal": "nominal band coverage",
+    "coverage": "measured band coverage",
+    "origins": "backtest origins",
+    "skill_vs_seasonal_naive": "skill against repeating last week",
+}
+_WORDS = {"mtd": "month to date", "pct": "%", "credits": "AI credits"}
+
+
+def label(key: str) -> str:
+    """A summary.json key (nested ones ``outer · inner``) in words: ``billed_gross_credits_mtd`` → "AI credits
+    billed (gross), month to date", ``forecast · backtest · bias`` → "Forecast · backtest · bias (mean error, …)"."""
+    parts = []
+    for part in key.split(" · "):
+        raw = part.replace(" ", "_")
+        known = LABELS.get(raw)
+        if known is None:  # money says so once, at the end: "usd total" → "total (US$)"
+            words = raw.split("_")
+            known = " ".join(_WORDS.get(w, re.sub(r"(\d+)pct$", r"\1 %", w)) for w in words if w != "usd") + (
+                " (US$)" if "usd" in words else ""
+            )
+        parts.append(known)
+    text = " · ".join(parts)
+    return text[:1].upper() + text[1:]

@@ -78,6 +78,11 @@ body, .jp-Notebook {{ padding: 0 !important; margin: 0 !important; font-size: 10
 main {{ display: flex; flex-direction: column; }}
 main > .jp-Cell:has(.cu-title) {{ order: -1; }}  /* the title block first, then the notebook's introduction */
 .jp-Cell:has(.cu-notes) {{ break-before: page; }}
+/* the closing block (provenance, the engine line) in small print, kept together: at body size its last lines
+   spilled onto a page of their own */
+p.cu-meta:not(.cu-onepage), p.cu-engine {{ font-size: 7.5pt; line-height: 1.3; color: #555; }}
+p.cu-meta:not(.cu-onepage) {{ break-inside: avoid; margin-bottom: .2em !important; }}
+p.cu-engine {{ margin-top: 0 !important; }}
 h2 {{ break-after: avoid-page; }}
 .jp-MarkdownCell {{ break-after: avoid-page; }}
 img, svg, .cu-tile, .cu-tiles, .cu-title, tr, .cu-empty {{ break-inside: avoid; }}

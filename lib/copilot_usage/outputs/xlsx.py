@@ -30,6 +30,7 @@ CREDITS = "#,##0.0"  # GitHub reports credits to three decimals: a 12.5-credit g
 RATIO = "#,##0.0"
 PERCENT = "0.0%"
 USD = "$#,##0.00"
+USD_WHOLE = "$#,##0"  # a tile shown in whole dollars ("US$1,522")
 COEFFICIENT = "0.00"
 DATE = "yyyy-mm-dd"
 MONTH = "mmm yyyy"
@@ -226,7 +227,8 @@ class _Formats:
         self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         self.bold = wb.add_format({"bold": True})
         self.by_code = {
-            code: wb.add_format({"num_format": code}) for code in (COUNT, RATIO, PERCENT, USD, DATE, COEFFICIENT)
+            code: wb.add_format({"num_format": code})
+            for code in (COUNT, RATIO, PERCENT, USD, USD_WHOLE, DATE, COEFFICIENT)
         }
 
 
@@ -259,6 +261,24 @@ def _write_value(ws: Any, row: int, col: int, value: Any, fmt: _Formats, code: s
 def _write_text(ws: Any, row: int, col: int, text: str, cell_format: Any = None) -> None:
     """Every text cell of the Summary and Notes sheets: a safe cell (never a formula, no control character)."""
     ws.write_string(row, col, safe_text.cell(text), cell_format)
+
+
+# a tile as the report prints it: "US$1,522", "$0", "$919.60", "37,015", "22%", "+5.1%" (else it stays text)
+_TILE_NUMBER = re.compile(r"(?P<sign>[-+]?)(?P<usd>US\$|\$)?(?P<n>\d[\d,]*(?:\.\d+)?)\s?(?P<pct>%)?")
+
+
+def tile_number(shown: str) -> tuple[float, str] | None:
+    """A tile's displayed value as a number and its Excel format (money, count, ratio or share), so the Summary
+    sheet holds numbers, not text; None when the tile is words ("not this month", "3 days differ")."""
+    m = _TILE_NUMBER.fullmatch(shown.strip())
+    if m is None:
+        return None
+    value = float(m["n"].replace(",", "")) * (-1 if m["sign"] == "-" else 1)
+    if m["pct"]:
+        return value / 100, PERCENT
+    if m["usd"]:
+        return value, USD if "." in m["n"] else USD_WHOLE
+    return value, COUNT if "." not in m["n"] else RATIO
 
 
 def _as_date(value: Any) -> Any:
@@ -306,7 +326,11 @@ def _summary_sheet(
     row += 1
     for tile in record.tiles:
         _write_text(ws, row, 0, tile.label)
-        _write_text(ws, row, 1, tile.value)
+        number = tile_number(tile.value)
+        if number is None:
+            _write_text(ws, row, 1, tile.value)
+        else:
+            _write_value(ws, row, 1, number[0], fmt, number[1])
         _write_value(ws, row, 2, tile.change, fmt, PERCENT)
         row += 1
     row += 1
@@ -323,14 +347,15 @@ def _summary_sheet(
         _write_text(ws, row, 2, str(record.notes["prices"]))
         row += 1
     row += 1
-    ws.write_row(row, 0, ["Headline figures (summary.json)", "", ""], fmt.block)
+    ws.write_row(row, 0, ["Headline figures", "", "key in summary.json"], fmt.block)
     row += 1
     for name, value in figures:
-        _write_text(ws, row, 0, name)
+        _write_text(ws, row, 0, columns.label(name))
         _write_value(ws, row, 1, value, fmt, _figure_format(name.rsplit(" · ", 1)[-1].replace(" ", "_"), value))
+        _write_text(ws, row, 2, f"summary.json: {name}")
         row += 1
     for name, frame in records:
-        _write_text(ws, row, 0, name)
+        _write_text(ws, row, 0, columns.label(name))
         ws.write_url(row, 1, f"internal:'{record_sheets[name]}'!A1", string=f"{frame.height} rows: see sheet")
         row += 1
     row += 1

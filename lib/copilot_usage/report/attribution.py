@@ -214,3 +214,17 @@ def attribution_notes(r: Report, fig: AttributionFigures) -> list[str]:
             "show none then. backfill_members=True places those days by that list (an assumption)."
         )
     return out
+
+
+def attribution_sentence(fig: AttributionFigures) -> str:
+    """For a leader, one sentence: what share of team credits came from GitHub's daily team rows and what share
+    from member lists; how it was done (:func:`attribution_notes`) is in the data notes."""
+    lists = fig.credits_by_member_lists + fig.credits_before_first_member_list
+    total = fig.credits_by_github_daily_rows + lists
+    if total <= 0:
+        return "No team credits in this period; how users are placed in teams is in the data notes."
+    daily = fig.credits_by_github_daily_rows / total
+    return (
+        f"{daily:.0%} of team credits come from GitHub's daily team records and {1 - daily:.0%} from team member "
+        "lists; the method is in the data notes."
+    )

@@ -106,6 +106,10 @@ def _scale(values: list[str]) -> alt.Scale:
     return alt.Scale(domain=domain, range=[COLORS.get(v) or next(extra, "#777777") for v in domain])
 
 
+# one date format per axis: Vega's default mixes month names, weekday-days and years on one time axis
+# ("November", "Thu 05"), which reads as two scales; days and weeks print as "Nov 05"
+DAY_FORMAT = "%b %d"
+
 EVENT_COLORS = {"GitHub": "#555555"}  # GitHub's definition changes; the user's own events are magenta
 OWN_EVENT_COLOR = "#c2458e"
 EVENT_LINE_PX = 12  # one key line per event above the plot
@@ -170,7 +174,7 @@ def credits_per_day(daily: pl.DataFrame, *, events: pl.DataFrame | None = None) 
     """Bars of daily AI credits and the 7-day rolling mean. Expects ``day, credits, credits_7d_mean``."""
     base = alt.Chart(daily.drop_nulls("credits"))
     bars = base.mark_bar(color="#9bb9ef", opacity=0.8).encode(
-        alt.X("day:T").title(None),
+        alt.X("day:T").title(None).axis(format=DAY_FORMAT),
         alt.Y("credits:Q").title("AI credits per day"),
         tooltip=[alt.Tooltip("day:T"), alt.Tooltip("credits:Q", format=",.0f")],
     )
@@ -183,7 +187,8 @@ def credits_per_active_user(daily: pl.DataFrame, *, events: pl.DataFrame | None 
     credits_per_active_user_7d``."""
     base = alt.Chart(daily.drop_nulls("credits_per_active_user"))
     points = base.mark_circle(color="#9bb9ef", size=18).encode(
-        alt.X("day:T").title(None), alt.Y("credits_per_active_user:Q").title("AI credits per active user")
+        alt.X("day:T").title(None).axis(format=DAY_FORMAT),
+        alt.Y("credits_per_active_user:Q").title("AI credits per active user"),
     )
     line = base.mark_line(color="#173b7a", strokeWidth=2).encode(alt.X("day:T"), alt.Y("credits_per_active_user_7d:Q"))
     return alt.layer(points, line, *_events_layer(events)).properties(
@@ -203,7 +208,7 @@ def active_users(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> 
         alt.Chart(long)
         .mark_line(strokeWidth=2)
         .encode(
-            alt.X("day:T").title(None),
+            alt.X("day:T").title(None).axis(format=DAY_FORMAT),
             alt.Y("users:Q").title("Active users (distinct)"),
             alt.Color("window:N").scale(_scale(long["window"].to_list())).title("Window"),
             tooltip=[alt.Tooltip("day:T"), alt.Tooltip("window:N"), alt.Tooltip("users:Q")],
@@ -225,7 +230,7 @@ def mix_share(frame: pl.DataFrame, *, by: str, title: str, events: pl.DataFrame 
         alt.Chart(frame)
         .mark_area()
         .encode(
-            alt.X("week:T").title("Week"),
+            alt.X("week:T").title("Week").axis(format=DAY_FORMAT),
             alt.Y("share:Q").title("Share of code generations").axis(format="%"),
             alt.Color(f"{by}:N").scale(_scale(frame[by].to_list())).title(by.replace("_", " ").capitalize()),
             tooltip=[alt.Tooltip("week:T"), alt.Tooltip(f"{by}:N"), alt.Tooltip("share:Q", format=".1%")],
@@ -241,7 +246,7 @@ def surface_adoption(frame: pl.DataFrame, *, events: pl.DataFrame | None = None)
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            alt.X("week:T").title("Week"),
+            alt.X("week:T").title("Week").axis(format=DAY_FORMAT),
             alt.Y("share:Q").title("Share of active users").axis(format="%"),
             alt.Color("surface:N").scale(_scale(frame["surface"].to_list())).title("Surface"),
             tooltip=[alt.Tooltip("week:T"), alt.Tooltip("surface:N"), alt.Tooltip("share:Q", format=".1%")],
@@ -325,7 +330,11 @@ def forecast(
     band = (
         base.transform_filter(alt.datum.kind == "forecast")
         .mark_area(opacity=0.2, color="#e8833a")
-        .encode(alt.X("day:T").title(None), alt.Y("low:Q").title("Cumulative AI credits"), alt.Y2("high:Q"))
+        .encode(
+            alt.X("day:T").title(None).axis(format=DAY_FORMAT),
+            alt.Y("low:Q").title("Cumulative AI credits"),
+            alt.Y2("high:Q"),
+        )
     )
     line = base.mark_line(strokeWidth=2).encode(
         alt.X("day:T"), alt.Y("credits:Q"), alt.Color("kind:N").scale(_scale(["actual", "forecast"])).title(None)
@@ -548,7 +557,7 @@ def outcomes(frame: pl.DataFrame, *, events: pl.DataFrame | None = None) -> alt.
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
-            alt.X("week:T").title("Week"),
+            alt.X("week:T").title("Week").axis(format=DAY_FORMAT),
             alt.Y("per_1000:Q").title("Pull requests per 1,000 credits"),
             alt.Color("measure:N").title(None),
         )

@@ -151,7 +151,22 @@ def notes(n: Notes) -> str:
         )
         + f"<p class='cu-meta'><b>Provenance</b> · kit {n.kit_version} · data fingerprint {n.data_fingerprint} · "
         + (f"tables read (Delta version) {text(n.tables_read)} · " if n.tables_read else "")
-        + f"parameters {text(n.parameters)}</p>"
+        + f"parameters {text(_given(n.parameters))}</p>"
+    )
+
+
+def _given(parameters: str) -> str:
+    """The run's parameters as ``name=value`` pairs, those left empty ("", [], {}, null) left out: the whole JSON
+    object, quotes and empty values included, pushed the last lines of the notes onto a page of their own in
+    the PDF. summary.json keeps every parameter."""
+    try:
+        values = json.loads(parameters)
+    except ValueError:
+        return parameters
+    if not isinstance(values, dict):
+        return parameters
+    return ", ".join(
+        f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in values.items() if v not in ("", [], {}, None)
     )
 
 

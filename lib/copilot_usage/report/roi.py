@@ -569,11 +569,27 @@ def tornado(r: Report) -> Section:
     if frame is None or frame.height == 0:
         return section("No uncertain assumption to rank.", figures={"tornado": []})
     top = frame.row(0, named=True)
+    given = priors(r)
+    first = given[top["name"]]
     story = [
-        f"{top['assumption']} moves the result most: from {top['roi_at_p10']:.0%} at its P10 ({top['p10']:g}) to "
-        f"{top['roi_at_p90']:.0%} at its P90 ({top['p90']:g}), the others at their medians. A survey or study of "
-        "your own on this assumption narrows the range most."
+        f"{top['assumption']} moves the result most: from {top['roi_at_p10']:.0%} at its P10 "
+        f"({first.show(top['p10'])}) to {top['roi_at_p90']:.0%} at its P90 ({first.show(top['p90'])}), the others at "
+        "their medians. A survey or study of your own on this assumption narrows the range most."
     ]
+    # the P10/P90 columns hold hours, shares and dollars row by row: shown with their units (the chart's numbers
+    # and summary.json keep them as numbers)
+    units = pl.DataFrame(
+        [{"name": n, "p10_shown": p.show(p.p10), "p90_shown": p.show(p.p90)} for n, p in given.items()],
+        schema={"name": pl.String, "p10_shown": pl.String, "p90_shown": pl.String},
+    )
+    shown = frame.join(units, on="name", how="left", maintain_order="left").select(
+        "assumption",
+        pl.col("p10_shown").alias("at_p10"),
+        pl.col("p90_shown").alias("at_p90"),
+        "roi_at_p10",
+        "roi_at_p90",
+        pl.col("swing").alias("roi_swing"),  # a difference of two ROIs: percentage points
+    )
     figures = {
         "tornado": [
             {k: row[k] for k in ("name", "p10", "p90", "roi_at_p10", "roi_at_p90", "swing")}
@@ -583,7 +599,7 @@ def tornado(r: Report) -> Section:
     return section(
         story,
         Chart(charts.tornado(frame), data=frame, user_column=None),
-        Table(frame.drop("name").rename({"swing": "roi_swing"})),  # a difference of two ROIs: percentage points
+        Table(shown),
         figures=figures,
     )
 

@@ -380,8 +380,17 @@ def headline(r: Report) -> Section:
             Tile(f"Units shown ({r.k_min}+ active users)", fmt_num(len(fig.units))),
         )
     )
-    how = attribution.attribution_notes(r, fig.attribution) if fig.attribution else []
-    return section(tiles, [f"Attribution: {view.mode}.", *how, *view.warnings], figures=fig)
+    how = [
+        f"Attribution: {view.mode}.",
+        *(attribution.attribution_notes(r, fig.attribution) if fig.attribution else []),
+    ]
+    if r.audience.leadership and fig.attribution:
+        # a leader reads one plain sentence; the recipe, the credits each source placed and the backfill
+        # parameter are an analyst's matter, kept in the data notes (and in the analyst's section)
+        for note in how:
+            r.method_note(note)
+        how = [attribution.attribution_sentence(fig.attribution)]
+    return section(tiles, [*how, *view.warnings], figures=fig)
 
 
 def spend_story(summary: pl.DataFrame, *, additive: bool, straddle: list[str] | None = None) -> list[str]:

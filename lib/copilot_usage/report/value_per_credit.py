@@ -517,11 +517,21 @@ def _quadrant_story(quad: Quadrant) -> list[str]:
         review_units = quad.frame.filter(pl.col("quadrant") == "review: exploration or waste")
         units: list[str] = review_units.sort("credits", descending=True)["unit"].head(3).to_list()
         named = f" ({', '.join(units)}{' and more' if review > len(units) else ''})"
-    return [
-        f"Of {quad.frame.height} {quad.noun}s, {review}{named} use more credits than the median with less output than the "
-        f"median (review: exploration or waste) and {counts.get('efficient', 0)} deliver above-median output "
-        f"on below-median credits (efficient)."
-    ]
+    n, efficient = quad.frame.height, counts.get("efficient", 0)
+    # zero said in words: "Of 5 teams, 0 use more credits…" reads as a misprint to a leader
+    review_part = (
+        "none uses more credits than the median with less output than the median"
+        if review == 0
+        else f"{review}{named} {'uses' if review == 1 else 'use'} more credits than the median with less output "
+        "than the median (review: exploration or waste)"
+    )
+    efficient_part = (
+        "none delivers above-median output on below-median credits"
+        if efficient == 0
+        else f"{efficient} {'delivers' if efficient == 1 else 'deliver'} above-median output on below-median "
+        "credits (efficient)"
+    )
+    return [f"Of {n} {quad.noun}s, {review_part}; {efficient_part}."]
 
 
 def review_table(r: Report, quad: Quadrant, *, n: int = 10) -> pl.DataFrame:
@@ -593,9 +603,11 @@ def _group_story(table: pl.DataFrame, group: str) -> list[str]:
         return []
     top = rated.sort("credits_per_user", descending=True).row(0, named=True)
     best = rated.sort("lines_per_100_credits", descending=True).row(0, named=True)
+    # group values are adjectives or labels ("agent", "CLI-heavy", "Phase 3"): both clauses name their users
+    first = f"{top[group]} users"
     return [
-        f"{top[group]} users consume the most per person ({top['credits_per_user']:,.0f} credits); "
-        f"{best[group]} get the most accepted lines per 100 credits ({best['lines_per_100_credits']:,.1f})."
+        f"{first[:1].upper()}{first[1:]} consume the most per person ({top['credits_per_user']:,.0f} credits); "
+        f"{best[group]} users get the most accepted lines per 100 credits ({best['lines_per_100_credits']:,.1f})."
     ]
 
 
