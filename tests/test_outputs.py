@@ -326,8 +326,8 @@ def test_summary_tiles_are_numbers_and_headline_figures_are_named_in_words(tmp_p
     """Leader's read of the workbooks: Summary tiles were text ("US$1,522") and headline figures raw summary.json
     keys ("billed_gross_credits_mtd", "forecast · backtest · bias"); numbers are numbers with a format, figures
     are labelled in words with the key beside them."""
-    from copilot_usage.output_record import Record, Tile
-    from copilot_usage.output_xlsx import USD_WHOLE, write_xlsx
+    from copilot_usage.outputs.record import Record, Tile
+    from copilot_usage.outputs.xlsx import USD_WHOLE, write_xlsx
 
     tiles = (
         Tile("Total cost October 2026", "US$1,522"),
