@@ -89,6 +89,31 @@ def test_failing_cell_fails_the_run_and_keeps_the_notebook(tmp_path: Path) -> No
     assert info.value.executed is not None and info.value.executed.exists()
 
 
+def test_the_kernels_own_log_stays_off_the_terminal_and_is_kept_when_the_run_fails(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The kernel process's stderr (its log: "KeyboardInterrupt caught in kernel." when a loaded machine is slow to
+    shut it down) reached the user's terminal through `render` and `demo`; it goes to a log kept beside a failed
+    notebook. Written at the descriptor, as the kernel's log is, so ipykernel's capture of cell output misses it."""
+    import nbformat
+
+    def notebook(name: str, *cells: str) -> Path:
+        path = tmp_path / name
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, path)
+        return path
+
+    noise = "import os; os.write(2, b'kernel log line\\n')"
+    render(notebook("quiet.ipynb", noise, "1 + 1"), {}, tmp_path / "out", formats="html")
+    assert "kernel log line" not in capfd.readouterr().err
+    with pytest.raises(RenderError) as info:
+        render(notebook("fails.ipynb", noise, "1 / 0"), {}, tmp_path / "out", formats="html")
+    assert "kernel log line" not in capfd.readouterr().err
+    executed = info.value.executed
+    assert executed is not None and "kernel log line" in executed.with_suffix(".kernel.log").read_text()
+
+
 def test_render_all_reports_each_outcome(tmp_path: Path) -> None:
     config = tmp_path / "reports.yml"
     config.write_text(

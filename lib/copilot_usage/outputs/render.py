@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +33,26 @@ NOTEBOOKS = Path(__file__).parents[1] / "notebooks"  # the report notebooks ship
 # ipykernel warns "Kernel is running over TCP without encryption" unless the kernel manager provisions CurveZMQ keys;
 # jupyter_client provisions them when asked and the kernelspec declares support (``auto`` keeps TCP otherwise)
 KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"}}
+
+
+def _kernel_manager(stderr: Path) -> type:
+    """The report kernel's manager, its process's stderr sent to ``stderr``: the kernel's own log (shutdown chatter
+    on a loaded machine, "KeyboardInterrupt caught in kernel.") is not the user's business unless the run fails,
+    when it is kept beside the failed notebook. Cell output (warnings included) travels in the notebook, not here."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+            cmd, launch = await super()._async_pre_start_kernel(**kw)
+            self._kernel_log = stderr.open("ab")  # the kernel process gets a duplicate; ours closes once it runs
+            return cmd, {**launch, "stderr": self._kernel_log}
+
+        async def _async_post_start_kernel(self, **kw: Any) -> None:
+            self._kernel_log.close()
+            await super()._async_post_start_kernel(**kw)
+
+    return QuietKernelManager
+
 
 TEMPLATES = Path(__file__).parent / "templates"
 _EXTERNAL = re.compile(r"""(?:src|href)=["']https?://[^"']+|import\(["']https?://""", re.IGNORECASE)
@@ -188,6 +209,7 @@ def render(
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         executed_tmp = Path(tmp) / "executed.ipynb"
+        kernel_log = Path(tmp) / "kernel.log"
         try:
             papermill.execute_notebook(
                 str(notebook),
@@ -197,10 +219,13 @@ def render(
                 kernel_name="python3",
                 progress_bar=False,
                 config=Config(KERNEL_CONFIG),
+                kernel_manager_class=_kernel_manager(kernel_log),
             )
         except papermill.PapermillExecutionError as exc:
             failed = folder / f"{_stem(params, {})}.failed.ipynb"
             failed.write_bytes(executed_tmp.read_bytes())
+            if kernel_log.exists() and kernel_log.stat().st_size:
+                shutil.copyfile(kernel_log, failed.with_suffix(".kernel.log"))
             msg = (
                 f"{notebook.name} failed with parameters {json.dumps(params, default=str)}: "
                 f"{exc.ename}: {exc.evalue} (executed notebook kept at {failed})"
