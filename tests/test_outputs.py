@@ -147,7 +147,7 @@ def test_workbook_sheets_types_formats_and_frozen_headers(runs: dict) -> None:
     row = dict(zip(header, ws[2], strict=True))
     assert row["month"].is_date and row["month"].number_format == MONTH
     assert row["credits"].data_type == "n" and row["credits"].number_format == CREDITS
-    assert row["credits at list price usd"].number_format == USD and row["covered share"].number_format == PERCENT
+    assert row["credits at list price (US$)"].number_format == USD and row["covered share"].number_format == PERCENT
     assert row["days"].data_type == "n" and isinstance(row["days"].value, int)
     assert ws.max_row == next(t for t in tables if t.section.endswith("Money")).frame.height + 1
     summary = {c[0].value: c[1].value for c in wb["Summary"].iter_rows(min_row=2)}

@@ -324,3 +324,21 @@ def test_a_leader_reads_one_sentence_on_attribution_and_the_method_is_in_the_dat
     assert any("backfill_members" in c for c in leader.notes().caveats)
     analyst = make_report("t", data_dir=str(SAMPLE), scope="enterprise:octo-sim", audience="analyst")
     assert "GitHub's recipe" in " ".join(team_distribution.headline(analyst).sentences)
+
+
+def test_movers_rise_only_when_they_rose_fall_only_when_they_fell_and_show_their_base() -> None:
+    """The leader's read of the demo's team digest: "Data's credits changed most downward (+13%)" when every unit
+    grew, and "Web +9514%" with nothing saying it grew from 12 credits."""
+    movers_story = team_distribution.movers_story
+
+    def moved(*rows: tuple[str, float, float]) -> pl.DataFrame:
+        frame = pl.DataFrame(rows, schema=["unit", "credits_before", "credits_recent"], orient="row")
+        return frame.with_columns(credits_growth=pl.col("credits_recent") / pl.col("credits_before") - 1)
+
+    grew = movers_story(moved(("org/Web", 12.0, 1_154.0), ("org/Data", 1_000.0, 1_130.0)))[0]
+    assert "org/Web's credits rose most, from 12 to 1,154 (+9,517%)" in grew
+    assert "fell" not in grew and "downward" not in grew and "every unit's rose" in grew
+    mixed = movers_story(moved(("org/Web", 100.0, 150.0), ("org/Data", 1_000.0, 800.0)))[0]
+    assert "org/Web's credits rose most" in mixed and "org/Data's credits fell most, from 1,000 to 800 (-20%)" in mixed
+    fell = movers_story(moved(("org/Web", 100.0, 90.0), ("org/Data", 1_000.0, 800.0)))[0]
+    assert "rose" not in fell and "org/Data's credits fell most" in fell and "every unit's fell" in fell

@@ -144,7 +144,7 @@ def test_workbook_summary_has_typed_cells_and_own_sheets_for_records(leadership:
     assert {"Budgets", "Cost centres"} <= set(book.sheetnames)
     budgets = book["Budgets"]
     head = [c.value for c in budgets[1]]
-    target = budgets.cell(row=2, column=head.index("target usd") + 1)
+    target = budgets.cell(row=2, column=head.index("target (US$)") + 1)
     assert isinstance(target.value, int | float) and "$" in target.number_format
 
 

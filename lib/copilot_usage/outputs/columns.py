@@ -120,13 +120,14 @@ def show(value: Any, meaning: Kind | None = None) -> str:
 
 
 # column names whose words alone mislead a reader: the heading says what the figure is
-HEADINGS = {"list_usd": "credits at list price usd"}
+HEADINGS = {"list_usd": "credits at list price (US$)"}
 
 
 def heading(name: str) -> str:
-    """A column's heading in every output: its words (``billed_credits`` → ``billed credits``), or what the
-    figure is where the words alone mislead (``list_usd`` is credits valued at list price, not money spent)."""
-    return HEADINGS.get(name, name.replace("_", " "))
+    """A column's heading in every output: its words with abbreviations spelt out (``billed_credits`` → ``billed
+    credits``, ``target_usd`` → ``target (US$)``, ``users_over_100pct`` → ``users over 100 %``), or what the figure
+    is where the words alone mislead (``list_usd`` is credits valued at list price, not money spent)."""
+    return HEADINGS.get(name) or _in_words(name, _HEADING_WORDS)
 
 
 # summary.json keys as a reader names them (the workbook's headline figures); a key not listed reads as its words
@@ -159,6 +160,17 @@ LABELS = {
     "skill_vs_seasonal_naive": "skill against repeating last week",
 }
 _WORDS = {"mtd": "month to date", "pct": "%", "credits": "AI credits"}
+_HEADING_WORDS = {"mtd": "month to date", "pct": "%"}  # a column heading: "credits" stays short
+
+
+def _in_words(name: str, spelt: dict[str, str]) -> str:
+    """``snake_case`` in words, abbreviations spelt out; money says so once, at the end ("usd total" → "total
+    (US$)")."""
+    words = name.split("_")
+    text = " ".join(spelt.get(w, re.sub(r"(\d+)pct$", r"\1 %", w)) for w in words if w != "usd")
+    if "usd" not in words:
+        return text
+    return f"{text} (US$)" if text else "US$"
 
 
 def label(key: str) -> str:
@@ -168,11 +180,6 @@ def label(key: str) -> str:
     for part in key.split(" · "):
         raw = part.replace(" ", "_")
         known = LABELS.get(raw)
-        if known is None:  # money says so once, at the end: "usd total" → "total (US$)"
-            words = raw.split("_")
-            known = " ".join(_WORDS.get(w, re.sub(r"(\d+)pct$", r"\1 %", w)) for w in words if w != "usd") + (
-                " (US$)" if "usd" in words else ""
-            )
-        parts.append(known)
+        parts.append(known if known is not None else _in_words(raw, _WORDS))
     text = " · ".join(parts)
     return text[:1].upper() + text[1:]

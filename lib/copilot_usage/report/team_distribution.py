@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -609,15 +610,28 @@ def over_time(r: Report) -> Section:
 
 
 def movers_story(moved: pl.DataFrame) -> list[str]:
-    """The units whose credits grew and fell most, last four weeks against the four before."""
+    """The units whose credits rose and fell most, last four weeks against the four before, each with its credits
+    before and after (a growth from a small base reads as what it is: +9,514 % was 12 credits becoming 1,154). A
+    unit is said to rise only when its credits rose, and to fall only when they fell."""
     rated = _named(moved).drop_nulls("credits_growth").sort("credits_growth", descending=True)
     if rated.height == 0:
         return []
+
+    def move(row: dict[str, Any], verb: str) -> str:
+        return (
+            f"{row['unit']}'s credits {verb}, from {row['credits_before']:,.0f} to {row['credits_recent']:,.0f} "
+            f"({row['credits_growth']:+,.0%})"
+        )
+
     up, down = rated.row(0, named=True), rated.row(-1, named=True)
-    out = f"Over the last four weeks against the four before, {up['unit']}'s credits changed most upward ({up['credits_growth']:+.0%})"
-    if rated.height > 1:
-        out += f" and {down['unit']}'s most downward ({down['credits_growth']:+.0%})"
-    return [out + "."]
+    said = [move(up, "rose most")] if up["credits_growth"] > 0 else []
+    if down["credits_growth"] < 0 and (rated.height > 1 or not said):
+        said.append(move(down, "fell most"))
+    if not said:
+        return [f"Over the last four weeks against the four before, no unit's credits changed ({rated.height} units)."]
+    every = " (every unit's rose)" if down["credits_growth"] > 0 and rated.height > 1 else ""
+    every = every or (" (every unit's fell)" if up["credits_growth"] < 0 and rated.height > 1 else "")
+    return [f"Over the last four weeks against the four before, {' and '.join(said)}{every}."]
 
 
 __all__ = [
