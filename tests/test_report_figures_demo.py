@@ -15,7 +15,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from deltalake import DeltaTable
 
 from conftest import TODAY, shared_cache
 from copilot_usage.report import Report, open_report, trends
@@ -23,11 +22,11 @@ from copilot_usage.report import roi as roi_report
 from copilot_usage.report import summary as glance
 from copilot_usage.report import team_distribution as td
 from copilot_usage.report import value_per_credit as vpc
+from independent import month_end, rows, seats_usd
 from test_forecast_periods import weekday_weekend_estimate
 
 pytestmark = pytest.mark.slow  # one demo cache for the module (about a minute), then seconds per test
 OCT1, SEP1 = dt.date(2026, 10, 1), dt.date(2026, 9, 1)
-LIST = {"business": 19.0, "enterprise": 39.0}
 HOURLY = (75.0, 145.0)  # the ROI report's default loaded hourly cost range (low, high)
 
 
@@ -42,41 +41,8 @@ def _open(demo: tuple[Path, str], title: str, **parameters: object) -> Report:
 
 
 # ---------------------------------------------------------------------- plain polars, apart from the kit
-def rows(data: Path, table: str, scope: str | None = None) -> pl.DataFrame:
-    """A processed table read whole through its Delta log, partition columns dropped, one scope's rows."""
-    path = str(data / "processed" / table)
-    out = pl.read_delta(path).drop(DeltaTable(path).metadata().partition_columns)
-    return out if scope is None else out.filter(pl.col("scope") == scope)
-
-
 def between(frame: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataFrame:
     return frame.filter(pl.col("day").is_between(first, last))
-
-
-def month_end(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-
-
-def seats_usd(data: Path, scope: str, month: dt.date) -> float:
-    """Each holder's licence (Enterprise over Business) for the days of ``month`` it was held, at list price."""
-    holders = (
-        rows(data, "seats", scope)
-        .group_by("user_id")
-        .agg(
-            plan=pl.when((pl.col("plan_type") == "enterprise").any())
-            .then(pl.lit("enterprise"))
-            .otherwise(pl.lit("business")),
-            granted=pl.col("created_at").min().dt.date(),
-            cancel=pl.col("pending_cancellation_date").max(),
-        )
-    )
-    last = month_end(month)
-    held = holders.with_columns(
-        first=pl.max_horizontal("granted", pl.lit(month)),
-        last=pl.min_horizontal(pl.lit(last), pl.col("cancel").fill_null(dt.date(9999, 1, 1)) - dt.timedelta(days=1)),
-    ).with_columns(days=((pl.col("last") - pl.col("first")).dt.total_days() + 1).clip(lower_bound=0))
-    price = pl.col("plan").replace_strict(LIST, return_dtype=pl.Float64)
-    return float(held.select((price * pl.col("days")).sum()).item()) / last.day
 
 
 def bill(data: Path, scope: str, first: dt.date, last: dt.date) -> pl.DataFrame:

@@ -10,85 +10,25 @@ the kit."""
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
-from deltalake import DeltaTable
 
 from conftest import TODAY, shared_cache
 from copilot_usage.report import open_report
 from copilot_usage.report import roi as roi_report
 from copilot_usage.report import spend as spend_report
+from independent import LIST, included_pool, seat_days
+from independent import month_end as _last
+from independent import rows as _rows
 
-LIST = {"business": 19.0, "enterprise": 39.0}
 STANDARD = {"business": 1900, "enterprise": 3900}  # included credits a licence, months after 2026-09-01
 CREDIT = 0.01
 NONE = "(no cost centre)"
 OCT1, NOV1 = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
-
-
-def _last(month: dt.date) -> dt.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
-def _rows(data: Path, table: str, scope: str | None = None) -> pl.DataFrame:
-    path = str(data / "processed" / table)
-    rows = pl.read_delta(path).drop(DeltaTable(path).metadata().partition_columns)
-    return rows if scope is None else rows.filter(pl.col("scope") == scope)
-
-
-def seat_days(data: Path, scope: str, month: dt.date, through: dt.date, prices: dict[str, float]) -> pl.DataFrame:
-    """``user_id, plan, days, usd``: each holder's one licence expanded into the days of [month, through] it was
-    held (granted on ``created_at``, ended by ``pending_cancellation_date``), at the plan's price over the month."""
-    held = (
-        _rows(data, "seats", scope)
-        .group_by("user_id")
-        .agg(
-            plan=pl.when((pl.col("plan_type") == "enterprise").any())
-            .then(pl.lit("enterprise"))
-            .otherwise(pl.lit("business")),
-            granted=pl.col("created_at").min().dt.date(),
-            cancel=pl.col("pending_cancellation_date").max(),
-        )
-        .with_columns(
-            day=pl.date_ranges(
-                pl.max_horizontal("granted", pl.lit(month)),
-                pl.min_horizontal(
-                    pl.lit(through), pl.col("cancel").fill_null(dt.date(9999, 1, 1)) - dt.timedelta(days=1)
-                ),
-            )
-        )
-        .explode("day")
-        .drop_nulls("day")
-    )
-    days_in_month = calendar.monthrange(month.year, month.month)[1]
-    return (
-        held.group_by("user_id", "plan")
-        .agg(days=pl.len())
-        .with_columns(
-            usd=pl.col("plan").replace_strict(prices, return_dtype=pl.Float64) * pl.col("days") / days_in_month
-        )
-    )
-
-
-def included_pool(data: Path, scope: str, month: dt.date, included: dict[str, int]) -> float:
-    """Licences held at some point of the month × the allowance."""
-    per_user = (
-        _rows(data, "seats", scope)
-        .group_by("user_id")
-        .agg(
-            enterprise=(pl.col("plan_type") == "enterprise").any(),
-            granted=pl.col("created_at").min().dt.date(),
-            cancel=pl.col("pending_cancellation_date").max(),
-        )
-        .filter(pl.col("granted") <= _last(month), pl.col("cancel").is_null() | (pl.col("cancel") > month))
-    )
-    enterprise = int(per_user["enterprise"].sum())
-    return float(enterprise * included["enterprise"] + (per_user.height - enterprise) * included["business"])
 
 
 def centres(data: Path) -> pl.DataFrame:

@@ -4,7 +4,6 @@ own table), on the sample cache and on a small demo cache that holds two whole m
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 from pathlib import Path
@@ -12,51 +11,21 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from deltalake import DeltaTable
 
 from conftest import TODAY, shared_cache
 from copilot_usage.cli import main
 from copilot_usage.report import open_report
 from copilot_usage.report import spend as spend_report
 from copilot_usage.report.common import cost_outlook, seat_cost
+from independent import included_pool as pool
+from independent import month_end as _last_day
+from independent import rows as _scope_rows
+from independent import seats_usd
 from test_forecast_periods import weekday_weekend_estimate
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "data" / "sample"
 OCT1, SEP1, NOV1, DEC1 = dt.date(2026, 10, 1), dt.date(2026, 9, 1), dt.date(2026, 11, 1), dt.date(2026, 12, 1)
-LIST = {"business": 19.0, "enterprise": 39.0}
-
-
-def _last_day(month: dt.date) -> dt.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
-def _scope_rows(data: Path, table: str, scope: str) -> pl.DataFrame:
-    path = str(data / "processed" / table)
-    rows = pl.read_delta(path).drop(DeltaTable(path).metadata().partition_columns)
-    return rows.filter(pl.col("scope") == scope)
-
-
-def seats_usd(data: Path, scope: str, month: dt.date, through: dt.date | None = None, prices: dict = LIST) -> float:
-    """Each licence (one per user, Enterprise over Business) expanded into the days it was held in the month."""
-    last = through or _last_day(month)
-    roster = _scope_rows(data, "seats", scope)
-    per_user = roster.group_by("user_id").agg(
-        plan=pl.when((pl.col("plan_type") == "enterprise").any())
-        .then(pl.lit("enterprise"))
-        .otherwise(pl.lit("business")),
-        granted=pl.col("created_at").min().dt.date(),
-        cancel=pl.col("pending_cancellation_date").max(),
-    )
-    held = per_user.with_columns(
-        day=pl.date_ranges(
-            pl.max_horizontal("granted", pl.lit(month)),
-            pl.min_horizontal(pl.lit(last), pl.col("cancel").fill_null(dt.date(9999, 1, 1)) - dt.timedelta(days=1)),
-        )
-    ).explode("day")
-    days_in_month = calendar.monthrange(month.year, month.month)[1]
-    held = held.drop_nulls("day").with_columns(price=pl.col("plan").replace_strict(prices, return_dtype=pl.Float64))
-    return float(held["price"].sum()) / days_in_month
 
 
 def billed(data: Path, scope: str, month: dt.date, through: dt.date | None = None) -> tuple[float, float]:
@@ -70,22 +39,6 @@ def billed(data: Path, scope: str, month: dt.date, through: dt.date | None = Non
 def metrics_credits(data: Path, scope: str, month: dt.date, through: dt.date | None = None) -> float:
     rows = _scope_rows(data, "user_day", scope).filter(pl.col("day").is_between(month, through or _last_day(month)))
     return float(rows["ai_credits_used"].sum())
-
-
-def pool(data: Path, scope: str, month: dt.date, included: dict[str, int]) -> float:
-    """Licences held at some point of the month × the standard allowance (months after 2026-09-01): granted by
-    its last day and not cancelled by its first."""
-    roster = _scope_rows(data, "seats", scope)
-    per_user = roster.group_by("user_id").agg(
-        enterprise=(pl.col("plan_type") == "enterprise").any(),
-        granted=pl.col("created_at").min().dt.date(),
-        cancel=pl.col("pending_cancellation_date").max(),
-    )
-    held = per_user.filter(
-        pl.col("granted") <= _last_day(month), pl.col("cancel").is_null() | (pl.col("cancel") > month)
-    )
-    n_ent = int(held["enterprise"].sum())
-    return n_ent * included["enterprise"] + (held.height - n_ent) * included["business"]
 
 
 def centre_credits(data: Path, scope: str, month: dt.date) -> dict[str, float]:
