@@ -206,6 +206,11 @@ def test_the_quadrant_and_pattern_sentences_read_plainly_at_zero_and_name_users_
         "Of 5 teams, none uses more credits than the median with less output than the median; "
         "5 deliver above-median output on below-median credits (efficient)."
     )
+    # neither review nor efficient: where each team sits, not two "none" clauses (the demo's "Of 11 teams, none…")
+    together = teams.with_columns(quadrant=pl.Series(["high cost / high output"] * 2 + ["adoption support"] * 3))
+    [story] = vpc._quadrant_story(vpc.Quadrant(together, "unit"))
+    assert story.startswith("Of 5 teams, each sits where credits and output go together: 2 use more credits")
+    assert "3 fewer credits with less output" in story
     groups = pl.DataFrame(
         {
             "archetype": ["agent", "CLI-heavy"],

@@ -531,6 +531,14 @@ def _quadrant_story(quad: Quadrant) -> list[str]:
         else f"{efficient} {'delivers' if efficient == 1 else 'deliver'} above-median output on below-median "
         "credits (efficient)"
     )
+    if review == efficient == 0:  # credits and output rise together everywhere: say where each one sits
+        high = counts.get(value.QUADRANTS[(True, True)], 0)
+        return [
+            f"Of {n} {quad.noun}s, each sits where credits and output go together: {high} "
+            f"{'uses' if high == 1 else 'use'} more credits than the median with more output, {n - high} fewer "
+            "credits with less output (adoption support); none uses more credits for less output, and none "
+            "delivers more on fewer credits."
+        ]
     return [f"Of {n} {quad.noun}s, {review_part}; {efficient_part}."]
 
 
