@@ -93,28 +93,29 @@ def findings(
             series, days, level=level, floor_credits=floor_credits, price=price, min_half_width=heavy
         )
 
-    found = flagged(watch.daily_series(usage.with_columns(unit=pl.lit(r.scope)), fetched), "scope")
+    scoped = usage.with_columns(unit=pl.lit(r.scope))
+    found = flagged(watch.daily_series(scoped, fetched), "scope")
     users = watch.user_findings(usage, days, floor_credits=floor_credits, price=price)
-    runaway = usage.join(users.frame.select("day", "user_login").unique(), on=["day", "user_login"], how="semi")
-    members = [runaway.select("day", "user_login", level=pl.lit("scope"), unit=pl.lit(r.scope))]
+    runaways = users.frame.select("day", "user_login").unique()
+
+    def of_runaways(mapped: pl.DataFrame, level: str) -> pl.DataFrame:
+        """The units the flagged users' days count in at ``level``, read off the user-days already mapped."""
+        return mapped.join(runaways, on=["day", "user_login"], how="semi").select(
+            "day", "user_login", level=pl.lit(level), unit="unit"
+        )
+
+    members = [of_runaways(scoped, "scope")]
     centres = r.frame("cost_center_members", all_scopes=True)
     if centres.height:
         mapping = teams.units_from_mapping(cost_centers.mapping(centres), source="GitHub's cost centres")
         centred = teams.map_user_days(usage, mapping, unassigned=cost_centers.NO_COST_CENTRE)
         found += flagged(watch.daily_series(centred, fetched), "cost_centre")
-        members.append(
-            teams.map_user_days(runaway, mapping, unassigned=cost_centers.NO_COST_CENTRE).select(
-                "day", "user_login", level=pl.lit("cost_centre"), unit="unit"
-            )
-        )
+        members.append(of_runaways(centred, "cost_centre"))
     src = attribution.sources(r)
     if src.fetched:
-        found += flagged(watch.daily_series(attribution.team_days(r, usage, first, last), fetched), "team")
-        members.append(
-            attribution.team_days(r, runaway, first, last).select(
-                "day", "user_login", level=pl.lit("team"), unit="unit"
-            )
-        )
+        teamed = attribution.team_days(r, usage, first, last)
+        found += flagged(watch.daily_series(teamed, fetched), "team")
+        members.append(of_runaways(teamed, "team"))
     else:
         found += watch.Findings(notes=(src.note(r),))
     return watch.link(found + users, pl.concat(members))
