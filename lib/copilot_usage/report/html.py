@@ -32,6 +32,11 @@ def fmt_num(value: float | None, *, digits: int = 0, pct: bool = False) -> str:
     return f"{value:,.{digits}f}"
 
 
+def fmt_usd(value: float | None, digits: int = 0) -> str:
+    """``US$1,234`` (``digits`` decimals); a missing amount is ``n/a``, never zero."""
+    return "n/a" if value is None else f"US${value:,.{digits}f}"
+
+
 def cell(value: Any, meaning: columns.Kind | None = None) -> str:
     """A table cell's text by the column's meaning (:func:`copilot_usage.outputs.columns.kind`): shares and changes as
     percentages, months as months, US$ as whole dollars or cents (``cents``)."""

@@ -21,6 +21,7 @@ from . import attribution, charts
 from . import spend as spend_report
 from .common import month_end, seat_cost
 from .context import Report
+from .html import fmt_usd
 from .privacy import protect
 from .section import Chart, Section, Table, Tile, Tiles, section
 
@@ -133,7 +134,7 @@ def _plans_sentence(month: dt.date, plans: list[dict[str, Any]]) -> str:
     if not plans:
         return ""
     parts = [
-        f"Copilot {p['plan'].title()} {_usd(p['seats_usd'])} ({p['seats']:,} seats, {p['seat_days']:,} seat-days)"
+        f"Copilot {p['plan'].title()} {fmt_usd(p['seats_usd'])} ({p['seats']:,} seats, {p['seat_days']:,} seat-days)"
         for p in plans
     ]
     return f"Seat licences by plan in {month:%B %Y}, each seat for the days it was held: {'; '.join(parts)}."
@@ -193,10 +194,6 @@ def _months(r: Report) -> pl.DataFrame:
         "per_active_developer_usd": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema)
-
-
-def _usd(value: float | None, digits: int = 0) -> str:
-    return "n/a" if value is None else f"US${value:,.{digits}f}"
 
 
 def _hours(value: float | None) -> str:
@@ -356,8 +353,8 @@ def headline(r: Report) -> Section:
     month = f"{facts['month']:%B %Y}"
     tiles = Tiles(
         (
-            Tile(f"Total cost {month}", _usd(facts["total_usd"])),
-            Tile("Per active developer", _usd(facts["per_active_developer_usd"])),
+            Tile(f"Total cost {month}", fmt_usd(facts["total_usd"])),
+            Tile("Per active developer", fmt_usd(facts["per_active_developer_usd"])),
             Tile("Break-even hours a developer a month", f"{_hours(be['low'])} – {_hours(be['high'])}"),
             Tile(
                 "ROI, median (P10 – P90)",
@@ -367,8 +364,8 @@ def headline(r: Report) -> Section:
         )
     )
     story = [
-        f"In {month}, the last closed month, Copilot cost {_usd(facts['total_usd'])} for "
-        f"{facts['active_developers']:,} active developers: {_usd(facts['per_active_developer_usd'])} each."
+        f"In {month}, the last closed month, Copilot cost {fmt_usd(facts['total_usd'])} for "
+        f"{facts['active_developers']:,} active developers: {fmt_usd(facts['per_active_developer_usd'])} each."
         if facts["total_usd"] is not None
         else f"The cost of {month} is not known (the seat roster or the AI credits are not in the data), so "
         "neither the break-even nor the return can be given."
@@ -467,7 +464,7 @@ def cost_by_unit(r: Report) -> Section:
         totals = dict(centres.group_by("period").agg(known).iter_rows())
         story.append(
             "Per cost centre the costs of each period add up to the scope's: "
-            + "; ".join(f"{_usd(totals.get(k))} for {label[k]}" for k in ("closed", "mtd", "projected"))
+            + "; ".join(f"{fmt_usd(totals.get(k))} for {label[k]}" for k in ("closed", "mtd", "projected"))
             + ". Each seat and each user is in one cost centre; AI credits beyond the included pool are shared in "
             "proportion to each cost centre's credits, because the pool is the whole account's."
         )
@@ -542,8 +539,8 @@ def value_model(r: Report) -> Section:
     story = [
         f"Value per active developer a month = {how}; {s.simulations:,} draws of the assumptions "
         f"({drawn}), each independent (seed {s.seed}).",
-        f"Net value for the month: {_usd(mc['net_p50'])} at the median, {_usd(mc['net_p10'])} to "
-        f"{_usd(mc['net_p90'])} (P10 – P90).",
+        f"Net value for the month: {fmt_usd(mc['net_p50'])} at the median, {fmt_usd(mc['net_p10'])} to "
+        f"{fmt_usd(mc['net_p90'])} (P10 – P90).",
         f"The hours saved exceed the break-even with probability {mc['p_above_break_even']:.0%}; the ROI is "
         f"positive with probability {mc['p_positive']:.0%} (it also needs the saved time to become delivered work).",
     ]

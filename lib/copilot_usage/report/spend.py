@@ -34,7 +34,7 @@ from .common import (
     seat_cost,
 )
 from .context import Report
-from .html import fmt_num
+from .html import fmt_num, fmt_usd
 from .privacy import protect
 from .section import Chart, Section, Table, Tile, Tiles, section
 from .value_per_credit import model_credits, model_story, split_method_note
@@ -366,10 +366,6 @@ def centre_mapping(r: Report) -> pl.DataFrame:
     return _centre_mapping(r)
 
 
-def _usd(value: float | None, digits: int = 0) -> str:
-    return "n/a" if value is None else f"US${value:,.{digits}f}"
-
-
 def cost_story(r: Report, closed: dict[str, Any], mtd: dict[str, Any], projected: dict[str, Any]) -> list[str]:
     """The headline's sentences: the last closed month's total cost and its parts, its change on the month
     before, then this month so far and at its end (plain words: this is what finance reads first)."""
@@ -383,20 +379,20 @@ def cost_story(r: Report, closed: dict[str, Any], mtd: dict[str, Any], projected
     credits = (
         "AI credit use is unknown"
         if gross is None
-        else f"{gross:,.0f} AI credits used ({_usd(gross * r.prices.credit)} at US${r.prices.credit:g} a credit)"
+        else f"{gross:,.0f} AI credits used ({fmt_usd(gross * r.prices.credit)} at US${r.prices.credit:g} a credit)"
         + ("" if pool is None else f", against an included pool of {pool:,.0f} credits")
         + (
             ", the part beyond the included pool unknown without the seat roster"
             if net is None
-            else f", leaving {_usd(net, 2)} billed beyond the pool"
+            else f", leaving {fmt_usd(net, 2)} billed beyond the pool"
             + (" (from GitHub's bill)" if billed else " (computed: the bill for that month is not in the data)")
         )
     )
-    other = f"; other Copilot charges {_usd(closed['other_billed_usd'], 2)}" if closed["other_billed_usd"] else ""
+    other = f"; other Copilot charges {fmt_usd(closed['other_billed_usd'], 2)}" if closed["other_billed_usd"] else ""
     out = (
         [
-            f"{month}, the last closed month, cost {_usd(closed['total_usd'])} in total: seat licences "
-            f"{_usd(closed['seats_usd'])} (each seat for the days it was held) and {credits}{other}."
+            f"{month}, the last closed month, cost {fmt_usd(closed['total_usd'])} in total: seat licences "
+            f"{fmt_usd(closed['seats_usd'])} (each seat for the days it was held) and {credits}{other}."
         ]
         if closed["total_usd"] is not None
         else [f"{month}, the last closed month: {credits}{other}. Its total cost needs the seat roster."]
@@ -408,20 +404,20 @@ def cost_story(r: Report, closed: dict[str, Any], mtd: dict[str, Any], projected
     if change is not None:
         way = "more" if change > 0 else "less"
         out.append(
-            f"That is {abs(change):.0%} {way} than {before} ({_usd(closed['previous_total_usd'])})."
+            f"That is {abs(change):.0%} {way} than {before} ({fmt_usd(closed['previous_total_usd'])})."
             if abs(change) >= 0.005
-            else f"That is the same as {before} ({_usd(closed['previous_total_usd'])})."
+            else f"That is the same as {before} ({fmt_usd(closed['previous_total_usd'])})."
         )
     elif closed["total_usd"] is not None and closed["complete"]:
         out.append(f"{before} is not wholly in the data, so there is no month-over-month change.")
     if mtd["total_usd"] is None:
         return out
     out.append(
-        f"This month to {mtd['through']:%d %B}: {_usd(mtd['total_usd'])} (seat licences {_usd(mtd['seats_usd'])}, "
-        f"AI credits beyond the pool {_usd(mtd['credits_net_usd'], 2)}"
+        f"This month to {mtd['through']:%d %B}: {fmt_usd(mtd['total_usd'])} (seat licences {fmt_usd(mtd['seats_usd'])}, "
+        f"AI credits beyond the pool {fmt_usd(mtd['credits_net_usd'], 2)}"
         + (")" if mtd["credits_net_source"] == "billing" else ", computed)")
-        + f"; at the current pace the month ends near {_usd(projected['total_usd'])} (seat licences "
-        f"{_usd(projected['seats_usd'])}, AI credits beyond the pool {_usd(projected['credits_net_usd'], 2)})."
+        + f"; at the current pace the month ends near {fmt_usd(projected['total_usd'])} (seat licences "
+        f"{fmt_usd(projected['seats_usd'])}, AI credits beyond the pool {fmt_usd(projected['credits_net_usd'], 2)})."
     )
     return out
 
@@ -461,9 +457,11 @@ def headline(r: Report) -> Section:
     )
     tiles = Tiles(
         (
-            Tile(f"Total cost {closed['month']:%B %Y}", _usd(closed["total_usd"]), closed["total_change_vs_previous"]),
-            Tile("Cost this month so far", _usd(mtd["total_usd"])),
-            Tile("Projected cost this month", _usd(projected["total_usd"])),
+            Tile(
+                f"Total cost {closed['month']:%B %Y}", fmt_usd(closed["total_usd"]), closed["total_change_vs_previous"]
+            ),
+            Tile("Cost this month so far", fmt_usd(mtd["total_usd"])),
+            Tile("Projected cost this month", fmt_usd(projected["total_usd"])),
             Tile("Credits this month (metrics)", fmt_num(fc.to_date)),
             Tile("Billed gross credits this month", fmt_num(gross)),
             Tile("Billed net this month (US$)", "n/a" if net is None else f"${net:,.0f}"),
@@ -638,8 +636,8 @@ def budget_pool_sentence(r: Report, table: pl.DataFrame) -> str:
         return ""
     return (
         "Budgets count all AI-credit use this month, including the use the included pool covers, while the bill "
-        f"counts only use beyond the pool: so the {top['entity']} budget shows {_usd(top['consumed_usd'], 2)} "
-        f"consumed while AI credits billed beyond the pool so far this month come to {_usd(net, 2)}."
+        f"counts only use beyond the pool: so the {top['entity']} budget shows {fmt_usd(top['consumed_usd'], 2)} "
+        f"consumed while AI credits billed beyond the pool so far this month come to {fmt_usd(net, 2)}."
     )
 
 

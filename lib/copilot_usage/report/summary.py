@@ -16,6 +16,7 @@ from typing import Any
 from . import roi, spend, team_distribution
 from .common import forecast_accuracy, forecast_summary
 from .context import Report
+from .html import fmt_usd
 from .section import Section, Tile, Tiles, section
 
 SOURCES = {  # notebook -> the title its report carries
@@ -34,10 +35,6 @@ def _scope_words(scope: str | None) -> str:
 def _month(month: str) -> str:
     """``2026-12`` as a reader says it: ``Dec 2026``."""
     return dt.date.fromisoformat(f"{month}-01").strftime("%b %Y")
-
-
-def _usd(value: float | None) -> str:
-    return "n/a" if value is None else f"US${value:,.0f}"
 
 
 def cost(r: Report) -> Section:
@@ -66,9 +63,9 @@ def outlook(r: Report) -> Section:
 
     tiles = Tiles(
         (
-            Tile(f"Next month ({_month(nxt['month'])}), total cost", _usd(nxt["usd_total"])),
+            Tile(f"Next month ({_month(nxt['month'])}), total cost", fmt_usd(nxt["usd_total"])),
             Tile(f"Next month, AI credits ({band(nxt)})", f"{nxt['credits']:,.0f}"),
-            Tile("Next three months, total cost", _usd(quarter["usd_total"])),
+            Tile("Next three months, total cost", fmt_usd(quarter["usd_total"])),
         )
     )
     return section(tiles, forecast_accuracy(r), figures={"forecast": fc}, source="spend")
