@@ -217,3 +217,23 @@ def test_scenarios_beside_the_baseline_by_hand() -> None:
         price=0.01,
     )
     assert unknown.filter(pl.col("month") >= dt.date(2026, 8, 1))["credits"].null_count() == 11
+
+
+def test_one_step_takes_a_lasting_level_shift_as_a_new_level_not_as_outliers_day_after_day() -> None:
+    """A +40 % step that lasts (a department onboarded): each day outside the band used to be replaced in the
+    history by the old level's median, so the forecast never learnt the new level and every later day was flagged
+    (55 % coverage of a 99.5 % band on such series). Three days in a row on one side are kept as a new level."""
+    days = 160
+    weekday = np.arange(days) % 7
+    rng = np.random.default_rng(3)
+    mean = 800 * np.where(weekday >= 5, 0.35, 1.0) * np.where(np.arange(days) >= 100, 1.4, 1.0)
+    y = rng.negative_binomial(2000, 2000 / (2000 + mean)).astype(float)
+    targets = list(range(60, days))
+    fit = forecast.one_step(y, weekday, targets, level=0.995)
+    assert fit is not None
+    actual = y[targets]
+    outside = (actual < fit.low) | (actual > fit.high)
+    after = outside[np.array(targets) >= 100]
+    assert after[:3].all()  # the step itself is unusual, and said
+    assert after[14:].sum() <= 3  # two weeks on, the new level is the ordinary one (was: every day flagged)
+    assert outside[np.array(targets) < 100].sum() <= 2  # before the step, a quiet series stays quiet

@@ -416,6 +416,7 @@ ONE_STEP_MODELS = ("seasonal_naive", "recent_profile")  #: ETS refits take 0.1�
 CALIBRATION_DAYS = 28  #: one-day forecasts checked before the first day assessed
 MIN_CALIBRATION = 14  #: fewer checked days (days with data): no band
 OUTLIER_SPREADS = 5.0  #: a checked day further than this × 1.4826 × MAD from the median error does not set the band
+SHIFT_DAYS = 3  #: this many days in a row outside the band on one side are a new level, kept in the history
 
 
 @dataclass(frozen=True)
@@ -454,7 +455,8 @@ def one_step(
     the band is calibrated; targets before it get NaN. The band reaches at least ``min_half_width`` credits either
     side of the forecast. Each day, checked or target, outside its calibrated band enters the history of the days
     after it as the median of its kind (weekday/weekend) in the 28 days before, so one runaway or holiday does not
-    move the weeks after it (a week's repeat, a mean, a trend).
+    move the weeks after it (a week's repeat, a mean, a trend); :data:`SHIFT_DAYS` in a row outside it on one side
+    are a new level and enter the history as they were (otherwise a lasting step would be flagged day after day).
     None when fewer than :data:`MIN_CALIBRATION` days can be checked."""
     seen = np.ones(y.size, dtype=bool) if known is None else known
 
@@ -482,10 +484,19 @@ def one_step(
     lo_q, hi_q = _band(errors[ordinary], level)
     model, clean = CANDIDATES[best][0], y.astype(float)
 
+    run: list[int] = []  # the days in a row outside the band on one side, up to the day being stepped
+    side = 0
+
     def step(i: int) -> tuple[float, float, float]:
+        nonlocal side
         centre = max(float(model(clean[:i], weekday[:i], 1)[0]), 0.0)
         low, high = centre + lo_q * np.sqrt(centre + 1), centre + hi_q * np.sqrt(centre + 1)
-        if not low <= clean[i] <= high:  # the calibrated band: what is ordinary for the model, floors aside
+        out = 0 if low <= clean[i] <= high else (1 if clean[i] > high else -1)  # the calibrated band, floors aside
+        run[:] = [*run, i] if out and out == side else ([i] if out else [])
+        side = out
+        if len(run) >= SHIFT_DAYS:  # a new level (a team onboarded, a price change), not an odd day: kept as it is
+            clean[run] = y[run]
+        elif out:
             # the median of the same kind of day in the 28 before, not the forecast: a repeat of last week would
             # carry one odd day's value on week after week
             before = np.arange(max(i - PROFILE_DAYS, 0), i)
